@@ -1,0 +1,1 @@
+//! facecast-anim (work in progress).

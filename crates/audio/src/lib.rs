@@ -1,0 +1,1 @@
+//! facecast-audio (work in progress).

@@ -1,0 +1,1 @@
+//! facecast-avatar (work in progress).

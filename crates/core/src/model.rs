@@ -1,0 +1,409 @@
+//! The avatar data model: what a loaded glTF/GLB/VRM becomes.
+//!
+//! An [`Avatar`] is immutable once loaded and shared between sessions through `Arc`. Per-frame
+//! state (morph channel weights, head pose) lives in the renderer and animation stages.
+//!
+//! Conventions:
+//! - Right-handed, +Y up, +Z toward the viewer, metres (glTF).
+//! - All primitives are indexed triangle lists (the loader builds indices for non-indexed ones
+//!   and triangulates strips/fans).
+//! - Morph targets are stored sparse: only the vertices a target moves.
+//! - Morph targets of all meshes are gathered into named [`MorphChannel`]s: one channel name
+//!   (e.g. `jawOpen`) drives the matching target in every mesh that has it (head, teeth, tongue).
+//! - Textures are decoded to RGBA8 with a full mip chain.
+
+use crate::{ARKIT_COUNT, VISEME_COUNT};
+use serde::{Deserialize, Serialize};
+
+/// Column-major 4×4 matrix (glTF layout).
+pub type Mat4 = [f32; 16];
+
+/// The identity matrix.
+pub const IDENTITY: Mat4 = [1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1.];
+
+/// A loaded avatar.
+#[derive(Clone, Debug, Default)]
+pub struct Avatar {
+    /// Display name (file stem or the built-in avatar's name).
+    pub name: String,
+    /// All nodes; `parent` links form a forest.
+    pub nodes: Vec<Node>,
+    /// Root nodes of the displayed scene.
+    pub roots: Vec<u32>,
+    /// Meshes.
+    pub meshes: Vec<Mesh>,
+    /// Skins.
+    pub skins: Vec<Skin>,
+    /// Materials.
+    pub materials: Vec<Material>,
+    /// Decoded textures.
+    pub textures: Vec<Texture>,
+    /// Named morph channels (see module docs).
+    pub channels: Vec<MorphChannel>,
+    /// Canonical ARKit / viseme mapping onto `channels`.
+    pub rig: FaceRig,
+    /// Humanoid bones/nodes later stages drive.
+    pub humanoid: Humanoid,
+    /// VRM expressions (0.x blend-shape groups or 1.0 expressions).
+    pub expressions: Vec<Expression>,
+    /// What the file declared, what was unsupported, warnings.
+    pub info: ModelInfo,
+}
+
+/// A scene node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// Node name ("" when unnamed).
+    pub name: String,
+    /// Parent node.
+    pub parent: Option<u32>,
+    /// Children.
+    pub children: Vec<u32>,
+    /// Local translation.
+    pub translation: [f32; 3],
+    /// Local rotation quaternion (x, y, z, w).
+    pub rotation: [f32; 4],
+    /// Local scale.
+    pub scale: [f32; 3],
+    /// Mesh drawn at this node.
+    pub mesh: Option<u32>,
+    /// Skin used by that mesh.
+    pub skin: Option<u32>,
+}
+
+impl Default for Node {
+    fn default() -> Self {
+        Node {
+            name: String::new(),
+            parent: None,
+            children: Vec::new(),
+            translation: [0.0; 3],
+            rotation: [0.0, 0.0, 0.0, 1.0],
+            scale: [1.0; 3],
+            mesh: None,
+            skin: None,
+        }
+    }
+}
+
+/// A mesh: primitives sharing one morph-target list.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Mesh {
+    /// Mesh name.
+    pub name: String,
+    /// Primitives.
+    pub primitives: Vec<Primitive>,
+    /// Morph target names (from `extras.targetNames`, or generated `target_N`).
+    pub target_names: Vec<String>,
+    /// Default morph weights (`mesh.weights`), one per target.
+    pub default_weights: Vec<f32>,
+}
+
+/// One indexed triangle list with one material.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Primitive {
+    /// Vertex positions.
+    pub positions: Vec<[f32; 3]>,
+    /// Vertex normals (generated smooth normals when the file has none).
+    pub normals: Vec<[f32; 3]>,
+    /// Tangents (xyz, w = handedness); empty when absent.
+    pub tangents: Vec<[f32; 4]>,
+    /// TEXCOORD_0; empty when absent.
+    pub uv0: Vec<[f32; 2]>,
+    /// TEXCOORD_1; empty when absent.
+    pub uv1: Vec<[f32; 2]>,
+    /// COLOR_0 as linear RGBA; empty when absent.
+    pub colors: Vec<[f32; 4]>,
+    /// JOINTS_0 (indices into the skin's joint list); empty when not skinned.
+    pub joints: Vec<[u16; 4]>,
+    /// WEIGHTS_0, renormalised to sum to 1; empty when not skinned.
+    pub weights: Vec<[f32; 4]>,
+    /// Triangle indices (length a multiple of 3).
+    pub indices: Vec<u32>,
+    /// Material index; `None` means the glTF default material.
+    pub material: Option<u32>,
+    /// Morph targets, one per entry of the mesh's target list.
+    pub targets: Vec<MorphTarget>,
+}
+
+/// A sparse morph target: only the vertices it moves.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MorphTarget {
+    /// Vertex indices, ascending.
+    pub indices: Vec<u32>,
+    /// Position deltas, one per index.
+    pub positions: Vec<[f32; 3]>,
+    /// Normal deltas, one per index, or empty.
+    pub normals: Vec<[f32; 3]>,
+}
+
+/// A skin.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Skin {
+    /// Skin name.
+    pub name: String,
+    /// Joint nodes.
+    pub joints: Vec<u32>,
+    /// Inverse bind matrices, one per joint (identity when the file has none).
+    pub inverse_bind: Vec<Mat4>,
+}
+
+/// How a material's alpha is used.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum AlphaMode {
+    /// Alpha ignored.
+    #[default]
+    Opaque,
+    /// Pixels with alpha below the cutoff are discarded.
+    Mask(f32),
+    /// Blended over what is behind.
+    Blend,
+}
+
+/// `KHR_texture_transform`.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct TexTransform {
+    /// UV offset.
+    pub offset: [f32; 2],
+    /// Rotation in radians.
+    pub rotation: f32,
+    /// UV scale.
+    pub scale: [f32; 2],
+}
+
+/// A material's reference to a texture.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct TexRef {
+    /// Index into [`Avatar::textures`].
+    pub texture: u32,
+    /// Which TEXCOORD set (0 or 1).
+    pub texcoord: u32,
+    /// Optional UV transform.
+    pub transform: Option<TexTransform>,
+}
+
+/// A material (metallic-roughness subset facecast shades with).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Material {
+    /// Name.
+    pub name: String,
+    /// Base colour factor, linear RGBA.
+    pub base_color: [f32; 4],
+    /// Base colour texture (sRGB).
+    pub base_color_tex: Option<TexRef>,
+    /// Tangent-space normal map.
+    pub normal_tex: Option<TexRef>,
+    /// Normal map scale.
+    pub normal_scale: f32,
+    /// Emissive factor, linear RGB.
+    pub emissive: [f32; 3],
+    /// Metallic factor.
+    pub metallic: f32,
+    /// Roughness factor.
+    pub roughness: f32,
+    /// Alpha mode.
+    pub alpha_mode: AlphaMode,
+    /// Render back faces too.
+    pub double_sided: bool,
+    /// `KHR_materials_unlit` (or VRM MToon treated as unlit-ish).
+    pub unlit: bool,
+}
+
+impl Default for Material {
+    fn default() -> Self {
+        Material {
+            name: String::new(),
+            base_color: [1.0; 4],
+            base_color_tex: None,
+            normal_tex: None,
+            normal_scale: 1.0,
+            emissive: [0.0; 3],
+            metallic: 1.0,
+            roughness: 1.0,
+            alpha_mode: AlphaMode::Opaque,
+            double_sided: false,
+            unlit: false,
+        }
+    }
+}
+
+/// Texture wrap mode.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Wrap {
+    /// Repeat.
+    #[default]
+    Repeat,
+    /// Mirrored repeat.
+    Mirror,
+    /// Clamp to edge.
+    Clamp,
+}
+
+/// One mip level, RGBA8 rows packed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MipLevel {
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// `width * height * 4` bytes.
+    pub data: Vec<u8>,
+}
+
+/// A decoded texture with its full mip chain (level 0 is the image).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Texture {
+    /// Name or URI.
+    pub name: String,
+    /// Mip levels, largest first, down to 1×1.
+    pub mips: Vec<MipLevel>,
+    /// Wrap in U.
+    pub wrap_s: Wrap,
+    /// Wrap in V.
+    pub wrap_t: Wrap,
+}
+
+/// A named morph channel: drives target `target` of mesh `mesh` for each entry.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MorphChannel {
+    /// The avatar's own name (`jawOpen`, `eyeBlink_L`, `viseme_aa`, `h_expressions.AE_AA_h`...).
+    pub name: String,
+    /// (mesh, target) pairs.
+    pub targets: Vec<(u32, u32)>,
+}
+
+/// One mapped contribution: channel index and weight factor.
+pub type Bind = (u32, f32);
+
+/// Canonical rig → the avatar's morph channels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaceRig {
+    /// For each ARKit shape (index order), the channels it drives.
+    pub arkit: Vec<Vec<Bind>>,
+    /// For each viseme (index order), the avatar's own viseme channels, if it has them.
+    pub visemes: Vec<Vec<Bind>>,
+}
+
+impl Default for FaceRig {
+    fn default() -> Self {
+        FaceRig { arkit: vec![Vec::new(); ARKIT_COUNT], visemes: vec![Vec::new(); VISEME_COUNT] }
+    }
+}
+
+impl FaceRig {
+    /// Whether the avatar has a channel for viseme `i`.
+    pub fn has_viseme(&self, i: usize) -> bool {
+        self.visemes.get(i).is_some_and(|b| !b.is_empty())
+    }
+
+    /// Whether the avatar has a channel for ARKit shape `i`.
+    pub fn has_arkit(&self, i: usize) -> bool {
+        self.arkit.get(i).is_some_and(|b| !b.is_empty())
+    }
+
+    /// Number of ARKit shapes mapped.
+    pub fn arkit_mapped(&self) -> usize {
+        (0..ARKIT_COUNT).filter(|&i| self.has_arkit(i)).count()
+    }
+
+    /// Number of visemes mapped directly.
+    pub fn visemes_mapped(&self) -> usize {
+        (0..VISEME_COUNT).filter(|&i| self.has_viseme(i)).count()
+    }
+
+    /// Resolve canonical weights to channel weights. `out` is resized to `n_channels` and
+    /// overwritten; contributions add and clamp to 0..1. No allocation once `out` has capacity.
+    pub fn resolve(&self, w: &crate::FaceWeights, n_channels: usize, out: &mut Vec<f32>) {
+        out.clear();
+        out.resize(n_channels, 0.0);
+        for (i, binds) in self.arkit.iter().enumerate() {
+            let v = w.arkit[i];
+            if v != 0.0 {
+                for &(c, f) in binds {
+                    if let Some(o) = out.get_mut(c as usize) {
+                        *o += v * f;
+                    }
+                }
+            }
+        }
+        for (i, binds) in self.visemes.iter().enumerate() {
+            let v = w.visemes[i];
+            if v != 0.0 {
+                for &(c, f) in binds {
+                    if let Some(o) = out.get_mut(c as usize) {
+                        *o += v * f;
+                    }
+                }
+            }
+        }
+        for o in out.iter_mut() {
+            *o = o.clamp(0.0, 1.0);
+        }
+    }
+}
+
+/// Humanoid nodes the animation drives (VRM humanoid, or found by name).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Humanoid {
+    /// Head bone/node.
+    pub head: Option<u32>,
+    /// Neck bone/node.
+    pub neck: Option<u32>,
+    /// Left eye bone/node.
+    pub left_eye: Option<u32>,
+    /// Right eye bone/node.
+    pub right_eye: Option<u32>,
+    /// Jaw bone/node (rotated when the avatar has no jaw morph).
+    pub jaw: Option<u32>,
+}
+
+/// A VRM expression / blend-shape group.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Expression {
+    /// Name (`happy`, `aa`, `blink`, custom...).
+    pub name: String,
+    /// VRM preset name when it is one.
+    pub preset: Option<String>,
+    /// Morph binds: channel index and weight 0..1.
+    pub binds: Vec<Bind>,
+    /// `isBinary`.
+    pub is_binary: bool,
+    /// Number of material colour / texture-transform binds (not driven by facecast yet).
+    pub other_binds: usize,
+}
+
+/// What the file declared and what the loader noticed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelInfo {
+    /// Source path or `builtin:<name>`.
+    pub source: String,
+    /// `extensionsUsed`.
+    pub extensions_used: Vec<String>,
+    /// `extensionsRequired`.
+    pub extensions_required: Vec<String>,
+    /// Used extensions facecast ignores or supports only in part, each with a reason.
+    pub unsupported: Vec<String>,
+    /// `"0.x"`, `"1.0"`, or `None` for plain glTF.
+    pub vrm_version: Option<String>,
+    /// Loader warnings (renormalised skin weights, missing textures, ...).
+    pub warnings: Vec<String>,
+    /// Number of animations in the file (not played; informational).
+    pub animations: usize,
+}
+
+impl Avatar {
+    /// Index of the channel with this exact name.
+    pub fn channel(&self, name: &str) -> Option<u32> {
+        self.channels.iter().position(|c| c.name == name).map(|i| i as u32)
+    }
+
+    /// Total vertices over all primitives.
+    pub fn vertex_count(&self) -> usize {
+        self.meshes.iter().flat_map(|m| &m.primitives).map(|p| p.positions.len()).sum()
+    }
+
+    /// Total triangles over all primitives.
+    pub fn triangle_count(&self) -> usize {
+        self.meshes.iter().flat_map(|m| &m.primitives).map(|p| p.indices.len() / 3).sum()
+    }
+}

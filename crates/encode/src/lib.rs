@@ -1,0 +1,1 @@
+//! facecast-encode (work in progress).

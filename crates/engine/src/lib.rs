@@ -1,0 +1,1 @@
+//! facecast-engine (work in progress).

@@ -1,0 +1,1 @@
+//! facecast-lipsync (work in progress).

@@ -1,0 +1,1 @@
+//! facecast-render (work in progress).

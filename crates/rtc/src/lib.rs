@@ -1,0 +1,1 @@
+//! facecast-rtc (work in progress).

@@ -1,0 +1,1 @@
+//! facecast-server (work in progress).
