@@ -1,0 +1,1 @@
+//! facecast-text (work in progress).
