@@ -14,6 +14,7 @@
 //! | [`model`] | [`model::Avatar`], the immutable avatar data model shared (`Arc`) by all sessions |
 
 pub mod audio;
+pub mod convert;
 pub mod event;
 pub mod face;
 pub mod frame;

@@ -1,0 +1,234 @@
+//! `facecast bench`: per-stage speed on this machine, single thread, printed as a table.
+
+use crate::args::{BenchArgs, BenchWhat};
+use anyhow::Result;
+use facecast_core::model::Avatar;
+use facecast_core::{AudioChunk, FaceWeights, HeadPose, I420Frame, RgbaFrame};
+use facecast_render::{Background, RenderConfig, Renderer};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+const SIZES: [(u32, u32, &str); 2] = [(512, 512, "512x512"), (1280, 720, "1280x720")];
+
+fn shared(rel: &str) -> PathBuf {
+    // The shared sample assets live beside the checkout; try a few likely roots.
+    let exe_root = std::env::current_exe().ok();
+    let mut roots: Vec<PathBuf> = vec![PathBuf::from("..").join("shared"), PathBuf::from("shared")];
+    if let Some(e) = exe_root {
+        for anc in e.ancestors().skip(1).take(6) {
+            roots.push(anc.join("..").join("shared"));
+        }
+    }
+    for r in &roots {
+        let p = r.join(rel);
+        if p.exists() {
+            return p;
+        }
+    }
+    roots[0].join(rel)
+}
+
+fn avatars(args: &BenchArgs) -> Result<Vec<Arc<Avatar>>> {
+    let mut out = Vec::new();
+    if args.avatar.is_empty() {
+        out.push(facecast_avatar::builtin());
+        for rel in [
+            "assets/models/facecap/facecap_plain.glb",
+            "assets/models/valid/VALID_Hispanic_F_2_Busi_plain.glb",
+        ] {
+            let p = shared(rel);
+            if p.exists() {
+                out.push(Arc::new(facecast_avatar::load(&p)?));
+            } else {
+                eprintln!("(skipping {rel}: not found)");
+            }
+        }
+    } else {
+        for p in &args.avatar {
+            out.push(Arc::new(facecast_avatar::load(p)?));
+        }
+    }
+    Ok(out)
+}
+
+/// A speaking-like animation: jaw and smile move every frame so morphs are really applied.
+fn animated_weights(avatar: &Avatar, k: u32, face: &mut FaceWeights, out: &mut Vec<f32>) {
+    let ph = k as f32 * 0.35;
+    face.arkit[facecast_core::ArkitShape::JawOpen.index()] = 0.5 + 0.5 * ph.sin();
+    face.arkit[facecast_core::ArkitShape::MouthSmileLeft.index()] = 0.3 + 0.3 * (ph * 0.7).cos();
+    face.arkit[facecast_core::ArkitShape::MouthSmileRight.index()] = 0.3 + 0.3 * (ph * 0.7).cos();
+    face.arkit[facecast_core::ArkitShape::EyeBlinkLeft.index()] = if k % 20 < 3 { 1.0 } else { 0.0 };
+    face.arkit[facecast_core::ArkitShape::EyeBlinkRight.index()] = if k % 20 < 3 { 1.0 } else { 0.0 };
+    avatar.rig.resolve(face, avatar.channels.len(), out);
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn bench_render(args: &BenchArgs) -> Result<()> {
+    println!("render: morph + skin + rasterize + shade (+ I420), single thread, {} frames", args.frames);
+    println!("{:<34} {:>10} {:>9} {:>9} {:>9} {:>9}", "avatar", "size", "tris", "mean ms", "p95 ms", "i420 ms");
+    for av in avatars(args)? {
+        for (w, h, label) in SIZES {
+            let cfg = RenderConfig {
+                width: w,
+                height: h,
+                background: Background::Gradient { top: [58, 74, 99], bottom: [20, 26, 36] },
+                camera: None,
+            };
+            let mut r = Renderer::new(av.clone(), cfg)?;
+            let mut rgba = RgbaFrame::new(w, h);
+            let mut yuv = I420Frame::new(w, h);
+            let (mut face, pose) = (FaceWeights::default(), HeadPose { head: [0.05, 0.03, 0.02], eyes: [0.0; 2] });
+            let mut ch = Vec::new();
+            for k in 0..5 {
+                animated_weights(&av, k, &mut face, &mut ch);
+                r.render_rgba(&ch, &pose, &mut rgba);
+            }
+            let mut times = Vec::with_capacity(args.frames as usize);
+            for k in 0..args.frames {
+                animated_weights(&av, k, &mut face, &mut ch);
+                let t0 = Instant::now();
+                r.render_rgba(&ch, &pose, &mut rgba);
+                times.push(t0.elapsed().as_secs_f64() * 1e3);
+            }
+            let t0 = Instant::now();
+            for k in 0..args.frames {
+                animated_weights(&av, k, &mut face, &mut ch);
+                r.render_i420(&ch, &pose, &mut yuv);
+            }
+            let i420 = t0.elapsed().as_secs_f64() * 1e3 / args.frames as f64;
+            let mean = times.iter().sum::<f64>() / times.len() as f64;
+            let p95 = percentile(&mut times, 0.95);
+            println!(
+                "{:<34} {:>10} {:>9} {:>9.2} {:>9.2} {:>9.2}",
+                truncate(&av.name, 34),
+                label,
+                av.triangle_count(),
+                mean,
+                p95,
+                i420
+            );
+        }
+    }
+    Ok(())
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).collect::<String>() + "…"
+    }
+}
+
+fn bench_lipsync() -> Result<()> {
+    // Real speech when available, else 10 s of a synthetic voiced signal.
+    let p = shared("assets/audio/jfk_inaugural_1961.wav");
+    let audio = if p.exists() {
+        facecast_audio::decode_file(&p)?
+    } else {
+        let rate = 16_000;
+        let s = (0..rate * 10)
+            .map(|i| {
+                let t = i as f32 / rate as f32;
+                (t * 140.0 * std::f32::consts::TAU).sin() * 0.3 * (t * 3.0).sin().abs()
+            })
+            .collect();
+        AudioChunk::mono(rate, s)
+    };
+    let dur = audio.duration_secs();
+    let reps = 5;
+    let t0 = Instant::now();
+    let mut n = 0;
+    for _ in 0..reps {
+        let mut a = facecast_lipsync::Analyzer::new();
+        for chunk in audio.samples.chunks(audio.rate as usize / 50 * audio.channels as usize) {
+            a.push(&AudioChunk { rate: audio.rate, channels: audio.channels, samples: chunk.to_vec() });
+            while a.pull().is_some() {
+                n += 1;
+            }
+        }
+        a.flush();
+        while a.pull().is_some() {
+            n += 1;
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    println!("lipsync: streaming analysis, {:.1} s of {} Hz audio x{reps}", dur, audio.rate);
+    println!(
+        "  {:.0}x real time on one core ({:.3} ms CPU per s of audio), {} frames, look-ahead {:.0} ms",
+        dur * reps as f64 / secs,
+        secs * 1e3 / (dur * reps as f64),
+        n / reps,
+        facecast_lipsync::Analyzer::lookahead_ms()
+    );
+    Ok(())
+}
+
+fn bench_encode(args: &BenchArgs) -> Result<()> {
+    use facecast_encode::{VideoCodec, VideoConfig, VideoEncoder};
+    println!("encode: render + RGBA->I420 + encode of the built-in avatar speaking, single thread, {} frames", args.frames);
+    println!("{:<10} {:>10} {:>11} {:>11} {:>9} {:>9}", "codec", "size", "render ms", "encode ms", "total", "fps");
+    let av = facecast_avatar::builtin();
+    for codec in [VideoCodec::H264, VideoCodec::Vp8] {
+        for (w, h, label) in [(512, 512, "512x512"), (1280, 720, "1280x720"), (1920, 1080, "1920x1080")] {
+            let cfg = RenderConfig {
+                width: w,
+                height: h,
+                background: Background::Gradient { top: [58, 74, 99], bottom: [20, 26, 36] },
+                camera: None,
+            };
+            let mut r = Renderer::new(av.clone(), cfg)?;
+            let mut enc = VideoEncoder::new(VideoConfig {
+                codec,
+                width: w,
+                height: h,
+                fps: 25,
+                bitrate_bps: (w * h * 3).clamp(500_000, 6_000_000),
+            })?;
+            let mut yuv = I420Frame::new(w, h);
+            let (mut face, pose) = (FaceWeights::default(), HeadPose::default());
+            let mut ch = Vec::new();
+            let (mut t_render, mut t_enc) = (0.0, 0.0);
+            for k in 0..args.frames {
+                animated_weights(&av, k, &mut face, &mut ch);
+                let t0 = Instant::now();
+                r.render_i420(&ch, &pose, &mut yuv);
+                let t1 = Instant::now();
+                enc.send_frame(&yuv, facecast_core::MediaTime::of_frame(k as u64, 25), false)?;
+                while enc.receive_packet().is_some() {}
+                t_render += (t1 - t0).as_secs_f64();
+                t_enc += t1.elapsed().as_secs_f64();
+            }
+            let n = args.frames as f64;
+            let total = (t_render + t_enc) * 1e3 / n;
+            println!(
+                "{:<10} {:>10} {:>11.2} {:>11.2} {:>9.2} {:>9.0}",
+                format!("{codec:?}"),
+                label,
+                t_render * 1e3 / n,
+                t_enc * 1e3 / n,
+                total,
+                1e3 / total
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    if matches!(args.what, BenchWhat::All | BenchWhat::Render) {
+        bench_render(&args)?;
+    }
+    if matches!(args.what, BenchWhat::All | BenchWhat::Lipsync) {
+        bench_lipsync()?;
+    }
+    if matches!(args.what, BenchWhat::All | BenchWhat::Encode) {
+        bench_encode(&args)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,280 @@
+//! Subcommand implementations: build the stage objects from parsed arguments and run them.
+
+use crate::args::{self, Cli, Command};
+use anyhow::{anyhow, bail, Context, Result};
+use facecast_anim::{AnimConfig, Animator};
+use facecast_core::model::Avatar;
+use facecast_core::{
+    ArkitShape, AudioChunk, Emotion, FaceWeights, HeadPose, I420Frame, RgbaFrame, Viseme,
+    VisemeFrame,
+};
+use facecast_render::{Background, RenderConfig, Renderer};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(a) => serve(a),
+        Command::Render(a) => render(a),
+        Command::Lipsync(a) => lipsync(a),
+        Command::Inspect(a) => inspect(a),
+        Command::Snapshot(a) => snapshot(a),
+        Command::Bench(a) => crate::bench::run(a),
+    }
+}
+
+/// Load an avatar file, or the built-in one.
+pub fn load_avatar(path: Option<&Path>) -> Result<Arc<Avatar>> {
+    match path {
+        None => Ok(facecast_avatar::builtin()),
+        Some(p) => Ok(Arc::new(facecast_avatar::load(p)?)),
+    }
+}
+
+/// A background: an image file when the value names an existing file, else a colour spec.
+pub fn parse_background(spec: &str) -> Result<Background> {
+    let p = Path::new(spec);
+    if p.is_file() {
+        let img = image::open(p)
+            .with_context(|| format!("{}: cannot read background image", p.display()))?
+            .to_rgba8();
+        let (width, height) = img.dimensions();
+        return Ok(Background::Image(RgbaFrame { width, height, data: img.into_raw() }));
+    }
+    spec.parse::<Background>().map_err(|e| anyhow!("background '{spec}': {e}"))
+}
+
+/// `NAME[:INTENSITY]`.
+pub fn parse_emotion(spec: &str) -> Result<(Emotion, f32)> {
+    let (name, intensity) = match spec.split_once(':') {
+        Some((n, i)) => {
+            let v: f32 = i
+                .trim()
+                .parse()
+                .map_err(|_| anyhow!("emotion '{spec}': intensity '{i}' is not a number"))?;
+            if !(0.0..=1.0).contains(&v) {
+                bail!("emotion '{spec}': intensity must be between 0 and 1");
+            }
+            (n, v)
+        }
+        None => (spec, 1.0),
+    };
+    let e: Emotion = name.parse().map_err(|e: String| anyhow!(e))?;
+    Ok((e, intensity))
+}
+
+fn inspect(a: args::InspectArgs) -> Result<()> {
+    let avatar = facecast_avatar::load(&a.file)?;
+    let report = facecast_avatar::inspect(&avatar);
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{report}")?;
+    }
+    Ok(())
+}
+
+/// Apply `--set NAME=WEIGHT` values: canonical ARKit names and Oculus visemes go through the
+/// rig, anything else must be one of the avatar's own morph channel names.
+pub fn channel_weights(avatar: &Avatar, sets: &[String]) -> Result<Vec<f32>> {
+    let mut face = FaceWeights::default();
+    let mut direct = Vec::new();
+    for s in sets {
+        let (name, w) = s
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--set '{s}': expected NAME=WEIGHT, e.g. jawOpen=1"))?;
+        let w: f32 = w
+            .trim()
+            .parse()
+            .map_err(|_| anyhow!("--set '{s}': weight '{w}' is not a number"))?;
+        let name = name.trim();
+        if let Some(c) = avatar.channel(name) {
+            direct.push((c as usize, w));
+        } else if let Some(shape) = ArkitShape::from_name(name) {
+            if !avatar.rig.has_arkit(shape.index()) {
+                eprintln!(
+                    "facecast: warning: {} has no morph for ARKit shape {name}; ignored",
+                    avatar.name
+                );
+            }
+            face.set(shape, w);
+        } else if let Some(v) = Viseme::from_name(name) {
+            face.visemes[v.index()] = w;
+        } else {
+            let mut names: Vec<&str> = avatar.channels.iter().map(|c| c.name.as_str()).collect();
+            names.truncate(12);
+            bail!(
+                "--set '{s}': '{name}' is neither an ARKit shape, an Oculus viseme nor a morph of {} (its morphs include: {})",
+                avatar.name,
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            );
+        }
+    }
+    let mut ch = Vec::new();
+    avatar.rig.resolve(&face, avatar.channels.len(), &mut ch);
+    for (c, w) in direct {
+        ch[c] = w.clamp(0.0, 1.0);
+    }
+    Ok(ch)
+}
+
+fn parse_head(spec: &Option<String>) -> Result<HeadPose> {
+    let mut pose = HeadPose::default();
+    if let Some(s) = spec {
+        let v: Vec<f32> = s
+            .split(',')
+            .map(|x| x.trim().parse::<f32>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| anyhow!("--head '{s}': expected three numbers YAW,PITCH,ROLL in degrees"))?;
+        if v.len() != 3 {
+            bail!("--head '{s}': expected three numbers YAW,PITCH,ROLL in degrees");
+        }
+        pose.head = [v[0].to_radians(), v[1].to_radians(), v[2].to_radians()];
+    }
+    Ok(pose)
+}
+
+fn snapshot(a: args::SnapshotArgs) -> Result<()> {
+    let (width, height) = args::parse_size(&a.size).map_err(|e| anyhow!(e))?;
+    let avatar = load_avatar(a.avatar.as_deref())?;
+    let channels = channel_weights(&avatar, &a.set)?;
+    let pose = parse_head(&a.head)?;
+    let cfg = RenderConfig { width, height, background: parse_background(&a.background)?, camera: None };
+    let mut r = Renderer::new(avatar, cfg)?;
+    let mut frame = RgbaFrame::new(width, height);
+    r.render_rgba(&channels, &pose, &mut frame);
+    write_png(&a.output, &frame)
+}
+
+pub fn write_png(path: &Path, frame: &RgbaFrame) -> Result<()> {
+    image::save_buffer(path, &frame.data, frame.width, frame.height, image::ExtendedColorType::Rgba8)
+        .with_context(|| format!("{}: cannot write PNG", path.display()))
+}
+
+fn read_transcript(text: &Option<String>, dialog: &Option<std::path::PathBuf>) -> Result<Option<String>> {
+    if let Some(t) = text {
+        return Ok(Some(t.clone()));
+    }
+    if let Some(p) = dialog {
+        let t = std::fs::read_to_string(p)
+            .with_context(|| format!("{}: cannot read dialog file", p.display()))?;
+        return Ok(Some(t));
+    }
+    Ok(None)
+}
+
+/// Visemes for a whole clip: text-assisted when a transcript is known, else audio only.
+pub fn visemes_for(audio: &AudioChunk, text: Option<&str>) -> Result<Vec<VisemeFrame>> {
+    match text {
+        Some(t) if !t.trim().is_empty() => Ok(facecast_lipsync::analyze_with_text(audio, t)?),
+        _ => Ok(facecast_lipsync::analyze(audio)),
+    }
+}
+
+fn lipsync(a: args::LipsyncArgs) -> Result<()> {
+    let audio = facecast_audio::decode_file(&a.audio)?;
+    let text = read_transcript(&a.text, &a.dialog)?;
+    let frames = visemes_for(&audio, text.as_deref())?;
+    let sound_file = a.audio.display().to_string();
+    let duration = audio.duration_secs();
+    let mut buf = Vec::new();
+    {
+        use facecast_lipsync::rhubarb;
+        let cues = rhubarb::to_cues(&frames);
+        match a.format {
+            args::LipsyncFormat::Json => rhubarb::write_json(&mut buf, &cues, &sound_file, duration)?,
+            args::LipsyncFormat::Tsv => rhubarb::write_tsv(&mut buf, &cues)?,
+            args::LipsyncFormat::Xml => rhubarb::write_xml(&mut buf, &cues, &sound_file, duration)?,
+            args::LipsyncFormat::Frames => rhubarb::write_frames(&mut buf, &frames)?,
+        }
+    }
+    match &a.output {
+        Some(p) => std::fs::write(p, &buf).with_context(|| format!("{}: cannot write", p.display()))?,
+        None => std::io::stdout().lock().write_all(&buf)?,
+    }
+    Ok(())
+}
+
+fn render(a: args::RenderArgs) -> Result<()> {
+    let (width, height) = match &a.size {
+        Some(s) => args::parse_size(s).map_err(|e| anyhow!(e))?,
+        None => a.preset.size(),
+    };
+    let ext = a.output.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    if ext != "mp4" && ext != "webm" {
+        bail!("{}: output must end in .mp4 (H.264 + Opus) or .webm (VP8 + Opus)", a.output.display());
+    }
+    let (emotion, intensity) = parse_emotion(&a.emotion)?;
+    if !(0.0..=2.0).contains(&a.head_motion) {
+        bail!("--head-motion {} is out of range (0..2)", a.head_motion);
+    }
+    let background = parse_background(&a.background)?;
+    let audio = facecast_audio::decode_file(&a.audio)?;
+    if audio.frames() == 0 {
+        bail!("{}: the audio holds no samples", a.audio.display());
+    }
+    let avatar = load_avatar(a.avatar.as_deref())?;
+
+    let frames = visemes_for(&audio, a.text.as_deref())?;
+    let mut anim = Animator::new(
+        &avatar.rig,
+        AnimConfig { seed: a.seed, head_motion: a.head_motion, emotion, emotion_intensity: intensity },
+    );
+    anim.push_visemes(&frames);
+
+    let mut renderer = Renderer::new(avatar.clone(), RenderConfig { width, height, background, camera: None })?;
+    let mut writer = facecast_encode::MediaWriter::create(&a.output, width, height, a.fps)?;
+    let pcm48 = facecast_audio::to_mono_48k(&audio)?;
+    writer.write_audio(&pcm48)?;
+
+    let duration = pcm48.len() as f64 / 48_000.0;
+    let n_frames = (duration * a.fps as f64).round().max(1.0) as u64;
+    let bar = progress(n_frames);
+    let (mut face, mut pose) = (FaceWeights::default(), HeadPose::default());
+    let mut channels = Vec::with_capacity(avatar.channels.len());
+    let mut frame = I420Frame::new(width, height);
+    for k in 0..n_frames {
+        let t = k as f64 / a.fps as f64;
+        anim.sample(t, &mut face, &mut pose);
+        avatar.rig.resolve(&face, avatar.channels.len(), &mut channels);
+        renderer.render_i420(&channels, &pose, &mut frame);
+        writer.write_video(&frame)?;
+        bar.inc(1);
+    }
+    writer.finish()?;
+    bar.finish_and_clear();
+    eprintln!(
+        "facecast: wrote {} ({} frames, {width}x{height} @ {} fps, {:.2} s)",
+        a.output.display(),
+        n_frames,
+        a.fps,
+        duration
+    );
+    Ok(())
+}
+
+/// A progress bar on a terminal; hidden when stderr is piped.
+pub fn progress(len: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} rendering [{bar:40}] {pos}/{len} frames ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+fn serve(a: args::ServeArgs) -> Result<()> {
+    let mut avatars = Vec::new();
+    for p in &a.avatar {
+        let av = facecast_avatar::load(p)?;
+        avatars.push(Arc::new(av));
+    }
+    let cfg = facecast_server::ServerConfig::new(&a.addr, avatars, a.public_ip.clone(), a.max_sessions)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(facecast_server::serve(cfg))?;
+    Ok(())
+}

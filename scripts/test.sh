@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command: set up a fresh Debian machine, check formatting and lints, run every test
+# (unit, golden images, ffmpeg round trips, real servers) and the headless-Chromium browser test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== cargo fmt --check" >&2
+cargo fmt --all -- --check
+echo "== cargo clippy" >&2
+cargo clippy --workspace --all-targets --release -- -D warnings
+echo "== cargo test" >&2
+cargo test --workspace --release
+if [ -f tests/browser/run.sh ]; then
+  echo "== browser test (headless Chromium against facecast serve)" >&2
+  bash tests/browser/run.sh
+fi
+echo "== all tests passed" >&2
