@@ -164,9 +164,9 @@ def sox_resample(x, sr, out_sr, tmp):
     if sr == out_sr:
         return x
     a, b = os.path.join(tmp, "rs_in.wav"), os.path.join(tmp, "rs_out.wav")
-    write_wav(a, x, sr)
+    write_wav(a, x * 0.8, sr)
     subprocess.run(["sox", "-D", a, "-r", str(out_sr), "-c", "1", "-b", "16", b], check=True)
-    return read_wav(b)[0]
+    return read_wav(b)[0] / 0.8
 
 
 def write_wav(path, x, sr):
@@ -369,7 +369,7 @@ def run_job(args):
                     if ESP is None:
                         ESP = Espeak()
                     v = voice + r.choice(["", "", "+m1", "+m2", "+m3", "+m4", "+f1", "+f2", "+f3", "+f4", "+klatt", "+croak"])
-                    res = ESP.synth(v, parts, r.uniform(120, 260), r.uniform(20, 80), r.uniform(20, 80), r)
+                    res = ESP.synth(v, parts, r.uniform(120, 260), r.uniform(20, 80), r.uniform(20, 80))
             except Exception as e:  # noqa
                 print("synth failed", name, e, file=sys.stderr)
                 continue

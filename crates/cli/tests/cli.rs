@@ -1,0 +1,407 @@
+//! End-to-end tests of the `facecast` binary: real files in, real files out, checked with real
+//! decoders (ffmpeg/ffprobe) where video is involved.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn exe() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_facecast"))
+}
+
+fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(rel)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-tests");
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run facecast")
+}
+
+fn ok(cmd: &mut Command) -> Output {
+    let o = run(cmd);
+    assert!(
+        o.status.success(),
+        "command failed: {:?}\nstderr: {}",
+        cmd,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// The failure contract: non-zero exit, exactly one line on stderr naming `needle`.
+fn fails_with_one_line(cmd: &mut Command, needle: &str) -> String {
+    let o = run(cmd);
+    assert!(!o.status.success(), "expected failure: {cmd:?}");
+    let err = String::from_utf8_lossy(&o.stderr).trim_end().to_string();
+    assert_eq!(err.lines().count(), 1, "expected one line, got: {err}");
+    assert!(err.contains(needle), "error should name {needle}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn all_models() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![shared("assets/models")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("glb") | Some("gltf") | Some("vrm")
+            ) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn inspect_json_on_every_shared_model() {
+    let models = all_models();
+    assert!(models.len() >= 12, "shared models missing: {models:?}");
+    for m in models {
+        let o = ok(exe().arg("inspect").arg(&m).arg("--json"));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{}: inspect --json is not JSON: {e}", m.display()));
+        for key in ["vertices", "triangles", "morph_targets", "arkit_mapped", "visemes_mapped", "warnings"] {
+            assert!(v.get(key).is_some(), "{}: key {key} missing", m.display());
+        }
+        assert!(v["vertices"].as_u64().unwrap() > 0, "{}", m.display());
+        assert!(v["morph_targets"].is_array() && v["warnings"].is_array());
+        // The human form works too.
+        let o = ok(exe().arg("inspect").arg(&m));
+        assert!(!o.stdout.is_empty());
+    }
+}
+
+#[test]
+fn inspect_reports_rig_coverage() {
+    let o = ok(exe().args(["inspect", "--json"]).arg(shared("assets/models/facecap/facecap_plain.glb")));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["arkit_mapped"], 52);
+    assert_eq!(v["morph_targets"].as_array().unwrap().len(), 52);
+    let o = ok(exe().args(["inspect", "--json"]).arg(shared("assets/models/valid/VALID_Hispanic_F_2_Busi_plain.glb")));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["visemes_mapped"].as_u64().unwrap() >= 12, "VALID visemes: {}", v["visemes_mapped"]);
+}
+
+#[test]
+fn bad_avatar_files_fail_with_one_line() {
+    let missing = tmp("does-not-exist.glb");
+    fails_with_one_line(exe().arg("inspect").arg(&missing), "does-not-exist.glb");
+
+    let junk = tmp("junk.glb");
+    std::fs::write(&junk, b"this is not a glTF file at all").unwrap();
+    fails_with_one_line(exe().arg("inspect").arg(&junk), "junk.glb");
+
+    // A real GLB cut in half.
+    let bytes = std::fs::read(shared("assets/models/khronos/Fox/Fox.glb")).unwrap();
+    let cut = tmp("cut.glb");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    fails_with_one_line(exe().arg("inspect").arg(&cut), "cut.glb");
+    fails_with_one_line(exe().arg("snapshot").arg("--avatar").arg(&cut).arg("-o").arg(tmp("x.png")), "cut.glb");
+
+    // Malformed JSON inside a .gltf.
+    let bad = tmp("bad.gltf");
+    std::fs::write(&bad, b"{\"asset\": {\"version\": \"2.0\"}, \"meshes\": [ {\"primitives\": 7} ]").unwrap();
+    fails_with_one_line(exe().arg("inspect").arg(&bad), "bad.gltf");
+}
+
+fn read_png_luma(p: &Path) -> (u32, u32, Vec<f32>) {
+    let img = image::open(p).unwrap().to_rgba8();
+    let (w, h) = img.dimensions();
+    let l = img
+        .pixels()
+        .map(|px| 0.299 * px[0] as f32 + 0.587 * px[1] as f32 + 0.114 * px[2] as f32)
+        .collect();
+    (w, h, l)
+}
+
+#[test]
+fn snapshot_open_and_closed_mouth_differ() {
+    let closed = tmp("snap_closed.png");
+    let open = tmp("snap_open.png");
+    ok(exe().args(["snapshot", "--size", "256x256", "-o"]).arg(&closed));
+    ok(exe().args(["snapshot", "--size", "256x256", "--set", "jawOpen=1", "-o"]).arg(&open));
+    let (w, h, a) = read_png_luma(&closed);
+    let (_, _, b) = read_png_luma(&open);
+    assert_eq!((w, h), (256, 256));
+    let changed: Vec<usize> = (0..a.len()).filter(|&i| (a[i] - b[i]).abs() > 24.0).collect();
+    assert!(changed.len() > 150, "jawOpen=1 should visibly open the mouth ({} px changed)", changed.len());
+    // The change is in the lower-middle part of the face, not all over the picture.
+    let cy = changed.iter().map(|&i| (i / w as usize) as f32).sum::<f32>() / changed.len() as f32;
+    let cx = changed.iter().map(|&i| (i % w as usize) as f32).sum::<f32>() / changed.len() as f32;
+    assert!((cx - 128.0).abs() < 40.0, "mouth centre x {cx}");
+    assert!(cy > 80.0 && cy < 230.0, "mouth centre y {cy}");
+    // Unknown names are rejected clearly.
+    fails_with_one_line(exe().args(["snapshot", "--set", "noSuchShape=1", "-o"]).arg(tmp("n.png")), "noSuchShape");
+}
+
+#[test]
+fn snapshot_every_shared_model() {
+    for m in all_models() {
+        let out = tmp(&format!("snap_{}.png", m.file_stem().unwrap().to_string_lossy()));
+        ok(exe().args(["snapshot", "--size", "128x128", "--avatar"]).arg(&m).arg("-o").arg(&out));
+        let (w, h, l) = read_png_luma(&out);
+        assert_eq!((w, h), (128, 128));
+        // Something was drawn over the background: the picture is not uniform.
+        let mean = l.iter().sum::<f32>() / l.len() as f32;
+        let var = l.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / l.len() as f32;
+        assert!(var > 4.0, "{}: picture looks empty", m.display());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// lipsync
+
+#[test]
+fn lipsync_formats() {
+    let wav = shared("assets/audio/cmu_goforward.wav");
+    let o = ok(exe().arg("lipsync").arg(&wav));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let cues = v["mouthCues"].as_array().unwrap();
+    assert!(cues.len() > 5);
+    assert!(v["metadata"]["duration"].as_f64().unwrap() > 1.0);
+    for c in cues {
+        let s = c["value"].as_str().unwrap();
+        assert!("ABCDEFGHX".contains(s) && s.len() == 1, "bad shape {s}");
+        assert!(c["end"].as_f64().unwrap() > c["start"].as_f64().unwrap());
+    }
+    assert!(cues.iter().any(|c| c["value"] == "A"), "no closed mouth in 'go forward ten meters'?");
+
+    let o = ok(exe().arg("lipsync").arg(&wav).args(["-f", "tsv"]));
+    let tsv = String::from_utf8(o.stdout).unwrap();
+    assert!(tsv.lines().all(|l| l.split('\t').count() == 2), "{tsv}");
+
+    let o = ok(exe().arg("lipsync").arg(&wav).args(["-f", "xml"]));
+    let xml = String::from_utf8(o.stdout).unwrap();
+    assert!(xml.contains("<mouthCues>") && xml.contains("<mouthCue "));
+
+    let out = tmp("frames.json");
+    ok(exe().arg("lipsync").arg(&wav).args(["-f", "frames", "-o"]).arg(&out));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let frames = v["frames"].as_array().unwrap();
+    let dt = frames[1]["t"].as_f64().unwrap() - frames[0]["t"].as_f64().unwrap();
+    assert!((dt - 0.01).abs() < 1e-6, "frames must be 100 Hz");
+    assert_eq!(frames[0]["visemes"].as_object().unwrap().len(), 15);
+
+    // Text-assisted mode runs too.
+    ok(exe().arg("lipsync").arg(&wav).args(["--text", "Go forward ten meters."]));
+}
+
+#[test]
+fn lipsync_bad_input() {
+    let junk = tmp("junk.wav");
+    std::fs::write(&junk, b"RIFF\x10\x00\x00\x00WAVEjunkjunk").unwrap();
+    fails_with_one_line(exe().arg("lipsync").arg(&junk), "junk.wav");
+    let empty = tmp("empty.wav");
+    std::fs::write(&empty, b"").unwrap();
+    fails_with_one_line(exe().arg("lipsync").arg(&empty), "empty.wav");
+    let text = tmp("notes.txt");
+    std::fs::write(&text, "hello, this is text").unwrap();
+    fails_with_one_line(exe().arg("lipsync").arg(&text), "notes.txt");
+}
+
+// ---------------------------------------------------------------------------------------------
+// render
+
+fn have(tool: &str) -> bool {
+    Command::new(tool).arg("-version").output().is_ok_and(|o| o.status.success())
+}
+
+fn ffprobe(p: &Path) -> serde_json::Value {
+    let o = Command::new("ffprobe")
+        .args(["-v", "error", "-show_streams", "-show_format", "-count_frames", "-of", "json"])
+        .arg(p)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "ffprobe failed on {}: {}", p.display(), String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn write_wav(path: &Path, rate: u32, samples: &[i16]) {
+    let mut b = Vec::new();
+    let data_len = (samples.len() * 2) as u32;
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 2).to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        b.extend_from_slice(&s.to_le_bytes());
+    }
+    std::fs::write(path, b).unwrap();
+}
+
+/// 16-bit mono PCM of a WAV file (only what these tests write or the shared corpus holds).
+fn read_wav_i16(path: &Path) -> (u32, Vec<i16>) {
+    let b = std::fs::read(path).unwrap();
+    let rate = u32::from_le_bytes(b[24..28].try_into().unwrap());
+    let mut i = 12;
+    while i + 8 <= b.len() {
+        let id = &b[i..i + 4];
+        let len = u32::from_le_bytes(b[i + 4..i + 8].try_into().unwrap()) as usize;
+        if id == b"data" {
+            let d = &b[i + 8..(i + 8 + len).min(b.len())];
+            return (rate, d.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect());
+        }
+        i += 8 + len + (len & 1);
+    }
+    panic!("no data chunk in {}", path.display());
+}
+
+#[test]
+fn render_mp4_and_webm_probe_clean() {
+    if !have("ffprobe") {
+        eprintln!("SKIP: ffprobe not installed");
+        return;
+    }
+    let wav = shared("assets/audio/cmu_goforward.wav");
+    for (ext, vcodec, fps) in [("mp4", "h264", 25u32), ("webm", "vp8", 30)] {
+        let out = tmp(&format!("render.{ext}"));
+        ok(exe()
+            .args(["render", "--audio"])
+            .arg(&wav)
+            .args(["--size", "192x192", "--fps", &fps.to_string(), "-o"])
+            .arg(&out));
+        let v = ffprobe(&out);
+        let streams = v["streams"].as_array().unwrap();
+        let video: Vec<_> = streams.iter().filter(|s| s["codec_type"] == "video").collect();
+        let audio: Vec<_> = streams.iter().filter(|s| s["codec_type"] == "audio").collect();
+        assert_eq!((video.len(), audio.len()), (1, 1), "{ext}: one video and one audio stream");
+        assert_eq!(video[0]["codec_name"], vcodec);
+        assert_eq!(audio[0]["codec_name"], "opus");
+        assert_eq!(video[0]["width"], 192);
+        let rate = video[0]["r_frame_rate"].as_str().unwrap();
+        assert_eq!(rate, format!("{fps}/1"), "{ext}: frame rate");
+        // Video duration equals audio duration within one frame.
+        let (r, pcm) = read_wav_i16(&wav);
+        let audio_dur = pcm.len() as f64 / r as f64;
+        let frames: f64 = video[0]["nb_read_frames"].as_str().unwrap().parse().unwrap();
+        let video_dur = frames / fps as f64;
+        assert!(
+            (video_dur - audio_dur).abs() <= 1.0 / fps as f64 + 1e-6,
+            "{ext}: video {video_dur:.3}s vs audio {audio_dur:.3}s"
+        );
+        let a_dur: f64 = audio[0]["duration"].as_str().map(|d| d.parse().unwrap()).unwrap_or_else(|| {
+            v["format"]["duration"].as_str().unwrap().parse().unwrap()
+        });
+        assert!((a_dur - audio_dur).abs() < 0.05, "{ext}: audio stream lasts {a_dur} s, input {audio_dur} s");
+    }
+}
+
+#[test]
+fn render_bad_inputs_fail_with_one_line() {
+    let wav = shared("assets/audio/cmu_goforward.wav");
+    fails_with_one_line(exe().args(["render", "--audio"]).arg(&wav).arg("-o").arg(tmp("x.avi")), "x.avi");
+    fails_with_one_line(
+        exe().args(["render", "--audio"]).arg(tmp("nope.wav")).arg("-o").arg(tmp("x.mp4")),
+        "nope.wav",
+    );
+    fails_with_one_line(
+        exe().args(["render", "--emotion", "grumpy", "--audio"]).arg(&wav).arg("-o").arg(tmp("x.mp4")),
+        "grumpy",
+    );
+}
+
+/// Decode a video to 8-bit luma frames with ffmpeg.
+fn decode_gray(p: &Path, w: usize, h: usize) -> Vec<Vec<u8>> {
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(p)
+        .args(["-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o.stdout.chunks_exact(w * h).map(|c| c.to_vec()).collect()
+}
+
+/// Lip sync in the file: mouth-region change per frame follows the audio envelope with a best lag
+/// within ±1 frame of zero, and the mouth rests in silence.
+#[test]
+fn rendered_mouth_follows_the_audio() {
+    if !have("ffmpeg") {
+        eprintln!("SKIP: ffmpeg not installed");
+        return;
+    }
+    const W: usize = 256;
+    const FPS: usize = 25;
+    // 1.2 s silence + speech + 1.2 s silence.
+    let (rate, speech) = read_wav_i16(&shared("assets/audio/cmu_goforward.wav"));
+    let pad = vec![0i16; rate as usize * 6 / 5];
+    let pcm: Vec<i16> = pad.iter().chain(&speech).chain(&pad).copied().collect();
+    let wav = tmp("padded.wav");
+    write_wav(&wav, rate, &pcm);
+
+    // Where the mouth is: pixels that change between jawOpen 0 and 1 at this size.
+    let (c, o) = (tmp("mask_closed.png"), tmp("mask_open.png"));
+    ok(exe().args(["snapshot", "--size", "256x256", "-o"]).arg(&c));
+    ok(exe().args(["snapshot", "--size", "256x256", "--set", "jawOpen=1", "-o"]).arg(&o));
+    let (_, _, a) = read_png_luma(&c);
+    let (_, _, b) = read_png_luma(&o);
+    let mask: Vec<usize> = (0..a.len()).filter(|&i| (a[i] - b[i]).abs() > 16.0).collect();
+    assert!(mask.len() > 100, "mouth mask too small: {}", mask.len());
+
+    let out = tmp("lipsync.mp4");
+    ok(exe()
+        .args(["render", "--head-motion", "0", "--size", "256x256", "--fps", "25", "--audio"])
+        .arg(&wav)
+        .arg("-o")
+        .arg(&out));
+    let frames = decode_gray(&out, W, W);
+    let n = frames.len();
+    assert!((n as f64 - pcm.len() as f64 / rate as f64 * FPS as f64).abs() <= 1.0);
+    let rest = &frames[0];
+    let mouth: Vec<f64> = frames
+        .iter()
+        .map(|f| mask.iter().map(|&i| (f[i] as f64 - rest[i] as f64).abs()).sum::<f64>() / mask.len() as f64)
+        .collect();
+    let spf = rate as usize / FPS;
+    let env: Vec<f64> = (0..n)
+        .map(|k| {
+            let s = &pcm[(k * spf).min(pcm.len())..((k + 1) * spf).min(pcm.len())];
+            (s.iter().map(|&x| (x as f64).powi(2)).sum::<f64>() / s.len().max(1) as f64).sqrt()
+        })
+        .collect();
+    let corr = |lag: i64| -> f64 {
+        // positive lag: mouth later than audio
+        let pairs: Vec<(f64, f64)> = (0..n as i64)
+            .filter(|&k| k + lag >= 0 && k + lag < n as i64)
+            .map(|k| (env[k as usize], mouth[(k + lag) as usize]))
+            .collect();
+        let m = pairs.len() as f64;
+        let (ma, mb) = (pairs.iter().map(|p| p.0).sum::<f64>() / m, pairs.iter().map(|p| p.1).sum::<f64>() / m);
+        let cov: f64 = pairs.iter().map(|p| (p.0 - ma) * (p.1 - mb)).sum();
+        let va: f64 = pairs.iter().map(|p| (p.0 - ma).powi(2)).sum();
+        let vb: f64 = pairs.iter().map(|p| (p.1 - mb).powi(2)).sum();
+        cov / (va * vb).sqrt().max(1e-9)
+    };
+    let lags: Vec<(i64, f64)> = (-4..=4).map(|l| (l, corr(l))).collect();
+    let best = lags.iter().cloned().fold((0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
+    eprintln!("mouth/audio correlation by lag (frames): {lags:?}");
+    assert!(best.1 > 0.3, "mouth does not follow the audio (best r {:.2})", best.1);
+    assert!(best.0.abs() <= 1, "mouth lags the audio by {} frames", best.0);
+
+    // In the silent stretches (away from speech by 0.3 s), the mouth is at rest.
+    let speak_peak = mouth.iter().cloned().fold(0.0, f64::max);
+    let quiet = FPS * 9 / 10; // 0.9 s of each 1.2 s pad
+    for k in (0..quiet).chain(n - quiet..n) {
+        assert!(mouth[k] < 0.15 * speak_peak + 1.0, "frame {k}: mouth moves in silence ({:.1} vs peak {:.1})", mouth[k], speak_peak);
+    }
+}
