@@ -130,7 +130,7 @@ for k, v in [("@ @2 @5 a# V", "AH"), ("3 3:", "ER"), ("a aa", "AE"), ("0 A: A@",
              ("u", "UW"), ("i@", "IY"), ("I@", "IH"), ("eI@", "EY"), ("3:r", "ER"), ("A:r", "AA"), ("O@r", "AO"),
              ("l/", "L"), ("l/2", "L"), ("d#", "D"), ("z#", "Z"), ("x", "HH"), ("?", "SIL"), ("w#", "W"), ("r/", "R"),
              ("@/", "AH"), ("e#", "EH"), ("E2", "EH"), ("E#", "EH"), ("Q", "AA"), ("A", "AA"), ("ae", "AE"), ("a2", "AH"),
-             ("aI2", "AY"), ("O#", "AO"), ("oU#", "OW"), ("u:#", "UW"), ("U#", "UH"), ("V#", "AH"), ("3#", "ER")]:
+             ("aI2", "AY"), ("O#", "AO"), ("oU#", "OW"), ("u:#", "UW"), ("U#", "UH"), ("V#", "AH"), ("3#", "ER"), ("t[", "T"), ("@-", "AH"), ("d[", "D"), ("n[", "N"), ("l[", "L")]:
     for s in k.split():
         ESPK[s] = v
 for c in "p b t d k g f v s z m n l r w".split():
@@ -143,7 +143,7 @@ def espk2arpa(p):
         return "SIL"
     if p in ESPK:
         return ESPK[p]
-    q = p.rstrip("#0123456789/")
+    q = p.rstrip("#0123456789/[-")
     if q in ESPK:
         return ESPK[q]
     UNKNOWN[p] = UNKNOWN.get(p, 0) + 1

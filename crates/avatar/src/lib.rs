@@ -1,1 +1,330 @@
-//! facecast-avatar (work in progress).
+//! facecast-avatar: loads glTF 2.0 / GLB / VRM avatars into [`facecast_core::model::Avatar`].
+//!
+//! - Containers: GLB and `.gltf` JSON with external files or base64 `data:` URIs (sniffed by the
+//!   first bytes, not the extension). `.vrm` files are GLB.
+//! - Geometry: every accessor component type (normalized or not), sparse accessors, indexed and
+//!   non-indexed primitives, triangle strips and fans (points and lines are skipped with a
+//!   warning), smooth normals generated when absent.
+//! - Morph targets: POSITION and NORMAL deltas, dense or sparse, stored sparse (zero deltas
+//!   dropped); names from `mesh.extras.targetNames` (else `target_N`); default weights.
+//! - Skins (renormalised `WEIGHTS_0`), node hierarchy (matrices decomposed to TRS), scene roots.
+//! - Materials: base colour, normal map, emissive, metallic/roughness factors, alpha modes,
+//!   double-sided, `KHR_texture_transform`, `KHR_materials_unlit`; PNG, JPEG and WebP textures
+//!   decoded to RGBA8 with a full sRGB-aware box-filtered mip chain.
+//! - Extensions: `KHR_mesh_quantization`, `EXT_meshopt_compression` (pure-Rust decoder, see
+//!   [`meshopt`]), `EXT_texture_webp`, `KHR_texture_basisu` (file loads, KTX2 textures are dropped
+//!   with a warning: no Basis Universal transcoder). Other required extensions are rejected with
+//!   an error naming them.
+//! - VRM 0.x and 1.0 expressions and humanoid bones; humanoid nodes of other files are found by
+//!   name. The face rig (ARKit 52 + Oculus visemes) is mapped from morph names by the data tables
+//!   in [`rigmap`].
+//!
+//! Loading never panics and never hangs on malformed input: every offset and count is checked
+//! and allocations are bounded by the input size.
+
+mod container;
+mod data;
+mod error;
+mod gltf;
+mod inspect;
+mod material;
+mod mesh;
+pub mod meshopt;
+pub mod rigmap;
+mod scene;
+mod vrm;
+
+pub use error::AvatarError;
+pub use inspect::{inspect, ExpressionReport, HumanoidReport, InspectReport, MeshReport, SkinReport, TextureReport};
+
+use error::{invalid, Problem, Res};
+use facecast_core::model::{Avatar, Humanoid, Mesh, MorphChannel, ModelInfo};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+/// Extensions implemented in full.
+const SUPPORTED: &[&str] = &[
+    "KHR_mesh_quantization",
+    "EXT_meshopt_compression",
+    "KHR_texture_transform",
+    "KHR_materials_unlit",
+    "KHR_materials_emissive_strength",
+    "EXT_texture_webp",
+    "VRM",
+    "VRMC_vrm",
+];
+
+/// Extensions accepted even when required, but only partly supported (reason given).
+const PARTIAL: &[(&str, &str)] = &[(
+    "KHR_texture_basisu",
+    "KTX2/Basis Universal textures are not decoded (missing: a Basis Universal transcoder); such textures are dropped and their materials use the base colour factor",
+)];
+
+/// Used-only extensions with a specific note (everything else used and unknown is "ignored").
+const NOTES: &[(&str, &str)] = &[
+    ("VRMC_materials_mtoon", "MToon shading approximated as unlit base colour"),
+    ("VRMC_springBone", "spring bones are not simulated"),
+    ("VRMC_node_constraint", "node constraints are not evaluated"),
+    ("KHR_materials_pbrSpecularGlossiness", "specular-glossiness ignored (metallic-roughness defaults used)"),
+    ("KHR_animation_pointer", "animations are not played"),
+];
+
+/// Largest file `load` reads.
+const MAX_FILE: u64 = 2 << 30;
+
+/// Load an avatar from a `.glb`, `.gltf` or `.vrm` file (format sniffed from the content).
+/// External buffers and images are resolved relative to the file's directory.
+pub fn load(path: &Path) -> Result<Avatar, AvatarError> {
+    let label = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| Problem::Io(e).at(&label))?;
+    if meta.len() > MAX_FILE {
+        return Err(invalid!("file is {} bytes, larger than the {} byte limit", meta.len(), MAX_FILE).at(&label));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Problem::Io(e).at(&label))?;
+    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| label.clone());
+    load_impl(&bytes, &name, &label, path.parent()).map_err(|p| p.at(&label))
+}
+
+/// Load an avatar from memory. `name` labels errors and becomes the avatar name (its file stem);
+/// `base_dir` resolves external URIs (without it, only GLB / embedded data can be loaded).
+pub fn load_bytes(bytes: &[u8], name: &str, base_dir: Option<&Path>) -> Result<Avatar, AvatarError> {
+    let stem = Path::new(name).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| name.to_string());
+    load_impl(bytes, &stem, name, base_dir).map_err(|p| p.at(name))
+}
+
+/// The built-in default avatar, parsed once and shared.
+pub fn builtin() -> Arc<Avatar> {
+    static BUILTIN: OnceLock<Arc<Avatar>> = OnceLock::new();
+    BUILTIN.get_or_init(|| Arc::new(builtin_avatar())).clone()
+}
+
+#[cfg(facecast_default_glb)]
+fn builtin_avatar() -> Avatar {
+    const GLB: &[u8] = include_bytes!("../assets/facecast_default.glb");
+    match load_bytes(GLB, "builtin:facecast_default", None) {
+        Ok(a) => a,
+        Err(e) => placeholder(&format!("the built-in avatar failed to load ({e})")),
+    }
+}
+
+#[cfg(not(facecast_default_glb))]
+fn builtin_avatar() -> Avatar {
+    placeholder("assets/facecast_default.glb was missing when facecast-avatar was built")
+}
+
+/// A grey sphere "head" used when the default avatar asset is unavailable.
+fn placeholder(why: &str) -> Avatar {
+    use facecast_core::model::{Material, Node, Primitive};
+    let (rings, segs, radius) = (24u32, 32u32, 0.11f32);
+    let mut prim = Primitive::default();
+    for r in 0..=rings {
+        let th = std::f32::consts::PI * r as f32 / rings as f32;
+        for s in 0..=segs {
+            let ph = std::f32::consts::TAU * s as f32 / segs as f32;
+            let n = [th.sin() * ph.sin(), th.cos(), th.sin() * ph.cos()];
+            prim.positions.push([n[0] * radius, n[1] * radius * 1.15, n[2] * radius]);
+            prim.normals.push(n);
+            prim.uv0.push([s as f32 / segs as f32, r as f32 / rings as f32]);
+        }
+    }
+    for r in 0..rings {
+        for s in 0..segs {
+            let a = r * (segs + 1) + s;
+            let b = a + segs + 1;
+            prim.indices.extend_from_slice(&[a, b, a + 1, a + 1, b, b + 1]);
+        }
+    }
+    prim.material = Some(0);
+    let neck = Node { name: "neck".into(), translation: [0.0, 1.5, 0.0], children: vec![1], ..Default::default() };
+    let head =
+        Node { name: "head".into(), parent: Some(0), translation: [0.0, 0.12, 0.0], mesh: Some(0), ..Default::default() };
+    Avatar {
+        name: "facecast_placeholder".into(),
+        nodes: vec![neck, head],
+        roots: vec![0],
+        meshes: vec![Mesh { name: "head".into(), primitives: vec![prim], ..Default::default() }],
+        materials: vec![Material {
+            name: "skin".into(),
+            base_color: [0.8, 0.65, 0.55, 1.0],
+            metallic: 0.0,
+            roughness: 0.6,
+            ..Default::default()
+        }],
+        humanoid: Humanoid { head: Some(1), neck: Some(0), ..Default::default() },
+        info: ModelInfo {
+            source: "builtin:placeholder".into(),
+            warnings: vec![format!("{why}; using a placeholder sphere")],
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) -> Res<Avatar> {
+    let c = container::split(bytes)?;
+    let root: gltf::Root = serde_json::from_slice(c.json).map_err(|e| Problem::Json(e.to_string()))?;
+    let version = root.asset.version.trim();
+    if !version.starts_with("2.") && version != "2" {
+        return Err(Problem::Version(if version.is_empty() { "(missing)".into() } else { version.to_string() }));
+    }
+    if let Some(min) = &root.asset.min_version {
+        if !min.trim().starts_with("2.0") && min.trim() != "2" {
+            return Err(Problem::Version(format!("{version} (minVersion {min})")));
+        }
+    }
+    for ext in &root.extensions_required {
+        if !SUPPORTED.contains(&ext.as_str()) && !PARTIAL.iter().any(|(n, _)| n == ext) {
+            return Err(Problem::Extension(ext.clone()));
+        }
+    }
+    let buffers = container::load_buffers(&root, &c, base_dir)?;
+    let input_len = bytes.len() + buffers.iter().filter_map(|b| b.bytes()).map(<[u8]>::len).sum::<usize>();
+    let data = data::Data::new(&root, buffers, input_len);
+
+    let mut notes = material::Notes::default();
+    // meshes
+    let mut stats = mesh::MeshStats::default();
+    let mut meshes = Vec::with_capacity(root.meshes.len());
+    for mi in 0..root.meshes.len() {
+        meshes.push(mesh::build_mesh(&root, &data, mi, &mut stats)?);
+    }
+    // nodes, skins
+    let (mut nodes, roots) = scene::build_nodes(&root, &mut notes.warnings)?;
+    let skins = scene::build_skins(&root, &data)?;
+    fix_joint_ranges(&nodes, &skins, &mut meshes, &mut notes.warnings);
+
+    // channels: one per distinct morph name
+    let mut channels: Vec<MorphChannel> = Vec::new();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut channel_of: HashMap<(u32, u32), u32> = HashMap::new();
+    for (mi, m) in meshes.iter().enumerate() {
+        for (ti, tn) in m.target_names.iter().enumerate() {
+            let ci = *by_name.entry(tn.clone()).or_insert_with(|| {
+                channels.push(MorphChannel { name: tn.clone(), targets: Vec::new() });
+                channels.len() - 1
+            });
+            channels[ci].targets.push((mi as u32, ti as u32));
+            channel_of.insert((mi as u32, ti as u32), ci as u32);
+        }
+    }
+
+    // VRM
+    let vrm = vrm::read(&root, &channel_of, &mut notes.warnings);
+    if vrm.version.as_deref() == Some("0.x") {
+        // VRM 0.x models face -Z; glTF (and facecast) expect +Z toward the viewer.
+        for &r in &roots {
+            if let Some(n) = nodes.get_mut(r as usize) {
+                let [x, y, z, w] = n.rotation;
+                n.rotation = [z, w, -x, -y]; // (0, 1, 0, 0) * q
+                n.translation = [-n.translation[0], n.translation[1], -n.translation[2]];
+            }
+        }
+        notes.warnings.push("VRM 0.x model rotated 180 degrees about Y to face +Z".into());
+    }
+
+    // materials and textures
+    let (materials, textures) = material::build_materials(&root, &data, base_dir, &vrm.mtoon_materials, &mut notes);
+
+    let mut humanoid = vrm.humanoid.clone();
+    rigmap::find_humanoid(&nodes, &mut humanoid);
+    let rig = rigmap::build_rig(&channels, &vrm.expressions);
+
+    // info
+    let mut warnings = stats.skipped_primitives;
+    if stats.generated_normals > 0 {
+        warnings.push(format!("generated smooth normals for {} primitive(s) without NORMAL", stats.generated_normals));
+    }
+    if stats.renormalized_weights > 0 {
+        warnings.push(format!("renormalized {} skin weight(s) that did not sum to 1", stats.renormalized_weights));
+    }
+    if stats.zero_weights > 0 {
+        warnings.push(format!("{} vertex skin weight(s) were all zero; bound to the first joint", stats.zero_weights));
+    }
+    warnings.append(&mut notes.warnings);
+    if meshes.iter().all(|m| m.primitives.is_empty()) {
+        warnings.push("the file contains no renderable triangles".into());
+    }
+    let mut unsupported = Vec::new();
+    for ext in &root.extensions_used {
+        if SUPPORTED.contains(&ext.as_str()) {
+            continue;
+        }
+        if let Some((_, why)) = PARTIAL.iter().find(|(n, _)| n == ext) {
+            unsupported.push(format!("{ext}: {why} ({} texture(s) dropped)", notes.basisu_textures));
+        } else if let Some((_, why)) = NOTES.iter().find(|(n, _)| n == ext) {
+            unsupported.push(format!("{ext}: {why}"));
+        } else {
+            unsupported.push(format!("{ext}: ignored"));
+        }
+    }
+    if notes.basisu_textures > 0 && !root.extensions_used.iter().any(|e| e == "KHR_texture_basisu") {
+        unsupported.push(format!(
+            "KTX2 images: not decoded (missing: a Basis Universal transcoder); {} texture(s) dropped",
+            notes.basisu_textures
+        ));
+    }
+    Ok(Avatar {
+        name: name.to_string(),
+        nodes: std::mem::take(&mut nodes),
+        roots,
+        meshes,
+        skins,
+        materials,
+        textures,
+        channels,
+        rig,
+        humanoid,
+        expressions: vrm.expressions,
+        info: ModelInfo {
+            source: source.to_string(),
+            extensions_used: root.extensions_used.clone(),
+            extensions_required: root.extensions_required.clone(),
+            unsupported,
+            vrm_version: vrm.version,
+            warnings,
+            animations: root.animations.len(),
+        },
+    })
+}
+
+/// Zero skin weights whose joint index is outside the skin used by the node drawing the mesh.
+fn fix_joint_ranges(
+    nodes: &[facecast_core::model::Node],
+    skins: &[facecast_core::model::Skin],
+    meshes: &mut [Mesh],
+    warnings: &mut Vec<String>,
+) {
+    let mut bad = 0usize;
+    for n in nodes {
+        let (Some(m), Some(s)) = (n.mesh, n.skin) else { continue };
+        let (Some(mesh), Some(skin)) = (meshes.get_mut(m as usize), skins.get(s as usize)) else { continue };
+        let nj = skin.joints.len();
+        for p in &mut mesh.primitives {
+            for (j, w) in p.joints.iter_mut().zip(p.weights.iter_mut()) {
+                let mut changed = false;
+                for k in 0..4 {
+                    if j[k] as usize >= nj {
+                        j[k] = 0;
+                        if w[k] != 0.0 {
+                            w[k] = 0.0;
+                            changed = true;
+                        }
+                    }
+                }
+                if changed {
+                    bad += 1;
+                    let s: f32 = w.iter().sum();
+                    if s > 0.0 {
+                        w.iter_mut().for_each(|x| *x /= s);
+                    } else {
+                        *w = [1.0, 0.0, 0.0, 0.0];
+                    }
+                }
+            }
+        }
+    }
+    if bad > 0 {
+        warnings.push(format!("{bad} vertex skin weight(s) referenced joints outside their skin; dropped"));
+    }
+}

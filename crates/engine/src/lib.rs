@@ -1,1 +1,735 @@
-//! facecast-engine (work in progress).
+//! facecast-engine: the sans-IO talking-avatar session.
+//!
+//! A [`Session`] is a state machine in the style of `str0m`: it does no I/O, spawns no threads and
+//! reads no clock. The caller feeds it input ([`Session::push_audio`], [`Session::set_emotion`],
+//! [`Session::interrupt`]…), tells it the time ([`Session::handle_timeout`]) and drains what is due
+//! ([`Session::poll_output`]): 20 ms audio frames, video frames and events, all stamped on one
+//! media clock (48 kHz samples from 0, see [`MediaTime`]).
+//!
+//! ```text
+//! loop {
+//!     let due = session.poll_timeout();       // sleep until then (or until input arrives)
+//!     session.handle_timeout(now);
+//!     while let Some(out) = session.poll_output() { send(out) }
+//! }
+//! ```
+//!
+//! # Clock rules
+//! - Audio arrives in any rate, size and burst. It is resampled to 48 kHz mono into a playout
+//!   queue and played out in real time: one 960-sample frame every 20 ms, due at its pts, silence
+//!   when nothing is queued (frames never stop).
+//! - Lip-sync looks ahead `L` = analyzer look-ahead + one 10 ms analysis hop
+//!   ([`Session::lookahead`]). Audio playout is delayed by `L` (video never is): a segment whose first
+//!   audio arrives at media time `A` starts playing at `max(A + L, end of queued audio)`, so when
+//!   the video frame for time `t` is due, the visemes for `t` have been computed from audio up to
+//!   `t + L`. Back-to-back segments play without a gap. If a stream underruns (the queue runs dry
+//!   mid-segment), its next audio again starts `L` after it arrives.
+//! - Viseme frames are mapped onto the media clock (segment start + offset in the segment's audio,
+//!   gaps included) and fed to the [`Animator`]; video frame `k` (pts `k/fps`, exact) is rendered from
+//!   the animation state at its pts.
+//! - Events: [`Event::SegmentStarted`] is due when the segment's first sample plays,
+//!   [`Event::SegmentFinished`] when its last sample has played (`played_ms` = its audio
+//!   duration), or at once on [`Session::interrupt`] (`interrupted: true`, `played_ms` = audio
+//!   actually sent).
+//!
+//! Outputs due at the same time come out as events, then audio, then video.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use facecast_anim::{AnimConfig, Animator};
+use facecast_audio::Resampler;
+use facecast_core::model::Avatar;
+use facecast_core::{
+    ArkitShape, AudioChunk, Emotion, Event, FaceWeights, HeadPose, I420Frame, MediaTime, VisemeFrame,
+    OUTPUT_RATE,
+};
+use facecast_render::{RenderConfig, RenderError, Renderer};
+
+mod analyzer;
+use analyzer::Analyzer;
+
+pub use facecast_render::Background;
+
+/// Samples per 20 ms audio output frame at 48 kHz.
+pub const AUDIO_FRAME: usize = 960;
+
+/// Highest input sample rate accepted.
+pub const MAX_INPUT_RATE: u32 = 384_000;
+/// Lowest input sample rate accepted.
+pub const MIN_INPUT_RATE: u32 = 4_000;
+/// Most interleaved input channels accepted.
+pub const MAX_INPUT_CHANNELS: u16 = 8;
+
+const SAMPLES_PER_MS: u64 = OUTPUT_RATE as u64 / 1000;
+
+/// Errors of the engine.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EngineError {
+    /// A configuration value out of range.
+    #[error("invalid session config: {0}")]
+    InvalidConfig(String),
+    /// The renderer refused the avatar or the output settings.
+    #[error("renderer: {0}")]
+    Render(#[from] RenderError),
+    /// A segment id this session never handed out.
+    #[error("unknown segment {segment}: begin_segment() has not returned that id")]
+    UnknownSegment {
+        /// The id given.
+        segment: u64,
+    },
+    /// Audio pushed to a segment that no longer takes audio.
+    #[error("segment {segment} takes no more audio: it was {reason}")]
+    SegmentClosed {
+        /// The id given.
+        segment: u64,
+        /// Why: ended, interrupted, or superseded by a newer segment.
+        reason: &'static str,
+    },
+    /// The playout queue would exceed `max_queue_ms`.
+    #[error(
+        "audio queue full: {queued_ms} ms queued + {pushed_ms} ms pushed exceeds max_queue_ms {max_ms}; \
+         wait for playout or raise max_queue_ms"
+    )]
+    QueueFull {
+        /// Already queued, ms.
+        queued_ms: u64,
+        /// The rejected chunk, ms.
+        pushed_ms: u64,
+        /// The limit.
+        max_ms: u64,
+    },
+    /// Audio the engine cannot take (rate, channels, layout).
+    #[error("bad audio: {0}")]
+    BadAudio(String),
+}
+
+/// Session settings.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// The avatar, shared between sessions.
+    pub avatar: Arc<Avatar>,
+    /// Output width, even, 16..=8192.
+    pub width: u32,
+    /// Output height, even, 16..=8192.
+    pub height: u32,
+    /// Video frames per second, 1..=120.
+    pub fps: u32,
+    /// What is drawn behind the avatar.
+    pub background: Background,
+    /// Initial emotion.
+    pub emotion: Emotion,
+    /// Initial emotion intensity, 0..=1.
+    pub emotion_intensity: f32,
+    /// Seed of the idle animation (blinks, gaze, sway), for reproducible output.
+    pub seed: u64,
+    /// Head motion scale: 0 = fixed head, 1 = default, up to 4.
+    pub head_motion: f32,
+    /// Most audio (ms) the playout queue holds; more is refused with [`EngineError::QueueFull`].
+    pub max_queue_ms: u64,
+}
+
+impl SessionConfig {
+    /// Defaults: 512×512 at 25 fps, default background, neutral, seed 0, head motion 1, 60 s queue.
+    pub fn new(avatar: Arc<Avatar>) -> Self {
+        SessionConfig {
+            avatar,
+            width: 512,
+            height: 512,
+            fps: 25,
+            background: Background::default(),
+            emotion: Emotion::Neutral,
+            emotion_intensity: 1.0,
+            seed: 0,
+            head_motion: 1.0,
+            max_queue_ms: 60_000,
+        }
+    }
+
+    fn render_config(&self) -> RenderConfig {
+        RenderConfig {
+            width: self.width,
+            height: self.height,
+            background: self.background.clone(),
+            camera: None,
+        }
+    }
+
+    /// Check every value; the error names the offending one.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        if !(1..=120).contains(&self.fps) {
+            return Err(EngineError::InvalidConfig(format!("fps {} outside 1..=120", self.fps)));
+        }
+        if !(self.emotion_intensity.is_finite() && (0.0..=1.0).contains(&self.emotion_intensity)) {
+            return Err(EngineError::InvalidConfig(format!(
+                "emotion_intensity {} outside 0..=1",
+                self.emotion_intensity
+            )));
+        }
+        if !(self.head_motion.is_finite() && (0.0..=4.0).contains(&self.head_motion)) {
+            return Err(EngineError::InvalidConfig(format!(
+                "head_motion {} outside 0..=4",
+                self.head_motion
+            )));
+        }
+        if !(100..=3_600_000).contains(&self.max_queue_ms) {
+            return Err(EngineError::InvalidConfig(format!(
+                "max_queue_ms {} outside 100..=3600000",
+                self.max_queue_ms
+            )));
+        }
+        self.render_config().validate()?;
+        Ok(())
+    }
+}
+
+/// What a session produces.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    /// Video frame `k` at pts `k/fps`; give the buffer back with [`Session::recycle`].
+    Video {
+        /// Presentation time.
+        pts: MediaTime,
+        /// The picture.
+        frame: I420Frame,
+    },
+    /// 20 ms of mono 48 kHz audio.
+    Audio {
+        /// Presentation time of the first sample (a multiple of 960).
+        pts: MediaTime,
+        /// 960 samples.
+        pcm: Vec<i16>,
+    },
+    /// A session event.
+    Event(Event),
+}
+
+/// One speech segment's playout bookkeeping.
+#[derive(Debug)]
+struct Segment {
+    id: u64,
+    /// Media sample where its first audio plays.
+    start: Option<u64>,
+    /// Media sample just after its last placed sample.
+    end: u64,
+    /// 48 kHz samples placed in the queue.
+    placed: u64,
+    /// 48 kHz samples sent out in audio frames.
+    played: u64,
+    /// `end_segment` was called (and the resampler flushed).
+    ended: bool,
+    started_emitted: bool,
+}
+
+/// A run of queued samples belonging to one segment (or to a silent gap).
+#[derive(Copy, Clone, Debug)]
+struct Run {
+    segment: Option<u64>,
+    len: u64,
+}
+
+/// The open segment's input state.
+struct OpenSegment {
+    id: u64,
+    resampler: Option<Resampler>,
+    /// (offset in the segment's 48 kHz audio, media sample) where each contiguous piece starts.
+    breakpoints: VecDeque<(u64, u64)>,
+}
+
+/// A talking-avatar session (sans-IO). See the crate docs.
+pub struct Session {
+    cfg: SessionConfig,
+    renderer: Renderer,
+    animator: Animator,
+    analyzer: Analyzer,
+    jaw_bone: bool,
+    lookahead: u64,
+    now: MediaTime,
+    // video
+    next_frame: u64,
+    pool: Vec<I420Frame>,
+    channels: Vec<f32>,
+    face: FaceWeights,
+    pose: HeadPose,
+    // audio
+    audio_pos: u64,
+    queue: VecDeque<i16>,
+    runs: VecDeque<Run>,
+    pcm_pool: Vec<Vec<i16>>,
+    // segments
+    next_id: u64,
+    open: Option<OpenSegment>,
+    segments: VecDeque<Segment>,
+    /// Segment ids that ended by interrupt (for clear errors).
+    interrupted_upto: u64,
+    events: VecDeque<Event>,
+    // scratch
+    mono: Vec<f32>,
+    resampled: Vec<f32>,
+    vis: Vec<VisemeFrame>,
+}
+
+impl Session {
+    /// A new session at media time 0.
+    pub fn new(cfg: SessionConfig) -> Result<Session, EngineError> {
+        cfg.validate()?;
+        let renderer = Renderer::new(cfg.avatar.clone(), cfg.render_config())?;
+        let animator = Animator::new(
+            &cfg.avatar.rig,
+            AnimConfig {
+                seed: cfg.seed,
+                head_motion: cfg.head_motion,
+                emotion: cfg.emotion,
+                emotion_intensity: cfg.emotion_intensity,
+            },
+        );
+        let jaw_bone =
+            renderer.has_jaw_bone() && !cfg.avatar.rig.has_arkit(ArkitShape::JawOpen.index());
+        let lookahead_ms = Analyzer::lookahead_ms().max(0.0) + 10.0;
+        let lookahead = (lookahead_ms * SAMPLES_PER_MS as f64).ceil() as u64;
+        let n_channels = cfg.avatar.channels.len();
+        Ok(Session {
+            renderer,
+            animator,
+            analyzer: Analyzer::new(),
+            jaw_bone,
+            lookahead,
+            now: MediaTime::ZERO,
+            next_frame: 0,
+            pool: Vec::new(),
+            channels: Vec::with_capacity(n_channels),
+            face: FaceWeights::default(),
+            pose: HeadPose::default(),
+            audio_pos: 0,
+            queue: VecDeque::with_capacity(OUTPUT_RATE as usize),
+            runs: VecDeque::new(),
+            pcm_pool: Vec::new(),
+            next_id: 1,
+            open: None,
+            segments: VecDeque::new(),
+            interrupted_upto: 0,
+            events: VecDeque::new(),
+            mono: Vec::new(),
+            resampled: Vec::new(),
+            vis: Vec::new(),
+            cfg,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SessionConfig {
+        &self.cfg
+    }
+
+    /// Audio playout delay behind arrival (the lip-sync look-ahead `L`).
+    pub fn lookahead(&self) -> MediaTime {
+        MediaTime(self.lookahead)
+    }
+
+    /// Start a speech segment; returns its id (1, 2, …). A segment still open is ended first.
+    pub fn begin_segment(&mut self) -> u64 {
+        if let Some(open) = &self.open {
+            let id = open.id;
+            self.end_segment(id);
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.analyzer.reset();
+        self.open = Some(OpenSegment { id, resampler: None, breakpoints: VecDeque::new() });
+        self.segments.push_back(Segment {
+            id,
+            start: None,
+            end: 0,
+            placed: 0,
+            played: 0,
+            ended: false,
+            started_emitted: false,
+        });
+        id
+    }
+
+    fn check_open(&self, segment: u64) -> Result<(), EngineError> {
+        if segment == 0 || segment >= self.next_id {
+            return Err(EngineError::UnknownSegment { segment });
+        }
+        match &self.open {
+            Some(o) if o.id == segment => Ok(()),
+            _ => {
+                let reason = if segment <= self.interrupted_upto {
+                    "interrupted"
+                } else if self.open.as_ref().is_some_and(|o| o.id > segment) {
+                    "superseded by a newer segment"
+                } else {
+                    "ended"
+                };
+                Err(EngineError::SegmentClosed { segment, reason })
+            }
+        }
+    }
+
+    /// Queue audio of an open segment: any rate, channel count and size. Refused (nothing queued)
+    /// when the chunk is malformed or the queue would exceed `max_queue_ms`.
+    pub fn push_audio(&mut self, segment: u64, chunk: &AudioChunk) -> Result<(), EngineError> {
+        self.check_open(segment)?;
+        if !(MIN_INPUT_RATE..=MAX_INPUT_RATE).contains(&chunk.rate) {
+            return Err(EngineError::BadAudio(format!(
+                "sample rate {} Hz outside {MIN_INPUT_RATE}..={MAX_INPUT_RATE}",
+                chunk.rate
+            )));
+        }
+        if chunk.channels == 0 || chunk.channels > MAX_INPUT_CHANNELS {
+            return Err(EngineError::BadAudio(format!(
+                "{} channels (expected 1..={MAX_INPUT_CHANNELS})",
+                chunk.channels
+            )));
+        }
+        let ch = chunk.channels as usize;
+        if chunk.samples.len() % ch != 0 {
+            return Err(EngineError::BadAudio(format!(
+                "{} samples is not a multiple of {} channels",
+                chunk.samples.len(),
+                ch
+            )));
+        }
+        let frames = (chunk.samples.len() / ch) as u64;
+        if frames == 0 {
+            return Ok(());
+        }
+        let incoming = (frames * OUTPUT_RATE as u64).div_ceil(chunk.rate as u64);
+        let max = self.cfg.max_queue_ms * SAMPLES_PER_MS;
+        if self.queue.len() as u64 + incoming > max {
+            return Err(EngineError::QueueFull {
+                queued_ms: self.queued_ms(),
+                pushed_ms: incoming / SAMPLES_PER_MS,
+                max_ms: self.cfg.max_queue_ms,
+            });
+        }
+
+        // Downmix to mono.
+        self.mono.clear();
+        self.mono.reserve(frames as usize);
+        for fr in chunk.samples.chunks_exact(ch) {
+            let m = if ch == 1 { fr[0] } else { fr.iter().sum::<f32>() / ch as f32 };
+            self.mono.push(if m.is_finite() { m } else { 0.0 });
+        }
+
+        // Resample into the playout queue.
+        let mut open = self.open.take().expect("checked open");
+        let rate_changed = open.resampler.as_ref().is_some_and(|r| r.in_rate() != chunk.rate);
+        self.resampled.clear();
+        if rate_changed {
+            if let Some(r) = open.resampler.as_mut() {
+                r.flush(&mut self.resampled);
+            }
+            open.resampler = None;
+        }
+        if open.resampler.is_none() {
+            match Resampler::new(chunk.rate, OUTPUT_RATE) {
+                Ok(r) => open.resampler = Some(r),
+                Err(e) => {
+                    self.open = Some(open);
+                    return Err(EngineError::BadAudio(e.to_string()));
+                }
+            }
+        }
+        if let Some(r) = open.resampler.as_mut() {
+            r.process(&self.mono, &mut self.resampled);
+        }
+        let resampled = std::mem::take(&mut self.resampled);
+        self.place(&mut open, &resampled);
+        self.resampled = resampled;
+
+        // Lip-sync.
+        if rate_changed {
+            // The analyzer keeps its own timeline; a new rate mid-segment is rare enough that we
+            // accept a small discontinuity instead of re-synchronising.
+        }
+        self.analyzer.push(chunk);
+        self.drain_analyzer(&open);
+        self.open = Some(open);
+        Ok(())
+    }
+
+    /// Append resampled samples of the open segment to the playout queue.
+    fn place(&mut self, open: &mut OpenSegment, samples: &[f32]) {
+        if samples.is_empty() {
+            return;
+        }
+        let id = open.id;
+        let Some(seg) = self.segments.iter_mut().rev().find(|s| s.id == id) else { return };
+        let queue_end = self.audio_pos + self.queue.len() as u64;
+        let contiguous = seg.placed > 0 && !self.queue.is_empty() && seg.end == queue_end;
+        let at = if contiguous { queue_end } else { queue_end.max(self.now.0 + self.lookahead) };
+        if at > queue_end {
+            let gap = at - queue_end;
+            self.queue.extend(std::iter::repeat(0i16).take(gap as usize));
+            push_run(&mut self.runs, None, gap);
+        }
+        if !contiguous {
+            open.breakpoints.push_back((seg.placed, at));
+        }
+        self.queue.extend(samples.iter().map(|&x| to_i16(x)));
+        push_run(&mut self.runs, Some(id), samples.len() as u64);
+        seg.start.get_or_insert(at);
+        seg.placed += samples.len() as u64;
+        seg.end = at + samples.len() as u64;
+    }
+
+    /// Move analyzer frames onto the media clock and into the animator.
+    fn drain_analyzer(&mut self, open: &OpenSegment) {
+        self.vis.clear();
+        while let Some(mut f) = self.analyzer.pull() {
+            let off = (f.t.max(0.0) * OUTPUT_RATE as f64).round() as u64;
+            let bp = open
+                .breakpoints
+                .iter()
+                .rev()
+                .find(|&&(o, _)| o <= off)
+                .or(open.breakpoints.front())
+                .copied();
+            let Some((o, m)) = bp else { continue };
+            f.t = (m as f64 + off as f64 - o as f64) / OUTPUT_RATE as f64;
+            self.vis.push(f);
+        }
+        self.animator.push_visemes(&self.vis);
+    }
+
+    /// No more audio for this segment; it finishes when its last sample has played.
+    pub fn end_segment(&mut self, segment: u64) {
+        let Some(mut open) = self.open.take_if(|o| o.id == segment) else { return };
+        self.resampled.clear();
+        if let Some(r) = open.resampler.as_mut() {
+            r.flush(&mut self.resampled);
+        }
+        let resampled = std::mem::take(&mut self.resampled);
+        self.place(&mut open, &resampled);
+        self.resampled = resampled;
+        self.analyzer.flush();
+        self.drain_analyzer(&open);
+        if let Some(seg) = self.segments.iter_mut().find(|s| s.id == segment) {
+            seg.ended = true;
+        }
+    }
+
+    /// Speak one complete clip: `begin_segment` + `push_audio` + `end_segment`. On error nothing
+    /// is queued and no events are reported for the segment.
+    pub fn speak(&mut self, chunk: &AudioChunk) -> Result<u64, EngineError> {
+        let id = self.begin_segment();
+        if let Err(e) = self.push_audio(id, chunk) {
+            self.open = None;
+            self.segments.retain(|s| s.id != id);
+            return Err(e);
+        }
+        self.end_segment(id);
+        Ok(id)
+    }
+
+    /// Change the emotion now (eased over ~400 ms); reports [`Event::EmotionChanged`].
+    pub fn set_emotion(&mut self, e: Emotion, intensity: f32) {
+        let intensity = if intensity.is_finite() { intensity.clamp(0.0, 1.0) } else { 0.0 };
+        self.animator.set_emotion(self.now.as_secs_f64(), e, intensity);
+        self.events.push_back(Event::EmotionChanged { emotion: e.name().to_string(), intensity });
+    }
+
+    /// Stop speaking now: drop all queued audio and visemes, finish every pending segment with
+    /// `interrupted: true` and the audio actually sent; the face eases back to rest.
+    pub fn interrupt(&mut self) {
+        let at_ms = self.now.as_millis();
+        for seg in self.segments.drain(..) {
+            if !seg.started_emitted && seg.played > 0 {
+                let at = seg.start.unwrap_or(self.now.0);
+                self.events.push_back(Event::SegmentStarted { segment: seg.id, at_ms: at / SAMPLES_PER_MS });
+            }
+            self.events.push_back(Event::SegmentFinished {
+                segment: seg.id,
+                at_ms,
+                played_ms: seg.played / SAMPLES_PER_MS,
+                interrupted: true,
+            });
+        }
+        self.open = None;
+        self.interrupted_upto = self.next_id - 1;
+        self.queue.clear();
+        self.runs.clear();
+        self.analyzer.reset();
+        self.animator.clear_speech(self.now.as_secs_f64());
+    }
+
+    /// Advance the clock to `now` (never backwards).
+    pub fn handle_timeout(&mut self, now: MediaTime) {
+        if now > self.now {
+            self.now = now;
+        }
+    }
+
+    /// The current media time.
+    pub fn now(&self) -> MediaTime {
+        self.now
+    }
+
+    /// Queued audio not yet sent, ms (including silent gaps before a segment starts).
+    pub fn queued_ms(&self) -> u64 {
+        self.queue.len() as u64 / SAMPLES_PER_MS
+    }
+
+    fn video_due(&self) -> u64 {
+        MediaTime::of_frame(self.next_frame, self.cfg.fps).0
+    }
+
+    /// The next segment event and its due time: (due, is_finish).
+    fn segment_event_due(&self) -> Option<(u64, bool)> {
+        let seg = self.segments.front()?;
+        if !seg.started_emitted {
+            if let Some(s) = seg.start {
+                return Some((s, false));
+            }
+            if seg.ended {
+                // Ended without any audio.
+                return Some((self.now.0, true));
+            }
+            return None;
+        }
+        if seg.ended {
+            Some((seg.end, true))
+        } else {
+            None
+        }
+    }
+
+    /// When the next output is due (the caller sleeps until then).
+    pub fn poll_timeout(&self) -> MediaTime {
+        if !self.events.is_empty() {
+            return self.now;
+        }
+        let mut t = self.video_due().min(self.audio_pos);
+        if let Some((due, _)) = self.segment_event_due() {
+            t = t.min(due);
+        }
+        MediaTime(t)
+    }
+
+    /// The next output due at or before `now`, if any (events, then audio, then video at equal
+    /// times).
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if let Some(e) = self.events.pop_front() {
+            return Some(Output::Event(e));
+        }
+        let now = self.now.0;
+        let seg_due = self.segment_event_due();
+        let audio_due = self.audio_pos;
+        let video_due = self.video_due();
+        let mut best: Option<(u64, u8)> = None;
+        for (due, kind) in [(seg_due.map(|d| d.0), 0u8), (Some(audio_due), 1), (Some(video_due), 2)] {
+            if let Some(d) = due {
+                if d <= now && best.map_or(true, |(b, _)| d < b) {
+                    best = Some((d, kind));
+                }
+            }
+        }
+        match best?.1 {
+            0 => Some(Output::Event(self.segment_event())),
+            1 => Some(self.audio_frame()),
+            _ => Some(self.video_frame()),
+        }
+    }
+
+    fn segment_event(&mut self) -> Event {
+        let seg = self.segments.front_mut().expect("segment event due");
+        if !seg.started_emitted && seg.start.is_some() {
+            seg.started_emitted = true;
+            return Event::SegmentStarted {
+                segment: seg.id,
+                at_ms: seg.start.unwrap_or(0) / SAMPLES_PER_MS,
+            };
+        }
+        let seg = self.segments.pop_front().expect("segment event due");
+        let at = if seg.placed == 0 { self.now.0 } else { seg.end };
+        Event::SegmentFinished {
+            segment: seg.id,
+            at_ms: at / SAMPLES_PER_MS,
+            played_ms: seg.placed / SAMPLES_PER_MS,
+            interrupted: false,
+        }
+    }
+
+    fn audio_frame(&mut self) -> Output {
+        let pts = MediaTime(self.audio_pos);
+        let mut pcm = self.pcm_pool.pop().unwrap_or_default();
+        pcm.clear();
+        let n = self.queue.len().min(AUDIO_FRAME);
+        pcm.extend(self.queue.drain(..n));
+        pcm.resize(AUDIO_FRAME, 0);
+        // Account what was sent to each segment.
+        let mut left = n as u64;
+        while left > 0 {
+            let Some(run) = self.runs.front_mut() else { break };
+            let take = run.len.min(left);
+            if let Some(id) = run.segment {
+                if let Some(seg) = self.segments.iter_mut().find(|s| s.id == id) {
+                    seg.played += take;
+                }
+            }
+            run.len -= take;
+            left -= take;
+            if run.len == 0 {
+                self.runs.pop_front();
+            }
+        }
+        self.audio_pos += AUDIO_FRAME as u64;
+        Output::Audio { pts, pcm }
+    }
+
+    fn video_frame(&mut self) -> Output {
+        let pts = MediaTime::of_frame(self.next_frame, self.cfg.fps);
+        self.next_frame += 1;
+        self.animator.sample(pts.as_secs_f64(), &mut self.face, &mut self.pose);
+        let avatar = self.renderer.avatar().clone();
+        avatar.rig.resolve(&self.face, avatar.channels.len(), &mut self.channels);
+        if self.jaw_bone {
+            self.renderer.set_jaw_open(self.face.get(ArkitShape::JawOpen));
+        }
+        let mut frame = self
+            .pool
+            .pop()
+            .unwrap_or_else(|| I420Frame::new(self.cfg.width, self.cfg.height));
+        self.renderer.render_i420(&self.channels, &self.pose, &mut frame);
+        Output::Video { pts, frame }
+    }
+
+    /// Give a video buffer back for reuse (no per-frame allocation once the pool is warm).
+    pub fn recycle(&mut self, frame: I420Frame) {
+        if frame.width == self.cfg.width && frame.height == self.cfg.height && self.pool.len() < 8 {
+            self.pool.push(frame);
+        }
+    }
+
+    /// Give an audio buffer back for reuse.
+    pub fn recycle_pcm(&mut self, pcm: Vec<i16>) {
+        if self.pcm_pool.len() < 16 {
+            self.pcm_pool.push(pcm);
+        }
+    }
+
+    /// The face weights and head pose of the last rendered video frame (for clients that
+    /// animate the avatar themselves, e.g. over a data channel).
+    pub fn last_face(&self) -> (&FaceWeights, &HeadPose) {
+        (&self.face, &self.pose)
+    }
+}
+
+fn push_run(runs: &mut VecDeque<Run>, segment: Option<u64>, len: u64) {
+    if let Some(last) = runs.back_mut() {
+        if last.segment == segment {
+            last.len += len;
+            return;
+        }
+    }
+    runs.push_back(Run { segment, len });
+}
+
+fn to_i16(x: f32) -> i16 {
+    (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+}
+
+#[cfg(test)]
+mod tests;

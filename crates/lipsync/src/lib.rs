@@ -1,1 +1,2 @@
-//! facecast-lipsync (work in progress).
+//! facecast-lipsync: speech audio -> 100 Hz viseme frames.
+pub mod features;

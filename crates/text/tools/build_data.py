@@ -83,7 +83,7 @@ for w, ph in train:
     if a is not None:
         aligned.append((w, a))
 
-LEVELS = [(0, 0), (1, 0), (0, 1), (1, 1), (1, 2), (2, 1), (2, 2), (2, 3), (3, 2), (3, 3), (4, 4)]
+LEVELS = [(0, 0), (0, 1), (1, 1), (1, 2), (2, 2), (2, 3), (3, 3), (4, 4)]
 # chain: each level's parent is the previous level in the list.
 stats = [collections.defaultdict(collections.Counter) for _ in LEVELS]
 def ctx(pw, i, L, R):

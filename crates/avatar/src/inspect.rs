@@ -1,0 +1,317 @@
+//! `inspect`: a serialisable summary of a loaded avatar and its human-readable form.
+
+use facecast_core::model::{Avatar, Humanoid};
+use facecast_core::{ARKIT_COUNT, ARKIT_NAMES, VISEME_COUNT, VISEME_NAMES};
+use serde::Serialize;
+use std::fmt;
+
+/// One mesh in the report.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct MeshReport {
+    /// Mesh name.
+    pub name: String,
+    /// Primitive count.
+    pub primitives: usize,
+    /// Vertex count.
+    pub vertices: usize,
+    /// Triangle count.
+    pub triangles: usize,
+    /// Morph target names of this mesh.
+    pub morph_targets: Vec<String>,
+}
+
+/// One skin in the report.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SkinReport {
+    /// Skin name.
+    pub name: String,
+    /// Joint count.
+    pub joints: usize,
+}
+
+/// One decoded texture in the report.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TextureReport {
+    /// Name (with the source format in brackets).
+    pub name: String,
+    /// Width of level 0.
+    pub width: u32,
+    /// Height of level 0.
+    pub height: u32,
+    /// Mip levels.
+    pub mips: usize,
+    /// Decoded pixel format.
+    pub format: String,
+}
+
+/// One VRM expression in the report.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ExpressionReport {
+    /// Expression name.
+    pub name: String,
+    /// VRM 1.0 preset name.
+    pub preset: Option<String>,
+    /// Names of the channels it drives, with weights.
+    pub binds: Vec<(String, f32)>,
+    /// `isBinary`.
+    pub is_binary: bool,
+    /// Material colour / texture-transform binds (not driven).
+    pub other_binds: usize,
+}
+
+/// Humanoid nodes by name.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct HumanoidReport {
+    /// Head node name.
+    pub head: Option<String>,
+    /// Neck node name.
+    pub neck: Option<String>,
+    /// Left eye node name.
+    pub left_eye: Option<String>,
+    /// Right eye node name.
+    pub right_eye: Option<String>,
+    /// Jaw node name.
+    pub jaw: Option<String>,
+}
+
+/// Summary of a loaded avatar (`facecast inspect`). Serialises to JSON with the keys below.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct InspectReport {
+    /// Avatar name.
+    pub name: String,
+    /// Source path.
+    pub source: String,
+    /// Total vertices.
+    pub vertices: usize,
+    /// Total triangles.
+    pub triangles: usize,
+    /// Meshes.
+    pub meshes: Vec<MeshReport>,
+    /// Total primitives.
+    pub primitives: usize,
+    /// Morph channel names (distinct morph target names over all meshes).
+    pub morph_targets: Vec<String>,
+    /// ARKit shapes mapped (of 52).
+    pub arkit_mapped: usize,
+    /// ARKit shapes not mapped.
+    pub arkit_missing: Vec<String>,
+    /// Oculus visemes mapped directly (of 15).
+    pub visemes_mapped: usize,
+    /// Visemes not mapped.
+    pub visemes_missing: Vec<String>,
+    /// Canonical name -> channel names driving it.
+    pub mapping: Vec<(String, Vec<String>)>,
+    /// Skins.
+    pub skins: Vec<SkinReport>,
+    /// Distinct joint nodes over all skins.
+    pub joints: usize,
+    /// Decoded textures.
+    pub textures: Vec<TextureReport>,
+    /// Materials.
+    pub materials: usize,
+    /// VRM expressions.
+    pub expressions: Vec<ExpressionReport>,
+    /// VRM version, if any.
+    pub vrm_version: Option<String>,
+    /// `extensionsUsed`.
+    pub extensions_used: Vec<String>,
+    /// `extensionsRequired`.
+    pub extensions_required: Vec<String>,
+    /// Extensions ignored or partly supported, with reasons.
+    pub unsupported: Vec<String>,
+    /// Humanoid nodes.
+    pub humanoid: HumanoidReport,
+    /// Nodes.
+    pub nodes: usize,
+    /// Animations in the file (not played).
+    pub animations: usize,
+    /// Loader warnings.
+    pub warnings: Vec<String>,
+}
+
+fn humanoid(a: &Avatar, h: &Humanoid) -> HumanoidReport {
+    let name = |i: Option<u32>| {
+        i.and_then(|i| a.nodes.get(i as usize)).map(|n| if n.name.is_empty() { "(unnamed)".to_string() } else { n.name.clone() })
+    };
+    HumanoidReport {
+        head: name(h.head),
+        neck: name(h.neck),
+        left_eye: name(h.left_eye),
+        right_eye: name(h.right_eye),
+        jaw: name(h.jaw),
+    }
+}
+
+/// Summarise a loaded avatar.
+pub fn inspect(a: &Avatar) -> InspectReport {
+    let ch_name = |c: u32| a.channels.get(c as usize).map(|c| c.name.clone()).unwrap_or_else(|| format!("#{c}"));
+    let mut joints: Vec<u32> = a.skins.iter().flat_map(|s| s.joints.iter().copied()).collect();
+    joints.sort_unstable();
+    joints.dedup();
+    let mut mapping = Vec::new();
+    for (i, n) in ARKIT_NAMES.iter().enumerate() {
+        if let Some(b) = a.rig.arkit.get(i).filter(|b| !b.is_empty()) {
+            mapping.push((n.to_string(), b.iter().map(|&(c, _)| ch_name(c)).collect()));
+        }
+    }
+    for (i, n) in VISEME_NAMES.iter().enumerate() {
+        if let Some(b) = a.rig.visemes.get(i).filter(|b| !b.is_empty()) {
+            mapping.push((format!("viseme_{n}"), b.iter().map(|&(c, _)| ch_name(c)).collect()));
+        }
+    }
+    InspectReport {
+        name: a.name.clone(),
+        source: a.info.source.clone(),
+        vertices: a.vertex_count(),
+        triangles: a.triangle_count(),
+        meshes: a
+            .meshes
+            .iter()
+            .map(|m| MeshReport {
+                name: m.name.clone(),
+                primitives: m.primitives.len(),
+                vertices: m.primitives.iter().map(|p| p.positions.len()).sum(),
+                triangles: m.primitives.iter().map(|p| p.indices.len() / 3).sum(),
+                morph_targets: m.target_names.clone(),
+            })
+            .collect(),
+        primitives: a.meshes.iter().map(|m| m.primitives.len()).sum(),
+        morph_targets: a.channels.iter().map(|c| c.name.clone()).collect(),
+        arkit_mapped: a.rig.arkit_mapped(),
+        arkit_missing: (0..ARKIT_COUNT).filter(|&i| !a.rig.has_arkit(i)).map(|i| ARKIT_NAMES[i].to_string()).collect(),
+        visemes_mapped: a.rig.visemes_mapped(),
+        visemes_missing: (0..VISEME_COUNT).filter(|&i| !a.rig.has_viseme(i)).map(|i| VISEME_NAMES[i].to_string()).collect(),
+        mapping,
+        skins: a.skins.iter().map(|s| SkinReport { name: s.name.clone(), joints: s.joints.len() }).collect(),
+        joints: joints.len(),
+        textures: a
+            .textures
+            .iter()
+            .map(|t| TextureReport {
+                name: t.name.clone(),
+                width: t.mips.first().map_or(0, |m| m.width),
+                height: t.mips.first().map_or(0, |m| m.height),
+                mips: t.mips.len(),
+                format: "RGBA8".to_string(),
+            })
+            .collect(),
+        materials: a.materials.len(),
+        expressions: a
+            .expressions
+            .iter()
+            .map(|e| ExpressionReport {
+                name: e.name.clone(),
+                preset: e.preset.clone(),
+                binds: e.binds.iter().map(|&(c, w)| (ch_name(c), w)).collect(),
+                is_binary: e.is_binary,
+                other_binds: e.other_binds,
+            })
+            .collect(),
+        vrm_version: a.info.vrm_version.clone(),
+        extensions_used: a.info.extensions_used.clone(),
+        extensions_required: a.info.extensions_required.clone(),
+        unsupported: a.info.unsupported.clone(),
+        humanoid: humanoid(a, &a.humanoid),
+        nodes: a.nodes.len(),
+        animations: a.info.animations,
+        warnings: a.info.warnings.clone(),
+    }
+}
+
+fn list(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".to_string()
+    } else {
+        v.join(", ")
+    }
+}
+
+impl fmt::Display for InspectReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "avatar      {} ({})", self.name, self.source)?;
+        if let Some(v) = &self.vrm_version {
+            writeln!(f, "VRM         {v}")?;
+        }
+        writeln!(
+            f,
+            "geometry    {} meshes, {} primitives, {} vertices, {} triangles, {} nodes, {} materials",
+            self.meshes.len(),
+            self.primitives,
+            self.vertices,
+            self.triangles,
+            self.nodes,
+            self.materials
+        )?;
+        for m in &self.meshes {
+            writeln!(
+                f,
+                "  mesh '{}': {} primitive(s), {} vertices, {} triangles, {} morph targets",
+                m.name,
+                m.primitives,
+                m.vertices,
+                m.triangles,
+                m.morph_targets.len()
+            )?;
+        }
+        writeln!(f, "morphs      {} channel(s): {}", self.morph_targets.len(), list(&self.morph_targets))?;
+        writeln!(f, "ARKit       mapped {}/{}; missing: {}", self.arkit_mapped, ARKIT_COUNT, list(&self.arkit_missing))?;
+        writeln!(f, "visemes     mapped {}/{}; missing: {}", self.visemes_mapped, VISEME_COUNT, list(&self.visemes_missing))?;
+        for (to, from) in &self.mapping {
+            writeln!(f, "  {to:<20} <- {}", from.join(" + "))?;
+        }
+        if self.skins.is_empty() {
+            writeln!(f, "skins       none")?;
+        } else {
+            let s: Vec<String> = self.skins.iter().map(|s| format!("'{}' ({} joints)", s.name, s.joints)).collect();
+            writeln!(f, "skins       {} skin(s), {} distinct joints: {}", self.skins.len(), self.joints, s.join(", "))?;
+        }
+        if self.textures.is_empty() {
+            writeln!(f, "textures    none decoded")?;
+        }
+        for t in &self.textures {
+            writeln!(f, "texture     {} {}x{} {} ({} mips)", t.name, t.width, t.height, t.format, t.mips)?;
+        }
+        if !self.expressions.is_empty() {
+            writeln!(f, "expressions {}", self.expressions.len())?;
+            for e in &self.expressions {
+                let binds: Vec<String> = e.binds.iter().map(|(n, w)| format!("{n}*{w:.2}")).collect();
+                writeln!(
+                    f,
+                    "  {}{}{}: {} morph bind(s) [{}], {} material/texture bind(s)",
+                    e.name,
+                    e.preset.as_ref().map(|p| format!(" (preset {p})")).unwrap_or_default(),
+                    if e.is_binary { " binary" } else { "" },
+                    e.binds.len(),
+                    binds.join(", "),
+                    e.other_binds
+                )?;
+            }
+        }
+        let h = &self.humanoid;
+        let o = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".to_string());
+        writeln!(
+            f,
+            "humanoid    head {}, neck {}, leftEye {}, rightEye {}, jaw {}",
+            o(&h.head),
+            o(&h.neck),
+            o(&h.left_eye),
+            o(&h.right_eye),
+            o(&h.jaw)
+        )?;
+        writeln!(f, "extensions  used: {}", list(&self.extensions_used))?;
+        writeln!(f, "            required: {}", list(&self.extensions_required))?;
+        for u in &self.unsupported {
+            writeln!(f, "            unsupported: {u}")?;
+        }
+        if self.animations > 0 {
+            writeln!(f, "animations  {} (not played)", self.animations)?;
+        }
+        if self.warnings.is_empty() {
+            writeln!(f, "warnings    none")?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning     {w}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,354 @@
+//! Meshes: primitives (attributes, indices, triangulation), sparse morph targets, smooth normals.
+
+use crate::data::{Data, MorphData};
+use crate::error::{invalid, Res};
+use crate::gltf;
+use facecast_core::model::{Mesh, MorphTarget, Primitive};
+use std::collections::HashMap;
+
+/// Warnings gathered while building meshes.
+#[derive(Default)]
+pub(crate) struct MeshStats {
+    pub skipped_primitives: Vec<String>,
+    pub generated_normals: usize,
+    pub renormalized_weights: usize,
+    pub zero_weights: usize,
+}
+
+fn to_vec3(v: Vec<f32>) -> Vec<[f32; 3]> {
+    v.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect()
+}
+
+fn to_vec2(v: Vec<f32>) -> Vec<[f32; 2]> {
+    v.chunks_exact(2).map(|c| [c[0], c[1]]).collect()
+}
+
+fn to_vec4(v: Vec<f32>) -> Vec<[f32; 4]> {
+    v.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]).collect()
+}
+
+/// Read a float attribute with the given element types, checking its count.
+fn attribute(data: &Data<'_>, acc: usize, types: &[&str], n: usize, what: &str) -> Res<(Vec<f32>, usize)> {
+    data.expect_type(acc, types, what)?;
+    let (v, comps) = data.read_f32(acc)?;
+    if v.len() / comps.max(1) != n {
+        return Err(invalid!("{what}: accessor {acc} has {} elements but POSITION has {n}", v.len() / comps.max(1)));
+    }
+    Ok((v, comps))
+}
+
+/// Build mesh `mi`.
+pub(crate) fn build_mesh(root: &gltf::Root, data: &Data<'_>, mi: usize, stats: &mut MeshStats) -> Res<Mesh> {
+    let gm = &root.meshes[mi];
+    let mut prims = Vec::with_capacity(gm.primitives.len());
+    let mut n_targets = 0usize;
+    for (pi, gp) in gm.primitives.iter().enumerate() {
+        let what = format!("mesh {mi} primitive {pi}");
+        match gp.mode {
+            4..=6 => {}
+            0..=3 => {
+                let kind = ["points", "lines", "line loop", "line strip"][gp.mode as usize];
+                stats.skipped_primitives.push(format!("{what}: {kind} primitive skipped (only triangles are rendered)"));
+                continue;
+            }
+            m => return Err(invalid!("{what}: unknown primitive mode {m}")),
+        }
+        let Some(&pos_acc) = gp.attributes.get("POSITION") else {
+            stats.skipped_primitives.push(format!("{what}: no POSITION attribute, skipped"));
+            continue;
+        };
+        data.expect_type(pos_acc, &["VEC3"], &what)?;
+        let positions = to_vec3(data.read_f32(pos_acc)?.0);
+        let n = positions.len();
+        if n > u32::MAX as usize {
+            return Err(invalid!("{what}: too many vertices ({n})"));
+        }
+        let mut p = Primitive { positions, ..Default::default() };
+        if let Some(&a) = gp.attributes.get("NORMAL") {
+            p.normals = to_vec3(attribute(data, a, &["VEC3"], n, &what)?.0);
+        }
+        if let Some(&a) = gp.attributes.get("TANGENT") {
+            p.tangents = to_vec4(attribute(data, a, &["VEC4"], n, &what)?.0);
+        }
+        if let Some(&a) = gp.attributes.get("TEXCOORD_0") {
+            p.uv0 = to_vec2(attribute(data, a, &["VEC2"], n, &what)?.0);
+        }
+        if let Some(&a) = gp.attributes.get("TEXCOORD_1") {
+            p.uv1 = to_vec2(attribute(data, a, &["VEC2"], n, &what)?.0);
+        }
+        if let Some(&a) = gp.attributes.get("COLOR_0") {
+            let (v, comps) = attribute(data, a, &["VEC3", "VEC4"], n, &what)?;
+            p.colors = if comps == 3 {
+                v.chunks_exact(3).map(|c| [c[0], c[1], c[2], 1.0]).collect()
+            } else {
+                to_vec4(v)
+            };
+        }
+        if let (Some(&j), Some(&w)) = (gp.attributes.get("JOINTS_0"), gp.attributes.get("WEIGHTS_0")) {
+            data.expect_type(j, &["VEC4"], &what)?;
+            let (jv, _) = data.read_u32(j, &what)?;
+            if jv.len() / 4 != n {
+                return Err(invalid!("{what}: JOINTS_0 accessor {j} has {} elements but POSITION has {n}", jv.len() / 4));
+            }
+            let mut joints = Vec::with_capacity(n);
+            for c in jv.chunks_exact(4) {
+                let mut o = [0u16; 4];
+                for (k, &v) in c.iter().enumerate() {
+                    o[k] = u16::try_from(v).map_err(|_| invalid!("{what}: joint index {v} out of range"))?;
+                }
+                joints.push(o);
+            }
+            let mut weights = to_vec4(attribute(data, w, &["VEC4"], n, &what)?.0);
+            for wt in weights.iter_mut() {
+                for x in wt.iter_mut() {
+                    if !x.is_finite() || *x < 0.0 {
+                        *x = 0.0;
+                    }
+                }
+                let s: f32 = wt.iter().sum();
+                if s <= 1e-8 {
+                    stats.zero_weights += 1;
+                    *wt = [1.0, 0.0, 0.0, 0.0];
+                } else {
+                    if (s - 1.0).abs() > 0.01 {
+                        stats.renormalized_weights += 1;
+                    }
+                    for x in wt.iter_mut() {
+                        *x /= s;
+                    }
+                }
+            }
+            p.joints = joints;
+            p.weights = weights;
+        }
+        // indices
+        let raw: Vec<u32> = match gp.indices {
+            Some(ia) => {
+                data.expect_type(ia, &["SCALAR"], &what)?;
+                let (v, _) = data.read_u32(ia, &format!("{what} indices"))?;
+                if let Some(bad) = v.iter().find(|&&x| x as usize >= n) {
+                    return Err(invalid!("{what}: index {bad} out of range ({n} vertices)"));
+                }
+                v
+            }
+            None => (0..n as u32).collect(),
+        };
+        p.indices = triangulate(raw, gp.mode);
+        if let Some(m) = gp.material {
+            if m >= root.materials.len() {
+                return Err(invalid!("{what}: material {m} does not exist ({} materials)", root.materials.len()));
+            }
+            p.material = Some(m as u32);
+        }
+        // morph targets
+        for (ti, t) in gp.targets.iter().enumerate() {
+            let twhat = format!("{what} target {ti}");
+            let pos = match t.get("POSITION") {
+                Some(&a) => Some(morph_attr(data, a, n, &twhat)?),
+                None => None,
+            };
+            let nrm = match t.get("NORMAL") {
+                Some(&a) => Some(morph_attr(data, a, n, &twhat)?),
+                None => None,
+            };
+            p.targets.push(merge_target(pos, nrm));
+        }
+        n_targets = n_targets.max(p.targets.len());
+        if p.normals.is_empty() {
+            p.normals = smooth_normals(&p.positions, &p.indices);
+            stats.generated_normals += 1;
+        }
+        prims.push(p);
+    }
+    for p in prims.iter_mut() {
+        p.targets.resize_with(n_targets, MorphTarget::default);
+    }
+    let extras_names = gm
+        .extras
+        .as_ref()
+        .and_then(|e| e.get("targetNames"))
+        .and_then(|t| t.as_array())
+        .map(|a| a.iter().map(|v| v.as_str().unwrap_or("").to_string()).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let target_names = (0..n_targets)
+        .map(|i| match extras_names.get(i) {
+            Some(s) if !s.is_empty() => s.clone(),
+            _ => format!("target_{i}"),
+        })
+        .collect();
+    let mut default_weights: Vec<f32> = gm.weights.iter().map(|w| if w.is_finite() { *w } else { 0.0 }).collect();
+    default_weights.resize(n_targets, 0.0);
+    Ok(Mesh { name: gm.name.clone().unwrap_or_default(), primitives: prims, target_names, default_weights })
+}
+
+/// A morph attribute as sorted (index, delta) pairs without zero deltas.
+fn morph_attr(data: &Data<'_>, acc: usize, n: usize, what: &str) -> Res<Vec<(u32, [f32; 3])>> {
+    data.expect_type(acc, &["VEC3"], what)?;
+    let (count, _) = data.shape(acc)?;
+    if count != n {
+        return Err(invalid!("{what}: accessor {acc} has {count} elements but POSITION has {n}"));
+    }
+    let (md, _) = data.read_morph(acc)?;
+    let nonzero = |v: &[f32]| v[0] != 0.0 || v[1] != 0.0 || v[2] != 0.0;
+    Ok(match md {
+        MorphData::Dense(v) => v
+            .chunks_exact(3)
+            .enumerate()
+            .filter(|(_, c)| nonzero(c))
+            .map(|(i, c)| (i as u32, [c[0], c[1], c[2]]))
+            .collect(),
+        MorphData::Sparse(sp) => {
+            let mut pairs: Vec<(u32, [f32; 3])> = sp
+                .indices
+                .iter()
+                .zip(sp.values.chunks_exact(3))
+                .map(|(&i, c)| (i, [c[0], c[1], c[2]]))
+                .collect();
+            // sparse indices must be ascending; be tolerant: sort and keep the last duplicate
+            pairs.sort_by_key(|p| p.0);
+            let mut dedup: Vec<(u32, [f32; 3])> = Vec::with_capacity(pairs.len());
+            for p in pairs {
+                match dedup.last_mut() {
+                    Some(l) if l.0 == p.0 => *l = p,
+                    _ => dedup.push(p),
+                }
+            }
+            dedup.retain(|p| nonzero(&p.1));
+            dedup
+        }
+    })
+}
+
+/// Merge position and normal delta lists into one sparse target (union of moved vertices).
+fn merge_target(pos: Option<Vec<(u32, [f32; 3])>>, nrm: Option<Vec<(u32, [f32; 3])>>) -> MorphTarget {
+    let pos = pos.unwrap_or_default();
+    let has_normals = nrm.is_some();
+    let nrm = nrm.unwrap_or_default();
+    let mut t = MorphTarget::default();
+    let (mut i, mut j) = (0, 0);
+    while i < pos.len() || j < nrm.len() {
+        let pi = pos.get(i).map(|p| p.0).unwrap_or(u32::MAX);
+        let nj = nrm.get(j).map(|p| p.0).unwrap_or(u32::MAX);
+        let idx = pi.min(nj);
+        t.indices.push(idx);
+        if pi == idx {
+            t.positions.push(pos[i].1);
+            i += 1;
+        } else {
+            t.positions.push([0.0; 3]);
+        }
+        if has_normals {
+            if nj == idx {
+                t.normals.push(nrm[j].1);
+                j += 1;
+            } else {
+                t.normals.push([0.0; 3]);
+            }
+        } else if nj == idx {
+            j += 1;
+        }
+    }
+    t
+}
+
+/// Convert strips and fans to triangle lists; drop a trailing partial triangle.
+fn triangulate(raw: Vec<u32>, mode: u32) -> Vec<u32> {
+    match mode {
+        5 => {
+            let mut out = Vec::with_capacity(raw.len().saturating_sub(2) * 3);
+            for i in 0..raw.len().saturating_sub(2) {
+                if i % 2 == 0 {
+                    out.extend_from_slice(&[raw[i], raw[i + 1], raw[i + 2]]);
+                } else {
+                    out.extend_from_slice(&[raw[i + 1], raw[i], raw[i + 2]]);
+                }
+            }
+            out
+        }
+        6 => {
+            let mut out = Vec::with_capacity(raw.len().saturating_sub(2) * 3);
+            for i in 1..raw.len().saturating_sub(1) {
+                out.extend_from_slice(&[raw[i], raw[i + 1], raw[0]]);
+            }
+            out
+        }
+        _ => {
+            let mut v = raw;
+            let keep = v.len() / 3 * 3;
+            v.truncate(keep);
+            v
+        }
+    }
+}
+
+/// Area-weighted smooth normals; vertices at the same position (UV seams) share their normal.
+pub(crate) fn smooth_normals(positions: &[[f32; 3]], indices: &[u32]) -> Vec<[f32; 3]> {
+    let key = |p: &[f32; 3]| [p[0].to_bits(), p[1].to_bits(), p[2].to_bits()];
+    let mut weld: HashMap<[u32; 3], usize> = HashMap::with_capacity(positions.len());
+    let slot: Vec<usize> = positions
+        .iter()
+        .map(|p| {
+            let next = weld.len();
+            *weld.entry(key(p)).or_insert(next)
+        })
+        .collect();
+    let mut acc = vec![[0.0f32; 3]; weld.len()];
+    for t in indices.chunks_exact(3) {
+        let (a, b, c) = (t[0] as usize, t[1] as usize, t[2] as usize);
+        let (Some(pa), Some(pb), Some(pc)) = (positions.get(a), positions.get(b), positions.get(c)) else { continue };
+        let e1 = [pb[0] - pa[0], pb[1] - pa[1], pb[2] - pa[2]];
+        let e2 = [pc[0] - pa[0], pc[1] - pa[1], pc[2] - pa[2]];
+        let n = [e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]];
+        if !(n[0].is_finite() && n[1].is_finite() && n[2].is_finite()) {
+            continue;
+        }
+        for v in [a, b, c] {
+            let s = &mut acc[slot[v]];
+            s[0] += n[0];
+            s[1] += n[1];
+            s[2] += n[2];
+        }
+    }
+    slot.iter()
+        .map(|&s| {
+            let n = acc[s];
+            let l = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+            if l > 0.0 && l.is_finite() {
+                [n[0] / l, n[1] / l, n[2] / l]
+            } else {
+                [0.0, 0.0, 1.0]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_and_fans() {
+        assert_eq!(triangulate(vec![0, 1, 2, 3], 5), vec![0, 1, 2, 2, 1, 3]);
+        assert_eq!(triangulate(vec![0, 1, 2, 3], 6), vec![1, 2, 0, 2, 3, 0]);
+        assert_eq!(triangulate(vec![0, 1, 2, 3], 4), vec![0, 1, 2]);
+        assert!(triangulate(vec![0, 1], 5).is_empty());
+    }
+
+    #[test]
+    fn merge_keeps_union() {
+        let t = merge_target(Some(vec![(1, [1.0, 0.0, 0.0]), (5, [0.0, 2.0, 0.0])]), Some(vec![(3, [0.0, 0.0, 1.0]), (5, [1.0, 0.0, 0.0])]));
+        assert_eq!(t.indices, vec![1, 3, 5]);
+        assert_eq!(t.positions[1], [0.0; 3]);
+        assert_eq!(t.normals[0], [0.0; 3]);
+        assert_eq!(t.normals[2], [1.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn smooth_normals_of_a_quad_point_up() {
+        let p = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, -1.0], [0.0, 0.0, -1.0]];
+        let n = smooth_normals(&p, &[0, 1, 2, 0, 2, 3]);
+        for v in n {
+            assert!((v[1] - 1.0).abs() < 1e-6, "{v:?}");
+        }
+    }
+}

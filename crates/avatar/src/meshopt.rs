@@ -1,0 +1,575 @@
+//! Pure-Rust decoder for `EXT_meshopt_compression` buffer views.
+//!
+//! Written from the bitstream description in the Khronos `EXT_meshopt_compression` specification
+//! (Appendix A: attributes `0xa0`, triangles `0xe1`, indices `0xd1`; Appendix B: the octahedral,
+//! quaternion and exponential filters). Every read is bounds-checked: corrupt input yields an
+//! error, never a panic or an out-of-bounds access, and decoding time is linear in the output.
+
+use std::fmt;
+
+/// Why a compressed stream could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MeshoptError {
+    /// The header byte does not match the mode (or is an unsupported version).
+    Header { expected: u8, found: u8 },
+    /// The stream ended before all elements were decoded.
+    Truncated,
+    /// Decoding finished but bytes were left over before the tail.
+    TrailingData,
+    /// Parameters the bitstream cannot represent.
+    Invalid(&'static str),
+}
+
+impl fmt::Display for MeshoptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MeshoptError::Header { expected, found } => {
+                write!(f, "bad header byte 0x{found:02x} (expected 0x{expected:02x})")
+            }
+            MeshoptError::Truncated => write!(f, "compressed stream is truncated"),
+            MeshoptError::TrailingData => write!(f, "compressed stream has unexpected trailing data"),
+            MeshoptError::Invalid(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+impl std::error::Error for MeshoptError {}
+
+/// Compression mode of a buffer view.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Mode 0: vertex attributes.
+    Attributes,
+    /// Mode 1: triangle-list indices.
+    Triangles,
+    /// Mode 2: generic indices.
+    Indices,
+}
+
+impl Mode {
+    /// Parse the JSON `mode` string.
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "ATTRIBUTES" => Some(Mode::Attributes),
+            "TRIANGLES" => Some(Mode::Triangles),
+            "INDICES" => Some(Mode::Indices),
+            _ => None,
+        }
+    }
+}
+
+/// Post-decode filter (attributes mode only).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Filter {
+    /// No filter.
+    None,
+    /// Octahedral unit vectors.
+    Octahedral,
+    /// Max-component quaternions.
+    Quaternion,
+    /// Exponent/mantissa floats.
+    Exponential,
+}
+
+impl Filter {
+    /// Parse the JSON `filter` string (absent means `NONE`).
+    pub fn parse(s: Option<&str>) -> Option<Filter> {
+        match s {
+            None | Some("NONE") => Some(Filter::None),
+            Some("OCTAHEDRAL") => Some(Filter::Octahedral),
+            Some("QUATERNION") => Some(Filter::Quaternion),
+            Some("EXPONENTIAL") => Some(Filter::Exponential),
+            _ => None,
+        }
+    }
+}
+
+/// Decode one buffer view: `count` elements of `stride` bytes, then apply `filter`.
+pub fn decode(mode: Mode, filter: Filter, count: usize, stride: usize, src: &[u8]) -> Result<Vec<u8>, MeshoptError> {
+    let mut out = match mode {
+        Mode::Attributes => decode_vertex_buffer(count, stride, src)?,
+        Mode::Triangles => decode_index_buffer(count, stride, src)?,
+        Mode::Indices => decode_index_sequence(count, stride, src)?,
+    };
+    if filter != Filter::None {
+        if mode != Mode::Attributes {
+            return Err(MeshoptError::Invalid("filters are only valid in ATTRIBUTES mode"));
+        }
+        apply_filter(filter, stride, &mut out)?;
+    }
+    Ok(out)
+}
+
+#[inline]
+fn unzigzag8(v: u8) -> u8 {
+    (0u8.wrapping_sub(v & 1)) ^ (v >> 1)
+}
+
+/// Mode 0: attributes (header `0xa0`).
+pub fn decode_vertex_buffer(count: usize, stride: usize, src: &[u8]) -> Result<Vec<u8>, MeshoptError> {
+    if stride == 0 || stride > 256 {
+        return Err(MeshoptError::Invalid("attribute byteStride must be 1..=256"));
+    }
+    let first = *src.first().ok_or(MeshoptError::Truncated)?;
+    if first != 0xa0 {
+        return Err(MeshoptError::Header { expected: 0xa0, found: first });
+    }
+    let tail = stride.max(32);
+    if src.len() < 1 + tail {
+        return Err(MeshoptError::Truncated);
+    }
+    let total = count.checked_mul(stride).ok_or(MeshoptError::Invalid("element count overflows"))?;
+    let data_end = src.len() - tail;
+    let mut last = [0u8; 256];
+    last[..stride].copy_from_slice(&src[src.len() - stride..]);
+    let block_max = ((8192 / stride) & !15).min(256);
+    let mut out = vec![0u8; total];
+    let mut buffer = [0u8; 256];
+    let mut pos = 1usize;
+    let mut offset = 0usize;
+    while offset < count {
+        let n = block_max.min(count - offset);
+        let aligned = (n + 15) & !15;
+        let block = &mut out[offset * stride..(offset + n) * stride];
+        for (k, last_k) in last.iter_mut().enumerate().take(stride) {
+            pos = decode_bytes(src, pos, data_end, &mut buffer[..aligned])?;
+            let mut p = *last_k;
+            for (i, &d) in buffer[..n].iter().enumerate() {
+                p = unzigzag8(d).wrapping_add(p);
+                block[i * stride + k] = p;
+            }
+            *last_k = p;
+        }
+        offset += n;
+    }
+    if pos != data_end {
+        return Err(MeshoptError::TrailingData);
+    }
+    Ok(out)
+}
+
+/// One "data block": 2-bit headers for each group of 16 bytes, then the groups.
+fn decode_bytes(src: &[u8], mut pos: usize, end: usize, buf: &mut [u8]) -> Result<usize, MeshoptError> {
+    let groups = buf.len() / 16;
+    let header_size = groups.div_ceil(4);
+    if end.saturating_sub(pos) < header_size {
+        return Err(MeshoptError::Truncated);
+    }
+    let header = &src[pos..pos + header_size];
+    pos += header_size;
+    for g in 0..groups {
+        let bits = (header[g / 4] >> ((g % 4) * 2)) & 3;
+        let out = &mut buf[g * 16..g * 16 + 16];
+        pos = match bits {
+            0 => {
+                out.fill(0);
+                pos
+            }
+            1 => decode_sentinel_group(src, pos, end, out, 2)?,
+            2 => decode_sentinel_group(src, pos, end, out, 4)?,
+            _ => {
+                let raw = src.get(pos..pos + 16).filter(|_| pos + 16 <= end).ok_or(MeshoptError::Truncated)?;
+                out.copy_from_slice(raw);
+                pos + 16
+            }
+        };
+    }
+    Ok(pos)
+}
+
+/// 16 deltas of `bits` (2 or 4) bits, most significant first; all-ones means "explicit byte follows".
+fn decode_sentinel_group(src: &[u8], pos: usize, end: usize, out: &mut [u8], bits: u32) -> Result<usize, MeshoptError> {
+    let packed_len = (16 * bits as usize) / 8;
+    if end.saturating_sub(pos) < packed_len {
+        return Err(MeshoptError::Truncated);
+    }
+    let packed = &src[pos..pos + packed_len];
+    let per_byte = 8 / bits as usize;
+    let sentinel = (1u8 << bits) - 1;
+    let mut extra = pos + packed_len;
+    for (i, o) in out.iter_mut().enumerate() {
+        let byte = packed[i / per_byte];
+        let shift = 8 - bits as usize * (i % per_byte + 1);
+        let enc = (byte >> shift) & sentinel;
+        if enc == sentinel {
+            if extra >= end {
+                return Err(MeshoptError::Truncated);
+            }
+            *o = src[extra];
+            extra += 1;
+        } else {
+            *o = enc;
+        }
+    }
+    Ok(extra)
+}
+
+fn write_index(out: &mut [u8], i: usize, size: usize, v: u32) {
+    if size == 2 {
+        out[i * 2..i * 2 + 2].copy_from_slice(&(v as u16).to_le_bytes());
+    } else {
+        out[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// Bounds-checked byte reader over `src[..end]`.
+struct Reader<'a> {
+    src: &'a [u8],
+    pos: usize,
+    end: usize,
+}
+
+impl Reader<'_> {
+    #[inline]
+    fn byte(&mut self) -> Result<u8, MeshoptError> {
+        if self.pos >= self.end {
+            return Err(MeshoptError::Truncated);
+        }
+        let b = self.src[self.pos];
+        self.pos += 1;
+        Ok(b)
+    }
+
+    /// Unsigned LEB128, at most 5 bytes (32 bits).
+    fn vbyte(&mut self) -> Result<u32, MeshoptError> {
+        let lead = self.byte()?;
+        if lead < 128 {
+            return Ok(lead as u32);
+        }
+        let mut result = (lead & 127) as u32;
+        let mut shift = 7;
+        for _ in 0..4 {
+            let group = self.byte()?;
+            result |= ((group & 127) as u32).wrapping_shl(shift);
+            shift += 7;
+            if group < 128 {
+                break;
+            }
+        }
+        Ok(result)
+    }
+}
+
+fn decode_delta_index(r: &mut Reader<'_>, last: u32) -> Result<u32, MeshoptError> {
+    let v = r.vbyte()?;
+    let delta = if v & 1 != 0 { !(v >> 1) } else { v >> 1 };
+    Ok(last.wrapping_add(delta))
+}
+
+/// Mode 1: triangles (header `0xe1`; `0xe0` is accepted too).
+pub fn decode_index_buffer(count: usize, index_size: usize, src: &[u8]) -> Result<Vec<u8>, MeshoptError> {
+    if count % 3 != 0 {
+        return Err(MeshoptError::Invalid("TRIANGLES count must be a multiple of 3"));
+    }
+    if index_size != 2 && index_size != 4 {
+        return Err(MeshoptError::Invalid("TRIANGLES byteStride must be 2 or 4"));
+    }
+    let first = *src.first().ok_or(MeshoptError::Truncated)?;
+    if first & 0xf0 != 0xe0 || first & 0x0f > 1 {
+        return Err(MeshoptError::Header { expected: 0xe1, found: first });
+    }
+    if src.len() < 1 + count / 3 + 16 {
+        return Err(MeshoptError::Truncated);
+    }
+    let version = first & 0x0f;
+    let fecmax: u8 = if version >= 1 { 13 } else { 15 };
+    let mut out = vec![0u8; count * index_size];
+    let mut edgefifo = [[u32::MAX; 2]; 16];
+    let mut vertexfifo = [u32::MAX; 16];
+    let mut eo = 0usize;
+    let mut vo = 0usize;
+    let mut next: u32 = 0;
+    let mut last: u32 = 0;
+    let codes = &src[1..1 + count / 3];
+    let data_safe_end = src.len() - 16;
+    let codeaux_table = &src[data_safe_end..];
+    let mut r = Reader { src, pos: 1 + count / 3, end: data_safe_end };
+
+    macro_rules! push_vertex {
+        ($v:expr, $cond:expr) => {{
+            vertexfifo[vo] = $v;
+            vo = (vo + ($cond as usize)) & 15;
+        }};
+    }
+    macro_rules! push_edge {
+        ($a:expr, $b:expr) => {{
+            edgefifo[eo] = [$a, $b];
+            eo = (eo + 1) & 15;
+        }};
+    }
+
+    for (t, &codetri) in codes.iter().enumerate() {
+        let i = t * 3;
+        if codetri < 0xf0 {
+            let fe = (codetri >> 4) as usize;
+            let [a, b] = edgefifo[(eo.wrapping_sub(1 + fe)) & 15];
+            let fec = codetri & 15;
+            if fec < fecmax {
+                let c = if fec == 0 { next } else { vertexfifo[(vo.wrapping_sub(1 + fec as usize)) & 15] };
+                let fec0 = fec == 0;
+                next = next.wrapping_add(fec0 as u32);
+                write_index(&mut out, i, index_size, a);
+                write_index(&mut out, i + 1, index_size, b);
+                write_index(&mut out, i + 2, index_size, c);
+                push_vertex!(c, fec0);
+                push_edge!(c, b);
+                push_edge!(a, c);
+            } else {
+                let c = if fec != 15 {
+                    // 13 -> last - 1, 14 -> last + 1
+                    if fec == 13 {
+                        last.wrapping_sub(1)
+                    } else {
+                        last.wrapping_add(1)
+                    }
+                } else {
+                    decode_delta_index(&mut r, last)?
+                };
+                last = c;
+                write_index(&mut out, i, index_size, a);
+                write_index(&mut out, i + 1, index_size, b);
+                write_index(&mut out, i + 2, index_size, c);
+                push_vertex!(c, true);
+                push_edge!(c, b);
+                push_edge!(a, c);
+            }
+        } else if codetri < 0xfe {
+            let codeaux = codeaux_table[(codetri & 15) as usize];
+            let feb = (codeaux >> 4) as usize;
+            let fec = (codeaux & 15) as usize;
+            let a = next;
+            next = next.wrapping_add(1);
+            let b = if feb == 0 { next } else { vertexfifo[(vo.wrapping_sub(feb)) & 15] };
+            next = next.wrapping_add((feb == 0) as u32);
+            let c = if fec == 0 { next } else { vertexfifo[(vo.wrapping_sub(fec)) & 15] };
+            next = next.wrapping_add((fec == 0) as u32);
+            write_index(&mut out, i, index_size, a);
+            write_index(&mut out, i + 1, index_size, b);
+            write_index(&mut out, i + 2, index_size, c);
+            push_vertex!(a, true);
+            push_vertex!(b, feb == 0);
+            push_vertex!(c, fec == 0);
+            push_edge!(b, a);
+            push_edge!(c, b);
+            push_edge!(a, c);
+        } else {
+            let codeaux = r.byte()?;
+            let fea = if codetri == 0xfe { 0 } else { 15 };
+            let feb = (codeaux >> 4) as usize;
+            let fec = (codeaux & 15) as usize;
+            if codeaux == 0 {
+                next = 0;
+            }
+            let mut a = 0;
+            if fea == 0 {
+                a = next;
+                next = next.wrapping_add(1);
+            }
+            let mut b = if feb == 0 {
+                let v = next;
+                next = next.wrapping_add(1);
+                v
+            } else {
+                vertexfifo[(vo.wrapping_sub(feb)) & 15]
+            };
+            let mut c = if fec == 0 {
+                let v = next;
+                next = next.wrapping_add(1);
+                v
+            } else {
+                vertexfifo[(vo.wrapping_sub(fec)) & 15]
+            };
+            if fea == 15 {
+                a = decode_delta_index(&mut r, last)?;
+                last = a;
+            }
+            if feb == 15 {
+                b = decode_delta_index(&mut r, last)?;
+                last = b;
+            }
+            if fec == 15 {
+                c = decode_delta_index(&mut r, last)?;
+                last = c;
+            }
+            write_index(&mut out, i, index_size, a);
+            write_index(&mut out, i + 1, index_size, b);
+            write_index(&mut out, i + 2, index_size, c);
+            push_vertex!(a, true);
+            push_vertex!(b, feb == 0 || feb == 15);
+            push_vertex!(c, fec == 0 || fec == 15);
+            push_edge!(b, a);
+            push_edge!(c, b);
+            push_edge!(a, c);
+        }
+    }
+    if r.pos != data_safe_end {
+        return Err(MeshoptError::TrailingData);
+    }
+    Ok(out)
+}
+
+/// Mode 2: index sequence (header `0xd1`; `0xd0` is accepted too).
+pub fn decode_index_sequence(count: usize, index_size: usize, src: &[u8]) -> Result<Vec<u8>, MeshoptError> {
+    if index_size != 2 && index_size != 4 {
+        return Err(MeshoptError::Invalid("INDICES byteStride must be 2 or 4"));
+    }
+    let first = *src.first().ok_or(MeshoptError::Truncated)?;
+    if first & 0xf0 != 0xd0 || first & 0x0f > 1 {
+        return Err(MeshoptError::Header { expected: 0xd1, found: first });
+    }
+    if src.len() < 1 + count + 4 {
+        return Err(MeshoptError::Truncated);
+    }
+    let data_safe_end = src.len() - 4;
+    let mut r = Reader { src, pos: 1, end: data_safe_end };
+    let mut out = vec![0u8; count * index_size];
+    let mut last = [0u32; 2];
+    for i in 0..count {
+        let v = r.vbyte()?;
+        let current = (v & 1) as usize;
+        let v = v >> 1;
+        let d = (v >> 1) ^ 0u32.wrapping_sub(v & 1);
+        let index = last[current].wrapping_add(d);
+        last[current] = index;
+        write_index(&mut out, i, index_size, index);
+    }
+    if r.pos != data_safe_end {
+        return Err(MeshoptError::TrailingData);
+    }
+    Ok(out)
+}
+
+/// Apply an attribute filter in place.
+pub fn apply_filter(filter: Filter, stride: usize, data: &mut [u8]) -> Result<(), MeshoptError> {
+    match filter {
+        Filter::None => {}
+        Filter::Octahedral if stride == 4 => {
+            for e in data.chunks_exact_mut(4) {
+                let v = [e[0] as i8 as f32, e[1] as i8 as f32, e[2] as i8 as f32];
+                let [x, y, z] = octahedral(v, 127.0);
+                e[0] = x as i8 as u8;
+                e[1] = y as i8 as u8;
+                e[2] = z as i8 as u8;
+            }
+        }
+        Filter::Octahedral if stride == 8 => {
+            for e in data.chunks_exact_mut(8) {
+                let r = |i: usize| i16::from_le_bytes([e[i * 2], e[i * 2 + 1]]) as f32;
+                let v = [r(0), r(1), r(2)];
+                let out = octahedral(v, 32767.0);
+                for (i, o) in out.iter().enumerate() {
+                    e[i * 2..i * 2 + 2].copy_from_slice(&(*o as i16).to_le_bytes());
+                }
+            }
+        }
+        Filter::Octahedral => return Err(MeshoptError::Invalid("OCTAHEDRAL filter needs byteStride 4 or 8")),
+        Filter::Quaternion if stride == 8 => {
+            let range = std::f32::consts::FRAC_1_SQRT_2;
+            for e in data.chunks_exact_mut(8) {
+                let c = |i: usize| i16::from_le_bytes([e[i * 2], e[i * 2 + 1]]);
+                let (c0, c1, c2, c3) = (c(0), c(1), c(2), c(3));
+                let one = (c3 | 3) as f32;
+                let x = c0 as f32 / one * range;
+                let y = c1 as f32 / one * range;
+                let z = c2 as f32 / one * range;
+                let w = (1.0 - x * x - y * y - z * z).max(0.0).sqrt();
+                let maxcomp = (c3 & 3) as usize;
+                let mut out = [0i16; 4];
+                out[(maxcomp + 1) % 4] = round_i(x * 32767.0) as i16;
+                out[(maxcomp + 2) % 4] = round_i(y * 32767.0) as i16;
+                out[(maxcomp + 3) % 4] = round_i(z * 32767.0) as i16;
+                out[maxcomp] = round_i(w * 32767.0) as i16;
+                for (i, o) in out.iter().enumerate() {
+                    e[i * 2..i * 2 + 2].copy_from_slice(&o.to_le_bytes());
+                }
+            }
+        }
+        Filter::Quaternion => return Err(MeshoptError::Invalid("QUATERNION filter needs byteStride 8")),
+        Filter::Exponential if stride % 4 == 0 => {
+            for e in data.chunks_exact_mut(4) {
+                let v = i32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+                let exp = (v >> 24).clamp(-126, 127);
+                let m = (v << 8) >> 8;
+                let f = m as f32 * f32::from_bits(((exp + 127) as u32) << 23);
+                e.copy_from_slice(&f.to_le_bytes());
+            }
+        }
+        Filter::Exponential => return Err(MeshoptError::Invalid("EXPONENTIAL filter needs byteStride divisible by 4")),
+    }
+    Ok(())
+}
+
+#[inline]
+fn round_i(v: f32) -> i32 {
+    (v + if v >= 0.0 { 0.5 } else { -0.5 }) as i32
+}
+
+/// Octahedral decode of (x, y, one) to a unit vector scaled by `max`.
+fn octahedral(v: [f32; 3], max: f32) -> [i32; 3] {
+    let one = v[2];
+    if one == 0.0 {
+        return [0, 0, 0];
+    }
+    let mut x = v[0] / one;
+    let mut y = v[1] / one;
+    let z = 1.0 - x.abs() - y.abs();
+    let t = z.min(0.0);
+    x -= t.copysign(x);
+    y -= t.copysign(y);
+    let len = (x * x + y * y + z * z).sqrt();
+    if len == 0.0 || !len.is_finite() {
+        return [0, 0, 0];
+    }
+    let s = max / len;
+    [round_i(x * s), round_i(y * s), round_i(z * s)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unzigzag_matches_spec_example() {
+        // 4-bit sentinel example from the specification.
+        let mut stream = vec![0x17, 0x5f, 0xf0, 0xbc, 0x77, 0xa9, 0x21, 0x00, 0x34, 0xb5];
+        stream.extend_from_slice(&[0; 8]);
+        let mut out = [0u8; 16];
+        let end = decode_sentinel_group(&stream, 0, stream.len(), &mut out, 4).unwrap();
+        assert_eq!(end, 10);
+        let deltas: Vec<i8> = out.iter().map(|&d| unzigzag8(d) as i8).collect();
+        assert_eq!(deltas, [-1, -4, -3, 26, -91, 0, -6, 6, -4, -4, 5, -5, 1, -1, 0, 0]);
+    }
+
+    #[test]
+    fn index_sequence_roundtrip_small() {
+        // 0xd1, deltas for [0, 1, 2] on baseline 0: v = (zigzag(d) << 1) | 0
+        let src = [0xd1, 0, 4, 4, 0, 0, 0, 0];
+        let out = decode_index_sequence(3, 2, &src).unwrap();
+        assert_eq!(out, [0, 0, 1, 0, 2, 0]);
+    }
+
+    #[test]
+    fn exponential_filter() {
+        // e = -2, m = 6 -> 1.5
+        let v: i32 = (-2i32 << 24) | 6;
+        let mut d = v.to_le_bytes().to_vec();
+        apply_filter(Filter::Exponential, 4, &mut d).unwrap();
+        assert_eq!(f32::from_le_bytes([d[0], d[1], d[2], d[3]]), 1.5);
+    }
+
+    #[test]
+    fn corrupt_streams_error_not_panic() {
+        for len in 0..64 {
+            let junk: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let _ = decode_vertex_buffer(100, 12, &junk);
+            let _ = decode_index_buffer(99, 2, &junk);
+            let _ = decode_index_sequence(50, 4, &junk);
+            let mut a = vec![0xa0];
+            a.extend_from_slice(&junk);
+            let _ = decode_vertex_buffer(100, 12, &a);
+            let mut t = vec![0xe1];
+            t.extend_from_slice(&junk);
+            let _ = decode_index_buffer(30, 4, &t);
+        }
+    }
+}

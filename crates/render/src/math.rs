@@ -1,0 +1,201 @@
+//! Small vector / matrix / quaternion helpers (column-major 4×4 like glTF).
+
+use facecast_core::model::Mat4;
+
+pub type V3 = [f32; 3];
+pub type Quat = [f32; 4];
+
+#[inline(always)]
+pub fn add(a: V3, b: V3) -> V3 {
+    [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
+}
+#[inline(always)]
+pub fn sub(a: V3, b: V3) -> V3 {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+#[inline(always)]
+pub fn scale(a: V3, s: f32) -> V3 {
+    [a[0] * s, a[1] * s, a[2] * s]
+}
+#[inline(always)]
+pub fn dot(a: V3, b: V3) -> f32 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+#[inline(always)]
+pub fn cross(a: V3, b: V3) -> V3 {
+    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+}
+#[inline(always)]
+pub fn length(a: V3) -> f32 {
+    dot(a, a).sqrt()
+}
+#[inline(always)]
+pub fn normalize(a: V3) -> V3 {
+    let l2 = dot(a, a);
+    if l2 > 1e-30 {
+        scale(a, 1.0 / l2.sqrt())
+    } else {
+        [0.0, 0.0, 1.0]
+    }
+}
+
+pub fn mat_mul(a: &Mat4, b: &Mat4) -> Mat4 {
+    let mut r = [0.0f32; 16];
+    for c in 0..4 {
+        for row in 0..4 {
+            let mut s = 0.0;
+            for k in 0..4 {
+                s += a[k * 4 + row] * b[c * 4 + k];
+            }
+            r[c * 4 + row] = s;
+        }
+    }
+    r
+}
+
+pub fn mat_from_trs(t: V3, q: Quat, s: V3) -> Mat4 {
+    let [x, y, z, w] = q;
+    let (xx, yy, zz) = (x * x, y * y, z * z);
+    let (xy, xz, yz) = (x * y, x * z, y * z);
+    let (wx, wy, wz) = (w * x, w * y, w * z);
+    [
+        (1.0 - 2.0 * (yy + zz)) * s[0],
+        (2.0 * (xy + wz)) * s[0],
+        (2.0 * (xz - wy)) * s[0],
+        0.0,
+        (2.0 * (xy - wz)) * s[1],
+        (1.0 - 2.0 * (xx + zz)) * s[1],
+        (2.0 * (yz + wx)) * s[1],
+        0.0,
+        (2.0 * (xz + wy)) * s[2],
+        (2.0 * (yz - wx)) * s[2],
+        (1.0 - 2.0 * (xx + yy)) * s[2],
+        0.0,
+        t[0],
+        t[1],
+        t[2],
+        1.0,
+    ]
+}
+
+#[inline(always)]
+pub fn xform_point(m: &Mat4, p: V3) -> V3 {
+    [
+        m[0] * p[0] + m[4] * p[1] + m[8] * p[2] + m[12],
+        m[1] * p[0] + m[5] * p[1] + m[9] * p[2] + m[13],
+        m[2] * p[0] + m[6] * p[1] + m[10] * p[2] + m[14],
+    ]
+}
+
+#[inline(always)]
+pub fn xform_dir(m: &Mat4, p: V3) -> V3 {
+    [
+        m[0] * p[0] + m[4] * p[1] + m[8] * p[2],
+        m[1] * p[0] + m[5] * p[1] + m[9] * p[2],
+        m[2] * p[0] + m[6] * p[1] + m[10] * p[2],
+    ]
+}
+
+
+pub fn quat_mul(a: Quat, b: Quat) -> Quat {
+    [
+        a[3] * b[0] + a[0] * b[3] + a[1] * b[2] - a[2] * b[1],
+        a[3] * b[1] - a[0] * b[2] + a[1] * b[3] + a[2] * b[0],
+        a[3] * b[2] + a[0] * b[1] - a[1] * b[0] + a[2] * b[3],
+        a[3] * b[3] - a[0] * b[0] - a[1] * b[1] - a[2] * b[2],
+    ]
+}
+
+pub fn quat_conj(q: Quat) -> Quat {
+    [-q[0], -q[1], -q[2], q[3]]
+}
+
+pub fn quat_normalize(q: Quat) -> Quat {
+    let l = (q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]).sqrt();
+    if l < 1e-12 || !l.is_finite() {
+        [0.0, 0.0, 0.0, 1.0]
+    } else {
+        [q[0] / l, q[1] / l, q[2] / l, q[3] / l]
+    }
+}
+
+pub fn quat_axis_angle(axis: V3, angle: f32) -> Quat {
+    let (s, c) = (angle * 0.5).sin_cos();
+    [axis[0] * s, axis[1] * s, axis[2] * s, c]
+}
+
+/// World-axis rotation: yaw about +Y, then pitch about +X, then roll about +Z (applied in that
+/// order to a direction: `R = Ry * Rx * Rz`).
+pub fn quat_ypr(yaw: f32, pitch: f32, roll: f32) -> Quat {
+    let qy = quat_axis_angle([0.0, 1.0, 0.0], yaw);
+    let qx = quat_axis_angle([1.0, 0.0, 0.0], pitch);
+    let qz = quat_axis_angle([0.0, 0.0, 1.0], roll);
+    quat_mul(quat_mul(qy, qx), qz)
+}
+
+
+/// Rotation part (as a quaternion) of a matrix whose upper 3×3 is rotation × scale.
+pub fn quat_from_mat(m: &Mat4) -> Quat {
+    let c0 = normalize([m[0], m[1], m[2]]);
+    let c1 = normalize([m[4], m[5], m[6]]);
+    let c2 = normalize([m[8], m[9], m[10]]);
+    let (m00, m11, m22) = (c0[0], c1[1], c2[2]);
+    let tr = m00 + m11 + m22;
+    let q = if tr > 0.0 {
+        let s = (tr + 1.0).sqrt() * 2.0;
+        [(c1[2] - c2[1]) / s, (c2[0] - c0[2]) / s, (c0[1] - c1[0]) / s, 0.25 * s]
+    } else if m00 > m11 && m00 > m22 {
+        let s = (1.0 + m00 - m11 - m22).sqrt() * 2.0;
+        [0.25 * s, (c1[0] + c0[1]) / s, (c2[0] + c0[2]) / s, (c1[2] - c2[1]) / s]
+    } else if m11 > m22 {
+        let s = (1.0 + m11 - m00 - m22).sqrt() * 2.0;
+        [(c1[0] + c0[1]) / s, 0.25 * s, (c2[1] + c1[2]) / s, (c2[0] - c0[2]) / s]
+    } else {
+        let s = (1.0 + m22 - m00 - m11).sqrt() * 2.0;
+        [(c2[0] + c0[2]) / s, (c2[1] + c1[2]) / s, 0.25 * s, (c0[1] - c1[0]) / s]
+    };
+    quat_normalize(q)
+}
+
+/// Right-handed view matrix looking from `eye` at `target` with +Y up.
+pub fn look_at(eye: V3, target: V3) -> (Mat4, [V3; 3]) {
+    let f = normalize(sub(target, eye));
+    let mut up = [0.0, 1.0, 0.0];
+    if cross(f, up).iter().map(|v| v * v).sum::<f32>() < 1e-8 {
+        up = [0.0, 0.0, -1.0];
+    }
+    let r = normalize(cross(f, up));
+    let u = cross(r, f);
+    let m = [
+        r[0],
+        u[0],
+        -f[0],
+        0.0,
+        r[1],
+        u[1],
+        -f[1],
+        0.0,
+        r[2],
+        u[2],
+        -f[2],
+        0.0,
+        -dot(r, eye),
+        -dot(u, eye),
+        dot(f, eye),
+        1.0,
+    ];
+    (m, [r, u, scale(f, -1.0)])
+}
+
+/// OpenGL-style perspective (clip w = view-space distance in front of the camera).
+pub fn perspective(fov_y: f32, aspect: f32, near: f32, far: f32) -> Mat4 {
+    let f = 1.0 / (fov_y * 0.5).tan();
+    let mut m = [0.0f32; 16];
+    m[0] = f / aspect;
+    m[5] = f;
+    m[10] = (far + near) / (near - far);
+    m[11] = -1.0;
+    m[14] = 2.0 * far * near / (near - far);
+    m
+}
+

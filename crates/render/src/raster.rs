@@ -1,0 +1,1129 @@
+//! Triangle setup, binning, tiled visibility-buffer rasterisation with 4 samples per pixel,
+//! shading, blending and the resolve into RGBA or I420.
+
+use facecast_core::convert::rgba_rows_to_i420;
+use facecast_core::model::{AlphaMode, Avatar, TexRef};
+use facecast_core::{I420Frame, RgbaFrame};
+
+use crate::camera::Camera;
+use crate::math::*;
+use crate::scene::{Geometry, VAttr, VOut};
+use crate::texture::{linear_to_srgb, sample, srgb_to_linear, texture_ok};
+use crate::{Background, RenderConfig};
+
+/// Tile edge in pixels.
+pub const TILE: usize = 64;
+const NONE: u32 = u32::MAX;
+/// Sample positions inside a pixel, in 1/16 pixel (rotated grid).
+const SX: [i64; 4] = [6, 14, 2, 10];
+const SY: [i64; 4] = [2, 6, 10, 14];
+/// Guard band (multiples of the half screen) beyond which triangles are clipped.
+const GUARD: f32 = 3.0;
+const OCTA: usize = 64;
+
+pub enum Target<'a> {
+    Rgba(&'a mut RgbaFrame),
+    I420(&'a mut I420Frame),
+}
+
+#[derive(Copy, Clone, Debug)]
+struct TexInfo {
+    tex: u32,
+    uv1: bool,
+    xf: Option<[f32; 6]>,
+    /// texel count of level 0 × |det(transform)|: texel area per unit UV area.
+    area: f32,
+    levels: u32,
+}
+
+#[derive(Clone, Debug)]
+struct MatInfo {
+    base: [f32; 4],
+    base_tex: Option<TexInfo>,
+    normal_tex: Option<TexInfo>,
+    normal_scale: f32,
+    emissive: V3,
+    kd: f32,
+    ks: V3,
+    spec_pow: f32,
+    alpha: AlphaMode,
+    double_sided: bool,
+    unlit: bool,
+    has_color: bool,
+}
+
+#[derive(Copy, Clone, Debug, Default)]
+struct Tri {
+    ea: [i64; 3],
+    eb: [i64; 3],
+    ec: [i64; 3],
+    ox: f32,
+    oy: f32,
+    fa: [f32; 2],
+    fb: [f32; 2],
+    za: f32,
+    zb: f32,
+    z0: f32,
+    invw: [f32; 3],
+    v: [u32; 3],
+    bbox: [i32; 4],
+    mat: u32,
+    back: bool,
+    uv_ratio: f32,
+    t: V3,
+    b: V3,
+}
+
+struct Luts {
+    srgb: [f32; 256],
+    lin: [f32; 256],
+    enc: Vec<u8>,
+    enc_base: u32,
+    octa: Vec<[f32; 3]>,
+    key_h: V3,
+    key_dir: V3,
+    key_col: V3,
+}
+
+const ENC_LO_EXP: u32 = 115; // 2^-12
+const ENC_HI_EXP: u32 = 129; // up to 4.0 (exclusive)
+
+fn tone(x: f32) -> f32 {
+    const K: f32 = 0.78;
+    if x < K {
+        x
+    } else {
+        K + (1.0 - K) * (1.0 - (-(x - K) / (1.0 - K)).exp())
+    }
+}
+
+/// Lighting environment (view space: +Z toward the viewer, +Y up, +X right).
+struct Lights {
+    key_dir: V3,
+    key_col: V3,
+    fill_dir: V3,
+    fill_col: V3,
+    rim_dir: V3,
+    rim_col: V3,
+    sky: V3,
+    ground: V3,
+}
+
+fn lights() -> Lights {
+    Lights {
+        key_dir: normalize([-0.55, 0.5, 0.68]),
+        key_col: [1.0, 0.9, 0.78],
+        fill_dir: normalize([0.8, 0.05, 0.6]),
+        fill_col: [0.2, 0.25, 0.33],
+        rim_dir: normalize([0.45, 0.45, -0.77]),
+        rim_col: [0.55, 0.55, 0.6],
+        sky: [0.27, 0.29, 0.33],
+        ground: [0.11, 0.1, 0.09],
+    }
+}
+
+fn diffuse_env(l: &Lights, n: V3) -> V3 {
+    let wrap = |d: f32, w: f32| ((d + w) / (1.0 + w)).max(0.0);
+    let k = wrap(dot(n, l.key_dir), 0.45);
+    let k = k * k * (3.0 - 2.0 * k).max(0.0) * 0.35 + k * 0.65; // soft terminator
+    let f = wrap(dot(n, l.fill_dir), 0.5);
+    let r = dot(n, l.rim_dir).max(0.0);
+    let fres = (1.0 - n[2].max(0.0)).powi(3) * 0.35;
+    let h = 0.5 + 0.5 * n[1];
+    let mut out = [0.0; 3];
+    for c in 0..3 {
+        out[c] = l.key_col[c] * k
+            + l.fill_col[c] * f
+            + l.rim_col[c] * (r * r + fres * 0.6)
+            + l.ground[c] + (l.sky[c] - l.ground[c]) * h;
+    }
+    out
+}
+
+fn octa_decode(u: f32, v: f32) -> V3 {
+    let mut n = [u, v, 1.0 - u.abs() - v.abs()];
+    if n[2] < 0.0 {
+        let (x, y) = (n[0], n[1]);
+        n[0] = (1.0 - y.abs()) * x.signum();
+        n[1] = (1.0 - x.abs()) * y.signum();
+    }
+    normalize(n)
+}
+
+impl Luts {
+    fn new() -> Luts {
+        let mut srgb = [0.0; 256];
+        let mut lin = [0.0; 256];
+        for i in 0..256 {
+            srgb[i] = srgb_to_linear(i as f32 / 255.0);
+            lin[i] = i as f32 / 255.0;
+        }
+        let enc_base = ENC_LO_EXP << 8;
+        let n = ((ENC_HI_EXP - ENC_LO_EXP) << 8) as usize;
+        let enc = (0..n)
+            .map(|i| {
+                let bits = ((enc_base + i as u32) << 15) | (1 << 14);
+                let x = f32::from_bits(bits);
+                (linear_to_srgb(tone(x)).clamp(0.0, 1.0) * 255.0 + 0.5) as u8
+            })
+            .collect();
+        let l = lights();
+        let mut octa = vec![[0.0; 3]; OCTA * OCTA];
+        for y in 0..OCTA {
+            for x in 0..OCTA {
+                let u = x as f32 / (OCTA - 1) as f32 * 2.0 - 1.0;
+                let v = y as f32 / (OCTA - 1) as f32 * 2.0 - 1.0;
+                octa[y * OCTA + x] = diffuse_env(&l, octa_decode(u, v));
+            }
+        }
+        let key_h = normalize(add(l.key_dir, [0.0, 0.0, 1.0]));
+        Luts { srgb, lin, enc, enc_base, octa, key_h, key_dir: l.key_dir, key_col: l.key_col }
+    }
+
+    #[inline(always)]
+    fn encode(&self, x: f32) -> u8 {
+        let b = x.to_bits();
+        if x.is_nan() || b < (ENC_LO_EXP << 23) {
+            return 0;
+        }
+        if b >= (ENC_HI_EXP << 23) {
+            return 255;
+        }
+        self.enc[((b >> 15) - self.enc_base) as usize]
+    }
+
+    #[inline(always)]
+    fn irradiance(&self, n: V3) -> V3 {
+        let s = n[0].abs() + n[1].abs() + n[2].abs();
+        let s = if s > 1e-20 { 1.0 / s } else { 0.0 };
+        let (mut u, mut v) = (n[0] * s, n[1] * s);
+        if n[2] < 0.0 {
+            let (x, y) = (u, v);
+            u = (1.0 - y.abs()) * if x >= 0.0 { 1.0 } else { -1.0 };
+            v = (1.0 - x.abs()) * if y >= 0.0 { 1.0 } else { -1.0 };
+        }
+        let m = (OCTA - 1) as f32;
+        let fx = ((u * 0.5 + 0.5) * m).clamp(0.0, m - 0.001);
+        let fy = ((v * 0.5 + 0.5) * m).clamp(0.0, m - 0.001);
+        let (xi, yi) = (fx as usize, fy as usize);
+        let (tx, ty) = (fx - xi as f32, fy - yi as f32);
+        let o = yi * OCTA + xi;
+        let (a, b, c, d) = (self.octa[o], self.octa[o + 1], self.octa[o + OCTA], self.octa[o + OCTA + 1]);
+        let mut r = [0.0; 3];
+        for k in 0..3 {
+            let top = a[k] + (b[k] - a[k]) * tx;
+            let bot = c[k] + (d[k] - c[k]) * tx;
+            r[k] = top + (bot - top) * ty;
+        }
+        r
+    }
+}
+
+#[inline(always)]
+fn fast_log2(x: f32) -> f32 {
+    let b = x.to_bits();
+    let e = ((b >> 23) & 255) as f32 - 127.0;
+    let m = f32::from_bits((b & 0x007f_ffff) | 0x3f80_0000);
+    e + (-0.344_848_43 * m + 2.024_665_8) * m - 1.674_877_6
+}
+
+#[inline(always)]
+fn fast_exp2(p: f32) -> f32 {
+    let p = p.max(-126.0);
+    let z = p - p.floor();
+    let v = (1u32 << 23) as f32 * (p + 121.274_055 + 27.728_024 / (4.842_525_7 - z) - 1.490_129_1 * z);
+    f32::from_bits(v as u32)
+}
+
+enum Bg {
+    Solid([u8; 3], V3),
+    Rows(Vec<([u8; 3], V3)>),
+    Image(Vec<[u8; 4]>),
+}
+
+pub struct Raster {
+    w: usize,
+    h: usize,
+    tiles_x: usize,
+    tiles_y: usize,
+    mats: Vec<MatInfo>,
+    draw_mat: Vec<u32>,
+    tris: Vec<Tri>,
+    bins: Vec<Vec<u32>>,
+    bins_blend: Vec<Vec<u32>>,
+    blend_keys: Vec<(f32, u32)>,
+    depth: Vec<f32>,
+    ids: Vec<u32>,
+    col: Vec<V3>,
+    bgflag: Vec<bool>,
+    rgba: Vec<u8>,
+    bg: Bg,
+    luts: Luts,
+}
+
+fn tex_info(av: &Avatar, r: &Option<TexRef>) -> Option<TexInfo> {
+    let r = r.as_ref()?;
+    let t = av.textures.get(r.texture as usize)?;
+    if !texture_ok(t) {
+        return None;
+    }
+    let xf = r.transform.map(|x| {
+        let (s, c) = x.rotation.sin_cos();
+        // KHR_texture_transform: T * R * S, R = [[c, -s], [s, c]] in (column) glTF form.
+        [c * x.scale[0], s * x.scale[0], -s * x.scale[1], c * x.scale[1], x.offset[0], x.offset[1]]
+    });
+    let det = xf.map(|m| (m[0] * m[3] - m[2] * m[1]).abs()).unwrap_or(1.0);
+    Some(TexInfo {
+        tex: r.texture,
+        uv1: r.texcoord == 1,
+        xf,
+        area: t.mips[0].width as f32 * t.mips[0].height as f32 * det,
+        levels: t.mips.len() as u32,
+    })
+}
+
+fn mat_info(av: &Avatar, m: &facecast_core::model::Material, has_color: bool) -> MatInfo {
+    let metallic = m.metallic.clamp(0.0, 1.0);
+    let rough = m.roughness.clamp(0.04, 1.0);
+    let spec_pow = (2.0 / (rough * rough * rough * rough) - 2.0).clamp(2.0, 512.0);
+    let norm = (spec_pow + 8.0) / (8.0 * std::f32::consts::PI);
+    let f0 = 0.04 + (0.5 - 0.04) * metallic;
+    let base = m.base_color;
+    let ks = [
+        norm * (f0 + (base[0] - f0) * metallic * 0.5),
+        norm * (f0 + (base[1] - f0) * metallic * 0.5),
+        norm * (f0 + (base[2] - f0) * metallic * 0.5),
+    ];
+    MatInfo {
+        base,
+        base_tex: tex_info(av, &m.base_color_tex),
+        normal_tex: tex_info(av, &m.normal_tex),
+        normal_scale: m.normal_scale,
+        emissive: m.emissive,
+        kd: 1.0 - 0.7 * metallic,
+        ks,
+        spec_pow,
+        alpha: m.alpha_mode,
+        double_sided: m.double_sided,
+        unlit: m.unlit,
+        has_color,
+    }
+}
+
+struct ShadeCtx<'a> {
+    av: &'a Avatar,
+    verts: &'a [VOut],
+    attrs: &'a [VAttr],
+    mats: &'a [MatInfo],
+    luts: &'a Luts,
+}
+
+impl ShadeCtx<'_> {
+    /// Perspective-correct barycentrics at pixel position (x, y), clamped into the triangle.
+    #[inline(always)]
+    fn bary(&self, t: &Tri, x: f32, y: f32) -> [f32; 3] {
+        let (dx, dy) = (x - t.ox, y - t.oy);
+        let mut l1 = t.fa[0] * dx + t.fb[0] * dy;
+        let mut l2 = t.fa[1] * dx + t.fb[1] * dy;
+        let mut l0 = 1.0 - l1 - l2;
+        if l0 < 0.0 || l1 < 0.0 || l2 < 0.0 {
+            l0 = l0.max(0.0);
+            l1 = l1.max(0.0);
+            l2 = l2.max(0.0);
+            let s = l0 + l1 + l2;
+            if s <= 0.0 {
+                return [1.0 / 3.0; 3];
+            }
+            let inv = 1.0 / s;
+            l0 *= inv;
+            l1 *= inv;
+            l2 *= inv;
+        }
+        let (p0, p1, p2) = (l0 * t.invw[0], l1 * t.invw[1], l2 * t.invw[2]);
+        let s = 1.0 / (p0 + p1 + p2);
+        [p0 * s, p1 * s, p2 * s]
+    }
+
+    #[inline(always)]
+    fn uv(&self, t: &Tri, b: &[f32; 3], ti: &TexInfo) -> [f32; 2] {
+        let a = |i: usize| {
+            let at = &self.attrs[t.v[i] as usize];
+            if ti.uv1 {
+                at.uv1
+            } else {
+                at.uv0
+            }
+        };
+        let (a0, a1, a2) = (a(0), a(1), a(2));
+        let u = a0[0] * b[0] + a1[0] * b[1] + a2[0] * b[2];
+        let v = a0[1] * b[0] + a1[1] * b[1] + a2[1] * b[2];
+        match ti.xf {
+            Some(m) => [m[0] * u + m[2] * v + m[4], m[1] * u + m[3] * v + m[5]],
+            None => [u, v],
+        }
+    }
+
+    #[inline(always)]
+    fn level(t: &Tri, ti: &TexInfo) -> usize {
+        let texels = t.uv_ratio * ti.area * 2.0;
+        if !(texels > 2.0) {
+            return 0;
+        }
+        let e = ((texels.to_bits() >> 23) & 255) as i32 - 127;
+        ((e.max(0) / 2) as u32).min(ti.levels - 1) as usize
+    }
+
+    /// Base colour alpha only (for MASK tests during rasterisation).
+    fn alpha(&self, t: &Tri, x: f32, y: f32) -> f32 {
+        let m = &self.mats[t.mat as usize];
+        let b = self.bary(t, x, y);
+        let mut a = m.base[3];
+        if let Some(ti) = &m.base_tex {
+            let uv = self.uv(t, &b, ti);
+            a *= sample(&self.av.textures[ti.tex as usize], Self::level(t, ti), uv[0], uv[1], &self.luts.lin)[3];
+        }
+        if m.has_color {
+            a *= self.attrs[t.v[0] as usize].col[3] * b[0]
+                + self.attrs[t.v[1] as usize].col[3] * b[1]
+                + self.attrs[t.v[2] as usize].col[3] * b[2];
+        }
+        a
+    }
+
+    /// Linear RGB + alpha at pixel position (x, y).
+    #[inline]
+    fn shade(&self, t: &Tri, x: f32, y: f32) -> [f32; 4] {
+        let m = &self.mats[t.mat as usize];
+        let b = self.bary(t, x, y);
+        let mut c = m.base;
+        if let Some(ti) = &m.base_tex {
+            let uv = self.uv(t, &b, ti);
+            let s = sample(
+                &self.av.textures[ti.tex as usize],
+                Self::level(t, ti),
+                uv[0],
+                uv[1],
+                &self.luts.srgb,
+            );
+            for k in 0..4 {
+                c[k] *= s[k];
+            }
+        }
+        if m.has_color {
+            let (c0, c1, c2) = (
+                self.attrs[t.v[0] as usize].col,
+                self.attrs[t.v[1] as usize].col,
+                self.attrs[t.v[2] as usize].col,
+            );
+            for k in 0..4 {
+                c[k] *= c0[k] * b[0] + c1[k] * b[1] + c2[k] * b[2];
+            }
+        }
+        if m.unlit {
+            return [c[0] + m.emissive[0], c[1] + m.emissive[1], c[2] + m.emissive[2], c[3]];
+        }
+        let (n0, n1, n2) = (
+            self.verts[t.v[0] as usize].n,
+            self.verts[t.v[1] as usize].n,
+            self.verts[t.v[2] as usize].n,
+        );
+        let mut n = [
+            n0[0] * b[0] + n1[0] * b[1] + n2[0] * b[2],
+            n0[1] * b[0] + n1[1] * b[1] + n2[1] * b[2],
+            n0[2] * b[0] + n1[2] * b[1] + n2[2] * b[2],
+        ];
+        if t.back {
+            n = [-n[0], -n[1], -n[2]];
+        }
+        n = normalize(n);
+        if let Some(ti) = &m.normal_tex {
+            let uv = self.uv(t, &b, ti);
+            let s = sample(
+                &self.av.textures[ti.tex as usize],
+                Self::level(t, ti),
+                uv[0],
+                uv[1],
+                &self.luts.lin,
+            );
+            let tx = (s[0] * 2.0 - 1.0) * m.normal_scale;
+            let ty = (s[1] * 2.0 - 1.0) * m.normal_scale;
+            let tz = s[2] * 2.0 - 1.0;
+            let tt = sub(t.t, scale(n, dot(n, t.t)));
+            let bb = sub(t.b, scale(n, dot(n, t.b)));
+            let lt = dot(tt, tt);
+            let lb = dot(bb, bb);
+            if lt > 1e-12 && lb > 1e-12 {
+                let tt = scale(tt, 1.0 / lt.sqrt());
+                let bb = scale(bb, 1.0 / lb.sqrt());
+                let sgn = if t.back { -1.0 } else { 1.0 };
+                n = normalize(add(add(scale(tt, tx * sgn), scale(bb, ty * sgn)), scale(n, tz.max(0.05))));
+            }
+        }
+        let irr = self.luts.irradiance(n);
+        let nh = dot(n, self.luts.key_h);
+        let nl = dot(n, self.luts.key_dir);
+        let spec = if nh > 0.0 && nl > 0.0 {
+            fast_exp2(m.spec_pow * fast_log2(nh)) * nl.min(0.5) * 2.0
+        } else {
+            0.0
+        };
+        let mut out = [0.0; 4];
+        for k in 0..3 {
+            out[k] = c[k] * m.kd * irr[k] + m.ks[k] * spec * self.luts.key_col[k] + m.emissive[k];
+        }
+        out[3] = c[3];
+        out
+    }
+}
+
+impl Raster {
+    pub fn new(av: &Avatar, cfg: &RenderConfig, geo: &Geometry) -> Raster {
+        let (w, h) = (cfg.width as usize, cfg.height as usize);
+        let (tiles_x, tiles_y) = (w.div_ceil(TILE), h.div_ceil(TILE));
+        let default_mat = facecast_core::model::Material::default();
+        let mut mats = Vec::new();
+        let mut draw_mat = Vec::new();
+        for d in &geo.draws {
+            let p = &av.meshes[d.mesh as usize].primitives[d.prim as usize];
+            let m = p.material.and_then(|m| av.materials.get(m as usize)).unwrap_or(&default_mat);
+            draw_mat.push(mats.len() as u32);
+            mats.push(mat_info(av, m, !p.colors.is_empty()));
+        }
+        let tri_total: usize = geo
+            .draws
+            .iter()
+            .map(|d| av.meshes[d.mesh as usize].primitives[d.prim as usize].indices.len() / 3)
+            .sum();
+        let bg = match &cfg.background {
+            Background::Solid(c) => Bg::Solid(*c, lin3(*c)),
+            Background::Gradient { top, bottom } => Bg::Rows(
+                (0..h)
+                    .map(|y| {
+                        let t = if h > 1 { y as f32 / (h - 1) as f32 } else { 0.0 };
+                        let (a, b) = (lin3(*top), lin3(*bottom));
+                        let l = [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
+                        let s = [enc8(l[0]), enc8(l[1]), enc8(l[2])];
+                        (s, lin3(s))
+                    })
+                    .collect(),
+            ),
+            Background::Image(img) => Bg::Image(cover(img, w, h)),
+        };
+        Raster {
+            w,
+            h,
+            tiles_x,
+            tiles_y,
+            mats,
+            draw_mat,
+            tris: Vec::with_capacity(tri_total + tri_total / 4 + 16),
+            bins: vec![Vec::new(); tiles_x * tiles_y],
+            bins_blend: vec![Vec::new(); tiles_x * tiles_y],
+            blend_keys: Vec::with_capacity(tri_total),
+            depth: vec![0.0; TILE * TILE * 4],
+            ids: vec![NONE; TILE * TILE * 4],
+            col: vec![[0.0; 3]; TILE * TILE],
+            bgflag: vec![true; TILE * TILE],
+            rgba: vec![0; TILE * TILE * 4],
+            bg,
+            luts: Luts::new(),
+        }
+    }
+
+    pub fn capacities(&self) -> Vec<usize> {
+        let mut v = vec![self.tris.capacity(), self.blend_keys.capacity()];
+        v.extend(self.bins.iter().map(|b| b.capacity()));
+        v.extend(self.bins_blend.iter().map(|b| b.capacity()));
+        v
+    }
+
+    /// Clip, cull, set up and bin every triangle.
+    pub fn setup(&mut self, av: &Avatar, geo: &mut Geometry, cam: &Camera) {
+        self.tris.clear();
+        for b in self.bins.iter_mut().chain(self.bins_blend.iter_mut()) {
+            b.clear();
+        }
+        self.blend_keys.clear();
+        let near = cam.near;
+        for pass in 0..2 {
+            for (di, d) in geo.draws.iter().enumerate() {
+                let mi = self.draw_mat[di];
+                let mat = &self.mats[mi as usize];
+                let blend = mat.alpha == AlphaMode::Blend;
+                if (pass == 1) != blend {
+                    continue;
+                }
+                let p = &av.meshes[d.mesh as usize].primitives[d.prim as usize];
+                let vb = d.vbase;
+                for tri in p.indices.chunks_exact(3) {
+                    let vi = [vb + tri[0], vb + tri[1], vb + tri[2]];
+                    let first = self.tris.len();
+                    self.clip_and_setup(&mut geo.verts, &mut geo.attrs, vi, mi, near);
+                    if blend {
+                        for id in first..self.tris.len() {
+                            let t = &self.tris[id];
+                            let key = geo.verts[t.v[0] as usize].cw
+                                + geo.verts[t.v[1] as usize].cw
+                                + geo.verts[t.v[2] as usize].cw;
+                            self.blend_keys.push((key, id as u32));
+                        }
+                    } else {
+                        for id in first..self.tris.len() {
+                            self.bin(id as u32, false);
+                        }
+                    }
+                }
+            }
+        }
+        let mut keys = std::mem::take(&mut self.blend_keys);
+        keys.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+        for &(_, id) in &keys {
+            self.bin(id, true);
+        }
+        self.blend_keys = keys;
+    }
+
+    fn bin(&mut self, id: u32, blend: bool) {
+        let bb = self.tris[id as usize].bbox;
+        let (tx0, ty0) = (bb[0] as usize / TILE, bb[1] as usize / TILE);
+        let (tx1, ty1) = ((bb[2] as usize - 1) / TILE, (bb[3] as usize - 1) / TILE);
+        let bins = if blend { &mut self.bins_blend } else { &mut self.bins };
+        for ty in ty0..=ty1 {
+            for tx in tx0..=tx1 {
+                bins[ty * self.tiles_x + tx].push(id);
+            }
+        }
+    }
+
+    fn clip_and_setup(&mut self, verts: &mut Vec<VOut>, attrs: &mut Vec<VAttr>, vi: [u32; 3], mat: u32, near: f32) {
+        let code = |v: &VOut| -> (u32, u32) {
+            let mut screen = 0;
+            let mut guard = 0;
+            if v.cw < near {
+                screen |= 1;
+                guard |= 1;
+            }
+            let gw = GUARD * v.cw;
+            if v.cx > v.cw {
+                screen |= 2;
+            }
+            if v.cx < -v.cw {
+                screen |= 4;
+            }
+            if v.cy > v.cw {
+                screen |= 8;
+            }
+            if v.cy < -v.cw {
+                screen |= 16;
+            }
+            if v.cx > gw || v.cx < -gw || v.cy > gw || v.cy < -gw {
+                guard |= 2;
+            }
+            (screen, guard)
+        };
+        let (s0, g0) = code(&verts[vi[0] as usize]);
+        let (s1, g1) = code(&verts[vi[1] as usize]);
+        let (s2, g2) = code(&verts[vi[2] as usize]);
+        if s0 & s1 & s2 != 0 {
+            return;
+        }
+        if (g0 | g1 | g2) == 0 {
+            self.setup_tri(verts, attrs, vi, mat);
+            return;
+        }
+        // Sutherland-Hodgman against near + guard planes (rare path).
+        let mut poly = [(VOut::default(), VAttr::default()); 9];
+        let mut tmp = [(VOut::default(), VAttr::default()); 9];
+        let mut n = 3;
+        for k in 0..3 {
+            poly[k] = (verts[vi[k] as usize], attrs[vi[k] as usize]);
+        }
+        let planes: [fn(&VOut, f32) -> f32; 5] = [
+            |v, near| v.cw - near,
+            |v, _| GUARD * v.cw - v.cx,
+            |v, _| GUARD * v.cw + v.cx,
+            |v, _| GUARD * v.cw - v.cy,
+            |v, _| GUARD * v.cw + v.cy,
+        ];
+        for pl in planes {
+            let mut m = 0;
+            for k in 0..n {
+                let (a, b) = (&poly[k], &poly[(k + 1) % n]);
+                let (da, db) = (pl(&a.0, near), pl(&b.0, near));
+                if da >= 0.0 && m < 9 {
+                    tmp[m] = *a;
+                    m += 1;
+                }
+                if (da >= 0.0) != (db >= 0.0) && m < 9 {
+                    let t = da / (da - db);
+                    tmp[m] = lerp_vert(a, b, t);
+                    m += 1;
+                }
+            }
+            n = m;
+            poly[..n].copy_from_slice(&tmp[..n]);
+            if n < 3 {
+                return;
+            }
+        }
+        let base = verts.len() as u32;
+        for p in &poly[..n] {
+            verts.push(p.0);
+            attrs.push(p.1);
+        }
+        for k in 1..n - 1 {
+            self.setup_tri(verts, attrs, [base, base + k as u32, base + k as u32 + 1], mat);
+        }
+    }
+
+    fn setup_tri(&mut self, verts: &[VOut], attrs: &[VAttr], mut vi: [u32; 3], mat: u32) {
+        let (w, h) = (self.w as f32, self.h as f32);
+        let m = &self.mats[mat as usize];
+        let mut xs = [0i64; 3];
+        let mut ys = [0i64; 3];
+        let mut iw = [0f32; 3];
+        for k in 0..3 {
+            let v = &verts[vi[k] as usize];
+            let inv = 1.0 / v.cw;
+            let sx = (v.cx * inv * 0.5 + 0.5) * w;
+            let sy = (0.5 - v.cy * inv * 0.5) * h;
+            if !(sx.is_finite() && sy.is_finite()) {
+                return;
+            }
+            xs[k] = (sx * 16.0).round() as i64;
+            ys[k] = (sy * 16.0).round() as i64;
+            iw[k] = inv;
+        }
+        let mut area = (xs[1] - xs[0]) * (ys[2] - ys[0]) - (xs[2] - xs[0]) * (ys[1] - ys[0]);
+        if area == 0 {
+            return;
+        }
+        let front = area < 0;
+        if !front && !m.double_sided {
+            return;
+        }
+        if area < 0 {
+            vi.swap(1, 2);
+            xs.swap(1, 2);
+            ys.swap(1, 2);
+            iw.swap(1, 2);
+            area = -area;
+        }
+        let minx = xs.iter().min().copied().unwrap_or(0);
+        let maxx = xs.iter().max().copied().unwrap_or(0);
+        let miny = ys.iter().min().copied().unwrap_or(0);
+        let maxy = ys.iter().max().copied().unwrap_or(0);
+        let bx0 = (minx >> 4).max(0) as i32;
+        let by0 = (miny >> 4).max(0) as i32;
+        let bx1 = ((maxx >> 4) + 1).min(self.w as i64) as i32;
+        let by1 = ((maxy >> 4) + 1).min(self.h as i64) as i32;
+        if bx0 >= bx1 || by0 >= by1 {
+            return;
+        }
+        let mut t = Tri { bbox: [bx0, by0, bx1, by1], mat, back: !front, invw: iw, v: vi, ..Default::default() };
+        for i in 0..3 {
+            let (j, k) = ((i + 1) % 3, (i + 2) % 3);
+            let a = ys[j] - ys[k];
+            let b = xs[k] - xs[j];
+            let c = -(xs[k] - xs[j]) * ys[j] + (ys[k] - ys[j]) * xs[j];
+            let top_left = a > 0 || (a == 0 && b > 0);
+            t.ea[i] = a;
+            t.eb[i] = b;
+            t.ec[i] = c - if top_left { 0 } else { 1 };
+        }
+        let inv_area = 1.0 / area as f32;
+        t.ox = xs[0] as f32 / 16.0;
+        t.oy = ys[0] as f32 / 16.0;
+        t.fa = [t.ea[1] as f32 * 16.0 * inv_area, t.ea[2] as f32 * 16.0 * inv_area];
+        t.fb = [t.eb[1] as f32 * 16.0 * inv_area, t.eb[2] as f32 * 16.0 * inv_area];
+        let fa0 = t.ea[0] as f32 * 16.0 * inv_area;
+        let fb0 = t.eb[0] as f32 * 16.0 * inv_area;
+        t.za = fa0 * iw[0] + t.fa[0] * iw[1] + t.fa[1] * iw[2];
+        t.zb = fb0 * iw[0] + t.fb[0] * iw[1] + t.fb[1] * iw[2];
+        t.z0 = iw[0];
+        let px_area = area as f32 / 256.0;
+        let ti = m.base_tex.or(m.normal_tex);
+        if let Some(ti) = ti {
+            let uv = |k: usize| {
+                let a = &attrs[vi[k] as usize];
+                if ti.uv1 {
+                    a.uv1
+                } else {
+                    a.uv0
+                }
+            };
+            let (u0, u1, u2) = (uv(0), uv(1), uv(2));
+            let uva = ((u1[0] - u0[0]) * (u2[1] - u0[1]) - (u2[0] - u0[0]) * (u1[1] - u0[1])).abs();
+            t.uv_ratio = uva / px_area;
+            if m.normal_tex.is_some() {
+                let (p0, p1, p2) = (
+                    verts[vi[0] as usize].vp,
+                    verts[vi[1] as usize].vp,
+                    verts[vi[2] as usize].vp,
+                );
+                let (e1, e2) = (sub(p1, p0), sub(p2, p0));
+                let (du1, dv1) = (u1[0] - u0[0], u1[1] - u0[1]);
+                let (du2, dv2) = (u2[0] - u0[0], u2[1] - u0[1]);
+                let det = du1 * dv2 - du2 * dv1;
+                if det.abs() > 1e-20 {
+                    let r = 1.0 / det;
+                    t.t = scale(sub(scale(e1, dv2), scale(e2, dv1)), r);
+                    // glTF: +Y of the normal map points toward decreasing v.
+                    t.b = scale(sub(scale(e2, du1), scale(e1, du2)), -r);
+                }
+            }
+        }
+        self.tris.push(t);
+    }
+
+    /// Rasterise, shade and resolve every tile into `target`.
+    pub fn draw(&mut self, av: &Avatar, geo: &Geometry, mut target: Target) {
+        let ctx = ShadeCtx { av, verts: &geo.verts, attrs: &geo.attrs, mats: &self.mats, luts: &self.luts };
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                let x0 = tx * TILE;
+                let y0 = ty * TILE;
+                let tw = TILE.min(self.w - x0);
+                let th = TILE.min(self.h - y0);
+                let tile = ty * self.tiles_x + tx;
+                for ly in 0..th {
+                    let o = ly * TILE * 4;
+                    self.depth[o..o + tw * 4].fill(0.0);
+                    self.ids[o..o + tw * 4].fill(NONE);
+                }
+                for &id in &self.bins[tile] {
+                    raster_opaque(&ctx, &self.tris[id as usize], id, x0, y0, tw, th, &mut self.depth, &mut self.ids);
+                }
+                // Shade: once per pixel and distinct triangle.
+                for ly in 0..th {
+                    let py = (y0 + ly) as f32 + 0.5;
+                    for lx in 0..tw {
+                        let k = ly * TILE + lx;
+                        let s = &self.ids[k * 4..k * 4 + 4];
+                        let px = (x0 + lx) as f32 + 0.5;
+                        if s[0] == s[1] && s[0] == s[2] && s[0] == s[3] {
+                            if s[0] == NONE {
+                                self.bgflag[k] = true;
+                                self.col[k] = bg_lin(&self.bg, x0 + lx, y0 + ly, self.w, &self.luts);
+                            } else {
+                                self.bgflag[k] = false;
+                                let c = ctx.shade(&self.tris[s[0] as usize], px, py);
+                                self.col[k] = [c[0], c[1], c[2]];
+                            }
+                            continue;
+                        }
+                        self.bgflag[k] = false;
+                        let mut acc = [0.0f32; 3];
+                        for i in 0..4 {
+                            let id = s[i];
+                            if s[..i].contains(&id) {
+                                continue;
+                            }
+                            let cnt = s.iter().filter(|&&x| x == id).count() as f32;
+                            let c = if id == NONE {
+                                bg_lin(&self.bg, x0 + lx, y0 + ly, self.w, &self.luts)
+                            } else {
+                                let c = ctx.shade(&self.tris[id as usize], px, py);
+                                [c[0], c[1], c[2]]
+                            };
+                            for q in 0..3 {
+                                acc[q] += c[q] * cnt;
+                            }
+                        }
+                        self.col[k] = scale(acc, 0.25);
+                    }
+                }
+                for &id in &self.bins_blend[tile] {
+                    raster_blend(&ctx, &self.tris[id as usize], x0, y0, tw, th, &self.depth, &mut self.col, &mut self.bgflag);
+                }
+                // Encode to sRGB.
+                for ly in 0..th {
+                    for lx in 0..tw {
+                        let k = ly * TILE + lx;
+                        let o = (ly * TILE + lx) * 4;
+                        let px = if self.bgflag[k] {
+                            bg_srgb(&self.bg, x0 + lx, y0 + ly, self.w)
+                        } else {
+                            let c = self.col[k];
+                            [self.luts.encode(c[0]), self.luts.encode(c[1]), self.luts.encode(c[2])]
+                        };
+                        self.rgba[o..o + 4].copy_from_slice(&[px[0], px[1], px[2], 255]);
+                    }
+                }
+                match &mut target {
+                    Target::Rgba(out) => {
+                        for ly in 0..th {
+                            let d = ((y0 + ly) * self.w + x0) * 4;
+                            let s = ly * TILE * 4;
+                            out.data[d..d + tw * 4].copy_from_slice(&self.rgba[s..s + tw * 4]);
+                        }
+                    }
+                    Target::I420(out) => {
+                        let w = self.w;
+                        for ly in (0..th).step_by(2) {
+                            let s0 = ly * TILE * 4;
+                            let s1 = (ly + 1) * TILE * 4;
+                            let yrow = (y0 + ly) * w + x0;
+                            let (ya, yb) = out.y[yrow..yrow + w + tw].split_at_mut(w);
+                            let crow = (y0 + ly) / 2 * (w / 2) + x0 / 2;
+                            rgba_rows_to_i420(
+                                &self.rgba[s0..s0 + tw * 4],
+                                &self.rgba[s1..s1 + tw * 4],
+                                &mut ya[..tw],
+                                &mut yb[..tw],
+                                &mut out.u[crow..crow + tw / 2],
+                                &mut out.v[crow..crow + tw / 2],
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn lerp_vert(a: &(VOut, VAttr), b: &(VOut, VAttr), t: f32) -> (VOut, VAttr) {
+    let l = |x: f32, y: f32| x + (y - x) * t;
+    let l3 = |x: V3, y: V3| [l(x[0], y[0]), l(x[1], y[1]), l(x[2], y[2])];
+    let (va, vb) = (&a.0, &b.0);
+    let (aa, ab) = (&a.1, &b.1);
+    (
+        VOut { cx: l(va.cx, vb.cx), cy: l(va.cy, vb.cy), cw: l(va.cw, vb.cw), vp: l3(va.vp, vb.vp), n: l3(va.n, vb.n) },
+        VAttr {
+            uv0: [l(aa.uv0[0], ab.uv0[0]), l(aa.uv0[1], ab.uv0[1])],
+            uv1: [l(aa.uv1[0], ab.uv1[0]), l(aa.uv1[1], ab.uv1[1])],
+            col: [l(aa.col[0], ab.col[0]), l(aa.col[1], ab.col[1]), l(aa.col[2], ab.col[2]), l(aa.col[3], ab.col[3])],
+        },
+    )
+}
+
+fn lin3(c: [u8; 3]) -> V3 {
+    [srgb_to_linear(c[0] as f32 / 255.0), srgb_to_linear(c[1] as f32 / 255.0), srgb_to_linear(c[2] as f32 / 255.0)]
+}
+
+fn enc8(v: f32) -> u8 {
+    (linear_to_srgb(v.clamp(0.0, 1.0)) * 255.0 + 0.5) as u8
+}
+
+#[inline(always)]
+fn bg_lin(bg: &Bg, x: usize, y: usize, w: usize, l: &Luts) -> V3 {
+    match bg {
+        Bg::Solid(_, c) => *c,
+        Bg::Rows(r) => r[y].1,
+        Bg::Image(img) => {
+            let p = img[y * w + x];
+            [l.srgb[p[0] as usize], l.srgb[p[1] as usize], l.srgb[p[2] as usize]]
+        }
+    }
+}
+
+#[inline(always)]
+fn bg_srgb(bg: &Bg, x: usize, y: usize, w: usize) -> [u8; 3] {
+    match bg {
+        Bg::Solid(c, _) => *c,
+        Bg::Rows(r) => r[y].0,
+        Bg::Image(img) => {
+            let p = img[y * w + x];
+            [p[0], p[1], p[2]]
+        }
+    }
+}
+
+/// Scale `img` to cover w×h (centre crop), bilinear, once at construction.
+fn cover(img: &RgbaFrame, w: usize, h: usize) -> Vec<[u8; 4]> {
+    let (iw, ih) = (img.width as f32, img.height as f32);
+    let s = (w as f32 / iw).max(h as f32 / ih);
+    let (ox, oy) = ((iw * s - w as f32) * 0.5, (ih * s - h as f32) * 0.5);
+    let mut out = vec![[0u8; 4]; w * h];
+    let px = |x: i32, y: i32| -> [f32; 4] {
+        let x = x.clamp(0, img.width as i32 - 1) as usize;
+        let y = y.clamp(0, img.height as i32 - 1) as usize;
+        let o = (y * img.width as usize + x) * 4;
+        let d = &img.data[o..o + 4];
+        [d[0] as f32, d[1] as f32, d[2] as f32, d[3] as f32]
+    };
+    for y in 0..h {
+        for x in 0..w {
+            let sx = (x as f32 + 0.5 + ox) / s - 0.5;
+            let sy = (y as f32 + 0.5 + oy) / s - 0.5;
+            let (fx, fy) = (sx.floor(), sy.floor());
+            let (tx, ty) = (sx - fx, sy - fy);
+            let (xi, yi) = (fx as i32, fy as i32);
+            let (a, b, c, d) = (px(xi, yi), px(xi + 1, yi), px(xi, yi + 1), px(xi + 1, yi + 1));
+            let mut o = [0u8; 4];
+            for k in 0..3 {
+                let top = a[k] + (b[k] - a[k]) * tx;
+                let bot = c[k] + (d[k] - c[k]) * tx;
+                o[k] = (top + (bot - top) * ty + 0.5) as u8;
+            }
+            o[3] = 255;
+            out[y * w + x] = o;
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn raster_opaque(
+    ctx: &ShadeCtx,
+    t: &Tri,
+    id: u32,
+    x0: usize,
+    y0: usize,
+    tw: usize,
+    th: usize,
+    depth: &mut [f32],
+    ids: &mut [u32],
+) {
+    let bx0 = (t.bbox[0] as usize).max(x0);
+    let by0 = (t.bbox[1] as usize).max(y0);
+    let bx1 = (t.bbox[2] as usize).min(x0 + tw);
+    let by1 = (t.bbox[3] as usize).min(y0 + th);
+    if bx0 >= bx1 || by0 >= by1 {
+        return;
+    }
+    let mask_cut = match ctx.mats[t.mat as usize].alpha {
+        AlphaMode::Mask(c) => Some(c),
+        _ => None,
+    };
+    let mut so = [[0i64; 4]; 3];
+    for e in 0..3 {
+        for s in 0..4 {
+            so[e][s] = t.ea[e] * SX[s] + t.eb[e] * SY[s];
+        }
+    }
+    let zdx: [f32; 4] = std::array::from_fn(|s| t.za * ((SX[s] - 8) as f32 / 16.0) + t.zb * ((SY[s] - 8) as f32 / 16.0));
+    let step = [t.ea[0] * 16, t.ea[1] * 16, t.ea[2] * 16];
+    for py in by0..by1 {
+        let yy = py as i64 * 16;
+        let xx = bx0 as i64 * 16;
+        let mut e = [
+            t.ea[0] * xx + t.eb[0] * yy + t.ec[0],
+            t.ea[1] * xx + t.eb[1] * yy + t.ec[1],
+            t.ea[2] * xx + t.eb[2] * yy + t.ec[2],
+        ];
+        let zrow = t.z0 + t.za * (bx0 as f32 + 0.5 - t.ox) + t.zb * (py as f32 + 0.5 - t.oy);
+        let row = (py - y0) * TILE;
+        for px in bx0..bx1 {
+            let mut mask = 0u32;
+            for s in 0..4 {
+                let v = (e[0] + so[0][s]) | (e[1] + so[1][s]) | (e[2] + so[2][s]);
+                mask |= ((v >= 0) as u32) << s;
+            }
+            e[0] += step[0];
+            e[1] += step[1];
+            e[2] += step[2];
+            if mask == 0 {
+                continue;
+            }
+            let zc = zrow + t.za * (px - bx0) as f32;
+            let k = (row + px - x0) * 4;
+            if let Some(cut) = mask_cut {
+                let mut any = false;
+                for s in 0..4 {
+                    if mask & (1 << s) != 0 && zc + zdx[s] > depth[k + s] {
+                        any = true;
+                    }
+                }
+                if !any || ctx.alpha(t, px as f32 + 0.5, py as f32 + 0.5) < cut {
+                    continue;
+                }
+            }
+            for s in 0..4 {
+                let z = zc + zdx[s];
+                if mask & (1 << s) != 0 && z > depth[k + s] {
+                    depth[k + s] = z;
+                    ids[k + s] = id;
+                }
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn raster_blend(
+    ctx: &ShadeCtx,
+    t: &Tri,
+    x0: usize,
+    y0: usize,
+    tw: usize,
+    th: usize,
+    depth: &[f32],
+    col: &mut [V3],
+    bgflag: &mut [bool],
+) {
+    let bx0 = (t.bbox[0] as usize).max(x0);
+    let by0 = (t.bbox[1] as usize).max(y0);
+    let bx1 = (t.bbox[2] as usize).min(x0 + tw);
+    let by1 = (t.bbox[3] as usize).min(y0 + th);
+    if bx0 >= bx1 || by0 >= by1 {
+        return;
+    }
+    let mut so = [[0i64; 4]; 3];
+    for e in 0..3 {
+        for s in 0..4 {
+            so[e][s] = t.ea[e] * SX[s] + t.eb[e] * SY[s];
+        }
+    }
+    let zdx: [f32; 4] = std::array::from_fn(|s| t.za * ((SX[s] - 8) as f32 / 16.0) + t.zb * ((SY[s] - 8) as f32 / 16.0));
+    for py in by0..by1 {
+        let yy = py as i64 * 16;
+        for px in bx0..bx1 {
+            let xx = px as i64 * 16;
+            let zc = t.z0 + t.za * (px as f32 + 0.5 - t.ox) + t.zb * (py as f32 + 0.5 - t.oy);
+            let k = (py - y0) * TILE + px - x0;
+            let mut cnt = 0;
+            for s in 0..4 {
+                let v = (t.ea[0] * xx + t.eb[0] * yy + t.ec[0] + so[0][s])
+                    | (t.ea[1] * xx + t.eb[1] * yy + t.ec[1] + so[1][s])
+                    | (t.ea[2] * xx + t.eb[2] * yy + t.ec[2] + so[2][s]);
+                if v >= 0 && zc + zdx[s] > depth[k * 4 + s] {
+                    cnt += 1;
+                }
+            }
+            if cnt == 0 {
+                continue;
+            }
+            let c = ctx.shade(t, px as f32 + 0.5, py as f32 + 0.5);
+            let a = c[3].clamp(0.0, 1.0) * cnt as f32 * 0.25;
+            if a <= 0.0 {
+                continue;
+            }
+            let d = &mut col[k];
+            for q in 0..3 {
+                d[q] += (c[q] - d[q]) * a;
+            }
+            bgflag[k] = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn luts_are_sane() {
+        let l = Luts::new();
+        for n in [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-0.55, 0.5, 0.68], [1.0, 0.0, 0.0], [0.0, -1.0, 0.0]] {
+            let n = normalize(n);
+            let (a, b) = (l.irradiance(n), diffuse_env(&lights(), n));
+            assert!((0..3).all(|k| (a[k] - b[k]).abs() < 0.02), "{n:?}: {a:?} vs {b:?}");
+        }
+        assert_eq!(l.encode(0.0), 0);
+        assert!((l.encode(0.5) as i32 - 188).abs() <= 2, "{}", l.encode(0.5));
+        assert_eq!(l.encode(10.0), 255);
+    }
+
+    #[test]
+    fn fast_pow_is_close() {
+        for x in [0.05f32, 0.3, 0.5, 0.9, 0.99, 1.0] {
+            for n in [2.0f32, 13.4, 64.0, 400.0] {
+                let a = fast_exp2(n * fast_log2(x));
+                let b = x.powf(n);
+                assert!((a - b).abs() <= 0.02 + 0.2 * b, "{x}^{n}: {a} vs {b}");
+            }
+        }
+    }
+}

@@ -1,0 +1,530 @@
+//! Pose (node hierarchy, head/eye/jaw rotations, joint matrices), sparse morphing and the
+//! vertex stage (skinning + view/projection).
+
+use facecast_core::model::{Avatar, Mat4, IDENTITY};
+use facecast_core::HeadPose;
+
+use crate::camera::Camera;
+use crate::math::*;
+use crate::RenderError;
+
+/// Check everything the hot loops index with, so rendering never panics.
+pub fn validate_avatar(av: &Avatar) -> Result<(), RenderError> {
+    for (mi, mesh) in av.meshes.iter().enumerate() {
+        for (pi, p) in mesh.primitives.iter().enumerate() {
+            let bad = |reason: String| RenderError::BadMesh { mesh: mi, primitive: pi, reason };
+            let n = p.positions.len();
+            let check = |name: &str, len: usize| -> Result<(), RenderError> {
+                if len != 0 && len != n {
+                    Err(bad(format!("{name} has {len} entries but there are {n} positions")))
+                } else {
+                    Ok(())
+                }
+            };
+            check("normals", p.normals.len())?;
+            check("uv0", p.uv0.len())?;
+            check("uv1", p.uv1.len())?;
+            check("colors", p.colors.len())?;
+            check("joints", p.joints.len())?;
+            check("weights", p.weights.len())?;
+            if p.joints.len() != p.weights.len() {
+                return Err(bad(format!(
+                    "{} joints entries but {} weights entries",
+                    p.joints.len(),
+                    p.weights.len()
+                )));
+            }
+            if p.indices.len() % 3 != 0 {
+                return Err(bad(format!("index count {} is not a multiple of 3", p.indices.len())));
+            }
+            if let Some(&i) = p.indices.iter().find(|&&i| i as usize >= n) {
+                return Err(bad(format!("index {i} out of range for {n} vertices")));
+            }
+            for (ti, t) in p.targets.iter().enumerate() {
+                if t.positions.len() != t.indices.len()
+                    || (!t.normals.is_empty() && t.normals.len() != t.indices.len())
+                {
+                    return Err(bad(format!(
+                        "morph target {ti}: {} indices, {} position deltas, {} normal deltas",
+                        t.indices.len(),
+                        t.positions.len(),
+                        t.normals.len()
+                    )));
+                }
+                if let Some(&i) = t.indices.iter().find(|&&i| i as usize >= n) {
+                    return Err(bad(format!(
+                        "morph target {ti} index {i} out of range for {n} vertices"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Node transforms and joint matrices.
+pub struct Scene {
+    /// World matrix of every node.
+    pub world: Vec<Mat4>,
+    order: Vec<u32>,
+    rest_world_rot: Vec<Quat>,
+    extra: Vec<Quat>,
+    /// Joint matrices per skin (world × inverse bind), world space.
+    pub joints: Vec<Vec<Mat4>>,
+    last: Option<(HeadPose, f32)>,
+}
+
+const ID_Q: Quat = [0.0, 0.0, 0.0, 1.0];
+
+fn node_ok(av: &Avatar, n: Option<u32>) -> Option<usize> {
+    n.map(|i| i as usize).filter(|&i| i < av.nodes.len())
+}
+
+impl Scene {
+    pub fn new(av: &Avatar) -> Scene {
+        let n = av.nodes.len();
+        // Topological order, parents first; tolerate bad parent links and cycles.
+        let mut order = Vec::with_capacity(n);
+        let mut seen = vec![false; n];
+        let mut stack: Vec<u32> = (0..n as u32)
+            .filter(|&i| av.nodes[i as usize].parent.is_none_or(|p| p as usize >= n))
+            .collect();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut seen[i as usize], true) {
+                continue;
+            }
+            order.push(i);
+            for &c in &av.nodes[i as usize].children {
+                if (c as usize) < n && !seen[c as usize] {
+                    stack.push(c);
+                }
+            }
+            // Children also found through parent links (children lists may be incomplete).
+        }
+        // Nodes only reachable through parent links or in cycles: append in index order.
+        for i in 0..n {
+            if !seen[i] {
+                order.push(i as u32);
+            }
+        }
+        let mut s = Scene {
+            world: vec![IDENTITY; n],
+            order,
+            rest_world_rot: vec![ID_Q; n],
+            extra: vec![ID_Q; n],
+            joints: av.skins.iter().map(|s| vec![IDENTITY; s.joints.len()]).collect(),
+            last: None,
+        };
+        s.compute_world(av);
+        for i in 0..n {
+            s.rest_world_rot[i] = quat_from_mat(&s.world[i]);
+        }
+        s
+    }
+
+    fn parent_of(&self, av: &Avatar, i: usize) -> Option<usize> {
+        av.nodes[i].parent.map(|p| p as usize).filter(|&p| p < av.nodes.len() && p != i)
+    }
+
+    fn compute_world(&mut self, av: &Avatar) {
+        let mut done = std::mem::take(&mut self.order);
+        for &i in &done {
+            let i = i as usize;
+            let nd = &av.nodes[i];
+            let q = quat_mul(quat_normalize(nd.rotation), self.extra[i]);
+            let local = mat_from_trs(nd.translation, q, nd.scale);
+            self.world[i] = match self.parent_of(av, i) {
+                Some(p) => mat_mul(&self.world[p], &local),
+                None => local,
+            };
+        }
+        std::mem::swap(&mut self.order, &mut done);
+    }
+
+    /// World-axis rotation `d` applied at node `i`, expressed as an extra local rotation.
+    fn set_world_rot(&mut self, i: usize, d: Quat) {
+        let r = self.rest_world_rot[i];
+        self.extra[i] = quat_mul(quat_mul(quat_conj(r), d), r);
+    }
+
+    /// Apply the pose; returns whether anything changed.
+    pub fn update(&mut self, av: &Avatar, pose: &HeadPose, jaw: f32, force: bool) -> bool {
+        let fin = |v: f32| if v.is_finite() { v.clamp(-1.5, 1.5) } else { 0.0 };
+        let pose = HeadPose {
+            head: [fin(pose.head[0]), fin(pose.head[1]), fin(pose.head[2])],
+            eyes: [fin(pose.eyes[0]), fin(pose.eyes[1])],
+        };
+        if !force && self.last == Some((pose, jaw)) {
+            return false;
+        }
+        self.last = Some((pose, jaw));
+        let head = node_ok(av, av.humanoid.head);
+        let neck = node_ok(av, av.humanoid.neck);
+        let [y, p, r] = pose.head;
+        match (neck, head) {
+            (Some(n), Some(h)) => {
+                self.set_world_rot(n, quat_ypr(0.4 * y, 0.4 * p, 0.4 * r));
+                self.set_world_rot(h, quat_ypr(0.6 * y, 0.6 * p, 0.6 * r));
+            }
+            (Some(x), None) | (None, Some(x)) => self.set_world_rot(x, quat_ypr(y, p, r)),
+            (None, None) => {}
+        }
+        for eye in [av.humanoid.left_eye, av.humanoid.right_eye] {
+            if let Some(e) = node_ok(av, eye) {
+                self.set_world_rot(e, quat_ypr(pose.eyes[0], pose.eyes[1], 0.0));
+            }
+        }
+        if let Some(j) = node_ok(av, av.humanoid.jaw) {
+            self.set_world_rot(j, quat_ypr(0.0, jaw * 0.32, 0.0));
+        }
+        self.compute_world(av);
+        for (si, skin) in av.skins.iter().enumerate() {
+            for (k, &jn) in skin.joints.iter().enumerate() {
+                let w = self.world.get(jn as usize).copied().unwrap_or(IDENTITY);
+                let ib = skin.inverse_bind.get(k).copied().unwrap_or(IDENTITY);
+                self.joints[si][k] = mat_mul(&w, &ib);
+            }
+        }
+        true
+    }
+}
+
+/// Sparse morph state per mesh.
+pub struct MorphState {
+    tchan: Vec<Vec<Option<u32>>>,
+    cur: Vec<Vec<f32>>,
+    next: Vec<Vec<f32>>,
+    /// Morphed positions per mesh per primitive (empty when the primitive has no targets).
+    pub pos: Vec<Vec<Vec<V3>>>,
+    /// Morphed normals, same layout.
+    pub nrm: Vec<Vec<Vec<V3>>>,
+}
+
+impl MorphState {
+    pub fn new(av: &Avatar) -> MorphState {
+        let mut tchan: Vec<Vec<Option<u32>>> = av
+            .meshes
+            .iter()
+            .map(|m| {
+                let nt = m.primitives.iter().map(|p| p.targets.len()).max().unwrap_or(0);
+                vec![None; nt.max(m.target_names.len())]
+            })
+            .collect();
+        for (ci, ch) in av.channels.iter().enumerate() {
+            for &(m, t) in &ch.targets {
+                if let Some(slot) = tchan.get_mut(m as usize).and_then(|v| v.get_mut(t as usize)) {
+                    *slot = Some(ci as u32);
+                }
+            }
+        }
+        let cur: Vec<Vec<f32>> = tchan.iter().map(|v| vec![0.0; v.len()]).collect();
+        let pos = av
+            .meshes
+            .iter()
+            .map(|m| {
+                m.primitives
+                    .iter()
+                    .map(|p| if p.targets.is_empty() { Vec::new() } else { p.positions.clone() })
+                    .collect()
+            })
+            .collect();
+        let nrm = av
+            .meshes
+            .iter()
+            .map(|m| {
+                m.primitives
+                    .iter()
+                    .map(|p| if p.targets.is_empty() { Vec::new() } else { p.normals.clone() })
+                    .collect()
+            })
+            .collect();
+        MorphState { next: cur.clone(), cur, tchan, pos, nrm }
+    }
+
+    /// Apply channel weights; returns whether any vertex moved.
+    pub fn update(&mut self, av: &Avatar, channels: &[f32]) -> bool {
+        let mut changed = false;
+        for (mi, mesh) in av.meshes.iter().enumerate() {
+            let next = &mut self.next[mi];
+            for (t, w) in next.iter_mut().enumerate() {
+                let v = match self.tchan[mi][t] {
+                    Some(c) => channels.get(c as usize).copied().unwrap_or(0.0),
+                    None => mesh.default_weights.get(t).copied().unwrap_or(0.0),
+                };
+                *w = if v.is_finite() { v.clamp(-4.0, 4.0) } else { 0.0 };
+            }
+            if *next == self.cur[mi] {
+                continue;
+            }
+            changed = true;
+            for (pi, p) in mesh.primitives.iter().enumerate() {
+                if p.targets.is_empty() {
+                    continue;
+                }
+                let pos = &mut self.pos[mi][pi];
+                let nrm = &mut self.nrm[mi][pi];
+                let has_n = !p.normals.is_empty();
+                // Reset the vertices touched by the previously active targets.
+                for (t, tg) in p.targets.iter().enumerate() {
+                    if self.cur[mi].get(t).copied().unwrap_or(0.0) != 0.0 {
+                        for &i in &tg.indices {
+                            let i = i as usize;
+                            pos[i] = p.positions[i];
+                            if has_n {
+                                nrm[i] = p.normals[i];
+                            }
+                        }
+                    }
+                }
+                // Add the active ones.
+                for (t, tg) in p.targets.iter().enumerate() {
+                    let w = next.get(t).copied().unwrap_or(0.0);
+                    if w == 0.0 {
+                        continue;
+                    }
+                    for (k, &i) in tg.indices.iter().enumerate() {
+                        let i = i as usize;
+                        let d = tg.positions[k];
+                        pos[i] = [pos[i][0] + w * d[0], pos[i][1] + w * d[1], pos[i][2] + w * d[2]];
+                    }
+                    if has_n && !tg.normals.is_empty() {
+                        for (k, &i) in tg.indices.iter().enumerate() {
+                            let i = i as usize;
+                            let d = tg.normals[k];
+                            nrm[i] =
+                                [nrm[i][0] + w * d[0], nrm[i][1] + w * d[1], nrm[i][2] + w * d[2]];
+                        }
+                    }
+                }
+            }
+            std::mem::swap(&mut self.cur[mi], &mut self.next[mi]);
+        }
+        changed
+    }
+
+    /// Vertices moved by the targets of these channels (mesh, primitive, vertex).
+    pub fn touched_by_channels(
+        &self,
+        av: &Avatar,
+        channels: &[bool],
+    ) -> Vec<(usize, usize, Vec<bool>)> {
+        let mut out = Vec::new();
+        for (mi, mesh) in av.meshes.iter().enumerate() {
+            for (pi, p) in mesh.primitives.iter().enumerate() {
+                let mut mask = vec![false; p.positions.len()];
+                let mut any = false;
+                for (t, tg) in p.targets.iter().enumerate() {
+                    let Some(Some(c)) = self.tchan[mi].get(t) else { continue };
+                    if !channels.get(*c as usize).copied().unwrap_or(false) {
+                        continue;
+                    }
+                    for (k, &i) in tg.indices.iter().enumerate() {
+                        let d = tg.positions[k];
+                        if d[0].abs() + d[1].abs() + d[2].abs() > 1e-6 {
+                            mask[i as usize] = true;
+                            any = true;
+                        }
+                    }
+                }
+                if any {
+                    out.push((mi, pi, mask));
+                }
+            }
+        }
+        out
+    }
+
+    pub fn capacities(&self) -> Vec<usize> {
+        self.pos.iter().flatten().map(|v| v.capacity()).collect()
+    }
+}
+
+/// One drawn primitive instance.
+#[derive(Clone, Debug)]
+pub struct Draw {
+    pub node: u32,
+    pub mesh: u32,
+    pub prim: u32,
+    pub skin: Option<u32>,
+    pub vbase: u32,
+}
+
+/// Transformed vertex: clip-space x, y, w and view-space position and normal.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct VOut {
+    pub cx: f32,
+    pub cy: f32,
+    pub cw: f32,
+    pub vp: V3,
+    pub n: V3,
+}
+
+/// Static per-vertex attributes (copied once; clipped vertices are appended per frame).
+#[derive(Copy, Clone, Debug, Default)]
+pub struct VAttr {
+    pub uv0: [f32; 2],
+    pub uv1: [f32; 2],
+    pub col: [f32; 4],
+}
+
+pub struct Geometry {
+    pub draws: Vec<Draw>,
+    pub verts: Vec<VOut>,
+    pub attrs: Vec<VAttr>,
+    pub base_len: usize,
+    pub valid: bool,
+    skin_view: Vec<Vec<Mat4>>,
+}
+
+impl Geometry {
+    pub fn new(av: &Avatar) -> Geometry {
+        let mut draws = Vec::new();
+        let mut attrs = Vec::new();
+        // Draw nodes reachable from the scene roots (all nodes when roots is empty).
+        let n = av.nodes.len();
+        let mut visible = vec![av.roots.is_empty(); n];
+        let mut stack: Vec<u32> = av.roots.iter().copied().filter(|&r| (r as usize) < n).collect();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut visible[i as usize], true) {
+                continue;
+            }
+            stack.extend(av.nodes[i as usize].children.iter().copied().filter(|&c| (c as usize) < n));
+        }
+        for (ni, node) in av.nodes.iter().enumerate() {
+            let Some(m) = node.mesh else { continue };
+            if !visible[ni] || m as usize >= av.meshes.len() {
+                continue;
+            }
+            let skin = node.skin.filter(|&s| (s as usize) < av.skins.len());
+            for (pi, p) in av.meshes[m as usize].primitives.iter().enumerate() {
+                let skin = skin.filter(|_| !p.joints.is_empty());
+                draws.push(Draw {
+                    node: ni as u32,
+                    mesh: m,
+                    prim: pi as u32,
+                    skin,
+                    vbase: attrs.len() as u32,
+                });
+                for v in 0..p.positions.len() {
+                    attrs.push(VAttr {
+                        uv0: p.uv0.get(v).copied().unwrap_or([0.0; 2]),
+                        uv1: p.uv1.get(v).copied().unwrap_or([0.0; 2]),
+                        col: p.colors.get(v).copied().unwrap_or([1.0; 4]),
+                    });
+                }
+            }
+        }
+        let base_len = attrs.len();
+        // Room for clipped vertices without reallocating in steady state.
+        attrs.reserve(base_len / 8 + 64);
+        let mut verts = Vec::with_capacity(base_len + base_len / 8 + 64);
+        verts.resize(base_len, VOut::default());
+        Geometry {
+            draws,
+            verts,
+            attrs,
+            base_len,
+            valid: false,
+            skin_view: av.skins.iter().map(|s| vec![IDENTITY; s.joints.len()]).collect(),
+        }
+    }
+
+    fn source<'a>(
+        av: &'a Avatar,
+        morph: &'a MorphState,
+        d: &Draw,
+    ) -> (&'a [V3], &'a [V3], &'a facecast_core::model::Primitive) {
+        let p = &av.meshes[d.mesh as usize].primitives[d.prim as usize];
+        let mp = &morph.pos[d.mesh as usize][d.prim as usize];
+        if mp.is_empty() {
+            (&p.positions, &p.normals, p)
+        } else {
+            (mp, &morph.nrm[d.mesh as usize][d.prim as usize], p)
+        }
+    }
+
+    /// World-space positions of every base vertex (used once, for framing).
+    pub fn world_positions(&self, av: &Avatar, scene: &Scene, morph: &MorphState) -> Vec<V3> {
+        let mut out = vec![[0.0; 3]; self.base_len];
+        for d in &self.draws {
+            let (pos, _, p) = Self::source(av, morph, d);
+            for (i, &v) in pos.iter().enumerate() {
+                out[d.vbase as usize + i] = match d.skin {
+                    Some(s) => {
+                        let m = blend_joints(&scene.joints[s as usize], p.joints[i], p.weights[i]);
+                        xform_point(&m, v)
+                    }
+                    None => xform_point(&scene.world[d.node as usize], v),
+                };
+            }
+        }
+        out
+    }
+
+    /// Morph → skin → view → clip for every vertex.
+    pub fn vertex_stage(&mut self, av: &Avatar, scene: &Scene, morph: &MorphState, cam: &Camera) {
+        self.verts.truncate(self.base_len);
+        self.attrs.truncate(self.base_len);
+        for (si, sv) in self.skin_view.iter_mut().enumerate() {
+            for (k, m) in sv.iter_mut().enumerate() {
+                *m = mat_mul(&cam.view, &scene.joints[si][k]);
+            }
+        }
+        let (px, py) = (cam.proj[0], cam.proj[5]);
+        for d in &self.draws {
+            let (pos, nrm, p) = Self::source(av, morph, d);
+            let out = &mut self.verts[d.vbase as usize..d.vbase as usize + pos.len()];
+            let has_n = nrm.len() == pos.len();
+            match d.skin {
+                Some(s) => {
+                    let joints = &self.skin_view[s as usize];
+                    for (i, o) in out.iter_mut().enumerate() {
+                        let m = blend_joints(joints, p.joints[i], p.weights[i]);
+                        let vp = xform_point(&m, pos[i]);
+                        let n = if has_n { xform_dir(&m, nrm[i]) } else { [0.0, 0.0, 1.0] };
+                        *o = VOut { cx: vp[0] * px, cy: vp[1] * py, cw: -vp[2], vp, n };
+                    }
+                }
+                None => {
+                    let m = mat_mul(&cam.view, &scene.world[d.node as usize]);
+                    for (i, o) in out.iter_mut().enumerate() {
+                        let vp = xform_point(&m, pos[i]);
+                        let n = if has_n { xform_dir(&m, nrm[i]) } else { [0.0, 0.0, 1.0] };
+                        *o = VOut { cx: vp[0] * px, cy: vp[1] * py, cw: -vp[2], vp, n };
+                    }
+                }
+            }
+        }
+        self.valid = true;
+    }
+
+    pub fn capacities(&self) -> Vec<usize> {
+        vec![self.verts.capacity(), self.attrs.capacity()]
+    }
+}
+
+#[inline(always)]
+fn blend_joints(joints: &[Mat4], j: [u16; 4], w: [f32; 4]) -> Mat4 {
+    let mut m = [0.0f32; 16];
+    let mut total = 0.0;
+    for k in 0..4 {
+        let wk = w[k];
+        if wk == 0.0 {
+            continue;
+        }
+        if let Some(jm) = joints.get(j[k] as usize) {
+            total += wk;
+            for e in 0..12 {
+                m[e] += wk * jm[e];
+            }
+            m[12] += wk * jm[12];
+            m[13] += wk * jm[13];
+            m[14] += wk * jm[14];
+        }
+    }
+    if total == 0.0 {
+        return joints.first().copied().unwrap_or(IDENTITY);
+    }
+    m[15] = 1.0;
+    m
+}

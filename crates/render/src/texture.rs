@@ -1,0 +1,91 @@
+//! Texture sampling: wrap modes, bilinear filtering on one mip level, sRGB decode.
+
+use facecast_core::model::{Texture, Wrap};
+
+/// sRGB byte → linear.
+pub fn srgb_to_linear(v: f32) -> f32 {
+    if v <= 0.04045 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+/// Linear → sRGB (0..1).
+pub fn linear_to_srgb(v: f32) -> f32 {
+    if v <= 0.0031308 {
+        v * 12.92
+    } else {
+        1.055 * v.powf(1.0 / 2.4) - 0.055
+    }
+}
+
+#[inline(always)]
+fn wrap(i: i32, n: i32, mode: Wrap, pow2: bool) -> i32 {
+    match mode {
+        Wrap::Repeat => {
+            if pow2 {
+                i & (n - 1)
+            } else {
+                i.rem_euclid(n)
+            }
+        }
+        Wrap::Clamp => i.clamp(0, n - 1),
+        Wrap::Mirror => {
+            let m = i.rem_euclid(2 * n);
+            if m >= n {
+                2 * n - 1 - m
+            } else {
+                m
+            }
+        }
+    }
+}
+
+/// Bilinear sample of mip `level` at (u, v). Colour channels are decoded through `decode`
+/// (the sRGB table for colour textures, a linear table for data textures).
+#[inline]
+pub fn sample(tex: &Texture, level: usize, u: f32, v: f32, decode: &[f32; 256]) -> [f32; 4] {
+    let lv = &tex.mips[level.min(tex.mips.len() - 1)];
+    let (w, h) = (lv.width as i32, lv.height as i32);
+    let u = if u.is_finite() { u.clamp(-1.0e4, 1.0e4) } else { 0.0 };
+    let v = if v.is_finite() { v.clamp(-1.0e4, 1.0e4) } else { 0.0 };
+    let x = u * w as f32 - 0.5;
+    let y = v * h as f32 - 0.5;
+    let xf = x.floor();
+    let yf = y.floor();
+    let (fx, fy) = (x - xf, y - yf);
+    let (xi, yi) = (xf as i32, yf as i32);
+    let pw = w & (w - 1) == 0;
+    let ph = h & (h - 1) == 0;
+    let x0 = wrap(xi, w, tex.wrap_s, pw) as usize;
+    let x1 = wrap(xi + 1, w, tex.wrap_s, pw) as usize;
+    let y0 = wrap(yi, h, tex.wrap_t, ph) as usize;
+    let y1 = wrap(yi + 1, h, tex.wrap_t, ph) as usize;
+    let wu = w as usize;
+    let d = &lv.data;
+    let t = |x: usize, y: usize| -> [f32; 4] {
+        let o = (y * wu + x) * 4;
+        let p = &d[o..o + 4];
+        [decode[p[0] as usize], decode[p[1] as usize], decode[p[2] as usize], p[3] as f32]
+    };
+    let (a, b, c, e) = (t(x0, y0), t(x1, y0), t(x0, y1), t(x1, y1));
+    let w00 = (1.0 - fx) * (1.0 - fy);
+    let w10 = fx * (1.0 - fy);
+    let w01 = (1.0 - fx) * fy;
+    let w11 = fx * fy;
+    let mut r = [0.0; 4];
+    for k in 0..4 {
+        r[k] = a[k] * w00 + b[k] * w10 + c[k] * w01 + e[k] * w11;
+    }
+    r[3] *= 1.0 / 255.0;
+    r
+}
+
+/// Whether the texture's mip chain is well formed (non-empty, sizes match data lengths).
+pub fn texture_ok(t: &Texture) -> bool {
+    !t.mips.is_empty()
+        && t.mips.iter().all(|m| {
+            m.width > 0 && m.height > 0 && m.data.len() == m.width as usize * m.height as usize * 4
+        })
+}

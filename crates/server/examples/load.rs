@@ -1,0 +1,210 @@
+//! Load benchmark: N concurrent sessions (default 512x512 at 25 fps) speaking for D seconds each,
+//! in-process, each with one H.264 encoder and one Opus encoder as a WebRTC viewer would cause
+//! (no network, no browser). Each session runs on its own thread paced by the wall clock exactly
+//! like the server's session loop. Prints CPU use, late frames, render/encode times and memory
+//! (RSS) per session.
+//!
+//! ```text
+//! cargo run --release -p facecast-server --example load -- [SESSIONS] [SECONDS] [--size WxH] [--fps N] [--audio FILE]
+//! ```
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use facecast_core::{Codec, MediaTime, OUTPUT_RATE};
+use facecast_encode::{EncoderOptions, OpusEncoder, VideoCodec, VideoConfig, VideoEncoder};
+use facecast_engine::{Output, Session, SessionConfig};
+
+#[derive(Default, Debug, Clone)]
+struct Stats {
+    frames: u64,
+    late: u64,
+    skipped: u64,
+    render_ns: u64,
+    encode_ns: u64,
+    bytes: u64,
+    audio_packets: u64,
+    segments: u64,
+}
+
+fn proc_cpu_secs() -> f64 {
+    // utime + stime of this process, in clock ticks (100 Hz on Linux).
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = s.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (t(11) + t(12)) / 100.0
+}
+
+fn rss_mb() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn run_session(
+    avatar: Arc<facecast_core::model::Avatar>,
+    w: u32,
+    h: u32,
+    fps: u32,
+    speech: facecast_core::AudioChunk,
+    secs: f64,
+    start: Instant,
+    stop: Arc<AtomicBool>,
+) -> Stats {
+    let mut cfg = SessionConfig::new(avatar);
+    cfg.width = w;
+    cfg.height = h;
+    cfg.fps = fps;
+    let mut s = Session::new(cfg).expect("session");
+    let vc = VideoConfig::new(VideoCodec::H264, w, h, fps);
+    let mut enc = VideoEncoder::with_options(vc, EncoderOptions::realtime(fps)).expect("encoder");
+    let mut opus = OpusEncoder::new(32_000).expect("opus");
+    let mut obuf = Vec::with_capacity(1500);
+    let interval = Duration::from_secs_f64(1.0 / fps as f64);
+    let mut st = Stats::default();
+    let wall = |t: MediaTime| start + Duration::from_nanos(t.samples() * 1_000_000_000 / OUTPUT_RATE as u64);
+    let mut first = true;
+    while start.elapsed().as_secs_f64() < secs && !stop.load(Relaxed) {
+        if s.queued_ms() < 200 {
+            s.speak(&speech).expect("speak");
+            st.segments += 1;
+        }
+        let due = wall(s.poll_timeout());
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+        let now_m = MediaTime((start.elapsed().as_nanos() * OUTPUT_RATE as u128 / 1_000_000_000) as u64);
+        s.handle_timeout(now_m);
+        let mut frame = None;
+        loop {
+            let t0 = Instant::now();
+            let Some(o) = s.poll_output() else { break };
+            match o {
+                Output::Video { pts, frame: f } => {
+                    st.render_ns += t0.elapsed().as_nanos() as u64;
+                    st.frames += 1;
+                    if let Some((_, old)) = frame.replace((pts, f)) {
+                        st.skipped += 1;
+                        st.late += 1;
+                        s.recycle(old);
+                    }
+                }
+                Output::Audio { pcm, .. } => {
+                    obuf.clear();
+                    opus.encode(&pcm, &mut obuf).expect("opus");
+                    st.audio_packets += 1;
+                }
+                Output::Event(_) => {}
+            }
+        }
+        if let Some((pts, f)) = frame {
+            if Instant::now().saturating_duration_since(wall(pts)) > interval {
+                st.late += 1;
+            }
+            let t0 = Instant::now();
+            enc.send_frame(&f, pts, first).expect("encode");
+            first = false;
+            while let Some(p) = enc.receive_packet() {
+                debug_assert_eq!(p.codec, Codec::H264);
+                st.bytes += p.data.len() as u64;
+            }
+            st.encode_ns += t0.elapsed().as_nanos() as u64;
+            s.recycle(f);
+        }
+    }
+    st
+}
+
+fn main() {
+    let mut pos = Vec::new();
+    let (mut w, mut h, mut fps) = (512u32, 512u32, 25u32);
+    let mut audio = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/assets/audio/cmu_goforward.wav").to_string();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--size" => {
+                let v = args.next().expect("--size WxH");
+                let (a, b) = v.split_once('x').expect("--size WxH");
+                (w, h) = (a.parse().expect("width"), b.parse().expect("height"));
+            }
+            "--fps" => fps = args.next().expect("--fps N").parse().expect("fps"),
+            "--audio" => audio = args.next().expect("--audio FILE"),
+            _ => pos.push(a),
+        }
+    }
+    let n: usize = pos.first().map(|v| v.parse().expect("SESSIONS")).unwrap_or(4);
+    let secs: f64 = pos.get(1).map(|v| v.parse().expect("SECONDS")).unwrap_or(60.0);
+    let speech = facecast_audio::decode_file(std::path::Path::new(&audio)).expect("speech audio");
+    let avatar = facecast_avatar::builtin();
+    println!(
+        "load: {n} sessions x {w}x{h} @ {fps} fps, H.264 + Opus, speech '{}' ({:.1} s) looped, {secs} s",
+        audio,
+        speech.duration_secs()
+    );
+    let rss0 = rss_mb();
+    let cpu0 = proc_cpu_secs();
+    let start = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let (a, sp, st) = (avatar.clone(), speech.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name(format!("load-{i}"))
+                .spawn(move || run_session(a, w, h, fps, sp, secs, start, st))
+                .expect("thread")
+        })
+        .collect();
+    let mut peak_rss = rss0;
+    while start.elapsed().as_secs_f64() < secs {
+        std::thread::sleep(Duration::from_millis(500));
+        peak_rss = peak_rss.max(rss_mb());
+    }
+    let rss_end = rss_mb().max(peak_rss);
+    let results: Vec<Stats> = handles.into_iter().map(|h| h.join().expect("session thread")).collect();
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = proc_cpu_secs() - cpu0;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let expected = (secs * fps as f64) as u64;
+    println!("session  frames  expected  late  skipped  render_ms  encode_ms  video_kbps  segments");
+    let mut tot = Stats::default();
+    for (i, s) in results.iter().enumerate() {
+        println!(
+            "{i:>7}  {:>6}  {:>8}  {:>4}  {:>7}  {:>9.2}  {:>9.2}  {:>10.0}  {:>8}",
+            s.frames,
+            expected,
+            s.late,
+            s.skipped,
+            s.render_ns as f64 / s.frames.max(1) as f64 / 1e6,
+            s.encode_ns as f64 / (s.frames - s.skipped).max(1) as f64 / 1e6,
+            s.bytes as f64 * 8.0 / wall / 1000.0,
+            s.segments
+        );
+        tot.frames += s.frames;
+        tot.late += s.late;
+        tot.render_ns += s.render_ns;
+        tot.encode_ns += s.encode_ns;
+    }
+    println!(
+        "total: {} frames, {} late ({:.2} %), CPU {:.1} s over {:.1} s wall = {:.0} % of one core ({:.0} % of {cores} cores), {:.2} ms CPU per frame",
+        tot.frames,
+        tot.late,
+        100.0 * tot.late as f64 / tot.frames.max(1) as f64,
+        cpu,
+        wall,
+        100.0 * cpu / wall,
+        100.0 * cpu / wall / cores as f64,
+        1000.0 * cpu / tot.frames.max(1) as f64
+    );
+    println!(
+        "memory: RSS {:.1} MB before, {:.1} MB peak with {n} sessions = {:.1} MB per session",
+        rss0,
+        rss_end,
+        (rss_end - rss0) / n.max(1) as f64
+    );
+}

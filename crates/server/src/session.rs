@@ -1,0 +1,646 @@
+//! One live session: a dedicated thread drives the sans-IO [`facecast_engine::Session`] on the
+//! wall clock, encodes video once per codec in use and audio once (Opus), and fans packets out to
+//! the session's WHEP viewers; events go to WebSockets (broadcast channel) and data channels.
+//!
+//! Rendering is CPU work, so it runs on its own OS thread (`facecast-session-<id>`), not on the
+//! async runtime. The thread sleeps on its command channel until the engine's next output is due
+//! (`recv_timeout`), so an idle session costs one rendered frame per frame interval and nothing
+//! else. With no viewers the session keeps its clock running (speech still plays out in real
+//! time and events still fire on the WebSocket), frames are still rendered by the engine, but
+//! nothing is encoded.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use facecast_core::{AudioChunk, Codec, EncodedPacket, Emotion, MediaTime, OUTPUT_RATE};
+use facecast_encode::{EncoderOptions, OpusEncoder, VideoCodec, VideoConfig, VideoEncoder};
+use facecast_engine::{EngineError, Output, Session, SessionConfig};
+use facecast_rtc::PeerEvent;
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+/// Reply channel.
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
+
+/// What the session thread is asked to do.
+pub(crate) enum Cmd {
+    Speak { chunk: AudioChunk, reply: Reply<SpeakOk> },
+    BeginSegment { reply: Reply<u64> },
+    PushAudio { segment: u64, chunk: AudioChunk, reply: Reply<()> },
+    EndSegment { segment: u64 },
+    Emotion { emotion: Emotion, intensity: f32 },
+    Interrupt,
+    AddPeer { id: String, codec: Codec, tx: mpsc::Sender<PeerMsg> },
+    Peer { id: String, event: PeerEvent },
+    PeerGone { id: String },
+    ClosePeer { id: String, reply: oneshot::Sender<bool> },
+}
+
+/// What a WHEP peer task receives from its session.
+#[derive(Clone, Debug)]
+pub(crate) enum PeerMsg {
+    Video(Arc<EncodedPacket>),
+    Audio(Arc<EncodedPacket>),
+    Event(Arc<str>),
+    Close,
+}
+
+/// Result of queueing speech.
+#[derive(Clone, Debug, Serialize)]
+pub struct SpeakOk {
+    /// Segment id.
+    pub segment: u64,
+    /// Duration of the queued audio, ms.
+    pub duration_ms: u64,
+    /// Audio queued ahead of playout after this request, ms.
+    pub queued_ms: u64,
+}
+
+/// Parameters of a new session (validated by the engine).
+#[derive(Clone, Debug)]
+pub struct SessionParams {
+    /// Avatar name.
+    pub avatar_name: String,
+    /// The avatar.
+    pub avatar: Arc<facecast_core::model::Avatar>,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// Frames per second.
+    pub fps: u32,
+    /// Emotion.
+    pub emotion: Emotion,
+    /// Background spec as given.
+    pub background: Option<String>,
+    /// Audio queue limit, ms.
+    pub max_queue_ms: u64,
+    /// Head motion amount (engine default when `None`).
+    pub head_motion: Option<f32>,
+    /// Animation seed (random when `None`).
+    pub seed: Option<u64>,
+}
+
+/// State visible to the HTTP side.
+pub struct SessionShared {
+    /// Id.
+    pub id: String,
+    /// Avatar name.
+    pub avatar: String,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// Fps.
+    pub fps: u32,
+    /// Background as given.
+    pub background: Option<String>,
+    /// Creation time (unix ms).
+    pub created_unix_ms: u64,
+    /// Media time zero on the wall clock.
+    pub epoch: Instant,
+    /// Current emotion and intensity.
+    pub emotion: Mutex<(Emotion, f32)>,
+    /// WHEP viewers (connecting or connected).
+    pub viewers: AtomicUsize,
+    /// Open WebSockets.
+    pub ws_clients: AtomicUsize,
+    /// Frames rendered.
+    pub frames: AtomicU64,
+    /// Late frames.
+    pub late: AtomicU64,
+    /// Queued audio ms.
+    pub queued_ms: AtomicU64,
+    /// Current media time ms.
+    pub media_ms: AtomicU64,
+    /// Segments queued.
+    pub segments: AtomicU64,
+    /// Target video bitrate (sum over codecs), bit/s.
+    pub bitrate_bps: AtomicU64,
+    /// Events as JSON, for WebSockets.
+    pub events: broadcast::Sender<Arc<str>>,
+    pub(crate) cmd: Mutex<Sender<Cmd>>,
+}
+
+impl SessionShared {
+    /// Send a command; false when the session thread is gone.
+    pub(crate) fn send(&self, c: Cmd) -> bool {
+        self.cmd.lock().unwrap_or_else(|p| p.into_inner()).send(c).is_ok()
+    }
+
+    /// Ask the thread and wait for the reply.
+    pub(crate) async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Cmd) -> Result<T, ApiError> {
+        let (tx, rx) = oneshot::channel();
+        if !self.send(make(tx)) {
+            return Err(ApiError::new(StatusCode::GONE, "session_ended", format!("session '{}' has ended", self.id)));
+        }
+        rx.await.unwrap_or_else(|_| {
+            Err(ApiError::new(StatusCode::GONE, "session_ended", format!("session '{}' has ended", self.id)))
+        })
+    }
+
+    /// JSON description.
+    pub fn info(&self) -> serde_json::Value {
+        let (e, i) = *self.emotion.lock().unwrap_or_else(|p| p.into_inner());
+        serde_json::json!({
+            "id": self.id,
+            "avatar": self.avatar,
+            "width": self.width,
+            "height": self.height,
+            "fps": self.fps,
+            "background": self.background,
+            "emotion": e.name(),
+            "intensity": i,
+            "viewers": self.viewers.load(Relaxed),
+            "websockets": self.ws_clients.load(Relaxed),
+            "frames_rendered": self.frames.load(Relaxed),
+            "frames_late": self.late.load(Relaxed),
+            "queued_ms": self.queued_ms.load(Relaxed),
+            "media_time_ms": self.media_ms.load(Relaxed),
+            "segments": self.segments.load(Relaxed),
+            "video_bitrate_bps": self.bitrate_bps.load(Relaxed),
+            "created_unix_ms": self.created_unix_ms,
+        })
+    }
+}
+
+/// Start a session thread. Resolves once the engine session exists (or failed to build).
+pub(crate) async fn spawn(id: String, p: SessionParams, metrics: Arc<Metrics>) -> Result<Arc<SessionShared>, ApiError> {
+    let (cmd_tx, cmd_rx) = std::sync::mpsc::channel();
+    let (events, _) = broadcast::channel(256);
+    let shared = Arc::new(SessionShared {
+        id: id.clone(),
+        avatar: p.avatar_name.clone(),
+        width: p.width,
+        height: p.height,
+        fps: p.fps,
+        background: p.background.clone(),
+        created_unix_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
+        epoch: Instant::now(),
+        emotion: Mutex::new((p.emotion, 1.0)),
+        viewers: AtomicUsize::new(0),
+        ws_clients: AtomicUsize::new(0),
+        frames: AtomicU64::new(0),
+        late: AtomicU64::new(0),
+        queued_ms: AtomicU64::new(0),
+        media_ms: AtomicU64::new(0),
+        segments: AtomicU64::new(0),
+        bitrate_bps: AtomicU64::new(0),
+        events,
+        cmd: Mutex::new(cmd_tx),
+    });
+    let (ready_tx, ready_rx) = oneshot::channel::<Result<(), ApiError>>();
+    let sh = shared.clone();
+    std::thread::Builder::new()
+        .name(format!("facecast-session-{id}"))
+        .spawn(move || {
+            let engine = match build_engine(&p) {
+                Ok(e) => e,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = ready_tx.send(Ok(()));
+            SessionLoop::new(engine, sh, cmd_rx, metrics, &p).run();
+        })
+        .map_err(|e| ApiError::internal(format!("cannot start a session thread: {e}")))?;
+    ready_rx.await.unwrap_or_else(|_| Err(ApiError::internal("session thread died while starting")))?;
+    Ok(shared)
+}
+
+fn build_engine(p: &SessionParams) -> Result<Session, ApiError> {
+    let mut cfg = SessionConfig::new(p.avatar.clone());
+    cfg.width = p.width;
+    cfg.height = p.height;
+    cfg.fps = p.fps;
+    cfg.emotion = p.emotion;
+    cfg.max_queue_ms = p.max_queue_ms;
+    if let Some(h) = p.head_motion {
+        cfg.head_motion = h;
+    }
+    cfg.seed = p.seed.unwrap_or_else(|| fastrand::u64(..));
+    if let Some(bg) = &p.background {
+        cfg.background = bg.parse().map_err(|e| ApiError::invalid("background", e))?;
+    }
+    cfg.validate().map_err(|e| ApiError::invalid("session", e))?;
+    Session::new(cfg).map_err(|e| ApiError::invalid("session", e))
+}
+
+struct PeerSlot {
+    id: String,
+    codec: Codec,
+    tx: mpsc::Sender<PeerMsg>,
+    estimate_bps: Option<u64>,
+}
+
+struct VideoEnc {
+    enc: VideoEncoder,
+    bitrate: u32,
+    force_key: bool,
+    last_key: Option<Instant>,
+}
+
+struct SessionLoop {
+    engine: Session,
+    shared: Arc<SessionShared>,
+    rx: Receiver<Cmd>,
+    metrics: Arc<Metrics>,
+    width: u32,
+    height: u32,
+    fps: u32,
+    peers: Vec<PeerSlot>,
+    encoders: HashMap<Codec, VideoEnc>,
+    opus: Option<OpusEncoder>,
+    opus_buf: Vec<u8>,
+    frame_interval: Duration,
+    max_queue: u64,
+    next_position_ms: u64,
+}
+
+/// Period of `position` events, media ms.
+const POSITION_EVERY_MS: u64 = 500;
+
+/// Sending speech in bursts is normal; keep the per-frame work bounded anyway.
+const MIN_VIDEO_BPS: u32 = 100_000;
+
+impl SessionLoop {
+    fn new(engine: Session, shared: Arc<SessionShared>, rx: Receiver<Cmd>, metrics: Arc<Metrics>, p: &SessionParams) -> Self {
+        SessionLoop {
+            engine,
+            shared,
+            rx,
+            metrics,
+            width: p.width,
+            height: p.height,
+            fps: p.fps,
+            peers: Vec::new(),
+            encoders: HashMap::new(),
+            opus: None,
+            opus_buf: Vec::with_capacity(1500),
+            frame_interval: Duration::from_secs_f64(1.0 / p.fps.max(1) as f64),
+            max_queue: p.max_queue_ms,
+            next_position_ms: 0,
+        }
+    }
+
+    fn media_now(&self) -> MediaTime {
+        let d = self.shared.epoch.elapsed();
+        MediaTime((d.as_nanos() * OUTPUT_RATE as u128 / 1_000_000_000) as u64)
+    }
+
+    fn wall_of(&self, t: MediaTime) -> Instant {
+        self.shared.epoch + Duration::from_nanos(t.samples() * 1_000_000_000 / OUTPUT_RATE as u64)
+    }
+
+    fn run(mut self) {
+        loop {
+            let due = self.wall_of(self.engine.poll_timeout());
+            let wait = due.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(wait) {
+                Ok(cmd) => {
+                    self.handle(cmd);
+                    // Handle everything already queued before producing output.
+                    while let Ok(c) = self.rx.try_recv() {
+                        self.handle(c);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            let produced = self.step();
+            if !produced && due <= Instant::now() {
+                // The engine said something was due but produced nothing: do not spin.
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        for p in self.peers.drain(..) {
+            let _ = p.tx.try_send(PeerMsg::Close);
+        }
+        self.shared.viewers.store(0, Relaxed);
+        self.publish_bitrate(0);
+    }
+
+    fn publish_bitrate(&self, new_total: u64) {
+        let old = self.shared.bitrate_bps.swap(new_total, Relaxed);
+        if new_total >= old {
+            self.metrics.video_bitrate_bps.fetch_add(new_total - old, Relaxed);
+        } else {
+            self.metrics.video_bitrate_bps.fetch_sub(old - new_total, Relaxed);
+        }
+    }
+
+    /// Advance the engine to now and process its output. Returns whether anything came out.
+    fn step(&mut self) -> bool {
+        let now = self.media_now();
+        self.engine.handle_timeout(now);
+        let mut produced = false;
+        let mut frame: Option<(MediaTime, facecast_core::I420Frame)> = None;
+        loop {
+            let t0 = Instant::now();
+            let Some(out) = self.engine.poll_output() else { break };
+            produced = true;
+            match out {
+                Output::Video { pts, frame: f } => {
+                    self.metrics.render_seconds.observe(t0.elapsed());
+                    self.metrics.frames_rendered.fetch_add(1, Relaxed);
+                    self.shared.frames.fetch_add(1, Relaxed);
+                    // Only the newest due frame is encoded; older ones were too late to matter.
+                    if let Some((_, old)) = frame.replace((pts, f)) {
+                        self.count_late();
+                        self.engine.recycle(old);
+                    }
+                }
+                Output::Audio { pts, pcm } => {
+                    self.audio(pts, &pcm);
+                    self.engine.recycle_pcm(pcm);
+                }
+                Output::Event(ev) => self.event(&ev),
+            }
+        }
+        if let Some((pts, f)) = frame {
+            if Instant::now().saturating_duration_since(self.wall_of(pts)) > self.frame_interval {
+                self.count_late();
+            }
+            self.video(pts, &f);
+            self.engine.recycle(f);
+        }
+        self.shared.queued_ms.store(self.engine.queued_ms(), Relaxed);
+        let now_ms = self.engine.now().as_millis();
+        self.shared.media_ms.store(now_ms, Relaxed);
+        if now_ms >= self.next_position_ms {
+            self.next_position_ms = now_ms - now_ms % POSITION_EVERY_MS + POSITION_EVERY_MS;
+            self.event(&facecast_core::Event::Position { at_ms: now_ms });
+        }
+        produced
+    }
+
+    fn count_late(&self) {
+        self.metrics.frames_late.fetch_add(1, Relaxed);
+        self.shared.late.fetch_add(1, Relaxed);
+    }
+
+    fn video(&mut self, pts: MediaTime, frame: &facecast_core::I420Frame) {
+        if self.peers.is_empty() {
+            return;
+        }
+        let codecs: Vec<Codec> = self.encoders.keys().copied().collect();
+        for codec in codecs {
+            let Some(ve) = self.encoders.get_mut(&codec) else { continue };
+            let mut force = ve.force_key;
+            if force {
+                // At most one requested keyframe per 300 ms per codec.
+                if ve.last_key.is_some_and(|t| t.elapsed() < Duration::from_millis(300)) {
+                    force = false;
+                } else {
+                    ve.force_key = false;
+                    ve.last_key = Some(Instant::now());
+                }
+            }
+            let t0 = Instant::now();
+            if let Err(e) = ve.enc.send_frame(frame, pts, force) {
+                tracing::warn!("session {}: encode error: {e}", self.shared.id);
+                self.metrics.error("encode_failed");
+                continue;
+            }
+            let mut pkts = Vec::new();
+            while let Some(p) = ve.enc.receive_packet() {
+                pkts.push(Arc::new(p));
+            }
+            self.metrics.encode_seconds.observe(t0.elapsed());
+            self.metrics.frames_encoded.fetch_add(1, Relaxed);
+            for p in pkts {
+                self.fan_out(Some(codec), PeerMsg::Video(p));
+            }
+        }
+    }
+
+    fn audio(&mut self, pts: MediaTime, pcm: &[i16]) {
+        if self.peers.is_empty() {
+            return;
+        }
+        if self.opus.is_none() {
+            match OpusEncoder::new(32_000) {
+                Ok(o) => self.opus = Some(o),
+                Err(e) => {
+                    tracing::warn!("opus encoder: {e}");
+                    self.metrics.error("encode_failed");
+                    return;
+                }
+            }
+        }
+        let Some(opus) = self.opus.as_mut() else { return };
+        self.opus_buf.clear();
+        if let Err(e) = opus.encode(pcm, &mut self.opus_buf) {
+            tracing::warn!("opus encode: {e}");
+            self.metrics.error("encode_failed");
+            return;
+        }
+        self.metrics.audio_packets.fetch_add(1, Relaxed);
+        let pkt = EncodedPacket {
+            codec: Codec::Opus,
+            pts,
+            duration: MediaTime(pcm.len() as u64),
+            keyframe: true,
+            data: self.opus_buf.clone(),
+        };
+        self.fan_out(None, PeerMsg::Audio(Arc::new(pkt)));
+    }
+
+    fn event(&mut self, ev: &facecast_core::Event) {
+        let json: Arc<str> = match serde_json::to_string(ev) {
+            Ok(s) => s.into(),
+            Err(_) => return,
+        };
+        if let facecast_core::Event::EmotionChanged { emotion, intensity } = ev {
+            if let Some(e) = Emotion::from_name(emotion) {
+                *self.shared.emotion.lock().unwrap_or_else(|p| p.into_inner()) = (e, *intensity);
+            }
+        }
+        let _ = self.shared.events.send(json.clone());
+        if !self.peers.is_empty() {
+            self.fan_out(None, PeerMsg::Event(json));
+        }
+    }
+
+    /// Send to every peer (of `codec`, when given); drop peers whose task is gone.
+    fn fan_out(&mut self, codec: Option<Codec>, msg: PeerMsg) {
+        let mut gone = Vec::new();
+        for p in &self.peers {
+            if codec.is_some_and(|c| c != p.codec) {
+                continue;
+            }
+            match p.tx.try_send(msg.clone()) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => self.metrics.error("viewer_backlog"),
+                Err(mpsc::error::TrySendError::Closed(_)) => gone.push(p.id.clone()),
+            }
+        }
+        for id in gone {
+            self.remove_peer(&id);
+        }
+    }
+
+    fn remove_peer(&mut self, id: &str) -> bool {
+        let Some(i) = self.peers.iter().position(|p| p.id == id) else { return false };
+        let p = self.peers.swap_remove(i);
+        let _ = p.tx.try_send(PeerMsg::Close);
+        self.shared.viewers.store(self.peers.len(), Relaxed);
+        if !self.peers.iter().any(|q| q.codec == p.codec) {
+            self.encoders.remove(&p.codec);
+        }
+        if self.peers.is_empty() {
+            self.opus = None;
+        }
+        self.update_bitrates();
+        true
+    }
+
+    fn update_bitrates(&mut self) {
+        let mut total = 0u64;
+        for (codec, ve) in self.encoders.iter_mut() {
+            let cap = VideoConfig::default_bitrate(self.width, self.height, self.fps).saturating_mul(3);
+            let est = self.peers.iter().filter(|p| p.codec == *codec).filter_map(|p| p.estimate_bps).min();
+            let target = match est {
+                // Leave room for audio (32k) and RTCP/RTX overhead.
+                Some(e) => ((e as f64 * 0.85) as u64).saturating_sub(40_000).clamp(MIN_VIDEO_BPS as u64, cap as u64) as u32,
+                None => ve.bitrate,
+            };
+            let changed = (target as f64 - ve.bitrate as f64).abs() > ve.bitrate as f64 * 0.05;
+            if changed {
+                ve.enc.set_bitrate(target);
+                ve.bitrate = target;
+            }
+            total += ve.bitrate as u64;
+        }
+        self.publish_bitrate(total);
+    }
+
+    fn add_peer(&mut self, id: String, codec: Codec, tx: mpsc::Sender<PeerMsg>) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.encoders.entry(codec) {
+            let vc = match codec {
+                Codec::Vp8 => VideoCodec::Vp8,
+                _ => VideoCodec::H264,
+            };
+            let cfg = VideoConfig::new(vc, self.width, self.height, self.fps);
+            let bitrate = cfg.bitrate_bps;
+            match VideoEncoder::with_options(cfg, EncoderOptions::realtime(self.fps)) {
+                Ok(enc) => {
+                    slot.insert(VideoEnc { enc, bitrate, force_key: true, last_key: None });
+                }
+                Err(e) => {
+                    tracing::warn!("session {}: cannot create a {codec:?} encoder: {e}", self.shared.id);
+                    self.metrics.error("encoder_unavailable");
+                    let _ = tx.try_send(PeerMsg::Close);
+                    return;
+                }
+            }
+        }
+        self.peers.push(PeerSlot { id, codec, tx, estimate_bps: None });
+        self.shared.viewers.store(self.peers.len(), Relaxed);
+        self.update_bitrates();
+    }
+
+    fn check_queue(&self, add_ms: u64, max: u64) -> Result<(), ApiError> {
+        let q = self.engine.queued_ms();
+        if q + add_ms > max {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "queue_full",
+                format!("audio queue would hold {} ms, over the limit of {max} ms (now {q} ms queued)", q + add_ms),
+            ));
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, cmd: Cmd) {
+        let max_q = self.max_queue_ms();
+        match cmd {
+            Cmd::Speak { chunk, reply } => {
+                let dur = (chunk.duration_secs() * 1000.0).round() as u64;
+                let r = self.check_queue(dur, max_q).and_then(|_| {
+                    self.engine.speak(&chunk).map_err(|e| engine_err(&e)).map(|segment| {
+                        self.metrics.segments.fetch_add(1, Relaxed);
+                        self.shared.segments.fetch_add(1, Relaxed);
+                        SpeakOk { segment, duration_ms: dur, queued_ms: self.engine.queued_ms() }
+                    })
+                });
+                if let Err(e) = &r {
+                    self.metrics.error(e.code);
+                }
+                let _ = reply.send(r);
+            }
+            Cmd::BeginSegment { reply } => {
+                let s = self.engine.begin_segment();
+                self.metrics.segments.fetch_add(1, Relaxed);
+                self.shared.segments.fetch_add(1, Relaxed);
+                let _ = reply.send(Ok(s));
+            }
+            Cmd::PushAudio { segment, chunk, reply } => {
+                let dur = (chunk.duration_secs() * 1000.0).ceil() as u64;
+                let r = self
+                    .check_queue(dur, max_q)
+                    .and_then(|_| self.engine.push_audio(segment, &chunk).map_err(|e| engine_err(&e)));
+                let _ = reply.send(r);
+            }
+            Cmd::EndSegment { segment } => self.engine.end_segment(segment),
+            Cmd::Emotion { emotion, intensity } => {
+                self.engine.set_emotion(emotion, intensity);
+                *self.shared.emotion.lock().unwrap_or_else(|p| p.into_inner()) = (emotion, intensity);
+            }
+            Cmd::Interrupt => self.engine.interrupt(),
+            Cmd::AddPeer { id, codec, tx } => self.add_peer(id, codec, tx),
+            Cmd::Peer { id, event } => match event {
+                PeerEvent::KeyframeRequest | PeerEvent::Connected => {
+                    if let Some(p) = self.peers.iter().find(|p| p.id == id) {
+                        if let Some(ve) = self.encoders.get_mut(&p.codec) {
+                            ve.force_key = true;
+                        }
+                    }
+                }
+                PeerEvent::BitrateEstimate(bps) => {
+                    if let Some(p) = self.peers.iter_mut().find(|p| p.id == id) {
+                        p.estimate_bps = Some(bps);
+                    }
+                    self.update_bitrates();
+                }
+                PeerEvent::Disconnected => {
+                    self.remove_peer(&id);
+                }
+                _ => {}
+            },
+            Cmd::PeerGone { id } => {
+                self.remove_peer(&id);
+            }
+            Cmd::ClosePeer { id, reply } => {
+                let found = self.remove_peer(&id);
+                let _ = reply.send(found);
+            }
+        }
+    }
+
+    fn max_queue_ms(&self) -> u64 {
+        self.max_queue
+    }
+}
+
+fn engine_err(e: &EngineError) -> ApiError {
+    let msg = e.to_string();
+    match e {
+        EngineError::QueueFull { .. } => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "queue_full", msg),
+        EngineError::UnknownSegment { .. } | EngineError::SegmentClosed { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "segment_closed", msg)
+        }
+        _ => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_audio", msg),
+    }
+}
