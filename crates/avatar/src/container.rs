@@ -174,6 +174,7 @@ pub(crate) fn load_buffers<'a>(root: &Root, c: &Container<'a>, base_dir: Option<
     let mut out = Vec::with_capacity(root.buffers.len());
     for (i, b) in root.buffers.iter().enumerate() {
         let data = match &b.uri {
+            _ if b.is_meshopt_fallback() => BufData::Fallback,
             None if i == 0 && c.is_glb && c.bin.is_some() => BufData::Borrowed(c.bin.unwrap_or_default()),
             None => BufData::Fallback,
             Some(uri) => {

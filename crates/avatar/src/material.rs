@@ -111,7 +111,7 @@ pub(crate) fn build_materials(
 
     // 2. resolve image bytes (on this thread: `Data` is not `Sync`)
     let mut requests: Vec<Request<'_>> = Vec::new();
-    let mut req_index: HashMap<(usize, bool, Wrap, Wrap), usize> = HashMap::new();
+    let mut req_index: HashMap<(usize, bool, u8, u8), usize> = HashMap::new();
     let mut tex_to_req: HashMap<(usize, bool), usize> = HashMap::new();
     let mut image_bytes: HashMap<usize, Option<Cow<'_, [u8]>>> = HashMap::new();
     for &(ti, srgb) in &wanted {
@@ -139,7 +139,7 @@ pub(crate) fn build_materials(
         };
         let sampler = t.sampler.and_then(|s| root.samplers.get(s));
         let (ws, wt) = sampler.map(|s| (wrap(s.wrap_s), wrap(s.wrap_t))).unwrap_or((Wrap::Repeat, Wrap::Repeat));
-        if let Some(&r) = req_index.get(&(img, srgb, ws, wt)) {
+        if let Some(&r) = req_index.get(&(img, srgb, ws as u8, wt as u8)) {
             tex_to_req.insert((ti, srgb), r);
             continue;
         }
@@ -180,7 +180,7 @@ pub(crate) fn build_materials(
             .or_else(|| t.name.clone())
             .unwrap_or_else(|| format!("image {img}"));
         let name = format!("{base} [{}]", fmt.name());
-        req_index.insert((img, srgb, ws, wt), requests.len());
+        req_index.insert((img, srgb, ws as u8, wt as u8), requests.len());
         tex_to_req.insert((ti, srgb), requests.len());
         requests.push(Request { name, bytes, srgb, wrap_s: ws, wrap_t: wt });
     }

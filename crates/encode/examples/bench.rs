@@ -11,7 +11,10 @@ use std::time::Instant;
 fn render(f: &mut RgbaFrame, k: u64) {
     let (w, h) = (f.width as usize, f.height as usize);
     let t = k as f32;
-    let (cx, cy) = (w as f32 * (0.5 + 0.2 * (t * 0.05).sin()), h as f32 * (0.45 + 0.05 * (t * 0.13).cos()));
+    let (cx, cy) = (
+        w as f32 * (0.5 + 0.2 * (t * 0.05).sin()),
+        h as f32 * (0.45 + 0.05 * (t * 0.13).cos()),
+    );
     let r2 = (w.min(h) as f32 * 0.2).powi(2);
     for y in 0..h {
         for x in 0..w {
@@ -27,10 +30,21 @@ fn render(f: &mut RgbaFrame, k: u64) {
     }
 }
 
+/// (median, min) in ms of a list of seconds.
+fn stats(v: &mut [f64]) -> (f64, f64) {
+    v.sort_by(|a, b| a.total_cmp(b));
+    (v[v.len() / 2] * 1000.0, v[0] * 1000.0)
+}
+
 fn main() {
-    let n: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(100);
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
     println!("facecast-encode bench: {n} frames per case, 25 fps, single thread, default bitrate (0.08 bit/pixel)");
-    println!("{:>10} {:>6} {:>5} {:>10} {:>10} {:>10} {:>10}", "size", "codec", "fast", "convert", "encode", "total", "kbit/s");
+    println!(
+        "times are median / min per frame in ms (min is the best estimate on a loaded machine)"
+    );
     for (w, h) in [(512u32, 512u32), (1280, 720), (1920, 1080)] {
         // pre-render the frames so rendering is not timed
         let frames: Vec<RgbaFrame> = (0..n.min(50))
@@ -41,36 +55,59 @@ fn main() {
             })
             .collect();
         let mut i420 = I420Frame::new(w, h);
+        // conversion alone: facecast_core::convert vs OpenH264's read_rgba8 (reference)
+        let mut tc = Vec::new();
+        let mut tr = Vec::new();
+        let mut yuv = openh264::formats::YUVBuffer::new(w as usize, h as usize);
+        for k in 0..n as usize {
+            let src = &frames[k % frames.len()];
+            let t0 = Instant::now();
+            rgba_to_i420(src, &mut i420);
+            let t1 = Instant::now();
+            yuv.read_rgba8(openh264::formats::RgbaSliceU8::new(
+                &src.data,
+                (w as usize, h as usize),
+            ));
+            let t2 = Instant::now();
+            tc.push((t1 - t0).as_secs_f64());
+            tr.push((t2 - t1).as_secs_f64());
+        }
+        let (cm, cmin) = stats(&mut tc);
+        let (rm, rmin) = stats(&mut tr);
+        println!(
+            "{w}x{h}: RGBA->I420 core::convert {cm:.3} / {cmin:.3} ms; openh264 read_rgba8 (reference) {rm:.3} / {rmin:.3} ms"
+        );
         for codec in [VideoCodec::H264, VideoCodec::Vp8] {
             for fast in [false, true] {
                 let cfg = VideoConfig::new(codec, w, h, 25);
                 let bitrate = cfg.bitrate_bps;
-                let opts = EncoderOptions { fast, ..Default::default() };
+                let opts = EncoderOptions {
+                    fast,
+                    ..Default::default()
+                };
                 let mut enc = VideoEncoder::with_options(cfg, opts).unwrap();
-                let (mut tc, mut te, mut bytes) = (0.0f64, 0.0f64, 0usize);
+                let (mut tt, mut te, mut bytes) = (Vec::new(), Vec::new(), 0usize);
                 for k in 0..n {
                     let src = &frames[(k % frames.len() as u64) as usize];
                     let t0 = Instant::now();
                     rgba_to_i420(src, &mut i420);
                     let t1 = Instant::now();
-                    enc.send_frame(&i420, MediaTime::of_frame(k, 25), false).unwrap();
+                    enc.send_frame(&i420, MediaTime::of_frame(k, 25), false)
+                        .unwrap();
                     while let Some(p) = enc.receive_packet() {
                         bytes += p.data.len();
                         enc.recycle(p);
                     }
                     let t2 = Instant::now();
-                    tc += (t1 - t0).as_secs_f64();
-                    te += (t2 - t1).as_secs_f64();
+                    te.push((t2 - t1).as_secs_f64());
+                    tt.push((t2 - t0).as_secs_f64());
                 }
-                let ms = |t: f64| t * 1000.0 / n as f64;
+                let (em, emin) = stats(&mut te);
+                let (tm, tmin) = stats(&mut tt);
                 println!(
-                    "{:>10} {:>6} {:>5} {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>10.0}  (target {})",
-                    format!("{w}x{h}"),
+                    "  {:>5}{:<6} encode {em:6.2} / {emin:6.2} ms   convert+encode {tm:6.2} / {tmin:6.2} ms   {:5.0} kbit/s (target {})",
                     format!("{codec:?}"),
-                    fast,
-                    ms(tc),
-                    ms(te),
-                    ms(tc + te),
+                    if fast { " fast" } else { "" },
                     bytes as f64 * 8.0 / (n as f64 / 25.0) / 1000.0,
                     bitrate / 1000
                 );
@@ -82,7 +119,8 @@ fn main() {
     let pcm: Vec<i16> = (0..960 * 500)
         .map(|i| {
             let t = i as f32 / 48_000.0;
-            ((t * 2.0 * std::f32::consts::PI * 180.0).sin() * (t * 3.0).sin().abs() * 12_000.0) as i16
+            ((t * 2.0 * std::f32::consts::PI * 180.0).sin() * (t * 3.0).sin().abs() * 12_000.0)
+                as i16
         })
         .collect();
     let mut out = Vec::new();

@@ -65,9 +65,14 @@ mod tests {
 
     #[test]
     fn splits_three_and_four_byte_start_codes() {
-        let s = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 0, 0, 3, 1];
+        let s = [
+            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 0, 0, 3, 1,
+        ];
         let v: Vec<&[u8]> = nal_units(&s).collect();
-        assert_eq!(v, vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 0, 0, 3, 1][..]]);
+        assert_eq!(
+            v,
+            vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 0, 0, 3, 1][..]]
+        );
         assert_eq!(nal_type(v[2]), nal::IDR);
         assert_eq!(nal_units(&[1, 2, 3]).count(), 0);
     }

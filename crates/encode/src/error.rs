@@ -65,7 +65,9 @@ pub enum EncodeError {
     #[error("Opus encoder: {0}")]
     Opus(String),
     /// The output file extension does not name a supported container.
-    #[error("unsupported output container for {path}: use .mp4 (H.264 + Opus) or .webm (VP8 + Opus)")]
+    #[error(
+        "unsupported output container for {path}: use .mp4 (H.264 + Opus) or .webm (VP8 + Opus)"
+    )]
     UnsupportedContainer {
         /// The path given.
         path: PathBuf,
@@ -86,6 +88,9 @@ pub enum EncodeError {
 
 impl EncodeError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        EncodeError::Io { path: path.into(), source }
+        EncodeError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -12,6 +12,8 @@
 //!
 //! `unsafe` is confined to the libvpx calls in the VP8 encoder and the OpenH264 bitrate option.
 
+#![warn(missing_docs)]
+
 mod annexb;
 mod error;
 mod h264;

@@ -56,12 +56,21 @@ pub struct Mp4Muxer<W: Write + Seek> {
 }
 
 fn io(e: std::io::Error) -> EncodeError {
-    EncodeError::Io { path: "mp4 output".into(), source: e }
+    EncodeError::Io {
+        path: "mp4 output".into(),
+        source: e,
+    }
 }
 
 impl<W: Write + Seek> Mp4Muxer<W> {
     /// Starts a file: writes `ftyp` and the `mdat` header. `pre_skip` is the Opus encoder delay.
-    pub fn new(mut w: W, width: u32, height: u32, fps: u32, pre_skip: u16) -> Result<Self, EncodeError> {
+    pub fn new(
+        mut w: W,
+        width: u32,
+        height: u32,
+        fps: u32,
+        pre_skip: u16,
+    ) -> Result<Self, EncodeError> {
         let mut head = Vec::new();
         bx(&mut head, b"ftyp", |b| {
             b.extend_from_slice(b"isom");
@@ -95,10 +104,17 @@ impl<W: Write + Seek> Mp4Muxer<W> {
 
     /// Appends one H.264 access unit (Annex B) shown at `time` (48 kHz). Parameter sets are
     /// moved into `avcC` (kept in band if they change).
-    pub fn write_video(&mut self, annexb: &[u8], time: u64, keyframe: bool) -> Result<(), EncodeError> {
+    pub fn write_video(
+        &mut self,
+        annexb: &[u8],
+        time: u64,
+        keyframe: bool,
+    ) -> Result<(), EncodeError> {
         if let Some(&last) = self.video.times.last() {
             if time <= last {
-                return Err(EncodeError::Mux(format!("video time {time} not after previous {last}")));
+                return Err(EncodeError::Mux(format!(
+                    "video time {time} not after previous {last}"
+                )));
             }
         }
         let mut out = std::mem::take(&mut self.scratch);
@@ -125,7 +141,9 @@ impl<W: Write + Seek> Mp4Muxer<W> {
         }
         if self.video.sizes.is_empty() && (self.sps.is_empty() || self.pps.is_empty()) {
             self.scratch = out;
-            return Err(EncodeError::Mux("the first H.264 access unit carries no SPS/PPS".into()));
+            return Err(EncodeError::Mux(
+                "the first H.264 access unit carries no SPS/PPS".into(),
+            ));
         }
         let res = self.append(1, &out, time, keyframe);
         self.scratch = out;
@@ -139,10 +157,15 @@ impl<W: Write + Seek> Mp4Muxer<W> {
     }
 
     fn append(&mut self, track: u8, data: &[u8], time: u64, key: bool) -> Result<(), EncodeError> {
-        let size = u32::try_from(data.len()).map_err(|_| EncodeError::Mux("sample larger than 4 GiB".into()))?;
+        let size = u32::try_from(data.len())
+            .map_err(|_| EncodeError::Mux("sample larger than 4 GiB".into()))?;
         self.w.write_all(data).map_err(io)?;
         let contiguous = self.last_written == track;
-        let t = if track == 1 { &mut self.video } else { &mut self.audio };
+        let t = if track == 1 {
+            &mut self.video
+        } else {
+            &mut self.audio
+        };
         t.add(self.pos, size, time, key, contiguous);
         self.pos += data.len() as u64;
         self.last_written = track;
@@ -155,7 +178,9 @@ impl<W: Write + Seek> Mp4Muxer<W> {
         let mdat_size = self.pos - self.mdat_start;
         let moov = self.moov(audio_samples);
         self.w.write_all(&moov).map_err(io)?;
-        self.w.seek(SeekFrom::Start(self.mdat_start + 8)).map_err(io)?;
+        self.w
+            .seek(SeekFrom::Start(self.mdat_start + 8))
+            .map_err(io)?;
         self.w.write_all(&mdat_size.to_be_bytes()).map_err(io)?;
         self.w.seek(SeekFrom::End(0)).map_err(io)?;
         self.w.flush().map_err(io)?;

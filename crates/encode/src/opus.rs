@@ -32,7 +32,10 @@ fn opus_err(what: &str, e: opus::Error) -> EncodeError {
 
 fn check_bitrate(bps: u32) -> Result<(), EncodeError> {
     if !(6_000..=510_000).contains(&bps) {
-        return Err(EncodeError::InvalidBitrate { bps, reason: "Opus supports 6000..=510000 bit/s" });
+        return Err(EncodeError::InvalidBitrate {
+            bps,
+            reason: "Opus supports 6000..=510000 bit/s",
+        });
     }
     Ok(())
 }
@@ -51,9 +54,13 @@ impl OpusEncoder {
             OpusApplication::Audio => opus::Application::Audio,
             OpusApplication::Voip => opus::Application::Voip,
         };
-        let mut enc = opus::Encoder::new(48_000, opus::Channels::Mono, mode).map_err(|e| opus_err("creating", e))?;
-        enc.set_bitrate(opus::Bitrate::Bits(bitrate_bps as i32)).map_err(|e| opus_err("setting the bitrate", e))?;
-        let lookahead = enc.get_lookahead().map_err(|e| opus_err("reading the lookahead", e))?;
+        let mut enc = opus::Encoder::new(48_000, opus::Channels::Mono, mode)
+            .map_err(|e| opus_err("creating", e))?;
+        enc.set_bitrate(opus::Bitrate::Bits(bitrate_bps as i32))
+            .map_err(|e| opus_err("setting the bitrate", e))?;
+        let lookahead = enc
+            .get_lookahead()
+            .map_err(|e| opus_err("reading the lookahead", e))?;
         Ok(OpusEncoder {
             enc,
             scratch: vec![0; MAX_PACKET],
@@ -65,9 +72,15 @@ impl OpusEncoder {
     /// Encodes one 20 ms mono 48 kHz frame (exactly 960 samples) into `out` (cleared first).
     pub fn encode(&mut self, pcm: &[i16], out: &mut Vec<u8>) -> Result<(), EncodeError> {
         if pcm.len() != OPUS_FRAME_SAMPLES {
-            return Err(EncodeError::OpusFrameSize { got: pcm.len(), expected: OPUS_FRAME_SAMPLES });
+            return Err(EncodeError::OpusFrameSize {
+                got: pcm.len(),
+                expected: OPUS_FRAME_SAMPLES,
+            });
         }
-        let n = self.enc.encode(pcm, &mut self.scratch).map_err(|e| opus_err("encoding", e))?;
+        let n = self
+            .enc
+            .encode(pcm, &mut self.scratch)
+            .map_err(|e| opus_err("encoding", e))?;
         out.clear();
         out.extend_from_slice(&self.scratch[..n]);
         Ok(())
@@ -76,7 +89,9 @@ impl OpusEncoder {
     /// Changes the target bitrate for the next packets.
     pub fn set_bitrate(&mut self, bps: u32) -> Result<(), EncodeError> {
         check_bitrate(bps)?;
-        self.enc.set_bitrate(opus::Bitrate::Bits(bps as i32)).map_err(|e| opus_err("setting the bitrate", e))?;
+        self.enc
+            .set_bitrate(opus::Bitrate::Bits(bps as i32))
+            .map_err(|e| opus_err("setting the bitrate", e))?;
         self.bitrate = bps;
         Ok(())
     }
@@ -128,7 +143,10 @@ mod tests {
         let mut all = Vec::new();
         for k in 0..50 {
             let pcm: Vec<i16> = (0..960)
-                .map(|i| ((((k * 960 + i) as f32) * 2.0 * std::f32::consts::PI * 440.0 / 48_000.0).sin() * 10_000.0) as i16)
+                .map(|i| {
+                    ((((k * 960 + i) as f32) * 2.0 * std::f32::consts::PI * 440.0 / 48_000.0).sin()
+                        * 10_000.0) as i16
+                })
                 .collect();
             e.encode(&pcm, &mut out).unwrap();
             assert!(!out.is_empty() && out.len() < 400);
@@ -140,7 +158,8 @@ mod tests {
         let skip = e.pre_skip() as usize;
         let (mut err, mut sig) = (0.0f64, 0.0f64);
         for i in 4800..all.len() - skip {
-            let x = ((i as f32) * 2.0 * std::f32::consts::PI * 440.0 / 48_000.0).sin() as f64 * 10_000.0;
+            let x = ((i as f32) * 2.0 * std::f32::consts::PI * 440.0 / 48_000.0).sin() as f64
+                * 10_000.0;
             let y = all[i + skip] as f64;
             err += (x - y) * (x - y);
             sig += x * x;

@@ -33,7 +33,13 @@ pub struct VideoConfig {
 impl VideoConfig {
     /// A config with [`default_bitrate`](Self::default_bitrate).
     pub fn new(codec: VideoCodec, width: u32, height: u32, fps: u32) -> Self {
-        VideoConfig { codec, width, height, fps, bitrate_bps: Self::default_bitrate(width, height, fps) }
+        VideoConfig {
+            codec,
+            width,
+            height,
+            fps,
+            bitrate_bps: Self::default_bitrate(width, height, fps),
+        }
     }
 
     /// A bitrate giving good quality for rendered talking-head content: 0.08 bit per pixel,
@@ -47,16 +53,32 @@ impl VideoConfig {
     pub fn validate(&self) -> Result<(), EncodeError> {
         let (width, height) = (self.width, self.height);
         if width == 0 || height == 0 {
-            return Err(EncodeError::InvalidSize { width, height, reason: "width and height must be non-zero" });
+            return Err(EncodeError::InvalidSize {
+                width,
+                height,
+                reason: "width and height must be non-zero",
+            });
         }
         if width % 2 != 0 || height % 2 != 0 {
-            return Err(EncodeError::InvalidSize { width, height, reason: "width and height must be even (4:2:0)" });
+            return Err(EncodeError::InvalidSize {
+                width,
+                height,
+                reason: "width and height must be even (4:2:0)",
+            });
         }
         if width < 16 || height < 16 {
-            return Err(EncodeError::InvalidSize { width, height, reason: "minimum size is 16x16" });
+            return Err(EncodeError::InvalidSize {
+                width,
+                height,
+                reason: "minimum size is 16x16",
+            });
         }
         if width.max(height) > 3840 || width.min(height) > 2160 {
-            return Err(EncodeError::InvalidSize { width, height, reason: "maximum size is 3840x2160" });
+            return Err(EncodeError::InvalidSize {
+                width,
+                height,
+                reason: "maximum size is 3840x2160",
+            });
         }
         if self.fps == 0 || self.fps > 240 {
             return Err(EncodeError::InvalidFps { fps: self.fps });
@@ -67,7 +89,10 @@ impl VideoConfig {
 
 fn check_bitrate(bps: u32) -> Result<(), EncodeError> {
     if !(10_000..=100_000_000).contains(&bps) {
-        return Err(EncodeError::InvalidBitrate { bps, reason: "video bitrate must be 10 kbit/s..=100 Mbit/s" });
+        return Err(EncodeError::InvalidBitrate {
+            bps,
+            reason: "video bitrate must be 10 kbit/s..=100 Mbit/s",
+        });
     }
     Ok(())
 }
@@ -88,7 +113,11 @@ impl EncoderOptions {
     /// Settings for WebRTC: a long GOP (one minute; receivers ask for key frames with PLI/FIR),
     /// frame dropping allowed.
     pub fn realtime(fps: u32) -> Self {
-        EncoderOptions { keyframe_interval: Some(fps.max(1).saturating_mul(60)), allow_frame_drop: true, fast: false }
+        EncoderOptions {
+            keyframe_interval: Some(fps.max(1).saturating_mul(60)),
+            allow_frame_drop: true,
+            fast: false,
+        }
     }
 }
 
@@ -121,7 +150,15 @@ impl VideoEncoder {
     pub fn with_options(cfg: VideoConfig, opts: EncoderOptions) -> Result<Self, EncodeError> {
         cfg.validate()?;
         let inner = Self::make(&cfg, &opts)?;
-        Ok(VideoEncoder { cfg, opts, inner, started: false, queue: VecDeque::new(), spare: Vec::new(), buf: Vec::new() })
+        Ok(VideoEncoder {
+            cfg,
+            opts,
+            inner,
+            started: false,
+            queue: VecDeque::new(),
+            spare: Vec::new(),
+            buf: Vec::new(),
+        })
     }
 
     fn make(cfg: &VideoConfig, opts: &EncoderOptions) -> Result<Inner, EncodeError> {
@@ -138,10 +175,20 @@ impl VideoEncoder {
 
     /// Encodes one frame shown at `pts`. `force_keyframe` makes this frame a key frame (an IDR
     /// with SPS/PPS for H.264). The first frame is always a key frame.
-    pub fn send_frame(&mut self, frame: &I420Frame, pts: MediaTime, force_keyframe: bool) -> Result<(), EncodeError> {
+    pub fn send_frame(
+        &mut self,
+        frame: &I420Frame,
+        pts: MediaTime,
+        force_keyframe: bool,
+    ) -> Result<(), EncodeError> {
         let (w, h) = (self.cfg.width, self.cfg.height);
         let (n, c) = (w as usize * h as usize, (w as usize / 2) * (h as usize / 2));
-        if frame.width != w || frame.height != h || frame.y.len() != n || frame.u.len() != c || frame.v.len() != c {
+        if frame.width != w
+            || frame.height != h
+            || frame.y.len() != n
+            || frame.u.len() != c
+            || frame.v.len() != c
+        {
             return Err(EncodeError::FrameMismatch {
                 got_w: frame.width,
                 got_h: frame.height,
@@ -170,7 +217,13 @@ impl VideoEncoder {
                     VideoCodec::H264 => Codec::H264,
                     VideoCodec::Vp8 => Codec::Vp8,
                 };
-                self.queue.push_back(EncodedPacket { codec, pts, duration, keyframe, data });
+                self.queue.push_back(EncodedPacket {
+                    codec,
+                    pts,
+                    duration,
+                    keyframe,
+                    data,
+                });
                 Ok(())
             }
             Ok(None) => {

@@ -2,11 +2,11 @@
 
 use crate::video::{EncoderOptions, VideoConfig};
 use crate::EncodeError;
-use env_libvpx_sys as vpx;
 use facecast_core::{I420Frame, MediaTime, OUTPUT_RATE};
 use std::ffi::{c_int, c_uint, CStr};
 use std::mem::MaybeUninit;
 use std::ptr;
+use vpx_sys as vpx;
 
 /// Encoder speed (`-cpu-used`, negative = fixed speed without timing-based auto adjustment).
 const CPU_USED_DEFAULT: c_int = -8;
@@ -30,12 +30,22 @@ pub(crate) struct Vp8Encoder {
 // libvpx keeps no thread-local state for it.
 unsafe impl Send for Vp8Encoder {}
 
-fn err_string(ctx: *mut vpx::vpx_codec_ctx_t, res: vpx::vpx_codec_err_t, what: &str) -> EncodeError {
+fn err_string(
+    ctx: *mut vpx::vpx_codec_ctx_t,
+    res: vpx::vpx_codec_err_t,
+    what: &str,
+) -> EncodeError {
     // Safety: `vpx_codec_err_to_string` returns a static NUL-terminated string;
     // `vpx_codec_error_detail` returns NULL or a string owned by the live context.
     let msg = unsafe {
-        let base = CStr::from_ptr(vpx::vpx_codec_err_to_string(res)).to_string_lossy().into_owned();
-        let detail = if ctx.is_null() { ptr::null() } else { vpx::vpx_codec_error_detail(ctx) };
+        let base = CStr::from_ptr(vpx::vpx_codec_err_to_string(res))
+            .to_string_lossy()
+            .into_owned();
+        let detail = if ctx.is_null() {
+            ptr::null()
+        } else {
+            vpx::vpx_codec_error_detail(ctx)
+        };
         if detail.is_null() {
             base
         } else {
@@ -62,7 +72,9 @@ impl Vp8Encoder {
         });
         // Safety: vpx_codec_vp8_cx returns the static VP8 encoder interface; the config pointer is
         // valid for writes.
-        let res = unsafe { vpx::vpx_codec_enc_config_default(vpx::vpx_codec_vp8_cx(), &mut inner.cfg, 0) };
+        let res = unsafe {
+            vpx::vpx_codec_enc_config_default(vpx::vpx_codec_vp8_cx(), &mut inner.cfg, 0)
+        };
         if res != vpx::VPX_CODEC_OK {
             return Err(err_string(ptr::null_mut(), res, "default config"));
         }
@@ -70,7 +82,10 @@ impl Vp8Encoder {
         c.g_w = cfg.width;
         c.g_h = cfg.height;
         c.g_threads = 1;
-        c.g_timebase = vpx::vpx_rational { num: 1, den: OUTPUT_RATE as c_int };
+        c.g_timebase = vpx::vpx_rational {
+            num: 1,
+            den: OUTPUT_RATE as c_int,
+        };
         c.g_error_resilient = vpx::VPX_ERROR_RESILIENT_DEFAULT;
         c.g_pass = vpx::vpx_enc_pass::VPX_RC_ONE_PASS;
         c.g_lag_in_frames = 0;
@@ -110,10 +125,26 @@ impl Vp8Encoder {
             height: cfg.height,
             frame_duration: (OUTPUT_RATE / cfg.fps.max(1)) as u64,
         };
-        let speed = if opts.fast { CPU_USED_FAST } else { CPU_USED_DEFAULT };
-        enc.control_int(vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int, speed, "cpu-used")?;
-        enc.control_uint(vpx::vp8e_enc_control_id::VP8E_SET_NOISE_SENSITIVITY as c_int, 0, "noise sensitivity")?;
-        enc.control_uint(vpx::vp8e_enc_control_id::VP8E_SET_STATIC_THRESHOLD as c_int, 1, "static threshold")?;
+        let speed = if opts.fast {
+            CPU_USED_FAST
+        } else {
+            CPU_USED_DEFAULT
+        };
+        enc.control_int(
+            vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int,
+            speed,
+            "cpu-used",
+        )?;
+        enc.control_uint(
+            vpx::vp8e_enc_control_id::VP8E_SET_NOISE_SENSITIVITY as c_int,
+            0,
+            "noise sensitivity",
+        )?;
+        enc.control_uint(
+            vpx::vp8e_enc_control_id::VP8E_SET_STATIC_THRESHOLD as c_int,
+            1,
+            "static threshold",
+        )?;
         enc.control_int(
             vpx::vp8e_enc_control_id::VP8E_SET_TOKEN_PARTITIONS as c_int,
             vpx::vp8e_token_partitions::VP8_TWO_TOKENPARTITION as c_int,
@@ -180,7 +211,11 @@ impl Vp8Encoder {
             ptr::null_mut(),
         ];
         img.stride = [w as c_int, (w / 2) as c_int, (w / 2) as c_int, 0];
-        let flags = if force_keyframe { vpx::VPX_EFLAG_FORCE_KF as vpx::vpx_enc_frame_flags_t } else { 0 };
+        let flags = if force_keyframe {
+            vpx::VPX_EFLAG_FORCE_KF as vpx::vpx_enc_frame_flags_t
+        } else {
+            0
+        };
         let ctx: *mut vpx::vpx_codec_ctx_t = &mut self.inner.ctx;
         // Safety: the context is initialised; `img` describes three planes of exactly w*h and
         // (w/2)*(h/2) bytes (checked by VideoEncoder::send_frame) that stay borrowed for the call;
@@ -214,7 +249,10 @@ impl Vp8Encoder {
             unsafe {
                 if (*pkt).kind == vpx::vpx_codec_cx_pkt_kind::VPX_CODEC_CX_FRAME_PKT {
                     let f = (*pkt).data.frame;
-                    out.extend_from_slice(std::slice::from_raw_parts(f.buf as *const u8, f.sz as usize));
+                    out.extend_from_slice(std::slice::from_raw_parts(
+                        f.buf as *const u8,
+                        f.sz as usize,
+                    ));
                     key |= f.flags & vpx::VPX_FRAME_IS_KEY != 0;
                     got = true;
                 }
@@ -256,7 +294,7 @@ mod tests {
     #[test]
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
     fn binding_layout_matches_libvpx_1_12() {
-        use env_libvpx_sys as vpx;
+        use vpx_sys as vpx;
         assert_eq!(std::mem::size_of::<vpx::vpx_codec_enc_cfg_t>(), 504);
         assert_eq!(std::mem::size_of::<vpx::vpx_image_t>(), 136);
         assert_eq!(std::mem::size_of::<vpx::vpx_codec_cx_pkt_t>(), 136);

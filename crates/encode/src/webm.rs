@@ -150,7 +150,10 @@ fn binary(b: &mut Vec<u8>, id: u32, d: &[u8]) {
 }
 
 fn io(e: std::io::Error) -> EncodeError {
-    EncodeError::Io { path: "webm output".into(), source: e }
+    EncodeError::Io {
+        path: "webm output".into(),
+        source: e,
+    }
 }
 
 /// Audio track parameters.
@@ -182,7 +185,13 @@ pub struct WebmMuxer<W: Write + Seek> {
 
 impl<W: Write + Seek> WebmMuxer<W> {
     /// Writes the EBML header, SeekHead, Info and Tracks. `audio: None` writes a video-only file.
-    pub fn new(mut w: W, width: u32, height: u32, fps: u32, audio: Option<WebmAudio>) -> Result<Self, EncodeError> {
+    pub fn new(
+        mut w: W,
+        width: u32,
+        height: u32,
+        fps: u32,
+        audio: Option<WebmAudio>,
+    ) -> Result<Self, EncodeError> {
         let mut b = Vec::new();
         el(&mut b, id::EBML, |e| {
             uint(e, id::EBML_VERSION, 1);
@@ -237,7 +246,11 @@ impl<W: Write + Seek> WebmMuxer<W> {
                     string(e, id::LANGUAGE, "und");
                     string(e, id::CODEC_ID, "A_OPUS");
                     binary(e, id::CODEC_PRIVATE, &a.opus_head);
-                    uint(e, id::CODEC_DELAY, a.pre_skip as u64 * 1_000_000_000 / 48_000);
+                    uint(
+                        e,
+                        id::CODEC_DELAY,
+                        a.pre_skip as u64 * 1_000_000_000 / 48_000,
+                    );
                     uint(e, id::SEEK_PRE_ROLL, 80_000_000);
                     el(e, id::AUDIO, |x| {
                         float(x, id::SAMPLING_FREQUENCY, 48_000.0);
@@ -285,8 +298,14 @@ impl<W: Write + Seek> WebmMuxer<W> {
     fn seekhead(b: &mut Vec<u8>, info: u64, tracks: u64, cues: u64, tags: u64) -> (usize, usize) {
         let mut inner = Vec::new();
         let mut offs = [0usize; 2];
-        for (k, (target, pos)) in
-            [(id::INFO, info), (id::TRACKS, tracks), (id::CUES, cues), (id::TAGS, tags)].into_iter().enumerate()
+        for (k, (target, pos)) in [
+            (id::INFO, info),
+            (id::TRACKS, tracks),
+            (id::CUES, cues),
+            (id::TAGS, tags),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let mut s = Vec::new();
             let mut idb = Vec::new();
@@ -335,9 +354,19 @@ impl<W: Write + Seek> WebmMuxer<W> {
         Ok(())
     }
 
-    fn block(&mut self, track: u64, ms: u64, key: bool, data: &[u8], discard_ns: Option<i64>) -> Result<(), EncodeError> {
+    fn block(
+        &mut self,
+        track: u64,
+        ms: u64,
+        key: bool,
+        data: &[u8],
+        discard_ns: Option<i64>,
+    ) -> Result<(), EncodeError> {
         if ms < self.last_ms {
-            return Err(EncodeError::Mux(format!("block at {ms} ms after one at {} ms", self.last_ms)));
+            return Err(EncodeError::Mux(format!(
+                "block at {ms} ms after one at {} ms",
+                self.last_ms
+            )));
         }
         self.last_ms = ms;
         let video_key = track == VIDEO_TRACK && key;
@@ -381,20 +410,35 @@ impl<W: Write + Seek> WebmMuxer<W> {
         res
     }
 
-    /// Writes a VP8 frame shown at `ms`.
-    pub fn write_video(&mut self, data: &[u8], ms: u64, keyframe: bool) -> Result<(), EncodeError> {
-        self.block(VIDEO_TRACK, ms, keyframe, data, None)?;
-        self.video_end_ms = self.video_end_ms.max(ms as f64 + 1000.0 / self.fps as f64);
+    /// Writes a VP8 frame shown at `time` (48 kHz samples).
+    pub fn write_video(
+        &mut self,
+        data: &[u8],
+        time: u64,
+        keyframe: bool,
+    ) -> Result<(), EncodeError> {
+        self.block(VIDEO_TRACK, time / 48, keyframe, data, None)?;
+        let end = (time + 48_000 / self.fps as u64) as f64 / 48.0;
+        self.video_end_ms = self.video_end_ms.max(end);
         Ok(())
     }
 
-    /// Writes an Opus packet with raw (pre-skip included) timestamp `ms`; the last packet gives
-    /// the padding to discard at its end in nanoseconds.
-    pub fn write_audio(&mut self, data: &[u8], ms: u64, discard_padding_ns: Option<i64>) -> Result<(), EncodeError> {
+    /// Writes an Opus packet whose decoded samples start at `time` (48 kHz samples, pre-skip
+    /// included: packet k at k*960). The last packet gives the number of padding samples at its
+    /// end that the decoder must discard.
+    pub fn write_audio(
+        &mut self,
+        data: &[u8],
+        time: u64,
+        discard_padding: u64,
+    ) -> Result<(), EncodeError> {
         if !self.has_audio {
-            return Err(EncodeError::Mux("audio packet for a file without an audio track".into()));
+            return Err(EncodeError::Mux(
+                "audio packet for a file without an audio track".into(),
+            ));
         }
-        self.block(AUDIO_TRACK, ms, true, data, discard_padding_ns.filter(|&n| n > 0))
+        let ns = (discard_padding * 1_000_000_000 / 48_000) as i64;
+        self.block(AUDIO_TRACK, time / 48, true, data, (ns > 0).then_some(ns))
     }
 
     /// Writes Cues and Tags, patches sizes and Duration, and returns the writer.
@@ -436,7 +480,11 @@ impl<W: Write + Seek> WebmMuxer<W> {
         self.w.write_all(&b).map_err(io)?;
         self.pos += b.len() as u64;
         let end = self.pos;
-        let duration = if has_audio { video_end.max(audio_ms) } else { video_end };
+        let duration = if has_audio {
+            video_end.max(audio_ms)
+        } else {
+            video_end
+        };
         let patches: [(u64, Vec<u8>); 4] = [
             (self.segment_size_at, {
                 let mut s = Vec::new();
@@ -461,7 +509,13 @@ impl<W: Write + Seek> WebmMuxer<W> {
 fn hms(ms: f64) -> String {
     let ns = (ms * 1e6).round() as u64;
     let s = ns / 1_000_000_000;
-    format!("{:02}:{:02}:{:02}.{:09}", s / 3600, (s / 60) % 60, s % 60, ns % 1_000_000_000)
+    format!(
+        "{:02}:{:02}:{:02}.{:09}",
+        s / 3600,
+        (s / 60) % 60,
+        s % 60,
+        ns % 1_000_000_000
+    )
 }
 
 #[cfg(test)]

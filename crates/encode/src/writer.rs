@@ -24,11 +24,16 @@ pub enum Container {
 impl Container {
     /// The container named by a path's extension (case-insensitive).
     pub fn from_path(path: &Path) -> Result<Container, EncodeError> {
-        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
         match ext.as_deref() {
             Some("mp4") | Some("m4v") | Some("mov") => Ok(Container::Mp4),
             Some("webm") | Some("mkv") => Ok(Container::Webm),
-            _ => Err(EncodeError::UnsupportedContainer { path: path.to_path_buf() }),
+            _ => Err(EncodeError::UnsupportedContainer {
+                path: path.to_path_buf(),
+            }),
         }
     }
 }
@@ -46,7 +51,11 @@ pub struct WriterConfig {
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        WriterConfig { video_bitrate_bps: None, audio_bitrate_bps: 48_000, encoder: EncoderOptions::default() }
+        WriterConfig {
+            video_bitrate_bps: None,
+            audio_bitrate_bps: 48_000,
+            encoder: EncoderOptions::default(),
+        }
     }
 }
 
@@ -89,7 +98,13 @@ impl MediaWriter {
     }
 
     /// Creates `path` with explicit settings.
-    pub fn create_with(path: &Path, width: u32, height: u32, fps: u32, cfg: WriterConfig) -> Result<Self, EncodeError> {
+    pub fn create_with(
+        path: &Path,
+        width: u32,
+        height: u32,
+        fps: u32,
+        cfg: WriterConfig,
+    ) -> Result<Self, EncodeError> {
         let container = Container::from_path(path)?;
         let codec = match container {
             Container::Mp4 => VideoCodec::H264,
@@ -105,7 +120,10 @@ impl MediaWriter {
         let file = File::create(path).map_err(|e| EncodeError::io(path, e))?;
         let out = BufWriter::with_capacity(1 << 20, file);
         let mux = match container {
-            Container::Mp4 => Mux::Mp4(Mp4Muxer::new(out, width, height, fps, audio.pre_skip()).map_err(|e| at(path, e))?),
+            Container::Mp4 => Mux::Mp4(
+                Mp4Muxer::new(out, width, height, fps, audio.pre_skip())
+                    .map_err(|e| at(path, e))?,
+            ),
             Container::Webm => Mux::WebmPending(out),
         };
         Ok(MediaWriter {
@@ -157,7 +175,11 @@ impl MediaWriter {
     }
 
     /// Like [`write_video`](Self::write_video), optionally forcing a key frame.
-    pub fn write_video_keyframe(&mut self, frame: &I420Frame, force_keyframe: bool) -> Result<(), EncodeError> {
+    pub fn write_video_keyframe(
+        &mut self,
+        frame: &I420Frame,
+        force_keyframe: bool,
+    ) -> Result<(), EncodeError> {
         let pts = MediaTime::of_frame(self.frames, self.fps);
         self.video.send_frame(frame, pts, force_keyframe)?;
         self.frames += 1;
@@ -170,7 +192,11 @@ impl MediaWriter {
     /// Appends mono 48 kHz PCM in [-1, 1] (any amount).
     pub fn write_audio(&mut self, pcm48k_mono: &[f32]) -> Result<(), EncodeError> {
         for &x in pcm48k_mono {
-            let s = if x.is_finite() { (x.clamp(-1.0, 1.0) * 32767.0).round() as i16 } else { 0 };
+            let s = if x.is_finite() {
+                (x.clamp(-1.0, 1.0) * 32767.0).round() as i16
+            } else {
+                0
+            };
             self.pcm.push(s);
             if self.pcm.len() == OPUS_FRAME_SAMPLES {
                 self.encode_audio_frame()?;
@@ -184,7 +210,8 @@ impl MediaWriter {
         let mut buf = self.spare.pop().unwrap_or_default();
         self.audio.encode(&self.pcm, &mut buf)?;
         self.pcm.clear();
-        self.aq.push_back((buf, self.audio_packets * OPUS_FRAME_SAMPLES as u64));
+        self.aq
+            .push_back((buf, self.audio_packets * OPUS_FRAME_SAMPLES as u64));
         self.audio_packets += 1;
         Ok(())
     }
@@ -203,25 +230,27 @@ impl MediaWriter {
                 let Some(p) = self.vq.pop_front() else { break };
                 let res = match &mut self.mux {
                     Mux::Mp4(m) => m.write_video(&p.data, p.pts.samples(), p.keyframe),
-                    Mux::Webm(m) => m.write_video(&p.data, p.pts.as_millis(), p.keyframe),
+                    Mux::Webm(m) => m.write_video(&p.data, p.pts.samples(), p.keyframe),
                     _ => Err(EncodeError::Mux("writer already finished".into())),
                 };
                 self.video.recycle(p);
                 res.map_err(|e| at(&self.path, e))?;
             } else {
-                let Some((data, t)) = self.aq.pop_front() else { break };
+                let Some((data, t)) = self.aq.pop_front() else {
+                    break;
+                };
                 let last = all && self.aq.is_empty();
                 let res = match &mut self.mux {
                     Mux::Mp4(m) => m.write_audio(&data, t),
                     Mux::Webm(m) => {
                         let padding = if last {
                             let covered = self.audio_packets * OPUS_FRAME_SAMPLES as u64;
-                            let used = self.audio.pre_skip() as u64 + self.audio_samples;
-                            Some((covered.saturating_sub(used) * 1_000_000_000 / 48_000) as i64)
+                            covered
+                                .saturating_sub(self.audio.pre_skip() as u64 + self.audio_samples)
                         } else {
-                            None
+                            0
                         };
-                        m.write_audio(&data, t / 48, padding)
+                        m.write_audio(&data, t, padding)
                     }
                     _ => Err(EncodeError::Mux("writer already finished".into())),
                 };
@@ -236,12 +265,15 @@ impl MediaWriter {
         if !matches!(self.mux, Mux::WebmPending(_)) {
             return Ok(());
         }
-        let Mux::WebmPending(out) = std::mem::replace(&mut self.mux, Mux::Done) else { unreachable!() };
+        let Mux::WebmPending(out) = std::mem::replace(&mut self.mux, Mux::Done) else {
+            unreachable!()
+        };
         let audio = (self.audio_packets > 0).then(|| WebmAudio {
             opus_head: opus_head(1, self.audio.pre_skip(), 48_000).to_vec(),
             pre_skip: self.audio.pre_skip(),
         });
-        let m = WebmMuxer::new(out, self.width, self.height, self.fps, audio).map_err(|e| at(&self.path, e))?;
+        let m = WebmMuxer::new(out, self.width, self.height, self.fps, audio)
+            .map_err(|e| at(&self.path, e))?;
         self.mux = Mux::Webm(m);
         Ok(())
     }
@@ -251,7 +283,8 @@ impl MediaWriter {
     pub fn finish(mut self) -> Result<(), EncodeError> {
         if self.audio_samples > 0 {
             // Enough packets that the decoder outputs pre-skip + every real sample.
-            let needed = (self.audio.pre_skip() as u64 + self.audio_samples).div_ceil(OPUS_FRAME_SAMPLES as u64);
+            let needed = (self.audio.pre_skip() as u64 + self.audio_samples)
+                .div_ceil(OPUS_FRAME_SAMPLES as u64);
             while self.audio_packets < needed {
                 self.pcm.resize(OPUS_FRAME_SAMPLES, 0);
                 self.encode_audio_frame()?;
@@ -272,7 +305,10 @@ impl MediaWriter {
 /// Names the file in muxer I/O errors.
 fn at(path: &Path, e: EncodeError) -> EncodeError {
     match e {
-        EncodeError::Io { source, .. } => EncodeError::Io { path: path.to_path_buf(), source },
+        EncodeError::Io { source, .. } => EncodeError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
         other => other,
     }
 }

@@ -224,7 +224,7 @@ fn fast_log2(x: f32) -> f32 {
     let b = x.to_bits();
     let e = ((b >> 23) & 255) as f32 - 127.0;
     let m = f32::from_bits((b & 0x007f_ffff) | 0x3f80_0000);
-    e + (-0.344_848_43 * m + 2.024_665_8) * m - 1.674_877_6
+    e + (-(1.0 / 3.0) * m + 2.0) * m - 5.0 / 3.0
 }
 
 #[inline(always)]

@@ -7,13 +7,20 @@
 //! MODE: `energy` (G2P of the .txt, aligned to the .wav by the energy-only aligner),
 //! `gt` (the corpus phone JSON straight through `phones_to_rhubarb`: must score exact 1.0),
 //! `uniform` (G2P phones spread evenly over the speech between the first and last loud frame).
-use facecast_text::{align, phone_at, ClassMap, Posteriors, align_energy, energy_features, g2p, import, phones_to_cues, phones_to_frames, AlignConfig, PhoneSeq, TimedPhone};
+use facecast_text::{
+    align, align_energy, energy_features, g2p, import, phone_at, phones_to_cues, phones_to_frames,
+    AlignConfig, ClassMap, PhoneSeq, Posteriors, TimedPhone,
+};
 use std::path::Path;
 use std::time::Instant;
 
 fn read_wav(path: &Path) -> (Vec<f32>, u32) {
     let b = std::fs::read(path).expect("read wav");
-    assert!(&b[0..4] == b"RIFF" && &b[8..12] == b"WAVE", "not a WAV: {}", path.display());
+    assert!(
+        &b[0..4] == b"RIFF" && &b[8..12] == b"WAVE",
+        "not a WAV: {}",
+        path.display()
+    );
     let mut p = 12;
     let (mut rate, mut ch, mut bits) = (0u32, 1u16, 16u16);
     while p + 8 <= b.len() {
@@ -40,20 +47,40 @@ fn read_wav(path: &Path) -> (Vec<f32>, u32) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (mode, corpus, out) = (&args[1], Path::new(&args[2]), Path::new(&args[3]));
-    let cfg = AlignConfig::default();
+    let mut cfg = AlignConfig::default();
+    // Development overrides (for sweeps on a development set, not the measuring corpus).
+    for (k, f) in [("EW", &mut cfg.emission_weight), ("DS", &mut cfg.duration_sigma), ("DW", &mut cfg.duration_weight)] {
+        if let Ok(v) = std::env::var(k) {
+            *f = v.parse().unwrap();
+        }
+    }
+    if let Ok(b) = std::env::var("BEAM") {
+        cfg.beam = b.parse().unwrap();
+    }
     let (mut audio_s, mut align_s) = (0.0, 0.0);
+    let mut stats: std::collections::BTreeMap<String, [f64; 5]> = Default::default();
+    let mut durs: std::collections::BTreeMap<String, [f64; 2]> = Default::default();
     for voice in std::fs::read_dir(corpus).unwrap().flatten() {
         if !voice.path().is_dir() {
             continue;
         }
         std::fs::create_dir_all(out.join(voice.file_name())).unwrap();
-        let mut files: Vec<_> = std::fs::read_dir(voice.path()).unwrap().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "wav")).collect();
+        let mut files: Vec<_> = std::fs::read_dir(voice.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "wav"))
+            .collect();
         files.sort();
         for wav in files {
             let (samples, rate) = read_wav(&wav);
             let dur = samples.len() as f64 / rate as f64;
             let phones: Vec<TimedPhone> = match mode.as_str() {
-                "gt" => import::to_phones(&std::fs::read_to_string(wav.with_extension("json")).unwrap(), None).unwrap(),
+                "gt" => import::to_phones(
+                    &std::fs::read_to_string(wav.with_extension("json")).unwrap(),
+                    None,
+                )
+                .unwrap(),
                 "energy" | "uniform" => {
                     let text = std::fs::read_to_string(wav.with_extension("txt")).unwrap();
                     let words = g2p(&text);
@@ -64,9 +91,18 @@ fn main() {
                         align_energy(&seq, &feats, &cfg).unwrap()
                     } else {
                         let peak = feats.iter().map(|f| f.db).fold(f32::MIN, f32::max);
-                        let loud: Vec<usize> = (0..feats.len()).filter(|&i| feats[i].db > peak - 35.0).collect();
-                        let (a, b) = (*loud.first().unwrap() as f64 / 100.0, (*loud.last().unwrap() + 1) as f64 / 100.0);
-                        let wt = vec![import::WordTiming { word: text.replace("||", " "), start: a, end: b }];
+                        let loud: Vec<usize> = (0..feats.len())
+                            .filter(|&i| feats[i].db > peak - 35.0)
+                            .collect();
+                        let (a, b) = (
+                            *loud.first().unwrap() as f64 / 100.0,
+                            (*loud.last().unwrap() + 1) as f64 / 100.0,
+                        );
+                        let wt = vec![import::WordTiming {
+                            word: text.replace("||", " "),
+                            start: a,
+                            end: b,
+                        }];
                         import::words_to_phones(&wt, Some(dur))
                     };
                     align_s += t0.elapsed().as_secs_f64();
@@ -77,8 +113,16 @@ fn main() {
                     // Posteriors that are one-hot on the TRUE phone class (from the corpus JSON),
                     // softened to 0.9: the ceiling of text-assisted alignment with a perfect
                     // acoustic model, limited only by G2P disagreeing with the synthesizer.
-                    let gt = import::to_phones(&std::fs::read_to_string(wav.with_extension("json")).unwrap(), None).unwrap();
-                    let cmap = if mode == "oracle" { ClassMap::phones() } else { ClassMap::visemes() };
+                    let gt = import::to_phones(
+                        &std::fs::read_to_string(wav.with_extension("json")).unwrap(),
+                        None,
+                    )
+                    .unwrap();
+                    let cmap = if mode == "oracle" {
+                        ClassMap::phones()
+                    } else {
+                        ClassMap::visemes()
+                    };
                     let k = cmap.classes;
                     let n = (dur * 100.0) as usize;
                     let mut post = vec![0.1 / (k - 1) as f32; n * k];
@@ -90,25 +134,77 @@ fn main() {
                     let text = std::fs::read_to_string(wav.with_extension("txt")).unwrap();
                     let seq = PhoneSeq::from_words(&g2p(&text));
                     let t0 = Instant::now();
-                    let r = align(&seq, &Posteriors { data: &post, classes: k, frame_rate: 100.0, log: false }, &cmap, &cfg).unwrap();
+                    let r = align(
+                        &seq,
+                        &Posteriors {
+                            data: &post,
+                            classes: k,
+                            frame_rate: 100.0,
+                            log: false,
+                        },
+                        &cmap,
+                        &cfg,
+                    )
+                    .unwrap();
                     align_s += t0.elapsed().as_secs_f64();
                     audio_s += dur;
                     r
+                }
+                "stats" => {
+                    // Per phone-kind feature statistics under the reference labels (for choosing
+                    // the energy model on a development set; never run it on the measuring corpus).
+                    let gt = import::to_phones(&std::fs::read_to_string(wav.with_extension("json")).unwrap(), None).unwrap();
+                    let feats = energy_features(&samples, rate, 100.0);
+                    let mut sorted: Vec<f32> = feats.iter().map(|f| f.db).collect();
+                    sorted.sort_by(|a, b| a.total_cmp(b));
+                    let peak = sorted[(sorted.len() - 1) * 95 / 100];
+                    for (t, f) in feats.iter().enumerate() {
+                        let p = phone_at(&gt, (t as f64 + 0.5) / 100.0);
+                        let e = stats.entry(format!("{:?}", p.kind())).or_insert([0f64; 5]);
+                        let rel = (f.db - peak).max(-70.0) as f64;
+                        e[0] += 1.0;
+                        e[1] += rel;
+                        e[2] += rel * rel;
+                        e[3] += f.tilt as f64;
+                        e[4] += (f.tilt * f.tilt) as f64;
+                    }
+                    for p in &gt {
+                        let e = durs.entry(format!("{:?}", p.phone.kind())).or_insert([0f64; 2]);
+                        e[0] += 1.0;
+                        e[1] += p.end - p.start;
+                    }
+                    continue;
                 }
                 m => panic!("unknown mode {m}"),
             };
             let mut v = phones_to_cues(&phones);
             let frames = phones_to_frames(&phones, dur, 100.0);
-            v["frames"] = frames.iter().map(|f| serde_json::json!({"t": f.t, "jaw_open": f.jaw_open})).collect();
+            v["frames"] = frames
+                .iter()
+                .map(|f| serde_json::json!({"t": f.t, "jaw_open": f.jaw_open}))
+                .collect();
             if mode == "gt" {
                 // cue-only file, so the scorer uses exactly the cues
                 v.as_object_mut().unwrap().remove("frames");
             }
             let name = wav.file_stem().unwrap().to_string_lossy().to_string();
-            std::fs::write(out.join(voice.file_name()).join(format!("{name}.json")), v.to_string()).unwrap();
+            std::fs::write(
+                out.join(voice.file_name()).join(format!("{name}.json")),
+                v.to_string(),
+            )
+            .unwrap();
         }
     }
+    for (k, e) in &stats {
+        let (n, m1, m2) = (e[0], e[1] / e[0], e[3] / e[0]);
+        let d = durs.get(k).map_or(0.0, |d| d[1] / d[0]);
+        println!("{k:20} n={n:6} db {m1:6.1} sd {:5.1}  tilt {m2:6.1} sd {:5.1}  mean dur {d:.3}", (e[2] / n - m1 * m1).sqrt(), (e[4] / n - m2 * m2).sqrt());
+    }
     if audio_s > 0.0 {
-        println!("aligned {audio_s:.1} s of audio in {:.3} s: {:.0}x real time", align_s, audio_s / align_s);
+        println!(
+            "aligned {audio_s:.1} s of audio in {:.3} s: {:.0}x real time",
+            align_s,
+            audio_s / align_s
+        );
     }
 }

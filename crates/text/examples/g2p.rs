@@ -5,6 +5,12 @@ fn main() {
     println!("normalized: {}", facecast_text::normalize(&text));
     for w in facecast_text::g2p(&text) {
         let ph: Vec<&str> = w.phones.iter().map(|p| p.name()).collect();
-        println!("{:14} {:?} {:?} {}", w.text, w.source, w.break_after, ph.join(" "));
+        println!(
+            "{:14} {:?} {:?} {}",
+            w.text,
+            w.source,
+            w.break_after,
+            ph.join(" ")
+        );
     }
 }

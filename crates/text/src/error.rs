@@ -34,5 +34,8 @@ pub enum TextError {
 }
 
 pub(crate) fn malformed(format: &'static str, problem: impl Into<String>) -> TextError {
-    TextError::Malformed { format, problem: problem.into() }
+    TextError::Malformed {
+        format,
+        problem: problem.into(),
+    }
 }

@@ -59,9 +59,7 @@ pub fn phones_to_rhubarb(phones: &[TimedPhone]) -> Vec<(f64, f64, char)> {
 pub fn phones_to_cues(phones: &[TimedPhone]) -> serde_json::Value {
     let cues: Vec<serde_json::Value> = phones_to_rhubarb(phones)
         .into_iter()
-        .map(|(s, e, v)| {
-            serde_json::json!({"start": s, "end": e, "value": v.to_string()})
-        })
+        .map(|(s, e, v)| serde_json::json!({"start": s, "end": e, "value": v.to_string()}))
         .collect();
     serde_json::json!({ "mouthCues": cues })
 }
@@ -102,7 +100,12 @@ fn ramp(t: f64, start: f64, end: f64) -> f32 {
 /// `jaw_open` follows the per-phone openness targets (the scorer's `PHONE_OPEN`, HH taking the next
 /// vowel's) smoothed with a ~70 ms Hann window, and is pulled to 0 inside P/B/M.
 pub fn phones_to_frames(phones: &[TimedPhone], duration_s: f64, fps: f64) -> Vec<VisemeFrame> {
-    if !(fps > 0.0) || !(duration_s > 0.0) || !duration_s.is_finite() {
+    if fps.is_nan()
+        || fps <= 0.0
+        || duration_s.is_nan()
+        || duration_s <= 0.0
+        || !duration_s.is_finite()
+    {
         return Vec::new();
     }
     let n = (duration_s * fps) as usize;
@@ -162,7 +165,11 @@ pub fn phones_to_frames(phones: &[TimedPhone], duration_s: f64, fps: f64) -> Vec
         if w.iter().all(|&x| x <= 0.0) {
             w[0] = 1.0;
         }
-        frames.push(VisemeFrame { t, weights: w, jaw_open: 0.0 });
+        frames.push(VisemeFrame {
+            t,
+            weights: w,
+            jaw_open: 0.0,
+        });
     }
     // Smooth openness with a Hann window of ~70 ms (the scorer's 7-tap window at 100 Hz).
     let taps = ((0.07 * fps).round() as usize).max(1) | 1;
@@ -180,7 +187,11 @@ pub fn phones_to_frames(phones: &[TimedPhone], duration_s: f64, fps: f64) -> Vec
             let idx = (i + j).saturating_sub(half).min(n - 1);
             acc += c * open[idx];
         }
-        frames[i].jaw_open = if closure[i] { 0.0 } else { (acc / wsum).clamp(0.0, 1.0) };
+        frames[i].jaw_open = if closure[i] {
+            0.0
+        } else {
+            (acc / wsum).clamp(0.0, 1.0)
+        };
     }
     frames
 }

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// A pause hint after a word, from punctuation.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub enum Break {
     /// No punctuation: words run together (a short pause is still possible).
     #[default]
@@ -71,7 +73,11 @@ fn dict() -> &'static Dict {
             let off = phones.len();
             let mut ok = true;
             for p in it {
-                let stress = p.bytes().last().filter(u8::is_ascii_digit).map_or(0, |d| d - b'0');
+                let stress = p
+                    .bytes()
+                    .last()
+                    .filter(u8::is_ascii_digit)
+                    .map_or(0, |d| d - b'0');
                 match Phone::from_name(p) {
                     Some(ph) if ph != Phone::Sil => phones.push(ph as u8 | (stress << 6)),
                     _ => ok = false,
@@ -97,12 +103,16 @@ fn lts() -> &'static (LtsTable, usize, usize) {
         let mut t = HashMap::with_capacity(100_000);
         let (mut max_l, mut max_r) = (0, 0);
         for line in text.lines() {
-            let Some((key, out)) = line.split_once('\t') else { continue };
+            let Some((key, out)) = line.split_once('\t') else {
+                continue;
+            };
             let mut parts = key.splitn(3, ' ');
             let (Some(l), Some(r), Some(ctx)) = (parts.next(), parts.next(), parts.next()) else {
                 continue;
             };
-            let (Ok(l), Ok(r)) = (l.parse::<usize>(), r.parse::<usize>()) else { continue };
+            let (Ok(l), Ok(r)) = (l.parse::<usize>(), r.parse::<usize>()) else {
+                continue;
+            };
             max_l = max_l.max(l);
             max_r = max_r.max(r);
             let phones: Vec<Phone> = if out == "_" {
@@ -110,7 +120,10 @@ fn lts() -> &'static (LtsTable, usize, usize) {
             } else {
                 out.split('.').filter_map(Phone::from_name).collect()
             };
-            t.insert(format!("{l} {r} {ctx}").into_boxed_str(), phones.into_boxed_slice());
+            t.insert(
+                format!("{l} {r} {ctx}").into_boxed_str(),
+                phones.into_boxed_slice(),
+            );
         }
         (t, max_l, max_r)
     })
@@ -128,7 +141,10 @@ pub fn lookup(word: &str) -> Option<(Vec<Phone>, Vec<u8>)> {
     let &(off, n) = d.index.get(w.as_str())?;
     let codes = &d.phones[off as usize..off as usize + n as usize];
     Some((
-        codes.iter().map(|&c| Phone::ALL[(c & 63) as usize]).collect(),
+        codes
+            .iter()
+            .map(|&c| Phone::ALL[(c & 63) as usize])
+            .collect(),
         codes.iter().map(|&c| c >> 6).collect(),
     ))
 }
@@ -137,15 +153,27 @@ pub fn lookup(word: &str) -> Option<(Vec<Phone>, Vec<u8>)> {
 /// pruned context table trained on CMUdict (see `tools/build_data.py`). Returns at least one phone
 /// for any word containing a letter.
 pub fn letter_to_sound(word: &str) -> Vec<Phone> {
-    let letters: Vec<u8> =
-        word.bytes().filter(u8::is_ascii_alphabetic).map(|b| b.to_ascii_lowercase()).collect();
+    let letters: Vec<u8> = word
+        .bytes()
+        .filter(u8::is_ascii_alphabetic)
+        .map(|b| b.to_ascii_lowercase())
+        .collect();
     let (table, max_l, max_r) = lts();
     let (max_l, max_r) = (*max_l, *max_r);
     let pad = max_l.max(max_r).max(1);
     let mut padded = vec![b'#'; pad];
     padded.extend_from_slice(&letters);
-    padded.extend(std::iter::repeat(b'#').take(pad));
-    const LEVELS: [(usize, usize); 8] = [(4, 4), (3, 3), (2, 3), (2, 2), (1, 2), (1, 1), (0, 1), (0, 0)];
+    padded.extend(std::iter::repeat_n(b'#', pad));
+    const LEVELS: [(usize, usize); 8] = [
+        (4, 4),
+        (3, 3),
+        (2, 3),
+        (2, 2),
+        (1, 2),
+        (1, 1),
+        (0, 1),
+        (0, 0),
+    ];
     let mut per_letter: Vec<&[Phone]> = Vec::with_capacity(letters.len());
     let mut key = String::new();
     for i in 0..letters.len() {
@@ -173,7 +201,9 @@ pub fn letter_to_sound(word: &str) -> Vec<Phone> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < letters.len() {
-        if !is_v(letters[i]) || (i == 0 && letters[i] == b'y' && letters.len() > 1 && is_v(letters[1])) {
+        if !is_v(letters[i])
+            || (i == 0 && letters[i] == b'y' && letters.len() > 1 && is_v(letters[1]))
+        {
             out.extend_from_slice(per_letter[i]);
             i += 1;
             continue;
@@ -182,8 +212,12 @@ pub fn letter_to_sound(word: &str) -> Vec<Phone> {
         while i < letters.len() && is_v(letters[i]) {
             i += 1;
         }
-        let run_has_vowel = per_letter[start..i].iter().any(|ph| ph.iter().any(|p| p.is_vowel()));
-        let next_has_vowel = per_letter.get(i).is_some_and(|ph| ph.iter().any(|p| p.is_vowel()));
+        let run_has_vowel = per_letter[start..i]
+            .iter()
+            .any(|ph| ph.iter().any(|p| p.is_vowel()));
+        let next_has_vowel = per_letter
+            .get(i)
+            .is_some_and(|ph| ph.iter().any(|p| p.is_vowel()));
         let tail = &letters[start..];
         let silent_e = start > 0 && (tail == b"e" || tail == b"es" || tail == b"ed");
         for ph in &per_letter[start..i] {
@@ -244,7 +278,12 @@ fn push_arpabet(s: &str, phones: &mut Vec<Phone>, stress: &mut Vec<u8>) {
     for p in s.split_whitespace() {
         if let Some(ph) = Phone::from_name(p) {
             phones.push(ph);
-            stress.push(p.bytes().last().filter(u8::is_ascii_digit).map_or(0, |d| d - b'0'));
+            stress.push(
+                p.bytes()
+                    .last()
+                    .filter(u8::is_ascii_digit)
+                    .map_or(0, |d| d - b'0'),
+            );
         }
     }
 }
@@ -271,7 +310,10 @@ fn pronounce(word: &str) -> (Vec<Phone>, Vec<u8>, Source) {
     if let Some((p, s)) = lookup(&lower) {
         return (p, s, Source::Dictionary);
     }
-    let core: String = lower.chars().filter(|c| c.is_ascii_alphabetic() || *c == '\'').collect();
+    let core: String = lower
+        .chars()
+        .filter(|c| c.is_ascii_alphabetic() || *c == '\'')
+        .collect();
     if core != lower {
         if let Some((p, s)) = lookup(&core) {
             return (p, s, Source::Dictionary);
@@ -281,7 +323,10 @@ fn pronounce(word: &str) -> (Vec<Phone>, Vec<u8>, Source) {
     if let Some(stem) = core.strip_suffix("'s") {
         if let Some((mut p, mut s)) = lookup(stem) {
             let last = p.last().copied().unwrap_or(Phone::AH);
-            if matches!(last, Phone::S | Phone::Z | Phone::SH | Phone::ZH | Phone::CH | Phone::JH) {
+            if matches!(
+                last,
+                Phone::S | Phone::Z | Phone::SH | Phone::ZH | Phone::CH | Phone::JH
+            ) {
                 p.extend([Phone::IH, Phone::Z]);
                 s.extend([0, 0]);
             } else if matches!(last, Phone::P | Phone::T | Phone::K | Phone::F | Phone::TH) {
@@ -295,9 +340,13 @@ fn pronounce(word: &str) -> (Vec<Phone>, Vec<u8>, Source) {
         }
     }
     let letters: String = core.chars().filter(char::is_ascii_alphabetic).collect();
-    let all_caps = word.chars().filter(|c| c.is_alphabetic()).all(|c| c.is_uppercase());
+    let all_caps = word
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .all(|c| c.is_uppercase());
     let has_vowel = letters.chars().any(|c| "aeiouy".contains(c));
-    if (all_caps && letters.len() >= 2 && letters.len() <= 4) || (!has_vowel && letters.len() <= 5) {
+    if (all_caps && letters.len() >= 2 && letters.len() <= 4) || (!has_vowel && letters.len() <= 5)
+    {
         let mut p = Vec::new();
         let mut s = Vec::new();
         for c in letters.chars() {
@@ -316,11 +365,30 @@ fn pronounce(word: &str) -> (Vec<Phone>, Vec<u8>, Source) {
 // Numbers
 
 const ONES: [&str; 20] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
 ];
-const TENS: [&str; 10] =
-    ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+const TENS: [&str; 10] = [
+    "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+];
 
 fn below_thousand(n: u64, out: &mut Vec<String>) {
     let h = n / 100;
@@ -331,7 +399,7 @@ fn below_thousand(n: u64, out: &mut Vec<String>) {
     }
     if r >= 20 {
         out.push(TENS[(r / 10) as usize].into());
-        if r % 10 > 0 {
+        if !r.is_multiple_of(10) {
             out.push(ONES[(r % 10) as usize].into());
         }
     } else if r > 0 || h == 0 {
@@ -371,7 +439,7 @@ pub fn number_words(n: u64) -> Vec<String> {
 /// A four-digit year read the usual way: 1984 -> nineteen eighty four, 2005 -> two thousand five,
 /// 2026 -> twenty twenty six, 1900 -> nineteen hundred.
 fn year_words(n: u64) -> Vec<String> {
-    if (2000..2010).contains(&n) || n % 1000 == 0 {
+    if (2000..2010).contains(&n) || n.is_multiple_of(1000) {
         return number_words(n);
     }
     let (hi, lo) = (n / 100, n % 100);
@@ -405,7 +473,10 @@ fn ordinalize(words: &mut [String]) {
 }
 
 fn digits_words(d: &str) -> Vec<String> {
-    d.chars().filter_map(|c| c.to_digit(10)).map(|v| ONES[v as usize].to_string()).collect()
+    d.chars()
+        .filter_map(|c| c.to_digit(10))
+        .map(|v| ONES[v as usize].to_string())
+        .collect()
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -501,10 +572,18 @@ fn tokenize(text: &str) -> Vec<Tok> {
         let c = chars[i];
         if c.is_alphabetic() {
             // Dotted initialisms: "e.g.", "U.S.A."
-            if i + 3 < n + 1 && chars.get(i + 1) == Some(&'.') && chars.get(i + 2).is_some_and(|c| c.is_alphabetic()) && chars.get(i + 3) == Some(&'.') {
+            if i + 3 < n + 1
+                && chars.get(i + 1) == Some(&'.')
+                && chars.get(i + 2).is_some_and(|c| c.is_alphabetic())
+                && chars.get(i + 3) == Some(&'.')
+            {
                 let mut j = i;
                 let mut letters = String::new();
-                while j + 1 < n && chars[j].is_alphabetic() && chars[j + 1] == '.' && (j == 0 || !chars[j - 1].is_alphabetic() || j > i) {
+                while j + 1 < n
+                    && chars[j].is_alphabetic()
+                    && chars[j + 1] == '.'
+                    && (j == 0 || !chars[j - 1].is_alphabetic() || j > i)
+                {
                     letters.push(chars[j]);
                     j += 2;
                     if j < n && !chars[j].is_alphabetic() {
@@ -524,14 +603,18 @@ fn tokenize(text: &str) -> Vec<Tok> {
                     }
                 }
                 // A dotted initialism at the end of a sentence: the last dot also ends it.
-                if j >= n || (j + 1 < n && chars[j].is_whitespace() && chars[j + 1].is_uppercase()) {
+                if j >= n || (j + 1 < n && chars[j].is_whitespace() && chars[j + 1].is_uppercase())
+                {
                     push_break(&mut toks, Break::Long);
                 }
                 i = j;
                 continue;
             }
             let start = i;
-            while i < n && (chars[i].is_alphabetic() || (chars[i] == '\'' && i + 1 < n && chars[i + 1].is_alphabetic())) {
+            while i < n
+                && (chars[i].is_alphabetic()
+                    || (chars[i] == '\'' && i + 1 < n && chars[i + 1].is_alphabetic()))
+            {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
@@ -539,13 +622,19 @@ fn tokenize(text: &str) -> Vec<Tok> {
             if i < n && chars[i] == '.' {
                 if let Some(exp) = abbreviation(&lower) {
                     // "No." only before a number; "St." and titles never end a sentence here.
-                    let next_digit = chars[i + 1..].iter().find(|c| !c.is_whitespace()).is_some_and(|c| c.is_ascii_digit());
+                    let next_digit = chars[i + 1..]
+                        .iter()
+                        .find(|c| !c.is_whitespace())
+                        .is_some_and(|c| c.is_ascii_digit());
                     if lower != "no" || next_digit {
                         push_words(&mut toks, [exp.to_string()]);
                         i += 1;
                         let ends = matches!(lower.as_str(), "etc" | "inc" | "ltd" | "co" | "corp");
                         let at_end = chars[i..].iter().all(|c| c.is_whitespace());
-                        let next_upper = chars[i..].iter().find(|c| !c.is_whitespace()).is_some_and(|c| c.is_uppercase());
+                        let next_upper = chars[i..]
+                            .iter()
+                            .find(|c| !c.is_whitespace())
+                            .is_some_and(|c| c.is_uppercase());
                         if at_end || (ends && next_upper) {
                             push_break(&mut toks, Break::Long);
                         }
@@ -556,15 +645,34 @@ fn tokenize(text: &str) -> Vec<Tok> {
             toks.push(Tok::Word(word));
             continue;
         }
-        if c.is_ascii_digit() || ((c == '-' || c == '−') && chars.get(i + 1).is_some_and(char::is_ascii_digit) && (i == 0 || !chars[i - 1].is_alphanumeric())) {
+        if c.is_ascii_digit()
+            || ((c == '-' || c == '−')
+                && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+                && (i == 0 || !chars[i - 1].is_alphanumeric()))
+        {
             let negative = !c.is_ascii_digit();
             if negative {
                 i += 1;
             }
-            let currency = if i > 0 { match chars[i - 1 - usize::from(negative && i > 1).min(i - 1)] { '$' => Some(("dollar", "dollars", "cent", "cents")), '£' => Some(("pound", "pounds", "penny", "pence")), '€' => Some(("euro", "euros", "cent", "cents")), _ => None } } else { None };
+            let currency = if i > 0 {
+                match chars[i - 1 - usize::from(negative && i > 1).min(i - 1)] {
+                    '$' => Some(("dollar", "dollars", "cent", "cents")),
+                    '£' => Some(("pound", "pounds", "penny", "pence")),
+                    '€' => Some(("euro", "euros", "cent", "cents")),
+                    _ => None,
+                }
+            } else {
+                None
+            };
             let start = i;
             let mut int = String::new();
-            while i < n && (chars[i].is_ascii_digit() || (chars[i] == ',' && i + 3 < n + 0 && chars[i + 1..i + 4].iter().all(char::is_ascii_digit) && !chars.get(i + 4).is_some_and(char::is_ascii_digit))) {
+            while i < n
+                && (chars[i].is_ascii_digit()
+                    || (chars[i] == ','
+                        && i + 3 < n
+                        && chars[i + 1..i + 4].iter().all(char::is_ascii_digit)
+                        && !chars.get(i + 4).is_some_and(char::is_ascii_digit)))
+            {
                 if chars[i] != ',' {
                     int.push(chars[i]);
                 }
@@ -581,7 +689,13 @@ fn tokenize(text: &str) -> Vec<Tok> {
             }
             // Time of day 10:30
             let mut minutes = None;
-            if frac.is_empty() && i + 2 < n + 0 && chars[i] == ':' && chars[i + 1].is_ascii_digit() && chars[i + 2].is_ascii_digit() && !chars.get(i + 3).is_some_and(char::is_ascii_digit) {
+            if frac.is_empty()
+                && i + 2 < n
+                && chars[i] == ':'
+                && chars[i + 1].is_ascii_digit()
+                && chars[i + 2].is_ascii_digit()
+                && !chars.get(i + 3).is_some_and(char::is_ascii_digit)
+            {
                 minutes = Some(format!("{}{}", chars[i + 1], chars[i + 2]));
                 i += 3;
             }
@@ -600,11 +714,22 @@ fn tokenize(text: &str) -> Vec<Tok> {
             if negative {
                 words.push("minus".to_string());
             }
-            let value = if int.len() > 19 { None } else { int.parse::<u64>().ok() };
+            let value = if int.len() > 19 {
+                None
+            } else {
+                int.parse::<u64>().ok()
+            };
             match value {
                 None => words.extend(digits_words(&int)),
                 Some(v) => {
-                    let mut w = if int.len() == 4 && !had_commas && frac.is_empty() && currency.is_none() && minutes.is_none() && !ordinal && (1100..=2099).contains(&v) {
+                    let mut w = if int.len() == 4
+                        && !had_commas
+                        && frac.is_empty()
+                        && currency.is_none()
+                        && minutes.is_none()
+                        && !ordinal
+                        && (1100..=2099).contains(&v)
+                    {
                         year_words(v)
                     } else {
                         number_words(v)
@@ -626,7 +751,13 @@ fn tokenize(text: &str) -> Vec<Tok> {
                     }
                     if let Some((one, many, sub1, subn)) = currency {
                         words.push(if v == 1 { one } else { many }.into());
-                        let cents: u64 = if frac.is_empty() { 0 } else { format!("{:0<2}", &frac[..frac.len().min(2)]).parse().unwrap_or(0) };
+                        let cents: u64 = if frac.is_empty() {
+                            0
+                        } else {
+                            format!("{:0<2}", &frac[..frac.len().min(2)])
+                                .parse()
+                                .unwrap_or(0)
+                        };
                         if cents > 0 {
                             words.push("and".into());
                             words.extend(number_words(cents));
@@ -653,16 +784,19 @@ fn tokenize(text: &str) -> Vec<Tok> {
                 push_break(&mut toks, Break::Long);
                 i += 1;
             }
-            ',' | ';' | ':' | '—' | '–' | '(' | ')' | '[' | ']' | '"' | '“' | '”' => {
-                if c != '"' && c != '“' && c != '”' {
-                    push_break(&mut toks, Break::Short)
-                }
+            ',' | ';' | ':' | '—' | '–' | '(' | ')' | '[' | ']' | '"' | '“' | '”'
+                if c != '"' && c != '“' && c != '”' =>
+            {
+                push_break(&mut toks, Break::Short)
             }
             '-' if chars.get(i + 1) == Some(&'-') => {
                 push_break(&mut toks, Break::Short);
                 i += 1;
             }
-            '-' if i > 0 && chars[i - 1].is_whitespace() && chars.get(i + 1).is_some_and(|c| c.is_whitespace()) => {
+            '-' if i > 0
+                && chars[i - 1].is_whitespace()
+                && chars.get(i + 1).is_some_and(|c| c.is_whitespace()) =>
+            {
                 push_break(&mut toks, Break::Short)
             }
             '\n' if chars.get(i + 1) == Some(&'\n') => push_break(&mut toks, Break::Long),
@@ -721,13 +855,25 @@ pub fn g2p(text: &str) -> Vec<Word> {
                 if phones.is_empty() {
                     continue;
                 }
-                out.push(Word { text: w.to_lowercase(), phones, stress, break_after: Break::None, source });
+                out.push(Word {
+                    text: w.to_lowercase(),
+                    phones,
+                    stress,
+                    break_after: Break::None,
+                    source,
+                });
             }
             Tok::Letter(c) => {
                 let (mut phones, mut stress) = (Vec::new(), Vec::new());
                 push_arpabet(letter_name(c), &mut phones, &mut stress);
                 if !phones.is_empty() {
-                    out.push(Word { text: c.to_ascii_lowercase().to_string(), phones, stress, break_after: Break::None, source: Source::Spelled });
+                    out.push(Word {
+                        text: c.to_ascii_lowercase().to_string(),
+                        phones,
+                        stress,
+                        break_after: Break::None,
+                        source: Source::Spelled,
+                    });
                 }
             }
             Tok::Break(b) => {

@@ -58,7 +58,10 @@ fn check_time(format: &'static str, what: &str, i: usize, t: f64) -> Result<f64,
     if t.is_finite() && t >= 0.0 {
         Ok(t)
     } else {
-        Err(malformed(format, format!("{what} {i} has invalid time {t}")))
+        Err(malformed(
+            format,
+            format!("{what} {i} has invalid time {t}"),
+        ))
     }
 }
 
@@ -69,19 +72,56 @@ fn check_time(format: &'static str, what: &str, i: usize, t: f64) -> Result<f64,
 pub fn elevenlabs(json: &str) -> Result<Vec<WordTiming>, TextError> {
     const F: &str = "ElevenLabs alignment";
     let v = parse_json(F, json)?;
-    let a = v.get("alignment").filter(|a| !a.is_null()).or_else(|| v.get("normalized_alignment")).unwrap_or(&v);
-    let chars = a.get("characters").and_then(Value::as_array).ok_or_else(|| malformed(F, "missing array \"characters\""))?;
-    let starts = a.get("character_start_times_seconds").and_then(Value::as_array).ok_or_else(|| malformed(F, "missing array \"character_start_times_seconds\""))?;
-    let ends = a.get("character_end_times_seconds").and_then(Value::as_array).ok_or_else(|| malformed(F, "missing array \"character_end_times_seconds\""))?;
+    let a = v
+        .get("alignment")
+        .filter(|a| !a.is_null())
+        .or_else(|| v.get("normalized_alignment"))
+        .unwrap_or(&v);
+    let chars = a
+        .get("characters")
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed(F, "missing array \"characters\""))?;
+    let starts = a
+        .get("character_start_times_seconds")
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed(F, "missing array \"character_start_times_seconds\""))?;
+    let ends = a
+        .get("character_end_times_seconds")
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed(F, "missing array \"character_end_times_seconds\""))?;
     if chars.len() != starts.len() || chars.len() != ends.len() {
-        return Err(malformed(F, format!("{} characters but {} start and {} end times", chars.len(), starts.len(), ends.len())));
+        return Err(malformed(
+            F,
+            format!(
+                "{} characters but {} start and {} end times",
+                chars.len(),
+                starts.len(),
+                ends.len()
+            ),
+        ));
     }
     let mut out = Vec::new();
     let mut cur: Option<WordTiming> = None;
     for i in 0..chars.len() {
-        let c = chars[i].as_str().ok_or_else(|| malformed(F, format!("character {i} is not a string: {}", chars[i])))?;
-        let s = check_time(F, "character", i, num(&starts[i]).ok_or_else(|| malformed(F, format!("start time {i} is not a number: {}", starts[i])))?)?;
-        let e = check_time(F, "character", i, num(&ends[i]).ok_or_else(|| malformed(F, format!("end time {i} is not a number: {}", ends[i])))?)?;
+        let c = chars[i]
+            .as_str()
+            .ok_or_else(|| malformed(F, format!("character {i} is not a string: {}", chars[i])))?;
+        let s = check_time(
+            F,
+            "character",
+            i,
+            num(&starts[i]).ok_or_else(|| {
+                malformed(F, format!("start time {i} is not a number: {}", starts[i]))
+            })?,
+        )?;
+        let e = check_time(
+            F,
+            "character",
+            i,
+            num(&ends[i]).ok_or_else(|| {
+                malformed(F, format!("end time {i} is not a number: {}", ends[i]))
+            })?,
+        )?;
         if c.trim().is_empty() {
             if let Some(w) = cur.take() {
                 out.push(w);
@@ -93,7 +133,13 @@ pub fn elevenlabs(json: &str) -> Result<Vec<WordTiming>, TextError> {
                 w.word.push_str(c);
                 w.end = w.end.max(e);
             }
-            None => cur = Some(WordTiming { word: c.to_string(), start: s, end: e.max(s) }),
+            None => {
+                cur = Some(WordTiming {
+                    word: c.to_string(),
+                    start: s,
+                    end: e.max(s),
+                })
+            }
         }
     }
     out.extend(cur);
@@ -139,26 +185,44 @@ pub fn azure_viseme_phone(id: u64) -> Option<Phone> {
 pub fn azure(json: &str) -> Result<Imported, TextError> {
     const F: &str = "Azure events";
     let v = parse_json(F, json)?;
-    let arr = as_event_array(&v, &["events", "words", "visemes", "wordBoundaries"]).ok_or_else(|| malformed(F, "expected an array of events"))?;
-    const OFF: [&str; 6] = ["audio_offset", "AudioOffset", "audioOffset", "offset", "Offset", "audioOffsetTicks"];
+    let arr = as_event_array(&v, &["events", "words", "visemes", "wordBoundaries"])
+        .ok_or_else(|| malformed(F, "expected an array of events"))?;
+    const OFF: [&str; 6] = [
+        "audio_offset",
+        "AudioOffset",
+        "audioOffset",
+        "offset",
+        "Offset",
+        "audioOffsetTicks",
+    ];
     let mut words = Vec::new();
     let mut vis: Vec<(f64, Phone)> = Vec::new();
     for (i, e) in arr.iter().enumerate() {
         let Some(off) = get_num(e, &OFF) else {
-            return Err(malformed(F, format!("event {i} has no audio_offset/offset: {e}")));
+            return Err(malformed(
+                F,
+                format!("event {i} has no audio_offset/offset: {e}"),
+            ));
         };
         let t = check_time(F, "event", i, off / 1e7)?;
         if let Some(id) = get_num(e, &["viseme_id", "VisemeId", "visemeId"]) {
-            let p = azure_viseme_phone(id as u64).ok_or_else(|| malformed(F, format!("event {i}: viseme id {id} is not 0..21")))?;
+            let p = azure_viseme_phone(id as u64)
+                .ok_or_else(|| malformed(F, format!("event {i}: viseme id {id} is not 0..21")))?;
             vis.push((t, p));
         } else if let Some(text) = get_str(e, &["text", "Text", "word", "Word"]) {
-            if get_str(e, &["boundary_type", "BoundaryType", "boundaryType"]).is_some_and(|b| b.to_ascii_lowercase().contains("punct")) || !text.chars().any(char::is_alphanumeric) {
+            if get_str(e, &["boundary_type", "BoundaryType", "boundaryType"])
+                .is_some_and(|b| b.to_ascii_lowercase().contains("punct"))
+                || !text.chars().any(char::is_alphanumeric)
+            {
                 continue;
             }
             let dur = get_num(e, &["duration", "Duration", "durationTicks"]).map(|d| d / 1e7);
             words.push((text.to_string(), t, dur));
         } else {
-            return Err(malformed(F, format!("event {i} has neither text/word nor viseme_id: {e}")));
+            return Err(malformed(
+                F,
+                format!("event {i} has neither text/word nor viseme_id: {e}"),
+            ));
         }
     }
     if !words.is_empty() {
@@ -170,7 +234,11 @@ pub fn azure(json: &str) -> Result<Imported, TextError> {
                 Some(d) if *d > 0.0 => s + d,
                 _ => next.unwrap_or(s + estimate_word_s(w)),
             };
-            out.push(WordTiming { word: w.clone(), start: *s, end });
+            out.push(WordTiming {
+                word: w.clone(),
+                start: *s,
+                end,
+            });
         }
         return Ok(Imported::Words(out));
     }
@@ -194,11 +262,19 @@ fn events_to_phones(mut ev: Vec<(f64, Phone)>) -> Vec<TimedPhone> {
 }
 
 fn estimate_word_s(w: &str) -> f64 {
-    g2p(w).iter().flat_map(|w| w.phones.iter().zip(&w.stress)).map(|(p, &s)| p.typical_duration(s > 0)).sum::<f64>().max(0.1)
+    g2p(w)
+        .iter()
+        .flat_map(|w| w.phones.iter().zip(&w.stress))
+        .map(|(p, &s)| p.typical_duration(s > 0))
+        .sum::<f64>()
+        .max(0.1)
 }
 
 fn as_event_array<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Vec<Value>> {
-    v.as_array().or_else(|| keys.iter().find_map(|k| v.get(*k).and_then(Value::as_array)))
+    v.as_array().or_else(|| {
+        keys.iter()
+            .find_map(|k| v.get(*k).and_then(Value::as_array))
+    })
 }
 
 /// Amazon Polly viseme symbol -> a representative phone.
@@ -233,32 +309,48 @@ pub fn polly_viseme_phone(v: &str) -> Option<Phone> {
 pub fn polly(marks: &str) -> Result<Imported, TextError> {
     const F: &str = "Polly speech marks";
     let items: Vec<Value> = if marks.trim_start().starts_with('[') {
-        parse_json(F, marks)?.as_array().cloned().unwrap_or_default()
+        parse_json(F, marks)?
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     } else {
         let mut v = Vec::new();
         for (ln, line) in marks.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
-            v.push(serde_json::from_str(line).map_err(|e| malformed(F, format!("line {}: invalid JSON: {e}", ln + 1)))?);
+            v.push(
+                serde_json::from_str(line)
+                    .map_err(|e| malformed(F, format!("line {}: invalid JSON: {e}", ln + 1)))?,
+            );
         }
         v
     };
     let mut words = Vec::new();
     let mut vis = Vec::new();
     for (i, m) in items.iter().enumerate() {
-        let t = get_num(m, &["time"]).ok_or_else(|| malformed(F, format!("mark {i} has no numeric \"time\": {m}")))?;
+        let t = get_num(m, &["time"])
+            .ok_or_else(|| malformed(F, format!("mark {i} has no numeric \"time\": {m}")))?;
         let t = check_time(F, "mark", i, t / 1000.0)?;
-        let ty = get_str(m, &["type"]).ok_or_else(|| malformed(F, format!("mark {i} has no \"type\": {m}")))?;
+        let ty = get_str(m, &["type"])
+            .ok_or_else(|| malformed(F, format!("mark {i} has no \"type\": {m}")))?;
         let val = get_str(m, &["value"]).unwrap_or("");
         match ty {
             "word" => words.push((val.to_string(), t)),
-            "viseme" => vis.push((t, polly_viseme_phone(val).ok_or_else(|| malformed(F, format!("mark {i}: unknown viseme {val:?}")))?)),
+            "viseme" => vis.push((
+                t,
+                polly_viseme_phone(val)
+                    .ok_or_else(|| malformed(F, format!("mark {i}: unknown viseme {val:?}")))?,
+            )),
             _ => {}
         }
     }
     if !words.is_empty() {
-        let sil_times: Vec<f64> = vis.iter().filter(|v| v.1 == Phone::Sil).map(|v| v.0).collect();
+        let sil_times: Vec<f64> = vis
+            .iter()
+            .filter(|v| v.1 == Phone::Sil)
+            .map(|v| v.0)
+            .collect();
         let mut out = Vec::with_capacity(words.len());
         for k in 0..words.len() {
             let (w, s) = &words[k];
@@ -269,7 +361,11 @@ pub fn polly(marks: &str) -> Result<Imported, TextError> {
             if !end.is_finite() {
                 end = s + estimate_word_s(w);
             }
-            out.push(WordTiming { word: w.clone(), start: *s, end });
+            out.push(WordTiming {
+                word: w.clone(),
+                start: *s,
+                end,
+            });
         }
         return Ok(Imported::Words(out));
     }
@@ -285,24 +381,42 @@ pub fn polly(marks: &str) -> Result<Imported, TextError> {
 pub fn google(json: &str) -> Result<Vec<WordTiming>, TextError> {
     const F: &str = "Google timepoints";
     let v = parse_json(F, json)?;
-    let arr = v.get("timepoints").and_then(Value::as_array).or(v.as_array()).ok_or_else(|| malformed(F, "missing array \"timepoints\""))?;
+    let arr = v
+        .get("timepoints")
+        .and_then(Value::as_array)
+        .or(v.as_array())
+        .ok_or_else(|| malformed(F, "missing array \"timepoints\""))?;
     let mut pts = Vec::new();
     for (i, p) in arr.iter().enumerate() {
-        let name = get_str(p, &["markName", "mark_name"]).ok_or_else(|| malformed(F, format!("timepoint {i} has no markName: {p}")))?;
-        let t = get_num(p, &["timeSeconds", "time_seconds"]).ok_or_else(|| malformed(F, format!("timepoint {i} has no timeSeconds: {p}")))?;
+        let name = get_str(p, &["markName", "mark_name"])
+            .ok_or_else(|| malformed(F, format!("timepoint {i} has no markName: {p}")))?;
+        let t = get_num(p, &["timeSeconds", "time_seconds"])
+            .ok_or_else(|| malformed(F, format!("timepoint {i} has no timeSeconds: {p}")))?;
         pts.push((name.to_string(), check_time(F, "timepoint", i, t)?));
     }
     Ok((0..pts.len())
         .map(|k| {
             let (w, s) = &pts[k];
             let end = pts.get(k + 1).map_or(s + estimate_word_s(w), |n| n.1);
-            WordTiming { word: w.clone(), start: *s, end }
+            WordTiming {
+                word: w.clone(),
+                start: *s,
+                end,
+            }
         })
         .collect())
 }
 
 const WORD_KEYS: [&str; 6] = ["word", "text", "token", "value", "t", "w"];
-const START_KEYS: [&str; 7] = ["start", "start_time", "startTime", "begin", "b", "from", "start_s"];
+const START_KEYS: [&str; 7] = [
+    "start",
+    "start_time",
+    "startTime",
+    "begin",
+    "b",
+    "from",
+    "start_s",
+];
 const END_KEYS: [&str; 6] = ["end", "end_time", "endTime", "to", "stop", "end_s"];
 
 /// Generic word timings: `[{"word"|"text"|"token": w, "start": s, "end": s}]`, `{"words": [...]}`,
@@ -322,14 +436,21 @@ fn words_from_value(v: &Value) -> Result<Vec<WordTiming>, TextError> {
     if v.get("b").is_some() && v.get("w").is_some_and(Value::is_array) {
         let mut out = Vec::new();
         for (i, n) in v["w"].as_array().into_iter().flatten().enumerate() {
-            let t = get_str(n, &["t"]).ok_or_else(|| malformed(F, format!("node {i} has no \"t\": {n}")))?;
-            let b = get_num(n, &["b"]).ok_or_else(|| malformed(F, format!("node {i} has no \"b\": {n}")))?;
-            let d = get_num(n, &["d"]).ok_or_else(|| malformed(F, format!("node {i} has no \"d\": {n}")))?;
+            let t = get_str(n, &["t"])
+                .ok_or_else(|| malformed(F, format!("node {i} has no \"t\": {n}")))?;
+            let b = get_num(n, &["b"])
+                .ok_or_else(|| malformed(F, format!("node {i} has no \"b\": {n}")))?;
+            let d = get_num(n, &["d"])
+                .ok_or_else(|| malformed(F, format!("node {i} has no \"d\": {n}")))?;
             let word = t.split('(').next().unwrap_or(t);
             if word.starts_with('<') || word.is_empty() {
                 continue;
             }
-            out.push(WordTiming { word: word.to_string(), start: check_time(F, "word", i, b)?, end: b + d.max(0.0) });
+            out.push(WordTiming {
+                word: word.to_string(),
+                start: check_time(F, "word", i, b)?,
+                end: b + d.max(0.0),
+            });
         }
         return Ok(out);
     }
@@ -342,28 +463,62 @@ fn words_from_value(v: &Value) -> Result<Vec<WordTiming>, TextError> {
         }
         return Ok(out);
     }
-    let arr = v.as_array().or_else(|| v.get("words").and_then(Value::as_array)).ok_or_else(|| malformed(F, "expected an array of words or {\"words\": [...]}"))?;
+    let arr = v
+        .as_array()
+        .or_else(|| v.get("words").and_then(Value::as_array))
+        .ok_or_else(|| malformed(F, "expected an array of words or {\"words\": [...]}"))?;
     let ms_keys = arr.first().is_some_and(|w| w.get("start_ms").is_some());
-    let all_int = arr.iter().all(|w| START_KEYS.iter().chain(END_KEYS.iter()).filter_map(|k| w.get(*k)).all(|x| x.is_i64() || x.is_u64()));
-    let big = arr.iter().any(|w| get_num(w, &END_KEYS).is_some_and(|e| e > 100.0));
-    let scale = if ms_keys || (all_int && big) { 1e-3 } else { 1.0 };
+    let all_int = arr.iter().all(|w| {
+        START_KEYS
+            .iter()
+            .chain(END_KEYS.iter())
+            .filter_map(|k| w.get(*k))
+            .all(|x| x.is_i64() || x.is_u64())
+    });
+    let big = arr
+        .iter()
+        .any(|w| get_num(w, &END_KEYS).is_some_and(|e| e > 100.0));
+    let scale = if ms_keys || (all_int && big) {
+        1e-3
+    } else {
+        1.0
+    };
     let mut out = Vec::with_capacity(arr.len());
     for (i, w) in arr.iter().enumerate() {
-        let word = get_str(w, &WORD_KEYS).ok_or_else(|| malformed(F, format!("word {i} has no \"word\"/\"text\" string: {w}")))?;
-        let s = get_num(w, &START_KEYS).or_else(|| get_num(w, &["start_ms"])).ok_or_else(|| malformed(F, format!("word {i} ({word:?}) has no start time")))? * scale;
+        let word = get_str(w, &WORD_KEYS).ok_or_else(|| {
+            malformed(F, format!("word {i} has no \"word\"/\"text\" string: {w}"))
+        })?;
+        let s = get_num(w, &START_KEYS)
+            .or_else(|| get_num(w, &["start_ms"]))
+            .ok_or_else(|| malformed(F, format!("word {i} ({word:?}) has no start time")))?
+            * scale;
         let e = match get_num(w, &END_KEYS).or_else(|| get_num(w, &["end_ms"])) {
             Some(e) => e * scale,
-            None => s + get_num(w, &["d", "duration", "dur"]).ok_or_else(|| malformed(F, format!("word {i} ({word:?}) has no end time or duration")))? * scale,
+            None => {
+                s + get_num(w, &["d", "duration", "dur"]).ok_or_else(|| {
+                    malformed(
+                        F,
+                        format!("word {i} ({word:?}) has no end time or duration"),
+                    )
+                })? * scale
+            }
         };
         let s = check_time(F, "word", i, s)?;
-        if !(e >= s) {
-            return Err(malformed(F, format!("word {i} ({word:?}) ends at {e} before it starts at {s}")));
+        if e.is_nan() || e < s {
+            return Err(malformed(
+                F,
+                format!("word {i} ({word:?}) ends at {e} before it starts at {s}"),
+            ));
         }
         let word = word.split('(').next().unwrap_or(word);
         if word.starts_with('<') && word.ends_with('>') {
             continue;
         }
-        out.push(WordTiming { word: word.to_string(), start: s, end: e });
+        out.push(WordTiming {
+            word: word.to_string(),
+            start: s,
+            end: e,
+        });
     }
     Ok(out)
 }
@@ -378,31 +533,50 @@ pub fn phones_json(json: &str) -> Result<Vec<TimedPhone>, TextError> {
         let mut out = Vec::new();
         for w in v["w"].as_array().into_iter().flatten() {
             for n in w.get("w").and_then(Value::as_array).into_iter().flatten() {
-                let t = get_str(n, &["t"]).ok_or_else(|| malformed(F, format!("phone node has no \"t\": {n}")))?;
-                let b = get_num(n, &["b"]).ok_or_else(|| malformed(F, format!("phone node has no \"b\": {n}")))?;
-                let d = get_num(n, &["d"]).ok_or_else(|| malformed(F, format!("phone node has no \"d\": {n}")))?;
-                let p = Phone::from_name(t).ok_or_else(|| malformed(F, format!("unknown phone {t:?}")))?;
+                let t = get_str(n, &["t"])
+                    .ok_or_else(|| malformed(F, format!("phone node has no \"t\": {n}")))?;
+                let b = get_num(n, &["b"])
+                    .ok_or_else(|| malformed(F, format!("phone node has no \"b\": {n}")))?;
+                let d = get_num(n, &["d"])
+                    .ok_or_else(|| malformed(F, format!("phone node has no \"d\": {n}")))?;
+                let p = Phone::from_name(t)
+                    .ok_or_else(|| malformed(F, format!("unknown phone {t:?}")))?;
                 out.push(TimedPhone::new(p, b, b + d));
             }
         }
         if out.is_empty() {
-            return Err(malformed(F, "pocketsphinx alignment has no phone nodes (is this a words file?)"));
+            return Err(malformed(
+                F,
+                "pocketsphinx alignment has no phone nodes (is this a words file?)",
+            ));
         }
         return Ok(out);
     }
-    let arr = v.as_array().or_else(|| v.get("phones").and_then(Value::as_array)).ok_or_else(|| malformed(F, "expected an array of {start, end, phone}"))?;
+    let arr = v
+        .as_array()
+        .or_else(|| v.get("phones").and_then(Value::as_array))
+        .ok_or_else(|| malformed(F, "expected an array of {start, end, phone}"))?;
     let mut out = Vec::with_capacity(arr.len());
     for (i, x) in arr.iter().enumerate() {
-        let name = get_str(x, &["phone", "p", "phoneme", "label"]).ok_or_else(|| malformed(F, format!("entry {i} has no \"phone\": {x}")))?;
-        let p = Phone::from_name(name).ok_or_else(|| malformed(F, format!("entry {i}: unknown phone {name:?}")))?;
-        let s = get_num(x, &START_KEYS).ok_or_else(|| malformed(F, format!("entry {i} has no start")))?;
+        let name = get_str(x, &["phone", "p", "phoneme", "label"])
+            .ok_or_else(|| malformed(F, format!("entry {i} has no \"phone\": {x}")))?;
+        let p = Phone::from_name(name)
+            .ok_or_else(|| malformed(F, format!("entry {i}: unknown phone {name:?}")))?;
+        let s = get_num(x, &START_KEYS)
+            .ok_or_else(|| malformed(F, format!("entry {i} has no start")))?;
         let e = match get_num(x, &END_KEYS) {
             Some(e) => e,
-            None => s + get_num(x, &["d", "duration"]).ok_or_else(|| malformed(F, format!("entry {i} has no end or duration")))?,
+            None => {
+                s + get_num(x, &["d", "duration"])
+                    .ok_or_else(|| malformed(F, format!("entry {i} has no end or duration")))?
+            }
         };
         let s = check_time(F, "entry", i, s)?;
-        if !(e >= s) {
-            return Err(malformed(F, format!("entry {i} ({name}) ends at {e} before it starts at {s}")));
+        if e.is_nan() || e < s {
+            return Err(malformed(
+                F,
+                format!("entry {i} ({name}) ends at {e} before it starts at {s}"),
+            ));
         }
         out.push(TimedPhone::new(p, s, e));
     }
@@ -414,7 +588,10 @@ fn shape(format: &'static str, s: &str) -> Result<char, TextError> {
     let mut it = s.chars();
     match (it.next(), it.next()) {
         (Some(c @ ('A'..='H' | 'X')), None) => Ok(c),
-        _ => Err(malformed(format, format!("unknown mouth shape {s:?} (expected A-H or X)"))),
+        _ => Err(malformed(
+            format,
+            format!("unknown mouth shape {s:?} (expected A-H or X)"),
+        )),
     }
 }
 
@@ -425,13 +602,19 @@ pub fn rhubarb(text: &str) -> Result<Vec<(f64, f64, char)>, TextError> {
     if t.starts_with('{') {
         const F: &str = "Rhubarb JSON";
         let v = parse_json(F, t)?;
-        let cues = v.get("mouthCues").and_then(Value::as_array).ok_or_else(|| malformed(F, "missing array \"mouthCues\""))?;
+        let cues = v
+            .get("mouthCues")
+            .and_then(Value::as_array)
+            .ok_or_else(|| malformed(F, "missing array \"mouthCues\""))?;
         let mut out = Vec::with_capacity(cues.len());
         for (i, c) in cues.iter().enumerate() {
-            let s = get_num(c, &["start"]).ok_or_else(|| malformed(F, format!("cue {i} has no start: {c}")))?;
-            let e = get_num(c, &["end"]).ok_or_else(|| malformed(F, format!("cue {i} has no end: {c}")))?;
-            let v = get_str(c, &["value"]).ok_or_else(|| malformed(F, format!("cue {i} has no value: {c}")))?;
-            if !(e >= s) || s < 0.0 {
+            let s = get_num(c, &["start"])
+                .ok_or_else(|| malformed(F, format!("cue {i} has no start: {c}")))?;
+            let e = get_num(c, &["end"])
+                .ok_or_else(|| malformed(F, format!("cue {i} has no end: {c}")))?;
+            let v = get_str(c, &["value"])
+                .ok_or_else(|| malformed(F, format!("cue {i} has no value: {c}")))?;
+            if e.is_nan() || e < s || s < 0.0 {
                 return Err(malformed(F, format!("cue {i} has bad times {s}..{e}")));
             }
             out.push((s, e, shape(F, v)?));
@@ -444,19 +627,33 @@ pub fn rhubarb(text: &str) -> Result<Vec<(f64, f64, char)>, TextError> {
         let mut rest = t;
         while let Some(p) = rest.find("<mouthCue") {
             rest = &rest[p + 9..];
-            let close = rest.find('>').ok_or_else(|| malformed(F, "unterminated <mouthCue"))?;
+            if !rest.starts_with(|c: char| c.is_whitespace()) {
+                continue; // <mouthCues>
+            }
+            let close = rest
+                .find('>')
+                .ok_or_else(|| malformed(F, "unterminated <mouthCue"))?;
             let attrs = &rest[..close];
             let attr = |name: &str| -> Result<f64, TextError> {
-                let k = attrs.find(&format!("{name}=")).ok_or_else(|| malformed(F, format!("<mouthCue> without {name}: {attrs}")))?;
+                let k = attrs
+                    .find(&format!("{name}="))
+                    .ok_or_else(|| malformed(F, format!("<mouthCue> without {name}: {attrs}")))?;
                 let v = &attrs[k + name.len() + 1..];
                 let q = v.chars().next().unwrap_or('"');
                 let v = &v[1..];
-                let end = v.find(q).ok_or_else(|| malformed(F, format!("unterminated {name} attribute")))?;
-                v[..end].trim().parse().map_err(|_| malformed(F, format!("{name}={:?} is not a number", &v[..end])))
+                let end = v
+                    .find(q)
+                    .ok_or_else(|| malformed(F, format!("unterminated {name} attribute")))?;
+                v[..end]
+                    .trim()
+                    .parse()
+                    .map_err(|_| malformed(F, format!("{name}={:?} is not a number", &v[..end])))
             };
             let (s, e) = (attr("start")?, attr("end")?);
             rest = &rest[close + 1..];
-            let endtag = rest.find("</mouthCue>").ok_or_else(|| malformed(F, "missing </mouthCue>"))?;
+            let endtag = rest
+                .find("</mouthCue>")
+                .ok_or_else(|| malformed(F, "missing </mouthCue>"))?;
             out.push((s, e, shape(F, &rest[..endtag])?));
             rest = &rest[endtag..];
         }
@@ -471,8 +668,16 @@ pub fn rhubarb(text: &str) -> Result<Vec<(f64, f64, char)>, TextError> {
         if line.trim().is_empty() {
             continue;
         }
-        let (a, b) = line.split_once(['\t', ' ']).ok_or_else(|| malformed(F, format!("line {}: expected \"time<TAB>shape\", got {line:?}", ln + 1)))?;
-        let time: f64 = a.trim().parse().map_err(|_| malformed(F, format!("line {}: time {a:?} is not a number", ln + 1)))?;
+        let (a, b) = line.split_once(['\t', ' ']).ok_or_else(|| {
+            malformed(
+                F,
+                format!("line {}: expected \"time<TAB>shape\", got {line:?}", ln + 1),
+            )
+        })?;
+        let time: f64 = a
+            .trim()
+            .parse()
+            .map_err(|_| malformed(F, format!("line {}: time {a:?} is not a number", ln + 1)))?;
         pts.push((time, shape(F, b)?));
     }
     if pts.is_empty() {
@@ -514,30 +719,63 @@ pub fn shape_phone(shape: char) -> Option<Phone> {
 /// timepoints, Azure events, phone JSON (corpus / pocketsphinx phones) or generic word JSON.
 pub fn auto(text: &str) -> Result<Imported, TextError> {
     let t = text.trim_start();
-    if t.starts_with('<') || t.lines().next().is_some_and(|l| l.split_once(['\t', ' ']).is_some_and(|(a, _)| a.trim().parse::<f64>().is_ok())) {
+    if t.starts_with('<')
+        || t.lines().next().is_some_and(|l| {
+            l.split_once(['\t', ' '])
+                .is_some_and(|(a, _)| a.trim().parse::<f64>().is_ok())
+        })
+    {
         return rhubarb(t).map(Imported::Cues);
     }
     let first_line = t.lines().next().unwrap_or("");
-    if first_line.trim_start().starts_with('{') && t.lines().filter(|l| !l.trim().is_empty()).count() > 1 && serde_json::from_str::<Value>(first_line).is_ok() {
+    if first_line.trim_start().starts_with('{')
+        && t.lines().filter(|l| !l.trim().is_empty()).count() > 1
+        && serde_json::from_str::<Value>(first_line).is_ok()
+    {
         return polly(t);
     }
-    let v: Value = serde_json::from_str(t).map_err(|e| TextError::UnknownFormat(format!("not JSON, Rhubarb TSV or XML ({e})")))?;
+    let v: Value = serde_json::from_str(t)
+        .map_err(|e| TextError::UnknownFormat(format!("not JSON, Rhubarb TSV or XML ({e})")))?;
     if v.get("mouthCues").is_some() {
         return rhubarb(t).map(Imported::Cues);
     }
-    if v.get("alignment").is_some() || v.get("normalized_alignment").is_some() || v.get("characters").is_some() {
+    if v.get("alignment").is_some()
+        || v.get("normalized_alignment").is_some()
+        || v.get("characters").is_some()
+    {
         return elevenlabs(t).map(Imported::Words);
     }
     if v.get("timepoints").is_some() {
         return google(t).map(Imported::Words);
     }
     if v.get("b").is_some() && v.get("w").is_some() {
-        let phones = v["w"].as_array().is_some_and(|ws| ws.iter().any(|w| w.get("w").is_some()));
-        return if phones { phones_json(t).map(Imported::Phones) } else { words_json(t).map(Imported::Words) };
+        let phones = v["w"]
+            .as_array()
+            .is_some_and(|ws| ws.iter().any(|w| w.get("w").is_some()));
+        return if phones {
+            phones_json(t).map(Imported::Phones)
+        } else {
+            words_json(t).map(Imported::Words)
+        };
     }
-    let arr = v.as_array().or_else(|| ["events", "words", "phones", "visemes"].iter().find_map(|k| v.get(*k).and_then(Value::as_array)));
+    let arr = v.as_array().or_else(|| {
+        ["events", "words", "phones", "visemes"]
+            .iter()
+            .find_map(|k| v.get(*k).and_then(Value::as_array))
+    });
     if let Some(first) = arr.and_then(|a| a.first()) {
-        if ["audio_offset", "AudioOffset", "audioOffset", "offset", "Offset", "viseme_id", "VisemeId"].iter().any(|k| first.get(*k).is_some()) {
+        if [
+            "audio_offset",
+            "AudioOffset",
+            "audioOffset",
+            "offset",
+            "Offset",
+            "viseme_id",
+            "VisemeId",
+        ]
+        .iter()
+        .any(|k| first.get(*k).is_some())
+        {
             return azure(t);
         }
         if first.get("type").is_some() && first.get("time").is_some() {
@@ -551,7 +789,12 @@ pub fn auto(text: &str) -> Result<Imported, TextError> {
     if v.get("segments").is_some() {
         return words_json(t).map(Imported::Words);
     }
-    Err(TextError::UnknownFormat(format!("JSON with keys {:?}", v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default())))
+    Err(TextError::UnknownFormat(format!(
+        "JSON with keys {:?}",
+        v.as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+    )))
 }
 
 /// Import any supported timing file and return phones covering `0..duration_s` (when given; pauses
@@ -561,7 +804,13 @@ pub fn to_phones(text: &str, duration_s: Option<f64>) -> Result<Vec<TimedPhone>,
     Ok(match auto(text)? {
         Imported::Words(w) => words_to_phones(&w, duration_s),
         Imported::Phones(p) => fill_gaps(p, duration_s),
-        Imported::Cues(c) => fill_gaps(c.into_iter().filter_map(|(s, e, ch)| shape_phone(ch).map(|p| TimedPhone::new(p, s, e))).filter(|p| p.end > p.start).collect(), duration_s),
+        Imported::Cues(c) => fill_gaps(
+            c.into_iter()
+                .filter_map(|(s, e, ch)| shape_phone(ch).map(|p| TimedPhone::new(p, s, e)))
+                .filter(|p| p.end > p.start)
+                .collect(),
+            duration_s,
+        ),
     })
 }
 

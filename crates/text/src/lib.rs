@@ -35,10 +35,15 @@ mod g2p;
 pub mod import;
 mod phone;
 
-pub use align::{align, align_energy, energy_features, AlignConfig, ClassMap, EnergyFrame, PhoneSeq, Posteriors};
+pub use align::{
+    align, align_energy, energy_features, AlignConfig, ClassMap, EnergyFrame, PhoneSeq, Posteriors,
+};
 pub use error::TextError;
 pub use frames::{phone_at, phones_to_cues, phones_to_frames, phones_to_rhubarb, TimedPhone};
-pub use g2p::{dictionary_len, g2p, letter_to_sound, lookup, normalize, number_words, text_phones, Break, Source, Word};
+pub use g2p::{
+    dictionary_len, g2p, letter_to_sound, lookup, normalize, number_words, text_phones, Break,
+    Source, Word,
+};
 pub use phone::{effective, rhubarb_of, visemes_of, Phone, PhoneKind, PHONE_COUNT, PHONE_NAMES};
 
 pub use facecast_core::{Viseme, VisemeFrame};

@@ -8,9 +8,9 @@ pub const PHONE_COUNT: usize = 40;
 
 /// Phone names in [`Phone`] index order.
 pub const PHONE_NAMES: [&str; PHONE_COUNT] = [
-    "SIL", "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH",
-    "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH",
-    "UW", "V", "W", "Y", "Z", "ZH",
+    "SIL", "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G",
+    "HH", "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH",
+    "UH", "UW", "V", "W", "Y", "Z", "ZH",
 ];
 
 /// One ARPAbet phone (no stress) or `Sil` (pause/silence). `index()` is fixed: `Sil` = 0, then the
@@ -21,8 +21,45 @@ pub const PHONE_NAMES: [&str; PHONE_COUNT] = [
 pub enum Phone {
     #[serde(rename = "SIL")]
     Sil = 0,
-    AA, AE, AH, AO, AW, AY, B, CH, D, DH, EH, ER, EY, F, G, HH, IH, IY, JH, K, L, M, N, NG, OW, OY,
-    P, R, S, SH, T, TH, UH, UW, V, W, Y, Z, ZH,
+    AA,
+    AE,
+    AH,
+    AO,
+    AW,
+    AY,
+    B,
+    CH,
+    D,
+    DH,
+    EH,
+    ER,
+    EY,
+    F,
+    G,
+    HH,
+    IH,
+    IY,
+    JH,
+    K,
+    L,
+    M,
+    N,
+    NG,
+    OW,
+    OY,
+    P,
+    R,
+    S,
+    SH,
+    T,
+    TH,
+    UH,
+    UW,
+    V,
+    W,
+    Y,
+    Z,
+    ZH,
 }
 
 /// Broad manner class, used for duration priors and the energy-only aligner.
@@ -75,11 +112,16 @@ impl Phone {
     pub fn from_name(name: &str) -> Option<Phone> {
         let n = name.trim().trim_end_matches(|c: char| c.is_ascii_digit());
         if n.is_empty()
-            || ["sil", "sp", "spn", "pau", "<sil>", "_", "sil0"].iter().any(|s| s.eq_ignore_ascii_case(n))
+            || ["sil", "sp", "spn", "pau", "<sil>", "_", "sil0"]
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(n))
         {
             return Some(Phone::Sil);
         }
-        PHONE_NAMES.iter().position(|p| p.eq_ignore_ascii_case(n)).map(|i| Phone::ALL[i])
+        PHONE_NAMES
+            .iter()
+            .position(|p| p.eq_ignore_ascii_case(n))
+            .map(|i| Phone::ALL[i])
     }
 
     /// The phone with this index, if `< PHONE_COUNT`.
@@ -224,7 +266,9 @@ impl std::str::FromStr for Phone {
 /// Rhubarb shape per phone of a sequence, with the scorer's HH rule (HH followed by a vowel takes
 /// that vowel's shape).
 pub fn rhubarb_of(phones: &[Phone]) -> Vec<char> {
-    (0..phones.len()).map(|i| effective(phones, i).rhubarb()).collect()
+    (0..phones.len())
+        .map(|i| effective(phones, i).rhubarb())
+        .collect()
 }
 
 /// Oculus viseme per phone of a sequence; HH takes the viseme of the phone after it (`Sil` at the

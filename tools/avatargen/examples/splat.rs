@@ -115,8 +115,14 @@ fn render(s: &Scene, v: &View, size: usize) -> Img {
                 })
                 .collect();
             let rn: Vec<V> = nor.iter().map(|nn| norm(rot([nn[0] + v.centre[0], nn[1] + v.centre[1], nn[2] + v.centre[2]]))).collect();
+            let clip: Option<f64> = std::env::var("CLIP").ok().and_then(|x| x.parse().ok());
             for t in prim.indices.chunks(3) {
                 let (a, b, c) = (t[0] as usize, t[1] as usize, t[2] as usize);
+                if let Some(cx) = clip {
+                    if (pos[a][0] + pos[b][0] + pos[c][0]) / 3.0 + o[0] > cx {
+                        continue;
+                    }
+                }
                 let (pa, pb, pc) = (sp[a], sp[b], sp[c]);
                 let area = (pb[0] - pa[0]) * (pc[1] - pa[1]) - (pb[1] - pa[1]) * (pc[0] - pa[0]);
                 let back = area > 0.0; // screen y is down: CCW in world -> negative area
@@ -157,7 +163,7 @@ fn render(s: &Scene, v: &View, size: usize) -> Img {
                         ]);
                         let col: Vec<f64> = (0..3)
                             .map(|k| {
-                                w0 * prim.colors[a][k] as f64 + w1 * prim.colors[b][k] as f64 + w2 * prim.colors[c][k] as f64
+                                (w0 * prim.colors[a][k] as f64 + w1 * prim.colors[b][k] as f64 + w2 * prim.colors[c][k] as f64) / 255.0
                             })
                             .collect();
                         let ndl = dot(nn, light).max(0.0);
@@ -269,7 +275,16 @@ fn main() {
             let c: Vec<f64> = std::env::var("C").unwrap_or("0.045,0.11,0.06".into()).split(',').map(|x| x.parse().unwrap()).collect();
             let half: f64 = std::env::var("HALF").ok().and_then(|x| x.parse().ok()).unwrap_or(0.02);
             let yaw: f64 = std::env::var("YAW").ok().and_then(|x| x.parse().ok()).unwrap_or(0.5);
-            vec![mk(yaw, 0.0, [c[0], c[1], c[2]], half, vec![])]
+            let w: Vec<(&'static str, f64)> = std::env::var("W")
+                .unwrap_or_default()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(|kv| {
+                    let (k, v) = kv.split_once('=').unwrap_or((kv, "1"));
+                    (&*Box::leak(k.to_string().into_boxed_str()), v.parse().unwrap_or(1.0))
+                })
+                .collect();
+            vec![mk(yaw, 0.0, [c[0], c[1], c[2]], half, w)]
         }
         "eyes" => vec![
             mk(0.0, 0.0, eye_c, 0.03, vec![]),
@@ -294,7 +309,7 @@ fn main() {
             mk(3.14, 0.0, head_c, 0.17, vec![]),
         ],
     };
-    let cols = 3;
+    let cols = views.len().min(3);
     let rows = views.len().div_ceil(cols);
     let (w, h) = (cols * size, rows * size);
     let mut sheet = vec![[0u8; 3]; w * h];

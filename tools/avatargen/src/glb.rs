@@ -157,7 +157,17 @@ fn index_bytes(idx: &[u32], n_verts: usize) -> (Vec<u8>, u32) {
 fn prim_json(out: &mut Out, p: &Prim, normal_targets: bool) -> Value {
     let pos = out.floats(&p.positions, true);
     let nor = out.floats(&p.normals, false);
-    let col = out.floats(&p.colors, false);
+    let col = {
+        let bytes: Vec<u8> = p.colors.iter().flatten().copied().collect();
+        let view = out.view(&bytes, Some(ARRAY_BUFFER));
+        out.accessor(json!({
+            "bufferView": view,
+            "componentType": 5121,
+            "normalized": true,
+            "count": p.colors.len(),
+            "type": "VEC4",
+        }))
+    };
     let ind = out.indices(&p.indices, p.positions.len());
     let mut targets = Vec::new();
     for (dp, dn) in &p.targets {

@@ -289,7 +289,7 @@ impl Head {
 fn ring_angles() -> Vec<f64> {
     let mut v = vec![0.0];
     let mut b: f64 = 0.0;
-    let mut step: f64 = 0.011;
+    let mut step: f64 = 0.012;
     loop {
         if b > 0.17 {
             step = (step * 1.07).min(if b < 1.3 { 0.034 } else { 0.085 });
@@ -331,7 +331,7 @@ pub struct Face {
 
 pub fn build_face(h: &Head) -> Face {
     let mut b = Builder::default();
-    let nphi = 112usize;
+    let nphi = 100usize;
     let rings = ring_angles();
     let skin = skin_col();
     let lip = lip_col();
@@ -403,16 +403,17 @@ pub fn build_face(h: &Head) -> Face {
         inner_rows.push(row);
     }
     // cavity bag
-    let cb = h.mouth - h.dm * 0.029 - h.ey * 0.006;
-    let (rx, ry, rz) = (0.021, 0.017, 0.024);
+    let cb = h.mouth + v3(0.0, -0.004, -0.027);
+    let (rx, ry, rz) = (0.023, 0.016, 0.027);
     let mut cav_rows: Vec<Vec<u32>> = Vec::new();
-    let nbag = 7;
+    let nbag = 5;
     for k in 0..nbag {
         let al = 0.95 + (PI - 0.95) * k as f64 / nbag as f64;
         let mut row = Vec::with_capacity(nphi);
         for &phi in &phis {
             let (sp, cp) = phi.sin_cos();
-            let p = cb + h.ex * (rx * al.sin() * cp) + h.ey * (ry * al.sin() * sp) + h.dm * (rz * al.cos());
+            let narrow = 1.0 - 0.22 * (-sp).max(0.0);
+            let p = cb + v3(rx * narrow * al.sin() * cp, ry * al.sin() * sp, rz * al.cos());
             let jaw = smoothstep(0.35, -0.35, sp);
             let tag = Tag { kind: Kind::Cavity, a: al, b: phi, c: 0.0, side: sp, jaw };
             row.push(b.vert(p, srgb(58, 16, 20), tag));
@@ -420,7 +421,7 @@ pub fn build_face(h: &Head) -> Face {
         cav_rows.push(row);
     }
     let back = b.vert(
-        cb - h.dm * rz,
+        cb - V3::Z * rz,
         srgb(58, 16, 20),
         Tag { kind: Kind::Cavity, a: PI, b: 0.0, c: 0.0, side: 0.0, jaw: 0.5 },
     );
@@ -476,7 +477,7 @@ pub fn build_face(h: &Head) -> Face {
             let na = 30;
             let (r_in, r_out) = if upper { (h.re + 0.0009, h.re + 0.0024) } else { (h.re + 0.0008, h.re + 0.0022) };
             let top = if upper { 1.45 } else { -1.3 };
-            let nrows = 9;
+            let nrows = 7;
             let mut rows: Vec<Vec<u32>> = Vec::new();
             for rr in 0..nrows + 2 {
                 let mut row = Vec::new();
@@ -702,7 +703,7 @@ pub fn face_delta(h: &Head, name: &str, p: V3, t: &Tag, edge: Option<(V3, Tag)>)
             // cancels the jaw on the lower lip, so jawOpen + mouthClose = closed lips
             let k = if lower { 1.0 - smoothstep(hl * 1.2, hl * 2.8, (-my).max(0.0)) } else { 0.0 };
             let k = k * (1.0 - smoothstep(h.w_m * 0.95, h.w_m * 1.8, mx.abs()));
-            -h.jaw_delta(p, t.jaw) * k + (-up) * (0.0008 * lip_u)
+            -(h.jaw_delta(p, t.jaw) + up * (0.0015 * lip_l)) * k
         }
         ("mouthFunnel", Kind::Skin) => {
             let round = (1.0 - (mx / h.w_m).powi(2)).max(0.0);

@@ -19,6 +19,18 @@ use head::{face_delta, mat, Head, FACE_TARGETS, JAW_TARGETS, TONGUE_TARGETS};
 use mesh::{Builder, MaterialDef, MeshDef, NodeDef, Scene};
 use v3::{srgb, v3, V3};
 
+/// Face targets that also carry normal deltas (the ones that bend the surface most).
+const NORMAL_TARGETS: &[&str] = &[
+    "jawOpen",
+    "eyeBlinkLeft",
+    "eyeBlinkRight",
+    "mouthSmileLeft",
+    "mouthSmileRight",
+    "mouthPucker",
+    "mouthFunnel",
+    "cheekPuff",
+];
+
 /// Where the head design origin sits in body (world) coordinates.
 const HEAD_ORIGIN: V3 = v3(0.0, 0.165, 0.012);
 /// Head pivot (the head node's origin) in head design coordinates.
@@ -58,12 +70,13 @@ fn shift(b: &mut Builder, by: V3) {
 }
 
 fn mesh_from(name: &str, b: &Builder, names: &[&str], deltas: impl Fn(usize, &str) -> V3, normals: bool) -> MeshDef {
+    let with_n: Vec<bool> = names.iter().map(|n| normals && NORMAL_TARGETS.contains(n)).collect();
     let targets: Vec<Vec<V3>> =
         names.iter().map(|n| (0..b.pos.len()).map(|i| deltas(i, n)).collect()).collect();
     MeshDef {
         name: name.to_string(),
         target_names: names.iter().map(|s| s.to_string()).collect(),
-        prims: b.finish(&targets, normals),
+        prims: b.finish(&targets, &with_n),
     }
 }
 

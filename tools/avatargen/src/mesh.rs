@@ -56,7 +56,8 @@ pub struct Prim {
     pub material: usize,
     pub positions: Vec<[f32; 3]>,
     pub normals: Vec<[f32; 3]>,
-    pub colors: Vec<[f32; 3]>,
+    /// COLOR_0, linear RGBA as normalised bytes.
+    pub colors: Vec<[u8; 4]>,
     pub indices: Vec<u32>,
     /// Dense (position, normal) deltas, one per mesh target.
     pub targets: Vec<(Vec<[f32; 3]>, Vec<[f32; 3]>)>,
@@ -173,12 +174,13 @@ impl Builder {
     }
 
     /// Split by material into primitives. `targets` are full position deltas per vertex.
-    pub fn finish(&self, targets: &[Vec<V3>], with_normal_deltas: bool) -> Vec<Prim> {
+    pub fn finish(&self, targets: &[Vec<V3>], with_normal_deltas: &[bool]) -> Vec<Prim> {
         let n0 = self.normals(&self.pos);
         let tn: Vec<Vec<V3>> = targets
             .iter()
-            .map(|d| {
-                if !with_normal_deltas {
+            .enumerate()
+            .map(|(k, d)| {
+                if !with_normal_deltas.get(k).copied().unwrap_or(false) {
                     return vec![V3::ZERO; self.pos.len()];
                 }
                 let moved: Vec<V3> = self.pos.iter().zip(d).map(|(&p, &dd)| p + dd).collect();
@@ -219,7 +221,8 @@ impl Builder {
                         let nn = n0[i];
                         prim.normals.push([qf(nn.x, 1e5), qf(nn.y, 1e5), qf(nn.z, 1e5)]);
                         let c = self.col[i];
-                        prim.colors.push([qf(c[0], 4096.0), qf(c[1], 4096.0), qf(c[2], 4096.0)]);
+                        let u = |x: f64| (x.clamp(0.0, 1.0) * 255.0).round() as u8;
+                        prim.colors.push([u(c[0]), u(c[1]), u(c[2]), u(c[3])]);
                         for (k, d) in targets.iter().enumerate() {
                             let dp = d[i];
                             let dp = if dp.len() < 4e-5 { V3::ZERO } else { dp };

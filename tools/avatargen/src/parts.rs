@@ -174,7 +174,7 @@ pub fn teeth(h: &Head, upper: bool) -> Builder {
 /// The tongue, in head design coordinates.
 pub fn tongue(h: &Head) -> Builder {
     let mut b = Builder::default();
-    let c = h.mouth - V3::Z * 0.031 + V3::Y * -0.0095;
+    let c = h.mouth - V3::Z * 0.032 + V3::Y * -0.0062;
     let (rx, ry, rz) = (0.0165, 0.0065, 0.021);
     let (nt, np) = (14, 28);
     let mut rows = Vec::new();
@@ -259,7 +259,7 @@ pub fn hair_at(p: V3) -> (f64, f64, f64) {
 /// Hair shell over the skull.
 pub fn hair(h: &Head) -> Builder {
     let mut b = Builder::default();
-    let (nt, np) = (52, 120);
+    let (nt, np) = (44, 100);
     let th_max = 2.45;
     let col = srgb(70, 45, 30);
     let hl = srgb(124, 86, 54);
@@ -372,7 +372,7 @@ fn torso_sdf1(p: V3) -> f64 {
 pub fn torso() -> Builder {
     let mut b = Builder::default();
     let o = v3(0.0, -0.12, -0.015);
-    let (nt, np) = (34, 60);
+    let (nt, np) = (28, 50);
     let knit = srgb(52, 96, 118);
     let surf = |dir: V3| -> V3 {
         let mut t = 0.6;
