@@ -11,7 +11,7 @@ Model: per-frame features (FEAT_DIM) at 100 Hz, stacked at frame offsets OFFSETS
 at most 2 future frames = 20 ms), normalised, -> ReLU MLP -> heads: 15 visemes (softmax), 40 phones
 (softmax, used by text alignment), jaw opening (sigmoid regression).
 """
-import argparse, glob, json, os, struct, subprocess, sys, time
+import argparse, glob, json, os, struct, subprocess, sys, time, zlib
 
 import numpy as np
 
@@ -152,6 +152,7 @@ def main():
     ap.add_argument("--holdout", default="", help="comma list of voice-name prefixes kept out of training")
     ap.add_argument("--featdump", default="")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--subsample", type=int, default=2, help="use 1/N of the frames per epoch (random)")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     names = sorted(os.path.basename(p)[:-5] for p in glob.glob(f"{a.data}/wav/*.json"))
@@ -165,7 +166,7 @@ def main():
             ["cargo", "run", "--release", "-q", "-p", "facecast-lipsync", "--example", "featdump", "--", lst, f"{a.data}/feat"]
         subprocess.run(cmd, check=True)
     hold = [h for h in a.holdout.split(",") if h]
-    val = [n for i, n in enumerate(names) if any(n.startswith(h) for h in hold) or (not hold and i % 20 == 7)]
+    val = [n for i, n in enumerate(names) if any(n.startswith(h) for h in hold) or (not hold and zlib.crc32(n.encode()) % 20 == 7)]
     tr = [n for n in names if n not in set(val)]
     print(f"train {len(tr)} utts, val {len(val)} utts", flush=True)
     X, C, V, P, O = load(a.data, tr)
@@ -178,11 +179,11 @@ def main():
     cw = (cnt.sum() / cnt / nv) ** 0.35; cw = (cw / (cw * cnt / cnt.sum()).sum()).astype(np.float32)
     print("viseme freq", np.round(cnt / cnt.sum(), 3), "weights", np.round(cw, 2))
     mlp = MLP([FEAT_DIM * len(OFFSETS)] + HIDDEN, nv + npn + 1, rng)
-    bs, N = 512, len(C)
+    bs, N = 512, len(C) // a.subsample
     steps = a.epochs * N // bs
     t0 = time.time()
     for ep in range(a.epochs):
-        perm = rng.permutation(N)
+        perm = rng.permutation(len(C))[:N]
         for s in range(N // bs):
             it = ep * (N // bs) + s
             lr = 2e-3 * 0.5 * (1 + np.cos(np.pi * it / steps)) + 2e-5
@@ -206,7 +207,7 @@ def main():
             accs.append((hs[-1][:, :nv].argmax(1) == Vv[s:s + 4096], hs[-1][:, nv:nv + npn].argmax(1) == Pv[s:s + 4096]))
         va = np.mean(np.concatenate([x for x, _ in accs])); pa = np.mean(np.concatenate([y for _, y in accs]))
         print(f"epoch {ep} val viseme acc {va:.3f} phone acc {pa:.3f}  ({time.time() - t0:.0f}s)", flush=True)
-    export(a.out, mlp, mean, std)
+        export(a.out, mlp, mean, std)
     print("wrote", a.out, os.path.getsize(a.out), "bytes")
 
 

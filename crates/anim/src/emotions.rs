@@ -14,7 +14,10 @@ pub struct Preset {
 /// Presets in [`Emotion::ALL`] order.
 pub const PRESETS: [Preset; 8] = [
     // neutral: relaxed, attentive.
-    Preset { shapes: &[], head: [0.0, 0.0, 0.0] },
+    Preset {
+        shapes: &[],
+        head: [0.0, 0.0, 0.0],
+    },
     // happy: Duchenne smile (cheeks and eyes take part).
     Preset {
         shapes: &[

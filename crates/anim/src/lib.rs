@@ -31,6 +31,9 @@
 //! slowly and breathes when idle, nods at phrase starts and stresses when speaking; `head_motion`
 //! scales all of it (0 = the head never moves).
 
+// Index loops over parallel fixed-size arrays read clearer than zipped iterators here.
+#![allow(clippy::needless_range_loop)]
+
 use std::collections::VecDeque;
 
 use facecast_core::model::FaceRig;
@@ -59,7 +62,12 @@ pub struct AnimConfig {
 
 impl Default for AnimConfig {
     fn default() -> Self {
-        AnimConfig { seed: 0, head_motion: 1.0, emotion: Emotion::Neutral, emotion_intensity: 1.0 }
+        AnimConfig {
+            seed: 0,
+            head_motion: 1.0,
+            emotion: Emotion::Neutral,
+            emotion_intensity: 1.0,
+        }
     }
 }
 
@@ -201,8 +209,16 @@ impl Animator {
     /// Sample the animation at media time `t` (s, non-decreasing; an earlier time is treated as
     /// the last one). Overwrites `out_face` and `out_pose`. Does not allocate.
     pub fn sample(&mut self, t: f64, out_face: &mut FaceWeights, out_pose: &mut HeadPose) {
-        let t = if t.is_finite() { t.max(self.last_t) } else { self.last_t.max(0.0) };
-        let dt = if self.last_t.is_finite() { t - self.last_t } else { 0.0 };
+        let t = if t.is_finite() {
+            t.max(self.last_t)
+        } else {
+            self.last_t.max(0.0)
+        };
+        let dt = if self.last_t.is_finite() {
+            t - self.last_t
+        } else {
+            0.0
+        };
         self.last_t = t;
         while self.frames.len() > 1 && self.frames[0].t < t - 0.12 {
             self.frames.pop_front();
@@ -254,7 +270,11 @@ impl Animator {
         if phrase_start && t - self.blink.last_start > 0.8 && self.blink.rng.chance(0.45) {
             self.blink.trigger(t + 0.04);
         }
-        let hm = if self.cfg.head_motion.is_finite() { self.cfg.head_motion.max(0.0) } else { 0.0 };
+        let hm = if self.cfg.head_motion.is_finite() {
+            self.cfg.head_motion.max(0.0)
+        } else {
+            0.0
+        };
         let mut head = [0.0f32; 3];
         if hm > 0.0 {
             let h = self.head.pose(t);
@@ -288,8 +308,10 @@ impl Animator {
         face[A::EyeLookUpLeft.index()] = up;
         face[A::EyeLookUpRight.index()] = up;
 
-        for (blink, wide) in [(A::EyeBlinkLeft, A::EyeWideLeft), (A::EyeBlinkRight, A::EyeWideRight)]
-        {
+        for (blink, wide) in [
+            (A::EyeBlinkLeft, A::EyeWideLeft),
+            (A::EyeBlinkRight, A::EyeWideRight),
+        ] {
             let lid = (emo[blink.index()] + 0.45 * down).min(1.0);
             emo[blink.index()] = 0.0;
             face[blink.index()] = lid + (1.0 - lid) * b;
@@ -370,7 +392,13 @@ impl Animator {
         }
         w[Viseme::PP.index()] = acc[Viseme::PP.index()].max(closure);
         w[Viseme::FF.index()] = acc[Viseme::FF.index()].max(contact) * (1.0 - closure);
-        Speech { w, jaw, closure, contact, activity: activity.clamp(0.0, 1.0) }
+        Speech {
+            w,
+            jaw,
+            closure,
+            contact,
+            activity: activity.clamp(0.0, 1.0),
+        }
     }
 }
 
@@ -408,11 +436,21 @@ struct EmotionTrack {
 impl EmotionTrack {
     fn new(e: Emotion, intensity: f32) -> Self {
         let (w, h) = emotions::dense(e, intensity);
-        EmotionTrack { from: w, to: w, head_from: h, head_to: h, start: f64::NEG_INFINITY }
+        EmotionTrack {
+            from: w,
+            to: w,
+            head_from: h,
+            head_to: h,
+            start: f64::NEG_INFINITY,
+        }
     }
 
     fn eval(&self, t: f64, out: &mut [f32; ARKIT_COUNT]) -> [f32; 3] {
-        let x = if self.start.is_finite() { smoother01((t - self.start) / EMOTION_EASE) } else { 1.0 };
+        let x = if self.start.is_finite() {
+            smoother01((t - self.start) / EMOTION_EASE)
+        } else {
+            1.0
+        };
         let x = x as f32;
         for i in 0..ARKIT_COUNT {
             out[i] = self.from[i] + (self.to[i] - self.from[i]) * x;
@@ -457,7 +495,13 @@ struct Blinker {
 impl Blinker {
     fn new(mut rng: Rng) -> Self {
         let next = rng.range(0.6, 2.5);
-        Blinker { rng, next, start: f64::NEG_INFINITY, last_start: f64::NEG_INFINITY, in_double: false }
+        Blinker {
+            rng,
+            next,
+            start: f64::NEG_INFINITY,
+            last_start: f64::NEG_INFINITY,
+            in_double: false,
+        }
     }
 
     fn interval(&mut self) -> f64 {
@@ -533,8 +577,15 @@ impl Gaze {
     }
 
     fn target(&self, t: f64) -> [f32; 2] {
-        let x = if self.start.is_finite() { smooth01(((t - self.start) / self.dur) as f32) } else { 1.0 };
-        [self.from[0] + (self.to[0] - self.from[0]) * x, self.from[1] + (self.to[1] - self.from[1]) * x]
+        let x = if self.start.is_finite() {
+            smooth01(((t - self.start) / self.dur) as f32)
+        } else {
+            1.0
+        };
+        [
+            self.from[0] + (self.to[0] - self.from[0]) * x,
+            self.from[1] + (self.to[1] - self.from[1]) * x,
+        ]
     }
 
     /// Start the saccades due by `t`; returns the start time of a large one (a blink may go with it).
@@ -547,18 +598,28 @@ impl Gaze {
             if self.away {
                 // Come back to the camera.
                 self.away = false;
-                self.to = [(self.rng.normal() * 0.02) as f32, (self.rng.normal() * 0.015) as f32];
+                self.to = [
+                    (self.rng.normal() * 0.02) as f32,
+                    (self.rng.normal() * 0.015) as f32,
+                ];
                 hold = self.hold();
             } else if self.rng.chance(0.18) {
                 self.away = true;
                 let side = if self.rng.chance(0.5) { 1.0 } else { -1.0 };
-                self.to = [(side * self.rng.range(0.08, 0.2)) as f32, self.rng.range(-0.04, 0.12) as f32];
+                self.to = [
+                    (side * self.rng.range(0.08, 0.2)) as f32,
+                    self.rng.range(-0.04, 0.12) as f32,
+                ];
                 hold = self.rng.range(0.4, 1.3);
             } else {
-                self.to = [(self.rng.normal() * 0.025) as f32, (self.rng.normal() * 0.018) as f32];
+                self.to = [
+                    (self.rng.normal() * 0.025) as f32,
+                    (self.rng.normal() * 0.018) as f32,
+                ];
                 hold = self.hold();
             }
-            let amp = ((self.to[0] - self.from[0]).powi(2) + (self.to[1] - self.from[1]).powi(2)).sqrt();
+            let amp =
+                ((self.to[0] - self.from[0]).powi(2) + (self.to[1] - self.from[1]).powi(2)).sqrt();
             self.dur = 0.03 + 0.15 * amp as f64;
             self.start = at;
             self.next = at + hold;
@@ -578,7 +639,10 @@ impl Gaze {
     fn pos(&self, t: f64) -> [f32; 2] {
         let g = self.target(t);
         let d = |f: f64, p: f64| (0.004 * (std::f64::consts::TAU * f * t + p).sin()) as f32;
-        [g[0] + d(0.31, self.drift_phase[0]), g[1] + d(0.23, self.drift_phase[1])]
+        [
+            g[0] + d(0.31, self.drift_phase[0]),
+            g[1] + d(0.23, self.drift_phase[1]),
+        ]
     }
 }
 
@@ -633,7 +697,13 @@ impl Head {
 
     /// Follow speech energy; returns true at a phrase start.
     fn update(&mut self, t: f64, dt: f64, jaw: f32, activity: f32) -> bool {
-        let k = |tau: f64| if dt > 0.0 { (1.0 - (-dt / tau).exp()) as f32 } else { 0.0 };
+        let k = |tau: f64| {
+            if dt > 0.0 {
+                (1.0 - (-dt / tau).exp()) as f32
+            } else {
+                0.0
+            }
+        };
         self.env_fast += (jaw - self.env_fast) * k(0.06);
         self.env_slow += (jaw - self.env_slow) * k(0.7);
         self.act_slow += (activity - self.act_slow) * k(0.8);
@@ -647,7 +717,11 @@ impl Head {
                 let roll = self.rng.range(-0.02, 0.02) as f32;
                 let yaw = self.rng.range(-0.025, 0.025) as f32;
                 let dur = self.rng.range(0.45, 0.65);
-                self.add(Impulse { t0: t, dur, amp: [yaw, pitch, roll] });
+                self.add(Impulse {
+                    t0: t,
+                    dur,
+                    amp: [yaw, pitch, roll],
+                });
             }
         } else if self.speaking && activity < 0.15 {
             self.speaking = false;
@@ -664,7 +738,11 @@ impl Head {
                 let roll = self.rng.range(-0.012, 0.012) as f32;
                 let yaw = self.rng.range(-0.015, 0.015) as f32;
                 let dur = self.rng.range(0.35, 0.5);
-                self.add(Impulse { t0: t, dur, amp: [yaw, pitch, roll] });
+                self.add(Impulse {
+                    t0: t,
+                    dur,
+                    amp: [yaw, pitch, roll],
+                });
             }
         }
         phrase_start
@@ -674,7 +752,9 @@ impl Head {
         // Replace the oldest slot.
         let mut oldest = 0;
         for i in 1..self.impulses.len() {
-            if self.impulses[i].t0 + self.impulses[i].dur < self.impulses[oldest].t0 + self.impulses[oldest].dur {
+            if self.impulses[i].t0 + self.impulses[i].dur
+                < self.impulses[oldest].t0 + self.impulses[oldest].dur
+            {
                 oldest = i;
             }
         }

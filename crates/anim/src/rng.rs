@@ -9,7 +9,9 @@ pub(crate) struct Rng {
 impl Rng {
     /// A generator for one subsystem: `stream` decorrelates subsystems sharing one seed.
     pub(crate) fn new(seed: u64, stream: u64) -> Rng {
-        let mut r = Rng { state: seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03) };
+        let mut r = Rng {
+            state: seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03),
+        };
         // Warm up so nearby seeds diverge immediately.
         r.next_u64();
         r.next_u64();

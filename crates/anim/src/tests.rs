@@ -5,7 +5,14 @@ fn rig() -> FaceRig {
 }
 
 fn anim(seed: u64, head_motion: f32) -> Animator {
-    Animator::new(&rig(), AnimConfig { seed, head_motion, ..AnimConfig::default() })
+    Animator::new(
+        &rig(),
+        AnimConfig {
+            seed,
+            head_motion,
+            ..AnimConfig::default()
+        },
+    )
 }
 
 /// 100 Hz frames of one viseme from t0 to t1 (s).
@@ -15,12 +22,22 @@ fn frames(v: Viseme, t0: f64, t1: f64, jaw: f32) -> Vec<VisemeFrame> {
         .map(|i| {
             let mut w = [0.0; VISEME_COUNT];
             w[v.index()] = 1.0;
-            VisemeFrame { t: t0 + 0.005 + i as f64 * 0.01, weights: w, jaw_open: jaw }
+            VisemeFrame {
+                t: t0 + 0.005 + i as f64 * 0.01,
+                weights: w,
+                jaw_open: jaw,
+            }
         })
         .collect()
 }
 
-fn run(a: &mut Animator, t0: f64, t1: f64, step: f64, mut f: impl FnMut(f64, &FaceWeights, &HeadPose)) {
+fn run(
+    a: &mut Animator,
+    t0: f64,
+    t1: f64,
+    step: f64,
+    mut f: impl FnMut(f64, &FaceWeights, &HeadPose),
+) {
     let (mut fw, mut hp) = (FaceWeights::default(), HeadPose::default());
     let n = ((t1 - t0) / step).round() as usize;
     for i in 0..=n {
@@ -30,8 +47,13 @@ fn run(a: &mut Animator, t0: f64, t1: f64, step: f64, mut f: impl FnMut(f64, &Fa
     }
 }
 
-const MOUTH_OPENING: [A; 5] =
-    [A::JawOpen, A::MouthLowerDownLeft, A::MouthLowerDownRight, A::MouthUpperUpLeft, A::MouthFunnel];
+const MOUTH_OPENING: [A; 5] = [
+    A::JawOpen,
+    A::MouthLowerDownLeft,
+    A::MouthLowerDownRight,
+    A::MouthUpperUpLeft,
+    A::MouthFunnel,
+];
 
 #[test]
 fn silence_keeps_the_mouth_at_rest() {
@@ -82,13 +104,21 @@ fn pp_closes_the_lips_even_when_smiling() {
             for s in MOUTH_OPENING {
                 assert!(f.get(s) < 0.02, "{} = {} at {t}", s.name(), f.get(s));
             }
-            assert!(f.get(A::MouthPressLeft) > 0.4, "press {}", f.get(A::MouthPressLeft));
+            assert!(
+                f.get(A::MouthPressLeft) > 0.4,
+                "press {}",
+                f.get(A::MouthPressLeft)
+            );
             assert!(f.get(A::MouthRollLower) > 0.3);
             // The smile is still there, attenuated.
             assert!(f.get(A::MouthSmileLeft) > 0.1);
         }
         if (1.15..1.2).contains(&t) {
-            assert!(f.get(A::JawOpen) > 0.3, "open before the closure: {}", f.get(A::JawOpen));
+            assert!(
+                f.get(A::JawOpen) > 0.3,
+                "open before the closure: {}",
+                f.get(A::JawOpen)
+            );
             assert!(f.get(A::MouthSmileLeft) > 0.5);
         }
     });
@@ -103,7 +133,11 @@ fn ff_tucks_the_lower_lip() {
     a.push_visemes(&fr);
     let (mut fw, mut hp) = (FaceWeights::default(), HeadPose::default());
     a.sample(1.26, &mut fw, &mut hp);
-    assert!(fw.get(A::MouthRollLower) > 0.5, "{}", fw.get(A::MouthRollLower));
+    assert!(
+        fw.get(A::MouthRollLower) > 0.5,
+        "{}",
+        fw.get(A::MouthRollLower)
+    );
     assert!(fw.get(A::JawOpen) < 0.12, "{}", fw.get(A::JawOpen));
 }
 
@@ -134,7 +168,10 @@ fn blink_rate_is_natural() {
             }
             closed = c;
         });
-        assert!((8..=30).contains(&blinks), "seed {seed}: {blinks} blinks/min");
+        assert!(
+            (8..=30).contains(&blinks),
+            "seed {seed}: {blinks} blinks/min"
+        );
         assert!(min_gap > 0.15, "blinks are separate: {min_gap}");
     }
 }
@@ -172,7 +209,12 @@ fn head_moves_only_when_allowed() {
         assert!(p.head.iter().all(|v| v.abs() < 0.3), "subtle: {:?}", p.head);
     });
     for i in 0..3 {
-        assert!(max[i] - min[i] > 0.005, "axis {i} moves: {} .. {}", min[i], max[i]);
+        assert!(
+            max[i] - min[i] > 0.005,
+            "axis {i} moves: {} .. {}",
+            min[i],
+            max[i]
+        );
     }
 
     let mut a = anim(11, 0.0);
@@ -202,7 +244,11 @@ fn speech_nods_the_head() {
         pitch
     };
     let (quiet, talk) = (collect(false), collect(true));
-    let diff = quiet.iter().zip(&talk).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let diff = quiet
+        .iter()
+        .zip(&talk)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
     assert!(diff > 0.02, "speech adds nods: {diff}");
 }
 
@@ -242,7 +288,11 @@ fn emotion_transitions_are_continuous() {
             for i in 0..ARKIT_COUNT {
                 if !eye(i) {
                     let d = (f.arkit[i] - p.arkit[i]).abs();
-                    assert!(d < 0.06, "{} jumps by {d} at {t}", facecast_core::ARKIT_NAMES[i]);
+                    assert!(
+                        d < 0.06,
+                        "{} jumps by {d} at {t}",
+                        facecast_core::ARKIT_NAMES[i]
+                    );
                 }
             }
         }
@@ -267,7 +317,11 @@ fn clear_speech_returns_to_rest() {
     assert!(fw.get(A::JawOpen) > 0.3);
     a.clear_speech(1.52);
     a.sample(1.6, &mut fw, &mut hp);
-    assert!(fw.get(A::JawOpen) < 0.02, "at rest 80 ms after the interrupt: {}", fw.get(A::JawOpen));
+    assert!(
+        fw.get(A::JawOpen) < 0.02,
+        "at rest 80 ms after the interrupt: {}",
+        fw.get(A::JawOpen)
+    );
     a.sample(2.5, &mut fw, &mut hp);
     assert!(fw.get(A::JawOpen) < 0.001);
 }
@@ -296,7 +350,11 @@ fn bad_input_is_sanitized() {
     a.push_visemes(&f);
     a.set_emotion(f64::NAN, Emotion::Happy, f32::NAN);
     run(&mut a, 0.0, 2.0, 0.01, |_, fw, p| {
-        assert!(fw.arkit.iter().chain(fw.visemes.iter()).all(|v| v.is_finite() && (0.0..=1.0).contains(v)));
+        assert!(fw
+            .arkit
+            .iter()
+            .chain(fw.visemes.iter())
+            .all(|v| v.is_finite() && (0.0..=1.0).contains(v)));
         assert!(p.head.iter().chain(p.eyes.iter()).all(|v| v.is_finite()));
     });
 }

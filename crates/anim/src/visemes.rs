@@ -104,7 +104,11 @@ pub const RECIPES: [Recipe; VISEME_COUNT] = [
         (A::MouthStretchRight, 0.08),
     ],
     // RR
-    &[(A::MouthPucker, 0.4), (A::MouthFunnel, 0.25), (A::JawOpen, 0.15)],
+    &[
+        (A::MouthPucker, 0.4),
+        (A::MouthFunnel, 0.25),
+        (A::JawOpen, 0.15),
+    ],
     // aa
     &[
         (A::JawOpen, 0.62),
@@ -134,9 +138,17 @@ pub const RECIPES: [Recipe; VISEME_COUNT] = [
         (A::MouthUpperUpRight, 0.1),
     ],
     // O
-    &[(A::JawOpen, 0.35), (A::MouthFunnel, 0.6), (A::MouthPucker, 0.4)],
+    &[
+        (A::JawOpen, 0.35),
+        (A::MouthFunnel, 0.6),
+        (A::MouthPucker, 0.4),
+    ],
     // U
-    &[(A::MouthPucker, 0.85), (A::MouthFunnel, 0.4), (A::JawOpen, 0.12)],
+    &[
+        (A::MouthPucker, 0.85),
+        (A::MouthFunnel, 0.4),
+        (A::JawOpen, 0.12),
+    ],
 ];
 
 /// Final ARKit `jawOpen` during speech = `JAW_RECIPE_MIX` × (recipe jaw) + (1 − `JAW_RECIPE_MIX`)
@@ -193,7 +205,11 @@ mod tests {
     #[test]
     fn pp_closes_and_aa_opens() {
         let jaw = |v: Viseme| {
-            recipe(v).iter().find(|(s, _)| *s == A::JawOpen).map(|&(_, w)| w).unwrap_or(0.0)
+            recipe(v)
+                .iter()
+                .find(|(s, _)| *s == A::JawOpen)
+                .map(|&(_, w)| w)
+                .unwrap_or(0.0)
         };
         assert_eq!(jaw(Viseme::PP), 0.0);
         assert!(jaw(Viseme::Aa) > 0.5);

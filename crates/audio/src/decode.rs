@@ -13,7 +13,11 @@ use symphonia::core::probe::Hint;
 
 /// A printable summary of the first bytes of a file, for error messages.
 pub(crate) fn magic_str(bytes: &[u8]) -> String {
-    bytes.iter().take(8).map(|&b| if b.is_ascii_graphic() { b as char } else { '.' }).collect()
+    bytes
+        .iter()
+        .take(8)
+        .map(|&b| if b.is_ascii_graphic() { b as char } else { '.' })
+        .collect()
 }
 
 fn looks_compressed(b: &[u8]) -> Option<&'static str> {
@@ -21,7 +25,9 @@ fn looks_compressed(b: &[u8]) -> Option<&'static str> {
         Some("flac")
     } else if b.len() >= 4 && &b[0..4] == b"OggS" {
         Some("ogg")
-    } else if b.len() >= 3 && &b[0..3] == b"ID3" || b.len() >= 2 && b[0] == 0xFF && (b[1] & 0xE0) == 0xE0 {
+    } else if b.len() >= 3 && &b[0..3] == b"ID3"
+        || b.len() >= 2 && b[0] == 0xFF && (b[1] & 0xE0) == 0xE0
+    {
         Some("mp3")
     } else {
         None
@@ -30,9 +36,14 @@ fn looks_compressed(b: &[u8]) -> Option<&'static str> {
 
 /// Decode a whole file. The format is sniffed from the content (the extension is only a hint).
 pub fn decode_file(path: &Path) -> Result<AudioChunk, AudioError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| AudioError::Io { path: path.display().to_string(), source: e })?;
-    let hint = path.extension().and_then(|e| e.to_str()).map(|s| s.to_ascii_lowercase());
+    let bytes = std::fs::read(path).map_err(|e| AudioError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    let hint = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|s| s.to_ascii_lowercase());
     decode_bytes(&bytes, hint.as_deref())
 }
 
@@ -44,7 +55,9 @@ pub fn decode_bytes(bytes: &[u8], hint: Option<&str>) -> Result<AudioChunk, Audi
     if bytes.is_empty() {
         return Err(AudioError::Empty);
     }
-    if wav::is_wav(bytes) || bytes.len() >= 4 && (&bytes[0..4] == b"RIFF" || &bytes[0..4] == b"RIFX") {
+    if wav::is_wav(bytes)
+        || bytes.len() >= 4 && (&bytes[0..4] == b"RIFF" || &bytes[0..4] == b"RIFX")
+    {
         if bytes.len() >= 4 && &bytes[0..4] == b"RIFX" {
             return Err(AudioError::Unsupported("big-endian RIFX WAV".into()));
         }
@@ -66,15 +79,26 @@ pub fn decode_bytes(bytes: &[u8], hint: Option<&str>) -> Result<AudioChunk, Audi
 }
 
 fn codec_err(kind: &str, e: impl std::fmt::Display) -> AudioError {
-    AudioError::Codec { format: kind.to_string(), message: e.to_string() }
+    AudioError::Codec {
+        format: kind.to_string(),
+        message: e.to_string(),
+    }
 }
 
 fn decode_symphonia(bytes: &[u8], kind: &str) -> Result<AudioChunk, AudioError> {
-    let mss = MediaSourceStream::new(Box::new(std::io::Cursor::new(bytes.to_vec())), Default::default());
+    let mss = MediaSourceStream::new(
+        Box::new(std::io::Cursor::new(bytes.to_vec())),
+        Default::default(),
+    );
     let mut hint = Hint::new();
     hint.with_extension(kind);
     let probed = symphonia::default::get_probe()
-        .format(&hint, mss, &FormatOptions::default(), &MetadataOptions::default())
+        .format(
+            &hint,
+            mss,
+            &FormatOptions::default(),
+            &MetadataOptions::default(),
+        )
         .map_err(|e| codec_err(kind, e))?;
     let mut format = probed.format;
     let track = format
@@ -87,7 +111,11 @@ fn decode_symphonia(bytes: &[u8], kind: &str) -> Result<AudioChunk, AudioError> 
         .make(&track.codec_params, &DecoderOptions::default())
         .map_err(|e| AudioError::Unsupported(format!("{kind} codec: {e}")))?;
     let mut rate = track.codec_params.sample_rate.unwrap_or(0);
-    let mut channels = track.codec_params.channels.map(|c| c.count() as u16).unwrap_or(0);
+    let mut channels = track
+        .codec_params
+        .channels
+        .map(|c| c.count() as u16)
+        .unwrap_or(0);
     let mut samples = Vec::new();
     let mut sbuf: Option<SampleBuffer<f32>> = None;
     loop {
@@ -106,7 +134,11 @@ fn decode_symphonia(bytes: &[u8], kind: &str) -> Result<AudioChunk, AudioError> 
                 rate = spec.rate;
                 channels = spec.channels.count() as u16;
                 let need = buf.capacity() as u64;
-                if sbuf.as_ref().map(|s| s.capacity() < need as usize).unwrap_or(true) {
+                if sbuf
+                    .as_ref()
+                    .map(|s| s.capacity() < need as usize)
+                    .unwrap_or(true)
+                {
                     sbuf = Some(SampleBuffer::new(need, spec));
                 }
                 let sb = sbuf.as_mut().expect("sample buffer exists");
@@ -122,9 +154,15 @@ fn decode_symphonia(bytes: &[u8], kind: &str) -> Result<AudioChunk, AudioError> 
         return Err(AudioError::BadParams { rate, channels });
     }
     if samples.is_empty() {
-        return Err(AudioError::Invalid(format!("{kind}: no decodable audio frames")));
+        return Err(AudioError::Invalid(format!(
+            "{kind}: no decodable audio frames"
+        )));
     }
-    Ok(AudioChunk { rate, channels, samples })
+    Ok(AudioChunk {
+        rate,
+        channels,
+        samples,
+    })
 }
 
 /// Mix interleaved channels down to mono (mean of channels).
@@ -141,6 +179,11 @@ pub fn mix_into(chunk: &AudioChunk, out: &mut Vec<f32>) {
         out.extend_from_slice(&chunk.samples);
     } else {
         let inv = 1.0 / ch as f32;
-        out.extend(chunk.samples.chunks_exact(ch).map(|f| f.iter().sum::<f32>() * inv));
+        out.extend(
+            chunk
+                .samples
+                .chunks_exact(ch)
+                .map(|f| f.iter().sum::<f32>() * inv),
+        );
     }
 }

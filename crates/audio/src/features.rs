@@ -18,13 +18,18 @@ pub fn zcr(frame: &[f32]) -> f32 {
     if frame.len() < 2 {
         return 0.0;
     }
-    let n = frame.windows(2).filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0)).count();
+    let n = frame
+        .windows(2)
+        .filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0))
+        .count();
     n as f32 / (frame.len() - 1) as f32
 }
 
 /// Periodic Hann window of length `n`.
 pub fn hann(n: usize) -> Vec<f32> {
-    (0..n).map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()) as f32).collect()
+    (0..n)
+        .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()) as f32)
+        .collect()
 }
 
 /// Windowed power spectrum of fixed-size frames.
@@ -45,7 +50,14 @@ impl Spectrum {
         let input = fft.make_input_vec();
         let output = fft.make_output_vec();
         let scratch = fft.make_scratch_vec();
-        Spectrum { fft, window: hann(win_len), input, output, scratch, nfft }
+        Spectrum {
+            fft,
+            window: hann(win_len),
+            input,
+            output,
+            scratch,
+            nfft,
+        }
     }
 
     /// FFT size.
@@ -61,10 +73,16 @@ impl Spectrum {
     pub fn power(&mut self, frame: &[f32], power: &mut [f32]) {
         let w = self.window.len();
         for (i, v) in self.input.iter_mut().enumerate() {
-            *v = if i < w && i < frame.len() { frame[i] * self.window[i] } else { 0.0 };
+            *v = if i < w && i < frame.len() {
+                frame[i] * self.window[i]
+            } else {
+                0.0
+            };
         }
         // lengths match by construction, so this cannot fail
-        let _ = self.fft.process_with_scratch(&mut self.input, &mut self.output, &mut self.scratch);
+        let _ = self
+            .fft
+            .process_with_scratch(&mut self.input, &mut self.output, &mut self.scratch);
         for (p, c) in power.iter_mut().zip(self.output.iter()) {
             *p = c.re * c.re + c.im * c.im;
         }
@@ -88,7 +106,9 @@ impl MelBank {
     pub fn new(n_mels: usize, nfft: usize, rate: u32, fmin: f32, fmax: f32) -> MelBank {
         let bins = nfft / 2 + 1;
         let (m0, m1) = (hz_to_mel(fmin as f64), hz_to_mel(fmax as f64));
-        let pts: Vec<f64> = (0..n_mels + 2).map(|i| mel_to_hz(m0 + (m1 - m0) * i as f64 / (n_mels + 1) as f64)).collect();
+        let pts: Vec<f64> = (0..n_mels + 2)
+            .map(|i| mel_to_hz(m0 + (m1 - m0) * i as f64 / (n_mels + 1) as f64))
+            .collect();
         let bin_hz = rate as f64 / nfft as f64;
         let mut filters = Vec::with_capacity(n_mels);
         for m in 0..n_mels {
@@ -160,7 +180,11 @@ pub fn mfcc(log_mel: &[f32], out: &mut [f32]) {
         for (i, &v) in log_mel.iter().enumerate() {
             s += v * (std::f32::consts::PI * k as f32 * (i as f32 + 0.5) / n as f32).cos();
         }
-        let scale = if k == 0 { (1.0 / n as f32).sqrt() } else { (2.0 / n as f32).sqrt() };
+        let scale = if k == 0 {
+            (1.0 / n as f32).sqrt()
+        } else {
+            (2.0 / n as f32).sqrt()
+        };
         *o = s * scale;
     }
 }

@@ -57,12 +57,19 @@ impl Resampler {
     /// A resampler from `in_rate` to `out_rate` Hz.
     pub fn new(in_rate: u32, out_rate: u32) -> Result<Resampler, AudioError> {
         if in_rate == 0 || out_rate == 0 || in_rate > 1_536_000 || out_rate > 1_536_000 {
-            return Err(AudioError::BadParams { rate: if in_rate == 0 { in_rate } else { out_rate }, channels: 1 });
+            return Err(AudioError::BadParams {
+                rate: if in_rate == 0 { in_rate } else { out_rate },
+                channels: 1,
+            });
         }
         let g = gcd(in_rate as u64, out_rate as u64);
         let (up, down) = (out_rate as u64 / g, in_rate as u64 / g);
         let cutoff = (up as f64 / down as f64).min(1.0) * ROLLOFF;
-        let half = if up == down { 0 } else { (ZERO_CROSSINGS / cutoff).ceil() as usize };
+        let half = if up == down {
+            0
+        } else {
+            (ZERO_CROSSINGS / cutoff).ceil() as usize
+        };
         let nphases = (up as usize).min(MAX_PHASES);
         let taps = 2 * half;
         let mut table = vec![0f32; (nphases + 1) * taps];
@@ -75,9 +82,17 @@ impl Resampler {
                 // input offset relative to idx: j - half + 1
                 let x = (j as f64 - half as f64 + 1.0) - frac;
                 let arg = cutoff * x;
-                let sinc = if arg.abs() < 1e-12 { 1.0 } else { (std::f64::consts::PI * arg).sin() / (std::f64::consts::PI * arg) };
+                let sinc = if arg.abs() < 1e-12 {
+                    1.0
+                } else {
+                    (std::f64::consts::PI * arg).sin() / (std::f64::consts::PI * arg)
+                };
                 let r = x / half as f64;
-                let w = if r.abs() >= 1.0 { 0.0 } else { bessel_i0(KAISER_BETA * (1.0 - r * r).sqrt()) / i0b };
+                let w = if r.abs() >= 1.0 {
+                    0.0
+                } else {
+                    bessel_i0(KAISER_BETA * (1.0 - r * r).sqrt()) / i0b
+                };
                 let h = cutoff * sinc * w;
                 *v = h as f32;
                 sum += h;
@@ -228,7 +243,8 @@ impl Resampler {
 /// Resample a whole mono signal (convenience wrapper around [`Resampler`]).
 pub fn resample(input: &[f32], in_rate: u32, out_rate: u32) -> Result<Vec<f32>, AudioError> {
     let mut r = Resampler::new(in_rate, out_rate)?;
-    let mut out = Vec::with_capacity((input.len() as u64 * out_rate as u64 / in_rate as u64) as usize + 2);
+    let mut out =
+        Vec::with_capacity((input.len() as u64 * out_rate as u64 / in_rate as u64) as usize + 2);
     r.process(input, &mut out);
     r.flush(&mut out);
     Ok(out)

@@ -34,7 +34,11 @@ pub fn decode_wav(bytes: &[u8]) -> Result<AudioChunk, AudioError> {
         return Err(AudioError::Empty);
     }
     if bytes.len() < 12 {
-        return Err(AudioError::Truncated { what: "RIFF header", needed: 12, available: bytes.len() });
+        return Err(AudioError::Truncated {
+            what: "RIFF header",
+            needed: 12,
+            available: bytes.len(),
+        });
     }
     if !is_wav(bytes) {
         return Err(AudioError::NotAudio(crate::magic_str(bytes)));
@@ -49,7 +53,11 @@ pub fn decode_wav(bytes: &[u8]) -> Result<AudioChunk, AudioError> {
         let avail = bytes.len() - body;
         if id == b"fmt " {
             if size < 16 || avail < 16 {
-                return Err(AudioError::Truncated { what: "fmt chunk", needed: 16, available: avail.min(size) });
+                return Err(AudioError::Truncated {
+                    what: "fmt chunk",
+                    needed: 16,
+                    available: avail.min(size),
+                });
             }
             let b = &bytes[body..];
             let mut tag = u16le(b, 0);
@@ -68,7 +76,13 @@ pub fn decode_wav(bytes: &[u8]) -> Result<AudioChunk, AudioError> {
                 // SubFormat GUID: the first two bytes are the format tag.
                 tag = u16le(b, 24);
             }
-            fmt = Some(Fmt { tag, channels, rate, block_align, bits });
+            fmt = Some(Fmt {
+                tag,
+                channels,
+                rate,
+                block_align,
+                bits,
+            });
         } else if id == b"data" {
             if fmt.is_none() {
                 return Err(AudioError::Invalid("data chunk before fmt chunk".into()));
@@ -77,7 +91,11 @@ pub fn decode_wav(bytes: &[u8]) -> Result<AudioChunk, AudioError> {
                 // streamed WAV with unknown length
                 avail
             } else if size > avail {
-                return Err(AudioError::Truncated { what: "data chunk", needed: size, available: avail });
+                return Err(AudioError::Truncated {
+                    what: "data chunk",
+                    needed: size,
+                    available: avail,
+                });
             } else {
                 size
             };
@@ -93,20 +111,30 @@ pub fn decode_wav(bytes: &[u8]) -> Result<AudioChunk, AudioError> {
     }
     let fmt = fmt.ok_or_else(|| {
         if pos + 8 > bytes.len() && bytes.len() < 44 {
-            AudioError::Truncated { what: "WAVE header", needed: 44, available: bytes.len() }
+            AudioError::Truncated {
+                what: "WAVE header",
+                needed: 44,
+                available: bytes.len(),
+            }
         } else {
             AudioError::Invalid("no fmt chunk".into())
         }
     })?;
     let data = data.ok_or_else(|| AudioError::Invalid("no data chunk".into()))?;
     if fmt.channels == 0 || fmt.rate == 0 {
-        return Err(AudioError::BadParams { rate: fmt.rate, channels: fmt.channels });
+        return Err(AudioError::BadParams {
+            rate: fmt.rate,
+            channels: fmt.channels,
+        });
     }
     let bps = (fmt.bits as usize).div_ceil(8);
     let frame = bps * fmt.channels as usize;
     let stride = (fmt.block_align as usize).max(frame);
     if bps == 0 {
-        return Err(AudioError::Unsupported(format!("{} bits per sample", fmt.bits)));
+        return Err(AudioError::Unsupported(format!(
+            "{} bits per sample",
+            fmt.bits
+        )));
     }
     let nframes = data.len() / stride;
     let mut out = Vec::with_capacity(nframes * fmt.channels as usize);
@@ -149,7 +177,12 @@ pub fn decode_wav(bytes: &[u8]) -> Result<AudioChunk, AudioError> {
             for f in 0..nframes {
                 for c in 0..ch {
                     let o = f * stride + c * 4;
-                    out.push(f32::from_le_bytes([data[o], data[o + 1], data[o + 2], data[o + 3]]));
+                    out.push(f32::from_le_bytes([
+                        data[o],
+                        data[o + 1],
+                        data[o + 2],
+                        data[o + 3],
+                    ]));
                 }
             }
         }
@@ -166,7 +199,11 @@ pub fn decode_wav(bytes: &[u8]) -> Result<AudioChunk, AudioError> {
         (FMT_PCM, _) | (FMT_FLOAT, _) => {
             return Err(AudioError::Unsupported(format!(
                 "WAV {} with {} bits per sample",
-                if fmt.tag == FMT_PCM { "integer PCM" } else { "float" },
+                if fmt.tag == FMT_PCM {
+                    "integer PCM"
+                } else {
+                    "float"
+                },
                 fmt.bits
             )))
         }
@@ -179,7 +216,9 @@ pub fn decode_wav(bytes: &[u8]) -> Result<AudioChunk, AudioError> {
                 0x55 => "MP3-in-WAV",
                 _ => "unknown",
             };
-            return Err(AudioError::Unsupported(format!("WAV format tag 0x{tag:04X} ({name})")));
+            return Err(AudioError::Unsupported(format!(
+                "WAV format tag 0x{tag:04X} ({name})"
+            )));
         }
     }
     for s in out.iter_mut() {
@@ -187,7 +226,11 @@ pub fn decode_wav(bytes: &[u8]) -> Result<AudioChunk, AudioError> {
             *s = 0.0;
         }
     }
-    Ok(AudioChunk { rate: fmt.rate, channels: fmt.channels, samples: out })
+    Ok(AudioChunk {
+        rate: fmt.rate,
+        channels: fmt.channels,
+        samples: out,
+    })
 }
 
 /// Encode mono or interleaved `f32` samples as a 16-bit PCM WAV file (for tests and tools).

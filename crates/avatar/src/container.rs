@@ -18,7 +18,8 @@ pub(crate) struct Container<'a> {
 }
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at.checked_add(4)?).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    b.get(at..at.checked_add(4)?)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 /// Split a file into JSON and BIN by sniffing its first bytes.
@@ -35,7 +36,11 @@ pub(crate) fn split(bytes: &[u8]) -> Res<Container<'_>> {
         }
     }
     if body.first() == Some(&b'{') {
-        return Ok(Container { json: bytes, bin: None, is_glb: false });
+        return Ok(Container {
+            json: bytes,
+            bin: None,
+            is_glb: false,
+        });
     }
     let mut magic = [0u8; 4];
     for (m, b) in magic.iter_mut().zip(bytes) {
@@ -45,16 +50,24 @@ pub(crate) fn split(bytes: &[u8]) -> Res<Container<'_>> {
 }
 
 fn split_glb(bytes: &[u8]) -> Res<Container<'_>> {
-    let version = u32_at(bytes, 4).ok_or_else(|| invalid!("truncated GLB header ({} bytes)", bytes.len()))?;
+    let version =
+        u32_at(bytes, 4).ok_or_else(|| invalid!("truncated GLB header ({} bytes)", bytes.len()))?;
     if version != 2 {
         return Err(Problem::Version(version.to_string()));
     }
-    let length = u32_at(bytes, 8).ok_or_else(|| invalid!("truncated GLB header ({} bytes)", bytes.len()))? as usize;
+    let length = u32_at(bytes, 8)
+        .ok_or_else(|| invalid!("truncated GLB header ({} bytes)", bytes.len()))?
+        as usize;
     if length > bytes.len() {
-        return Err(invalid!("truncated GLB: header declares {length} bytes but the file has {}", bytes.len()));
+        return Err(invalid!(
+            "truncated GLB: header declares {length} bytes but the file has {}",
+            bytes.len()
+        ));
     }
     if length < 20 {
-        return Err(invalid!("GLB declares a length of {length} bytes, too short for a JSON chunk"));
+        return Err(invalid!(
+            "GLB declares a length of {length} bytes, too short for a JSON chunk"
+        ));
     }
     let bytes = &bytes[..length];
     let mut pos = 12usize;
@@ -62,7 +75,8 @@ fn split_glb(bytes: &[u8]) -> Res<Container<'_>> {
     let mut bin = None;
     let mut index = 0usize;
     while pos < length {
-        let (Some(chunk_len), Some(chunk_type)) = (u32_at(bytes, pos), u32_at(bytes, pos + 4)) else {
+        let (Some(chunk_len), Some(chunk_type)) = (u32_at(bytes, pos), u32_at(bytes, pos + 4))
+        else {
             return Err(invalid!("truncated GLB chunk header at byte {pos}"));
         };
         let start = pos + 8;
@@ -73,7 +87,11 @@ fn split_glb(bytes: &[u8]) -> Res<Container<'_>> {
         let data = &bytes[start..end];
         match (index, chunk_type) {
             (0, CHUNK_JSON) => json = Some(data),
-            (0, other) => return Err(invalid!("first GLB chunk must be JSON, found type 0x{other:08x}")),
+            (0, other) => {
+                return Err(invalid!(
+                    "first GLB chunk must be JSON, found type 0x{other:08x}"
+                ))
+            }
             (1, CHUNK_BIN) => bin = Some(data),
             _ => {} // unknown chunks are ignored per spec
         }
@@ -82,7 +100,11 @@ fn split_glb(bytes: &[u8]) -> Res<Container<'_>> {
         pos = end.saturating_add(3) & !3;
     }
     let json = json.ok_or_else(|| invalid!("GLB has no JSON chunk"))?;
-    Ok(Container { json, bin, is_glb: true })
+    Ok(Container {
+        json,
+        bin,
+        is_glb: true,
+    })
 }
 
 /// Decode an RFC 2397 `data:` URI (base64 only).
@@ -101,11 +123,20 @@ pub(crate) fn decode_data_uri(uri: &str) -> Option<Result<Vec<u8>, String>> {
             .with_decode_allow_trailing_bits(true),
     );
     let cleaned: Cow<'_, str> = if payload.bytes().any(|b| b.is_ascii_whitespace()) {
-        Cow::Owned(payload.chars().filter(|c| !c.is_ascii_whitespace()).collect())
+        Cow::Owned(
+            payload
+                .chars()
+                .filter(|c| !c.is_ascii_whitespace())
+                .collect(),
+        )
     } else {
         Cow::Borrowed(payload)
     };
-    Some(engine.decode(cleaned.as_bytes()).map_err(|e| format!("bad base64 in data URI: {e}")))
+    Some(
+        engine
+            .decode(cleaned.as_bytes())
+            .map_err(|e| format!("bad base64 in data URI: {e}")),
+    )
 }
 
 /// The media type of a data URI (`image/png`), if any.
@@ -144,11 +175,18 @@ pub(crate) fn read_uri(uri: &str, base_dir: Option<&Path>, what: &str) -> Result
         return Err(format!("{what}: URI '{uri}' is not a local file (only relative paths and data: URIs are supported)"));
     }
     let Some(dir) = base_dir else {
-        return Err(format!("{what} refers to external file '{uri}' but no base directory is known"));
+        return Err(format!(
+            "{what} refers to external file '{uri}' but no base directory is known"
+        ));
     };
     let rel = percent_decode(uri);
     let path = dir.join(&rel);
-    std::fs::read(&path).map_err(|e| format!("{what}: cannot read external file '{}': {e}", path.display()))
+    std::fs::read(&path).map_err(|e| {
+        format!(
+            "{what}: cannot read external file '{}': {e}",
+            path.display()
+        )
+    })
 }
 
 /// One glTF buffer's bytes.
@@ -170,28 +208,43 @@ impl BufData<'_> {
 }
 
 /// Load every buffer. Returns the buffers and the total number of bytes they hold.
-pub(crate) fn load_buffers<'a>(root: &Root, c: &Container<'a>, base_dir: Option<&Path>) -> Res<Vec<BufData<'a>>> {
+pub(crate) fn load_buffers<'a>(
+    root: &Root,
+    c: &Container<'a>,
+    base_dir: Option<&Path>,
+) -> Res<Vec<BufData<'a>>> {
     let mut out = Vec::with_capacity(root.buffers.len());
     for (i, b) in root.buffers.iter().enumerate() {
         let data = match &b.uri {
             _ if b.is_meshopt_fallback() => BufData::Fallback,
-            None if i == 0 && c.is_glb && c.bin.is_some() => BufData::Borrowed(c.bin.unwrap_or_default()),
+            None if i == 0 && c.is_glb && c.bin.is_some() => {
+                BufData::Borrowed(c.bin.unwrap_or_default())
+            }
             None => BufData::Fallback,
             Some(uri) => {
-                let bytes = read_uri(uri, base_dir, &format!("buffer {i}")).map_err(Problem::Invalid)?;
+                let bytes =
+                    read_uri(uri, base_dir, &format!("buffer {i}")).map_err(Problem::Invalid)?;
                 BufData::Owned(bytes)
             }
         };
         let data = match data {
             BufData::Borrowed(s) => {
                 if s.len() < b.byte_length {
-                    return Err(invalid!("buffer {i} holds {} bytes but byteLength says {}", s.len(), b.byte_length));
+                    return Err(invalid!(
+                        "buffer {i} holds {} bytes but byteLength says {}",
+                        s.len(),
+                        b.byte_length
+                    ));
                 }
                 BufData::Borrowed(&s[..b.byte_length])
             }
             BufData::Owned(mut v) => {
                 if v.len() < b.byte_length {
-                    return Err(invalid!("buffer {i} holds {} bytes but byteLength says {}", v.len(), b.byte_length));
+                    return Err(invalid!(
+                        "buffer {i} holds {} bytes but byteLength says {}",
+                        v.len(),
+                        b.byte_length
+                    ));
                 }
                 v.truncate(b.byte_length);
                 BufData::Owned(v)

@@ -90,7 +90,9 @@ pub(crate) struct Data<'a> {
 
 impl<'a> Data<'a> {
     pub fn new(root: &'a Root, buffers: Vec<BufData<'a>>, input_len: usize) -> Self {
-        let meshopt = (0..root.buffer_views.len()).map(|_| OnceCell::new()).collect();
+        let meshopt = (0..root.buffer_views.len())
+            .map(|_| OnceCell::new())
+            .collect();
         Data {
             root,
             buffers,
@@ -101,10 +103,12 @@ impl<'a> Data<'a> {
     }
 
     fn buffer(&self, b: usize, what: &str) -> Res<&[u8]> {
-        let buf = self
-            .buffers
-            .get(b)
-            .ok_or_else(|| invalid!("{what} refers to buffer {b}, which does not exist ({} buffers)", self.buffers.len()))?;
+        let buf = self.buffers.get(b).ok_or_else(|| {
+            invalid!(
+                "{what} refers to buffer {b}, which does not exist ({} buffers)",
+                self.buffers.len()
+            )
+        })?;
         buf.bytes().ok_or_else(|| {
             invalid!("{what} reads buffer {b}, which has no data (an EXT_meshopt_compression fallback buffer or a missing GLB BIN chunk)")
         })
@@ -112,68 +116,130 @@ impl<'a> Data<'a> {
 
     /// The bytes of buffer view `i` (decompressed when it uses `EXT_meshopt_compression`).
     pub fn view(&self, i: usize) -> Res<&[u8]> {
-        let bv = self
-            .root
-            .buffer_views
-            .get(i)
-            .ok_or_else(|| invalid!("buffer view {i} does not exist ({} buffer views)", self.root.buffer_views.len()))?;
+        let bv = self.root.buffer_views.get(i).ok_or_else(|| {
+            invalid!(
+                "buffer view {i} does not exist ({} buffer views)",
+                self.root.buffer_views.len()
+            )
+        })?;
         if let Some(m) = &bv.extensions.meshopt {
             if let Some(v) = self.meshopt[i].get() {
                 return Ok(v);
             }
             let what = format!("buffer view {i} (EXT_meshopt_compression)");
-            let mode = meshopt::Mode::parse(&m.mode).ok_or_else(|| invalid!("{what}: unknown mode '{}'", m.mode))?;
-            let filter = meshopt::Filter::parse(m.filter.as_deref())
-                .ok_or_else(|| invalid!("{what}: unknown filter '{}'", m.filter.as_deref().unwrap_or("")))?;
+            let mode = meshopt::Mode::parse(&m.mode)
+                .ok_or_else(|| invalid!("{what}: unknown mode '{}'", m.mode))?;
+            let filter = meshopt::Filter::parse(m.filter.as_deref()).ok_or_else(|| {
+                invalid!(
+                    "{what}: unknown filter '{}'",
+                    m.filter.as_deref().unwrap_or("")
+                )
+            })?;
             if let Some(s) = bv.byte_stride {
                 if s != m.byte_stride {
-                    return Err(invalid!("{what}: byteStride {} differs from the view's byteStride {s}", m.byte_stride));
+                    return Err(invalid!(
+                        "{what}: byteStride {} differs from the view's byteStride {s}",
+                        m.byte_stride
+                    ));
                 }
             }
             let size = m
                 .count
                 .checked_mul(m.byte_stride)
                 .filter(|&s| s == bv.byte_length)
-                .ok_or_else(|| invalid!("{what}: count {} x byteStride {} != byteLength {}", m.count, m.byte_stride, bv.byte_length))?;
+                .ok_or_else(|| {
+                    invalid!(
+                        "{what}: count {} x byteStride {} != byteLength {}",
+                        m.count,
+                        m.byte_stride,
+                        bv.byte_length
+                    )
+                })?;
             let src = self.buffer(m.buffer, &what)?;
-            let end = m.byte_offset.checked_add(m.byte_length).filter(|&e| e <= src.len()).ok_or_else(|| {
-                invalid!("{what} reads past the end of buffer {} (offset {} + {} > {})", m.buffer, m.byte_offset, m.byte_length, src.len())
-            })?;
+            let end = m
+                .byte_offset
+                .checked_add(m.byte_length)
+                .filter(|&e| e <= src.len())
+                .ok_or_else(|| {
+                    invalid!(
+                        "{what} reads past the end of buffer {} (offset {} + {} > {})",
+                        m.buffer,
+                        m.byte_offset,
+                        m.byte_length,
+                        src.len()
+                    )
+                })?;
             let src = &src[m.byte_offset..end];
             // The codecs compress at most ~64:1 (an all-zero attribute group costs 2 bits per 16 bytes).
             if size > src.len().saturating_mul(128).saturating_add(4096) {
-                return Err(invalid!("{what}: {size} bytes cannot come from {} compressed bytes", src.len()));
+                return Err(invalid!(
+                    "{what}: {size} bytes cannot come from {} compressed bytes",
+                    src.len()
+                ));
             }
             let budget = self.meshopt_budget.get();
             if size > budget {
-                return Err(invalid!("{what}: decompressed data exceeds the loader's limit"));
+                return Err(invalid!(
+                    "{what}: decompressed data exceeds the loader's limit"
+                ));
             }
             self.meshopt_budget.set(budget - size);
-            let out = meshopt::decode(mode, filter, m.count, m.byte_stride, src).map_err(|e| invalid!("{what}: {e}"))?;
+            let out = meshopt::decode(mode, filter, m.count, m.byte_stride, src)
+                .map_err(|e| invalid!("{what}: {e}"))?;
             let _ = self.meshopt[i].set(out);
-            return self.meshopt[i].get().map(|v| v.as_slice()).ok_or_else(|| invalid!("{what}: internal cache error"));
+            return self.meshopt[i]
+                .get()
+                .map(|v| v.as_slice())
+                .ok_or_else(|| invalid!("{what}: internal cache error"));
         }
         let what = format!("buffer view {i}");
         let buf = self.buffer(bv.buffer, &what)?;
-        let end = bv.byte_offset.checked_add(bv.byte_length).filter(|&e| e <= buf.len()).ok_or_else(|| {
-            invalid!("buffer view {i} reads past the end of buffer {} (offset {} + {} > {})", bv.buffer, bv.byte_offset, bv.byte_length, buf.len())
-        })?;
+        let end = bv
+            .byte_offset
+            .checked_add(bv.byte_length)
+            .filter(|&e| e <= buf.len())
+            .ok_or_else(|| {
+                invalid!(
+                    "buffer view {i} reads past the end of buffer {} (offset {} + {} > {})",
+                    bv.buffer,
+                    bv.byte_offset,
+                    bv.byte_length,
+                    buf.len()
+                )
+            })?;
         Ok(&buf[bv.byte_offset..end])
     }
 
     fn accessor(&self, i: usize) -> Res<&'a Accessor> {
-        self.root
-            .accessors
-            .get(i)
-            .ok_or_else(|| invalid!("accessor {i} does not exist ({} accessors)", self.root.accessors.len()))
+        self.root.accessors.get(i).ok_or_else(|| {
+            invalid!(
+                "accessor {i} does not exist ({} accessors)",
+                self.root.accessors.len()
+            )
+        })
     }
 
     fn layout(&self, i: usize, a: &Accessor) -> Res<Layout> {
-        let (cols, rows) = type_shape(&a.kind).ok_or_else(|| invalid!("accessor {i} has unknown type '{}'", a.kind))?;
-        let cs = comp_size(a.component_type)
-            .ok_or_else(|| invalid!("accessor {i} has unknown componentType {}", a.component_type))?;
-        let col_stride = if cols > 1 { (rows * cs + 3) & !3 } else { rows * cs };
-        Ok(Layout { cols, rows, cs, col_stride, elem_size: cols * col_stride })
+        let (cols, rows) = type_shape(&a.kind)
+            .ok_or_else(|| invalid!("accessor {i} has unknown type '{}'", a.kind))?;
+        let cs = comp_size(a.component_type).ok_or_else(|| {
+            invalid!(
+                "accessor {i} has unknown componentType {}",
+                a.component_type
+            )
+        })?;
+        let col_stride = if cols > 1 {
+            (rows * cs + 3) & !3
+        } else {
+            rows * cs
+        };
+        Ok(Layout {
+            cols,
+            rows,
+            cs,
+            col_stride,
+            elem_size: cols * col_stride,
+        })
     }
 
     /// Element count and component count of accessor `i`.
@@ -189,15 +255,28 @@ impl<'a> Data<'a> {
         if allowed.contains(&a.kind.as_str()) {
             Ok(())
         } else {
-            Err(invalid!("{what}: accessor {i} has type {} (expected {})", a.kind, allowed.join(" or ")))
+            Err(invalid!(
+                "{what}: accessor {i} has type {} (expected {})",
+                a.kind,
+                allowed.join(" or ")
+            ))
         }
     }
 
     /// Dense element bytes of accessor `i`: (view, offset of element 0, stride), bounds-checked.
-    fn dense_source(&self, i: usize, a: &Accessor, l: &Layout) -> Res<Option<(&[u8], usize, usize)>> {
+    fn dense_source(
+        &self,
+        i: usize,
+        a: &Accessor,
+        l: &Layout,
+    ) -> Res<Option<(&[u8], usize, usize)>> {
         let Some(bvi) = a.buffer_view else {
             if a.count > self.no_view_limit {
-                return Err(invalid!("accessor {i} has count {} without a buffer view (limit {})", a.count, self.no_view_limit));
+                return Err(invalid!(
+                    "accessor {i} has count {} without a buffer view (limit {})",
+                    a.count,
+                    self.no_view_limit
+                ));
             }
             return Ok(None);
         };
@@ -215,7 +294,10 @@ impl<'a> Data<'a> {
                 .checked_mul(stride)
                 .and_then(|n| n.checked_add(l.elem_size))
                 .ok_or_else(|| invalid!("accessor {i}: count {} overflows", a.count))?;
-            if a.byte_offset.checked_add(need).map_or(true, |e| e > view.len()) {
+            if a.byte_offset
+                .checked_add(need)
+                .is_none_or(|e| e > view.len())
+            {
                 return Err(invalid!(
                     "accessor {i} reads past the end of buffer view {bvi} (offset {} + {need} > {})",
                     a.byte_offset,
@@ -227,10 +309,20 @@ impl<'a> Data<'a> {
     }
 
     /// Read the sparse substitution list of accessor `i` (indices, values as f32).
-    fn sparse_part(&self, i: usize, a: &Accessor, l: &Layout, conv: fn(&[u8]) -> f32) -> Res<Option<SparseData>> {
+    fn sparse_part(
+        &self,
+        i: usize,
+        a: &Accessor,
+        l: &Layout,
+        conv: fn(&[u8]) -> f32,
+    ) -> Res<Option<SparseData>> {
         let Some(sp) = &a.sparse else { return Ok(None) };
         if sp.count > a.count {
-            return Err(invalid!("accessor {i}: sparse count {} exceeds accessor count {}", sp.count, a.count));
+            return Err(invalid!(
+                "accessor {i}: sparse count {} exceeds accessor count {}",
+                sp.count,
+                a.count
+            ));
         }
         let ics = match sp.indices.component_type {
             U8 => 1,
@@ -277,14 +369,23 @@ impl<'a> Data<'a> {
                 _ => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
             };
             if idx as usize >= a.count {
-                return Err(invalid!("accessor {i}: sparse index {idx} out of range (count {})", a.count));
+                return Err(invalid!(
+                    "accessor {i}: sparse index {idx} out of range (count {})",
+                    a.count
+                ));
             }
             indices.push(idx);
         }
         let comps = l.comps();
         let mut values = vec![0.0f32; sp.count * comps];
         for k in 0..sp.count {
-            read_element(vsrc, k * l.elem_size, l, conv, &mut values[k * comps..(k + 1) * comps]);
+            read_element(
+                vsrc,
+                k * l.elem_size,
+                l,
+                conv,
+                &mut values[k * comps..(k + 1) * comps],
+            );
         }
         Ok(Some(SparseData { indices, values }))
     }
@@ -294,7 +395,9 @@ impl<'a> Data<'a> {
     pub fn read_f32(&self, i: usize) -> Res<(Vec<f32>, usize)> {
         match self.read_f32_inner(i, false)? {
             (MorphData::Dense(v), c) => Ok((v, c)),
-            (MorphData::Sparse(_), _) => Err(invalid!("accessor {i}: internal error (unexpected sparse result)")),
+            (MorphData::Sparse(_), _) => Err(invalid!(
+                "accessor {i}: internal error (unexpected sparse result)"
+            )),
         }
     }
 
@@ -315,7 +418,10 @@ impl<'a> Data<'a> {
                 return Ok((MorphData::Sparse(sp), comps));
             }
         }
-        let total = a.count.checked_mul(comps).ok_or_else(|| invalid!("accessor {i}: count {} overflows", a.count))?;
+        let total = a
+            .count
+            .checked_mul(comps)
+            .ok_or_else(|| invalid!("accessor {i}: count {} overflows", a.count))?;
         let mut out = vec![0.0f32; total];
         if let Some((view, off, stride)) = src {
             if l.cols == 1 && l.cs == 4 && a.component_type == F32 {
@@ -355,7 +461,10 @@ impl<'a> Data<'a> {
         }
         let comps = l.comps();
         let src = self.dense_source(i, a, &l)?;
-        let total = a.count.checked_mul(comps).ok_or_else(|| invalid!("accessor {i}: count {} overflows", a.count))?;
+        let total = a
+            .count
+            .checked_mul(comps)
+            .ok_or_else(|| invalid!("accessor {i}: count {} overflows", a.count))?;
         let mut out = vec![0u32; total];
         let rd = |b: &[u8], p: usize| -> u32 {
             match l.cs {
@@ -368,7 +477,10 @@ impl<'a> Data<'a> {
             for (k, o) in out.chunks_exact_mut(comps).enumerate() {
                 let base = off + k * stride;
                 for (c, oc) in o.iter_mut().enumerate() {
-                    *oc = rd(view, base + (c / l.rows) * l.col_stride + (c % l.rows) * l.cs);
+                    *oc = rd(
+                        view,
+                        base + (c / l.rows) * l.col_stride + (c % l.rows) * l.cs,
+                    );
                 }
             }
         }
@@ -408,7 +520,9 @@ fn converter(ct: u32, normalized: bool) -> fn(&[u8]) -> f32 {
         (U16, false) => |b| u16::from_le_bytes([b[0], b[1]]) as f32,
         (U16, true) => |b| u16::from_le_bytes([b[0], b[1]]) as f32 / 65535.0,
         (U32, false) => |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32,
-        (U32, true) => |b| (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64 / u32::MAX as f64) as f32,
+        (U32, true) => {
+            |b| (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64 / u32::MAX as f64) as f32
+        }
         _ => |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
     }
 }

@@ -245,6 +245,9 @@ pub(crate) struct Sampler {
 
 impl Default for Sampler {
     fn default() -> Self {
-        Sampler { wrap_s: 10497, wrap_t: 10497 }
+        Sampler {
+            wrap_s: 10497,
+            wrap_t: 10497,
+        }
     }
 }

@@ -131,7 +131,13 @@ pub struct InspectReport {
 
 fn humanoid(a: &Avatar, h: &Humanoid) -> HumanoidReport {
     let name = |i: Option<u32>| {
-        i.and_then(|i| a.nodes.get(i as usize)).map(|n| if n.name.is_empty() { "(unnamed)".to_string() } else { n.name.clone() })
+        i.and_then(|i| a.nodes.get(i as usize)).map(|n| {
+            if n.name.is_empty() {
+                "(unnamed)".to_string()
+            } else {
+                n.name.clone()
+            }
+        })
     };
     HumanoidReport {
         head: name(h.head),
@@ -144,8 +150,17 @@ fn humanoid(a: &Avatar, h: &Humanoid) -> HumanoidReport {
 
 /// Summarise a loaded avatar.
 pub fn inspect(a: &Avatar) -> InspectReport {
-    let ch_name = |c: u32| a.channels.get(c as usize).map(|c| c.name.clone()).unwrap_or_else(|| format!("#{c}"));
-    let mut joints: Vec<u32> = a.skins.iter().flat_map(|s| s.joints.iter().copied()).collect();
+    let ch_name = |c: u32| {
+        a.channels
+            .get(c as usize)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| format!("#{c}"))
+    };
+    let mut joints: Vec<u32> = a
+        .skins
+        .iter()
+        .flat_map(|s| s.joints.iter().copied())
+        .collect();
     joints.sort_unstable();
     joints.dedup();
     let mut mapping = Vec::new();
@@ -156,7 +171,10 @@ pub fn inspect(a: &Avatar) -> InspectReport {
     }
     for (i, n) in VISEME_NAMES.iter().enumerate() {
         if let Some(b) = a.rig.visemes.get(i).filter(|b| !b.is_empty()) {
-            mapping.push((format!("viseme_{n}"), b.iter().map(|&(c, _)| ch_name(c)).collect()));
+            mapping.push((
+                format!("viseme_{n}"),
+                b.iter().map(|&(c, _)| ch_name(c)).collect(),
+            ));
         }
     }
     InspectReport {
@@ -178,11 +196,24 @@ pub fn inspect(a: &Avatar) -> InspectReport {
         primitives: a.meshes.iter().map(|m| m.primitives.len()).sum(),
         morph_targets: a.channels.iter().map(|c| c.name.clone()).collect(),
         arkit_mapped: a.rig.arkit_mapped(),
-        arkit_missing: (0..ARKIT_COUNT).filter(|&i| !a.rig.has_arkit(i)).map(|i| ARKIT_NAMES[i].to_string()).collect(),
+        arkit_missing: (0..ARKIT_COUNT)
+            .filter(|&i| !a.rig.has_arkit(i))
+            .map(|i| ARKIT_NAMES[i].to_string())
+            .collect(),
         visemes_mapped: a.rig.visemes_mapped(),
-        visemes_missing: (0..VISEME_COUNT).filter(|&i| !a.rig.has_viseme(i)).map(|i| VISEME_NAMES[i].to_string()).collect(),
+        visemes_missing: (0..VISEME_COUNT)
+            .filter(|&i| !a.rig.has_viseme(i))
+            .map(|i| VISEME_NAMES[i].to_string())
+            .collect(),
         mapping,
-        skins: a.skins.iter().map(|s| SkinReport { name: s.name.clone(), joints: s.joints.len() }).collect(),
+        skins: a
+            .skins
+            .iter()
+            .map(|s| SkinReport {
+                name: s.name.clone(),
+                joints: s.joints.len(),
+            })
+            .collect(),
         joints: joints.len(),
         textures: a
             .textures
@@ -253,33 +284,68 @@ impl fmt::Display for InspectReport {
                 m.morph_targets.len()
             )?;
         }
-        writeln!(f, "morphs      {} channel(s): {}", self.morph_targets.len(), list(&self.morph_targets))?;
-        writeln!(f, "ARKit       mapped {}/{}; missing: {}", self.arkit_mapped, ARKIT_COUNT, list(&self.arkit_missing))?;
-        writeln!(f, "visemes     mapped {}/{}; missing: {}", self.visemes_mapped, VISEME_COUNT, list(&self.visemes_missing))?;
+        writeln!(
+            f,
+            "morphs      {} channel(s): {}",
+            self.morph_targets.len(),
+            list(&self.morph_targets)
+        )?;
+        writeln!(
+            f,
+            "ARKit       mapped {}/{}; missing: {}",
+            self.arkit_mapped,
+            ARKIT_COUNT,
+            list(&self.arkit_missing)
+        )?;
+        writeln!(
+            f,
+            "visemes     mapped {}/{}; missing: {}",
+            self.visemes_mapped,
+            VISEME_COUNT,
+            list(&self.visemes_missing)
+        )?;
         for (to, from) in &self.mapping {
             writeln!(f, "  {to:<20} <- {}", from.join(" + "))?;
         }
         if self.skins.is_empty() {
             writeln!(f, "skins       none")?;
         } else {
-            let s: Vec<String> = self.skins.iter().map(|s| format!("'{}' ({} joints)", s.name, s.joints)).collect();
-            writeln!(f, "skins       {} skin(s), {} distinct joints: {}", self.skins.len(), self.joints, s.join(", "))?;
+            let s: Vec<String> = self
+                .skins
+                .iter()
+                .map(|s| format!("'{}' ({} joints)", s.name, s.joints))
+                .collect();
+            writeln!(
+                f,
+                "skins       {} skin(s), {} distinct joints: {}",
+                self.skins.len(),
+                self.joints,
+                s.join(", ")
+            )?;
         }
         if self.textures.is_empty() {
             writeln!(f, "textures    none decoded")?;
         }
         for t in &self.textures {
-            writeln!(f, "texture     {} {}x{} {} ({} mips)", t.name, t.width, t.height, t.format, t.mips)?;
+            writeln!(
+                f,
+                "texture     {} {}x{} {} ({} mips)",
+                t.name, t.width, t.height, t.format, t.mips
+            )?;
         }
         if !self.expressions.is_empty() {
             writeln!(f, "expressions {}", self.expressions.len())?;
             for e in &self.expressions {
-                let binds: Vec<String> = e.binds.iter().map(|(n, w)| format!("{n}*{w:.2}")).collect();
+                let binds: Vec<String> =
+                    e.binds.iter().map(|(n, w)| format!("{n}*{w:.2}")).collect();
                 writeln!(
                     f,
                     "  {}{}{}: {} morph bind(s) [{}], {} material/texture bind(s)",
                     e.name,
-                    e.preset.as_ref().map(|p| format!(" (preset {p})")).unwrap_or_default(),
+                    e.preset
+                        .as_ref()
+                        .map(|p| format!(" (preset {p})"))
+                        .unwrap_or_default(),
                     if e.is_binary { " binary" } else { "" },
                     e.binds.len(),
                     binds.join(", "),
@@ -299,7 +365,11 @@ impl fmt::Display for InspectReport {
             o(&h.jaw)
         )?;
         writeln!(f, "extensions  used: {}", list(&self.extensions_used))?;
-        writeln!(f, "            required: {}", list(&self.extensions_required))?;
+        writeln!(
+            f,
+            "            required: {}",
+            list(&self.extensions_required)
+        )?;
         for u in &self.unsupported {
             writeln!(f, "            unsupported: {u}")?;
         }

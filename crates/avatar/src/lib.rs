@@ -35,10 +35,12 @@ mod scene;
 mod vrm;
 
 pub use error::AvatarError;
-pub use inspect::{inspect, ExpressionReport, HumanoidReport, InspectReport, MeshReport, SkinReport, TextureReport};
+pub use inspect::{
+    inspect, ExpressionReport, HumanoidReport, InspectReport, MeshReport, SkinReport, TextureReport,
+};
 
 use error::{invalid, Problem, Res};
-use facecast_core::model::{Avatar, Humanoid, Mesh, MorphChannel, ModelInfo};
+use facecast_core::model::{Avatar, Humanoid, Mesh, ModelInfo, MorphChannel};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -63,10 +65,16 @@ const PARTIAL: &[(&str, &str)] = &[(
 
 /// Used-only extensions with a specific note (everything else used and unknown is "ignored").
 const NOTES: &[(&str, &str)] = &[
-    ("VRMC_materials_mtoon", "MToon shading approximated as unlit base colour"),
+    (
+        "VRMC_materials_mtoon",
+        "MToon shading approximated as unlit base colour",
+    ),
     ("VRMC_springBone", "spring bones are not simulated"),
     ("VRMC_node_constraint", "node constraints are not evaluated"),
-    ("KHR_materials_pbrSpecularGlossiness", "specular-glossiness ignored (metallic-roughness defaults used)"),
+    (
+        "KHR_materials_pbrSpecularGlossiness",
+        "specular-glossiness ignored (metallic-roughness defaults used)",
+    ),
     ("KHR_animation_pointer", "animations are not played"),
 ];
 
@@ -79,17 +87,32 @@ pub fn load(path: &Path) -> Result<Avatar, AvatarError> {
     let label = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| Problem::Io(e).at(&label))?;
     if meta.len() > MAX_FILE {
-        return Err(invalid!("file is {} bytes, larger than the {} byte limit", meta.len(), MAX_FILE).at(&label));
+        return Err(invalid!(
+            "file is {} bytes, larger than the {} byte limit",
+            meta.len(),
+            MAX_FILE
+        )
+        .at(&label));
     }
     let bytes = std::fs::read(path).map_err(|e| Problem::Io(e).at(&label))?;
-    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| label.clone());
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| label.clone());
     load_impl(&bytes, &name, &label, path.parent()).map_err(|p| p.at(&label))
 }
 
 /// Load an avatar from memory. `name` labels errors and becomes the avatar name (its file stem);
 /// `base_dir` resolves external URIs (without it, only GLB / embedded data can be loaded).
-pub fn load_bytes(bytes: &[u8], name: &str, base_dir: Option<&Path>) -> Result<Avatar, AvatarError> {
-    let stem = Path::new(name).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| name.to_string());
+pub fn load_bytes(
+    bytes: &[u8],
+    name: &str,
+    base_dir: Option<&Path>,
+) -> Result<Avatar, AvatarError> {
+    let stem = Path::new(name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.to_string());
     load_impl(bytes, &stem, name, base_dir).map_err(|p| p.at(name))
 }
 
@@ -123,27 +146,44 @@ fn placeholder(why: &str) -> Avatar {
         for s in 0..=segs {
             let ph = std::f32::consts::TAU * s as f32 / segs as f32;
             let n = [th.sin() * ph.sin(), th.cos(), th.sin() * ph.cos()];
-            prim.positions.push([n[0] * radius, n[1] * radius * 1.15, n[2] * radius]);
+            prim.positions
+                .push([n[0] * radius, n[1] * radius * 1.15, n[2] * radius]);
             prim.normals.push(n);
-            prim.uv0.push([s as f32 / segs as f32, r as f32 / rings as f32]);
+            prim.uv0
+                .push([s as f32 / segs as f32, r as f32 / rings as f32]);
         }
     }
     for r in 0..rings {
         for s in 0..segs {
             let a = r * (segs + 1) + s;
             let b = a + segs + 1;
-            prim.indices.extend_from_slice(&[a, b, a + 1, a + 1, b, b + 1]);
+            prim.indices
+                .extend_from_slice(&[a, b, a + 1, a + 1, b, b + 1]);
         }
     }
     prim.material = Some(0);
-    let neck = Node { name: "neck".into(), translation: [0.0, 1.5, 0.0], children: vec![1], ..Default::default() };
-    let head =
-        Node { name: "head".into(), parent: Some(0), translation: [0.0, 0.12, 0.0], mesh: Some(0), ..Default::default() };
+    let neck = Node {
+        name: "neck".into(),
+        translation: [0.0, 1.5, 0.0],
+        children: vec![1],
+        ..Default::default()
+    };
+    let head = Node {
+        name: "head".into(),
+        parent: Some(0),
+        translation: [0.0, 0.12, 0.0],
+        mesh: Some(0),
+        ..Default::default()
+    };
     Avatar {
         name: "facecast_placeholder".into(),
         nodes: vec![neck, head],
         roots: vec![0],
-        meshes: vec![Mesh { name: "head".into(), primitives: vec![prim], ..Default::default() }],
+        meshes: vec![Mesh {
+            name: "head".into(),
+            primitives: vec![prim],
+            ..Default::default()
+        }],
         materials: vec![Material {
             name: "skin".into(),
             base_color: [0.8, 0.65, 0.55, 1.0],
@@ -151,7 +191,11 @@ fn placeholder(why: &str) -> Avatar {
             roughness: 0.6,
             ..Default::default()
         }],
-        humanoid: Humanoid { head: Some(1), neck: Some(0), ..Default::default() },
+        humanoid: Humanoid {
+            head: Some(1),
+            neck: Some(0),
+            ..Default::default()
+        },
         info: ModelInfo {
             source: "builtin:placeholder".into(),
             warnings: vec![format!("{why}; using a placeholder sphere")],
@@ -163,10 +207,15 @@ fn placeholder(why: &str) -> Avatar {
 
 fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) -> Res<Avatar> {
     let c = container::split(bytes)?;
-    let root: gltf::Root = serde_json::from_slice(c.json).map_err(|e| Problem::Json(e.to_string()))?;
+    let root: gltf::Root =
+        serde_json::from_slice(c.json).map_err(|e| Problem::Json(e.to_string()))?;
     let version = root.asset.version.trim();
     if !version.starts_with("2.") && version != "2" {
-        return Err(Problem::Version(if version.is_empty() { "(missing)".into() } else { version.to_string() }));
+        return Err(Problem::Version(if version.is_empty() {
+            "(missing)".into()
+        } else {
+            version.to_string()
+        }));
     }
     if let Some(min) = &root.asset.min_version {
         if !min.trim().starts_with("2.0") && min.trim() != "2" {
@@ -179,7 +228,12 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
         }
     }
     let buffers = container::load_buffers(&root, &c, base_dir)?;
-    let input_len = bytes.len() + buffers.iter().filter_map(|b| b.bytes()).map(<[u8]>::len).sum::<usize>();
+    let input_len = bytes.len()
+        + buffers
+            .iter()
+            .filter_map(|b| b.bytes())
+            .map(<[u8]>::len)
+            .sum::<usize>();
     let data = data::Data::new(&root, buffers, input_len);
 
     let mut notes = material::Notes::default();
@@ -201,7 +255,10 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
     for (mi, m) in meshes.iter().enumerate() {
         for (ti, tn) in m.target_names.iter().enumerate() {
             let ci = *by_name.entry(tn.clone()).or_insert_with(|| {
-                channels.push(MorphChannel { name: tn.clone(), targets: Vec::new() });
+                channels.push(MorphChannel {
+                    name: tn.clone(),
+                    targets: Vec::new(),
+                });
                 channels.len() - 1
             });
             channels[ci].targets.push((mi as u32, ti as u32));
@@ -220,11 +277,14 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
                 n.translation = [-n.translation[0], n.translation[1], -n.translation[2]];
             }
         }
-        notes.warnings.push("VRM 0.x model rotated 180 degrees about Y to face +Z".into());
+        notes
+            .warnings
+            .push("VRM 0.x model rotated 180 degrees about Y to face +Z".into());
     }
 
     // materials and textures
-    let (materials, textures) = material::build_materials(&root, &data, base_dir, &vrm.mtoon_materials, &mut notes);
+    let (materials, textures) =
+        material::build_materials(&root, &data, base_dir, &vrm.mtoon_materials, &mut notes);
 
     let mut humanoid = vrm.humanoid.clone();
     rigmap::find_humanoid(&nodes, &mut humanoid);
@@ -233,13 +293,22 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
     // info
     let mut warnings = stats.skipped_primitives;
     if stats.generated_normals > 0 {
-        warnings.push(format!("generated smooth normals for {} primitive(s) without NORMAL", stats.generated_normals));
+        warnings.push(format!(
+            "generated smooth normals for {} primitive(s) without NORMAL",
+            stats.generated_normals
+        ));
     }
     if stats.renormalized_weights > 0 {
-        warnings.push(format!("renormalized {} skin weight(s) that did not sum to 1", stats.renormalized_weights));
+        warnings.push(format!(
+            "renormalized {} skin weight(s) that did not sum to 1",
+            stats.renormalized_weights
+        ));
     }
     if stats.zero_weights > 0 {
-        warnings.push(format!("{} vertex skin weight(s) were all zero; bound to the first joint", stats.zero_weights));
+        warnings.push(format!(
+            "{} vertex skin weight(s) were all zero; bound to the first joint",
+            stats.zero_weights
+        ));
     }
     warnings.append(&mut notes.warnings);
     if meshes.iter().all(|m| m.primitives.is_empty()) {
@@ -251,14 +320,22 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
             continue;
         }
         if let Some((_, why)) = PARTIAL.iter().find(|(n, _)| n == ext) {
-            unsupported.push(format!("{ext}: {why} ({} texture(s) dropped)", notes.basisu_textures));
+            unsupported.push(format!(
+                "{ext}: {why} ({} texture(s) dropped)",
+                notes.basisu_textures
+            ));
         } else if let Some((_, why)) = NOTES.iter().find(|(n, _)| n == ext) {
             unsupported.push(format!("{ext}: {why}"));
         } else {
             unsupported.push(format!("{ext}: ignored"));
         }
     }
-    if notes.basisu_textures > 0 && !root.extensions_used.iter().any(|e| e == "KHR_texture_basisu") {
+    if notes.basisu_textures > 0
+        && !root
+            .extensions_used
+            .iter()
+            .any(|e| e == "KHR_texture_basisu")
+    {
         unsupported.push(format!(
             "KTX2 images: not decoded (missing: a Basis Universal transcoder); {} texture(s) dropped",
             notes.basisu_textures
@@ -297,8 +374,12 @@ fn fix_joint_ranges(
 ) {
     let mut bad = 0usize;
     for n in nodes {
-        let (Some(m), Some(s)) = (n.mesh, n.skin) else { continue };
-        let (Some(mesh), Some(skin)) = (meshes.get_mut(m as usize), skins.get(s as usize)) else { continue };
+        let (Some(m), Some(s)) = (n.mesh, n.skin) else {
+            continue;
+        };
+        let (Some(mesh), Some(skin)) = (meshes.get_mut(m as usize), skins.get(s as usize)) else {
+            continue;
+        };
         let nj = skin.joints.len();
         for p in &mut mesh.primitives {
             for (j, w) in p.joints.iter_mut().zip(p.weights.iter_mut()) {
@@ -325,6 +406,8 @@ fn fix_joint_ranges(
         }
     }
     if bad > 0 {
-        warnings.push(format!("{bad} vertex skin weight(s) referenced joints outside their skin; dropped"));
+        warnings.push(format!(
+            "{bad} vertex skin weight(s) referenced joints outside their skin; dropped"
+        ));
     }
 }

@@ -69,7 +69,11 @@ impl ImgFmt {
 /// Returns `Err(true)` when only a `KHR_texture_basisu` source exists.
 fn texture_source(t: &gltf::Texture) -> Result<usize, bool> {
     let ext = |name: &str| {
-        t.extensions.as_ref().and_then(|e| e.get(name)).and_then(|e| e.get("source")).and_then(Value::as_u64)
+        t.extensions
+            .as_ref()
+            .and_then(|e| e.get(name))
+            .and_then(|e| e.get("source"))
+            .and_then(Value::as_u64)
     };
     if let Some(s) = ext("EXT_texture_webp") {
         return usize::try_from(s).map_err(|_| false);
@@ -99,7 +103,11 @@ pub(crate) fn build_materials(
     // 1. which (glTF texture, sRGB) pairs are used
     let mut wanted: Vec<(usize, bool)> = Vec::new();
     for m in &root.materials {
-        if let Some(t) = m.pbr_metallic_roughness.as_ref().and_then(|p| p.base_color_texture.as_ref()) {
+        if let Some(t) = m
+            .pbr_metallic_roughness
+            .as_ref()
+            .and_then(|p| p.base_color_texture.as_ref())
+        {
             wanted.push((t.index, true));
         }
         if let Some(t) = &m.normal_texture {
@@ -116,7 +124,9 @@ pub(crate) fn build_materials(
     let mut image_bytes: HashMap<usize, Option<Cow<'_, [u8]>>> = HashMap::new();
     for &(ti, srgb) in &wanted {
         let Some(t) = root.textures.get(ti) else {
-            notes.warnings.push(format!("material refers to texture {ti}, which does not exist; ignored"));
+            notes.warnings.push(format!(
+                "material refers to texture {ti}, which does not exist; ignored"
+            ));
             continue;
         };
         let img = match texture_source(t) {
@@ -129,16 +139,22 @@ pub(crate) fn build_materials(
                 continue;
             }
             Err(false) => {
-                notes.warnings.push(format!("texture {ti} has no image source; dropped"));
+                notes
+                    .warnings
+                    .push(format!("texture {ti} has no image source; dropped"));
                 continue;
             }
         };
         let Some(gi) = root.images.get(img) else {
-            notes.warnings.push(format!("texture {ti} refers to image {img}, which does not exist; dropped"));
+            notes.warnings.push(format!(
+                "texture {ti} refers to image {img}, which does not exist; dropped"
+            ));
             continue;
         };
         let sampler = t.sampler.and_then(|s| root.samplers.get(s));
-        let (ws, wt) = sampler.map(|s| (wrap(s.wrap_s), wrap(s.wrap_t))).unwrap_or((Wrap::Repeat, Wrap::Repeat));
+        let (ws, wt) = sampler
+            .map(|s| (wrap(s.wrap_s), wrap(s.wrap_t)))
+            .unwrap_or((Wrap::Repeat, Wrap::Repeat));
         if let Some(&r) = req_index.get(&(img, srgb, ws as u8, wt as u8)) {
             tex_to_req.insert((ti, srgb), r);
             continue;
@@ -156,7 +172,9 @@ pub(crate) fn build_materials(
                 match r {
                     Ok(b) => Some(b),
                     Err(e) => {
-                        notes.warnings.push(format!("image {img}: {e}; texture dropped"));
+                        notes
+                            .warnings
+                            .push(format!("image {img}: {e}; texture dropped"));
                         None
                     }
                 }
@@ -164,7 +182,10 @@ pub(crate) fn build_materials(
             .clone();
         let Some(bytes) = bytes else { continue };
         let fmt = ImgFmt::sniff(&bytes);
-        let mime = gi.mime_type.as_deref().or_else(|| gi.uri.as_deref().and_then(data_uri_mime));
+        let mime = gi
+            .mime_type
+            .as_deref()
+            .or_else(|| gi.uri.as_deref().and_then(data_uri_mime));
         if fmt == ImgFmt::Ktx2 || mime == Some("image/ktx2") {
             notes.basisu_textures += 1;
             notes.warnings.push(format!(
@@ -182,7 +203,13 @@ pub(crate) fn build_materials(
         let name = format!("{base} [{}]", fmt.name());
         req_index.insert((img, srgb, ws as u8, wt as u8), requests.len());
         tex_to_req.insert((ti, srgb), requests.len());
-        requests.push(Request { name, bytes, srgb, wrap_s: ws, wrap_t: wt });
+        requests.push(Request {
+            name,
+            bytes,
+            srgb,
+            wrap_s: ws,
+            wrap_t: wt,
+        });
     }
 
     // 3. decode in parallel
@@ -195,7 +222,10 @@ pub(crate) fn build_materials(
                 req_to_tex[ri] = Some(textures.len() as u32);
                 textures.push(t);
             }
-            Err(e) => notes.warnings.push(format!("{}: cannot decode ({e}); texture dropped", requests[ri].name)),
+            Err(e) => notes.warnings.push(format!(
+                "{}: cannot decode ({e}); texture dropped",
+                requests[ri].name
+            )),
         }
     }
     let lookup = |ti: usize, srgb: bool| tex_to_req.get(&(ti, srgb)).and_then(|&r| req_to_tex[r]);
@@ -205,16 +235,27 @@ pub(crate) fn build_materials(
     for (mi, m) in root.materials.iter().enumerate() {
         let name = m.name.clone().unwrap_or_default();
         let ext = |n: &str| m.extensions.as_ref().and_then(|e| e.get(n));
-        let mut out = Material { name: name.clone(), ..Default::default() };
+        let mut out = Material {
+            name: name.clone(),
+            ..Default::default()
+        };
         let tex_ref = |ti: &gltf::TextureInfo, srgb: bool, notes: &mut Notes| -> Option<TexRef> {
             let texture = lookup(ti.index, srgb)?;
-            let tt = ti.extensions.as_ref().and_then(|e| e.get("KHR_texture_transform"));
+            let tt = ti
+                .extensions
+                .as_ref()
+                .and_then(|e| e.get("KHR_texture_transform"));
             let transform = tt.map(|tt| {
                 let arr2 = |k: &str, d: [f32; 2]| {
                     tt.get(k)
                         .and_then(Value::as_array)
                         .filter(|a| a.len() == 2)
-                        .map(|a| [a[0].as_f64().unwrap_or(d[0] as f64) as f32, a[1].as_f64().unwrap_or(d[1] as f64) as f32])
+                        .map(|a| {
+                            [
+                                a[0].as_f64().unwrap_or(d[0] as f64) as f32,
+                                a[1].as_f64().unwrap_or(d[1] as f64) as f32,
+                            ]
+                        })
                         .unwrap_or(d)
                 };
                 TexTransform {
@@ -223,26 +264,53 @@ pub(crate) fn build_materials(
                     scale: arr2("scale", [1.0, 1.0]),
                 }
             });
-            let mut texcoord = tt.and_then(|t| t.get("texCoord")).and_then(Value::as_u64).map(|v| v as u32).unwrap_or(ti.tex_coord);
+            let mut texcoord = tt
+                .and_then(|t| t.get("texCoord"))
+                .and_then(Value::as_u64)
+                .map(|v| v as u32)
+                .unwrap_or(ti.tex_coord);
             if texcoord > 1 {
-                notes.warnings.push(format!("material {mi}: TEXCOORD_{texcoord} is not supported; using TEXCOORD_1"));
+                notes.warnings.push(format!(
+                    "material {mi}: TEXCOORD_{texcoord} is not supported; using TEXCOORD_1"
+                ));
                 texcoord = 1;
             }
-            Some(TexRef { texture, texcoord, transform })
+            Some(TexRef {
+                texture,
+                texcoord,
+                transform,
+            })
         };
         if let Some(p) = &m.pbr_metallic_roughness {
-            if let Some(f) = p.base_color_factor.filter(|f| f.iter().all(|x| x.is_finite())) {
+            if let Some(f) = p
+                .base_color_factor
+                .filter(|f| f.iter().all(|x| x.is_finite()))
+            {
                 out.base_color = f;
             }
-            out.base_color_tex = p.base_color_texture.as_ref().and_then(|t| tex_ref(t, true, notes));
-            out.metallic = p.metallic_factor.filter(|x| x.is_finite()).unwrap_or(1.0).clamp(0.0, 1.0);
-            out.roughness = p.roughness_factor.filter(|x| x.is_finite()).unwrap_or(1.0).clamp(0.0, 1.0);
+            out.base_color_tex = p
+                .base_color_texture
+                .as_ref()
+                .and_then(|t| tex_ref(t, true, notes));
+            out.metallic = p
+                .metallic_factor
+                .filter(|x| x.is_finite())
+                .unwrap_or(1.0)
+                .clamp(0.0, 1.0);
+            out.roughness = p
+                .roughness_factor
+                .filter(|x| x.is_finite())
+                .unwrap_or(1.0)
+                .clamp(0.0, 1.0);
         }
         if let Some(n) = &m.normal_texture {
             out.normal_tex = tex_ref(n, false, notes);
             out.normal_scale = n.scale.filter(|x| x.is_finite()).unwrap_or(1.0);
         }
-        if let Some(e) = m.emissive_factor.filter(|f| f.iter().all(|x| x.is_finite())) {
+        if let Some(e) = m
+            .emissive_factor
+            .filter(|f| f.iter().all(|x| x.is_finite()))
+        {
             let strength = ext("KHR_materials_emissive_strength")
                 .and_then(|s| s.get("emissiveStrength"))
                 .and_then(Value::as_f64)
@@ -251,10 +319,14 @@ pub(crate) fn build_materials(
         }
         out.alpha_mode = match m.alpha_mode.as_deref() {
             None | Some("OPAQUE") => AlphaMode::Opaque,
-            Some("MASK") => AlphaMode::Mask(m.alpha_cutoff.filter(|c| c.is_finite()).unwrap_or(0.5)),
+            Some("MASK") => {
+                AlphaMode::Mask(m.alpha_cutoff.filter(|c| c.is_finite()).unwrap_or(0.5))
+            }
             Some("BLEND") => AlphaMode::Blend,
             Some(other) => {
-                notes.warnings.push(format!("material {mi}: unknown alphaMode '{other}', using OPAQUE"));
+                notes.warnings.push(format!(
+                    "material {mi}: unknown alphaMode '{other}', using OPAQUE"
+                ));
                 AlphaMode::Opaque
             }
         };
@@ -270,7 +342,8 @@ pub(crate) fn build_materials(
 /// Decode all requests, spreading them over a few threads.
 fn decode_all(requests: &[Request<'_>]) -> Vec<Result<Texture, String>> {
     let n = requests.len();
-    let results: Vec<Mutex<Option<Result<Texture, String>>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let results: Vec<Mutex<Option<Result<Texture, String>>>> =
+        (0..n).map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let work = || loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
@@ -280,17 +353,28 @@ fn decode_all(requests: &[Request<'_>]) -> Vec<Result<Texture, String>> {
             *slot = Some(t);
         }
     };
-    let threads = std::thread::available_parallelism().map(|p| p.get()).unwrap_or(1).min(4).min(n);
+    let threads = std::thread::available_parallelism()
+        .map(|p| p.get())
+        .unwrap_or(1)
+        .min(4)
+        .min(n);
     std::thread::scope(|s| {
         for _ in 1..threads {
             // on spawn failure the remaining work simply runs on this thread
-            let _ = std::thread::Builder::new().name("facecast-texture".into()).spawn_scoped(s, work);
+            let _ = std::thread::Builder::new()
+                .name("facecast-texture".into())
+                .spawn_scoped(s, work);
         }
         work();
     });
     results
         .into_iter()
-        .map(|m| m.into_inner().ok().flatten().unwrap_or_else(|| Err("decoder thread failed".into())))
+        .map(|m| {
+            m.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err("decoder thread failed".into()))
+        })
         .collect()
 }
 
@@ -300,7 +384,9 @@ fn decode_texture(r: &Request<'_>) -> Result<Texture, String> {
         ImgFmt::Png => image::ImageFormat::Png,
         ImgFmt::Jpeg => image::ImageFormat::Jpeg,
         ImgFmt::WebP => image::ImageFormat::WebP,
-        ImgFmt::Ktx2 | ImgFmt::Other => return Err("unsupported image format (only PNG, JPEG and WebP are decoded)".into()),
+        ImgFmt::Ktx2 | ImgFmt::Other => {
+            return Err("unsupported image format (only PNG, JPEG and WebP are decoded)".into())
+        }
     };
     let mut reader = image::ImageReader::with_format(std::io::Cursor::new(&r.bytes[..]), format);
     let mut limits = image::Limits::default();
@@ -314,7 +400,12 @@ fn decode_texture(r: &Request<'_>) -> Result<Texture, String> {
     if w == 0 || h == 0 {
         return Err("image has zero size".into());
     }
-    Ok(Texture { name: r.name.clone(), mips: build_mips(w, h, rgba.into_raw(), r.srgb), wrap_s: r.wrap_s, wrap_t: r.wrap_t })
+    Ok(Texture {
+        name: r.name.clone(),
+        mips: build_mips(w, h, rgba.into_raw(), r.srgb),
+        wrap_s: r.wrap_s,
+        wrap_t: r.wrap_t,
+    })
 }
 
 /// sRGB byte -> linear lookup.
@@ -324,7 +415,11 @@ fn srgb_to_linear_lut() -> &'static [f32; 256] {
         let mut t = [0.0f32; 256];
         for (i, v) in t.iter_mut().enumerate() {
             let c = i as f32 / 255.0;
-            *v = if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) };
+            *v = if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            };
         }
         t
     })
@@ -339,7 +434,11 @@ fn linear_to_srgb_lut() -> &'static [u8] {
         (0..=ENC_STEPS)
             .map(|i| {
                 let l = i as f32 / ENC_STEPS as f32;
-                let c = if l <= 0.003_130_8 { l * 12.92 } else { 1.055 * l.powf(1.0 / 2.4) - 0.055 };
+                let c = if l <= 0.003_130_8 {
+                    l * 12.92
+                } else {
+                    1.055 * l.powf(1.0 / 2.4) - 0.055
+                };
                 (c * 255.0 + 0.5).clamp(0.0, 255.0) as u8
             })
             .collect()
@@ -348,7 +447,11 @@ fn linear_to_srgb_lut() -> &'static [u8] {
 
 /// Full mip chain down to 1x1 with a 2x2 box filter (colour averaged in linear light when `srgb`).
 pub(crate) fn build_mips(w: u32, h: u32, rgba: Vec<u8>, srgb: bool) -> Vec<MipLevel> {
-    let mut mips = vec![MipLevel { width: w, height: h, data: rgba }];
+    let mut mips = vec![MipLevel {
+        width: w,
+        height: h,
+        data: rgba,
+    }];
     let dec = srgb_to_linear_lut();
     let enc = linear_to_srgb_lut();
     loop {
@@ -366,11 +469,17 @@ pub(crate) fn build_mips(w: u32, h: u32, rgba: Vec<u8>, srgb: bool) -> Vec<MipLe
             for x in 0..nw {
                 let x0 = (2 * x).min(pw - 1);
                 let x1 = (2 * x + 1).min(pw - 1);
-                let p = [(y0 * pw + x0) * 4, (y0 * pw + x1) * 4, (y1 * pw + x0) * 4, (y1 * pw + x1) * 4];
+                let p = [
+                    (y0 * pw + x0) * 4,
+                    (y0 * pw + x1) * 4,
+                    (y1 * pw + x0) * 4,
+                    (y1 * pw + x1) * 4,
+                ];
                 let o = (y * nw + x) * 4;
                 for c in 0..4 {
                     if srgb && c < 3 {
-                        let s: f32 = p.iter().map(|&i| dec[src[i + c] as usize]).sum::<f32>() * 0.25;
+                        let s: f32 =
+                            p.iter().map(|&i| dec[src[i + c] as usize]).sum::<f32>() * 0.25;
                         data[o + c] = enc[((s * ENC_STEPS as f32 + 0.5) as usize).min(ENC_STEPS)];
                     } else {
                         let s: u32 = p.iter().map(|&i| src[i + c] as u32).sum();
@@ -379,7 +488,11 @@ pub(crate) fn build_mips(w: u32, h: u32, rgba: Vec<u8>, srgb: bool) -> Vec<MipLe
                 }
             }
         }
-        mips.push(MipLevel { width: nw as u32, height: nh as u32, data });
+        mips.push(MipLevel {
+            width: nw as u32,
+            height: nh as u32,
+            data,
+        });
     }
     mips
 }
@@ -397,7 +510,10 @@ mod tests {
             px.extend_from_slice(&[v, v, v, 255]);
         }
         let m = build_mips(4, 2, px.clone(), true);
-        assert_eq!(m.iter().map(|l| (l.width, l.height)).collect::<Vec<_>>(), vec![(4, 2), (2, 1), (1, 1)]);
+        assert_eq!(
+            m.iter().map(|l| (l.width, l.height)).collect::<Vec<_>>(),
+            vec![(4, 2), (2, 1), (1, 1)]
+        );
         assert!((186..=190).contains(&m[1].data[0]), "{}", m[1].data[0]);
         assert_eq!(m[1].data[3], 255);
         let lin = build_mips(4, 2, px, false);
@@ -408,7 +524,9 @@ mod tests {
     fn odd_sizes_reach_1x1() {
         let m = build_mips(5, 3, vec![7u8; 5 * 3 * 4], true);
         assert_eq!(m.last().map(|l| (l.width, l.height)), Some((1, 1)));
-        assert!(m.iter().all(|l| l.data.len() == (l.width * l.height * 4) as usize));
+        assert!(m
+            .iter()
+            .all(|l| l.data.len() == (l.width * l.height * 4) as usize));
         assert!(m.iter().all(|l| l.data.iter().all(|&v| v == 7)));
     }
 }

@@ -24,21 +24,37 @@ fn to_vec2(v: Vec<f32>) -> Vec<[f32; 2]> {
 }
 
 fn to_vec4(v: Vec<f32>) -> Vec<[f32; 4]> {
-    v.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]).collect()
+    v.chunks_exact(4)
+        .map(|c| [c[0], c[1], c[2], c[3]])
+        .collect()
 }
 
 /// Read a float attribute with the given element types, checking its count.
-fn attribute(data: &Data<'_>, acc: usize, types: &[&str], n: usize, what: &str) -> Res<(Vec<f32>, usize)> {
+fn attribute(
+    data: &Data<'_>,
+    acc: usize,
+    types: &[&str],
+    n: usize,
+    what: &str,
+) -> Res<(Vec<f32>, usize)> {
     data.expect_type(acc, types, what)?;
     let (v, comps) = data.read_f32(acc)?;
     if v.len() / comps.max(1) != n {
-        return Err(invalid!("{what}: accessor {acc} has {} elements but POSITION has {n}", v.len() / comps.max(1)));
+        return Err(invalid!(
+            "{what}: accessor {acc} has {} elements but POSITION has {n}",
+            v.len() / comps.max(1)
+        ));
     }
     Ok((v, comps))
 }
 
 /// Build mesh `mi`.
-pub(crate) fn build_mesh(root: &gltf::Root, data: &Data<'_>, mi: usize, stats: &mut MeshStats) -> Res<Mesh> {
+pub(crate) fn build_mesh(
+    root: &gltf::Root,
+    data: &Data<'_>,
+    mi: usize,
+    stats: &mut MeshStats,
+) -> Res<Mesh> {
     let gm = &root.meshes[mi];
     let mut prims = Vec::with_capacity(gm.primitives.len());
     let mut n_targets = 0usize;
@@ -48,13 +64,17 @@ pub(crate) fn build_mesh(root: &gltf::Root, data: &Data<'_>, mi: usize, stats: &
             4..=6 => {}
             0..=3 => {
                 let kind = ["points", "lines", "line loop", "line strip"][gp.mode as usize];
-                stats.skipped_primitives.push(format!("{what}: {kind} primitive skipped (only triangles are rendered)"));
+                stats.skipped_primitives.push(format!(
+                    "{what}: {kind} primitive skipped (only triangles are rendered)"
+                ));
                 continue;
             }
             m => return Err(invalid!("{what}: unknown primitive mode {m}")),
         }
         let Some(&pos_acc) = gp.attributes.get("POSITION") else {
-            stats.skipped_primitives.push(format!("{what}: no POSITION attribute, skipped"));
+            stats
+                .skipped_primitives
+                .push(format!("{what}: no POSITION attribute, skipped"));
             continue;
         };
         data.expect_type(pos_acc, &["VEC3"], &what)?;
@@ -63,7 +83,10 @@ pub(crate) fn build_mesh(root: &gltf::Root, data: &Data<'_>, mi: usize, stats: &
         if n > u32::MAX as usize {
             return Err(invalid!("{what}: too many vertices ({n})"));
         }
-        let mut p = Primitive { positions, ..Default::default() };
+        let mut p = Primitive {
+            positions,
+            ..Default::default()
+        };
         if let Some(&a) = gp.attributes.get("NORMAL") {
             p.normals = to_vec3(attribute(data, a, &["VEC3"], n, &what)?.0);
         }
@@ -84,17 +107,24 @@ pub(crate) fn build_mesh(root: &gltf::Root, data: &Data<'_>, mi: usize, stats: &
                 to_vec4(v)
             };
         }
-        if let (Some(&j), Some(&w)) = (gp.attributes.get("JOINTS_0"), gp.attributes.get("WEIGHTS_0")) {
+        if let (Some(&j), Some(&w)) = (
+            gp.attributes.get("JOINTS_0"),
+            gp.attributes.get("WEIGHTS_0"),
+        ) {
             data.expect_type(j, &["VEC4"], &what)?;
             let (jv, _) = data.read_u32(j, &what)?;
             if jv.len() / 4 != n {
-                return Err(invalid!("{what}: JOINTS_0 accessor {j} has {} elements but POSITION has {n}", jv.len() / 4));
+                return Err(invalid!(
+                    "{what}: JOINTS_0 accessor {j} has {} elements but POSITION has {n}",
+                    jv.len() / 4
+                ));
             }
             let mut joints = Vec::with_capacity(n);
             for c in jv.chunks_exact(4) {
                 let mut o = [0u16; 4];
                 for (k, &v) in c.iter().enumerate() {
-                    o[k] = u16::try_from(v).map_err(|_| invalid!("{what}: joint index {v} out of range"))?;
+                    o[k] = u16::try_from(v)
+                        .map_err(|_| invalid!("{what}: joint index {v} out of range"))?;
                 }
                 joints.push(o);
             }
@@ -136,7 +166,10 @@ pub(crate) fn build_mesh(root: &gltf::Root, data: &Data<'_>, mi: usize, stats: &
         p.indices = triangulate(raw, gp.mode);
         if let Some(m) = gp.material {
             if m >= root.materials.len() {
-                return Err(invalid!("{what}: material {m} does not exist ({} materials)", root.materials.len()));
+                return Err(invalid!(
+                    "{what}: material {m} does not exist ({} materials)",
+                    root.materials.len()
+                ));
             }
             p.material = Some(m as u32);
         }
@@ -168,7 +201,11 @@ pub(crate) fn build_mesh(root: &gltf::Root, data: &Data<'_>, mi: usize, stats: &
         .as_ref()
         .and_then(|e| e.get("targetNames"))
         .and_then(|t| t.as_array())
-        .map(|a| a.iter().map(|v| v.as_str().unwrap_or("").to_string()).collect::<Vec<_>>())
+        .map(|a| {
+            a.iter()
+                .map(|v| v.as_str().unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     let target_names = (0..n_targets)
         .map(|i| match extras_names.get(i) {
@@ -176,9 +213,18 @@ pub(crate) fn build_mesh(root: &gltf::Root, data: &Data<'_>, mi: usize, stats: &
             _ => format!("target_{i}"),
         })
         .collect();
-    let mut default_weights: Vec<f32> = gm.weights.iter().map(|w| if w.is_finite() { *w } else { 0.0 }).collect();
+    let mut default_weights: Vec<f32> = gm
+        .weights
+        .iter()
+        .map(|w| if w.is_finite() { *w } else { 0.0 })
+        .collect();
     default_weights.resize(n_targets, 0.0);
-    Ok(Mesh { name: gm.name.clone().unwrap_or_default(), primitives: prims, target_names, default_weights })
+    Ok(Mesh {
+        name: gm.name.clone().unwrap_or_default(),
+        primitives: prims,
+        target_names,
+        default_weights,
+    })
 }
 
 /// A morph attribute as sorted (index, delta) pairs without zero deltas.
@@ -186,7 +232,9 @@ fn morph_attr(data: &Data<'_>, acc: usize, n: usize, what: &str) -> Res<Vec<(u32
     data.expect_type(acc, &["VEC3"], what)?;
     let (count, _) = data.shape(acc)?;
     if count != n {
-        return Err(invalid!("{what}: accessor {acc} has {count} elements but POSITION has {n}"));
+        return Err(invalid!(
+            "{what}: accessor {acc} has {count} elements but POSITION has {n}"
+        ));
     }
     let (md, _) = data.read_morph(acc)?;
     let nonzero = |v: &[f32]| v[0] != 0.0 || v[1] != 0.0 || v[2] != 0.0;
@@ -220,7 +268,10 @@ fn morph_attr(data: &Data<'_>, acc: usize, n: usize, what: &str) -> Res<Vec<(u32
 }
 
 /// Merge position and normal delta lists into one sparse target (union of moved vertices).
-fn merge_target(pos: Option<Vec<(u32, [f32; 3])>>, nrm: Option<Vec<(u32, [f32; 3])>>) -> MorphTarget {
+fn merge_target(
+    pos: Option<Vec<(u32, [f32; 3])>>,
+    nrm: Option<Vec<(u32, [f32; 3])>>,
+) -> MorphTarget {
     let pos = pos.unwrap_or_default();
     let has_normals = nrm.is_some();
     let nrm = nrm.unwrap_or_default();
@@ -295,10 +346,17 @@ pub(crate) fn smooth_normals(positions: &[[f32; 3]], indices: &[u32]) -> Vec<[f3
     let mut acc = vec![[0.0f32; 3]; weld.len()];
     for t in indices.chunks_exact(3) {
         let (a, b, c) = (t[0] as usize, t[1] as usize, t[2] as usize);
-        let (Some(pa), Some(pb), Some(pc)) = (positions.get(a), positions.get(b), positions.get(c)) else { continue };
+        let (Some(pa), Some(pb), Some(pc)) = (positions.get(a), positions.get(b), positions.get(c))
+        else {
+            continue;
+        };
         let e1 = [pb[0] - pa[0], pb[1] - pa[1], pb[2] - pa[2]];
         let e2 = [pc[0] - pa[0], pc[1] - pa[1], pc[2] - pa[2]];
-        let n = [e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]];
+        let n = [
+            e1[1] * e2[2] - e1[2] * e2[1],
+            e1[2] * e2[0] - e1[0] * e2[2],
+            e1[0] * e2[1] - e1[1] * e2[0],
+        ];
         if !(n[0].is_finite() && n[1].is_finite() && n[2].is_finite()) {
             continue;
         }
@@ -336,7 +394,10 @@ mod tests {
 
     #[test]
     fn merge_keeps_union() {
-        let t = merge_target(Some(vec![(1, [1.0, 0.0, 0.0]), (5, [0.0, 2.0, 0.0])]), Some(vec![(3, [0.0, 0.0, 1.0]), (5, [1.0, 0.0, 0.0])]));
+        let t = merge_target(
+            Some(vec![(1, [1.0, 0.0, 0.0]), (5, [0.0, 2.0, 0.0])]),
+            Some(vec![(3, [0.0, 0.0, 1.0]), (5, [1.0, 0.0, 0.0])]),
+        );
         assert_eq!(t.indices, vec![1, 3, 5]);
         assert_eq!(t.positions[1], [0.0; 3]);
         assert_eq!(t.normals[0], [0.0; 3]);
@@ -345,7 +406,12 @@ mod tests {
 
     #[test]
     fn smooth_normals_of_a_quad_point_up() {
-        let p = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, -1.0], [0.0, 0.0, -1.0]];
+        let p = [
+            [0.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0],
+            [1.0, 0.0, -1.0],
+            [0.0, 0.0, -1.0],
+        ];
         let n = smooth_normals(&p, &[0, 1, 2, 0, 2, 3]);
         for v in n {
             assert!((v[1] - 1.0).abs() < 1e-6, "{v:?}");

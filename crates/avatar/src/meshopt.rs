@@ -24,10 +24,15 @@ impl fmt::Display for MeshoptError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MeshoptError::Header { expected, found } => {
-                write!(f, "bad header byte 0x{found:02x} (expected 0x{expected:02x})")
+                write!(
+                    f,
+                    "bad header byte 0x{found:02x} (expected 0x{expected:02x})"
+                )
             }
             MeshoptError::Truncated => write!(f, "compressed stream is truncated"),
-            MeshoptError::TrailingData => write!(f, "compressed stream has unexpected trailing data"),
+            MeshoptError::TrailingData => {
+                write!(f, "compressed stream has unexpected trailing data")
+            }
             MeshoptError::Invalid(why) => write!(f, "{why}"),
         }
     }
@@ -85,7 +90,13 @@ impl Filter {
 }
 
 /// Decode one buffer view: `count` elements of `stride` bytes, then apply `filter`.
-pub fn decode(mode: Mode, filter: Filter, count: usize, stride: usize, src: &[u8]) -> Result<Vec<u8>, MeshoptError> {
+pub fn decode(
+    mode: Mode,
+    filter: Filter,
+    count: usize,
+    stride: usize,
+    src: &[u8],
+) -> Result<Vec<u8>, MeshoptError> {
     let mut out = match mode {
         Mode::Attributes => decode_vertex_buffer(count, stride, src)?,
         Mode::Triangles => decode_index_buffer(count, stride, src)?,
@@ -93,7 +104,9 @@ pub fn decode(mode: Mode, filter: Filter, count: usize, stride: usize, src: &[u8
     };
     if filter != Filter::None {
         if mode != Mode::Attributes {
-            return Err(MeshoptError::Invalid("filters are only valid in ATTRIBUTES mode"));
+            return Err(MeshoptError::Invalid(
+                "filters are only valid in ATTRIBUTES mode",
+            ));
         }
         apply_filter(filter, stride, &mut out)?;
     }
@@ -106,19 +119,30 @@ fn unzigzag8(v: u8) -> u8 {
 }
 
 /// Mode 0: attributes (header `0xa0`).
-pub fn decode_vertex_buffer(count: usize, stride: usize, src: &[u8]) -> Result<Vec<u8>, MeshoptError> {
+pub fn decode_vertex_buffer(
+    count: usize,
+    stride: usize,
+    src: &[u8],
+) -> Result<Vec<u8>, MeshoptError> {
     if stride == 0 || stride > 256 {
-        return Err(MeshoptError::Invalid("attribute byteStride must be 1..=256"));
+        return Err(MeshoptError::Invalid(
+            "attribute byteStride must be 1..=256",
+        ));
     }
     let first = *src.first().ok_or(MeshoptError::Truncated)?;
     if first != 0xa0 {
-        return Err(MeshoptError::Header { expected: 0xa0, found: first });
+        return Err(MeshoptError::Header {
+            expected: 0xa0,
+            found: first,
+        });
     }
     let tail = stride.max(32);
     if src.len() < 1 + tail {
         return Err(MeshoptError::Truncated);
     }
-    let total = count.checked_mul(stride).ok_or(MeshoptError::Invalid("element count overflows"))?;
+    let total = count
+        .checked_mul(stride)
+        .ok_or(MeshoptError::Invalid("element count overflows"))?;
     let data_end = src.len() - tail;
     let mut last = [0u8; 256];
     last[..stride].copy_from_slice(&src[src.len() - stride..]);
@@ -149,7 +173,12 @@ pub fn decode_vertex_buffer(count: usize, stride: usize, src: &[u8]) -> Result<V
 }
 
 /// One "data block": 2-bit headers for each group of 16 bytes, then the groups.
-fn decode_bytes(src: &[u8], mut pos: usize, end: usize, buf: &mut [u8]) -> Result<usize, MeshoptError> {
+fn decode_bytes(
+    src: &[u8],
+    mut pos: usize,
+    end: usize,
+    buf: &mut [u8],
+) -> Result<usize, MeshoptError> {
     let groups = buf.len() / 16;
     let header_size = groups.div_ceil(4);
     if end.saturating_sub(pos) < header_size {
@@ -168,7 +197,10 @@ fn decode_bytes(src: &[u8], mut pos: usize, end: usize, buf: &mut [u8]) -> Resul
             1 => decode_sentinel_group(src, pos, end, out, 2)?,
             2 => decode_sentinel_group(src, pos, end, out, 4)?,
             _ => {
-                let raw = src.get(pos..pos + 16).filter(|_| pos + 16 <= end).ok_or(MeshoptError::Truncated)?;
+                let raw = src
+                    .get(pos..pos + 16)
+                    .filter(|_| pos + 16 <= end)
+                    .ok_or(MeshoptError::Truncated)?;
                 out.copy_from_slice(raw);
                 pos + 16
             }
@@ -178,7 +210,13 @@ fn decode_bytes(src: &[u8], mut pos: usize, end: usize, buf: &mut [u8]) -> Resul
 }
 
 /// 16 deltas of `bits` (2 or 4) bits, most significant first; all-ones means "explicit byte follows".
-fn decode_sentinel_group(src: &[u8], pos: usize, end: usize, out: &mut [u8], bits: u32) -> Result<usize, MeshoptError> {
+fn decode_sentinel_group(
+    src: &[u8],
+    pos: usize,
+    end: usize,
+    out: &mut [u8],
+    bits: u32,
+) -> Result<usize, MeshoptError> {
     let packed_len = (16 * bits as usize) / 8;
     if end.saturating_sub(pos) < packed_len {
         return Err(MeshoptError::Truncated);
@@ -257,16 +295,25 @@ fn decode_delta_index(r: &mut Reader<'_>, last: u32) -> Result<u32, MeshoptError
 }
 
 /// Mode 1: triangles (header `0xe1`; `0xe0` is accepted too).
-pub fn decode_index_buffer(count: usize, index_size: usize, src: &[u8]) -> Result<Vec<u8>, MeshoptError> {
-    if count % 3 != 0 {
-        return Err(MeshoptError::Invalid("TRIANGLES count must be a multiple of 3"));
+pub fn decode_index_buffer(
+    count: usize,
+    index_size: usize,
+    src: &[u8],
+) -> Result<Vec<u8>, MeshoptError> {
+    if !count.is_multiple_of(3) {
+        return Err(MeshoptError::Invalid(
+            "TRIANGLES count must be a multiple of 3",
+        ));
     }
     if index_size != 2 && index_size != 4 {
         return Err(MeshoptError::Invalid("TRIANGLES byteStride must be 2 or 4"));
     }
     let first = *src.first().ok_or(MeshoptError::Truncated)?;
     if first & 0xf0 != 0xe0 || first & 0x0f > 1 {
-        return Err(MeshoptError::Header { expected: 0xe1, found: first });
+        return Err(MeshoptError::Header {
+            expected: 0xe1,
+            found: first,
+        });
     }
     if src.len() < 1 + count / 3 + 16 {
         return Err(MeshoptError::Truncated);
@@ -283,7 +330,11 @@ pub fn decode_index_buffer(count: usize, index_size: usize, src: &[u8]) -> Resul
     let codes = &src[1..1 + count / 3];
     let data_safe_end = src.len() - 16;
     let codeaux_table = &src[data_safe_end..];
-    let mut r = Reader { src, pos: 1 + count / 3, end: data_safe_end };
+    let mut r = Reader {
+        src,
+        pos: 1 + count / 3,
+        end: data_safe_end,
+    };
 
     macro_rules! push_vertex {
         ($v:expr, $cond:expr) => {{
@@ -305,7 +356,11 @@ pub fn decode_index_buffer(count: usize, index_size: usize, src: &[u8]) -> Resul
             let [a, b] = edgefifo[(eo.wrapping_sub(1 + fe)) & 15];
             let fec = codetri & 15;
             if fec < fecmax {
-                let c = if fec == 0 { next } else { vertexfifo[(vo.wrapping_sub(1 + fec as usize)) & 15] };
+                let c = if fec == 0 {
+                    next
+                } else {
+                    vertexfifo[(vo.wrapping_sub(1 + fec as usize)) & 15]
+                };
                 let fec0 = fec == 0;
                 next = next.wrapping_add(fec0 as u32);
                 write_index(&mut out, i, index_size, a);
@@ -339,9 +394,17 @@ pub fn decode_index_buffer(count: usize, index_size: usize, src: &[u8]) -> Resul
             let fec = (codeaux & 15) as usize;
             let a = next;
             next = next.wrapping_add(1);
-            let b = if feb == 0 { next } else { vertexfifo[(vo.wrapping_sub(feb)) & 15] };
+            let b = if feb == 0 {
+                next
+            } else {
+                vertexfifo[(vo.wrapping_sub(feb)) & 15]
+            };
             next = next.wrapping_add((feb == 0) as u32);
-            let c = if fec == 0 { next } else { vertexfifo[(vo.wrapping_sub(fec)) & 15] };
+            let c = if fec == 0 {
+                next
+            } else {
+                vertexfifo[(vo.wrapping_sub(fec)) & 15]
+            };
             next = next.wrapping_add((fec == 0) as u32);
             write_index(&mut out, i, index_size, a);
             write_index(&mut out, i + 1, index_size, b);
@@ -409,19 +472,30 @@ pub fn decode_index_buffer(count: usize, index_size: usize, src: &[u8]) -> Resul
 }
 
 /// Mode 2: index sequence (header `0xd1`; `0xd0` is accepted too).
-pub fn decode_index_sequence(count: usize, index_size: usize, src: &[u8]) -> Result<Vec<u8>, MeshoptError> {
+pub fn decode_index_sequence(
+    count: usize,
+    index_size: usize,
+    src: &[u8],
+) -> Result<Vec<u8>, MeshoptError> {
     if index_size != 2 && index_size != 4 {
         return Err(MeshoptError::Invalid("INDICES byteStride must be 2 or 4"));
     }
     let first = *src.first().ok_or(MeshoptError::Truncated)?;
     if first & 0xf0 != 0xd0 || first & 0x0f > 1 {
-        return Err(MeshoptError::Header { expected: 0xd1, found: first });
+        return Err(MeshoptError::Header {
+            expected: 0xd1,
+            found: first,
+        });
     }
     if src.len() < 1 + count + 4 {
         return Err(MeshoptError::Truncated);
     }
     let data_safe_end = src.len() - 4;
-    let mut r = Reader { src, pos: 1, end: data_safe_end };
+    let mut r = Reader {
+        src,
+        pos: 1,
+        end: data_safe_end,
+    };
     let mut out = vec![0u8; count * index_size];
     let mut last = [0u32; 2];
     for i in 0..count {
@@ -462,7 +536,11 @@ pub fn apply_filter(filter: Filter, stride: usize, data: &mut [u8]) -> Result<()
                 }
             }
         }
-        Filter::Octahedral => return Err(MeshoptError::Invalid("OCTAHEDRAL filter needs byteStride 4 or 8")),
+        Filter::Octahedral => {
+            return Err(MeshoptError::Invalid(
+                "OCTAHEDRAL filter needs byteStride 4 or 8",
+            ))
+        }
         Filter::Quaternion if stride == 8 => {
             let range = std::f32::consts::FRAC_1_SQRT_2;
             for e in data.chunks_exact_mut(8) {
@@ -484,8 +562,12 @@ pub fn apply_filter(filter: Filter, stride: usize, data: &mut [u8]) -> Result<()
                 }
             }
         }
-        Filter::Quaternion => return Err(MeshoptError::Invalid("QUATERNION filter needs byteStride 8")),
-        Filter::Exponential if stride % 4 == 0 => {
+        Filter::Quaternion => {
+            return Err(MeshoptError::Invalid(
+                "QUATERNION filter needs byteStride 8",
+            ))
+        }
+        Filter::Exponential if stride.is_multiple_of(4) => {
             for e in data.chunks_exact_mut(4) {
                 let v = i32::from_le_bytes([e[0], e[1], e[2], e[3]]);
                 let exp = (v >> 24).clamp(-126, 127);
@@ -494,7 +576,11 @@ pub fn apply_filter(filter: Filter, stride: usize, data: &mut [u8]) -> Result<()
                 e.copy_from_slice(&f.to_le_bytes());
             }
         }
-        Filter::Exponential => return Err(MeshoptError::Invalid("EXPONENTIAL filter needs byteStride divisible by 4")),
+        Filter::Exponential => {
+            return Err(MeshoptError::Invalid(
+                "EXPONENTIAL filter needs byteStride divisible by 4",
+            ))
+        }
     }
     Ok(())
 }
@@ -537,7 +623,10 @@ mod tests {
         let end = decode_sentinel_group(&stream, 0, stream.len(), &mut out, 4).unwrap();
         assert_eq!(end, 10);
         let deltas: Vec<i8> = out.iter().map(|&d| unzigzag8(d) as i8).collect();
-        assert_eq!(deltas, [-1, -4, -3, 26, -91, 0, -6, 6, -4, -4, 5, -5, 1, -1, 0, 0]);
+        assert_eq!(
+            deltas,
+            [-1, -4, -3, 26, -91, 0, -6, 6, -4, -4, 5, -5, 1, -1, 0, 0]
+        );
     }
 
     #[test]

@@ -40,8 +40,28 @@ pub const STRIP_SUFFIXES: &[&str] = &["_h"];
 /// ARKit shape <- morph spellings. Canonical Apple names need not be listed.
 pub const ARKIT_RULES: &[Rule] = &[
     // Face Cap (`_L` / `_R`), VRoid (`Fcl_...`), Rocketbox / VALID (`h_expressions.*_h`, teeth `t_*`, tongue `*_tg`)
-    r("eyeBlinkLeft", 1.0, &["eyeBlink_L", "Fcl_EYE_Close_L", "LeyeClose", "EyeBlink_Left", "Eye_Blink_L"]),
-    r("eyeBlinkRight", 1.0, &["eyeBlink_R", "Fcl_EYE_Close_R", "ReyeClose", "EyeBlink_Right", "Eye_Blink_R"]),
+    r(
+        "eyeBlinkLeft",
+        1.0,
+        &[
+            "eyeBlink_L",
+            "Fcl_EYE_Close_L",
+            "LeyeClose",
+            "EyeBlink_Left",
+            "Eye_Blink_L",
+        ],
+    ),
+    r(
+        "eyeBlinkRight",
+        1.0,
+        &[
+            "eyeBlink_R",
+            "Fcl_EYE_Close_R",
+            "ReyeClose",
+            "EyeBlink_Right",
+            "Eye_Blink_R",
+        ],
+    ),
     r("eyeLookDownLeft", 1.0, &["eyeLookDown_L"]),
     r("eyeLookDownRight", 1.0, &["eyeLookDown_R"]),
     r("eyeLookInLeft", 1.0, &["eyeLookIn_L"]),
@@ -52,21 +72,45 @@ pub const ARKIT_RULES: &[Rule] = &[
     r("eyeLookUpRight", 1.0, &["eyeLookUp_R"]),
     r("eyeSquintLeft", 1.0, &["eyeSquint_L", "Lsquint"]),
     r("eyeSquintRight", 1.0, &["eyeSquint_R", "Rsquint"]),
-    r("eyeWideLeft", 1.0, &["eyeWide_L", "Fcl_EYE_Surprised_L", "LeyeOpen"]),
-    r("eyeWideRight", 1.0, &["eyeWide_R", "Fcl_EYE_Surprised_R", "ReyeOpen"]),
+    r(
+        "eyeWideLeft",
+        1.0,
+        &["eyeWide_L", "Fcl_EYE_Surprised_L", "LeyeOpen"],
+    ),
+    r(
+        "eyeWideRight",
+        1.0,
+        &["eyeWide_R", "Fcl_EYE_Surprised_R", "ReyeOpen"],
+    ),
     r("jawForward", 1.0, &["JawFront", "t_JawFront"]),
     r("jawLeft", 1.0, &["Ljaw", "t_Ljaw"]),
     r("jawRight", 1.0, &["Rjaw", "t_Rjaw"]),
     r("jawOpen", 1.0, &["MouthOpen", "t_MouthOpen", "Jaw_Open"]),
     r("mouthClose", 1.0, &[]),
-    r("mouthFunnel", 1.0, &[]),
+    r("mouthFunnel", 1.0, &["UH_OO", "t_UH_OO"]),
     r("mouthPucker", 1.0, &["Kiss"]),
     r("mouthLeft", 1.0, &["LlipSide"]),
     r("mouthRight", 1.0, &["RlipSide"]),
-    r("mouthSmileLeft", 1.0, &["mouthSmile_L", "LsmileClose", "Mouth_Smile_L"]),
-    r("mouthSmileRight", 1.0, &["mouthSmile_R", "RsmileClose", "Mouth_Smile_R"]),
-    r("mouthFrownLeft", 1.0, &["mouthFrown_L", "LmouthSad", "Mouth_Frown_L"]),
-    r("mouthFrownRight", 1.0, &["mouthFrown_R", "RmouthSad", "Mouth_Frown_R"]),
+    r(
+        "mouthSmileLeft",
+        1.0,
+        &["mouthSmile_L", "LsmileClose", "Mouth_Smile_L"],
+    ),
+    r(
+        "mouthSmileRight",
+        1.0,
+        &["mouthSmile_R", "RsmileClose", "Mouth_Smile_R"],
+    ),
+    r(
+        "mouthFrownLeft",
+        1.0,
+        &["mouthFrown_L", "LmouthSad", "Mouth_Frown_L"],
+    ),
+    r(
+        "mouthFrownRight",
+        1.0,
+        &["mouthFrown_R", "RmouthSad", "Mouth_Frown_R"],
+    ),
     r("mouthDimpleLeft", 1.0, &["mouthDimple_L"]),
     r("mouthDimpleRight", 1.0, &["mouthDimple_R"]),
     r("mouthStretchLeft", 1.0, &["mouthStretch_L", "LlipCorner"]),
@@ -78,17 +122,29 @@ pub const ARKIT_RULES: &[Rule] = &[
     r("mouthPressLeft", 1.0, &["mouthPress_L"]),
     r("mouthPressRight", 1.0, &["mouthPress_R"]),
     r("mouthLowerDownLeft", 1.0, &["mouthLowerDown_L", "LlipDown"]),
-    r("mouthLowerDownRight", 1.0, &["mouthLowerDown_R", "RlipDown"]),
+    r(
+        "mouthLowerDownRight",
+        1.0,
+        &["mouthLowerDown_R", "RlipDown"],
+    ),
     r("mouthUpperUpLeft", 1.0, &["mouthUpperUp_L", "LlipUp"]),
     r("mouthUpperUpRight", 1.0, &["mouthUpperUp_R", "RlipUp"]),
-    r("browDownLeft", 1.0, &["browDown_L", "LbrowDown", "LLbrowDown"]),
-    r("browDownRight", 1.0, &["browDown_R", "RbrowDown", "RRbrowDown"]),
+    r(
+        "browDownLeft",
+        1.0,
+        &["browDown_L", "LbrowDown", "LLbrowDown"],
+    ),
+    r(
+        "browDownRight",
+        1.0,
+        &["browDown_R", "RbrowDown", "RRbrowDown"],
+    ),
     r("browInnerUp", 1.0, &["LbrowUp", "RbrowUp"]),
     r("browOuterUpLeft", 1.0, &["browOuterUp_L", "LLbrowUp"]),
     r("browOuterUpRight", 1.0, &["browOuterUp_R", "RRbrowUp"]),
     r("cheekPuff", 1.0, &["Lblow", "Rblow"]),
-    r("cheekSquintLeft", 1.0, &["cheekSquint_L"]),
-    r("cheekSquintRight", 1.0, &["cheekSquint_R"]),
+    r("cheekSquintLeft", 1.0, &["cheekSquint_L", "LlowLid"]),
+    r("cheekSquintRight", 1.0, &["cheekSquint_R", "RlowLid"]),
     r("noseSneerLeft", 1.0, &["noseSneer_L", "Ldisgust"]),
     r("noseSneerRight", 1.0, &["noseSneer_R", "Rdisgust"]),
     r("tongueOut", 1.0, &["OutMiddle_tg", "Tongue_Out"]),
@@ -97,17 +153,25 @@ pub const ARKIT_RULES: &[Rule] = &[
 /// Oculus viseme <- morph spellings. `viseme_xx` (Ready Player Me) and the bare Oculus names need
 /// not be listed. VRM `aa ih ou ee oh` morphs and VRoid `Fcl_MTH_*` morphs are listed here;
 /// Rocketbox / VALID visemes are listed with their teeth (`t_*`) counterparts.
+///
+/// Rocketbox / VALID choices, made from the morph deltas of `VALID_Hispanic_F_2_Busi` (vertical lip
+/// opening, protrusion, spreading): `AE_AA` widest opening -> aa; `AO_a` open, lips drawn back -> O;
+/// `Ax_E` small opening -> E; `H_EST` slightly open, lips spread -> I; `TD_I` teeth together, lips
+/// spread -> DD, nn and TH; `UW_U` protruded, nearly closed -> U; `UH_OO` half-open and rounded -> RR
+/// (and ARKit mouthFunnel); `SH_CH` protruded -> CH; `S` -> SS; `KG` -> kk; `FV` -> FF;
+/// `MPB_Up` + `MPB_Down` (upper and lower lip press) -> PP. `sil` needs no morph.
 pub const VISEME_RULES: &[Rule] = &[
     r("aa", 1.0, &["Fcl_MTH_A", "AE_AA", "t_AE_AA"]),
-    r("I", 1.0, &["ih", "Fcl_MTH_I", "TD_I", "t_TD_I"]),
+    r("I", 1.0, &["ih", "Fcl_MTH_I", "H_EST", "t_H_EST"]),
     r("U", 1.0, &["ou", "Fcl_MTH_U", "UW_U", "t_UW_U"]),
     r("E", 1.0, &["ee", "Fcl_MTH_E", "Ax_E", "t_Ax_E"]),
     r("O", 1.0, &["oh", "Fcl_MTH_O", "AO_a", "t_AO_a"]),
+    // Rocketbox consonant visemes (SAPI-style groups); MPB is split into upper and lower lip
     r("PP", 1.0, &["MPB_Up", "MPB_Down", "t_MPB"]),
     r("FF", 1.0, &["FV", "t_FV"]),
+    r("TH", 1.0, &["TD_I", "t_TD_I"]),
     r("DD", 1.0, &["TD_I", "t_TD_I"]),
     r("nn", 1.0, &["TD_I", "t_TD_I"]),
-    r("TH", 1.0, &["H_EST", "t_H_EST"]),
     r("kk", 1.0, &["KG", "t_KG"]),
     r("CH", 1.0, &["SH_CH", "t_SH_CH"]),
     r("SS", 1.0, &["S", "t_S"]),
@@ -144,17 +208,79 @@ pub const VRM_PRESET_RULES: &[(&str, &[&str])] = &[
 
 /// Humanoid node names (compared after lowercasing and removing ` _-.:|`), most specific first.
 pub const HUMANOID_NAMES: &[(&str, &[&str])] = &[
-    ("head", &["head", "mixamorig:Head", "Bip01 Head", "Bip001 Head", "CC_Base_Head", "J_Bip_C_Head", "DEF-head", "Head_M"]),
-    ("neck", &["neck", "mixamorig:Neck", "Bip01 Neck", "Bip001 Neck", "CC_Base_NeckTwist01", "J_Bip_C_Neck", "DEF-neck", "neck_01", "Neck_M"]),
+    (
+        "head",
+        &[
+            "head",
+            "mixamorig:Head",
+            "Bip01 Head",
+            "Bip001 Head",
+            "CC_Base_Head",
+            "J_Bip_C_Head",
+            "DEF-head",
+            "Head_M",
+        ],
+    ),
+    (
+        "neck",
+        &[
+            "neck",
+            "mixamorig:Neck",
+            "Bip01 Neck",
+            "Bip001 Neck",
+            "CC_Base_NeckTwist01",
+            "J_Bip_C_Neck",
+            "DEF-neck",
+            "neck_01",
+            "Neck_M",
+        ],
+    ),
     (
         "leftEye",
-        &["LeftEye", "eye_L", "EyeLeft", "left_eye", "L_Eye", "mixamorig:LeftEye", "Bip01 L Eye", "CC_Base_L_Eye", "J_Adj_L_FaceEye", "DEF-eye.L", "Eye_Left"],
+        &[
+            "LeftEye",
+            "eye_L",
+            "EyeLeft",
+            "left_eye",
+            "L_Eye",
+            "mixamorig:LeftEye",
+            "Bip01 L Eye",
+            "CC_Base_L_Eye",
+            "J_Adj_L_FaceEye",
+            "DEF-eye.L",
+            "Eye_Left",
+        ],
     ),
     (
         "rightEye",
-        &["RightEye", "eye_R", "EyeRight", "right_eye", "R_Eye", "mixamorig:RightEye", "Bip01 R Eye", "CC_Base_R_Eye", "J_Adj_R_FaceEye", "DEF-eye.R", "Eye_Right"],
+        &[
+            "RightEye",
+            "eye_R",
+            "EyeRight",
+            "right_eye",
+            "R_Eye",
+            "mixamorig:RightEye",
+            "Bip01 R Eye",
+            "CC_Base_R_Eye",
+            "J_Adj_R_FaceEye",
+            "DEF-eye.R",
+            "Eye_Right",
+        ],
     ),
-    ("jaw", &["jaw", "mixamorig:Jaw", "Bip01 Jaw", "CC_Base_JawRoot", "J_Bip_C_Jaw", "DEF-jaw", "jaw_master", "Jaw_M", "lowerJaw"]),
+    (
+        "jaw",
+        &[
+            "jaw",
+            "mixamorig:Jaw",
+            "Bip01 Jaw",
+            "CC_Base_JawRoot",
+            "J_Bip_C_Jaw",
+            "DEF-jaw",
+            "jaw_master",
+            "Jaw_M",
+            "lowerJaw",
+        ],
+    ),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -207,7 +333,11 @@ pub fn map_morph_name(name: &str) -> &'static [(Slot, f32)] {
             candidates.push(stripped.to_ascii_lowercase());
         }
     }
-    candidates.iter().find_map(|c| t.get(c)).map(|v| v.as_slice()).unwrap_or(&[])
+    candidates
+        .iter()
+        .find_map(|c| t.get(c))
+        .map(|v| v.as_slice())
+        .unwrap_or(&[])
 }
 
 fn parse_slot(s: &str) -> Option<Slot> {
@@ -238,7 +368,10 @@ pub fn build_rig(channels: &[MorphChannel], expressions: &[Expression]) -> FaceR
         }
     }
     for (preset, slots) in VRM_PRESET_RULES {
-        let Some(e) = expressions.iter().find(|e| e.preset.as_deref() == Some(preset) && !e.binds.is_empty()) else {
+        let Some(e) = expressions
+            .iter()
+            .find(|e| e.preset.as_deref() == Some(preset) && !e.binds.is_empty())
+        else {
             continue;
         };
         for slot in slots.iter().filter_map(|s| parse_slot(s)) {
@@ -256,7 +389,10 @@ pub fn build_rig(channels: &[MorphChannel], expressions: &[Expression]) -> FaceR
 
 /// Node-name normalisation for humanoid matching.
 fn norm_node(s: &str) -> String {
-    s.chars().filter(|c| !matches!(c, ' ' | '_' | '-' | '.' | ':' | '|')).flat_map(char::to_lowercase).collect()
+    s.chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-' | '.' | ':' | '|'))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Fill humanoid slots that are still empty from node names.
@@ -302,14 +438,18 @@ mod tests {
 
     #[test]
     fn spellings() {
-        let arkit = |n: &str| map_morph_name(n).iter().find_map(|(s, _)| match s {
-            Slot::Arkit(a) => Some(a.name()),
-            _ => None,
-        });
-        let vis = |n: &str| map_morph_name(n).iter().find_map(|(s, _)| match s {
-            Slot::Viseme(v) => Some(v.name()),
-            _ => None,
-        });
+        let arkit = |n: &str| {
+            map_morph_name(n).iter().find_map(|(s, _)| match s {
+                Slot::Arkit(a) => Some(a.name()),
+                _ => None,
+            })
+        };
+        let vis = |n: &str| {
+            map_morph_name(n).iter().find_map(|(s, _)| match s {
+                Slot::Viseme(v) => Some(v.name()),
+                _ => None,
+            })
+        };
         assert_eq!(arkit("eyeBlinkLeft"), Some("eyeBlinkLeft"));
         assert_eq!(arkit("EYEBLINKLEFT"), Some("eyeBlinkLeft"));
         assert_eq!(arkit("eyeBlink_L"), Some("eyeBlinkLeft"));
@@ -335,9 +475,18 @@ mod tests {
     #[test]
     fn vrm_presets_fill_empty_slots_only() {
         let channels = vec![
-            MorphChannel { name: "eyeBlink_L".into(), targets: vec![(0, 0)] },
-            MorphChannel { name: "Fcl_ALL_Close".into(), targets: vec![(0, 1)] },
-            MorphChannel { name: "A".into(), targets: vec![(0, 2)] },
+            MorphChannel {
+                name: "eyeBlink_L".into(),
+                targets: vec![(0, 0)],
+            },
+            MorphChannel {
+                name: "Fcl_ALL_Close".into(),
+                targets: vec![(0, 1)],
+            },
+            MorphChannel {
+                name: "A".into(),
+                targets: vec![(0, 2)],
+            },
         ];
         let ex = |name: &str, ch: u32| Expression {
             name: name.into(),
@@ -354,14 +503,30 @@ mod tests {
 
     #[test]
     fn humanoid_names() {
-        let mk = |n: &str| Node { name: n.into(), ..Default::default() };
-        let nodes = vec![mk("grp_eyeLeft"), mk("eyeLeft"), mk("head"), mk("Bip01 Neck"), mk("eye_R"), mk("mixamorig:Jaw")];
+        let mk = |n: &str| Node {
+            name: n.into(),
+            ..Default::default()
+        };
+        let nodes = vec![
+            mk("grp_eyeLeft"),
+            mk("eyeLeft"),
+            mk("head"),
+            mk("Bip01 Neck"),
+            mk("eye_R"),
+            mk("mixamorig:Jaw"),
+        ];
         let mut h = Humanoid::default();
         find_humanoid(&nodes, &mut h);
-        assert_eq!((h.head, h.neck, h.left_eye, h.right_eye, h.jaw), (Some(2), Some(3), Some(1), Some(4), Some(5)));
+        assert_eq!(
+            (h.head, h.neck, h.left_eye, h.right_eye, h.jaw),
+            (Some(2), Some(3), Some(1), Some(4), Some(5))
+        );
         let nodes = vec![mk("neck"), mk("jaw"), mk("eye_L"), mk("eye_R"), mk("head")];
         let mut h = Humanoid::default();
         find_humanoid(&nodes, &mut h);
-        assert_eq!((h.head, h.neck, h.left_eye, h.right_eye, h.jaw), (Some(4), Some(0), Some(2), Some(3), Some(1)));
+        assert_eq!(
+            (h.head, h.neck, h.left_eye, h.right_eye, h.jaw),
+            (Some(4), Some(0), Some(2), Some(3), Some(1))
+        );
     }
 }

@@ -17,7 +17,13 @@ pub(crate) fn decompose(m: &[f32; 16]) -> ([f32; 3], [f32; 4], [f32; 3]) {
     if det < 0.0 {
         s[0] = -s[0];
     }
-    let safe = |v: [f32; 3], l: f32| if l != 0.0 { [v[0] / l, v[1] / l, v[2] / l] } else { [0.0; 3] };
+    let safe = |v: [f32; 3], l: f32| {
+        if l != 0.0 {
+            [v[0] / l, v[1] / l, v[2] / l]
+        } else {
+            [0.0; 3]
+        }
+    };
     let (r0, r1, r2) = (safe(c0, s[0]), safe(c1, s[1]), safe(c2, s[2]));
     // rotation matrix R with columns r0 r1 r2; element R[row][col]
     let (m00, m10, m20) = (r0[0], r0[1], r0[2]);
@@ -38,7 +44,11 @@ pub(crate) fn decompose(m: &[f32; 16]) -> ([f32; 3], [f32; 4], [f32; 3]) {
         [(m02 + m20) / s, (m12 + m21) / s, 0.25 * s, (m10 - m01) / s]
     };
     let ql = (q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]).sqrt();
-    let q = if ql > 0.0 && ql.is_finite() { [q[0] / ql, q[1] / ql, q[2] / ql, q[3] / ql] } else { [0.0, 0.0, 0.0, 1.0] };
+    let q = if ql > 0.0 && ql.is_finite() {
+        [q[0] / ql, q[1] / ql, q[2] / ql, q[3] / ql]
+    } else {
+        [0.0, 0.0, 0.0, 1.0]
+    };
     (t, q, s)
 }
 
@@ -47,7 +57,10 @@ fn finite<const N: usize>(v: &[f32; N]) -> bool {
 }
 
 /// Build the node list (validated forest) and the scene roots.
-pub(crate) fn build_nodes(root: &gltf::Root, warnings: &mut Vec<String>) -> Res<(Vec<Node>, Vec<u32>)> {
+pub(crate) fn build_nodes(
+    root: &gltf::Root,
+    warnings: &mut Vec<String>,
+) -> Res<(Vec<Node>, Vec<u32>)> {
     let n = root.nodes.len();
     if n > u32::MAX as usize {
         return Err(invalid!("too many nodes ({n})"));
@@ -55,7 +68,10 @@ pub(crate) fn build_nodes(root: &gltf::Root, warnings: &mut Vec<String>) -> Res<
     let mut nodes: Vec<Node> = Vec::with_capacity(n);
     let mut bad_transforms = 0usize;
     for (i, g) in root.nodes.iter().enumerate() {
-        let mut node = Node { name: g.name.clone().unwrap_or_default(), ..Default::default() };
+        let mut node = Node {
+            name: g.name.clone().unwrap_or_default(),
+            ..Default::default()
+        };
         if let Some(m) = &g.matrix {
             if finite(m) {
                 let (t, r, s) = decompose(m);
@@ -89,25 +105,35 @@ pub(crate) fn build_nodes(root: &gltf::Root, warnings: &mut Vec<String>) -> Res<
         }
         if let Some(m) = g.mesh {
             if m >= root.meshes.len() {
-                return Err(invalid!("node {i} refers to mesh {m}, which does not exist ({} meshes)", root.meshes.len()));
+                return Err(invalid!(
+                    "node {i} refers to mesh {m}, which does not exist ({} meshes)",
+                    root.meshes.len()
+                ));
             }
             node.mesh = Some(m as u32);
         }
         if let Some(s) = g.skin {
             if s >= root.skins.len() {
-                return Err(invalid!("node {i} refers to skin {s}, which does not exist ({} skins)", root.skins.len()));
+                return Err(invalid!(
+                    "node {i} refers to skin {s}, which does not exist ({} skins)",
+                    root.skins.len()
+                ));
             }
             node.skin = Some(s as u32);
         }
         nodes.push(node);
     }
     if bad_transforms > 0 {
-        warnings.push(format!("{bad_transforms} node transform(s) were not finite or degenerate and were reset"));
+        warnings.push(format!(
+            "{bad_transforms} node transform(s) were not finite or degenerate and were reset"
+        ));
     }
     for (i, g) in root.nodes.iter().enumerate() {
         for &c in &g.children {
             if c >= n {
-                return Err(invalid!("node {i} has child {c}, which does not exist ({n} nodes)"));
+                return Err(invalid!(
+                    "node {i} has child {c}, which does not exist ({n} nodes)"
+                ));
             }
             if c == i {
                 return Err(invalid!("node {i} lists itself as a child"));
@@ -135,7 +161,10 @@ pub(crate) fn build_nodes(root: &gltf::Root, warnings: &mut Vec<String>) -> Res<
         return Err(invalid!("node hierarchy has a cycle through node {i}"));
     }
     let roots: Vec<u32> = if root.scenes.is_empty() {
-        (0..n).filter(|&i| nodes[i].parent.is_none()).map(|i| i as u32).collect()
+        (0..n)
+            .filter(|&i| nodes[i].parent.is_none())
+            .map(|i| i as u32)
+            .collect()
     } else {
         let si = root.scene.unwrap_or(0);
         let scene = root
@@ -145,7 +174,9 @@ pub(crate) fn build_nodes(root: &gltf::Root, warnings: &mut Vec<String>) -> Res<
         let mut r = Vec::with_capacity(scene.nodes.len());
         for &i in &scene.nodes {
             if i >= n {
-                return Err(invalid!("scene {si} refers to node {i}, which does not exist ({n} nodes)"));
+                return Err(invalid!(
+                    "scene {si} refers to node {i}, which does not exist ({n} nodes)"
+                ));
             }
             if !r.contains(&(i as u32)) {
                 r.push(i as u32);
@@ -163,7 +194,10 @@ pub(crate) fn build_skins(root: &gltf::Root, data: &Data<'_>) -> Res<Vec<Skin>> 
         let mut joints = Vec::with_capacity(s.joints.len());
         for &j in &s.joints {
             if j >= root.nodes.len() {
-                return Err(invalid!("skin {si} refers to joint node {j}, which does not exist ({} nodes)", root.nodes.len()));
+                return Err(invalid!(
+                    "skin {si} refers to joint node {j}, which does not exist ({} nodes)",
+                    root.nodes.len()
+                ));
             }
             joints.push(j as u32);
         }
@@ -193,7 +227,11 @@ pub(crate) fn build_skins(root: &gltf::Root, data: &Data<'_>) -> Res<Vec<Skin>> 
             }
             None => vec![IDENTITY; joints.len()],
         };
-        out.push(Skin { name: s.name.clone().unwrap_or_default(), joints, inverse_bind });
+        out.push(Skin {
+            name: s.name.clone().unwrap_or_default(),
+            joints,
+            inverse_bind,
+        });
     }
     Ok(out)
 }
@@ -205,9 +243,21 @@ mod tests {
     fn quat_to_mat(q: [f32; 4], t: [f32; 3], s: [f32; 3]) -> [f32; 16] {
         let [x, y, z, w] = q;
         let r = [
-            [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y + z * w), 2.0 * (x * z - y * w)],
-            [2.0 * (x * y - z * w), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z + x * w)],
-            [2.0 * (x * z + y * w), 2.0 * (y * z - x * w), 1.0 - 2.0 * (x * x + y * y)],
+            [
+                1.0 - 2.0 * (y * y + z * z),
+                2.0 * (x * y + z * w),
+                2.0 * (x * z - y * w),
+            ],
+            [
+                2.0 * (x * y - z * w),
+                1.0 - 2.0 * (x * x + z * z),
+                2.0 * (y * z + x * w),
+            ],
+            [
+                2.0 * (x * z + y * w),
+                2.0 * (y * z - x * w),
+                1.0 - 2.0 * (x * x + y * y),
+            ],
         ];
         let mut m = [0.0; 16];
         for c in 0..3 {
@@ -229,7 +279,10 @@ mod tests {
             ([0.0, 0.0, 0.0, 1.0], [1.0, 2.0, 3.0]),
             ([h, 0.0, 0.0, h], [0.01, 0.01, 0.01]),
             ([0.0, 1.0, 0.0, 0.0], [2.0, 2.0, 2.0]),
-            ([0.1825742, 0.3651484, 0.5477226, 0.7302967], [1.0, 0.5, 4.0]),
+            (
+                [0.1825742, 0.3651484, 0.5477226, 0.7302967],
+                [1.0, 0.5, 4.0],
+            ),
         ] {
             let m = quat_to_mat(q, [1.0, -2.0, 3.0], s);
             let (t, r, sc) = decompose(&m);

@@ -29,3 +29,35 @@ pub use error::EncodeError;
 pub use opus::{opus_head, OpusApplication, OpusEncoder, OPUS_FRAME_SAMPLES};
 pub use video::{EncoderOptions, VideoCodec, VideoConfig, VideoEncoder};
 pub use writer::{Container, MediaWriter, WriterConfig};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_send<T: Send>() {}
+
+    #[test]
+    fn encoders_and_writer_can_move_between_threads() {
+        is_send::<VideoEncoder>();
+        is_send::<OpusEncoder>();
+        is_send::<MediaWriter>();
+        is_send::<mp4::Mp4Muxer<std::io::Cursor<Vec<u8>>>>();
+        is_send::<webm::WebmMuxer<std::io::Cursor<Vec<u8>>>>();
+    }
+
+    #[test]
+    fn finishing_an_empty_writer_does_not_panic() {
+        let dir = std::env::temp_dir();
+        for ext in ["mp4", "webm"] {
+            let p = dir.join(format!(
+                "facecast-encode-empty-{}.{ext}",
+                std::process::id()
+            ));
+            MediaWriter::create(&p, 64, 64, 25)
+                .unwrap()
+                .finish()
+                .unwrap();
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+}

@@ -9,7 +9,7 @@
 use crate::annexb::{nal, nal_type, nal_units};
 use crate::EncodeError;
 use facecast_core::OUTPUT_RATE;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 
 const TIMESCALE: u32 = OUTPUT_RATE;
 
@@ -176,7 +176,7 @@ impl<W: Write + Seek> Mp4Muxer<W> {
     /// number of real (presented) audio samples.
     pub fn finish(mut self, audio_samples: u64) -> Result<W, EncodeError> {
         let mdat_size = self.pos - self.mdat_start;
-        let moov = self.moov(audio_samples);
+        let moov = self.moov(audio_samples, 0);
         self.w.write_all(&moov).map_err(io)?;
         self.w
             .seek(SeekFrom::Start(self.mdat_start + 8))
@@ -187,6 +187,51 @@ impl<W: Write + Seek> Mp4Muxer<W> {
         Ok(self.w)
     }
 
+    /// Like [`finish`](Self::finish) but puts `moov` before `mdat` ("fast start": players can
+    /// start before the whole file is downloaded). The media data is moved in place, so the
+    /// output must be readable: `to_rw` turns the writer into a `Read + Write + Seek` handle
+    /// (e.g. `BufWriter::into_inner` for a file, identity for a `Cursor`).
+    pub fn finish_faststart<F: Read + Write + Seek>(
+        mut self,
+        audio_samples: u64,
+        to_rw: impl FnOnce(W) -> std::io::Result<F>,
+    ) -> Result<F, EncodeError> {
+        // The moov size depends on the offsets only through stco -> co64; iterate until stable.
+        let mut moov = self.moov(audio_samples, 0);
+        loop {
+            let next = self.moov(audio_samples, moov.len() as u64);
+            let done = next.len() == moov.len();
+            moov = next;
+            if done {
+                break;
+            }
+        }
+        let shift = moov.len() as u64;
+        let mdat_size = self.pos - self.mdat_start;
+        self.w.flush().map_err(io)?;
+        let mut f = to_rw(self.w).map_err(io)?;
+        // Move [mdat_start, pos) up by `shift`, last block first.
+        let mut buf = vec![0u8; 1 << 20];
+        let mut end = self.pos;
+        while end > self.mdat_start {
+            let start = end.saturating_sub(buf.len() as u64).max(self.mdat_start);
+            let n = (end - start) as usize;
+            f.seek(SeekFrom::Start(start)).map_err(io)?;
+            f.read_exact(&mut buf[..n]).map_err(io)?;
+            f.seek(SeekFrom::Start(start + shift)).map_err(io)?;
+            f.write_all(&buf[..n]).map_err(io)?;
+            end = start;
+        }
+        f.seek(SeekFrom::Start(self.mdat_start)).map_err(io)?;
+        f.write_all(&moov).map_err(io)?;
+        f.seek(SeekFrom::Start(self.mdat_start + shift + 8))
+            .map_err(io)?;
+        f.write_all(&mdat_size.to_be_bytes()).map_err(io)?;
+        f.seek(SeekFrom::End(0)).map_err(io)?;
+        f.flush().map_err(io)?;
+        Ok(f)
+    }
+
     fn video_duration(&self) -> u64 {
         match (self.video.times.first(), self.video.times.last()) {
             (Some(_), Some(&last)) => last + self.frame_duration,
@@ -194,7 +239,7 @@ impl<W: Write + Seek> Mp4Muxer<W> {
         }
     }
 
-    fn moov(&self, audio_samples: u64) -> Vec<u8> {
+    fn moov(&self, audio_samples: u64, shift: u64) -> Vec<u8> {
         let has_video = !self.video.sizes.is_empty();
         let has_audio = !self.audio.sizes.is_empty();
         let vdur = self.video_duration();
@@ -215,16 +260,16 @@ impl<W: Write + Seek> Mp4Muxer<W> {
                 b.extend_from_slice(&3u32.to_be_bytes()); // next track id
             });
             if has_video {
-                self.video_trak(m, vdur);
+                self.video_trak(m, vdur, shift);
             }
             if has_audio {
-                self.audio_trak(m, adur);
+                self.audio_trak(m, adur, shift);
             }
         });
         m
     }
 
-    fn video_trak(&self, m: &mut Vec<u8>, dur: u64) {
+    fn video_trak(&self, m: &mut Vec<u8>, dur: u64, shift: u64) {
         bx(m, b"trak", |t| {
             tkhd(t, 1, dur, false, self.width, self.height);
             bx(t, b"mdia", |md| {
@@ -245,7 +290,7 @@ impl<W: Write + Seek> Mp4Muxer<W> {
                                 b.extend_from_slice(&n.to_be_bytes());
                             }
                         });
-                        sample_tables(s, &self.video);
+                        sample_tables(s, &self.video, shift);
                     });
                 });
             });
@@ -299,7 +344,7 @@ impl<W: Write + Seek> Mp4Muxer<W> {
         });
     }
 
-    fn audio_trak(&self, m: &mut Vec<u8>, dur: u64) {
+    fn audio_trak(&self, m: &mut Vec<u8>, dur: u64, shift: u64) {
         let media_dur = self.audio.sizes.len() as u64 * 960;
         bx(m, b"trak", |t| {
             tkhd(t, 2, dur, true, 0, 0);
@@ -340,7 +385,7 @@ impl<W: Write + Seek> Mp4Muxer<W> {
                             });
                         });
                         stts(s, &self.audio.times, 960);
-                        sample_tables(s, &self.audio);
+                        sample_tables(s, &self.audio, shift);
                     });
                 });
             });
@@ -440,8 +485,8 @@ fn stts(s: &mut Vec<u8>, times: &[u64], last_dur: u64) {
     });
 }
 
-/// stsc, stsz and stco/co64.
-fn sample_tables(s: &mut Vec<u8>, t: &Track) {
+/// stsc, stsz and stco/co64 (chunk offsets moved by `shift` bytes).
+fn sample_tables(s: &mut Vec<u8>, t: &Track, shift: u64) {
     let mut runs: Vec<(u32, u32)> = Vec::new(); // (first chunk, samples per chunk)
     for (i, &(_, n)) in t.chunks.iter().enumerate() {
         if runs.last().map(|r| r.1) != Some(n) {
@@ -463,10 +508,14 @@ fn sample_tables(s: &mut Vec<u8>, t: &Track) {
             b.extend_from_slice(&z.to_be_bytes());
         }
     });
-    let large = t.chunks.last().is_some_and(|c| c.0 > u32::MAX as u64);
+    let large = t
+        .chunks
+        .last()
+        .is_some_and(|c| c.0 + shift > u32::MAX as u64);
     full(s, if large { b"co64" } else { b"stco" }, 0, 0, |b| {
         b.extend_from_slice(&(t.chunks.len() as u32).to_be_bytes());
         for &(off, _) in &t.chunks {
+            let off = off + shift;
             if large {
                 b.extend_from_slice(&off.to_be_bytes());
             } else {

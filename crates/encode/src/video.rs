@@ -250,23 +250,29 @@ impl VideoEncoder {
     }
 
     /// Changes the target bitrate from the next frame on (clamped to 10 kbit/s..=100 Mbit/s).
+    /// A rejected change keeps the previous rate; see [`try_set_bitrate`](Self::try_set_bitrate).
     pub fn set_bitrate(&mut self, bps: u32) {
+        let _ = self.try_set_bitrate(bps);
+    }
+
+    /// Like [`set_bitrate`](Self::set_bitrate) but reports a rejected change.
+    pub fn try_set_bitrate(&mut self, bps: u32) -> Result<(), EncodeError> {
         let bps = bps.clamp(10_000, 100_000_000);
         if bps == self.cfg.bitrate_bps {
-            return;
+            return Ok(());
         }
-        self.cfg.bitrate_bps = bps;
-        let res = if !self.started {
+        let mut cfg = self.cfg.clone();
+        cfg.bitrate_bps = bps;
+        if !self.started {
             // Nothing encoded yet: simply rebuild with the new target.
-            Self::make(&self.cfg, &self.opts).map(|inner| self.inner = inner)
+            self.inner = Self::make(&cfg, &self.opts)?;
         } else {
             match &mut self.inner {
-                Inner::H264(e) => e.set_bitrate(bps),
-                Inner::Vp8(e) => e.set_bitrate(bps, self.cfg.fps),
+                Inner::H264(e) => e.set_bitrate(bps)?,
+                Inner::Vp8(e) => e.set_bitrate(bps, cfg.fps)?,
             }
-        };
-        // Both libraries accept any bitrate in the clamped range; a failure would leave the old
-        // rate in place, which is the best we can do without an error path in this API.
-        debug_assert!(res.is_ok(), "set_bitrate({bps}) failed: {res:?}");
+        }
+        self.cfg = cfg;
+        Ok(())
     }
 }

@@ -64,20 +64,22 @@ fn max_intra_pct(buffer_optimal_ms: u32, fps: u32) -> c_uint {
 impl Vp8Encoder {
     pub(crate) fn new(cfg: &VideoConfig, opts: &EncoderOptions) -> Result<Self, EncodeError> {
         let gop = opts.keyframe_interval.unwrap_or(cfg.fps.saturating_mul(2));
-        let mut inner = Box::new(Ctx {
-            // Safety: both are plain C structs for which all-zero is a valid (empty) value; the
-            // config is filled by vpx_codec_enc_config_default below before use.
-            ctx: unsafe { MaybeUninit::zeroed().assume_init() },
-            cfg: unsafe { MaybeUninit::zeroed().assume_init() },
-        });
+        let mut raw_cfg = MaybeUninit::<vpx::vpx_codec_enc_cfg_t>::uninit();
         // Safety: vpx_codec_vp8_cx returns the static VP8 encoder interface; the config pointer is
-        // valid for writes.
+        // valid for writes of one vpx_codec_enc_cfg_t.
         let res = unsafe {
-            vpx::vpx_codec_enc_config_default(vpx::vpx_codec_vp8_cx(), &mut inner.cfg, 0)
+            vpx::vpx_codec_enc_config_default(vpx::vpx_codec_vp8_cx(), raw_cfg.as_mut_ptr(), 0)
         };
         if res != vpx::VPX_CODEC_OK {
             return Err(err_string(ptr::null_mut(), res, "default config"));
         }
+        let mut inner = Box::new(Ctx {
+            // Safety: all-zero is a valid vpx_codec_ctx_t (null pointers, VPX_CODEC_OK, no flags);
+            // vpx_codec_enc_init_ver fills it below.
+            ctx: unsafe { MaybeUninit::zeroed().assume_init() },
+            // Safety: vpx_codec_enc_config_default succeeded, so it assigned the whole struct.
+            cfg: unsafe { raw_cfg.assume_init() },
+        });
         let c = &mut inner.cfg;
         c.g_w = cfg.width;
         c.g_h = cfg.height;

@@ -47,6 +47,9 @@ pub struct WriterConfig {
     pub audio_bitrate_bps: u32,
     /// Video encoder options (default: key frame every 2 s, no frame dropping).
     pub encoder: EncoderOptions,
+    /// MP4 only: put the index (`moov`) before the media data so players can start while
+    /// downloading (default true; costs one in-place copy of the media data at `finish`).
+    pub faststart: bool,
 }
 
 impl Default for WriterConfig {
@@ -55,6 +58,7 @@ impl Default for WriterConfig {
             video_bitrate_bps: None,
             audio_bitrate_bps: 48_000,
             encoder: EncoderOptions::default(),
+            faststart: true,
         }
     }
 }
@@ -89,6 +93,7 @@ pub struct MediaWriter {
     aq: VecDeque<(Vec<u8>, u64)>,
     spare: Vec<Vec<u8>>,
     rgba_tmp: I420Frame,
+    faststart: bool,
 }
 
 impl MediaWriter {
@@ -117,7 +122,14 @@ impl MediaWriter {
         vcfg.validate()?;
         let video = VideoEncoder::with_options(vcfg, cfg.encoder.clone())?;
         let audio = OpusEncoder::new(cfg.audio_bitrate_bps)?;
-        let file = File::create(path).map_err(|e| EncodeError::io(path, e))?;
+        // read access too: the MP4 fast-start pass moves the media data in place
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .map_err(|e| EncodeError::io(path, e))?;
         let out = BufWriter::with_capacity(1 << 20, file);
         let mux = match container {
             Container::Mp4 => Mux::Mp4(
@@ -142,6 +154,7 @@ impl MediaWriter {
             aq: VecDeque::new(),
             spare: Vec::new(),
             rgba_tmp: I420Frame::default(),
+            faststart: cfg.faststart,
         })
     }
 
@@ -206,6 +219,21 @@ impl MediaWriter {
         self.drain(false)
     }
 
+    /// Appends mono 48 kHz 16-bit PCM (any amount), e.g. the engine's 20 ms audio outputs.
+    pub fn write_audio_i16(&mut self, pcm48k_mono: &[i16]) -> Result<(), EncodeError> {
+        let mut rest = pcm48k_mono;
+        while !rest.is_empty() {
+            let n = (OPUS_FRAME_SAMPLES - self.pcm.len()).min(rest.len());
+            self.pcm.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            if self.pcm.len() == OPUS_FRAME_SAMPLES {
+                self.encode_audio_frame()?;
+            }
+        }
+        self.audio_samples += pcm48k_mono.len() as u64;
+        self.drain(false)
+    }
+
     fn encode_audio_frame(&mut self) -> Result<(), EncodeError> {
         let mut buf = self.spare.pop().unwrap_or_default();
         self.audio.encode(&self.pcm, &mut buf)?;
@@ -219,10 +247,15 @@ impl MediaWriter {
     /// Writes queued packets in timestamp order (all of them when `all`).
     fn drain(&mut self, all: bool) -> Result<(), EncodeError> {
         loop {
+            // MP4 needs no global order: when one kind runs more than ~4 s ahead (e.g. a
+            // video-only file), write it rather than hold it. WebM blocks must be in time order.
+            let mp4 = matches!(self.mux, Mux::Mp4(_));
+            let video_ahead = mp4 && self.vq.len() > 4 * self.fps as usize;
+            let audio_ahead = mp4 && self.aq.len() > 200;
             let take_video = match (self.vq.front(), self.aq.front()) {
                 (Some(v), Some(a)) => v.pts.samples() <= a.1,
-                (Some(_), None) if all => true,
-                (None, Some(_)) if all => false,
+                (Some(_), None) if all || video_ahead => true,
+                (None, Some(_)) if all || audio_ahead => false,
                 _ => break,
             };
             self.start_webm()?;
@@ -294,6 +327,11 @@ impl MediaWriter {
         self.start_webm()?;
         let path = self.path.clone();
         match std::mem::replace(&mut self.mux, Mux::Done) {
+            Mux::Mp4(m) if self.faststart => m
+                .finish_faststart(self.audio_samples, |w| {
+                    w.into_inner().map_err(|e| e.into_error())
+                })
+                .map(drop),
             Mux::Mp4(m) => m.finish(self.audio_samples).map(drop),
             Mux::Webm(m) => m.finish(self.audio_samples).map(drop),
             _ => Ok(()),

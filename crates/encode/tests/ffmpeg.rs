@@ -90,21 +90,25 @@ struct Made {
     frames: Vec<I420Frame>,
 }
 
+impl Drop for Made {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// Writes `secs` seconds of the pattern + tone (tone onset at 0.5 s), interleaving audio in
 /// uneven chunks as a live session would.
 fn make(name: &str, w: u32, h: u32, fps: u32, secs: u32) -> Made {
+    let cfg = WriterConfig {
+        video_bitrate_bps: Some(1_500_000),
+        ..Default::default()
+    };
+    make_with(name, w, h, fps, secs, cfg)
+}
+
+fn make_with(name: &str, w: u32, h: u32, fps: u32, secs: u32, cfg: WriterConfig) -> Made {
     let path = tmp(name);
-    let mut mw = MediaWriter::create_with(
-        &path,
-        w,
-        h,
-        fps,
-        WriterConfig {
-            video_bitrate_bps: Some(1_500_000),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut mw = MediaWriter::create_with(&path, w, h, fps, cfg).unwrap();
     let n_frames = (fps * secs) as u64;
     let audio = tone(48_000 * secs as usize, 0.5);
     let mut frame = I420Frame::new(w, h);
@@ -120,7 +124,11 @@ fn make(name: &str, w: u32, h: u32, fps: u32, secs: u32) -> Made {
         // two uneven pieces per frame
         let mid = sent + (until - sent) / 3;
         mw.write_audio(&audio[sent..mid]).unwrap();
-        mw.write_audio(&audio[mid..until]).unwrap();
+        let pcm16: Vec<i16> = audio[mid..until]
+            .iter()
+            .map(|&x| (x * 32767.0).round() as i16)
+            .collect();
+        mw.write_audio_i16(&pcm16).unwrap();
         sent = until;
     }
     mw.write_audio(&audio[sent..]).unwrap();
@@ -324,6 +332,53 @@ fn webm_vp8_opus_30fps_plays_and_is_in_sync() {
     check_file(&m, "vp8", 320, 240, 30, 2);
 }
 
+/// Offset of the first top-level box of type `typ`.
+fn top_box(data: &[u8], typ: &[u8; 4]) -> Option<usize> {
+    let mut pos = 0;
+    while pos + 8 <= data.len() {
+        let mut size = u32::from_be_bytes(data[pos..pos + 4].try_into().unwrap()) as u64;
+        if size == 1 {
+            size = u64::from_be_bytes(data[pos + 8..pos + 16].try_into().unwrap());
+        }
+        if &data[pos + 4..pos + 8] == typ {
+            return Some(pos);
+        }
+        if size < 8 {
+            return None;
+        }
+        pos += size as usize;
+    }
+    None
+}
+
+#[test]
+fn mp4_faststart_and_plain_layouts() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let fast = make("fast.mp4", 160, 128, 25, 1);
+    let bytes = std::fs::read(&fast.path).unwrap();
+    let (moov, mdat) = (
+        top_box(&bytes, b"moov").unwrap(),
+        top_box(&bytes, b"mdat").unwrap(),
+    );
+    assert!(moov < mdat, "faststart: moov at {moov}, mdat at {mdat}");
+    check_file(&fast, "h264", 160, 128, 25, 1);
+
+    let cfg = WriterConfig {
+        faststart: false,
+        ..Default::default()
+    };
+    let plain = make_with("plain.mp4", 160, 128, 25, 1, cfg);
+    let bytes = std::fs::read(&plain.path).unwrap();
+    let (moov, mdat) = (
+        top_box(&bytes, b"moov").unwrap(),
+        top_box(&bytes, b"mdat").unwrap(),
+    );
+    assert!(moov > mdat, "plain: moov at {moov}, mdat at {mdat}");
+    check_file(&plain, "h264", 160, 128, 25, 1);
+}
+
 #[test]
 fn other_frame_rates() {
     if !have_ffmpeg() {
@@ -470,6 +525,31 @@ fn set_bitrate_changes_the_output_size() {
             low_bps < 400_000.0,
             "{codec:?}: {low_bps:.0} bit/s at a 200 kbit/s target"
         );
+        // changing the rate before the first frame works too
+        let mut e = encoder(
+            codec,
+            200_000,
+            EncoderOptions {
+                keyframe_interval: Some(0),
+                ..Default::default()
+            },
+        );
+        e.set_bitrate(1_600_000);
+        assert_eq!(e.config().bitrate_bps, 1_600_000);
+        let mut early = 0;
+        for k in 0..50u64 {
+            noisy(&mut f, k);
+            e.send_frame(&f, MediaTime::of_frame(k, 25), false).unwrap();
+            let n = e.receive_packet().unwrap().data.len();
+            if k >= 20 {
+                early += n;
+            }
+        }
+        assert!(
+            early as f64 > 3.0 * low as f64,
+            "{codec:?}: {early} vs {low} bytes"
+        );
+        eprintln!("{codec:?}: 200 kbit/s target -> {low_bps:.0} bit/s, 1.6 Mbit/s target -> {high_bps:.0} bit/s");
     }
 }
 
@@ -570,5 +650,28 @@ fn video_only_files_from_rgba_have_one_stream() {
             p["format"]
         );
         decode_null(&path);
+        let _ = std::fs::remove_file(&path);
     }
+}
+
+#[test]
+fn mp4_with_all_video_before_all_audio_is_still_in_sync() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let (w, h, fps, secs) = (160u32, 128u32, 25u32, 5u32);
+    let path = tmp("late_audio.mp4");
+    let mut mw = MediaWriter::create(&path, w, h, fps).unwrap();
+    let mut frame = I420Frame::new(w, h);
+    let mut frames = Vec::new();
+    for k in 0..(fps * secs) as u64 {
+        pattern(&mut frame, k);
+        if k < 5 {
+            frames.push(frame.clone());
+        }
+        mw.write_video(&frame).unwrap();
+    }
+    mw.write_audio(&tone(48_000 * secs as usize, 0.5)).unwrap();
+    mw.finish().unwrap();
+    check_file(&Made { path, frames }, "h264", w, h, fps, secs);
 }

@@ -26,7 +26,13 @@ mod fallback {
 
     impl Analyzer {
         pub(crate) fn new() -> Analyzer {
-            Analyzer { rate: 0, acc: 0.0, n: 0, hop_index: 0, out: VecDeque::new() }
+            Analyzer {
+                rate: 0,
+                acc: 0.0,
+                n: 0,
+                hop_index: 0,
+                out: VecDeque::new(),
+            }
         }
 
         pub(crate) fn lookahead_ms() -> f64 {
@@ -57,7 +63,11 @@ mod fallback {
             weights[Viseme::Aa.index()] = jaw;
             weights[Viseme::Sil.index()] = 1.0 - jaw;
             let t = (self.hop_index as f64 + 0.5) * 0.01;
-            self.out.push_back(VisemeFrame { t, weights, jaw_open: jaw });
+            self.out.push_back(VisemeFrame {
+                t,
+                weights,
+                jaw_open: jaw,
+            });
             self.hop_index += 1;
             self.acc = 0.0;
             self.n = 0;

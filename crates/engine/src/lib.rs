@@ -41,8 +41,8 @@ use facecast_anim::{AnimConfig, Animator};
 use facecast_audio::Resampler;
 use facecast_core::model::Avatar;
 use facecast_core::{
-    ArkitShape, AudioChunk, Emotion, Event, FaceWeights, HeadPose, I420Frame, MediaTime, VisemeFrame,
-    OUTPUT_RATE,
+    ArkitShape, AudioChunk, Emotion, Event, FaceWeights, HeadPose, I420Frame, MediaTime,
+    VisemeFrame, OUTPUT_RATE,
 };
 use facecast_render::{RenderConfig, RenderError, Renderer};
 
@@ -158,7 +158,10 @@ impl SessionConfig {
     /// Check every value; the error names the offending one.
     pub fn validate(&self) -> Result<(), EngineError> {
         if !(1..=120).contains(&self.fps) {
-            return Err(EngineError::InvalidConfig(format!("fps {} outside 1..=120", self.fps)));
+            return Err(EngineError::InvalidConfig(format!(
+                "fps {} outside 1..=120",
+                self.fps
+            )));
         }
         if !(self.emotion_intensity.is_finite() && (0.0..=1.0).contains(&self.emotion_intensity)) {
             return Err(EngineError::InvalidConfig(format!(
@@ -335,7 +338,11 @@ impl Session {
         let id = self.next_id;
         self.next_id += 1;
         self.analyzer.reset();
-        self.open = Some(OpenSegment { id, resampler: None, breakpoints: VecDeque::new() });
+        self.open = Some(OpenSegment {
+            id,
+            resampler: None,
+            breakpoints: VecDeque::new(),
+        });
         self.segments.push_back(Segment {
             id,
             start: None,
@@ -384,7 +391,7 @@ impl Session {
             )));
         }
         let ch = chunk.channels as usize;
-        if chunk.samples.len() % ch != 0 {
+        if !chunk.samples.len().is_multiple_of(ch) {
             return Err(EngineError::BadAudio(format!(
                 "{} samples is not a multiple of {} channels",
                 chunk.samples.len(),
@@ -409,13 +416,20 @@ impl Session {
         self.mono.clear();
         self.mono.reserve(frames as usize);
         for fr in chunk.samples.chunks_exact(ch) {
-            let m = if ch == 1 { fr[0] } else { fr.iter().sum::<f32>() / ch as f32 };
+            let m = if ch == 1 {
+                fr[0]
+            } else {
+                fr.iter().sum::<f32>() / ch as f32
+            };
             self.mono.push(if m.is_finite() { m } else { 0.0 });
         }
 
         // Resample into the playout queue.
         let mut open = self.open.take().expect("checked open");
-        let rate_changed = open.resampler.as_ref().is_some_and(|r| r.in_rate() != chunk.rate);
+        let rate_changed = open
+            .resampler
+            .as_ref()
+            .is_some_and(|r| r.in_rate() != chunk.rate);
         self.resampled.clear();
         if rate_changed {
             if let Some(r) = open.resampler.as_mut() {
@@ -456,13 +470,19 @@ impl Session {
             return;
         }
         let id = open.id;
-        let Some(seg) = self.segments.iter_mut().rev().find(|s| s.id == id) else { return };
+        let Some(seg) = self.segments.iter_mut().rev().find(|s| s.id == id) else {
+            return;
+        };
         let queue_end = self.audio_pos + self.queue.len() as u64;
         let contiguous = seg.placed > 0 && !self.queue.is_empty() && seg.end == queue_end;
-        let at = if contiguous { queue_end } else { queue_end.max(self.now.0 + self.lookahead) };
+        let at = if contiguous {
+            queue_end
+        } else {
+            queue_end.max(self.now.0 + self.lookahead)
+        };
         if at > queue_end {
             let gap = at - queue_end;
-            self.queue.extend(std::iter::repeat(0i16).take(gap as usize));
+            self.queue.extend(std::iter::repeat_n(0i16, gap as usize));
             push_run(&mut self.runs, None, gap);
         }
         if !contiguous {
@@ -496,7 +516,9 @@ impl Session {
 
     /// No more audio for this segment; it finishes when its last sample has played.
     pub fn end_segment(&mut self, segment: u64) {
-        let Some(mut open) = self.open.take_if(|o| o.id == segment) else { return };
+        let Some(mut open) = self.open.take_if(|o| o.id == segment) else {
+            return;
+        };
         self.resampled.clear();
         if let Some(r) = open.resampler.as_mut() {
             r.flush(&mut self.resampled);
@@ -526,9 +548,17 @@ impl Session {
 
     /// Change the emotion now (eased over ~400 ms); reports [`Event::EmotionChanged`].
     pub fn set_emotion(&mut self, e: Emotion, intensity: f32) {
-        let intensity = if intensity.is_finite() { intensity.clamp(0.0, 1.0) } else { 0.0 };
-        self.animator.set_emotion(self.now.as_secs_f64(), e, intensity);
-        self.events.push_back(Event::EmotionChanged { emotion: e.name().to_string(), intensity });
+        let intensity = if intensity.is_finite() {
+            intensity.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self.animator
+            .set_emotion(self.now.as_secs_f64(), e, intensity);
+        self.events.push_back(Event::EmotionChanged {
+            emotion: e.name().to_string(),
+            intensity,
+        });
     }
 
     /// Stop speaking now: drop all queued audio and visemes, finish every pending segment with
@@ -538,7 +568,10 @@ impl Session {
         for seg in self.segments.drain(..) {
             if !seg.started_emitted && seg.played > 0 {
                 let at = seg.start.unwrap_or(self.now.0);
-                self.events.push_back(Event::SegmentStarted { segment: seg.id, at_ms: at / SAMPLES_PER_MS });
+                self.events.push_back(Event::SegmentStarted {
+                    segment: seg.id,
+                    at_ms: at / SAMPLES_PER_MS,
+                });
             }
             self.events.push_back(Event::SegmentFinished {
                 segment: seg.id,
@@ -619,9 +652,13 @@ impl Session {
         let audio_due = self.audio_pos;
         let video_due = self.video_due();
         let mut best: Option<(u64, u8)> = None;
-        for (due, kind) in [(seg_due.map(|d| d.0), 0u8), (Some(audio_due), 1), (Some(video_due), 2)] {
+        for (due, kind) in [
+            (seg_due.map(|d| d.0), 0u8),
+            (Some(audio_due), 1),
+            (Some(video_due), 2),
+        ] {
             if let Some(d) = due {
-                if d <= now && best.map_or(true, |(b, _)| d < b) {
+                if d <= now && best.is_none_or(|(b, _)| d < b) {
                     best = Some((d, kind));
                 }
             }
@@ -662,7 +699,9 @@ impl Session {
         // Account what was sent to each segment.
         let mut left = n as u64;
         while left > 0 {
-            let Some(run) = self.runs.front_mut() else { break };
+            let Some(run) = self.runs.front_mut() else {
+                break;
+            };
             let take = run.len.min(left);
             if let Some(id) = run.segment {
                 if let Some(seg) = self.segments.iter_mut().find(|s| s.id == id) {
@@ -682,17 +721,22 @@ impl Session {
     fn video_frame(&mut self) -> Output {
         let pts = MediaTime::of_frame(self.next_frame, self.cfg.fps);
         self.next_frame += 1;
-        self.animator.sample(pts.as_secs_f64(), &mut self.face, &mut self.pose);
+        self.animator
+            .sample(pts.as_secs_f64(), &mut self.face, &mut self.pose);
         let avatar = self.renderer.avatar().clone();
-        avatar.rig.resolve(&self.face, avatar.channels.len(), &mut self.channels);
+        avatar
+            .rig
+            .resolve(&self.face, avatar.channels.len(), &mut self.channels);
         if self.jaw_bone {
-            self.renderer.set_jaw_open(self.face.get(ArkitShape::JawOpen));
+            self.renderer
+                .set_jaw_open(self.face.get(ArkitShape::JawOpen));
         }
         let mut frame = self
             .pool
             .pop()
             .unwrap_or_else(|| I420Frame::new(self.cfg.width, self.cfg.height));
-        self.renderer.render_i420(&self.channels, &self.pose, &mut frame);
+        self.renderer
+            .render_i420(&self.channels, &self.pose, &mut frame);
         Output::Video { pts, frame }
     }
 

@@ -21,7 +21,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     s = s.wrapping_mul(1664525).wrapping_add(1013904223);
                     let t = i as f32 / rate as f32;
                     let env = (t * 3.0).sin().abs();
-                    env * (0.3 * (t * 2.0 * 3.14159 * 140.0).sin() + 0.05 * ((s >> 8) as f32 / 8388608.0 - 1.0))
+                    env * (0.3 * (t * 2.0 * 3.14159 * 140.0).sin()
+                        + 0.05 * ((s >> 8) as f32 / 8388608.0 - 1.0))
                 })
                 .collect();
             AudioChunk::mono(rate, x)
@@ -44,7 +45,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let c0 = cpu_secs().unwrap_or(0.0);
             nframes = 0;
             for c in input.samples.chunks(chunk) {
-                a.push(&AudioChunk { rate: input.rate, channels: input.channels, samples: c.to_vec() });
+                a.push(&AudioChunk {
+                    rate: input.rate,
+                    channels: input.channels,
+                    samples: c.to_vec(),
+                });
                 while a.pull().is_some() {
                     nframes += 1;
                 }

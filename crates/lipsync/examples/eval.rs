@@ -15,7 +15,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = Path::new(&args[2]);
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut n = 0;
-    let mut dirs: Vec<_> = std::fs::read_dir(corpus)?.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(corpus)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     for d in dirs {
         let mut wavs: Vec<_> = std::fs::read_dir(&d)?
@@ -24,7 +28,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .filter(|p| p.extension().map(|e| e == "wav").unwrap_or(false))
             .collect();
         wavs.sort();
-        let voice = d.file_name().and_then(|s| s.to_str()).unwrap_or("x").to_string();
+        let voice = d
+            .file_name()
+            .and_then(|s| s.to_str())
+            .unwrap_or("x")
+            .to_string();
         std::fs::create_dir_all(out.join(&voice))?;
         for w in wavs {
             let audio = facecast_audio::decode_file(&w)?;

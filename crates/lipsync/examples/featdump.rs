@@ -21,7 +21,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let x = facecast_audio::resample(&mono, a.rate, RATE)?;
         let f = features_16k(&x);
         let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("x");
-        let mut w = std::io::BufWriter::new(std::fs::File::create(out.join(format!("{stem}.f32")))?);
+        let mut w =
+            std::io::BufWriter::new(std::fs::File::create(out.join(format!("{stem}.f32")))?);
         for v in f {
             w.write_all(&v.to_le_bytes())?;
         }

@@ -60,7 +60,9 @@ impl Analyzer {
     /// A new analyzer (100 Hz output). If the embedded model failed to load, every frame is silent.
     pub fn new() -> Analyzer {
         let model = Model::builtin().ok();
-        let (n_in, w, n_out) = model.map(|m| (m.n_in(), m.max_width(), m.n_out())).unwrap_or((0, 0, 0));
+        let (n_in, w, n_out) = model
+            .map(|m| (m.n_in(), m.max_width(), m.n_out()))
+            .unwrap_or((0, 0, 0));
         Analyzer {
             model,
             rate: 0,
@@ -153,7 +155,10 @@ impl Analyzer {
     pub fn reset(&mut self) {
         let keep = self.keep_outputs;
         let out = std::mem::take(&mut self.out);
-        *self = Analyzer { out, ..Analyzer::new() };
+        *self = Analyzer {
+            out,
+            ..Analyzer::new()
+        };
         self.out.clear();
         self.keep_outputs = keep;
     }
@@ -162,7 +167,8 @@ impl Analyzer {
         let Some(model) = self.model else {
             // no model: silence frames as the features arrive
             while self.fe.next_into(&mut self.feat) {
-                self.out.push_back(VisemeFrame::silent((self.n_frames as f64 + 0.5) / FPS));
+                self.out
+                    .push_back(VisemeFrame::silent((self.n_frames as f64 + 0.5) / FPS));
                 self.n_frames += 1;
             }
             return;
@@ -175,7 +181,8 @@ impl Analyzer {
         }
         let fut = model.future();
         while self.n_frames > 0
-            && (self.next_out + fut < self.n_frames || self.flushed && self.next_out < self.n_frames)
+            && (self.next_out + fut < self.n_frames
+                || self.flushed && self.next_out < self.n_frames)
         {
             let j = self.next_out as i64;
             let last = self.n_frames as i64 - 1;
@@ -183,7 +190,13 @@ impl Analyzer {
                 let k = (j + o as i64).clamp(0, last) as usize - self.norm_base;
                 self.stacked[s * q..(s + 1) * q].copy_from_slice(&self.norm[k * q..(k + 1) * q]);
             }
-            model.forward(&self.stacked, &mut self.sa, &mut self.sb, &mut self.logits, self.keep_outputs);
+            model.forward(
+                &self.stacked,
+                &mut self.sa,
+                &mut self.sb,
+                &mut self.logits,
+                self.keep_outputs,
+            );
             let nv = model.n_vis;
             let (vis, rest) = self.logits.split_at_mut(nv);
             let (ph, jaw) = rest.split_at_mut(model.n_ph);
@@ -193,7 +206,11 @@ impl Analyzer {
             let f = self.decoder.step(t, vis, jaw);
             if self.keep_outputs {
                 softmax(ph);
-                let mut o = FrameOutput { visemes: [0.0; VISEME_COUNT], phones: [0.0; 40], jaw };
+                let mut o = FrameOutput {
+                    visemes: [0.0; VISEME_COUNT],
+                    phones: [0.0; 40],
+                    jaw,
+                };
                 o.visemes.copy_from_slice(vis);
                 o.phones.copy_from_slice(ph);
                 self.outputs.push(o);

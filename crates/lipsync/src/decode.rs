@@ -33,7 +33,11 @@ impl Decoder {
     pub fn new() -> Decoder {
         let mut smooth = [0.0; VISEME_COUNT];
         smooth[SIL] = 1.0;
-        Decoder { cur: SIL, smooth, jaw: 0.0 }
+        Decoder {
+            cur: SIL,
+            smooth,
+            jaw: 0.0,
+        }
     }
 
     /// Decode one frame from viseme posteriors `p` (sum 1) and the jaw estimate `jaw` (0..1).
@@ -53,7 +57,11 @@ impl Decoder {
         for i in 0..VISEME_COUNT {
             self.smooth[i] = WEIGHT_SMOOTH * self.smooth[i] + (1.0 - WEIGHT_SMOOTH) * p[i];
         }
-        let mut f = VisemeFrame { t, weights: [0.0; VISEME_COUNT], jaw_open: 0.0 };
+        let mut f = VisemeFrame {
+            t,
+            weights: [0.0; VISEME_COUNT],
+            jaw_open: 0.0,
+        };
         if self.cur == PP || self.cur == SIL {
             f.weights[self.cur] = 1.0;
             f.jaw_open = 0.0;

@@ -77,7 +77,10 @@ impl FeatureExtractor {
 
     /// Forget all state.
     pub fn reset(&mut self) {
-        *self = FeatureExtractor { spec: Spectrum::new(WIN, NFFT), ..FeatureExtractor::new() };
+        *self = FeatureExtractor {
+            spec: Spectrum::new(WIN, NFFT),
+            ..FeatureExtractor::new()
+        };
     }
 
     /// Index of the next frame to be produced.

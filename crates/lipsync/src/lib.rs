@@ -15,11 +15,15 @@ pub mod decode;
 pub mod features;
 pub mod model;
 pub mod rhubarb;
-mod text;
+pub mod text;
 
 pub use analyzer::{analyze, analyze_detailed, Analyzer, FrameOutput, FPS};
 pub use facecast_core::VisemeFrame;
-pub use text::{analyze_with_text, frames_from_phones, PhoneSpan};
+pub use facecast_text::{import::WordTiming, TimedPhone};
+pub use text::{
+    analyze_with_text, analyze_with_words, frames_from_phones, frames_from_timed,
+    frames_from_timing_file, phone_viseme, PhoneSpan,
+};
 
 /// Errors of this crate; `Display` is one line.
 #[derive(Debug, thiserror::Error)]

@@ -14,8 +14,9 @@ static MODEL: OnceLock<Result<Model, String>> = OnceLock::new();
 
 /// ARPAbet phone classes of the phone head (index order).
 pub const PHONES: [&str; 40] = [
-    "SIL", "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH", "IH", "IY",
-    "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH",
+    "SIL", "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G",
+    "HH", "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH",
+    "UH", "UW", "V", "W", "Y", "Z", "ZH",
 ];
 
 pub(crate) struct Layer {
@@ -43,14 +44,22 @@ struct Rd<'a> {
 }
 impl Rd<'_> {
     fn u32(&mut self) -> Result<u32, String> {
-        let s = self.b.get(self.p..self.p + 4).ok_or("model file truncated")?;
+        let s = self
+            .b
+            .get(self.p..self.p + 4)
+            .ok_or("model file truncated")?;
         self.p += 4;
         Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
     }
     fn f32s(&mut self, n: usize) -> Result<Vec<f32>, String> {
-        let s = self.b.get(self.p..self.p + 4 * n).ok_or("model file truncated")?;
+        let s = self
+            .b
+            .get(self.p..self.p + 4 * n)
+            .ok_or("model file truncated")?;
         self.p += 4 * n;
-        Ok(s.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+        Ok(s.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
     }
 }
 
@@ -70,7 +79,12 @@ impl Model {
         let mean = r.f32s(feat_dim)?;
         let inv_std = r.f32s(feat_dim)?;
         let q = r.u32()? as usize;
-        let proj = Layer { n_in: feat_dim, n_out: q, w: r.f32s(q * feat_dim)?, b: r.f32s(q)? };
+        let proj = Layer {
+            n_in: feat_dim,
+            n_out: q,
+            w: r.f32s(q * feat_dim)?,
+            b: r.f32s(q)?,
+        };
         let nl = r.u32()? as usize;
         let mut layers = Vec::with_capacity(nl);
         let mut prev = q * n_off;
@@ -88,10 +102,24 @@ impl Model {
         let n_vis = r.u32()? as usize;
         let n_ph = r.u32()? as usize;
         let n_jaw = r.u32()? as usize;
-        if n_vis != facecast_core::VISEME_COUNT || n_ph != PHONES.len() || n_vis + n_ph + n_jaw != prev {
-            return Err(format!("model heads {n_vis}+{n_ph}+{n_jaw} do not match output {prev}"));
+        if n_vis != facecast_core::VISEME_COUNT
+            || n_ph != PHONES.len()
+            || n_vis + n_ph + n_jaw != prev
+        {
+            return Err(format!(
+                "model heads {n_vis}+{n_ph}+{n_jaw} do not match output {prev}"
+            ));
         }
-        Ok(Model { feat_dim, offsets, mean, inv_std, proj, layers, n_vis, n_ph })
+        Ok(Model {
+            feat_dim,
+            offsets,
+            mean,
+            inv_std,
+            proj,
+            layers,
+            n_vis,
+            n_ph,
+        })
     }
 
     /// The embedded model (parsed once).
@@ -136,7 +164,11 @@ impl Model {
     }
     /// Largest layer width.
     pub fn max_width(&self) -> usize {
-        self.layers.iter().map(|l| l.n_out.max(l.n_in)).max().unwrap_or(0)
+        self.layers
+            .iter()
+            .map(|l| l.n_out.max(l.n_in))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Forward pass. `x` is the stacked normalised input; `a`/`b` are scratch of `max_width()`;

@@ -97,9 +97,17 @@ pub fn to_cues(frames: &[VisemeFrame]) -> Vec<Cue> {
             Some(c) if c.value == s => c.end = b,
             Some(c) => {
                 c.end = a;
-                cues.push(Cue { start: a, end: b, value: s })
+                cues.push(Cue {
+                    start: a,
+                    end: b,
+                    value: s,
+                })
             }
-            None => cues.push(Cue { start: 0.0, end: b, value: s }),
+            None => cues.push(Cue {
+                start: 0.0,
+                end: b,
+                value: s,
+            }),
         }
     }
     cues
@@ -135,17 +143,27 @@ pub fn write_tsv(cues: &[Cue]) -> String {
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Rhubarb XML: `<rhubarbResult><metadata>...</metadata><mouthCues><mouthCue start end>A</mouthCue>...`.
 pub fn write_xml(cues: &[Cue], sound_file: &str, duration: f64) -> String {
-    let mut s = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rhubarbResult>\n  <metadata>\n");
+    let mut s =
+        String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rhubarbResult>\n  <metadata>\n");
     let _ = writeln!(s, "    <soundFile>{}</soundFile>", xml_escape(sound_file));
     let _ = writeln!(s, "    <duration>{:.2}</duration>", duration);
     s.push_str("  </metadata>\n  <mouthCues>\n");
     for c in cues {
-        let _ = writeln!(s, "    <mouthCue start=\"{:.2}\" end=\"{:.2}\">{}</mouthCue>", c.start, c.end, c.value.letter());
+        let _ = writeln!(
+            s,
+            "    <mouthCue start=\"{:.2}\" end=\"{:.2}\">{}</mouthCue>",
+            c.start,
+            c.end,
+            c.value.letter()
+        );
     }
     s.push_str("  </mouthCues>\n</rhubarbResult>\n");
     s
@@ -157,7 +175,10 @@ fn frames_value(frames: &[VisemeFrame]) -> serde_json::Value {
         .map(|f| {
             let mut vis = serde_json::Map::new();
             for (n, w) in VISEME_NAMES.iter().zip(f.weights.iter()) {
-                vis.insert((*n).to_string(), serde_json::json!((*w as f64 * 1000.0).round() / 1000.0));
+                vis.insert(
+                    (*n).to_string(),
+                    serde_json::json!((*w as f64 * 1000.0).round() / 1000.0),
+                );
             }
             serde_json::json!({"t": (f.t * 10000.0).round() / 10000.0,
                 "jaw_open": (f.jaw_open as f64 * 1000.0).round() / 1000.0, "visemes": vis})

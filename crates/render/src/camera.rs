@@ -211,9 +211,15 @@ impl Camera {
         let (vis_h, center_y) = if is_head {
             let hh = rs[1].max(1e-4);
             let hw = rs[0].max(rs[2] * 0.8).max(1e-4);
-            let mut v = hh * 2.4;
-            v = v.max(hw * 1.7 / aspect);
-            (v, c[1] - 0.15 * v)
+            // Is there a body (neck, shoulders) below the head?
+            let body = all.min[1] < region.min[1] - 0.3 * hh;
+            if body {
+                let v = (hh * 2.2).max(hw * 1.7 / aspect);
+                (v, c[1] - 0.15 * v)
+            } else {
+                let v = (hh * 1.45).max(hw * 1.45 / aspect);
+                (v, c[1] - 0.04 * v)
+            }
         } else {
             let v = (rs[1] * 1.15).max(rs[0] * 1.15 / aspect).max(1e-4);
             (v, c[1])

@@ -8,8 +8,8 @@
 //! `gt` (the corpus phone JSON straight through `phones_to_rhubarb`: must score exact 1.0),
 //! `uniform` (G2P phones spread evenly over the speech between the first and last loud frame).
 use facecast_text::{
-    align, align_energy, energy_features, g2p, import, phone_at, phones_to_cues, phones_to_frames,
-    AlignConfig, ClassMap, PhoneSeq, Posteriors, TimedPhone,
+    align, align_energy, align_hybrid, energy_features, g2p, import, phone_at, phones_to_cues,
+    phones_to_frames, AlignConfig, ClassMap, PhoneSeq, Posteriors, TimedPhone,
 };
 use std::path::Path;
 use std::time::Instant;
@@ -49,7 +49,11 @@ fn main() {
     let (mode, corpus, out) = (&args[1], Path::new(&args[2]), Path::new(&args[3]));
     let mut cfg = AlignConfig::default();
     // Development overrides (for sweeps on a development set, not the measuring corpus).
-    for (k, f) in [("EW", &mut cfg.emission_weight), ("DS", &mut cfg.duration_sigma), ("DW", &mut cfg.duration_weight)] {
+    for (k, f) in [
+        ("EW", &mut cfg.emission_weight),
+        ("DS", &mut cfg.duration_sigma),
+        ("DW", &mut cfg.duration_weight),
+    ] {
         if let Ok(v) = std::env::var(k) {
             *f = v.parse().unwrap();
         }
@@ -109,6 +113,80 @@ fn main() {
                     audio_s += dur;
                     r
                 }
+                "noisy" | "noisy-hybrid" => {
+                    // A simulated weak 15-viseme acoustic model: the true class gets 0.3-0.6, and in
+                    // 30 % of 50 ms chunks a random wrong class gets 0.5 (seeded, deterministic).
+                    let gt = import::to_phones(
+                        &std::fs::read_to_string(wav.with_extension("json")).unwrap(),
+                        None,
+                    )
+                    .unwrap();
+                    let cmap = ClassMap::visemes();
+                    let k = cmap.classes;
+                    let n = (dur * 100.0) as usize;
+                    let mut seed = 12345u64 ^ n as u64;
+                    let mut rnd = move || {
+                        seed = seed
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        ((seed >> 33) as f32) / (1u64 << 31) as f32
+                    };
+                    let mut post = vec![0f32; n * k];
+                    let mut wrong = None;
+                    let harsh = std::env::var("HARSH").is_ok();
+                    for t in 0..n {
+                        let tt = (t as f64 + 0.5) / 100.0;
+                        let seg_start =
+                            gt.iter().any(|p| ((p.start * 100.0).round() as usize) == t);
+                        if t % 5 == 0 || (harsh && seg_start) {
+                            let pw = if harsh { 0.4 } else { 0.3 };
+                            if !harsh || seg_start {
+                                wrong = if rnd() < pw {
+                                    Some((rnd() * k as f32) as usize % k)
+                                } else {
+                                    None
+                                };
+                            }
+                        }
+                        let c = cmap.class(phone_at(&gt, tt), None);
+                        for j in 0..k {
+                            post[t * k + j] = 0.2 * rnd() / k as f32;
+                        }
+                        post[t * k + c] += 0.3 + 0.3 * rnd();
+                        if let Some(w) = wrong {
+                            post[t * k + w] += 0.5;
+                        }
+                    }
+                    let text = std::fs::read_to_string(wav.with_extension("txt")).unwrap();
+                    let seq = PhoneSeq::from_words(&g2p(&text));
+                    let p = Posteriors {
+                        data: &post,
+                        classes: k,
+                        frame_rate: 100.0,
+                        log: false,
+                    };
+                    let t0 = Instant::now();
+                    let r = if mode == "noisy" {
+                        align(&seq, &p, &cmap, &cfg).unwrap()
+                    } else {
+                        let ew: f64 = std::env::var("HYB")
+                            .ok()
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(0.5);
+                        align_hybrid(
+                            &seq,
+                            &p,
+                            &cmap,
+                            &energy_features(&samples, rate, 100.0),
+                            ew,
+                            &cfg,
+                        )
+                        .unwrap()
+                    };
+                    align_s += t0.elapsed().as_secs_f64();
+                    audio_s += dur;
+                    r
+                }
                 "oracle" | "oracle-visemes" => {
                     // Posteriors that are one-hot on the TRUE phone class (from the corpus JSON),
                     // softened to 0.9: the ceiling of text-assisted alignment with a perfect
@@ -153,7 +231,11 @@ fn main() {
                 "stats" => {
                     // Per phone-kind feature statistics under the reference labels (for choosing
                     // the energy model on a development set; never run it on the measuring corpus).
-                    let gt = import::to_phones(&std::fs::read_to_string(wav.with_extension("json")).unwrap(), None).unwrap();
+                    let gt = import::to_phones(
+                        &std::fs::read_to_string(wav.with_extension("json")).unwrap(),
+                        None,
+                    )
+                    .unwrap();
                     let feats = energy_features(&samples, rate, 100.0);
                     let mut sorted: Vec<f32> = feats.iter().map(|f| f.db).collect();
                     sorted.sort_by(|a, b| a.total_cmp(b));
@@ -169,7 +251,9 @@ fn main() {
                         e[4] += (f.tilt * f.tilt) as f64;
                     }
                     for p in &gt {
-                        let e = durs.entry(format!("{:?}", p.phone.kind())).or_insert([0f64; 2]);
+                        let e = durs
+                            .entry(format!("{:?}", p.phone.kind()))
+                            .or_insert([0f64; 2]);
                         e[0] += 1.0;
                         e[1] += p.end - p.start;
                     }
@@ -198,7 +282,11 @@ fn main() {
     for (k, e) in &stats {
         let (n, m1, m2) = (e[0], e[1] / e[0], e[3] / e[0]);
         let d = durs.get(k).map_or(0.0, |d| d[1] / d[0]);
-        println!("{k:20} n={n:6} db {m1:6.1} sd {:5.1}  tilt {m2:6.1} sd {:5.1}  mean dur {d:.3}", (e[2] / n - m1 * m1).sqrt(), (e[4] / n - m2 * m2).sqrt());
+        println!(
+            "{k:20} n={n:6} db {m1:6.1} sd {:5.1}  tilt {m2:6.1} sd {:5.1}  mean dur {d:.3}",
+            (e[2] / n - m1 * m1).sqrt(),
+            (e[4] / n - m2 * m2).sqrt()
+        );
     }
     if audio_s > 0.0 {
         println!(

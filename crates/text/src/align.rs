@@ -517,6 +517,23 @@ pub fn align(
     classes: &ClassMap,
     cfg: &AlignConfig,
 ) -> Result<Vec<TimedPhone>, TextError> {
+    validate(post, classes)?;
+    let (em, speech) = posterior_emissions(seq, post, classes, cfg)?;
+    let frames = post.data.len() / post.classes;
+    let sil = classes.class(Phone::Sil, None);
+    let mut units = build_units(seq, &|p, n| classes.class(p, n), sil, post.frame_rate);
+    decode(
+        &mut units,
+        frames,
+        post.classes,
+        &em,
+        &speech,
+        post.frame_rate,
+        cfg,
+    )
+}
+
+fn validate(post: &Posteriors<'_>, classes: &ClassMap) -> Result<(), TextError> {
     let k = post.classes;
     if k == 0 || !post.data.len().is_multiple_of(k) {
         return Err(TextError::Align(format!(
@@ -536,6 +553,16 @@ pub fn align(
             post.frame_rate
         )));
     }
+    Ok(())
+}
+
+fn posterior_emissions(
+    seq: &PhoneSeq,
+    post: &Posteriors<'_>,
+    classes: &ClassMap,
+    cfg: &AlignConfig,
+) -> Result<(Vec<f32>, Vec<bool>), TextError> {
+    let k = post.classes;
     check_seq(seq)?;
     let frames = post.data.len() / k;
     let sil = classes.class(Phone::Sil, None);
@@ -555,8 +582,56 @@ pub fn align(
             row.iter().enumerate().any(|(c, &x)| c != sil && x > s)
         })
         .collect();
+    Ok((em, speech))
+}
+
+/// [`align`] with the energy evidence of [`align_energy`] added to the posteriors, weighted by
+/// `energy_weight` (0 = plain [`align`]; 0.3-0.6 helps a weak or uncertain acoustic model). `feats`
+/// must be at the posteriors' frame rate; the shorter of the two tracks is used.
+pub fn align_hybrid(
+    seq: &PhoneSeq,
+    post: &Posteriors<'_>,
+    classes: &ClassMap,
+    feats: &[EnergyFrame],
+    energy_weight: f64,
+    cfg: &AlignConfig,
+) -> Result<Vec<TimedPhone>, TextError> {
+    validate(post, classes)?;
+    let (pem, speech) = posterior_emissions(seq, post, classes, cfg)?;
+    let (eem, _) = energy_emissions(feats, (energy_weight * cfg.emission_weight) as f32);
+    let k = post.classes;
+    let frames = (post.data.len() / k).min(feats.len());
+    let sil = classes.class(Phone::Sil, None);
     let mut units = build_units(seq, &|p, n| classes.class(p, n), sil, post.frame_rate);
-    decode(&mut units, frames, k, &em, &speech, post.frame_rate, cfg)
+    // Composite classes: (posterior class, phone kind) pairs that occur.
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for u in units.iter_mut() {
+        let pair = (u.class, kind_idx(u.phone));
+        u.class = match pairs.iter().position(|&x| x == pair) {
+            Some(i) => i,
+            None => {
+                pairs.push(pair);
+                pairs.len() - 1
+            }
+        };
+    }
+    let kc = KINDS.len();
+    let n = pairs.len();
+    let mut em = vec![0f32; frames * n];
+    for t in 0..frames {
+        for (i, &(c, kd)) in pairs.iter().enumerate() {
+            em[t * n + i] = pem[t * k + c] + eem[t * kc + kd];
+        }
+    }
+    decode(
+        &mut units,
+        frames,
+        n,
+        &em,
+        &speech[..frames],
+        post.frame_rate,
+        cfg,
+    )
 }
 
 fn check_seq(seq: &PhoneSeq) -> Result<(), TextError> {
@@ -649,7 +724,8 @@ const KINDS: [PhoneKind; 10] = [
 /// Align `seq` to audio features only (no acoustic model): each phone kind (vowel, nasal, stop,
 /// fricative, ...) has a Gaussian on frame energy relative to the utterance's speech level and on
 /// spectral tilt; pauses are quiet frames. Combined with the duration priors this places word and
-/// pause boundaries well and phone boundaries roughly.
+/// pause boundaries well and phone boundaries roughly. Relative to `cfg`, emissions are weighted
+/// 0.6x and the duration spread is 2/3 (the features are weak evidence).
 pub fn align_energy(
     seq: &PhoneSeq,
     feats: &[EnergyFrame],
@@ -660,6 +736,22 @@ pub fn align_energy(
     if fps.is_nan() || fps <= 0.0 {
         return Err(TextError::Align(format!("frame rate {fps} must be > 0")));
     }
+    let t_len = feats.len();
+    let (em, speech) =
+        energy_emissions(feats, (cfg.emission_weight * ENERGY_EMISSION_SCALE) as f32);
+    let kc = KINDS.len();
+    let mut units = build_units(seq, &|p: Phone, _| kind_idx(p), 0, fps);
+    let cfg = AlignConfig {
+        duration_sigma: cfg.duration_sigma * ENERGY_SIGMA_SCALE,
+        beam: cfg.beam * ENERGY_BEAM_SCALE,
+        ..cfg.clone()
+    };
+    decode(&mut units, t_len, kc, &em, &speech, fps, &cfg)
+}
+
+/// Per-frame log-likelihood of each phone kind ([`KINDS`] order), weighted by `w`, and a
+/// speech/non-speech flag per frame.
+fn energy_emissions(feats: &[EnergyFrame], w: f32) -> (Vec<f32>, Vec<bool>) {
     let t_len = feats.len();
     // Speech level: 95th percentile of frame energy; floor: 5th percentile.
     let mut sorted: Vec<f32> = feats.iter().map(|f| f.db).collect();
@@ -674,7 +766,6 @@ pub fn align_energy(
     let floor = pct(0.05);
     let sil_mean = (floor - peak).clamp(-70.0, -40.0).min(-45.0);
     let kc = KINDS.len();
-    let w = cfg.emission_weight as f32;
     let mut em = vec![0f32; t_len * kc];
     let mut speech = vec![false; t_len];
     for (t, f) in feats.iter().enumerate() {
@@ -690,7 +781,45 @@ pub fn align_energy(
             em[t * kc + c] = w * (-0.5 * (z1 * z1 + z2 * z2) - s.ln() - st.ln());
         }
     }
-    let kind_idx = |p: Phone| KINDS.iter().position(|&k| k == p.kind()).unwrap_or(0);
-    let mut units = build_units(seq, &|p, _| kind_idx(p), 0, fps);
-    decode(&mut units, t_len, kc, &em, &speech, fps, cfg)
+    (em, speech)
+}
+
+fn kind_idx(p: Phone) -> usize {
+    KINDS.iter().position(|&k| k == p.kind()).unwrap_or(0)
+}
+
+/// The energy features say little about phone identity, so [`align_energy`] leans more on the
+/// duration prior than [`align`]: emissions are scaled by this factor ...
+const ENERGY_EMISSION_SCALE: f64 = 0.6;
+/// ... and the duration prior is narrowed by this one (chosen on the flite/festival development
+/// set of `tools/make_devset.py`, not on the measuring corpus).
+const ENERGY_SIGMA_SCALE: f64 = 2.0 / 3.0;
+/// Score differences are smaller with the weak energy emissions, so the beam is narrowed too.
+const ENERGY_BEAM_SCALE: f64 = 0.4;
+
+/// Convenience for text-assisted lip sync without an acoustic model: G2P `text`, measure
+/// [`energy_features`] of mono `samples` at 100 Hz, [`align_energy`] with default settings, and
+/// stretch the last segment to the exact audio length.
+pub fn align_text_audio(
+    text: &str,
+    samples: &[f32],
+    sample_rate: u32,
+) -> Result<Vec<TimedPhone>, TextError> {
+    if sample_rate == 0 {
+        return Err(TextError::Align("sample rate 0".into()));
+    }
+    let words = crate::g2p::g2p(text);
+    let feats = energy_features(samples, sample_rate, 100.0);
+    let mut out = align_energy(
+        &PhoneSeq::from_words(&words),
+        &feats,
+        &AlignConfig::default(),
+    )?;
+    let dur = samples.len() as f64 / sample_rate as f64;
+    match out.last_mut() {
+        Some(last) if dur > last.end => last.end = dur,
+        None if dur > 0.0 => out.push(TimedPhone::new(Phone::Sil, 0.0, dur)),
+        _ => {}
+    }
+    Ok(out)
 }

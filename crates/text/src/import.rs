@@ -639,8 +639,11 @@ pub fn rhubarb(text: &str) -> Result<Vec<(f64, f64, char)>, TextError> {
                     .find(&format!("{name}="))
                     .ok_or_else(|| malformed(F, format!("<mouthCue> without {name}: {attrs}")))?;
                 let v = &attrs[k + name.len() + 1..];
-                let q = v.chars().next().unwrap_or('"');
-                let v = &v[1..];
+                let q = v
+                    .chars()
+                    .next()
+                    .ok_or_else(|| malformed(F, format!("{name}= without a value")))?;
+                let v = &v[q.len_utf8()..];
                 let end = v
                     .find(q)
                     .ok_or_else(|| malformed(F, format!("unterminated {name} attribute")))?;

@@ -5,8 +5,10 @@
 //!   abbreviation normalisation). Punctuation becomes pause hints ([`Break`]).
 //! * [`phones_to_frames`]: timed phones -> 100 Hz [`VisemeFrame`]s with coarticulation, and
 //!   [`phones_to_rhubarb`]: timed phones -> Rhubarb mouth cues (the corpus scorer's mapping).
-//! * [`align`] / [`align_energy`]: forced alignment of a phone sequence to per-frame class posteriors
-//!   from an acoustic model, or (fallback) to an energy / spectral-tilt track of the audio.
+//! * [`align`] / [`align_energy`] / [`align_hybrid`]: forced alignment (explicit-duration Viterbi
+//!   with beam pruning) of a phone sequence to per-frame class posteriors from an acoustic model
+//!   (the phone -> class mapping is a [`ClassMap`]), or (fallback) to an energy / spectral-tilt
+//!   track of the audio, or both. [`align_text_audio`] is the one-call text + audio fallback.
 //! * [`import`]: word/phone/viseme timings from TTS services (ElevenLabs, Azure, Polly, Google,
 //!   generic JSON, pocketsphinx) and Rhubarb cue files, into [`TimedPhone`]s.
 //!
@@ -25,6 +27,20 @@
 //! assert_eq!(timed.first().unwrap().start, 0.0);
 //! let cues = phones_to_rhubarb(&timed); // [(start, end, 'A'..'H' | 'X')]
 //! assert!(cues.iter().any(|c| c.2 == 'A'));
+//! let frames = facecast_text::phones_to_frames(&timed, 1.0, 100.0); // 100 VisemeFrames
+//! assert_eq!(frames.len(), 100);
+//! ```
+//!
+//! With an acoustic model producing per-10 ms class posteriors (`k` classes, row-major):
+//!
+//! ```
+//! use facecast_text::{align, g2p, AlignConfig, ClassMap, PhoneSeq, Posteriors};
+//! let seq = PhoneSeq::from_words(&g2p("Hello world."));
+//! let map = ClassMap::visemes(); // 15 Oculus viseme classes, sil = 0; or ClassMap::from_fn(k, |p| ..)
+//! let post = vec![1.0 / 15.0; 120 * 15]; // 1.2 s of (uninformative) posteriors
+//! let p = Posteriors { data: &post, classes: 15, frame_rate: 100.0, log: false };
+//! let timed = align(&seq, &p, &map, &AlignConfig::default()).unwrap();
+//! assert_eq!(timed.last().unwrap().end, 1.2);
 //! ```
 #![warn(missing_docs)]
 
@@ -36,7 +52,8 @@ pub mod import;
 mod phone;
 
 pub use align::{
-    align, align_energy, energy_features, AlignConfig, ClassMap, EnergyFrame, PhoneSeq, Posteriors,
+    align, align_energy, align_hybrid, align_text_audio, energy_features, AlignConfig, ClassMap,
+    EnergyFrame, PhoneSeq, Posteriors,
 };
 pub use error::TextError;
 pub use frames::{phone_at, phones_to_cues, phones_to_frames, phones_to_rhubarb, TimedPhone};

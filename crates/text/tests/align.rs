@@ -325,3 +325,51 @@ fn energy_fallback_finds_words_and_pauses() {
         ok as f64 / n as f64
     );
 }
+
+#[test]
+fn hybrid_and_text_audio_conveniences() {
+    let words = g2p("Mom baked a pie, and Bob ate it.");
+    let seq = PhoneSeq::from_words(&words);
+    let mut rng = Lcg(9);
+    let comma = words.iter().take(4).map(|w| w.phones.len()).sum::<usize>();
+    let tr = truth(
+        &seq,
+        &[(0, 20), (comma, 40), (seq.phones.len(), 20)],
+        &mut rng,
+    );
+    let audio = synth(&tr, &mut rng);
+    let feats = energy_features(&audio, 16000, 100.0);
+    let map = ClassMap::visemes();
+    let post = posteriors(&tr, &map, 0.5, &mut rng);
+    let p = Posteriors {
+        data: &post,
+        classes: 15,
+        frame_rate: 100.0,
+        log: false,
+    };
+    let got =
+        facecast_text::align_hybrid(&seq, &p, &map, &feats, 0.5, &AlignConfig::default()).unwrap();
+    let plain = align(&seq, &p, &map, &AlignConfig::default()).unwrap();
+    let close = got
+        .iter()
+        .zip(&plain)
+        .filter(|(a, b)| a.phone == b.phone && (a.start - b.start).abs() <= 0.02)
+        .count();
+    assert!(
+        close as f64 >= 0.9 * plain.len() as f64,
+        "{close} of {}",
+        plain.len()
+    );
+    // one-call energy alignment covers the whole audio and finds the comma pause
+    let t =
+        facecast_text::align_text_audio("Mom baked a pie, and Bob ate it.", &audio, 16000).unwrap();
+    assert!((t.last().unwrap().end - audio.len() as f64 / 16000.0).abs() < 1e-9);
+    assert!(
+        t.iter()
+            .filter(|p| p.phone == Phone::Sil && p.end - p.start > 0.25)
+            .count()
+            >= 1,
+        "{t:?}"
+    );
+    assert!(facecast_text::align_text_audio("hi", &[], 0).is_err());
+}

@@ -131,3 +131,31 @@ fn phone_names_round_trip() {
         .to_string()
         .contains("QQ"));
 }
+
+#[test]
+fn never_panics_on_odd_text() {
+    let alphabet: Vec<char> = "aZ.9,:$£€%-−'’|\n &#@é日🙂0x.1st".chars().collect();
+    let mut s = 0x9e3779b97f4a7c15u64;
+    for _ in 0..5000 {
+        let mut text = String::new();
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        let len = (s % 24) as usize;
+        for _ in 0..len {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            text.push(alphabet[(s % alphabet.len() as u64) as usize]);
+        }
+        for w in g2p(&text) {
+            assert!(
+                !w.phones.is_empty() && !w.phones.contains(&Phone::Sil),
+                "{text:?}: {w:?}"
+            );
+            assert_eq!(w.phones.len(), w.stress.len());
+        }
+    }
+    // huge numbers fall back to digits
+    assert_eq!(normalize("123456789012345678901234"), "one two three four five six seven eight nine zero one two three four five six seven eight nine zero one two three four");
+}

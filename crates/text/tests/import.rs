@@ -182,3 +182,24 @@ fn rhubarb_formats() {
         Err(TextError::UnknownFormat(_))
     ));
 }
+
+#[test]
+fn truncated_inputs_never_panic() {
+    let samples = [
+        r#"{"alignment": {"characters": ["H","i"], "character_start_times_seconds": [0.0, 0.1], "character_end_times_seconds": [0.1, 0.2]}}"#,
+        r#"[{"audio_offset": 500000, "duration": 3000000, "text": "Hello"}, {"viseme_id": 3, "audio_offset": 10}]"#,
+        "{\"time\":6,\"type\":\"word\",\"start\":0,\"end\":4,\"value\":\"Mary\"}\n{\"time\":9,\"type\":\"viseme\",\"value\":\"p\"}\n",
+        r#"<mouthCues><mouthCue start="0.00" end="0.20">X</mouthCue><mouthCue start='0.2' end="0.5">A</mouthCue></mouthCues>"#,
+        "0.00\tX\n0.20\tA\n",
+        r#"{"words": [{"word": "hi", "start": 0.1, "end": 0.3}], "segments": []}"#,
+        r#"[{"start": 0.0, "end": 0.2, "phone": "SIL"}, {"start": 0.2, "end": 0.3, "phone": "B"}]"#,
+    ];
+    for s in samples {
+        for cut in 0..=s.len() {
+            if s.is_char_boundary(cut) {
+                let _ = import::auto(&s[..cut]);
+                let _ = import::to_phones(&s[..cut], Some(1.0));
+            }
+        }
+    }
+}

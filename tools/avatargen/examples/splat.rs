@@ -5,7 +5,6 @@
 //! `cargo run -p avatargen --release --example splat -- out.png [size]`
 
 use avatargen::mesh::Scene;
-use std::io::Write;
 
 type V = [f64; 3];
 
@@ -191,55 +190,9 @@ fn render(s: &Scene, v: &View, size: usize) -> Img {
     img
 }
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut c = 0xFFFF_FFFFu32;
-    for &b in data {
-        c ^= b as u32;
-        for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
-        }
-    }
-    !c
-}
-
 fn write_png(path: &str, w: usize, h: usize, rgb: &[[u8; 3]]) {
-    let mut raw = Vec::with_capacity(h * (w * 3 + 1));
-    for y in 0..h {
-        raw.push(0);
-        for x in 0..w {
-            raw.extend_from_slice(&rgb[y * w + x]);
-        }
-    }
-    let mut z = vec![0x78, 0x01];
-    for (i, ch) in raw.chunks(65535).enumerate() {
-        let last = (i + 1) * 65535 >= raw.len();
-        z.push(last as u8);
-        z.extend_from_slice(&(ch.len() as u16).to_le_bytes());
-        z.extend_from_slice(&(!(ch.len() as u16)).to_le_bytes());
-        z.extend_from_slice(ch);
-    }
-    let (mut a, mut b) = (1u32, 0u32);
-    for &x in &raw {
-        a = (a + x as u32) % 65521;
-        b = (b + a) % 65521;
-    }
-    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
-    let mut f = std::fs::File::create(path).expect("create png");
-    f.write_all(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]).unwrap();
-    let chunk = |f: &mut std::fs::File, ty: &[u8], data: &[u8]| {
-        f.write_all(&(data.len() as u32).to_be_bytes()).unwrap();
-        let mut c = ty.to_vec();
-        c.extend_from_slice(data);
-        f.write_all(&c).unwrap();
-        f.write_all(&crc32(&c).to_be_bytes()).unwrap();
-    };
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&(w as u32).to_be_bytes());
-    ihdr.extend_from_slice(&(h as u32).to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    chunk(&mut f, b"IHDR", &ihdr);
-    chunk(&mut f, b"IDAT", &z);
-    chunk(&mut f, b"IEND", &[]);
+    let flat: Vec<u8> = rgb.iter().flatten().copied().collect();
+    std::fs::write(path, avatargen::png::encode_rgb(w, h, &flat)).expect("write png");
 }
 
 fn main() {

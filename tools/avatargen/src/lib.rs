@@ -13,6 +13,7 @@ pub mod glb;
 pub mod head;
 pub mod mesh;
 pub mod parts;
+pub mod png;
 pub mod v3;
 
 use head::{face_delta, mat, Head, FACE_TARGETS, JAW_TARGETS, TONGUE_TARGETS};
@@ -161,6 +162,24 @@ pub fn build_scene() -> Scene {
         node("eye_R", eye_r, Some(5), vec![]),                       // 9
     ];
     Scene { name: "facecast_default".into(), nodes, roots: vec![0], meshes, materials: materials() }
+}
+
+/// World-space landmarks of the generated avatar (rest pose), for cameras in previews.
+#[derive(Copy, Clone, Debug)]
+pub struct Landmarks {
+    /// Mouth centre.
+    pub mouth: [f32; 3],
+    /// Left (+X) and right eye centres.
+    pub eyes: [[f32; 3]; 2],
+    /// Middle of the skull.
+    pub head: [f32; 3],
+}
+
+/// Landmarks of the generated avatar.
+pub fn landmarks() -> Landmarks {
+    let h = Head::new();
+    let w = |p: V3| (p + HEAD_ORIGIN).q();
+    Landmarks { mouth: w(h.mouth), eyes: [w(h.eye[0]), w(h.eye[1])], head: w(V3::ZERO) }
 }
 
 /// Generate the GLB bytes.

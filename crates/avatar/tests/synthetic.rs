@@ -1,0 +1,530 @@
+//! Hand-built glTF files exercising loader features and error messages.
+
+use base64::Engine;
+use facecast_avatar::{inspect, load_bytes, AvatarError};
+use facecast_core::model::{AlphaMode, Wrap};
+use facecast_core::{ArkitShape, Viseme};
+use serde_json::{json, Value};
+
+/// Little-endian byte writer for test buffers.
+#[derive(Default)]
+struct Bin(Vec<u8>);
+
+impl Bin {
+    fn f32s(&mut self, v: &[f32]) -> (usize, usize) {
+        let o = self.0.len();
+        for x in v {
+            self.0.extend_from_slice(&x.to_le_bytes());
+        }
+        self.pad();
+        (o, v.len() * 4)
+    }
+    fn u16s(&mut self, v: &[u16]) -> (usize, usize) {
+        let o = self.0.len();
+        for x in v {
+            self.0.extend_from_slice(&x.to_le_bytes());
+        }
+        self.pad();
+        (o, v.len() * 2)
+    }
+    fn u8s(&mut self, v: &[u8]) -> (usize, usize) {
+        let o = self.0.len();
+        self.0.extend_from_slice(v);
+        self.pad();
+        (o, v.len())
+    }
+    fn pad(&mut self) {
+        while !self.0.len().is_multiple_of(4) {
+            self.0.push(0);
+        }
+    }
+    fn uri(&self) -> String {
+        format!(
+            "data:application/octet-stream;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(&self.0)
+        )
+    }
+}
+
+/// Collects buffer views and accessors.
+#[derive(Default)]
+struct Doc {
+    bin: Bin,
+    views: Vec<Value>,
+    accessors: Vec<Value>,
+}
+
+impl Doc {
+    fn view(&mut self, (o, l): (usize, usize)) -> usize {
+        self.views
+            .push(json!({"buffer": 0, "byteOffset": o, "byteLength": l}));
+        self.views.len() - 1
+    }
+    fn acc(&mut self, view: usize, ct: u32, count: usize, kind: &str, normalized: bool) -> usize {
+        self.accessors.push(json!({"bufferView": view, "componentType": ct, "count": count, "type": kind, "normalized": normalized}));
+        self.accessors.len() - 1
+    }
+    fn vec3(&mut self, v: &[f32]) -> usize {
+        let r = self.bin.f32s(v);
+        let view = self.view(r);
+        self.acc(view, 5126, v.len() / 3, "VEC3", false)
+    }
+    fn finish(self, mut root: Value) -> Vec<u8> {
+        root["asset"] = json!({"version": "2.0"});
+        root["buffers"] = json!([{"byteLength": self.bin.0.len(), "uri": self.bin.uri()}]);
+        root["bufferViews"] = Value::Array(self.views);
+        root["accessors"] = Value::Array(self.accessors);
+        serde_json::to_vec(&root).expect("json")
+    }
+}
+
+fn err(bytes: &[u8], name: &str) -> String {
+    match load_bytes(bytes, name, None) {
+        Ok(_) => panic!("{name} loaded but should fail"),
+        Err(e) => {
+            let s = e.to_string();
+            assert!(!s.contains('\n'), "error is one line: {s}");
+            s
+        }
+    }
+}
+
+#[test]
+fn bad_magic_is_reported() {
+    let e = err(b"\x89PNG\r\n\x1a\nxxxx", "x.glb");
+    assert_eq!(e, "x.glb: not a glTF file (bad magic 0x89504e47)");
+    assert!(matches!(
+        load_bytes(b"", "empty.glb", None),
+        Err(AvatarError::NotGltf { .. })
+    ));
+}
+
+#[test]
+fn unsupported_required_extension_is_named() {
+    let doc = json!({"asset": {"version": "2.0"}, "extensionsUsed": ["KHR_draco_mesh_compression"],
+        "extensionsRequired": ["KHR_draco_mesh_compression"]});
+    let e = err(&serde_json::to_vec(&doc).expect("json"), "facecap.glb");
+    assert_eq!(
+        e,
+        "facecap.glb: required extension KHR_draco_mesh_compression is not supported"
+    );
+}
+
+#[test]
+fn wrong_version_and_bad_json() {
+    let e = err(br#"{"asset": {"version": "1.0"}}"#, "old.gltf");
+    assert!(
+        e.starts_with("old.gltf: glTF version 1.0 is not supported"),
+        "{e}"
+    );
+    let e = err(
+        br#"{"asset": {"version": "2.0"}, "nodes": [{"children": [-1]}]}"#,
+        "neg.gltf",
+    );
+    assert!(e.starts_with("neg.gltf: invalid glTF JSON:"), "{e}");
+}
+
+#[test]
+fn accessor_past_end_of_view_names_the_offsets() {
+    let mut d = Doc::default();
+    let r = d.bin.f32s(&[0.0; 6]);
+    let v = d.view(r);
+    d.acc(v, 5126, 3, "VEC3", false);
+    let bytes = d.finish(json!({"meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}]}));
+    let e = err(&bytes, "x.gltf");
+    assert_eq!(
+        e,
+        "x.gltf: accessor 0 reads past the end of buffer view 0 (offset 0 + 36 > 24)"
+    );
+}
+
+#[test]
+fn index_out_of_range_and_cycles_are_errors() {
+    let mut d = Doc::default();
+    d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let r = d.bin.u16s(&[0, 1, 7]);
+    let v = d.view(r);
+    d.acc(v, 5123, 3, "SCALAR", false);
+    let bytes = d.finish(
+        json!({"meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}]}),
+    );
+    assert_eq!(
+        err(&bytes, "i.gltf"),
+        "i.gltf: mesh 0 primitive 0: index 7 out of range (3 vertices)"
+    );
+
+    let cyc = json!({"asset": {"version": "2.0"}, "nodes": [{"children": [1]}, {"children": [0]}]});
+    let e = err(&serde_json::to_vec(&cyc).expect("json"), "c.gltf");
+    assert!(e.contains("cycle"), "{e}");
+    let two =
+        json!({"asset": {"version": "2.0"}, "nodes": [{"children": [2]}, {"children": [2]}, {}]});
+    let e = err(&serde_json::to_vec(&two).expect("json"), "t.gltf");
+    assert_eq!(e, "t.gltf: node 2 has two parents (0 and 1)");
+}
+
+#[test]
+fn external_buffer_without_base_dir_is_a_clear_error() {
+    let doc =
+        json!({"asset": {"version": "2.0"}, "buffers": [{"uri": "model.bin", "byteLength": 12}]});
+    let e = err(&serde_json::to_vec(&doc).expect("json"), "m.gltf");
+    assert_eq!(
+        e,
+        "m.gltf: buffer 0 refers to external file 'model.bin' but no base directory is known"
+    );
+}
+
+#[test]
+fn strips_fans_non_indexed_and_points() {
+    let mut d = Doc::default();
+    let quad = [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0];
+    let strip = d.vec3(&quad);
+    let fan = d.vec3(&[
+        0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0, -1.0, 1.0, 0.0,
+    ]);
+    let list = d.vec3(&quad[..9]);
+    let bytes = d.finish(json!({
+        "meshes": [{"primitives": [
+            {"attributes": {"POSITION": strip}, "mode": 5},
+            {"attributes": {"POSITION": fan}, "mode": 6},
+            {"attributes": {"POSITION": list}},
+            {"attributes": {"POSITION": list}, "mode": 0},
+            {"attributes": {"POSITION": list}, "mode": 1}
+        ]}],
+        "nodes": [{"mesh": 0}]
+    }));
+    let a = load_bytes(&bytes, "prims.gltf", None).expect("load");
+    let p = &a.meshes[0].primitives;
+    assert_eq!(p.len(), 3, "points and lines skipped");
+    assert_eq!(p[0].indices, vec![0, 1, 2, 2, 1, 3]);
+    assert_eq!(p[1].indices, vec![1, 2, 0, 2, 3, 0, 3, 4, 0]);
+    assert_eq!(p[2].indices, vec![0, 1, 2]);
+    assert_eq!(
+        a.info
+            .warnings
+            .iter()
+            .filter(|w| w.contains("skipped"))
+            .count(),
+        2
+    );
+    // generated normals face +Z for these counter-clockwise triangles
+    assert!(p[2].normals.iter().all(|n| (n[2] - 1.0).abs() < 1e-6));
+    assert_eq!(a.roots, vec![0]);
+}
+
+#[test]
+fn quantized_and_normalized_attributes() {
+    let mut d = Doc::default();
+    // KHR_mesh_quantization: unsigned short positions (not normalized) and normalized byte normals
+    let r = d.bin.u16s(&[0, 0, 0, 100, 0, 0, 0, 100, 0]);
+    let v = d.view(r);
+    let pos = d.acc(v, 5123, 3, "VEC3", false);
+    let r = d.bin.u8s(&[0, 0, 127, 0, 0, 0, 127, 0, 0, 0, 127, 0]);
+    let v = d.view(r);
+    d.views[v]["byteStride"] = json!(4);
+    let nrm = d.acc(v, 5120, 3, "VEC3", true);
+    let r = d.bin.u16s(&[0, 0, 65535, 0, 0, 65535]);
+    let v = d.view(r);
+    let uv = d.acc(v, 5123, 3, "VEC2", true);
+    let r = d.bin.u8s(&[255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255]);
+    let v = d.view(r);
+    let col = d.acc(v, 5121, 3, "VEC4", true);
+    // skin weights that do not sum to one: normalized u8 (0.5, 0.25) -> renormalised
+    let r = d.bin.u8s(&[0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0]);
+    let v = d.view(r);
+    let joints = d.acc(v, 5121, 3, "VEC4", false);
+    let r = d.bin.u8s(&[128, 64, 0, 0, 255, 0, 0, 0, 128, 64, 0, 0]);
+    let v = d.view(r);
+    let weights = d.acc(v, 5121, 3, "VEC4", true);
+    let r = d.bin.f32s(
+        &[
+            1.0, 0., 0., 0., 0., 1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1.,
+        ]
+        .repeat(2),
+    );
+    let v = d.view(r);
+    let ibm = d.acc(v, 5126, 2, "MAT4", false);
+    let bytes = d.finish(json!({
+        "extensionsUsed": ["KHR_mesh_quantization"], "extensionsRequired": ["KHR_mesh_quantization"],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": pos, "NORMAL": nrm, "TEXCOORD_0": uv, "COLOR_0": col,
+            "JOINTS_0": joints, "WEIGHTS_0": weights}}]}],
+        "skins": [{"joints": [1, 2], "inverseBindMatrices": ibm}],
+        "nodes": [{"mesh": 0, "skin": 0, "scale": [0.01, 0.01, 0.01]}, {"children": [2]}, {}],
+        "scenes": [{"nodes": [0, 1]}]
+    }));
+    let a = load_bytes(&bytes, "q.gltf", None).expect("load");
+    let p = &a.meshes[0].primitives[0];
+    assert_eq!(p.positions[1], [100.0, 0.0, 0.0]);
+    assert_eq!(p.normals[0], [0.0, 0.0, 1.0]);
+    assert_eq!(p.uv0[1], [1.0, 0.0]);
+    assert_eq!(p.colors[0], [1.0, 0.0, 0.0, 1.0]);
+    assert_eq!(p.joints[0], [0, 1, 0, 0]);
+    let w = p.weights[0];
+    assert!(
+        (w[0] - 2.0 / 3.0).abs() < 1e-2 && (w.iter().sum::<f32>() - 1.0).abs() < 1e-6,
+        "{w:?}"
+    );
+    assert!(
+        a.info
+            .warnings
+            .iter()
+            .any(|w| w.contains("renormalized 2 skin weight")),
+        "{:?}",
+        a.info.warnings
+    );
+    assert_eq!(a.nodes[0].scale, [0.01; 3]);
+    assert_eq!(a.roots, vec![0, 1]);
+}
+
+#[test]
+fn sparse_morph_targets_with_and_without_base_view() {
+    let mut d = Doc::default();
+    let pos = d.vec3(&[0.0; 12]);
+    // target 0: dense base (all zero except vertex 3) + sparse override of vertex 1
+    let base = d.vec3(&[0.0, 0.0, 0.0, 9.0, 9.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5]);
+    let r = d.bin.u8s(&[1]);
+    let iv = d.view(r);
+    let r = d.bin.f32s(&[0.0, 1.0, 0.0]);
+    let vv = d.view(r);
+    d.accessors[base]["sparse"] = json!({"count": 1, "indices": {"bufferView": iv, "componentType": 5121},
+        "values": {"bufferView": vv}});
+    // target 1: no buffer view, sparse only; includes an explicit zero delta that must be dropped
+    let r = d.bin.u16s(&[0, 2]);
+    let iv2 = d.view(r);
+    let r = d.bin.f32s(&[0.0, 0.0, 0.0, 0.0, 0.0, -1.0]);
+    let vv2 = d.view(r);
+    d.accessors.push(json!({"componentType": 5126, "count": 4, "type": "VEC3",
+        "sparse": {"count": 2, "indices": {"bufferView": iv2, "componentType": 5123}, "values": {"bufferView": vv2}}}));
+    let sparse_only = d.accessors.len() - 1;
+    let bytes = d.finish(json!({
+        "meshes": [{"primitives": [{"attributes": {"POSITION": pos}, "mode": 0}, {"attributes": {"POSITION": pos},
+            "targets": [{"POSITION": base}, {"POSITION": sparse_only}]}],
+            "weights": [0.25], "extras": {"targetNames": ["jawOpen", "viseme_aa"]}}]
+    }));
+    let a = load_bytes(&bytes, "s.gltf", None).expect("load");
+    let m = &a.meshes[0];
+    assert_eq!(m.target_names, ["jawOpen", "viseme_aa"]);
+    assert_eq!(m.default_weights, vec![0.25, 0.0]);
+    let t = &m.primitives[0].targets;
+    assert_eq!(t[0].indices, vec![1, 3]);
+    assert_eq!(t[0].positions, vec![[0.0, 1.0, 0.0], [0.0, 0.0, 0.5]]);
+    assert!(t[0].normals.is_empty());
+    assert_eq!(t[1].indices, vec![2]);
+    assert_eq!(t[1].positions, vec![[0.0, 0.0, -1.0]]);
+    assert_eq!(a.rig.arkit[ArkitShape::JawOpen.index()], vec![(0, 1.0)]);
+    assert_eq!(a.rig.visemes[Viseme::Aa.index()], vec![(1, 1.0)]);
+    let r = inspect(&a);
+    assert_eq!((r.arkit_mapped, r.visemes_mapped), (1, 1));
+    assert!(r.to_string().contains("ARKit       mapped 1/52"));
+}
+
+#[test]
+fn matrix_nodes_are_decomposed() {
+    // rotate 90 degrees about Z, scale 2, translate (1, 2, 3)
+    let m = [
+        0.0, 2.0, 0.0, 0.0, -2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 0.0, 1.0, 2.0, 3.0, 1.0,
+    ];
+    let doc = json!({"asset": {"version": "2.0"}, "nodes": [{"matrix": m, "name": "Bip01 Head"}]});
+    let a = load_bytes(&serde_json::to_vec(&doc).expect("json"), "m.gltf", None).expect("load");
+    let n = &a.nodes[0];
+    assert_eq!(n.translation, [1.0, 2.0, 3.0]);
+    for s in n.scale {
+        assert!((s - 2.0).abs() < 1e-6);
+    }
+    let h = std::f32::consts::FRAC_1_SQRT_2;
+    assert!(
+        (n.rotation[2] - h).abs() < 1e-5 && (n.rotation[3] - h).abs() < 1e-5,
+        "{:?}",
+        n.rotation
+    );
+    assert_eq!(
+        a.humanoid.head,
+        Some(0),
+        "Rocketbox 'Bip01 Head' found by name"
+    );
+}
+
+fn tiny_png(rgba: [u8; 4]) -> Vec<u8> {
+    let img = image::RgbaImage::from_pixel(4, 2, image::Rgba(rgba));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("png");
+    out.into_inner()
+}
+
+#[test]
+fn materials_textures_and_samplers() {
+    let mut d = Doc::default();
+    let pos = d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let png = tiny_png([200, 100, 50, 255]);
+    let r = d.bin.u8s(&png);
+    let img_view = d.view(r);
+    let data_uri = format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(tiny_png([0, 0, 255, 255]))
+    );
+    let bytes = d.finish(json!({
+        "extensionsUsed": ["KHR_texture_transform", "KHR_materials_unlit", "KHR_materials_sheen"],
+        "images": [{"bufferView": img_view, "mimeType": "image/png", "name": "albedo"}, {"uri": data_uri}],
+        "samplers": [{"wrapS": 33071, "wrapT": 33648}],
+        "textures": [{"source": 0, "sampler": 0}, {"source": 1}],
+        "materials": [
+            {"name": "skin", "pbrMetallicRoughness": {"baseColorFactor": [1.0, 0.5, 0.5, 1.0],
+                "baseColorTexture": {"index": 0, "extensions": {"KHR_texture_transform": {"offset": [0.5, 0.0], "scale": [2.0, 2.0], "texCoord": 1}}},
+                "metallicFactor": 0.0, "roughnessFactor": 0.4},
+             "normalTexture": {"index": 1, "scale": 0.5}, "emissiveFactor": [0.1, 0.2, 0.3],
+             "alphaMode": "MASK", "alphaCutoff": 0.3, "doubleSided": true},
+            {"name": "hair", "alphaMode": "BLEND", "extensions": {"KHR_materials_unlit": {}}}
+        ],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": pos}, "material": 0}, {"attributes": {"POSITION": pos}, "material": 1}]}]
+    }));
+    let a = load_bytes(&bytes, "mat.gltf", None).expect("load");
+    let m = &a.materials[0];
+    assert_eq!(m.base_color, [1.0, 0.5, 0.5, 1.0]);
+    let t = m.base_color_tex.expect("texture");
+    assert_eq!(t.texcoord, 1, "KHR_texture_transform texCoord override");
+    let tr = t.transform.expect("transform");
+    assert_eq!((tr.offset, tr.scale), ([0.5, 0.0], [2.0, 2.0]));
+    let tex = &a.textures[t.texture as usize];
+    assert_eq!((tex.wrap_s, tex.wrap_t), (Wrap::Clamp, Wrap::Mirror));
+    assert_eq!(tex.mips[0].data[..4], [200, 100, 50, 255]);
+    assert_eq!(tex.mips.len(), 3);
+    assert_eq!(tex.name, "albedo [PNG]");
+    assert_eq!(m.normal_scale, 0.5);
+    assert!(m.normal_tex.is_some());
+    assert_eq!(m.emissive, [0.1, 0.2, 0.3]);
+    assert_eq!(m.alpha_mode, AlphaMode::Mask(0.3));
+    assert!(m.double_sided && !m.unlit);
+    assert_eq!((m.metallic, m.roughness), (0.0, 0.4));
+    assert_eq!(a.materials[1].alpha_mode, AlphaMode::Blend);
+    assert!(a.materials[1].unlit);
+    assert_eq!(a.meshes[0].primitives[1].material, Some(1));
+    assert_eq!(
+        inspect(&a).unsupported,
+        vec!["KHR_materials_sheen: ignored".to_string()]
+    );
+}
+
+#[test]
+fn broken_image_is_a_warning_not_an_error() {
+    let mut d = Doc::default();
+    let pos = d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let mut png = tiny_png([1, 2, 3, 4]);
+    png.truncate(30);
+    let r = d.bin.u8s(&png);
+    let v = d.view(r);
+    let bytes = d.finish(json!({
+        "images": [{"bufferView": v, "mimeType": "image/png"}], "textures": [{"source": 0}],
+        "materials": [{"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}}}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": pos}, "material": 0}]}]
+    }));
+    let a = load_bytes(&bytes, "b.gltf", None).expect("load");
+    assert!(a.textures.is_empty());
+    assert!(a.materials[0].base_color_tex.is_none());
+    assert!(
+        a.info.warnings.iter().any(|w| w.contains("cannot decode")),
+        "{:?}",
+        a.info.warnings
+    );
+}
+
+#[test]
+fn vrm0_blend_shapes_humanoid_and_orientation() {
+    let mut d = Doc::default();
+    let pos = d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let t0 = d.vec3(&[0.0, -0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+    let t1 = d.vec3(&[0.0, 0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 0.0]);
+    let bytes = d.finish(json!({
+        "extensionsUsed": ["VRM"],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": pos}, "targets": [{"POSITION": t0}, {"POSITION": t1}]}],
+            "extras": {"targetNames": ["Fcl_MTH_A_custom", "Fcl_EYE_Joy"]}}],
+        "nodes": [{"name": "root", "children": [1], "translation": [1.0, 0.0, 2.0]}, {"name": "J_Bip_C_Head", "mesh": 0}],
+        "scenes": [{"nodes": [0]}],
+        "extensions": {"VRM": {
+            "humanoid": {"humanBones": [{"bone": "head", "node": 1}, {"bone": "neck", "node": 0}]},
+            "blendShapeMaster": {"blendShapeGroups": [
+                {"name": "A", "presetName": "a", "binds": [{"mesh": 0, "index": 0, "weight": 100}]},
+                {"name": "Blink", "presetName": "blink", "binds": [{"mesh": 0, "index": 1, "weight": 50}], "isBinary": true},
+                {"name": "Joy", "presetName": "joy", "binds": [{"mesh": 0, "index": 1, "weight": 100}],
+                 "materialValues": [{"materialName": "x"}]},
+                {"name": "Broken", "presetName": "unknown", "binds": [{"mesh": 5, "index": 0, "weight": 100}]}
+            ]}
+        }}
+    }));
+    let a = load_bytes(&bytes, "v0.vrm", None).expect("load");
+    assert_eq!(a.info.vrm_version.as_deref(), Some("0.x"));
+    assert_eq!(a.expressions.len(), 4);
+    let e = &a.expressions[0];
+    assert_eq!(
+        (e.name.as_str(), e.preset.as_deref(), e.binds.clone()),
+        ("A", Some("aa"), vec![(0, 1.0)])
+    );
+    assert_eq!(a.expressions[1].binds, vec![(1, 0.5)]);
+    assert!(a.expressions[1].is_binary);
+    assert_eq!(a.expressions[2].preset.as_deref(), Some("happy"));
+    assert_eq!(a.expressions[2].other_binds, 1);
+    assert!(a.expressions[3].binds.is_empty() && a.expressions[3].preset.is_none());
+    // presets provide the rig where no morph name maps
+    assert_eq!(a.rig.visemes[Viseme::Aa.index()], vec![(0, 1.0)]);
+    assert_eq!(
+        a.rig.arkit[ArkitShape::EyeBlinkLeft.index()],
+        vec![(1, 0.5)]
+    );
+    assert_eq!(
+        a.rig.arkit[ArkitShape::EyeBlinkRight.index()],
+        vec![(1, 0.5)]
+    );
+    assert_eq!((a.humanoid.head, a.humanoid.neck), (Some(1), Some(0)));
+    // turned to face +Z: 180 degrees about Y
+    assert_eq!(a.nodes[0].translation, [-1.0, 0.0, -2.0]);
+    assert_eq!(a.nodes[0].rotation, [0.0, 1.0, 0.0, 0.0]);
+    assert!(a.info.warnings.iter().any(|w| w.contains("bind")));
+}
+
+#[test]
+fn default_avatar_node_names_are_found() {
+    let nodes: Vec<Value> = ["body", "neck", "head", "jaw", "eye_L", "eye_R"]
+        .iter()
+        .map(|n| json!({"name": n}))
+        .collect();
+    let doc = json!({"asset": {"version": "2.0"}, "nodes": nodes});
+    let a = load_bytes(&serde_json::to_vec(&doc).expect("json"), "d.glb", None).expect("load");
+    let h = &a.humanoid;
+    assert_eq!(
+        (h.neck, h.head, h.jaw, h.left_eye, h.right_eye),
+        (Some(1), Some(2), Some(3), Some(4), Some(5))
+    );
+}
+
+#[test]
+fn glb_container_roundtrip_and_truncation() {
+    let mut d = Doc::default();
+    d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let bin = std::mem::take(&mut d.bin.0);
+    let mut root: Value = serde_json::from_slice(&d.finish(json!({
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}]
+    })))
+    .expect("json");
+    root["buffers"] = json!([{"byteLength": bin.len()}]);
+    let mut json = serde_json::to_vec(&root).expect("json");
+    while !json.len().is_multiple_of(4) {
+        json.push(b' ');
+    }
+    let mut glb = Vec::new();
+    glb.extend_from_slice(b"glTF");
+    glb.extend_from_slice(&2u32.to_le_bytes());
+    glb.extend_from_slice(&((12 + 8 + json.len() + 8 + bin.len()) as u32).to_le_bytes());
+    glb.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    glb.extend_from_slice(b"JSON");
+    glb.extend_from_slice(&json);
+    glb.extend_from_slice(&(bin.len() as u32).to_le_bytes());
+    glb.extend_from_slice(b"BIN\0");
+    glb.extend_from_slice(&bin);
+    let a = load_bytes(&glb, "t.glb", None).expect("load");
+    assert_eq!(a.vertex_count(), 3);
+    assert_eq!(a.name, "t");
+    let e = err(&glb[..glb.len() - 4], "t.glb");
+    assert!(
+        e.starts_with("t.glb: truncated GLB: header declares"),
+        "{e}"
+    );
+}

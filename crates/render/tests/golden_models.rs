@@ -1,0 +1,112 @@
+//! Golden images of the shared test models, loaded with facecast-avatar.
+//! `FACECAST_BLESS=1 cargo test -p facecast-render --test golden_models` regenerates.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use facecast_core::model::Avatar;
+use facecast_core::{ArkitShape, FaceWeights, HeadPose, RgbaFrame};
+use facecast_render::{RenderConfig, Renderer};
+
+fn load(rel: &str) -> Arc<Avatar> {
+    let p = shared(&format!("assets/models/{rel}"));
+    Arc::new(facecast_avatar::load(&p).unwrap_or_else(|e| panic!("{e}")))
+}
+
+fn weights(av: &Avatar, shapes: &[ArkitShape]) -> Vec<f32> {
+    let mut fw = FaceWeights::default();
+    for &s in shapes {
+        fw.set(s, 1.0);
+    }
+    let mut out = Vec::new();
+    av.rig.resolve(&fw, av.channels.len(), &mut out);
+    out
+}
+
+fn render(r: &mut Renderer, ch: &[f32]) -> RgbaFrame {
+    let mut out = RgbaFrame::default();
+    r.render_rgba(ch, &HeadPose::default(), &mut out);
+    out
+}
+
+fn cfg() -> RenderConfig {
+    RenderConfig { width: 256, height: 256, ..Default::default() }
+}
+
+/// Mean absolute RGB difference inside a box (fractions of the frame).
+fn region_diff(a: &RgbaFrame, b: &RgbaFrame, x0: f32, y0: f32, x1: f32, y1: f32) -> f64 {
+    let (w, h) = (a.width as usize, a.height as usize);
+    let (xa, xb) = ((x0 * w as f32) as usize, (x1 * w as f32) as usize);
+    let (ya, yb) = ((y0 * h as f32) as usize, (y1 * h as f32) as usize);
+    let mut s = 0u64;
+    for y in ya..yb {
+        for x in xa..xb {
+            let o = (y * w + x) * 4;
+            for c in 0..3 {
+                s += a.data[o + c].abs_diff(b.data[o + c]) as u64;
+            }
+        }
+    }
+    s as f64 / ((xb - xa) * (yb - ya) * 3) as f64
+}
+
+fn face_set(file: &str, name: &str) {
+    let av = load(file);
+    let mut r = Renderer::new(av.clone(), cfg()).unwrap();
+    let rest = render(&mut r, &weights(&av, &[]));
+    let jaw = render(&mut r, &weights(&av, &[ArkitShape::JawOpen]));
+    let smile = render(&mut r, &weights(&av, &[ArkitShape::MouthSmileLeft, ArkitShape::MouthSmileRight]));
+    let blink = render(&mut r, &weights(&av, &[ArkitShape::EyeBlinkLeft, ArkitShape::EyeBlinkRight]));
+    // Each expression visibly changes the face.
+    for (what, img) in [("jawOpen", &jaw), ("smile", &smile), ("blink", &blink)] {
+        let d = region_diff(&rest, img, 0.25, 0.1, 0.75, 0.75);
+        assert!(d > 0.3, "{name}: {what} changes the face region by only {d:.3}");
+    }
+    check_golden(&format!("{name}_rest"), &rest);
+    check_golden(&format!("{name}_jaw"), &jaw);
+    check_golden(&format!("{name}_smile"), &smile);
+    check_golden(&format!("{name}_blink"), &blink);
+}
+
+#[test]
+fn golden_facecap() {
+    face_set("facecap/facecap_plain.glb", "facecap");
+}
+
+#[test]
+fn golden_valid_bust() {
+    face_set("valid/VALID_Hispanic_F_2_Busi_plain.glb", "valid");
+}
+
+#[test]
+fn golden_builtin() {
+    let av = facecast_avatar::builtin();
+    let mut r = Renderer::new(av.clone(), cfg()).unwrap();
+    check_golden("builtin_rest", &render(&mut r, &weights(&av, &[])));
+    check_golden("builtin_jaw", &render(&mut r, &weights(&av, &[ArkitShape::JawOpen])));
+}
+
+#[test]
+fn golden_khronos_samples() {
+    for (file, name) in [
+        ("khronos/SimpleMorph/SimpleMorph.gltf", "simplemorph"),
+        ("khronos/MorphStressTest/MorphStressTest.gltf", "morphstress"),
+        ("khronos/SimpleSkin/SimpleSkin.gltf", "simpleskin"),
+        ("khronos/Fox/Fox.glb", "fox"),
+    ] {
+        let av = load(file);
+        let mut r = Renderer::new(av.clone(), cfg()).unwrap();
+        let rest = render(&mut r, &vec![0.0; av.channels.len()]);
+        // Something is drawn over the background.
+        let bg = render(&mut Renderer::new(Arc::new(Avatar::default()), cfg()).unwrap(), &[]);
+        let d = region_diff(&rest, &bg, 0.0, 0.0, 1.0, 1.0);
+        assert!(d > 1.0, "{name}: nothing visible (diff {d:.3})");
+        check_golden(&format!("{name}_rest"), &rest);
+        if !av.channels.is_empty() {
+            let all = vec![1.0; av.channels.len()];
+            check_golden(&format!("{name}_all1"), &render(&mut r, &all));
+        }
+    }
+}
