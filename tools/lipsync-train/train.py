@@ -16,8 +16,8 @@ import argparse, glob, json, os, struct, subprocess, sys, time, zlib
 import numpy as np
 
 OFFSETS = [-14, -10, -7, -5, -3, -2, -1, 0, 1, 2]
-PROJ = 24  # per-frame projection (shared across offsets), computed once per frame
-HIDDEN = [128, 64]
+PROJ = 32  # per-frame projection (shared across offsets), computed once per frame
+HIDDEN = [160, 80]
 PHONES = "SIL AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH".split()
 PIDX = {p: i for i, p in enumerate(PHONES)}
 VISEMES = ["sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa", "E", "I", "O", "U"]
@@ -62,7 +62,8 @@ def load(data, names):
     pre, post = -min(OFFSETS), max(OFFSETS)
     off = 0
     for nm in names:
-        f = np.fromfile(f"{data}/feat/{nm}.f32", dtype="<f4").reshape(-1, FEAT_DIM)
+        fn, nm = nm if isinstance(nm, tuple) else (nm, nm)
+        f = np.fromfile(f"{data}/feat/{fn}.f32", dtype="<f4").reshape(-1, FEAT_DIM)
         n = len(f)
         if n < 5:
             continue
@@ -152,6 +153,8 @@ def main():
     ap.add_argument("--holdout", default="", help="comma list of voice-name prefixes kept out of training")
     ap.add_argument("--featdump", default="")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--warp", type=float, default=0.0,
+                    help="also train on a copy of every utterance with the mel filterbank warped by a random factor in 1 +- WARP (VTLP)")
     ap.add_argument("--subsample", type=int, default=2, help="use 1/N of the frames per epoch (random)")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
@@ -168,6 +171,16 @@ def main():
     hold = [h for h in a.holdout.split(",") if h]
     val = [n for i, n in enumerate(names) if any(n.startswith(h) for h in hold) or (not hold and zlib.crc32(n.encode()) % 20 == 7)]
     tr = [n for n in names if n not in set(val)]
+    if a.warp > 0:
+        todo = [n for n in tr if not os.path.exists(f"{a.data}/feat/{n}_w.f32")]
+        if todo:
+            lst = f"{a.data}/todo_w.txt"
+            open(lst, "w").write("".join(
+                f"{a.data}/wav/{n}.wav {1 + a.warp * (2 * (zlib.crc32((n + 'w').encode()) % 1000) / 999 - 1):.4f}\n" for n in todo))
+            cmd = [a.featdump, lst, f"{a.data}/feat"] if a.featdump else \
+                ["cargo", "run", "--release", "-q", "-p", "facecast-lipsync", "--example", "featdump", "--", lst, f"{a.data}/feat"]
+            subprocess.run(cmd, check=True)
+        tr = tr + [(n + "_w", n) for n in tr]
     print(f"train {len(tr)} utts, val {len(val)} utts", flush=True)
     X, C, V, P, O = load(a.data, tr)
     Xv, Cv, Vv, Pv, Ov = load(a.data, val)

@@ -7,7 +7,8 @@
 //! seed and the same inputs give the same animation, frame for frame.
 //!
 //! # Speech
-//! Viseme frames are interpolated and smoothed with a short kernel (σ ≈ 18 ms) centred slightly
+//! Viseme frames are interpolated and smoothed with a short kernel (σ ≈ 16 ms, reading up to
+//! [`LOOKAHEAD_SECS`] ahead) centred slightly
 //! ahead of the sample time (anticipatory coarticulation: the lips move toward the next sound
 //! before it is heard). Closures dominate: the PP weight is peak-held over a ±15 ms window and,
 //! when strong, overrides every opening shape (jaw, lip raise/lower, funnel, tongue) of speech and
@@ -77,12 +78,17 @@ impl Default for AnimConfig {
 const STEP: f64 = 0.005;
 /// Kernel grid: offsets K_LO*STEP ..= K_HI*STEP around the sample time.
 const K_LO: i32 = -8;
-const K_HI: i32 = 7;
+const K_HI: i32 = 5;
 const K_N: usize = (K_HI - K_LO + 1) as usize;
 /// Kernel centre ahead of the sample time (anticipation), s.
-const LEAD: f64 = 0.008;
+const LEAD: f64 = 0.006;
 /// Kernel width, s.
-const SIGMA: f64 = 0.018;
+const SIGMA: f64 = 0.016;
+
+/// How far ahead of a sample time the animator reads viseme frames, s. A streaming caller must
+/// have pushed the frames up to `t + LOOKAHEAD_SECS` (plus one frame step for interpolation)
+/// before sampling `t`, or the anticipation is lost.
+pub const LOOKAHEAD_SECS: f64 = K_HI as f64 * STEP;
 /// Closure peak-hold window, in grid steps around the sample time.
 const HOLD_LO: i32 = -3;
 const HOLD_HI: i32 = 3;

@@ -44,10 +44,10 @@ pub const RECIPES: [Recipe; VISEME_COUNT] = [
     ],
     // FF: lower lip under the upper teeth.
     &[
-        (A::MouthRollLower, 0.7),
-        (A::MouthUpperUpLeft, 0.18),
-        (A::MouthUpperUpRight, 0.18),
-        (A::MouthShrugUpper, 0.15),
+        (A::MouthRollLower, 0.85),
+        (A::MouthUpperUpLeft, 0.25),
+        (A::MouthUpperUpRight, 0.25),
+        (A::MouthShrugUpper, 0.2),
         (A::JawOpen, 0.08),
     ],
     // TH

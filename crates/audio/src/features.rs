@@ -104,6 +104,19 @@ pub struct MelBank {
 impl MelBank {
     /// `n_mels` filters from `fmin` to `fmax` Hz over an `nfft`-point spectrum at `rate` Hz.
     pub fn new(n_mels: usize, nfft: usize, rate: u32, fmin: f32, fmax: f32) -> MelBank {
+        Self::new_warped(n_mels, nfft, rate, fmin, fmax, 1.0)
+    }
+
+    /// Like [`MelBank::new`], with the frequency axis warped: bin `k` is read as frequency
+    /// `k * rate / nfft * warp` (vocal-tract-length perturbation for training-data augmentation).
+    pub fn new_warped(
+        n_mels: usize,
+        nfft: usize,
+        rate: u32,
+        fmin: f32,
+        fmax: f32,
+        warp: f32,
+    ) -> MelBank {
         let bins = nfft / 2 + 1;
         let (m0, m1) = (hz_to_mel(fmin as f64), hz_to_mel(fmax as f64));
         let pts: Vec<f64> = (0..n_mels + 2)
@@ -116,7 +129,7 @@ impl MelBank {
             let mut first = None;
             let mut w = Vec::new();
             for k in 0..bins {
-                let f = k as f64 * bin_hz;
+                let f = k as f64 * bin_hz * warp as f64;
                 let v = if f > l && f < c {
                     (f - l) / (c - l)
                 } else if f >= c && f < r {
@@ -135,7 +148,7 @@ impl MelBank {
             }
             if w.is_empty() {
                 // narrower than a bin: take the nearest bin
-                let k = ((c / bin_hz).round() as usize).min(bins - 1);
+                let k = ((c / (bin_hz * warp as f64)).round() as usize).min(bins - 1);
                 filters.push((k, vec![1.0]));
             } else {
                 filters.push((first.unwrap_or(0), w));

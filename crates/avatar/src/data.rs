@@ -86,6 +86,9 @@ pub(crate) struct Data<'a> {
     meshopt_budget: Cell<usize>,
     /// Max element count for accessors without a buffer view.
     no_view_limit: usize,
+    /// Bytes still allowed for decoded data (bounds memory and time by the input size, so that
+    /// many primitives referencing one large accessor cannot amplify a small file).
+    decode_budget: Cell<usize>,
 }
 
 impl<'a> Data<'a> {
@@ -99,7 +102,21 @@ impl<'a> Data<'a> {
             meshopt,
             meshopt_budget: Cell::new(input_len.saturating_mul(256).saturating_add(16 << 20)),
             no_view_limit: input_len.saturating_mul(4).saturating_add(4096),
+            decode_budget: Cell::new(input_len.saturating_mul(64).saturating_add(256 << 20)),
         }
+    }
+
+    /// Account for `bytes` of decoded output; fails once the input-proportional budget is spent.
+    pub fn charge(&self, bytes: usize, what: impl FnOnce() -> String) -> Res<()> {
+        let left = self.decode_budget.get();
+        if bytes > left {
+            return Err(invalid!(
+                "{}: decoded data exceeds the loader's limit for a file of this size",
+                what()
+            ));
+        }
+        self.decode_budget.set(left - bytes);
+        Ok(())
     }
 
     fn buffer(&self, b: usize, what: &str) -> Res<&[u8]> {
@@ -331,7 +348,7 @@ impl<'a> Data<'a> {
             other => return Err(invalid!("accessor {i}: sparse indices have componentType {other} (expected 5121, 5123 or 5125)")),
         };
         let iv = self.view(sp.indices.buffer_view)?;
-        let ilen = sp.count * ics;
+        let ilen = sp.count.saturating_mul(ics);
         let isrc = sp
             .indices
             .byte_offset
@@ -346,7 +363,7 @@ impl<'a> Data<'a> {
                 )
             })?;
         let vv = self.view(sp.values.buffer_view)?;
-        let vlen = sp.count * l.elem_size;
+        let vlen = sp.count.saturating_mul(l.elem_size);
         let vsrc = sp
             .values
             .byte_offset
@@ -377,6 +394,9 @@ impl<'a> Data<'a> {
             indices.push(idx);
         }
         let comps = l.comps();
+        self.charge(sp.count.saturating_mul(comps + 1).saturating_mul(4), || {
+            format!("accessor {i} sparse")
+        })?;
         let mut values = vec![0.0f32; sp.count * comps];
         for k in 0..sp.count {
             read_element(
@@ -422,6 +442,7 @@ impl<'a> Data<'a> {
             .count
             .checked_mul(comps)
             .ok_or_else(|| invalid!("accessor {i}: count {} overflows", a.count))?;
+        self.charge(total.saturating_mul(4), || format!("accessor {i}"))?;
         let mut out = vec![0.0f32; total];
         if let Some((view, off, stride)) = src {
             if l.cols == 1 && l.cs == 4 && a.component_type == F32 {
@@ -465,6 +486,7 @@ impl<'a> Data<'a> {
             .count
             .checked_mul(comps)
             .ok_or_else(|| invalid!("accessor {i}: count {} overflows", a.count))?;
+        self.charge(total.saturating_mul(4), || format!("accessor {i}"))?;
         let mut out = vec![0u32; total];
         let rd = |b: &[u8], p: usize| -> u32 {
             match l.cs {

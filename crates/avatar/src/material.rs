@@ -21,6 +21,9 @@ pub(crate) struct Notes {
 /// Largest accepted texture side.
 const MAX_TEXTURE_SIDE: u32 = 16384;
 
+/// Total texels decoded per avatar (level 0), bounding memory against decompression bombs.
+const MAX_TOTAL_TEXELS: u64 = 128 << 20;
+
 fn wrap(mode: u32) -> Wrap {
     match mode {
         33071 => Wrap::Clamp,
@@ -122,6 +125,7 @@ pub(crate) fn build_materials(
     let mut req_index: HashMap<(usize, bool, u8, u8), usize> = HashMap::new();
     let mut tex_to_req: HashMap<(usize, bool), usize> = HashMap::new();
     let mut image_bytes: HashMap<usize, Option<Cow<'_, [u8]>>> = HashMap::new();
+    let mut texel_budget = MAX_TOTAL_TEXELS;
     for &(ti, srgb) in &wanted {
         let Some(t) = root.textures.get(ti) else {
             notes.warnings.push(format!(
@@ -192,6 +196,21 @@ pub(crate) fn build_materials(
                 "image {img}: KTX2/Basis Universal image not decoded (no Basis Universal transcoder); texture dropped"
             ));
             continue;
+        }
+        let dims = image_format(fmt).and_then(|f| {
+            image::ImageReader::with_format(std::io::Cursor::new(&bytes[..]), f)
+                .into_dimensions()
+                .ok()
+        });
+        if let Some((w, h)) = dims {
+            let texels = w as u64 * h as u64;
+            if w > MAX_TEXTURE_SIDE || h > MAX_TEXTURE_SIDE || texels > texel_budget {
+                notes.warnings.push(format!(
+                    "image {img}: {w}x{h} exceeds the texture size limit; texture dropped"
+                ));
+                continue;
+            }
+            texel_budget -= texels;
         }
         let base = gi
             .name
@@ -378,21 +397,24 @@ fn decode_all(requests: &[Request<'_>]) -> Vec<Result<Texture, String>> {
         .collect()
 }
 
+fn image_format(fmt: ImgFmt) -> Option<image::ImageFormat> {
+    match fmt {
+        ImgFmt::Png => Some(image::ImageFormat::Png),
+        ImgFmt::Jpeg => Some(image::ImageFormat::Jpeg),
+        ImgFmt::WebP => Some(image::ImageFormat::WebP),
+        ImgFmt::Ktx2 | ImgFmt::Other => None,
+    }
+}
+
 fn decode_texture(r: &Request<'_>) -> Result<Texture, String> {
-    let fmt = ImgFmt::sniff(&r.bytes);
-    let format = match fmt {
-        ImgFmt::Png => image::ImageFormat::Png,
-        ImgFmt::Jpeg => image::ImageFormat::Jpeg,
-        ImgFmt::WebP => image::ImageFormat::WebP,
-        ImgFmt::Ktx2 | ImgFmt::Other => {
-            return Err("unsupported image format (only PNG, JPEG and WebP are decoded)".into())
-        }
-    };
+    let format = image_format(ImgFmt::sniff(&r.bytes)).ok_or_else(|| {
+        "unsupported image format (only PNG, JPEG and WebP are decoded)".to_string()
+    })?;
     let mut reader = image::ImageReader::with_format(std::io::Cursor::new(&r.bytes[..]), format);
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_TEXTURE_SIDE);
     limits.max_image_height = Some(MAX_TEXTURE_SIDE);
-    limits.max_alloc = Some(1 << 30);
+    limits.max_alloc = Some(MAX_TOTAL_TEXELS * 4);
     reader.limits(limits);
     let img = reader.decode().map_err(|e| e.to_string())?;
     let rgba = img.into_rgba8();

@@ -193,6 +193,11 @@ pub(crate) fn build_mesh(
         }
         prims.push(p);
     }
+    let pad: usize = prims.iter().map(|p| n_targets - p.targets.len()).sum();
+    data.charge(
+        pad.saturating_mul(std::mem::size_of::<MorphTarget>()),
+        || format!("mesh {mi} morph targets"),
+    )?;
     for p in prims.iter_mut() {
         p.targets.resize_with(n_targets, MorphTarget::default);
     }

@@ -143,6 +143,11 @@ pub fn decode_vertex_buffer(
     let total = count
         .checked_mul(stride)
         .ok_or(MeshoptError::Invalid("element count overflows"))?;
+    // each data block spends at least one header byte per 64 output bytes; reject impossible
+    // sizes before allocating
+    if total / 64 > src.len() {
+        return Err(MeshoptError::Truncated);
+    }
     let data_end = src.len() - tail;
     let mut last = [0u8; 256];
     last[..stride].copy_from_slice(&src[src.len() - stride..]);
@@ -315,7 +320,7 @@ pub fn decode_index_buffer(
             found: first,
         });
     }
-    if src.len() < 1 + count / 3 + 16 {
+    if src.len() < (count / 3).saturating_add(17) {
         return Err(MeshoptError::Truncated);
     }
     let version = first & 0x0f;
@@ -487,7 +492,7 @@ pub fn decode_index_sequence(
             found: first,
         });
     }
-    if src.len() < 1 + count + 4 {
+    if src.len() < count.saturating_add(5) {
         return Err(MeshoptError::Truncated);
     }
     let data_safe_end = src.len() - 4;
@@ -644,6 +649,49 @@ mod tests {
         let mut d = v.to_le_bytes().to_vec();
         apply_filter(Filter::Exponential, 4, &mut d).unwrap();
         assert_eq!(f32::from_le_bytes([d[0], d[1], d[2], d[3]]), 1.5);
+    }
+
+    fn i16s(v: &[i16]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    fn read_i16s(b: &[u8]) -> Vec<i16> {
+        b.chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]))
+            .collect()
+    }
+
+    #[test]
+    fn octahedral_filter_8_and_16_bit() {
+        // +Z, and the folded corner that encodes -Z; the 4th component passes through
+        let mut d = vec![0u8, 0, 127, 9, 127, 127, 127, 0xff];
+        apply_filter(Filter::Octahedral, 4, &mut d).unwrap();
+        assert_eq!(d, [0, 0, 127, 9, 0, 0, (-127i8) as u8, 0xff]);
+        // +X with 10-bit precision (one = 511) in 16-bit storage
+        let mut d = i16s(&[511, 0, 511, 7]);
+        apply_filter(Filter::Octahedral, 8, &mut d).unwrap();
+        assert_eq!(read_i16s(&d), [32767, 0, 0, 7]);
+    }
+
+    #[test]
+    fn quaternion_filter() {
+        // identity: max component w (index 3), K = 16
+        let mut d = i16s(&[0, 0, 0, 32767]);
+        apply_filter(Filter::Quaternion, 8, &mut d).unwrap();
+        assert_eq!(read_i16s(&d), [0, 0, 0, 32767]);
+        // (0.6, 0, 0, 0.8): x stored scaled by sqrt(2)
+        let x = (0.6f32 * std::f32::consts::SQRT_2 * 32767.0).round() as i16;
+        let mut d = i16s(&[x, 0, 0, 32767]);
+        apply_filter(Filter::Quaternion, 8, &mut d).unwrap();
+        let q = read_i16s(&d);
+        assert!(
+            (q[0] - 19660).abs() <= 1 && q[1] == 0 && q[2] == 0 && (q[3] - 26214).abs() <= 1,
+            "{q:?}"
+        );
+        // max component x (index 0): the stored three are y, z, w
+        let mut d = i16s(&[0, 0, 0, 32767 & !3]);
+        apply_filter(Filter::Quaternion, 8, &mut d).unwrap();
+        assert_eq!(read_i16s(&d), [32767, 0, 0, 0]);
     }
 
     #[test]

@@ -101,7 +101,8 @@ pub(crate) fn read(
     let mut bind = |mesh: Option<u64>, index: Option<u64>, weight: f32, binds: &mut Vec<Bind>| {
         let ch = mesh
             .zip(index)
-            .and_then(|(m, i)| channel_of.get(&(m as u32, i as u32)));
+            .and_then(|(m, i)| Some((u32::try_from(m).ok()?, u32::try_from(i).ok()?)))
+            .and_then(|k| channel_of.get(&k));
         match ch {
             Some(&c) => {
                 let w = weight.clamp(0.0, 1.0);

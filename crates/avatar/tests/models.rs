@@ -583,3 +583,62 @@ fn builtin_is_shared_and_has_a_head() {
     assert!(a.vertex_count() > 0);
     assert!(a.humanoid.head.is_some());
 }
+
+/// All of facecap's compressed views, including the animation ones the loader itself skips:
+/// QUATERNION-filtered rotations decode to unit quaternions, EXPONENTIAL values are finite.
+#[test]
+fn meshopt_filters_on_real_animation_data() {
+    use facecast_avatar::meshopt::{decode, Filter, Mode};
+    let bytes = std::fs::read(model("facecap/facecap.glb")).expect("read");
+    let json_len = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
+    let bin = &bytes[20 + json_len + 8..];
+    let root: serde_json::Value = serde_json::from_slice(&bytes[20..20 + json_len]).expect("json");
+    let mut seen = std::collections::BTreeSet::new();
+    for v in root["bufferViews"].as_array().expect("views") {
+        let Some(m) = v
+            .get("extensions")
+            .and_then(|e| e.get("EXT_meshopt_compression"))
+        else {
+            continue;
+        };
+        let get = |k: &str| m[k].as_u64().unwrap_or(0) as usize;
+        let (off, len, stride, count) = (
+            get("byteOffset"),
+            get("byteLength"),
+            get("byteStride"),
+            get("count"),
+        );
+        let mode = Mode::parse(m["mode"].as_str().unwrap_or("")).expect("mode");
+        let filter = Filter::parse(m.get("filter").and_then(|f| f.as_str())).expect("filter");
+        let out = decode(mode, filter, count, stride, &bin[off..off + len]).expect("decode");
+        assert_eq!(out.len(), count * stride);
+        seen.insert(format!("{mode:?}/{filter:?}"));
+        match filter {
+            Filter::Quaternion => {
+                for q in out.chunks_exact(8) {
+                    let c: Vec<f32> = q
+                        .chunks_exact(2)
+                        .map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32767.0)
+                        .collect();
+                    let n = c.iter().map(|x| x * x).sum::<f32>().sqrt();
+                    assert!((n - 1.0).abs() < 2e-3, "quaternion norm {n}");
+                }
+            }
+            Filter::Exponential => {
+                for f in out.chunks_exact(4) {
+                    assert!(f32::from_le_bytes([f[0], f[1], f[2], f[3]]).is_finite());
+                }
+            }
+            _ => {}
+        }
+    }
+    for k in [
+        "Attributes/None",
+        "Attributes/Octahedral",
+        "Attributes/Quaternion",
+        "Attributes/Exponential",
+        "Triangles/None",
+    ] {
+        assert!(seen.contains(k), "{k} not exercised: {seen:?}");
+    }
+}

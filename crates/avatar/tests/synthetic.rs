@@ -528,3 +528,50 @@ fn glb_container_roundtrip_and_truncation() {
         "{e}"
     );
 }
+
+/// Many primitives sharing one large accessor cannot amplify a small file into unbounded
+/// memory: decoding stops with an error once an input-proportional budget is spent.
+#[test]
+fn decode_budget_stops_amplification() {
+    let prims: Vec<Value> = (0..400)
+        .map(|_| json!({"attributes": {"POSITION": 0, "NORMAL": 0}}))
+        .collect();
+    let doc = json!({"asset": {"version": "2.0"},
+        "accessors": [{"componentType": 5126, "count": 60000, "type": "VEC3"}],
+        "meshes": [{"primitives": prims}]});
+    let e = err(&serde_json::to_vec(&doc).expect("json"), "amp.gltf");
+    assert!(e.contains("exceeds the loader's limit"), "{e}");
+    // a count far beyond what the file could describe is rejected up front
+    let doc = json!({"asset": {"version": "2.0"},
+        "accessors": [{"componentType": 5126, "count": 4000000000u64, "type": "VEC3"}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}]});
+    let e = err(&serde_json::to_vec(&doc).expect("json"), "big.gltf");
+    assert!(e.contains("without a buffer view"), "{e}");
+}
+
+#[test]
+fn oversized_texture_is_dropped() {
+    let mut d = Doc::default();
+    let pos = d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let img = image::RgbaImage::new(20000, 1);
+    let mut png = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut png, image::ImageFormat::Png)
+        .expect("png");
+    let r = d.bin.u8s(png.get_ref());
+    let v = d.view(r);
+    let bytes = d.finish(json!({
+        "images": [{"bufferView": v, "mimeType": "image/png"}], "textures": [{"source": 0}],
+        "materials": [{"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}}}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": pos}, "material": 0}]}]
+    }));
+    let a = load_bytes(&bytes, "big.gltf", None).expect("load");
+    assert!(a.textures.is_empty());
+    assert!(
+        a.info
+            .warnings
+            .iter()
+            .any(|w| w.contains("20000x1 exceeds")),
+        "{:?}",
+        a.info.warnings
+    );
+}

@@ -83,8 +83,11 @@ pub fn rgba_rows_to_i420(
     luma_row(top, y_top);
     luma_row(bottom, y_bottom);
     // Chroma: 2×2 sums.
-    for (((t, b), cu), cv) in
-        top.chunks_exact(8).zip(bottom.chunks_exact(8)).zip(u.iter_mut()).zip(v.iter_mut())
+    for (((t, b), cu), cv) in top
+        .chunks_exact(8)
+        .zip(bottom.chunks_exact(8))
+        .zip(u.iter_mut())
+        .zip(v.iter_mut())
     {
         let r = t[0] as i32 + t[4] as i32 + b[0] as i32 + b[4] as i32;
         let g = t[1] as i32 + t[5] as i32 + b[1] as i32 + b[5] as i32;
@@ -107,7 +110,11 @@ fn luma_row(src: &[u8], dst: &mut [u8]) {
             d[i] = (((66 * r + 129 * g + 25 * b + 128) >> 8) + 16) as u8;
         }
     }
-    for (s, d) in s8.remainder().chunks_exact(4).zip(d8.into_remainder().iter_mut()) {
+    for (s, d) in s8
+        .remainder()
+        .chunks_exact(4)
+        .zip(d8.into_remainder().iter_mut())
+    {
         *d = luma(s[0] as i32, s[1] as i32, s[2] as i32);
     }
 }
@@ -171,7 +178,9 @@ mod tests {
     use super::*;
 
     fn lcg(seed: &mut u64) -> u8 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (*seed >> 33) as u8
     }
 
@@ -205,9 +214,21 @@ mod tests {
             }
             let mut out = I420Frame::default();
             rgba_to_i420(&f, &mut out);
-            assert!(out.y.iter().all(|&y| y == yuv[0]), "{rgb:?} -> Y {:?}", out.y);
-            assert!(out.u.iter().all(|&u| u == yuv[1]), "{rgb:?} -> U {:?}", out.u);
-            assert!(out.v.iter().all(|&v| v == yuv[2]), "{rgb:?} -> V {:?}", out.v);
+            assert!(
+                out.y.iter().all(|&y| y == yuv[0]),
+                "{rgb:?} -> Y {:?}",
+                out.y
+            );
+            assert!(
+                out.u.iter().all(|&u| u == yuv[1]),
+                "{rgb:?} -> U {:?}",
+                out.u
+            );
+            assert!(
+                out.v.iter().all(|&v| v == yuv[2]),
+                "{rgb:?} -> V {:?}",
+                out.v
+            );
         }
     }
 

@@ -18,10 +18,12 @@ use facecast_engine::{Output, Session, SessionConfig};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let avatar = match args.first() {
-        Some(p) => Arc::new(facecast_avatar::load(std::path::Path::new(p)).unwrap_or_else(|e| {
-            eprintln!("{e}");
-            std::process::exit(1)
-        })),
+        Some(p) => Arc::new(
+            facecast_avatar::load(std::path::Path::new(p)).unwrap_or_else(|e| {
+                eprintln!("{e}");
+                std::process::exit(1)
+            }),
+        ),
         None => facecast_avatar::builtin(),
     };
     let wav = args.get(1).map(PathBuf::from).unwrap_or_else(|| {
@@ -46,7 +48,7 @@ fn main() {
 
     // Animation alone.
     let mut anim = Animator::new(&avatar.rig, AnimConfig::default());
-    let frames = facecast_lipsync_free_frames(audio.duration_secs());
+    let frames = facecast_lipsync_free_frames(60.0);
     anim.push_visemes(&frames);
     let (mut fw, mut hp) = (FaceWeights::default(), HeadPose::default());
     let n = 25 * 60;
@@ -54,13 +56,22 @@ fn main() {
     for k in 0..n {
         anim.sample(k as f64 / 25.0, &mut fw, &mut hp);
     }
-    println!("anim sample: {:.2} µs/frame", t0.elapsed().as_secs_f64() * 1e6 / n as f64);
+    println!(
+        "anim sample: {:.2} µs/frame",
+        t0.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
 
-    for (w, h) in [(512u32, 512u32), (1280, 720)] {
+    for (w, h) in [(64u32, 64u32), (512, 512), (1280, 720)] {
         let mut cfg = SessionConfig::new(avatar.clone());
         cfg.width = w;
         cfg.height = h;
         let mut s = Session::new(cfg).expect("session");
+        if w == 64 {
+            println!(
+                "audio playout delay (lip-sync look-ahead L): {} ms",
+                s.lookahead().as_millis()
+            );
+        }
         let mut times = Vec::new();
         let mut t = MediaTime::ZERO;
         let t_push = Instant::now();
@@ -112,12 +123,24 @@ fn main() {
 /// timing, independent of the analyzer.
 fn facecast_lipsync_free_frames(secs: f64) -> Vec<facecast_core::VisemeFrame> {
     use facecast_core::{Viseme, VisemeFrame, VISEME_COUNT};
-    let seq = [Viseme::Aa, Viseme::PP, Viseme::E, Viseme::SS, Viseme::O, Viseme::FF, Viseme::I];
+    let seq = [
+        Viseme::Aa,
+        Viseme::PP,
+        Viseme::E,
+        Viseme::SS,
+        Viseme::O,
+        Viseme::FF,
+        Viseme::I,
+    ];
     (0..(secs * 100.0) as usize)
         .map(|i| {
             let mut w = [0.0; VISEME_COUNT];
             w[seq[(i / 12) % seq.len()].index()] = 1.0;
-            VisemeFrame { t: i as f64 * 0.01 + 0.005, weights: w, jaw_open: 0.5 }
+            VisemeFrame {
+                t: i as f64 * 0.01 + 0.005,
+                weights: w,
+                jaw_open: 0.5,
+            }
         })
         .collect()
 }

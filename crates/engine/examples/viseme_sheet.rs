@@ -19,7 +19,11 @@ fn frames(v: Viseme, jaw: f32) -> Vec<VisemeFrame> {
         .map(|i| {
             let mut w = [0.0; VISEME_COUNT];
             w[v.index()] = 1.0;
-            VisemeFrame { t: 1.0 + i as f64 * 0.01, weights: w, jaw_open: jaw }
+            VisemeFrame {
+                t: 1.0 + i as f64 * 0.01,
+                weights: w,
+                jaw_open: jaw,
+            }
         })
         .collect()
 }
@@ -40,10 +44,17 @@ fn main() {
         Some(p) => Arc::new(facecast_avatar::load(std::path::Path::new(p)).expect("avatar")),
         None => facecast_avatar::builtin(),
     };
-    let out = args.get(1).cloned().unwrap_or_else(|| "/tmp/viseme_sheet.png".into());
+    let out = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "/tmp/viseme_sheet.png".into());
     let zoom: f32 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2.5);
 
-    let cfg = RenderConfig { width: TILE, height: TILE, ..Default::default() };
+    let cfg = RenderConfig {
+        width: TILE,
+        height: TILE,
+        ..Default::default()
+    };
     let probe = Renderer::new(avatar.clone(), cfg.clone()).expect("renderer");
     let cam = probe.camera();
     // Zoom on the lower face: narrower field of view, aim a little below the framing centre.
@@ -53,7 +64,11 @@ fn main() {
     let target = [cam.target[0], cam.target[1] - drop, cam.target[2]];
     let eye = [cam.eye[0], cam.eye[1] - drop, cam.eye[2]];
     let cfg = RenderConfig {
-        camera: Some(CameraOverride { eye, target, fov_y_deg: cam.fov_y_deg / zoom }),
+        camera: Some(CameraOverride {
+            eye,
+            target,
+            fov_y_deg: cam.fov_y_deg / zoom,
+        }),
         ..cfg
     };
     let mut r = Renderer::new(avatar.clone(), cfg).expect("renderer");
@@ -62,7 +77,12 @@ fn main() {
     let face_for = |v: Viseme, e: Emotion| {
         let mut a = Animator::new(
             &avatar.rig,
-            AnimConfig { seed: 1, head_motion: 0.0, emotion: e, emotion_intensity: 1.0 },
+            AnimConfig {
+                seed: 1,
+                head_motion: 0.0,
+                emotion: e,
+                emotion_intensity: 1.0,
+            },
         );
         if v != Viseme::Sil {
             a.push_visemes(&frames(v, jaw_of(v)));
@@ -70,7 +90,10 @@ fn main() {
         let (mut fw, mut hp) = (FaceWeights::default(), HeadPose::default());
         // Mid-sound, at a time no blink falls on for seed 1 is not guaranteed: open the eyes.
         a.sample(1.2, &mut fw, &mut hp);
-        for s in [facecast_core::ArkitShape::EyeBlinkLeft, facecast_core::ArkitShape::EyeBlinkRight] {
+        for s in [
+            facecast_core::ArkitShape::EyeBlinkLeft,
+            facecast_core::ArkitShape::EyeBlinkRight,
+        ] {
             fw.set(s, 0.0);
         }
         fw
@@ -82,7 +105,12 @@ fn main() {
     for e in Emotion::ALL {
         tiles.push((e.name().into(), face_for(Viseme::Sil, e)));
     }
-    for e in [Emotion::Happy, Emotion::Angry, Emotion::Surprised, Emotion::Sad] {
+    for e in [
+        Emotion::Happy,
+        Emotion::Angry,
+        Emotion::Surprised,
+        Emotion::Sad,
+    ] {
         tiles.push((format!("PP+{}", e.name()), face_for(Viseme::PP, e)));
         tiles.push((format!("aa+{}", e.name()), face_for(Viseme::Aa, e)));
     }

@@ -18,12 +18,15 @@
 //! - Audio arrives in any rate, size and burst. It is resampled to 48 kHz mono into a playout
 //!   queue and played out in real time: one 960-sample frame every 20 ms, due at its pts, silence
 //!   when nothing is queued (frames never stop).
-//! - Lip-sync looks ahead `L` = analyzer look-ahead + one 10 ms analysis hop
+//! - Lip-sync looks ahead `L` = analyzer look-ahead + the animator's read-ahead
+//!   ([`facecast_anim::LOOKAHEAD_SECS`], for anticipatory coarticulation) + one 10 ms frame step
 //!   ([`Session::lookahead`]). Audio playout is delayed by `L` (video never is): a segment whose first
 //!   audio arrives at media time `A` starts playing at `max(A + L, end of queued audio)`, so when
 //!   the video frame for time `t` is due, the visemes for `t` have been computed from audio up to
 //!   `t + L`. Back-to-back segments play without a gap. If a stream underruns (the queue runs dry
-//!   mid-segment), its next audio again starts `L` after it arrives.
+//!   mid-segment), its next audio again starts `L` after it arrives. Audio that continues queued
+//!   audio is always appended without a gap, even when it arrives less than `L` before it plays;
+//!   the visemes of those first few milliseconds are then late (the mouth holds/rests briefly).
 //! - Viseme frames are mapped onto the media clock (segment start + offset in the segment's audio,
 //!   gaps included) and fed to the [`Animator`]; video frame `k` (pts `k/fps`, exact) is rendered from
 //!   the animation state at its pts.
@@ -33,6 +36,16 @@
 //!   actually sent).
 //!
 //! Outputs due at the same time come out as events, then audio, then video.
+//!
+//! # Extras
+//! - [`Session::set_text`] / [`Session::speak_with_text`]: text-assisted lip sync; when a segment
+//!   with a transcript ends, its visemes not yet shown are replaced by transcript-aligned ones
+//!   (`facecast_lipsync::analyze_with_text`).
+//! - [`Session::set_drop_late_video`]: real-time mode rendering only the newest of several due
+//!   video frames.
+//! - [`Session::last_face`]: the blend-shape weights and head pose of the last frame (for clients
+//!   that render the avatar themselves).
+//! - [`Session::recycle`] / [`Session::recycle_pcm`]: buffer reuse, no per-frame allocation.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -46,8 +59,7 @@ use facecast_core::{
 };
 use facecast_render::{RenderConfig, RenderError, Renderer};
 
-mod analyzer;
-use analyzer::Analyzer;
+use facecast_lipsync::Analyzer;
 
 pub use facecast_render::Background;
 
@@ -102,6 +114,9 @@ pub enum EngineError {
     /// Audio the engine cannot take (rate, channels, layout).
     #[error("bad audio: {0}")]
     BadAudio(String),
+    /// A transcript the engine cannot use now.
+    #[error("bad text: {0}")]
+    BadText(String),
 }
 
 /// Session settings.
@@ -237,6 +252,14 @@ struct OpenSegment {
     resampler: Option<Resampler>,
     /// (offset in the segment's 48 kHz audio, media sample) where each contiguous piece starts.
     breakpoints: VecDeque<(u64, u64)>,
+    /// Transcript for text-assisted lip sync (see [`Session::set_text`]).
+    text: Option<String>,
+    /// The segment's mono input audio, kept only while a transcript is set.
+    input: Vec<f32>,
+    /// Rate of `input`.
+    input_rate: u32,
+    /// Audio has been pushed.
+    has_audio: bool,
 }
 
 /// A talking-avatar session (sans-IO). See the crate docs.
@@ -266,6 +289,10 @@ pub struct Session {
     /// Segment ids that ended by interrupt (for clear errors).
     interrupted_upto: u64,
     events: VecDeque<Event>,
+    /// Media time of the last rendered video frame, s.
+    last_video_t: f64,
+    drop_late_video: bool,
+    dropped_frames: u64,
     // scratch
     mono: Vec<f32>,
     resampled: Vec<f32>,
@@ -288,7 +315,9 @@ impl Session {
         );
         let jaw_bone =
             renderer.has_jaw_bone() && !cfg.avatar.rig.has_arkit(ArkitShape::JawOpen.index());
-        let lookahead_ms = Analyzer::lookahead_ms().max(0.0) + 10.0;
+        // Analyzer look-ahead + the animator's read-ahead + one 10 ms frame step (interpolation).
+        let lookahead_ms =
+            Analyzer::lookahead_ms().max(0.0) + facecast_anim::LOOKAHEAD_SECS * 1000.0 + 10.0;
         let lookahead = (lookahead_ms * SAMPLES_PER_MS as f64).ceil() as u64;
         let n_channels = cfg.avatar.channels.len();
         Ok(Session {
@@ -312,6 +341,9 @@ impl Session {
             segments: VecDeque::new(),
             interrupted_upto: 0,
             events: VecDeque::new(),
+            last_video_t: 0.0,
+            drop_late_video: false,
+            dropped_frames: 0,
             mono: Vec::new(),
             resampled: Vec::new(),
             vis: Vec::new(),
@@ -342,6 +374,10 @@ impl Session {
             id,
             resampler: None,
             breakpoints: VecDeque::new(),
+            text: None,
+            input: Vec::new(),
+            input_rate: 0,
+            has_audio: false,
         });
         self.segments.push_back(Segment {
             id,
@@ -426,6 +462,23 @@ impl Session {
 
         // Resample into the playout queue.
         let mut open = self.open.take().expect("checked open");
+        open.has_audio = true;
+        if open.text.is_some() {
+            if open.input.is_empty() || open.input_rate == chunk.rate {
+                open.input_rate = chunk.rate;
+                open.input.extend_from_slice(&self.mono);
+            } else {
+                open.text = None;
+                open.input = Vec::new();
+                self.events.push_back(Event::Error {
+                    code: "lipsync_text".into(),
+                    message: format!(
+                        "segment {}: sample rate changed ({} -> {} Hz), transcript ignored",
+                        open.id, open.input_rate, chunk.rate
+                    ),
+                });
+            }
+        }
         let rate_changed = open
             .resampler
             .as_ref()
@@ -454,10 +507,8 @@ impl Session {
         self.resampled = resampled;
 
         // Lip-sync.
-        if rate_changed {
-            // The analyzer keeps its own timeline; a new rate mid-segment is rare enough that we
-            // accept a small discontinuity instead of re-synchronising.
-        }
+        // The analyzer resamples internally and keeps its own timeline (seconds of input), so a
+        // rate change mid-segment needs nothing special here.
         self.analyzer.push(chunk);
         self.drain_analyzer(&open);
         self.open = Some(open);
@@ -499,22 +550,79 @@ impl Session {
     fn drain_analyzer(&mut self, open: &OpenSegment) {
         self.vis.clear();
         while let Some(mut f) = self.analyzer.pull() {
-            let off = (f.t.max(0.0) * OUTPUT_RATE as f64).round() as u64;
-            let bp = open
-                .breakpoints
-                .iter()
-                .rev()
-                .find(|&&(o, _)| o <= off)
-                .or(open.breakpoints.front())
-                .copied();
-            let Some((o, m)) = bp else { continue };
-            f.t = (m as f64 + off as f64 - o as f64) / OUTPUT_RATE as f64;
-            self.vis.push(f);
+            if let Some(t) = media_secs(open, f.t) {
+                f.t = t;
+                self.vis.push(f);
+            }
         }
         self.animator.push_visemes(&self.vis);
     }
 
-    /// No more audio for this segment; it finishes when its last sample has played.
+    /// Replace the visemes of the ending segment not yet shown by transcript-aligned ones.
+    fn apply_text(&mut self, open: &mut OpenSegment) {
+        let Some(text) = open.text.take() else { return };
+        let input = std::mem::take(&mut open.input);
+        if input.is_empty() {
+            return;
+        }
+        let audio = AudioChunk::mono(open.input_rate, input);
+        match facecast_lipsync::analyze_with_text(&audio, &text) {
+            Ok(frames) => {
+                // Frames up to the last rendered video frame (or now) stay as shown.
+                let cut = self.now.as_secs_f64().max(self.last_video_t);
+                self.animator.clear_speech(cut);
+                self.vis.clear();
+                for mut f in frames {
+                    if let Some(t) = media_secs(open, f.t) {
+                        if t > cut {
+                            f.t = t;
+                            self.vis.push(f);
+                        }
+                    }
+                }
+                self.animator.push_visemes(&self.vis);
+            }
+            Err(e) => self.events.push_back(Event::Error {
+                code: "lipsync_text".into(),
+                message: format!("segment {}: {e}; using audio-only lip sync", open.id),
+            }),
+        }
+    }
+
+    /// Attach the transcript of an open segment for text-assisted lip sync. Call it before the
+    /// segment's first audio; when the segment ends (all its audio known) the visemes not yet
+    /// shown are replaced by ones aligned to the text. Until then, and if alignment fails
+    /// (reported as [`Event::Error`] with code `lipsync_text`), audio-only lip sync is used.
+    pub fn set_text(&mut self, segment: u64, text: &str) -> Result<(), EngineError> {
+        self.check_open(segment)?;
+        let open = self.open.as_mut().expect("checked open");
+        if open.has_audio {
+            return Err(EngineError::BadText(format!(
+                "segment {segment} already has audio; set_text must come before push_audio"
+            )));
+        }
+        open.text = (!text.trim().is_empty()).then(|| text.to_string());
+        Ok(())
+    }
+
+    /// [`Session::speak`] with the clip's transcript (text-assisted lip sync).
+    pub fn speak_with_text(&mut self, chunk: &AudioChunk, text: &str) -> Result<u64, EngineError> {
+        let id = self.begin_segment();
+        let res = self
+            .set_text(id, text)
+            .and_then(|_| self.push_audio(id, chunk));
+        if let Err(e) = res {
+            self.open = None;
+            self.segments.retain(|s| s.id != id);
+            return Err(e);
+        }
+        self.end_segment(id);
+        Ok(id)
+    }
+
+    /// No more audio for this segment; it finishes when its last sample has played. A segment
+    /// that got no audio finishes at once (`SegmentFinished` with `played_ms` 0, no
+    /// `SegmentStarted`). Unknown or already ended ids are ignored.
     pub fn end_segment(&mut self, segment: u64) {
         let Some(mut open) = self.open.take_if(|o| o.id == segment) else {
             return;
@@ -528,6 +636,7 @@ impl Session {
         self.resampled = resampled;
         self.analyzer.flush();
         self.drain_analyzer(&open);
+        self.apply_text(&mut open);
         if let Some(seg) = self.segments.iter_mut().find(|s| s.id == segment) {
             seg.ended = true;
         }
@@ -600,6 +709,11 @@ impl Session {
         self.now
     }
 
+    /// Whether a segment is open, queued or playing (speech not finished yet).
+    pub fn speaking(&self) -> bool {
+        !self.segments.is_empty()
+    }
+
     /// Queued audio not yet sent, ms (including silent gaps before a segment starts).
     pub fn queued_ms(&self) -> u64 {
         self.queue.len() as u64 / SAMPLES_PER_MS
@@ -666,7 +780,15 @@ impl Session {
         match best?.1 {
             0 => Some(Output::Event(self.segment_event())),
             1 => Some(self.audio_frame()),
-            _ => Some(self.video_frame()),
+            _ => {
+                if self.drop_late_video {
+                    while MediaTime::of_frame(self.next_frame + 1, self.cfg.fps).0 <= now {
+                        self.next_frame += 1;
+                        self.dropped_frames += 1;
+                    }
+                }
+                Some(self.video_frame())
+            }
         }
     }
 
@@ -721,6 +843,7 @@ impl Session {
     fn video_frame(&mut self) -> Output {
         let pts = MediaTime::of_frame(self.next_frame, self.cfg.fps);
         self.next_frame += 1;
+        self.last_video_t = pts.as_secs_f64();
         self.animator
             .sample(pts.as_secs_f64(), &mut self.face, &mut self.pose);
         let avatar = self.renderer.avatar().clone();
@@ -738,6 +861,20 @@ impl Session {
         self.renderer
             .render_i420(&self.channels, &self.pose, &mut frame);
         Output::Video { pts, frame }
+    }
+
+    /// Real-time mode: when several video frames are due at once (the caller fell behind), render
+    /// only the newest and skip the older ones (counted in [`Session::dropped_frames`]) instead of
+    /// rendering frames that are already too late. Off by default (offline rendering wants every
+    /// frame). Audio and events are never dropped; a skipped-to frame may come out before audio
+    /// due earlier.
+    pub fn set_drop_late_video(&mut self, on: bool) {
+        self.drop_late_video = on;
+    }
+
+    /// Video frames skipped by [`Session::set_drop_late_video`].
+    pub fn dropped_frames(&self) -> u64 {
+        self.dropped_frames
     }
 
     /// Give a video buffer back for reuse (no per-frame allocation once the pool is warm).
@@ -759,6 +896,19 @@ impl Session {
     pub fn last_face(&self) -> (&FaceWeights, &HeadPose) {
         (&self.face, &self.pose)
     }
+}
+
+/// Media time (s) of an offset (s) into the open segment's audio, through its breakpoints.
+fn media_secs(open: &OpenSegment, t: f64) -> Option<f64> {
+    let off = (t.max(0.0) * OUTPUT_RATE as f64).round() as u64;
+    let (o, m) = open
+        .breakpoints
+        .iter()
+        .rev()
+        .find(|&&(o, _)| o <= off)
+        .or(open.breakpoints.front())
+        .copied()?;
+    Some((m as f64 + off as f64 - o as f64) / OUTPUT_RATE as f64)
 }
 
 fn push_run(runs: &mut VecDeque<Run>, segment: Option<u64>, len: u64) {

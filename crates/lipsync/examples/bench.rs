@@ -21,7 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     s = s.wrapping_mul(1664525).wrapping_add(1013904223);
                     let t = i as f32 / rate as f32;
                     let env = (t * 3.0).sin().abs();
-                    env * (0.3 * (t * 2.0 * 3.14159 * 140.0).sin()
+                    env * (0.3 * (t * 2.0 * std::f32::consts::PI * 140.0).sin()
                         + 0.05 * ((s >> 8) as f32 / 8388608.0 - 1.0))
                 })
                 .collect();

@@ -40,7 +40,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let txt = std::fs::read_to_string(w.with_extension("txt"))?;
                 facecast_lipsync::analyze_with_text(&audio, &txt.replace("||", " "))?
             } else {
-                let mut a = Analyzer::new();
+                let mut a =
+                    Analyzer::with_config(facecast_lipsync::decode::DecoderConfig::from_env());
                 let mut frames = Vec::new();
                 let ch = audio.channels.max(1) as usize;
                 let mut pos = 0;

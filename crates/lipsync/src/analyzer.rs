@@ -1,6 +1,6 @@
 //! The streaming analyzer: any-rate audio in, 100 Hz viseme frames out.
 
-use crate::decode::Decoder;
+use crate::decode::{Decoder, DecoderConfig};
 use crate::features::{FeatureExtractor, FEAT_DIM, RATE, WIN_AFTER_CENTRE};
 use crate::model::{softmax, Model};
 use facecast_audio::Resampler;
@@ -59,6 +59,11 @@ impl Default for Analyzer {
 impl Analyzer {
     /// A new analyzer (100 Hz output). If the embedded model failed to load, every frame is silent.
     pub fn new() -> Analyzer {
+        Analyzer::with_config(DecoderConfig::default())
+    }
+
+    /// A new analyzer with explicit decoder settings.
+    pub fn with_config(cfg: DecoderConfig) -> Analyzer {
         let model = Model::builtin().ok();
         let (n_in, w, n_out) = model
             .map(|m| (m.n_in(), m.max_width(), m.n_out()))
@@ -82,7 +87,7 @@ impl Analyzer {
             sa: vec![0.0; w],
             sb: vec![0.0; w],
             logits: vec![0.0; n_out],
-            decoder: Decoder::new(),
+            decoder: Decoder::with_config(cfg),
             out: VecDeque::with_capacity(64),
             keep_outputs: false,
             outputs: Vec::new(),

@@ -55,6 +55,12 @@ impl Default for FeatureExtractor {
 impl FeatureExtractor {
     /// A fresh extractor.
     pub fn new() -> FeatureExtractor {
+        Self::with_warp(1.0)
+    }
+
+    /// An extractor whose mel filterbank reads the spectrum warped by `warp` (training augmentation
+    /// only; inference always uses 1.0).
+    pub fn with_warp(warp: f32) -> FeatureExtractor {
         let spec = Spectrum::new(WIN, NFFT);
         let bins = spec.bins();
         let mut buf = Vec::with_capacity(16384);
@@ -62,7 +68,7 @@ impl FeatureExtractor {
         buf.resize(WIN / 2 - HOP / 2, 0.0);
         FeatureExtractor {
             spec,
-            mel: MelBank::new(N_MELS, NFFT, RATE, 60.0, 7800.0),
+            mel: MelBank::new_warped(N_MELS, NFFT, RATE, 60.0, 7800.0, warp),
             power: vec![0.0; bins],
             logmel: vec![0.0; N_MELS],
             frame: vec![0.0; WIN],
@@ -147,7 +153,12 @@ impl FeatureExtractor {
 
 /// All feature frames of a whole 16 kHz signal (row-major, `frames * FEAT_DIM`).
 pub fn features_16k(x: &[f32]) -> Vec<f32> {
-    let mut fe = FeatureExtractor::new();
+    features_16k_warped(x, 1.0)
+}
+
+/// [`features_16k`] with a warped filterbank (see [`FeatureExtractor::with_warp`]).
+pub fn features_16k_warped(x: &[f32], warp: f32) -> Vec<f32> {
+    let mut fe = FeatureExtractor::with_warp(warp);
     fe.push(x);
     fe.flush();
     let mut out = Vec::with_capacity(FeatureExtractor::frames_for(x.len()) * FEAT_DIM);

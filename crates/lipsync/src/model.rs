@@ -22,7 +22,10 @@ pub const PHONES: [&str; 40] = [
 pub(crate) struct Layer {
     pub n_in: usize,
     pub n_out: usize,
+    /// `[n_out][n_in]` (row per output).
     pub w: Vec<f32>,
+    /// `[n_in][n_out]` (column per input), for the sparse (ReLU-input) hidden layers.
+    pub wt: Vec<f32>,
     pub b: Vec<f32>,
 }
 
@@ -80,6 +83,7 @@ impl Model {
         let inv_std = r.f32s(feat_dim)?;
         let q = r.u32()? as usize;
         let proj = Layer {
+            wt: Vec::new(),
             n_in: feat_dim,
             n_out: q,
             w: r.f32s(q * feat_dim)?,
@@ -96,7 +100,13 @@ impl Model {
             }
             let w = r.f32s(n_in * n_out)?;
             let b = r.f32s(n_out)?;
-            layers.push(Layer { n_in, n_out, w, b });
+            let mut wt = vec![0.0; n_in * n_out];
+            for o in 0..n_out {
+                for i in 0..n_in {
+                    wt[i * n_out + o] = w[o * n_in + i];
+                }
+            }
+            layers.push(Layer { n_in, n_out, w, wt, b });
             prev = n_out;
         }
         let n_vis = r.u32()? as usize;
@@ -182,7 +192,27 @@ impl Model {
                 _ => (&*b, if li == nl - 1 { &mut *out } else { &mut *a }),
             };
             let relu = li + 1 < nl;
-            for o in 0..l.n_out {
+            if relu {
+                // hidden layer: the input is a ReLU output (about half zeros), so accumulate columns
+                // of the non-zero inputs (vectorises over the outputs)
+                let d = &mut dst[..l.n_out];
+                d.copy_from_slice(&l.b);
+                for (i, &xi) in src[..l.n_in].iter().enumerate() {
+                    if xi != 0.0 {
+                        let col = &l.wt[i * l.n_out..(i + 1) * l.n_out];
+                        for (dv, &wv) in d.iter_mut().zip(col) {
+                            *dv += xi * wv;
+                        }
+                    }
+                }
+                for dv in d.iter_mut() {
+                    if *dv < 0.0 {
+                        *dv = 0.0;
+                    }
+                }
+                continue;
+            }
+            for (o, d) in dst.iter_mut().enumerate().take(l.n_out) {
                 if !relu && !phones && o >= self.n_vis && o < self.n_vis + self.n_ph {
                     continue;
                 }
@@ -191,7 +221,7 @@ impl Model {
                 if relu && s < 0.0 {
                     s = 0.0;
                 }
-                dst[o] = s;
+                *d = s;
             }
         }
     }

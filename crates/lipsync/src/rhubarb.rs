@@ -2,8 +2,8 @@
 //! and a 100 Hz `frames` JSON track.
 //!
 //! Viseme -> shape: sil X; PP A; FF G; TH DD kk CH SS RR I B; nn (L) H; aa D; E C; O E; U F.
-//! Open/wide vowels follow the jaw: an `E` frame opened wider than 0.8 becomes D, an `aa` frame
-//! opened less than 0.45 becomes C.
+//! Open/wide vowels follow the jaw only at the extremes: an `E` frame opened wider than 0.9 becomes D,
+//! an `aa` frame opened less than 0.3 becomes C (thresholds checked on generated validation speech).
 
 use facecast_core::{Viseme, VisemeFrame, VISEME_NAMES};
 use serde::Serialize;
@@ -68,14 +68,14 @@ pub fn frame_shape(f: &VisemeFrame) -> Shape {
         Viseme::FF => Shape::G,
         Viseme::Nn => Shape::H,
         Viseme::Aa => {
-            if f.jaw_open < 0.45 {
+            if f.jaw_open < 0.3 {
                 Shape::C
             } else {
                 Shape::D
             }
         }
         Viseme::E => {
-            if f.jaw_open > 0.8 {
+            if f.jaw_open > 0.9 {
                 Shape::D
             } else {
                 Shape::C

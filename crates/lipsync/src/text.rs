@@ -259,7 +259,7 @@ fn fill_sil(phones: &[TimedPhone], dur: f64) -> Vec<TimedPhone> {
         if p.start > t + 1e-6 {
             out.push(TimedPhone::new(Phone::Sil, t, p.start));
         }
-        out.push(p.clone());
+        out.push(*p);
         t = t.max(p.end);
     }
     if dur > t + 1e-6 {

@@ -242,3 +242,55 @@ fn phone_timings_to_frames() {
     assert!(f[30].jaw_open > 0.8);
     assert!(frames_from_phones(&[sp(0.0, 0.1, "QQ")], 0.1).is_err());
 }
+
+#[test]
+fn decoder_keeps_one_frame_closures_and_damps_jitter() {
+    use facecast_lipsync::decode::Decoder;
+    let mut d = Decoder::new();
+    let mut p = [0.0f32; 15];
+    let set = |p: &mut [f32; 15], a: usize, pa: f32, b: usize, pb: f32| {
+        *p = [0.0; 15];
+        p[a] = pa;
+        p[b] = pb;
+    };
+    set(&mut p, Viseme::Aa.index(), 0.9, Viseme::E.index(), 0.1);
+    assert_eq!(d.step(0.005, &p, 0.8).dominant(), Viseme::Aa);
+    // a marginal flip to E does not switch
+    set(&mut p, Viseme::Aa.index(), 0.48, Viseme::E.index(), 0.52);
+    assert_eq!(d.step(0.015, &p, 0.7).dominant(), Viseme::Aa);
+    // a single PP frame closes the mouth at once
+    set(&mut p, Viseme::PP.index(), 0.5, Viseme::Aa.index(), 0.45);
+    let f = d.step(0.025, &p, 0.3);
+    assert_eq!(f.dominant(), Viseme::PP);
+    assert_eq!(f.jaw_open, 0.0);
+    assert_eq!(f.weights[Viseme::PP.index()], 1.0);
+}
+
+#[test]
+fn word_and_phone_timing_files() {
+    let base = format!("{SHARED}/assets/audio/librivox_sense_sensibility_0880");
+    let audio = facecast_audio::decode_file(std::path::Path::new(&format!("{base}.wav"))).unwrap();
+    let dur = audio.duration_secs();
+    let n = (dur * 100.0) as usize;
+    let closed_in = |f: &[VisemeFrame], a: f64, b: f64| {
+        f.iter()
+            .filter(|x| x.t >= a && x.t < b)
+            .any(|x| x.dominant() == Viseme::PP)
+    };
+    // word timings (pocketsphinx), refined against the audio: "disposed" (P, 1.67-1.75 s) and "man" (M, 2.33-2.43 s)
+    let words = std::fs::read_to_string(format!("{base}.words.json")).unwrap();
+    let f = facecast_lipsync::frames_from_timing_file(&words, Some(&audio), dur).unwrap();
+    assert_eq!(f.len(), n);
+    assert!(closed_in(&f, 1.60, 1.80) && closed_in(&f, 2.28, 2.48));
+    // phone timings: used directly
+    let phones = std::fs::read_to_string(format!("{base}.phones.json")).unwrap();
+    let f = facecast_lipsync::frames_from_timing_file(&phones, None, dur).unwrap();
+    assert_eq!(f.len(), n);
+    assert!(closed_in(&f, 1.67, 1.75) && closed_in(&f, 2.33, 2.43));
+    // transcript mode
+    let f = facecast_lipsync::analyze_with_text(&audio, "he was not an ill disposed young man")
+        .unwrap();
+    assert_eq!(f.len(), n);
+    assert!(closed_in(&f, 1.60, 1.80) && closed_in(&f, 2.28, 2.48));
+    assert!(facecast_lipsync::frames_from_timing_file("not json", None, 1.0).is_err());
+}

@@ -11,10 +11,38 @@ use facecast_core::model::Avatar;
 use facecast_core::{ArkitShape, FaceWeights, HeadPose, I420Frame, RgbaFrame};
 use facecast_render::{RenderConfig, Renderer};
 
+/// CPU time of this thread in ns (from /proc; wall time is meaningless on a loaded machine).
+fn cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+struct Clock(Instant, u64);
+impl Clock {
+    fn start() -> Clock {
+        Clock(Instant::now(), cpu_ns())
+    }
+    /// (wall ms, cpu ms) per frame.
+    fn per_frame(&self, n: usize) -> (f64, f64) {
+        (
+            self.0.elapsed().as_secs_f64() * 1e3 / n as f64,
+            (cpu_ns() - self.1) as f64 / 1e6 / n as f64,
+        )
+    }
+}
+
 fn models() -> Vec<(String, Arc<Avatar>)> {
-    let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/assets/models/");
+    let base = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/assets/models/"
+    );
     let mut v = Vec::new();
-    for rel in ["facecap/facecap_plain.glb", "valid/VALID_Hispanic_F_2_Busi_plain.glb"] {
+    for rel in [
+        "facecap/facecap_plain.glb",
+        "valid/VALID_Hispanic_F_2_Busi_plain.glb",
+    ] {
         match facecast_avatar::load(std::path::Path::new(&format!("{base}{rel}"))) {
             Ok(a) => v.push((rel.to_string(), Arc::new(a))),
             Err(e) => eprintln!("skip {rel}: {e}"),
@@ -25,11 +53,22 @@ fn models() -> Vec<(String, Arc<Avatar>)> {
 }
 
 fn main() {
-    let frames: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(200);
-    println!("{:<45} {:>9} {:>7} {:>10} {:>10} {:>10}", "model", "size", "tris", "rgba ms", "i420 ms", "static ms");
+    let frames: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
+    println!("per-frame times, single thread: CPU ms (wall ms in brackets; wall includes waiting for a core)");
+    println!(
+        "{:<42} {:>9} {:>6} {:>16} {:>16} {:>16}",
+        "model", "size", "tris", "rgba", "i420", "i420 static"
+    );
     for (name, av) in models() {
         for (w, h) in [(512u32, 512u32), (1280, 720)] {
-            let cfg = RenderConfig { width: w, height: h, ..Default::default() };
+            let cfg = RenderConfig {
+                width: w,
+                height: h,
+                ..Default::default()
+            };
             let mut r = Renderer::new(av.clone(), cfg).expect("renderer");
             let mut fw = FaceWeights::default();
             let mut ch = Vec::new();
@@ -42,8 +81,15 @@ fn main() {
                 fw.set(ArkitShape::MouthSmileLeft, 0.3 + 0.3 * (t * 1.3).sin());
                 fw.set(ArkitShape::MouthSmileRight, 0.3 + 0.3 * (t * 1.3).sin());
                 fw.set(ArkitShape::EyeBlinkLeft, if i % 50 < 4 { 1.0 } else { 0.0 });
-                fw.set(ArkitShape::EyeBlinkRight, if i % 50 < 4 { 1.0 } else { 0.0 });
-                pose.head = [0.1 * (t * 0.7).sin(), 0.05 * (t * 1.1).sin(), 0.03 * (t * 0.5).sin()];
+                fw.set(
+                    ArkitShape::EyeBlinkRight,
+                    if i % 50 < 4 { 1.0 } else { 0.0 },
+                );
+                pose.head = [
+                    0.1 * (t * 0.7).sin(),
+                    0.05 * (t * 1.1).sin(),
+                    0.03 * (t * 0.5).sin(),
+                ];
                 pose.eyes = [0.1 * (t * 0.9).sin(), 0.0];
             };
             for i in 0..5 {
@@ -51,34 +97,35 @@ fn main() {
                 av.rig.resolve(&fw, av.channels.len(), &mut ch);
                 r.render_rgba(&ch, &pose, &mut rgba);
             }
-            let t0 = Instant::now();
+            let t0 = Clock::start();
             for i in 0..frames {
                 step(i, &mut fw, &mut pose);
                 av.rig.resolve(&fw, av.channels.len(), &mut ch);
                 r.render_rgba(&ch, &pose, &mut rgba);
             }
-            let ms_rgba = t0.elapsed().as_secs_f64() * 1e3 / frames as f64;
-            let t0 = Instant::now();
+            let ms_rgba = t0.per_frame(frames);
+            let t0 = Clock::start();
             for i in 0..frames {
                 step(i, &mut fw, &mut pose);
                 av.rig.resolve(&fw, av.channels.len(), &mut ch);
                 r.render_i420(&ch, &pose, &mut yuv);
             }
-            let ms_i420 = t0.elapsed().as_secs_f64() * 1e3 / frames as f64;
+            let ms_i420 = t0.per_frame(frames);
             // Unchanged weights and pose: raster + shade + resolve only.
-            let t0 = Instant::now();
+            let t0 = Clock::start();
             for _ in 0..frames {
                 r.render_i420(&ch, &pose, &mut yuv);
             }
-            let ms_static = t0.elapsed().as_secs_f64() * 1e3 / frames as f64;
+            let ms_static = t0.per_frame(frames);
+            let f = |t: (f64, f64)| format!("{:.2} ({:.1})", t.1, t.0);
             println!(
-                "{:<45} {:>9} {:>7} {:>10.2} {:>10.2} {:>10.2}",
+                "{:<42} {:>9} {:>6} {:>16} {:>16} {:>16}",
                 name,
                 format!("{w}x{h}"),
                 av.triangle_count(),
-                ms_rgba,
-                ms_i420,
-                ms_static
+                f(ms_rgba),
+                f(ms_i420),
+                f(ms_static)
             );
         }
     }

@@ -15,10 +15,12 @@ fn main() {
     let av = if args[1] == "builtin" {
         facecast_avatar::builtin()
     } else {
-        Arc::new(facecast_avatar::load(std::path::Path::new(&args[1])).unwrap_or_else(|e| {
-            eprintln!("{e}");
-            std::process::exit(1)
-        }))
+        Arc::new(
+            facecast_avatar::load(std::path::Path::new(&args[1])).unwrap_or_else(|e| {
+                eprintln!("{e}");
+                std::process::exit(1)
+            }),
+        )
     };
     let (w, h) = args
         .get(3)
@@ -34,7 +36,11 @@ fn main() {
         av.humanoid,
         av.rig.arkit_mapped()
     );
-    let cfg = RenderConfig { width: w, height: h, ..Default::default() };
+    let cfg = RenderConfig {
+        width: w,
+        height: h,
+        ..Default::default()
+    };
     let mut r = Renderer::new(av.clone(), cfg).unwrap();
     eprintln!("camera {:?}", r.camera());
     let mut out = RgbaFrame::default();
@@ -42,8 +48,14 @@ fn main() {
     let sets: [(&str, &[ArkitShape]); 4] = [
         ("rest", &[]),
         ("jaw", &[ArkitShape::JawOpen]),
-        ("smile", &[ArkitShape::MouthSmileLeft, ArkitShape::MouthSmileRight]),
-        ("blink", &[ArkitShape::EyeBlinkLeft, ArkitShape::EyeBlinkRight]),
+        (
+            "smile",
+            &[ArkitShape::MouthSmileLeft, ArkitShape::MouthSmileRight],
+        ),
+        (
+            "blink",
+            &[ArkitShape::EyeBlinkLeft, ArkitShape::EyeBlinkRight],
+        ),
     ];
     for (name, shapes) in sets {
         let mut fw = FaceWeights::default();
@@ -51,14 +63,23 @@ fn main() {
             fw.set(s, 1.0);
         }
         av.rig.resolve(&fw, av.channels.len(), &mut ch);
-        r.set_jaw_open(if name == "jaw" && !av.rig.has_arkit(ArkitShape::JawOpen.index()) { 1.0 } else { 0.0 });
+        r.set_jaw_open(
+            if name == "jaw" && !av.rig.has_arkit(ArkitShape::JawOpen.index()) {
+                1.0
+            } else {
+                0.0
+            },
+        );
         r.render_rgba(&ch, &HeadPose::default(), &mut out);
         let path = format!("{}_{name}.png", args[2]);
         let f = std::fs::File::create(&path).unwrap();
         let mut enc = png::Encoder::new(std::io::BufWriter::new(f), out.width, out.height);
         enc.set_color(png::ColorType::Rgba);
         enc.set_depth(png::BitDepth::Eight);
-        enc.write_header().unwrap().write_image_data(&out.data).unwrap();
+        enc.write_header()
+            .unwrap()
+            .write_image_data(&out.data)
+            .unwrap();
         eprintln!("wrote {path}");
     }
 }

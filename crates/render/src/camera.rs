@@ -26,7 +26,10 @@ struct Bounds {
 
 impl Bounds {
     fn empty() -> Bounds {
-        Bounds { min: [f32::INFINITY; 3], max: [f32::NEG_INFINITY; 3] }
+        Bounds {
+            min: [f32::INFINITY; 3],
+            max: [f32::NEG_INFINITY; 3],
+        }
     }
     fn add(&mut self, p: V3) {
         if p.iter().all(|v| v.is_finite()) {
@@ -59,7 +62,14 @@ impl Camera {
     fn build(eye: V3, target: V3, fov_y_deg: f32, near: f32, far: f32, w: u32, h: u32) -> Camera {
         let (view, _) = look_at(eye, target);
         let proj = perspective(fov_y_deg.to_radians(), w as f32 / h as f32, near, far);
-        Camera { view, proj, eye, target, fov_y_deg, near }
+        Camera {
+            view,
+            proj,
+            eye,
+            target,
+            fov_y_deg,
+            near,
+        }
     }
 
     pub fn from_override(o: &CameraOverride, w: u32, h: u32) -> Camera {
@@ -68,18 +78,15 @@ impl Camera {
     }
 
     pub fn as_override(&self) -> CameraOverride {
-        CameraOverride { eye: self.eye, target: self.target, fov_y_deg: self.fov_y_deg }
+        CameraOverride {
+            eye: self.eye,
+            target: self.target,
+            fov_y_deg: self.fov_y_deg,
+        }
     }
 
     /// Frame head and shoulders (or the model) from the rest pose.
-    pub fn auto(
-        av: &Avatar,
-        scene: &Scene,
-        geo: &Geometry,
-        rest: &[V3],
-        w: u32,
-        h: u32,
-    ) -> Camera {
+    pub fn auto(av: &Avatar, scene: &Scene, geo: &Geometry, rest: &[V3], w: u32, h: u32) -> Camera {
         let mut all = Bounds::empty();
         for p in rest {
             all.add(*p);
@@ -99,7 +106,11 @@ impl Camera {
         let morph_tmp = crate::scene::MorphState::new(av);
         let mut face = Bounds::empty();
         for (mi, pi, mask) in morph_tmp.touched_by_channels(av, &face_ch) {
-            for d in geo.draws.iter().filter(|d| d.mesh as usize == mi && d.prim as usize == pi) {
+            for d in geo
+                .draws
+                .iter()
+                .filter(|d| d.mesh as usize == mi && d.prim as usize == pi)
+            {
                 for (i, &m) in mask.iter().enumerate() {
                     if m {
                         face.add(rest[d.vbase as usize + i]);
@@ -169,7 +180,7 @@ impl Camera {
             r.add([hp[0] - hh * 0.4, hp[1] - hh * 0.1, hp[2] - hh * 0.4]);
             r.add([hp[0] + hh * 0.4, hp[1] + hh * 0.9, hp[2] + hh * 0.4]);
             (r, true)
-        } else if size[1] > 1.6 * size[0].max(size[2]) {
+        } else if size[1] > 2.5 * size[0].max(size[2]) && rest.len() > 1000 {
             // A standing figure without a head node: its top part.
             let mut r = all;
             r.min[1] = all.max[1] - size[1] * 0.16;
@@ -188,9 +199,17 @@ impl Camera {
                     [m[12], m[13], m[14]]
                 })
                 .collect();
-            let fz = if face.valid() { Some(face.center()[2]) } else { None };
-            let hz = head_b.valid().then(|| head_b.center()[2]).or(head_pos.map(|p| p[2]));
-            let ez = (!eyes.is_empty()).then(|| eyes.iter().map(|e| e[2]).sum::<f32>() / eyes.len() as f32);
+            let fz = if face.valid() {
+                Some(face.center()[2])
+            } else {
+                None
+            };
+            let hz = head_b
+                .valid()
+                .then(|| head_b.center()[2])
+                .or(head_pos.map(|p| p[2]));
+            let ez = (!eyes.is_empty())
+                .then(|| eyes.iter().map(|e| e[2]).sum::<f32>() / eyes.len() as f32);
             let sz = region.size()[1].max(1e-3);
             let sign = |a: f32, b: f32| {
                 if (a - b).abs() > 0.02 * sz {
@@ -202,7 +221,11 @@ impl Camera {
             ez.zip(hz)
                 .and_then(|(e, hz)| sign(e, hz))
                 .or(fz.zip(hz).and_then(|(f, hz)| sign(f, hz)))
-                .unwrap_or(if av.info.vrm_version.as_deref() == Some("0.x") { -1.0 } else { 1.0 })
+                .unwrap_or(if av.info.vrm_version.as_deref() == Some("0.x") {
+                    -1.0
+                } else {
+                    1.0
+                })
         };
         let aspect = w as f32 / h as f32;
         let fov = AUTO_FOV_DEG.to_radians();

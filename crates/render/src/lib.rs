@@ -29,6 +29,9 @@
 //!
 //! No allocation happens per frame once the first frames have sized the triangle and bin lists.
 
+// Fixed-size lane arithmetic reads best with index loops.
+#![allow(clippy::needless_range_loop)]
+
 mod camera;
 mod math;
 mod raster;
@@ -55,7 +58,9 @@ pub enum RenderError {
         height: u32,
     },
     /// A background image with no pixels or a data length not matching its size.
-    #[error("invalid background image {width}x{height} with {len} bytes (expected width*height*4 > 0)")]
+    #[error(
+        "invalid background image {width}x{height} with {len} bytes (expected width*height*4 > 0)"
+    )]
     InvalidBackground {
         /// Image width.
         width: u32,
@@ -100,7 +105,10 @@ pub enum Background {
 
 impl Default for Background {
     fn default() -> Self {
-        Background::Gradient { top: [0x3a, 0x41, 0x4e], bottom: [0x16, 0x19, 0x1f] }
+        Background::Gradient {
+            top: [0x3a, 0x41, 0x4e],
+            bottom: [0x16, 0x19, 0x1f],
+        }
     }
 }
 
@@ -137,7 +145,10 @@ fn parse_colour(s: &str) -> Option<[u8; 3]> {
             _ => None,
         };
     }
-    NAMED.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)).map(|&(_, c)| c)
+    NAMED
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(s))
+        .map(|&(_, c)| c)
 }
 
 impl FromStr for Background {
@@ -181,16 +192,24 @@ pub struct RenderConfig {
 
 impl Default for RenderConfig {
     fn default() -> Self {
-        RenderConfig { width: 512, height: 512, background: Background::default(), camera: None }
+        RenderConfig {
+            width: 512,
+            height: 512,
+            background: Background::default(),
+            camera: None,
+        }
     }
 }
 
 impl RenderConfig {
     /// Check sizes, the background image and the camera.
     pub fn validate(&self) -> Result<(), RenderError> {
-        let ok = |v: u32| (16..=8192).contains(&v) && v % 2 == 0;
+        let ok = |v: u32| (16..=8192).contains(&v) && v & 1 == 0;
         if !ok(self.width) || !ok(self.height) {
-            return Err(RenderError::InvalidSize { width: self.width, height: self.height });
+            return Err(RenderError::InvalidSize {
+                width: self.width,
+                height: self.height,
+            });
         }
         if let Background::Image(img) = &self.background {
             if img.width == 0
@@ -259,7 +278,16 @@ impl Renderer {
             None => camera::Camera::auto(&avatar, &scene, &geo, &rest, cfg.width, cfg.height),
         };
         let rast = raster::Raster::new(&avatar, &cfg, &geo);
-        Ok(Renderer { avatar, cfg, scene, morph, geo, cam, rast, jaw_open: 0.0 })
+        Ok(Renderer {
+            avatar,
+            cfg,
+            scene,
+            morph,
+            geo,
+            cam,
+            rast,
+            jaw_open: 0.0,
+        })
     }
 
     /// The avatar being drawn.
@@ -280,12 +308,19 @@ impl Renderer {
     /// Open the jaw bone (0 = rest, 1 = fully open, about 18°) on avatars that have a
     /// `humanoid.jaw` node; used when the avatar has no `jawOpen` morph. No effect otherwise.
     pub fn set_jaw_open(&mut self, v: f32) {
-        self.jaw_open = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
+        self.jaw_open = if v.is_finite() {
+            v.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
     }
 
     /// Whether [`Renderer::set_jaw_open`] moves anything on this avatar.
     pub fn has_jaw_bone(&self) -> bool {
-        self.avatar.humanoid.jaw.is_some_and(|j| (j as usize) < self.avatar.nodes.len())
+        self.avatar
+            .humanoid
+            .jaw
+            .is_some_and(|j| (j as usize) < self.avatar.nodes.len())
     }
 
     fn prepare(&mut self, channels: &[f32], pose: &HeadPose) {
@@ -293,7 +328,8 @@ impl Renderer {
         let pose_changed = self.scene.update(av, pose, self.jaw_open, false);
         let morph_changed = self.morph.update(av, channels);
         if pose_changed || morph_changed || !self.geo.valid {
-            self.geo.vertex_stage(av, &self.scene, &self.morph, &self.cam);
+            self.geo
+                .vertex_stage(av, &self.scene, &self.morph, &self.cam);
             self.rast.setup(av, &mut self.geo, &self.cam);
         }
     }
@@ -309,7 +345,8 @@ impl Renderer {
             out.height = h;
             out.data.resize((w * h * 4) as usize, 255);
         }
-        self.rast.draw(&self.avatar, &self.geo, raster::Target::Rgba(out));
+        self.rast
+            .draw(&self.avatar, &self.geo, raster::Target::Rgba(out));
     }
 
     /// Render one frame as I420 (BT.601 limited range), converting inside the resolve pass.
@@ -323,7 +360,8 @@ impl Renderer {
         out.y.resize(w * h, 16);
         out.u.resize(w / 2 * (h / 2), 128);
         out.v.resize(w / 2 * (h / 2), 128);
-        self.rast.draw(&self.avatar, &self.geo, raster::Target::I420(out));
+        self.rast
+            .draw(&self.avatar, &self.geo, raster::Target::I420(out));
     }
 
     /// Capacities of every growable per-frame buffer (for allocation tests).
@@ -342,12 +380,24 @@ mod tests {
 
     #[test]
     fn background_parses_hex_names_and_gradients() {
-        assert_eq!("#20242c".parse::<Background>(), Ok(Background::Solid([0x20, 0x24, 0x2c])));
-        assert_eq!("#fff".parse::<Background>(), Ok(Background::Solid([255, 255, 255])));
-        assert_eq!("Navy".parse::<Background>(), Ok(Background::Solid([0, 0, 128])));
+        assert_eq!(
+            "#20242c".parse::<Background>(),
+            Ok(Background::Solid([0x20, 0x24, 0x2c]))
+        );
+        assert_eq!(
+            "#fff".parse::<Background>(),
+            Ok(Background::Solid([255, 255, 255]))
+        );
+        assert_eq!(
+            "Navy".parse::<Background>(),
+            Ok(Background::Solid([0, 0, 128]))
+        );
         assert_eq!(
             "gradient:#000000:white".parse::<Background>(),
-            Ok(Background::Gradient { top: [0, 0, 0], bottom: [255, 255, 255] })
+            Ok(Background::Gradient {
+                top: [0, 0, 0],
+                bottom: [255, 255, 255]
+            })
         );
         let e = "#12345".parse::<Background>().unwrap_err();
         assert!(e.to_string().contains("#12345"), "{e}");
@@ -356,14 +406,28 @@ mod tests {
 
     #[test]
     fn config_validation_names_bad_values() {
-        let mut c = RenderConfig { width: 513, ..Default::default() };
+        let mut c = RenderConfig {
+            width: 513,
+            ..Default::default()
+        };
         assert!(c.validate().unwrap_err().to_string().contains("513x512"));
         c.width = 512;
         assert!(c.validate().is_ok());
-        c.camera = Some(CameraOverride { eye: [0.0; 3], target: [0.0; 3], fov_y_deg: 25.0 });
+        c.camera = Some(CameraOverride {
+            eye: [0.0; 3],
+            target: [0.0; 3],
+            fov_y_deg: 25.0,
+        });
         assert!(matches!(c.validate(), Err(RenderError::InvalidCamera(_))));
         c.camera = None;
-        c.background = Background::Image(RgbaFrame { width: 2, height: 2, data: vec![0; 3] });
-        assert!(matches!(c.validate(), Err(RenderError::InvalidBackground { .. })));
+        c.background = Background::Image(RgbaFrame {
+            width: 2,
+            height: 2,
+            data: vec![0; 3],
+        });
+        assert!(matches!(
+            c.validate(),
+            Err(RenderError::InvalidBackground { .. })
+        ));
     }
 }

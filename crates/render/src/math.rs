@@ -23,7 +23,11 @@ pub fn dot(a: V3, b: V3) -> f32 {
 }
 #[inline(always)]
 pub fn cross(a: V3, b: V3) -> V3 {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
 }
 #[inline(always)]
 pub fn length(a: V3) -> f32 {
@@ -96,7 +100,6 @@ pub fn xform_dir(m: &Mat4, p: V3) -> V3 {
     ]
 }
 
-
 pub fn quat_mul(a: Quat, b: Quat) -> Quat {
     [
         a[3] * b[0] + a[0] * b[3] + a[1] * b[2] - a[2] * b[1],
@@ -133,7 +136,6 @@ pub fn quat_ypr(yaw: f32, pitch: f32, roll: f32) -> Quat {
     quat_mul(quat_mul(qy, qx), qz)
 }
 
-
 /// Rotation part (as a quaternion) of a matrix whose upper 3×3 is rotation × scale.
 pub fn quat_from_mat(m: &Mat4) -> Quat {
     let c0 = normalize([m[0], m[1], m[2]]);
@@ -143,16 +145,36 @@ pub fn quat_from_mat(m: &Mat4) -> Quat {
     let tr = m00 + m11 + m22;
     let q = if tr > 0.0 {
         let s = (tr + 1.0).sqrt() * 2.0;
-        [(c1[2] - c2[1]) / s, (c2[0] - c0[2]) / s, (c0[1] - c1[0]) / s, 0.25 * s]
+        [
+            (c1[2] - c2[1]) / s,
+            (c2[0] - c0[2]) / s,
+            (c0[1] - c1[0]) / s,
+            0.25 * s,
+        ]
     } else if m00 > m11 && m00 > m22 {
         let s = (1.0 + m00 - m11 - m22).sqrt() * 2.0;
-        [0.25 * s, (c1[0] + c0[1]) / s, (c2[0] + c0[2]) / s, (c1[2] - c2[1]) / s]
+        [
+            0.25 * s,
+            (c1[0] + c0[1]) / s,
+            (c2[0] + c0[2]) / s,
+            (c1[2] - c2[1]) / s,
+        ]
     } else if m11 > m22 {
         let s = (1.0 + m11 - m00 - m22).sqrt() * 2.0;
-        [(c1[0] + c0[1]) / s, 0.25 * s, (c2[1] + c1[2]) / s, (c2[0] - c0[2]) / s]
+        [
+            (c1[0] + c0[1]) / s,
+            0.25 * s,
+            (c2[1] + c1[2]) / s,
+            (c2[0] - c0[2]) / s,
+        ]
     } else {
         let s = (1.0 + m22 - m00 - m11).sqrt() * 2.0;
-        [(c2[0] + c0[2]) / s, (c2[1] + c1[2]) / s, 0.25 * s, (c0[1] - c1[0]) / s]
+        [
+            (c2[0] + c0[2]) / s,
+            (c2[1] + c1[2]) / s,
+            0.25 * s,
+            (c0[1] - c1[0]) / s,
+        ]
     };
     quat_normalize(q)
 }
@@ -198,4 +220,3 @@ pub fn perspective(fov_y: f32, aspect: f32, near: f32, far: f32) -> Mat4 {
     m[14] = 2.0 * far * near / (near - far);
     m
 }
-

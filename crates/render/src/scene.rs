@@ -12,11 +12,17 @@ use crate::RenderError;
 pub fn validate_avatar(av: &Avatar) -> Result<(), RenderError> {
     for (mi, mesh) in av.meshes.iter().enumerate() {
         for (pi, p) in mesh.primitives.iter().enumerate() {
-            let bad = |reason: String| RenderError::BadMesh { mesh: mi, primitive: pi, reason };
+            let bad = |reason: String| RenderError::BadMesh {
+                mesh: mi,
+                primitive: pi,
+                reason,
+            };
             let n = p.positions.len();
             let check = |name: &str, len: usize| -> Result<(), RenderError> {
                 if len != 0 && len != n {
-                    Err(bad(format!("{name} has {len} entries but there are {n} positions")))
+                    Err(bad(format!(
+                        "{name} has {len} entries but there are {n} positions"
+                    )))
                 } else {
                     Ok(())
                 }
@@ -35,7 +41,10 @@ pub fn validate_avatar(av: &Avatar) -> Result<(), RenderError> {
                 )));
             }
             if p.indices.len() % 3 != 0 {
-                return Err(bad(format!("index count {} is not a multiple of 3", p.indices.len())));
+                return Err(bad(format!(
+                    "index count {} is not a multiple of 3",
+                    p.indices.len()
+                )));
             }
             if let Some(&i) = p.indices.iter().find(|&&i| i as usize >= n) {
                 return Err(bad(format!("index {i} out of range for {n} vertices")));
@@ -87,7 +96,7 @@ impl Scene {
         let mut order = Vec::with_capacity(n);
         let mut seen = vec![false; n];
         let mut stack: Vec<u32> = (0..n as u32)
-            .filter(|&i| av.nodes[i as usize].parent.is_none_or(|p| p as usize >= n))
+            .filter(|&i| !matches!(av.nodes[i as usize].parent, Some(p) if (p as usize) < n))
             .collect();
         while let Some(i) = stack.pop() {
             if std::mem::replace(&mut seen[i as usize], true) {
@@ -112,7 +121,11 @@ impl Scene {
             order,
             rest_world_rot: vec![ID_Q; n],
             extra: vec![ID_Q; n],
-            joints: av.skins.iter().map(|s| vec![IDENTITY; s.joints.len()]).collect(),
+            joints: av
+                .skins
+                .iter()
+                .map(|s| vec![IDENTITY; s.joints.len()])
+                .collect(),
             last: None,
         };
         s.compute_world(av);
@@ -123,7 +136,10 @@ impl Scene {
     }
 
     fn parent_of(&self, av: &Avatar, i: usize) -> Option<usize> {
-        av.nodes[i].parent.map(|p| p as usize).filter(|&p| p < av.nodes.len() && p != i)
+        av.nodes[i]
+            .parent
+            .map(|p| p as usize)
+            .filter(|&p| p < av.nodes.len() && p != i)
     }
 
     fn compute_world(&mut self, av: &Avatar) {
@@ -149,7 +165,13 @@ impl Scene {
 
     /// Apply the pose; returns whether anything changed.
     pub fn update(&mut self, av: &Avatar, pose: &HeadPose, jaw: f32, force: bool) -> bool {
-        let fin = |v: f32| if v.is_finite() { v.clamp(-1.5, 1.5) } else { 0.0 };
+        let fin = |v: f32| {
+            if v.is_finite() {
+                v.clamp(-1.5, 1.5)
+            } else {
+                0.0
+            }
+        };
         let pose = HeadPose {
             head: [fin(pose.head[0]), fin(pose.head[1]), fin(pose.head[2])],
             eyes: [fin(pose.eyes[0]), fin(pose.eyes[1])],
@@ -206,13 +228,21 @@ impl MorphState {
             .meshes
             .iter()
             .map(|m| {
-                let nt = m.primitives.iter().map(|p| p.targets.len()).max().unwrap_or(0);
+                let nt = m
+                    .primitives
+                    .iter()
+                    .map(|p| p.targets.len())
+                    .max()
+                    .unwrap_or(0);
                 vec![None; nt.max(m.target_names.len())]
             })
             .collect();
         for (ci, ch) in av.channels.iter().enumerate() {
             for &(m, t) in &ch.targets {
-                if let Some(slot) = tchan.get_mut(m as usize).and_then(|v| v.get_mut(t as usize)) {
+                if let Some(slot) = tchan
+                    .get_mut(m as usize)
+                    .and_then(|v| v.get_mut(t as usize))
+                {
                     *slot = Some(ci as u32);
                 }
             }
@@ -224,7 +254,13 @@ impl MorphState {
             .map(|m| {
                 m.primitives
                     .iter()
-                    .map(|p| if p.targets.is_empty() { Vec::new() } else { p.positions.clone() })
+                    .map(|p| {
+                        if p.targets.is_empty() {
+                            Vec::new()
+                        } else {
+                            p.positions.clone()
+                        }
+                    })
                     .collect()
             })
             .collect();
@@ -234,11 +270,23 @@ impl MorphState {
             .map(|m| {
                 m.primitives
                     .iter()
-                    .map(|p| if p.targets.is_empty() { Vec::new() } else { p.normals.clone() })
+                    .map(|p| {
+                        if p.targets.is_empty() {
+                            Vec::new()
+                        } else {
+                            p.normals.clone()
+                        }
+                    })
                     .collect()
             })
             .collect();
-        MorphState { next: cur.clone(), cur, tchan, pos, nrm }
+        MorphState {
+            next: cur.clone(),
+            cur,
+            tchan,
+            pos,
+            nrm,
+        }
     }
 
     /// Apply channel weights; returns whether any vertex moved.
@@ -251,7 +299,11 @@ impl MorphState {
                     Some(c) => channels.get(c as usize).copied().unwrap_or(0.0),
                     None => mesh.default_weights.get(t).copied().unwrap_or(0.0),
                 };
-                *w = if v.is_finite() { v.clamp(-4.0, 4.0) } else { 0.0 };
+                *w = if v.is_finite() {
+                    v.clamp(-4.0, 4.0)
+                } else {
+                    0.0
+                };
             }
             if *next == self.cur[mi] {
                 continue;
@@ -285,14 +337,21 @@ impl MorphState {
                     for (k, &i) in tg.indices.iter().enumerate() {
                         let i = i as usize;
                         let d = tg.positions[k];
-                        pos[i] = [pos[i][0] + w * d[0], pos[i][1] + w * d[1], pos[i][2] + w * d[2]];
+                        pos[i] = [
+                            pos[i][0] + w * d[0],
+                            pos[i][1] + w * d[1],
+                            pos[i][2] + w * d[2],
+                        ];
                     }
                     if has_n && !tg.normals.is_empty() {
                         for (k, &i) in tg.indices.iter().enumerate() {
                             let i = i as usize;
                             let d = tg.normals[k];
-                            nrm[i] =
-                                [nrm[i][0] + w * d[0], nrm[i][1] + w * d[1], nrm[i][2] + w * d[2]];
+                            nrm[i] = [
+                                nrm[i][0] + w * d[0],
+                                nrm[i][1] + w * d[1],
+                                nrm[i][2] + w * d[2],
+                            ];
                         }
                     }
                 }
@@ -314,7 +373,9 @@ impl MorphState {
                 let mut mask = vec![false; p.positions.len()];
                 let mut any = false;
                 for (t, tg) in p.targets.iter().enumerate() {
-                    let Some(Some(c)) = self.tchan[mi].get(t) else { continue };
+                    let Some(Some(c)) = self.tchan[mi].get(t) else {
+                        continue;
+                    };
                     if !channels.get(*c as usize).copied().unwrap_or(false) {
                         continue;
                     }
@@ -383,12 +444,23 @@ impl Geometry {
         // Draw nodes reachable from the scene roots (all nodes when roots is empty).
         let n = av.nodes.len();
         let mut visible = vec![av.roots.is_empty(); n];
-        let mut stack: Vec<u32> = av.roots.iter().copied().filter(|&r| (r as usize) < n).collect();
+        let mut stack: Vec<u32> = av
+            .roots
+            .iter()
+            .copied()
+            .filter(|&r| (r as usize) < n)
+            .collect();
         while let Some(i) = stack.pop() {
             if std::mem::replace(&mut visible[i as usize], true) {
                 continue;
             }
-            stack.extend(av.nodes[i as usize].children.iter().copied().filter(|&c| (c as usize) < n));
+            stack.extend(
+                av.nodes[i as usize]
+                    .children
+                    .iter()
+                    .copied()
+                    .filter(|&c| (c as usize) < n),
+            );
         }
         for (ni, node) in av.nodes.iter().enumerate() {
             let Some(m) = node.mesh else { continue };
@@ -425,7 +497,11 @@ impl Geometry {
             attrs,
             base_len,
             valid: false,
-            skin_view: av.skins.iter().map(|s| vec![IDENTITY; s.joints.len()]).collect(),
+            skin_view: av
+                .skins
+                .iter()
+                .map(|s| vec![IDENTITY; s.joints.len()])
+                .collect(),
         }
     }
 
@@ -481,16 +557,36 @@ impl Geometry {
                     for (i, o) in out.iter_mut().enumerate() {
                         let m = blend_joints(joints, p.joints[i], p.weights[i]);
                         let vp = xform_point(&m, pos[i]);
-                        let n = if has_n { xform_dir(&m, nrm[i]) } else { [0.0, 0.0, 1.0] };
-                        *o = VOut { cx: vp[0] * px, cy: vp[1] * py, cw: -vp[2], vp, n };
+                        let n = if has_n {
+                            xform_dir(&m, nrm[i])
+                        } else {
+                            [0.0, 0.0, 1.0]
+                        };
+                        *o = VOut {
+                            cx: vp[0] * px,
+                            cy: vp[1] * py,
+                            cw: -vp[2],
+                            vp,
+                            n,
+                        };
                     }
                 }
                 None => {
                     let m = mat_mul(&cam.view, &scene.world[d.node as usize]);
                     for (i, o) in out.iter_mut().enumerate() {
                         let vp = xform_point(&m, pos[i]);
-                        let n = if has_n { xform_dir(&m, nrm[i]) } else { [0.0, 0.0, 1.0] };
-                        *o = VOut { cx: vp[0] * px, cy: vp[1] * py, cw: -vp[2], vp, n };
+                        let n = if has_n {
+                            xform_dir(&m, nrm[i])
+                        } else {
+                            [0.0, 0.0, 1.0]
+                        };
+                        *o = VOut {
+                            cx: vp[0] * px,
+                            cy: vp[1] * py,
+                            cw: -vp[2],
+                            vp,
+                            n,
+                        };
                     }
                 }
             }

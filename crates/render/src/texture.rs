@@ -42,20 +42,33 @@ fn wrap(i: i32, n: i32, mode: Wrap, pow2: bool) -> i32 {
     }
 }
 
-/// Bilinear sample of mip `level` at (u, v). Colour channels are decoded through `decode`
-/// (the sRGB table for colour textures, a linear table for data textures).
-#[inline]
-pub fn sample(tex: &Texture, level: usize, u: f32, v: f32, decode: &[f32; 256]) -> [f32; 4] {
+/// `floor` without a libm call on baseline x86-64 (inputs are clamped to a small range).
+#[inline(always)]
+pub fn floor_i(x: f32) -> i32 {
+    let i = x as i32;
+    i - (x < i as f32) as i32
+}
+
+/// Bilinear sample of mip `level` at (u, v): raw channel values in 0..255 (filtered in the
+/// texture's own encoding; colour textures are decoded after filtering by the caller).
+#[inline(always)]
+pub fn sample(tex: &Texture, level: usize, u: f32, v: f32) -> [f32; 4] {
     let lv = &tex.mips[level.min(tex.mips.len() - 1)];
     let (w, h) = (lv.width as i32, lv.height as i32);
-    let u = if u.is_finite() { u.clamp(-1.0e4, 1.0e4) } else { 0.0 };
-    let v = if v.is_finite() { v.clamp(-1.0e4, 1.0e4) } else { 0.0 };
+    let u = if u.is_finite() {
+        u.clamp(-1.0e4, 1.0e4)
+    } else {
+        0.0
+    };
+    let v = if v.is_finite() {
+        v.clamp(-1.0e4, 1.0e4)
+    } else {
+        0.0
+    };
     let x = u * w as f32 - 0.5;
     let y = v * h as f32 - 0.5;
-    let xf = x.floor();
-    let yf = y.floor();
-    let (fx, fy) = (x - xf, y - yf);
-    let (xi, yi) = (xf as i32, yf as i32);
+    let (xi, yi) = (floor_i(x), floor_i(y));
+    let (fx, fy) = (x - xi as f32, y - yi as f32);
     let pw = w & (w - 1) == 0;
     let ph = h & (h - 1) == 0;
     let x0 = wrap(xi, w, tex.wrap_s, pw) as usize;
@@ -66,8 +79,10 @@ pub fn sample(tex: &Texture, level: usize, u: f32, v: f32, decode: &[f32; 256]) 
     let d = &lv.data;
     let t = |x: usize, y: usize| -> [f32; 4] {
         let o = (y * wu + x) * 4;
-        let p = &d[o..o + 4];
-        [decode[p[0] as usize], decode[p[1] as usize], decode[p[2] as usize], p[3] as f32]
+        match d.get(o..o + 4) {
+            Some(p) => [p[0] as f32, p[1] as f32, p[2] as f32, p[3] as f32],
+            None => [0.0; 4],
+        }
     };
     let (a, b, c, e) = (t(x0, y0), t(x1, y0), t(x0, y1), t(x1, y1));
     let w00 = (1.0 - fx) * (1.0 - fy);
@@ -78,7 +93,6 @@ pub fn sample(tex: &Texture, level: usize, u: f32, v: f32, decode: &[f32; 256]) 
     for k in 0..4 {
         r[k] = a[k] * w00 + b[k] * w10 + c[k] * w01 + e[k] * w11;
     }
-    r[3] *= 1.0 / 255.0;
     r
 }
 

@@ -12,7 +12,11 @@ use facecast_core::{HeadPose, I420Frame, RgbaFrame};
 use facecast_render::{CameraOverride, RenderConfig, RenderError, Renderer};
 
 fn cfg(w: u32, h: u32) -> RenderConfig {
-    RenderConfig { width: w, height: h, ..Default::default() }
+    RenderConfig {
+        width: w,
+        height: h,
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -21,7 +25,10 @@ fn steady_state_rendering_does_not_grow_buffers() {
         let mut r = Renderer::new(Arc::new(av), cfg(192, 128)).unwrap();
         let mut out = I420Frame::new(192, 128);
         let mut rgba = RgbaFrame::new(192, 128);
-        let pose = |i: usize| HeadPose { head: [0.02 * i as f32, 0.0, 0.0], eyes: [0.0; 2] };
+        let pose = |i: usize| HeadPose {
+            head: [0.02 * i as f32, 0.0, 0.0],
+            eyes: [0.0; 2],
+        };
         for i in 0..3 {
             r.render_i420(&[i as f32 / 3.0], &pose(i), &mut out);
             r.render_rgba(&[i as f32 / 3.0], &pose(i), &mut rgba);
@@ -33,7 +40,11 @@ fn steady_state_rendering_does_not_grow_buffers() {
             r.render_rgba(&[(i % 3) as f32 / 3.0], &pose(i % 3), &mut rgba);
         }
         assert_eq!(caps, r.buffer_capacities(), "a per-frame buffer grew");
-        assert_eq!((py, pu, prgba), (out.y.as_ptr(), out.u.as_ptr(), rgba.data.as_ptr()), "output reallocated");
+        assert_eq!(
+            (py, pu, prgba),
+            (out.y.as_ptr(), out.u.as_ptr(), rgba.data.as_ptr()),
+            "output reallocated"
+        );
     }
 }
 
@@ -48,16 +59,30 @@ fn i420_render_matches_rgba_render_plus_convert() {
         let mut got = I420Frame::default();
         r.render_i420(&[0.7], &HeadPose::default(), &mut got);
         assert_eq!((got.width, got.height), (200, 136));
-        for (plane, a, b) in [("y", &got.y, &want.y), ("u", &got.u, &want.u), ("v", &got.v, &want.v)] {
+        for (plane, a, b) in [
+            ("y", &got.y, &want.y),
+            ("u", &got.u, &want.u),
+            ("v", &got.v, &want.v),
+        ] {
             assert_eq!(a.len(), b.len());
-            let worst = a.iter().zip(b.iter()).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
+            let worst = a
+                .iter()
+                .zip(b.iter())
+                .map(|(x, y)| x.abs_diff(*y))
+                .max()
+                .unwrap();
             assert!(worst <= 1, "plane {plane} differs by {worst}");
         }
     }
 }
 
 fn mean_diff(a: &RgbaFrame, b: &RgbaFrame) -> f64 {
-    a.data.iter().zip(&b.data).map(|(x, y)| x.abs_diff(*y) as f64).sum::<f64>() / a.data.len() as f64
+    a.data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| x.abs_diff(*y) as f64)
+        .sum::<f64>()
+        / a.data.len() as f64
 }
 
 #[test]
@@ -75,10 +100,24 @@ fn head_pose_jaw_morph_and_missing_weights_behave() {
     // Back to rest restores the original exactly (sparse reset).
     r.render_rgba(&[0.0], &HeadPose::default(), &mut b);
     assert_eq!(a, b, "morph reset is not exact");
-    r.render_rgba(&[0.0], &HeadPose { head: [0.5, 0.0, 0.0], eyes: [0.0; 2] }, &mut b);
+    r.render_rgba(
+        &[0.0],
+        &HeadPose {
+            head: [0.5, 0.0, 0.0],
+            eyes: [0.0; 2],
+        },
+        &mut b,
+    );
     assert!(mean_diff(&a, &b) > 0.05, "head yaw changed nothing");
     // Non-finite inputs do not panic.
-    r.render_rgba(&[f32::NAN], &HeadPose { head: [f32::INFINITY, f32::NAN, 0.0], eyes: [0.0; 2] }, &mut b);
+    r.render_rgba(
+        &[f32::NAN],
+        &HeadPose {
+            head: [f32::INFINITY, f32::NAN, 0.0],
+            eyes: [0.0; 2],
+        },
+        &mut b,
+    );
     r.set_jaw_open(f32::NAN);
     assert!(!r.has_jaw_bone());
 }
@@ -91,8 +130,19 @@ fn camera_override_and_auto_framing_centre_the_head() {
     // The head (y ≈ 1.6) is above the view centre, in front of the camera.
     assert!(cam.target[1] < 1.6 && cam.target[1] > 1.3, "{cam:?}");
     assert!(cam.eye[2] > cam.target[2], "{cam:?}");
-    let o = CameraOverride { eye: [0.0, 1.6, 2.0], target: [0.0, 1.6, 0.0], fov_y_deg: 30.0 };
-    let r2 = Renderer::new(av, RenderConfig { camera: Some(o), ..cfg(256, 256) }).unwrap();
+    let o = CameraOverride {
+        eye: [0.0, 1.6, 2.0],
+        target: [0.0, 1.6, 0.0],
+        fov_y_deg: 30.0,
+    };
+    let r2 = Renderer::new(
+        av,
+        RenderConfig {
+            camera: Some(o),
+            ..cfg(256, 256)
+        },
+    )
+    .unwrap();
     assert_eq!(r2.camera(), o);
 }
 
@@ -101,11 +151,20 @@ fn bad_meshes_are_errors_not_panics() {
     let mut av = cube_avatar();
     av.meshes[0].primitives[0].indices.push(999);
     av.meshes[0].primitives[0].indices.extend([0, 1]);
-    let e = Renderer::new(Arc::new(av), cfg(64, 64)).err().expect("error");
+    let e = Renderer::new(Arc::new(av), cfg(64, 64))
+        .err()
+        .expect("error");
     assert!(matches!(e, RenderError::BadMesh { .. }), "{e}");
     let mut av = cube_avatar();
-    av.meshes[0].primitives.push(Primitive { positions: vec![[0.0; 3]; 3], normals: vec![[0.0; 3]; 2], indices: vec![0, 1, 2], ..Default::default() });
-    let e = Renderer::new(Arc::new(av), cfg(64, 64)).err().expect("error");
+    av.meshes[0].primitives.push(Primitive {
+        positions: vec![[0.0; 3]; 3],
+        normals: vec![[0.0; 3]; 2],
+        indices: vec![0, 1, 2],
+        ..Default::default()
+    });
+    let e = Renderer::new(Arc::new(av), cfg(64, 64))
+        .err()
+        .expect("error");
     assert!(e.to_string().contains("normals has 2 entries"), "{e}");
     // Dangling node/material/texture references are tolerated.
     let mut av = textured_avatar();
@@ -121,8 +180,19 @@ fn bad_meshes_are_errors_not_panics() {
 #[test]
 fn camera_inside_the_model_clips_instead_of_crashing() {
     let av = Arc::new(cube_avatar());
-    let o = CameraOverride { eye: [0.1, 0.1, 0.2], target: [0.0, 0.0, -1.0], fov_y_deg: 90.0 };
-    let mut r = Renderer::new(av, RenderConfig { camera: Some(o), ..cfg(64, 64) }).unwrap();
+    let o = CameraOverride {
+        eye: [0.1, 0.1, 0.2],
+        target: [0.0, 0.0, -1.0],
+        fov_y_deg: 90.0,
+    };
+    let mut r = Renderer::new(
+        av,
+        RenderConfig {
+            camera: Some(o),
+            ..cfg(64, 64)
+        },
+    )
+    .unwrap();
     let mut out = RgbaFrame::default();
     r.render_rgba(&[], &HeadPose::default(), &mut out);
     // Inside a closed cube with back-face culling we see the background only... but the near

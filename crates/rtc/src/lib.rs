@@ -263,18 +263,23 @@ impl WhepPeer {
             created: now,
             stats: PeerStats::default(),
         };
-        peer.resolve_mids();
+        let answer_sdp = answer.to_sdp_string();
+        let mids: Vec<Mid> = answer_sdp
+            .lines()
+            .filter_map(|l| l.trim_end_matches('\r').strip_prefix("a=mid:"))
+            .map(Mid::from)
+            .collect();
+        peer.resolve_mids(mids);
         if peer.video.is_none() {
             return Err(RtcError::NoVideoCodec);
         }
         if peer.audio.is_none() {
             return Err(RtcError::NoAudioCodec);
         }
-        Ok((peer, answer.to_sdp_string()))
+        Ok((peer, answer_sdp))
     }
 
-    fn resolve_mids(&mut self) {
-        let answer_mids = self.mids_from_session();
+    fn resolve_mids(&mut self, answer_mids: Vec<Mid>) {
         for mid in answer_mids {
             let Some(media) = self.rtc.media(mid) else { continue };
             let kind = media.kind();
@@ -293,20 +298,6 @@ impl WhepPeer {
                 }
             }
         }
-    }
-
-    fn mids_from_session(&mut self) -> Vec<Mid> {
-        // Drain the MediaAdded events str0m queued for the offer's sections.
-        let mut mids = Vec::new();
-        loop {
-            match self.rtc.poll_output() {
-                Ok(Output::Event(Event::MediaAdded(m))) => mids.push(m.mid),
-                Ok(Output::Event(e)) => self.on_event(e),
-                Ok(Output::Transmit(_)) => {}
-                Ok(Output::Timeout(_)) | Err(_) => break,
-            }
-        }
-        mids
     }
 
     /// The video codec this viewer gets.

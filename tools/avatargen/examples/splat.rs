@@ -38,7 +38,11 @@ fn world_offsets(s: &Scene) -> Vec<V> {
     let mut off = vec![[0.0; 3]; s.nodes.len()];
     fn walk(s: &Scene, n: usize, base: V, off: &mut Vec<V>) {
         let t = s.nodes[n].translation;
-        let w = [base[0] + t[0] as f64, base[1] + t[1] as f64, base[2] + t[2] as f64];
+        let w = [
+            base[0] + t[0] as f64,
+            base[1] + t[1] as f64,
+            base[2] + t[2] as f64,
+        ];
         off[n] = w;
         for &c in &s.nodes[n].children {
             walk(s, c, w, off);
@@ -51,7 +55,11 @@ fn world_offsets(s: &Scene) -> Vec<V> {
 }
 
 fn render(s: &Scene, v: &View, size: usize) -> Img {
-    let mut img = Img { w: size, h: size, rgb: vec![[40, 44, 52]; size * size] };
+    let mut img = Img {
+        w: size,
+        h: size,
+        rgb: vec![[40, 44, 52]; size * size],
+    };
     let mut zb = vec![f64::INFINITY; size * size];
     let off = world_offsets(s);
     let (sy, cy) = v.yaw.sin_cos();
@@ -76,10 +84,23 @@ fn render(s: &Scene, v: &View, size: usize) -> Img {
         let is_eye = node.name.starts_with("eye_");
         for prim in &mesh.prims {
             let n = prim.positions.len();
-            let mut pos: Vec<V> = prim.positions.iter().map(|p| [p[0] as f64, p[1] as f64, p[2] as f64]).collect();
-            let mut nor: Vec<V> = prim.normals.iter().map(|p| [p[0] as f64, p[1] as f64, p[2] as f64]).collect();
+            let mut pos: Vec<V> = prim
+                .positions
+                .iter()
+                .map(|p| [p[0] as f64, p[1] as f64, p[2] as f64])
+                .collect();
+            let mut nor: Vec<V> = prim
+                .normals
+                .iter()
+                .map(|p| [p[0] as f64, p[1] as f64, p[2] as f64])
+                .collect();
             for (ti, name) in mesh.target_names.iter().enumerate() {
-                let w = v.weights.iter().find(|(k, _)| k == name).map(|x| x.1).unwrap_or(0.0);
+                let w = v
+                    .weights
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|x| x.1)
+                    .unwrap_or(0.0);
                 if w == 0.0 {
                     continue;
                 }
@@ -113,7 +134,16 @@ fn render(s: &Scene, v: &View, size: usize) -> Img {
                     [sx, sy, -r[2]]
                 })
                 .collect();
-            let rn: Vec<V> = nor.iter().map(|nn| norm(rot([nn[0] + v.centre[0], nn[1] + v.centre[1], nn[2] + v.centre[2]]))).collect();
+            let rn: Vec<V> = nor
+                .iter()
+                .map(|nn| {
+                    norm(rot([
+                        nn[0] + v.centre[0],
+                        nn[1] + v.centre[1],
+                        nn[2] + v.centre[2],
+                    ]))
+                })
+                .collect();
             let clip: Option<f64> = std::env::var("CLIP").ok().and_then(|x| x.parse().ok());
             for t in prim.indices.chunks(3) {
                 let (a, b, c) = (t[0] as usize, t[1] as usize, t[2] as usize);
@@ -162,14 +192,19 @@ fn render(s: &Scene, v: &View, size: usize) -> Img {
                         ]);
                         let col: Vec<f64> = (0..3)
                             .map(|k| {
-                                (w0 * prim.colors[a][k] as f64 + w1 * prim.colors[b][k] as f64 + w2 * prim.colors[c][k] as f64) / 255.0
+                                (w0 * prim.colors[a][k] as f64
+                                    + w1 * prim.colors[b][k] as f64
+                                    + w2 * prim.colors[c][k] as f64)
+                                    / 255.0
                             })
                             .collect();
                         let ndl = dot(nn, light).max(0.0);
                         let fill = dot(nn, norm([0.6, 0.1, 0.7])).max(0.0);
                         let h = norm([light[0], light[1], light[2] + 1.0]);
                         let rough = s.materials[prim.material].roughness;
-                        let spec = dot(nn, h).max(0.0).powf(8.0 / (rough * rough + 0.01)) * (1.0 - rough) * 0.6;
+                        let spec = dot(nn, h).max(0.0).powf(8.0 / (rough * rough + 0.01))
+                            * (1.0 - rough)
+                            * 0.6;
                         let rim = (1.0 - nn[2].abs()).powf(3.0) * 0.15;
                         let mut out = [0u8; 3];
                         if wire && w0.min(w1).min(w2) < 0.04 {
@@ -178,7 +213,11 @@ fn render(s: &Scene, v: &View, size: usize) -> Img {
                         }
                         for k in 0..3 {
                             let lin = col[k] * (0.22 + 0.85 * ndl + 0.25 * fill + rim) + spec;
-                            let srgb = if lin <= 0.0031308 { lin * 12.92 } else { 1.055 * lin.powf(1.0 / 2.4) - 0.055 };
+                            let srgb = if lin <= 0.0031308 {
+                                lin * 12.92
+                            } else {
+                                1.055 * lin.powf(1.0 / 2.4) - 0.055
+                            };
                             out[k] = (srgb.clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
                         }
                         img.rgb[idx] = out;
@@ -197,13 +236,24 @@ fn write_png(path: &str, w: usize, h: usize, rgb: &[[u8; 3]]) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let out = args.get(1).cloned().unwrap_or_else(|| "/tmp/splat.png".into());
+    let out = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "/tmp/splat.png".into());
     let size: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(360);
     let set = args.get(3).cloned().unwrap_or_else(|| "main".into());
     let scene = avatargen::build_scene();
-    let head_c = [0.0, 0.17, 0.03];
-    let mouth_c = [0.0, 0.125, 0.09];
-    let eye_c = [0.032, 0.19, 0.065];
+    let lm = avatargen::landmarks();
+    let f = |a: [f32; 3]| [a[0] as f64, a[1] as f64, a[2] as f64];
+    let head_c = {
+        let h = f(lm.head);
+        [h[0], h[1] - 0.01, h[2] + 0.03]
+    };
+    let mouth_c = {
+        let m = f(lm.mouth);
+        [m[0], m[1] + 0.01, m[2]]
+    };
+    let eye_c = f(lm.eyes[0]);
     let mk = |yaw: f64, pitch: f64, centre: V, half: f64, w: Vec<(&'static str, f64)>| View {
         yaw,
         pitch,
@@ -217,24 +267,61 @@ fn main() {
             mk(0.0, 0.0, mouth_c, 0.05, vec![]),
             mk(0.0, 0.0, mouth_c, 0.05, vec![("jawOpen", 1.0)]),
             mk(0.0, 0.0, mouth_c, 0.05, vec![("jawOpen", 0.4)]),
-            mk(0.0, 0.0, mouth_c, 0.05, vec![("mouthSmileLeft", 1.0), ("mouthSmileRight", 1.0)]),
+            mk(
+                0.0,
+                0.0,
+                mouth_c,
+                0.05,
+                vec![("mouthSmileLeft", 1.0), ("mouthSmileRight", 1.0)],
+            ),
             mk(0.0, 0.0, mouth_c, 0.05, vec![("mouthPucker", 1.0)]),
-            mk(0.0, 0.0, mouth_c, 0.05, vec![("mouthFunnel", 1.0), ("jawOpen", 0.2)]),
-            mk(0.0, 0.0, mouth_c, 0.05, vec![("jawOpen", 1.0), ("mouthClose", 1.0)]),
+            mk(
+                0.0,
+                0.0,
+                mouth_c,
+                0.05,
+                vec![("mouthFunnel", 1.0), ("jawOpen", 0.2)],
+            ),
+            mk(
+                0.0,
+                0.0,
+                mouth_c,
+                0.05,
+                vec![("jawOpen", 1.0), ("mouthClose", 1.0)],
+            ),
             mk(0.6, 0.0, mouth_c, 0.05, vec![("jawOpen", 0.7)]),
-            mk(1.57, 0.0, mouth_c, 0.06, vec![("jawOpen", 1.0), ("tongueOut", 1.0)]),
+            mk(
+                1.57,
+                0.0,
+                mouth_c,
+                0.06,
+                vec![("jawOpen", 1.0), ("tongueOut", 1.0)],
+            ),
         ],
         "dbg" => {
-            let c: Vec<f64> = std::env::var("C").unwrap_or("0.045,0.11,0.06".into()).split(',').map(|x| x.parse().unwrap()).collect();
-            let half: f64 = std::env::var("HALF").ok().and_then(|x| x.parse().ok()).unwrap_or(0.02);
-            let yaw: f64 = std::env::var("YAW").ok().and_then(|x| x.parse().ok()).unwrap_or(0.5);
+            let c: Vec<f64> = std::env::var("C")
+                .unwrap_or("0.045,0.11,0.06".into())
+                .split(',')
+                .map(|x| x.parse().unwrap())
+                .collect();
+            let half: f64 = std::env::var("HALF")
+                .ok()
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(0.02);
+            let yaw: f64 = std::env::var("YAW")
+                .ok()
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(0.5);
             let w: Vec<(&'static str, f64)> = std::env::var("W")
                 .unwrap_or_default()
                 .split(',')
                 .filter(|s| !s.is_empty())
                 .map(|kv| {
                     let (k, v) = kv.split_once('=').unwrap_or((kv, "1"));
-                    (&*Box::leak(k.to_string().into_boxed_str()), v.parse().unwrap_or(1.0))
+                    (
+                        &*Box::leak(k.to_string().into_boxed_str()),
+                        v.parse().unwrap_or(1.0),
+                    )
                 })
                 .collect();
             vec![mk(yaw, 0.0, [c[0], c[1], c[2]], half, w)]
@@ -243,8 +330,20 @@ fn main() {
             mk(0.0, 0.0, eye_c, 0.03, vec![]),
             mk(0.0, 0.0, eye_c, 0.03, vec![("eyeBlinkLeft", 1.0)]),
             mk(0.0, 0.0, eye_c, 0.03, vec![("eyeBlinkLeft", 0.5)]),
-            mk(0.0, 0.0, eye_c, 0.03, vec![("eyeWideLeft", 1.0), ("browOuterUpLeft", 1.0)]),
-            mk(0.0, 0.0, eye_c, 0.03, vec![("eyeSquintLeft", 1.0), ("cheekSquintLeft", 1.0)]),
+            mk(
+                0.0,
+                0.0,
+                eye_c,
+                0.03,
+                vec![("eyeWideLeft", 1.0), ("browOuterUpLeft", 1.0)],
+            ),
+            mk(
+                0.0,
+                0.0,
+                eye_c,
+                0.03,
+                vec![("eyeSquintLeft", 1.0), ("cheekSquintLeft", 1.0)],
+            ),
             mk(0.0, 0.0, eye_c, 0.03, vec![("browDownLeft", 1.0)]),
             mk(0.0, 0.0, eye_c, 0.03, vec![("browInnerUp", 1.0)]),
             mk(0.7, 0.0, eye_c, 0.03, vec![]),
@@ -256,8 +355,25 @@ fn main() {
             mk(1.57, 0.0, head_c, 0.17, vec![]),
             mk(0.0, 0.0, [0.0, 0.1, 0.0], 0.32, vec![]),
             mk(0.0, 0.0, head_c, 0.17, vec![("jawOpen", 1.0)]),
-            mk(0.0, 0.0, head_c, 0.17, vec![("mouthSmileLeft", 1.0), ("mouthSmileRight", 1.0), ("cheekSquintLeft", 0.5), ("cheekSquintRight", 0.5)]),
-            mk(0.0, 0.0, head_c, 0.17, vec![("eyeBlinkLeft", 1.0), ("eyeBlinkRight", 1.0)]),
+            mk(
+                0.0,
+                0.0,
+                head_c,
+                0.17,
+                vec![
+                    ("mouthSmileLeft", 1.0),
+                    ("mouthSmileRight", 1.0),
+                    ("cheekSquintLeft", 0.5),
+                    ("cheekSquintRight", 0.5),
+                ],
+            ),
+            mk(
+                0.0,
+                0.0,
+                head_c,
+                0.17,
+                vec![("eyeBlinkLeft", 1.0), ("eyeBlinkRight", 1.0)],
+            ),
             mk(0.0, 0.0, head_c, 0.17, vec![("mouthPucker", 1.0)]),
             mk(3.14, 0.0, head_c, 0.17, vec![]),
         ],

@@ -22,7 +22,7 @@ struct Out {
 
 impl Out {
     fn view(&mut self, bytes: &[u8], target: Option<u32>) -> usize {
-        while self.bin.len() % 4 != 0 {
+        while !self.bin.len().is_multiple_of(4) {
             self.bin.push(0);
         }
         let mut v = Map::new();
@@ -195,9 +195,16 @@ pub fn write_glb(scene: &Scene) -> Vec<u8> {
     let mut out = Out::default();
     let mut meshes = Vec::new();
     for m in &scene.meshes {
-        let normal_targets =
-            m.prims.iter().any(|p| p.targets.iter().any(|(_, n)| n.iter().any(|v| v.iter().any(|&c| c != 0.0))));
-        let prims: Vec<Value> = m.prims.iter().map(|p| prim_json(&mut out, p, normal_targets)).collect();
+        let normal_targets = m.prims.iter().any(|p| {
+            p.targets
+                .iter()
+                .any(|(_, n)| n.iter().any(|v| v.iter().any(|&c| c != 0.0)))
+        });
+        let prims: Vec<Value> = m
+            .prims
+            .iter()
+            .map(|p| prim_json(&mut out, p, normal_targets))
+            .collect();
         let mut mj = json!({ "name": m.name, "primitives": prims });
         if !m.target_names.is_empty() {
             mj["weights"] = json!(vec![0.0; m.target_names.len()]);
@@ -245,7 +252,7 @@ pub fn write_glb(scene: &Scene) -> Vec<u8> {
             v
         })
         .collect();
-    while out.bin.len() % 4 != 0 {
+    while !out.bin.len().is_multiple_of(4) {
         out.bin.push(0);
     }
     let doc = json!({
@@ -264,7 +271,7 @@ pub fn write_glb(scene: &Scene) -> Vec<u8> {
         "buffers": [{ "byteLength": out.bin.len() }],
     });
     let mut js = serde_json::to_vec(&doc).unwrap_or_default();
-    while js.len() % 4 != 0 {
+    while !js.len().is_multiple_of(4) {
         js.push(b' ');
     }
     let total = 12 + 8 + js.len() + 8 + out.bin.len();

@@ -78,6 +78,7 @@ pub mod mat {
     pub const MOUTH: usize = 4;
     pub const EYE: usize = 5;
     pub const TONGUE: usize = 6;
+    pub const LASHES: usize = 7;
 }
 
 /// Skin tones (linear).
@@ -113,7 +114,14 @@ pub struct Head {
     pub jaw_angle: f64,
 }
 
+impl Default for Head {
+    fn default() -> Self {
+        Head::new()
+    }
+}
+
 impl Head {
+    /// The head with its landmarks computed.
     pub fn new() -> Head {
         let o = v3(0.0, -0.005, -0.005);
         let mouth_guess = v3(0.0, -0.056, 0.08);
@@ -121,7 +129,7 @@ impl Head {
         let ex = V3::X;
         let ey = dm.cross(ex).norm() * -1.0;
         let ey = if ey.y < 0.0 { -ey } else { ey };
-        let re = 0.0125;
+        let re = 0.0142;
         let mut h = Head {
             o,
             dm,
@@ -129,8 +137,8 @@ impl Head {
             ey,
             mouth: V3::ZERO,
             w_ang: 0.0,
-            w_m: 0.025,
-            eye: [v3(0.032, 0.014, 0.059), v3(-0.032, 0.014, 0.059)],
+            w_m: 0.0235,
+            eye: [v3(0.0335, 0.011, 0.0575), v3(-0.0335, 0.011, 0.0575)],
             re,
             hinge: v3(0.0, -0.012, -0.012),
             jaw_angle: 0.26,
@@ -143,13 +151,18 @@ impl Head {
     /// Signed distance of the head shape (without lips, eyelids, ears).
     pub fn sdf(&self, p: V3) -> f64 {
         let mut d = sd_ellipsoid(p, v3(0.0, 0.028, -0.012), v3(0.073, 0.088, 0.092));
-        let face = sd_ellipsoid(p, v3(0.0, -0.028, 0.012), v3(0.059, 0.066, 0.064));
+        let face = sd_ellipsoid(p, v3(0.0, -0.018, 0.012), v3(0.06, 0.07, 0.064));
         d = smin(d, face, 0.03);
-        let jaw = sd_capsule(p, v3(-0.04, -0.058, -0.004), v3(0.04, -0.058, -0.004), 0.02);
-        d = smin(d, jaw, 0.03);
-        let chin = sd_ellipsoid(p, v3(0.0, -0.082, 0.05), v3(0.021, 0.018, 0.02));
-        d = smin(d, chin, 0.022);
-        let muzzle = sd_ellipsoid(p, v3(0.0, -0.05, 0.052), v3(0.03, 0.026, 0.03));
+        let jaw = sd_capsule(
+            p,
+            v3(-0.041, -0.057, -0.004),
+            v3(0.041, -0.057, -0.004),
+            0.022,
+        );
+        d = smin(d, jaw, 0.036);
+        let chin = sd_ellipsoid(p, v3(0.0, -0.081, 0.049), v3(0.024, 0.018, 0.02));
+        d = smin(d, chin, 0.03);
+        let muzzle = sd_ellipsoid(p, v3(0.0, -0.05, 0.051), v3(0.027, 0.024, 0.029));
         d = smin(d, muzzle, 0.02);
         for s in [-1.0, 1.0] {
             let cheek = sd_ellipsoid(p, v3(s * 0.04, -0.014, 0.05), v3(0.022, 0.017, 0.02));
@@ -158,12 +171,12 @@ impl Head {
         let brow = sd_capsule(p, v3(-0.03, 0.033, 0.063), v3(0.03, 0.033, 0.063), 0.011);
         d = smin(d, brow, 0.02);
         // nose
-        let bridge = sd_capsule(p, v3(0.0, 0.022, 0.068), v3(0.0, -0.018, 0.09), 0.0068);
+        let bridge = sd_capsule(p, v3(0.0, 0.022, 0.068), v3(0.0, -0.017, 0.088), 0.0066);
         d = smin(d, bridge, 0.012);
-        let tip = sd_ellipsoid(p, v3(0.0, -0.021, 0.091), v3(0.0105, 0.0095, 0.0105));
+        let tip = sd_ellipsoid(p, v3(0.0, -0.02, 0.089), v3(0.0105, 0.0095, 0.0105));
         d = smin(d, tip, 0.008);
         for s in [-1.0, 1.0] {
-            let ala = sd_ellipsoid(p, v3(s * 0.0115, -0.026, 0.083), v3(0.0075, 0.0068, 0.0078));
+            let ala = sd_ellipsoid(p, v3(s * 0.0105, -0.025, 0.082), v3(0.0066, 0.0062, 0.0072));
             d = smin(d, ala, 0.005);
         }
         // eye sockets: carve so the eyeball shows through the lid opening
@@ -172,7 +185,7 @@ impl Head {
             let ball = (p - e).len() - (self.re + 0.0019);
             d = smin(d, ball, 0.006);
             let q = p - e;
-            let (ax, ay) = (0.0106, 0.0074);
+            let (ax, ay) = (0.0117 * self.re / 0.0125, 0.0079 * self.re / 0.0125);
             let cyl = ((q.x / ax).powi(2) + ((q.y - 0.0008) / ay).powi(2)).sqrt() - 1.0;
             let almond = (cyl * ax.min(ay)).max(-q.z);
             d = smax(d, -almond, 0.0008);
@@ -248,16 +261,24 @@ impl Head {
         let base = (1.0 - u * u).max(0.0).powf(0.45);
         let bow = -0.0011 * (-(mx / 0.0045).powi(2)).exp()
             + 0.0007 * (-((mx.abs() - 0.0065) / 0.0035).powi(2)).exp();
-        (0.0015 + 0.0062 * base + bow, 0.0015 + 0.0078 * base)
+        (0.0014 + 0.0058 * base + bow, 0.0014 + 0.0068 * base)
     }
 
     /// Forward displacement of the lips (along the ray) and colour mix factor for a skin point.
     fn lip_shape(&self, mx: f64, my: f64, upper: bool, near: f64) -> (f64, f64) {
         let (hu, hl) = self.lip_heights(mx);
         let u = (mx / (self.w_m * 1.02)).abs();
-        let taper = if u >= 1.0 { 0.0 } else { (1.0 - u * u).powf(0.6) * near };
+        let taper = if u >= 1.0 {
+            0.0
+        } else {
+            (1.0 - u * u).powf(0.6) * near
+        };
         let h0 = 0.0022 * taper;
-        let (a, hh, t) = if upper { (0.0034, hu, my / hu) } else { (0.0040, hl, -my / hl) };
+        let (a, hh, t) = if upper {
+            (0.0034, hu, my / hu)
+        } else {
+            (0.0040, hl, -my / hl)
+        };
         let a = a * taper;
         let prof = if t < 0.4 {
             h0 + (a - h0) * smoothstep(0.0, 0.4, t)
@@ -268,18 +289,24 @@ impl Head {
         };
         let mut h = prof;
         // corner pit
-        let corner = ebump(v3(mx.abs(), my, 0.0), v3(self.w_m, 0.0, 0.0), v3(0.006, 0.005, 1.0));
+        let corner = ebump(
+            v3(mx.abs(), my, 0.0),
+            v3(self.w_m, 0.0, 0.0),
+            v3(0.006, 0.005, 1.0),
+        );
         h -= 0.0012 * corner;
         if upper {
             // philtrum groove between the lip and the nose
             let ph = smoothstep(0.9, 1.3, t) * (1.0 - smoothstep(2.2, 3.2, t));
-            h += ph * (-0.0007 * (-(mx / 0.003).powi(2)).exp() + 0.0004 * (-((mx.abs() - 0.0045) / 0.002).powi(2)).exp());
+            h += ph
+                * (-0.0007 * (-(mx / 0.003).powi(2)).exp()
+                    + 0.0004 * (-((mx.abs() - 0.0045) / 0.002).powi(2)).exp());
         } else {
             // mentolabial sulcus
             let s = (-((t - 1.9) / 0.5).powi(2)).exp() * (1.0 - smoothstep(0.7, 1.0, u));
             h -= 0.0014 * s;
         }
-        let red = 1.0 - smoothstep(0.88, 1.04, t);
+        let red = 1.0 - smoothstep(0.8, 1.12, t);
         let _ = hh;
         (h * near, red * (1.0 - smoothstep(0.92, 1.0, u)) * near)
     }
@@ -307,12 +334,15 @@ fn ring_angles() -> Vec<f64> {
 fn lid_lines(u: f64) -> (f64, f64) {
     let q = (1.0 - u * u).max(0.0);
     let lap = 0.07 * smoothstep(0.85, 1.2, u.abs());
-    (0.42 * q.powf(0.7) * (1.0 + 0.1 * u) - lap, -0.30 * q.powf(0.8) + lap)
+    (
+        0.38 * q.powf(0.7) * (1.0 + 0.1 * u) - lap,
+        -0.30 * q.powf(0.8) + lap,
+    )
 }
 
 /// Lid azimuth range: inner and outer canthus (rad).
-const A_IN: f64 = 0.78;
-const A_OUT: f64 = 0.86;
+const A_IN: f64 = 0.84;
+const A_OUT: f64 = 0.94;
 
 fn lid_u(alpha: f64) -> f64 {
     if alpha < 0.0 {
@@ -331,11 +361,13 @@ pub struct Face {
 
 pub fn build_face(h: &Head) -> Face {
     let mut b = Builder::default();
-    let nphi = 100usize;
+    let nphi = 96usize;
     let rings = ring_angles();
     let skin = skin_col();
     let lip = lip_col();
-    let phis: Vec<f64> = (0..nphi).map(|j| 2.0 * PI * j as f64 / nphi as f64).collect();
+    let phis: Vec<f64> = (0..nphi)
+        .map(|j| 2.0 * PI * j as f64 / nphi as f64)
+        .collect();
 
     // --- skin rings (ring 0 = lip slit) ---
     let mut skin_rows: Vec<Vec<u32>> = Vec::new();
@@ -350,10 +382,22 @@ pub fn build_face(h: &Head) -> Face {
             let p0 = h.surface(dir);
             let (mx, my) = h.mouth_xy(p0);
             let upper = if i == 0 { sp > 0.0 } else { my > 0.0 };
-            let side = if i == 0 { sp.signum() * (sp.abs() > 1e-9) as i32 as f64 } else { my.signum() };
+            let side = if i == 0 {
+                sp.signum() * (sp.abs() > 1e-9) as i32 as f64
+            } else {
+                my.signum()
+            };
             let near = 1.0 - smoothstep(0.3, 0.5, bb);
             let (hd, red) = h.lip_shape(mx, my, upper, near);
-            let p = p0 + dir * hd;
+            // mouth corners turned up a little at rest: a relaxed, friendly expression
+            let lift = 0.0011
+                * ebump(
+                    v3(mx.abs(), my, 0.0),
+                    v3(h.w_m, 0.0, 0.0),
+                    v3(0.012, 0.01, 1.0),
+                )
+                * near;
+            let p = p0 + dir * hd + V3::Y * lift;
             let mut c = mix(skin, lip, red);
             if i == 0 {
                 c = shade(c, 0.72);
@@ -365,11 +409,22 @@ pub fn build_face(h: &Head) -> Face {
             }
             // nostrils: darken the underside of the nose wings
             for s in [-1.0, 1.0] {
-                let k = ebump(p0, v3(s * 0.0075, -0.029, 0.086), v3(0.0045, 0.0028, 0.0055));
+                let k = ebump(
+                    p0,
+                    v3(s * 0.0075, -0.029, 0.086),
+                    v3(0.0045, 0.0028, 0.0055),
+                );
                 c = mix(c, srgb(90, 45, 40), 0.9 * k);
             }
             let jaw = h.jaw_mask(p, side);
-            let tag = Tag { kind: Kind::Skin, a: i as f64, b: phi, c: 0.0, side, jaw };
+            let tag = Tag {
+                kind: Kind::Skin,
+                a: i as f64,
+                b: phi,
+                c: 0.0,
+                side,
+                jaw,
+            };
             row.push(b.vert(p, c, tag));
             if i == 0 {
                 edge_pos.push(p);
@@ -392,10 +447,27 @@ pub fn build_face(h: &Head) -> Face {
             let (mx, _) = h.mouth_xy(e);
             let taper = (1.0 - (mx / h.w_m).powi(2)).max(0.0).sqrt();
             let side = (sp * 3.0).clamp(-1.0, 1.0);
-            let p = e - h.dm * (0.0065 * t.powf(0.8)) + h.ey * (side * 0.0032 * (t * PI * 0.5).sin() * taper);
+            let p = e - h.dm * (0.0065 * t.powf(0.8))
+                + h.ey * (side * 0.0032 * (t * PI * 0.5).sin() * taper);
             let c = mix(shade(lip, 0.8), srgb(70, 22, 26), smoothstep(0.2, 1.0, t));
-            let jaw = h.jaw_mask(e, if sp > 1e-9 { 1.0 } else if sp < -1e-9 { -1.0 } else { 0.0 });
-            let tag = Tag { kind: Kind::InnerLip, a: t, b: phi, c: 0.0, side, jaw };
+            let jaw = h.jaw_mask(
+                e,
+                if sp > 1e-9 {
+                    1.0
+                } else if sp < -1e-9 {
+                    -1.0
+                } else {
+                    0.0
+                },
+            );
+            let tag = Tag {
+                kind: Kind::InnerLip,
+                a: t,
+                b: phi,
+                c: 0.0,
+                side,
+                jaw,
+            };
             let id = b.vert(p, c, tag);
             edge_links.push((id, skin_rows[0][j]));
             row.push(id);
@@ -413,9 +485,21 @@ pub fn build_face(h: &Head) -> Face {
         for &phi in &phis {
             let (sp, cp) = phi.sin_cos();
             let narrow = 1.0 - 0.22 * (-sp).max(0.0);
-            let p = cb + v3(rx * narrow * al.sin() * cp, ry * al.sin() * sp, rz * al.cos());
+            let p = cb
+                + v3(
+                    rx * narrow * al.sin() * cp,
+                    ry * al.sin() * sp,
+                    rz * al.cos(),
+                );
             let jaw = smoothstep(0.35, -0.35, sp);
-            let tag = Tag { kind: Kind::Cavity, a: al, b: phi, c: 0.0, side: sp, jaw };
+            let tag = Tag {
+                kind: Kind::Cavity,
+                a: al,
+                b: phi,
+                c: 0.0,
+                side: sp,
+                jaw,
+            };
             row.push(b.vert(p, srgb(58, 16, 20), tag));
         }
         cav_rows.push(row);
@@ -423,13 +507,27 @@ pub fn build_face(h: &Head) -> Face {
     let back = b.vert(
         cb - V3::Z * rz,
         srgb(58, 16, 20),
-        Tag { kind: Kind::Cavity, a: PI, b: 0.0, c: 0.0, side: 0.0, jaw: 0.5 },
+        Tag {
+            kind: Kind::Cavity,
+            a: PI,
+            b: 0.0,
+            c: 0.0,
+            side: 0.0,
+            jaw: 0.5,
+        },
     );
     // back pole of the head
     let head_back = b.vert(
         h.surface(-h.dm),
         skin,
-        Tag { kind: Kind::Skin, a: rings.len() as f64, b: 0.0, c: 0.0, side: 0.0, jaw: 0.0 },
+        Tag {
+            kind: Kind::Skin,
+            a: rings.len() as f64,
+            b: 0.0,
+            c: 0.0,
+            side: 0.0,
+            jaw: 0.0,
+        },
     );
 
     let t0 = b.tris.len();
@@ -445,9 +543,18 @@ pub fn build_face(h: &Head) -> Face {
     for r in &skin_rows {
         chain.push(r.clone());
     }
-    b.grid(&chain, true, |r| if r < n_cav { mat::MOUTH } else { mat::SKIN });
+    b.grid(
+        &chain,
+        true,
+        |r| if r < n_cav { mat::MOUTH } else { mat::SKIN },
+    );
     b.fan(back, &chain[0], mat::MOUTH, true);
-    b.fan(head_back, chain.last().map(|v| v.as_slice()).unwrap_or(&[]), mat::SKIN, false);
+    b.fan(
+        head_back,
+        chain.last().map(|v| v.as_slice()).unwrap_or(&[]),
+        mat::SKIN,
+        false,
+    );
     // orientation: the skin part must face outward from the head centre
     orient_by_skin(&mut b, t0, h.o);
     // drop skin well under the hair (never seen, saves triangles)
@@ -457,7 +564,11 @@ pub fn build_face(h: &Head) -> Face {
         .zip(&b.tag)
         .map(|(&p, t)| t.kind == Kind::Skin && crate::parts::hair_at(p).0 > 0.0045)
         .collect();
-    let keep: Vec<bool> = b.tris.iter().map(|t| !t.iter().all(|&i| covered[i as usize])).collect();
+    let keep: Vec<bool> = b
+        .tris
+        .iter()
+        .map(|t| !t.iter().all(|&i| covered[i as usize]))
+        .collect();
     let mut k = 0;
     b.tris.retain(|_| {
         k += 1;
@@ -474,8 +585,12 @@ pub fn build_face(h: &Head) -> Face {
         let sx = if ei == 0 { 1.0 } else { -1.0 };
         for upper in [true, false] {
             let t1 = b.tris.len();
-            let na = 30;
-            let (r_in, r_out) = if upper { (h.re + 0.0009, h.re + 0.0024) } else { (h.re + 0.0008, h.re + 0.0022) };
+            let na = 26;
+            let (r_in, r_out) = if upper {
+                (h.re + 0.0009, h.re + 0.0024)
+            } else {
+                (h.re + 0.0008, h.re + 0.0022)
+            };
             let top = if upper { 1.45 } else { -1.3 };
             let nrows = 7;
             let mut rows: Vec<Vec<u32>> = Vec::new();
@@ -493,7 +608,7 @@ pub fn build_face(h: &Head) -> Face {
                             let t = (rr - 1) as f64 / nrows as f64;
                             let beta = bm + sgn * 0.02 + (top - bm) * t.powf(1.3);
                             let dive = smoothstep(0.12, 0.5, (beta - bm).abs());
-                            (beta, r_out - 0.0013 * dive)
+                            (beta, r_out - if upper { 0.0013 } else { 0.0019 } * dive)
                         }
                     };
                     let p = lid_point(e, sx, alpha, beta, r);
@@ -507,13 +622,58 @@ pub fn build_face(h: &Head) -> Face {
                     } else if !upper && rr == 1 {
                         c = mix(skin, srgb(190, 125, 110), 0.5);
                     }
-                    let tag = Tag { kind: Kind::Lid, a: alpha, b: beta, c: r, side: if upper { 1.0 } else { -1.0 }, jaw: 0.0 };
+                    let tag = Tag {
+                        kind: Kind::Lid,
+                        a: alpha,
+                        b: beta,
+                        c: r,
+                        side: if upper { 1.0 } else { -1.0 },
+                        jaw: 0.0,
+                    };
                     row.push(b.vert(p, c, tag));
                 }
                 rows.push(row);
             }
             b.grid(&rows, false, |_| mat::SKIN);
             orient_outward_from(&mut b, t1, e);
+            if upper {
+                // eyelashes: a thin dark fin along the upper lid margin, curling up and out
+                let mut fin: Vec<Vec<u32>> = Vec::new();
+                for (k, (dbeta, dr)) in [(0.02, 0.0), (0.045, 0.0013), (0.085, 0.0026)]
+                    .iter()
+                    .enumerate()
+                {
+                    let mut row = Vec::new();
+                    for ai in 0..=na {
+                        let alpha = -1.45 + 2.9 * ai as f64 / na as f64;
+                        let u = lid_u(alpha);
+                        let (bu, _) = lid_lines(u);
+                        // longer toward the outer corner, none beyond the canthi
+                        let len = (1.0 - u.abs().powi(4)).max(0.0) * (0.75 + 0.35 * u.max(0.0));
+                        let beta = bu + dbeta * len.max(0.05);
+                        let r = r_out + 0.0002 + dr * len;
+                        let p = lid_point(e, sx, alpha, beta, r);
+                        let c = if k == 0 {
+                            srgb(40, 28, 26)
+                        } else {
+                            srgb(28, 20, 18)
+                        };
+                        let tag = Tag {
+                            kind: Kind::Lid,
+                            a: alpha,
+                            b: beta,
+                            c: r,
+                            side: 1.0,
+                            jaw: 0.0,
+                        };
+                        row.push(b.vert(p, c, tag));
+                    }
+                    fin.push(row);
+                }
+                let t2 = b.tris.len();
+                b.grid(&fin, false, |_| mat::LASHES);
+                orient_outward_from(&mut b, t2, e);
+            }
         }
     }
 
@@ -528,7 +688,8 @@ pub fn build_face(h: &Head) -> Face {
             for ui in 0..=nu {
                 let u = ui as f64 / nu as f64; // 0 inner .. 1 outer
                 let x = 0.011 + 0.041 * u;
-                let y = h.eye[0].y + 0.0195 + 0.005 * (PI * (u * 0.8 + 0.12)).sin() - 0.0025 * u * u;
+                let y =
+                    h.eye[0].y + 0.0225 + 0.005 * (PI * (u * 0.8 + 0.12)).sin() - 0.0025 * u * u;
                 let thick = 0.0052 * (1.0 - u) + 0.0022 * u;
                 let v = vi as f64 / nv as f64 - 0.5;
                 let yy = y + v * thick;
@@ -537,7 +698,14 @@ pub fn build_face(h: &Head) -> Face {
                 let lift = if vi == 0 || vi == nv { -0.0003 } else { 0.0009 };
                 let p = p0 + (p0 - h.o).norm() * lift;
                 let c = shade(brow_col(), 0.85 + 0.3 * hash01((ui * 7 + vi) as i64));
-                let tag = Tag { kind: Kind::Attached, a: u, b: v, c: 0.0, side: s, jaw: 0.0 };
+                let tag = Tag {
+                    kind: Kind::Attached,
+                    a: u,
+                    b: v,
+                    c: 0.0,
+                    side: s,
+                    jaw: 0.0,
+                };
                 row.push(b.vert(p, c, tag));
             }
             rows.push(row);
@@ -565,9 +733,9 @@ pub fn build_face(h: &Head) -> Face {
                 let lz = 0.017 * sn * ph.sin() * (1.0 + 0.25 * cs);
                 // concave bowl on the outer face
                 if lx > 0.0 {
-                    lx -= 0.0085 * bump((ly / 0.022).powi(2).sqrt().max((lz / 0.012).abs())) ;
+                    lx -= 0.0085 * bump((ly / 0.022).powi(2).sqrt().max((lz / 0.012).abs()));
                 }
-                let lx = lx + 0.004 * (1.0 - cs * cs) ; // flare away from the head
+                let lx = lx + 0.004 * (1.0 - cs * cs); // flare away from the head
                 let tilt: f64 = 0.18;
                 let (st, ct) = tilt.sin_cos();
                 let yy = ly * ct - lz * st;
@@ -575,13 +743,35 @@ pub fn build_face(h: &Head) -> Face {
                 let p = c + v3(s * (lx + 0.004), yy, zz);
                 let bowl = if lx < 0.002 && sn > 0.3 { 0.8 } else { 1.0 };
                 let col = shade(mix(skin, srgb(225, 160, 140), 0.35), bowl);
-                row.push(b.vert(p, col, Tag { kind: Kind::Attached, a: 0.0, b: 0.0, c: 0.0, side: s, jaw: 0.0 }));
+                row.push(b.vert(
+                    p,
+                    col,
+                    Tag {
+                        kind: Kind::Attached,
+                        a: 0.0,
+                        b: 0.0,
+                        c: 0.0,
+                        side: s,
+                        jaw: 0.0,
+                    },
+                ));
             }
             rows.push(row);
         }
         for (k, sign) in [(0usize, 1.0f64), (1, -1.0)] {
             let p = c + v3(s * 0.004, sign * 0.031 * 0.985, 0.0).rot_x(V3::ZERO, 0.0);
-            pole[k] = b.vert(p, skin, Tag { kind: Kind::Attached, a: 0.0, b: 0.0, c: 0.0, side: s, jaw: 0.0 });
+            pole[k] = b.vert(
+                p,
+                skin,
+                Tag {
+                    kind: Kind::Attached,
+                    a: 0.0,
+                    b: 0.0,
+                    c: 0.0,
+                    side: s,
+                    jaw: 0.0,
+                },
+            );
         }
         b.grid(&rows, true, |_| mat::SKIN);
         let first = rows[0].clone();
@@ -599,7 +789,11 @@ pub fn build_face(h: &Head) -> Face {
 }
 
 fn lid_point(e: V3, sx: f64, alpha: f64, beta: f64, r: f64) -> V3 {
-    e + v3(sx * alpha.sin() * beta.cos(), beta.sin(), alpha.cos() * beta.cos()) * r
+    e + v3(
+        sx * alpha.sin() * beta.cos(),
+        beta.sin(),
+        alpha.cos() * beta.cos(),
+    ) * r
 }
 
 fn orient_outward_from(b: &mut Builder, from: usize, c: V3) {
@@ -613,7 +807,11 @@ fn orient_by_skin(b: &mut Builder, from: usize, c: V3) {
         if m != mat::SKIN {
             continue;
         }
-        let (p0, p1, p2) = (b.pos[t[0] as usize], b.pos[t[1] as usize], b.pos[t[2] as usize]);
+        let (p0, p1, p2) = (
+            b.pos[t[0] as usize],
+            b.pos[t[1] as usize],
+            b.pos[t[2] as usize],
+        );
         if b.tag[t[0] as usize].kind != Kind::Skin {
             continue;
         }
@@ -665,7 +863,13 @@ pub fn face_delta(h: &Head, name: &str, p: V3, t: &Tag, edge: Option<(V3, Tag)>)
         0.0
     };
     let lips = lip_u.max(lip_l);
-    let vside = if upper { 1.0 } else if lower { -1.0 } else { 0.0 };
+    let vside = if upper {
+        1.0
+    } else if lower {
+        -1.0
+    } else {
+        0.0
+    };
     let half = |s: f64| smoothstep(-0.012, 0.012, s * mx);
     let fwd = h.dm;
     let up = V3::Y;
@@ -683,7 +887,11 @@ pub fn face_delta(h: &Head, name: &str, p: V3, t: &Tag, edge: Option<(V3, Tag)>)
     };
     match (base.as_str(), t.kind) {
         ("jawOpen", _) => {
-            let m = if t.kind == Kind::Jaw || t.kind == Kind::Tongue { 1.0 } else { t.jaw };
+            let m = if t.kind == Kind::Jaw || t.kind == Kind::Tongue {
+                1.0
+            } else {
+                t.jaw
+            };
             let mut d = h.jaw_delta(p, m);
             if is_mouthish {
                 // lower lip drops a little less than the jaw and the corners stretch
@@ -692,36 +900,51 @@ pub fn face_delta(h: &Head, name: &str, p: V3, t: &Tag, edge: Option<(V3, Tag)>)
             d
         }
         ("jawForward", _) => {
-            let m = if t.kind == Kind::Jaw || t.kind == Kind::Tongue { 1.0 } else { t.jaw };
+            let m = if t.kind == Kind::Jaw || t.kind == Kind::Tongue {
+                1.0
+            } else {
+                t.jaw
+            };
             fwd * (0.005 * m)
         }
         ("jaw", _) if sgn != 0.0 => {
-            let m = if t.kind == Kind::Jaw || t.kind == Kind::Tongue { 1.0 } else { t.jaw };
+            let m = if t.kind == Kind::Jaw || t.kind == Kind::Tongue {
+                1.0
+            } else {
+                t.jaw
+            };
             V3::X * (sgn * 0.006 * m)
         }
         ("mouthClose", Kind::Skin | Kind::InnerLip) => {
             // cancels the jaw on the lower lip, so jawOpen + mouthClose = closed lips
-            let k = if lower { 1.0 - smoothstep(hl * 1.2, hl * 2.8, (-my).max(0.0)) } else { 0.0 };
+            let k = if lower {
+                1.0 - smoothstep(hl * 1.2, hl * 2.8, (-my).max(0.0))
+            } else {
+                0.0
+            };
             let k = k * (1.0 - smoothstep(h.w_m * 0.95, h.w_m * 1.8, mx.abs()));
             -(h.jaw_delta(p, t.jaw) + up * (0.0015 * lip_l)) * k
         }
         ("mouthFunnel", Kind::Skin) => {
             let round = (1.0 - (mx / h.w_m).powi(2)).max(0.0);
             let open = v3(0.0, vside * 0.0045 * round.sqrt() * lips, 0.0);
-            fwd * (0.005 * lips) + V3::X * (-0.3 * mx * lips) + open
+            let wide = ebump(v3(mx, my, 0.0), V3::ZERO, v3(0.045, 0.028, 1.0)) * face_front;
+            fwd * (0.005 * lips + 0.002 * wide) + V3::X * (-0.3 * mx * wide) + open
         }
         ("mouthPucker", Kind::Skin) => {
-            let m = lips.max(corner(1.0, 0.012, 0.01)).max(corner(-1.0, 0.012, 0.01));
-            fwd * (0.0075 * lips) + V3::X * (-0.42 * mx * m) + up * (-0.15 * my * lips)
+            let wide = ebump(v3(mx, my, 0.0), V3::ZERO, v3(0.046, 0.03, 1.0)) * face_front;
+            fwd * (0.0075 * lips + 0.003 * wide)
+                + V3::X * (-0.42 * mx * wide)
+                + up * (-0.15 * my * lips)
         }
         ("mouth", Kind::Skin | Kind::Attached) if sgn != 0.0 => {
             let m = ebump(v3(mx, my, 0.0), V3::ZERO, v3(0.045, 0.03, 1.0)) * face_front;
             V3::X * (sgn * 0.0075 * m) + fwd * (-0.0015 * m * (sgn * mx / h.w_m).clamp(-1.0, 1.0))
         }
         ("mouthSmile", _) => {
-            let m = corner(sgn, 0.026, 0.02);
-            let cheek = field(v3(sgn * 0.04, -0.028, 0.052), v3(0.02, 0.018, 0.02));
-            (v3(sgn * 0.0035, 0.0048, -0.0022)) * m + v3(sgn * 0.001, 0.002, 0.0012) * cheek
+            let m = corner(sgn, 0.03, 0.024);
+            let cheek = field(v3(sgn * 0.04, -0.026, 0.052), v3(0.024, 0.022, 0.025));
+            (v3(sgn * 0.0045, 0.0062, -0.003)) * m + v3(sgn * 0.0015, 0.0032, 0.002) * cheek
         }
         ("mouthFrown", _) => {
             let m = corner(sgn, 0.022, 0.022);
@@ -744,7 +967,11 @@ pub fn face_delta(h: &Head, name: &str, p: V3, t: &Tag, edge: Option<(V3, Tag)>)
             (-up * 0.0016 - fwd * 0.0032) * k
         }
         ("mouthShrugLower", _) => {
-            let k = lip_l.max(if is_skinish && my < 0.0 { field(v3(0.0, -0.08, 0.05), v3(0.03, 0.03, 0.03)) } else { 0.0 });
+            let k = lip_l.max(if is_skinish && my < 0.0 {
+                field(v3(0.0, -0.08, 0.05), v3(0.03, 0.03, 0.03))
+            } else {
+                0.0
+            });
             (up * 0.0028 + fwd * 0.0012) * k
         }
         ("mouthShrugUpper", _) => (up * 0.0022 + fwd * 0.0008) * lip_u,
@@ -753,12 +980,20 @@ pub fn face_delta(h: &Head, name: &str, p: V3, t: &Tag, edge: Option<(V3, Tag)>)
             up * (-0.3 * my * k) - fwd * (0.0012 * k)
         }
         ("mouthLowerDown", Kind::Skin | Kind::InnerLip) => {
-            let k = if lower { 1.0 - smoothstep(hl * 1.0, hl * 3.0, (-my).max(0.0)) } else { 0.0 };
+            let k = if lower {
+                1.0 - smoothstep(hl * 1.0, hl * 3.0, (-my).max(0.0))
+            } else {
+                0.0
+            };
             let k = k * half(sgn) * (1.0 - smoothstep(h.w_m * 0.8, h.w_m * 1.3, mx.abs()));
             (-up * 0.0042 + fwd * 0.0006) * k
         }
         ("mouthUpperUp", Kind::Skin | Kind::InnerLip) => {
-            let k = if upper { 1.0 - smoothstep(hu * 1.2, hu * 3.5, my.max(0.0)) } else { 0.0 };
+            let k = if upper {
+                1.0 - smoothstep(hu * 1.2, hu * 3.5, my.max(0.0))
+            } else {
+                0.0
+            };
             let k = k * half(sgn) * (1.0 - smoothstep(h.w_m * 0.8, h.w_m * 1.3, mx.abs()));
             (up * 0.004 + fwd * 0.0005) * k
         }
@@ -774,7 +1009,9 @@ pub fn face_delta(h: &Head, name: &str, p: V3, t: &Tag, edge: Option<(V3, Tag)>)
             let k = field(v3(sgn * 0.036, -0.012, 0.058), v3(0.022, 0.016, 0.03));
             v3(0.0, 0.0028, 0.0006) * k
         }
-        ("cheekSquint", Kind::Lid) if (t_eye(p) == sgn) && t.side < 0.0 => lid_move(h, p, t, 0.06, 0.0),
+        ("cheekSquint", Kind::Lid) if (t_eye(p) == sgn) && t.side < 0.0 => {
+            lid_move(h, p, t, 0.06, 0.0)
+        }
         ("noseSneer", Kind::Skin) => {
             let k = field(v3(sgn * 0.012, -0.016, 0.083), v3(0.014, 0.014, 0.02));
             let k2 = if upper { lip_u * half(sgn) * 0.4 } else { 0.0 };
@@ -788,7 +1025,12 @@ pub fn face_delta(h: &Head, name: &str, p: V3, t: &Tag, edge: Option<(V3, Tag)>)
             up * (0.0048 * k)
         }
         ("browInnerUp", Kind::Lid) if t.side > 0.0 => {
-            let k = field_lid(p, v3(t_eye(p) * 0.014, 0.034, 0.066), v3(0.022, 0.02, 0.03), t);
+            let k = field_lid(
+                p,
+                v3(t_eye(p) * 0.014, 0.034, 0.066),
+                v3(0.022, 0.02, 0.03),
+                t,
+            );
             up * (0.0048 * k)
         }
         ("browDown", Kind::Skin | Kind::Attached | Kind::Lid) => {
@@ -797,7 +1039,11 @@ pub fn face_delta(h: &Head, name: &str, p: V3, t: &Tag, edge: Option<(V3, Tag)>)
             }
             let c = v3(sgn * 0.028, 0.033, 0.064);
             let r = v3(0.03, 0.018, 0.03);
-            let k = if t.kind == Kind::Lid { field_lid(p, c, r, t) } else { field(c, r) };
+            let k = if t.kind == Kind::Lid {
+                field_lid(p, c, r, t)
+            } else {
+                field(c, r)
+            };
             v3(-sgn * 0.0018, -0.0042, 0.0006) * k
         }
         ("browOuterUp", Kind::Skin | Kind::Attached | Kind::Lid) => {
@@ -806,7 +1052,11 @@ pub fn face_delta(h: &Head, name: &str, p: V3, t: &Tag, edge: Option<(V3, Tag)>)
             }
             let c = v3(sgn * 0.047, 0.031, 0.056);
             let r = v3(0.022, 0.02, 0.03);
-            let k = if t.kind == Kind::Lid { field_lid(p, c, r, t) } else { field(c, r) };
+            let k = if t.kind == Kind::Lid {
+                field_lid(p, c, r, t)
+            } else {
+                field(c, r)
+            };
             up * (0.0048 * k)
         }
         ("eyeBlink", Kind::Lid) if t_eye(p) == sgn => {

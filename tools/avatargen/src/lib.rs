@@ -33,7 +33,7 @@ const NORMAL_TARGETS: &[&str] = &[
 ];
 
 /// Where the head design origin sits in body (world) coordinates.
-const HEAD_ORIGIN: V3 = v3(0.0, 0.165, 0.012);
+const HEAD_ORIGIN: V3 = v3(0.0, 0.141, 0.012);
 /// Head pivot (the head node's origin) in head design coordinates.
 const HEAD_PIVOT: V3 = v3(0.0, -0.05, -0.02);
 /// Neck node origin in body coordinates.
@@ -57,7 +57,9 @@ fn materials() -> Vec<MaterialDef> {
         m("mouth_interior", 0.8),
         m("eye", 0.15),
         m("tongue", 0.45),
+        m("lashes", 0.7),
     ];
+    v[mat::LASHES].double_sided = true;
     v[mat::MOUTH].base_color = [1.0, 1.0, 1.0, 1.0];
     let _ = srgb;
     v
@@ -66,14 +68,25 @@ fn materials() -> Vec<MaterialDef> {
 /// Translate a builder's positions.
 fn shift(b: &mut Builder, by: V3) {
     for p in &mut b.pos {
-        *p = *p + by;
+        *p += by;
     }
 }
 
-fn mesh_from(name: &str, b: &Builder, names: &[&str], deltas: impl Fn(usize, &str) -> V3, normals: bool) -> MeshDef {
-    let with_n: Vec<bool> = names.iter().map(|n| normals && NORMAL_TARGETS.contains(n)).collect();
-    let targets: Vec<Vec<V3>> =
-        names.iter().map(|n| (0..b.pos.len()).map(|i| deltas(i, n)).collect()).collect();
+fn mesh_from(
+    name: &str,
+    b: &Builder,
+    names: &[&str],
+    deltas: impl Fn(usize, &str) -> V3,
+    normals: bool,
+) -> MeshDef {
+    let with_n: Vec<bool> = names
+        .iter()
+        .map(|n| normals && NORMAL_TARGETS.contains(n))
+        .collect();
+    let targets: Vec<Vec<V3>> = names
+        .iter()
+        .map(|n| (0..b.pos.len()).map(|i| deltas(i, n)).collect())
+        .collect();
     MeshDef {
         name: name.to_string(),
         target_names: names.iter().map(|s| s.to_string()).collect(),
@@ -91,7 +104,12 @@ pub fn build_scene() -> Scene {
     let fb = &face.b;
     let face_mesh = {
         let d = |i: usize, n: &str| {
-            let edge = face.edge_of.get(i).copied().filter(|&e| e != u32::MAX).map(|e| (fb.pos[e as usize], fb.tag[e as usize]));
+            let edge = face
+                .edge_of
+                .get(i)
+                .copied()
+                .filter(|&e| e != u32::MAX)
+                .map(|e| (fb.pos[e as usize], fb.tag[e as usize]));
             face_delta(&h, n, fb.pos[i], &fb.tag[i], edge)
         };
         let mut m = mesh_from("face", fb, FACE_TARGETS, d, true);
@@ -107,7 +125,13 @@ pub fn build_scene() -> Scene {
     let tl = parts::teeth(&h, false);
     let tg = parts::tongue(&h);
     let mut upper = mesh_from("teeth_upper", &tu, &[], |_, _| V3::ZERO, false);
-    let mut lower = mesh_from("teeth_lower", &tl, JAW_TARGETS, |i, n| face_delta(&h, n, tl.pos[i], &tl.tag[i], None), false);
+    let mut lower = mesh_from(
+        "teeth_lower",
+        &tl,
+        JAW_TARGETS,
+        |i, n| face_delta(&h, n, tl.pos[i], &tl.tag[i], None),
+        false,
+    );
     let mut tongue = mesh_from(
         "tongue",
         &tg,
@@ -150,18 +174,29 @@ pub fn build_scene() -> Scene {
         children,
     };
     let nodes = vec![
-        node("body", V3::ZERO, Some(7), vec![1]),                    // 0
-        node("neck", NECK_ORIGIN, Some(6), vec![2]),                 // 1
-        node("head", head_world - NECK_ORIGIN, None, vec![3, 4, 5, 6, 7, 8, 9]), // 2
-        node("face", V3::ZERO, Some(0), vec![]),                     // 3
-        node("hair", V3::ZERO, Some(1), vec![]),                     // 4
-        node("teeth_upper", V3::ZERO, Some(2), vec![]),              // 5
-        node("teeth_lower", V3::ZERO, Some(3), vec![]),              // 6
-        node("tongue", V3::ZERO, Some(4), vec![]),                   // 7
-        node("eye_L", eye_l, Some(5), vec![]),                       // 8
-        node("eye_R", eye_r, Some(5), vec![]),                       // 9
+        node("body", V3::ZERO, Some(7), vec![1]),    // 0
+        node("neck", NECK_ORIGIN, Some(6), vec![2]), // 1
+        node(
+            "head",
+            head_world - NECK_ORIGIN,
+            None,
+            vec![3, 4, 5, 6, 7, 8, 9],
+        ), // 2
+        node("face", V3::ZERO, Some(0), vec![]),     // 3
+        node("hair", V3::ZERO, Some(1), vec![]),     // 4
+        node("teeth_upper", V3::ZERO, Some(2), vec![]), // 5
+        node("teeth_lower", V3::ZERO, Some(3), vec![]), // 6
+        node("tongue", V3::ZERO, Some(4), vec![]),   // 7
+        node("eye_L", eye_l, Some(5), vec![]),       // 8
+        node("eye_R", eye_r, Some(5), vec![]),       // 9
     ];
-    Scene { name: "facecast_default".into(), nodes, roots: vec![0], meshes, materials: materials() }
+    Scene {
+        name: "facecast_default".into(),
+        nodes,
+        roots: vec![0],
+        meshes,
+        materials: materials(),
+    }
 }
 
 /// World-space landmarks of the generated avatar (rest pose), for cameras in previews.
@@ -179,7 +214,11 @@ pub struct Landmarks {
 pub fn landmarks() -> Landmarks {
     let h = Head::new();
     let w = |p: V3| (p + HEAD_ORIGIN).q();
-    Landmarks { mouth: w(h.mouth), eyes: [w(h.eye[0]), w(h.eye[1])], head: w(V3::ZERO) }
+    Landmarks {
+        mouth: w(h.mouth),
+        eyes: [w(h.eye[0]), w(h.eye[1])],
+        head: w(V3::ZERO),
+    }
 }
 
 /// Generate the GLB bytes.
@@ -194,7 +233,10 @@ pub fn self_check() -> Vec<String> {
     let check = |name: &str, b: &Builder, msgs: &mut Vec<String>| {
         let out = b.pos.iter().filter(|&&p| h.sdf(p) > -0.0003).count();
         if out > 0 {
-            msgs.push(format!("{name}: {out} of {} vertices outside the skin", b.pos.len()));
+            msgs.push(format!(
+                "{name}: {out} of {} vertices outside the skin",
+                b.pos.len()
+            ));
         }
     };
     check("teeth_upper", &parts::teeth(&h, true), &mut msgs);

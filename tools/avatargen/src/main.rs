@@ -4,7 +4,9 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let out = std::env::args().nth(1).unwrap_or_else(|| "crates/avatar/assets/facecast_default.glb".to_string());
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "crates/avatar/assets/facecast_default.glb".to_string());
     for m in avatargen::self_check() {
         eprintln!("warning: {m}");
     }

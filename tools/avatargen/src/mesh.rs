@@ -50,6 +50,9 @@ pub struct MaterialDef {
     pub alpha_cutoff: Option<f64>,
 }
 
+/// Dense (position, normal) deltas of one morph target.
+pub type TargetDeltas = (Vec<[f32; 3]>, Vec<[f32; 3]>);
+
 /// One primitive ready to be written.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Prim {
@@ -60,7 +63,7 @@ pub struct Prim {
     pub colors: Vec<[u8; 4]>,
     pub indices: Vec<u32>,
     /// Dense (position, normal) deltas, one per mesh target.
-    pub targets: Vec<(Vec<[f32; 3]>, Vec<[f32; 3]>)>,
+    pub targets: Vec<TargetDeltas>,
 }
 
 /// A mesh.
@@ -149,7 +152,11 @@ impl Builder {
     pub fn orient_outward(&mut self, from: usize, centre: V3) {
         let mut s = 0.0;
         for t in &self.tris[from..] {
-            let (a, b, c) = (self.pos[t[0] as usize], self.pos[t[1] as usize], self.pos[t[2] as usize]);
+            let (a, b, c) = (
+                self.pos[t[0] as usize],
+                self.pos[t[1] as usize],
+                self.pos[t[2] as usize],
+            );
             let n = (b - a).cross(c - a);
             s += n.dot((a + b + c) * (1.0 / 3.0) - centre);
         }
@@ -207,7 +214,10 @@ impl Builder {
         let mut out = Vec::new();
         for m in mats {
             let mut remap = vec![u32::MAX; self.pos.len()];
-            let mut prim = Prim { material: m, ..Default::default() };
+            let mut prim = Prim {
+                material: m,
+                ..Default::default()
+            };
             prim.targets = vec![(Vec::new(), Vec::new()); targets.len()];
             for (t, &tm) in self.tris.iter().zip(&self.mat) {
                 if tm != m {
@@ -219,7 +229,8 @@ impl Builder {
                         remap[i] = prim.positions.len() as u32;
                         prim.positions.push(self.pos[i].q());
                         let nn = n0[i];
-                        prim.normals.push([qf(nn.x, 1e5), qf(nn.y, 1e5), qf(nn.z, 1e5)]);
+                        prim.normals
+                            .push([qf(nn.x, 1e5), qf(nn.y, 1e5), qf(nn.z, 1e5)]);
                         let c = self.col[i];
                         let u = |x: f64| (x.clamp(0.0, 1.0) * 255.0).round() as u8;
                         prim.colors.push([u(c[0]), u(c[1]), u(c[2]), u(c[3])]);
@@ -228,7 +239,9 @@ impl Builder {
                             let dp = if dp.len() < 4e-5 { V3::ZERO } else { dp };
                             prim.targets[k].0.push(dp.q());
                             let dn = tn[k][i];
-                            prim.targets[k].1.push([qf(dn.x, 1e4), qf(dn.y, 1e4), qf(dn.z, 1e4)]);
+                            prim.targets[k]
+                                .1
+                                .push([qf(dn.x, 1e4), qf(dn.y, 1e4), qf(dn.z, 1e4)]);
                         }
                     }
                     prim.indices.push(remap[i]);

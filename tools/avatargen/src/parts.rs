@@ -6,16 +6,19 @@ use crate::v3::*;
 use std::f64::consts::PI;
 
 fn tag(kind: Kind) -> Tag {
-    Tag { kind, ..Default::default() }
+    Tag {
+        kind,
+        ..Default::default()
+    }
 }
 
 /// One eyeball centred at the origin looking toward +Z, iris and pupil as vertex colours.
 pub fn eye(h: &Head) -> Builder {
     let mut b = Builder::default();
     let r = h.re;
-    let np = 30;
-    let pupil = 0.19;
-    let iris = 0.47;
+    let np = 26;
+    let pupil = 0.2;
+    let iris = 0.5;
     // (polar angle, colour fn selector) rings; duplicates make hard colour edges
     let mut rings: Vec<(f64, u8)> = Vec::new();
     for k in 1..=3 {
@@ -36,7 +39,11 @@ pub fn eye(h: &Head) -> Builder {
     let limbal = srgb(42, 30, 24);
     let pupil_c = srgb(12, 10, 10);
     let pos = |th: f64, ph: f64| -> V3 {
-        let bulge = if th < iris { 0.00055 * (th / iris * PI * 0.5).cos() } else { 0.0 };
+        let bulge = if th < iris {
+            0.00055 * (th / iris * PI * 0.5).cos()
+        } else {
+            0.0
+        };
         v3(th.sin() * ph.cos(), th.sin() * ph.sin(), th.cos()) * (r + bulge)
     };
     let front = b.vert(pos(0.0, 0.0), pupil_c, tag(Kind::Attached));
@@ -93,12 +100,28 @@ pub fn teeth(h: &Head, upper: bool) -> Builder {
     let mut b = Builder::default();
     let m = h.mouth;
     let (z_front, y_edge, height, gum, rx, rz, thick) = if upper {
-        (m.z - 0.0048, m.y - 0.0012, 0.0085, 0.005, 0.0215, 0.02, 0.0052)
+        (
+            m.z - 0.0046,
+            m.y - 0.0026,
+            0.0092,
+            0.005,
+            0.0215,
+            0.02,
+            0.0062,
+        )
     } else {
-        (m.z - 0.0063, m.y - 0.0004, 0.0075, 0.0045, 0.0195, 0.019, 0.0048)
+        (
+            m.z - 0.0066,
+            m.y - 0.0011,
+            0.0072,
+            0.003,
+            0.0195,
+            0.019,
+            0.0056,
+        )
     };
     let dirn = if upper { 1.0 } else { -1.0 }; // root direction
-    let nseg = 64;
+    let nseg = 48;
     let psi_max = 1.35;
     // tooth boundaries along the arch (mm from the midline)
     let widths = [8.6, 6.6, 7.6, 7.0, 6.8, 10.0, 9.5];
@@ -106,18 +129,24 @@ pub fn teeth(h: &Head, upper: bool) -> Builder {
         let p = v3(rx * psi.sin(), 0.0, z_front - rz * (1.0 - psi.cos()));
         let n = v3(rx * psi.cos(), 0.0, rz * psi.sin()).norm(); // tangent
         let out = v3(n.z, 0.0, -n.x) * -1.0; // outward (labial) normal
-        let out = if out.z < 0.0 && psi.abs() < 0.1 { -out } else { out };
+        let out = if out.z < 0.0 && psi.abs() < 0.1 {
+            -out
+        } else {
+            out
+        };
         (p, out)
     };
     // cross-section loop: (depth inward from labial face, height from incisal edge); edge at 0
+    // (depth inward from the labial face as a fraction of `thick`, height fraction from the
+    // incisal edge): thin at the edge, thick at the gum
     let loop_pts: [(f64, f64); 8] = [
         (0.0, 1.0),
         (0.0, 0.45),
         (0.0, 0.06),
-        (0.0012, 0.0),
-        (0.7, 0.0),
-        (1.0, 0.12),
-        (1.0, 0.6),
+        (0.05, 0.0),
+        (0.24, 0.0),
+        (0.7, 0.4),
+        (1.0, 0.75),
         (1.0, 1.0),
     ];
     let mut rows: Vec<Vec<u32>> = Vec::new();
@@ -129,7 +158,7 @@ pub fn teeth(h: &Head, upper: bool) -> Builder {
         let _ = prev.map(|q| arc_len += (p - q).len());
         prev = Some(p);
         let s_mm = (rx * psi.abs()) * 1000.0; // approx distance from midline
-        // which tooth, and position inside it
+                                              // which tooth, and position inside it
         let mut acc = 0.0;
         let mut frac = 0.5;
         let mut idx = widths.len();
@@ -142,14 +171,22 @@ pub fn teeth(h: &Head, upper: bool) -> Builder {
             acc += w;
         }
         let gap = 1.0 - (2.0 * (frac - 0.5)).abs().powf(6.0); // 0 at boundaries
-        let size = if idx <= 1 { 1.0 } else { 0.85 - 0.05 * idx as f64 };
+        let size = if idx <= 1 {
+            1.0
+        } else {
+            0.85 - 0.05 * idx as f64
+        };
         let h_tooth = height * size * (0.82 + 0.18 * gap.sqrt());
         let mut row = Vec::new();
         let inward = -out;
         for &(dn, hh) in &loop_pts {
-            let depth = if dn > 0.01 { dn * thick * (1.0 + 0.4 * (idx as f64 / 7.0)) } else { dn };
+            let depth = dn * thick * (1.0 + 0.5 * (idx as f64 / 7.0));
             let is_root = hh > 0.55;
-            let hy = if hh == 0.0 { 0.0 } else { hh * (h_tooth + if is_root { gum } else { 0.0 }) };
+            let hy = if hh == 0.0 {
+                0.0
+            } else {
+                hh * (h_tooth + if is_root { gum } else { 0.0 })
+            };
             let y = y_edge + dirn * (hy + (1.0 - gap) * 0.0006);
             let p3 = p + inward * depth + v3(0.0, y, 0.0) - out * (0.0004 * (1.0 - gap));
             let is_gum = hy > h_tooth * 0.98;
@@ -193,13 +230,40 @@ pub fn tongue(h: &Head) -> Builder {
                 y -= 0.0014 * (-(x * rx / 0.004).powi(2)).exp(); // midline groove
             }
             let p = c + v3(x * rx * (0.75 + 0.25 * (1.0 - z)), y, z * rz);
-            let col = shade(srgb(206, 98, 104), 0.92 + 0.08 * hash01((i * 97 + j) as i64));
-            row.push(b.vert(p, col, Tag { kind: Kind::Tongue, a: z, ..Default::default() }));
+            let col = shade(
+                srgb(206, 98, 104),
+                0.92 + 0.08 * hash01((i * 97 + j) as i64),
+            );
+            row.push(b.vert(
+                p,
+                col,
+                Tag {
+                    kind: Kind::Tongue,
+                    a: z,
+                    ..Default::default()
+                },
+            ));
         }
         rows.push(row);
     }
-    let f = b.vert(c + v3(0.0, 0.0, rz), srgb(206, 98, 104), Tag { kind: Kind::Tongue, a: 1.0, ..Default::default() });
-    let k = b.vert(c - v3(0.0, 0.0, rz), srgb(206, 98, 104), Tag { kind: Kind::Tongue, a: -1.0, ..Default::default() });
+    let f = b.vert(
+        c + v3(0.0, 0.0, rz),
+        srgb(206, 98, 104),
+        Tag {
+            kind: Kind::Tongue,
+            a: 1.0,
+            ..Default::default()
+        },
+    );
+    let k = b.vert(
+        c - v3(0.0, 0.0, rz),
+        srgb(206, 98, 104),
+        Tag {
+            kind: Kind::Tongue,
+            a: -1.0,
+            ..Default::default()
+        },
+    );
     b.grid(&rows, true, |_| mat::TONGUE);
     b.fan(f, &rows[0], mat::TONGUE, false);
     let last = rows.last().cloned().unwrap_or_default();
@@ -212,15 +276,15 @@ pub fn tongue(h: &Head) -> Builder {
 pub fn tongue_out(_p: V3, t: &Tag, h: &Head) -> V3 {
     let f = smoothstep(-0.6, 1.0, t.a);
     let _ = h;
-    v3(0.0, -0.004 * f * f, 0.021 * f)
+    v3(0.0, 0.005 * f, 0.024 * f * f.sqrt())
 }
 
 fn hairline(p: V3) -> f64 {
     let th = p.x.atan2(p.z).abs(); // 0 front, pi back
     let pts = [
-        (0.0, 0.074),
-        (0.45, 0.068),
-        (0.85, 0.05),
+        (0.0, 0.082),
+        (0.45, 0.077),
+        (0.85, 0.056),
         (1.2, 0.03),
         (1.38, 0.0),
         (1.5, 0.016),
@@ -256,54 +320,109 @@ pub fn hair_at(p: V3) -> (f64, f64, f64) {
     (t, inside, groove)
 }
 
-/// Hair shell over the skull.
+/// Hairline height at azimuth `psi` (atan2(x, z): 0 = front, +: subject's left).
+fn hairline_psi(psi: f64) -> f64 {
+    let base = hairline(v3(psi.sin(), 0.0, psi.cos()));
+    // side-swept fringe dipping over the forehead on the subject's left
+    let fr = (-((psi - 0.28) / 0.32).powi(2)).exp();
+    base - 0.009 * fr
+}
+
+/// Hair: a cap whose lower edge follows the hairline exactly (one vertex column per azimuth),
+/// with a short wall at the edge so the hairline reads as a clean line.
 pub fn hair(h: &Head) -> Builder {
     let mut b = Builder::default();
-    let (nt, np) = (44, 100);
-    let th_max = 2.45;
+    let (npsi, nrows) = (100usize, 22usize);
     let col = srgb(70, 45, 30);
     let hl = srgb(124, 86, 54);
-    let mut rows: Vec<Vec<u32>> = Vec::new();
-    let mut thick: Vec<f64> = Vec::new();
-    let top = {
-        let p = h.surface(V3::Y);
-        let (t, _, _) = hair_at(p);
-        b.vert(p + V3::Y * t, mix(col, hl, 0.3), tag(Kind::Attached))
-    };
-    thick.push(1.0);
-    for i in 1..=nt {
-        let th = th_max * i as f64 / nt as f64;
-        let mut row = Vec::new();
-        for j in 0..np {
-            let ph = 2.0 * PI * j as f64 / np as f64;
-            let dir = v3(th.sin() * ph.sin(), th.cos(), th.sin() * ph.cos());
-            let p = h.surface(dir);
-            let (t, _inside, groove) = hair_at(p);
-            let q = p + dir * t;
-            let g = 0.5 + 0.5 * groove;
-            let mut c = mix(shade(col, 0.75 + 0.35 * g), hl, 0.25 * smoothstep(0.05, 0.11, p.y) * g);
-            c = shade(c, 0.9 + 0.1 * hash01((i * 131 + j) as i64));
-            row.push(b.vert(q, c, tag(Kind::Attached)));
-            thick.push(t);
+    let dir_of = |psi: f64, e: f64| v3(e.cos() * psi.sin(), e.sin(), e.cos() * psi.cos());
+    let mut cols: Vec<Vec<u32>> = Vec::new();
+    for k in 0..npsi {
+        let psi = -PI + 2.0 * PI * k as f64 / npsi as f64;
+        let y_line = hairline_psi(psi);
+        // elevation where the skin reaches the hairline
+        let (mut lo, mut hi) = (-1.4f64, 1.5f64);
+        for _ in 0..40 {
+            let mid = 0.5 * (lo + hi);
+            if h.surface(dir_of(psi, mid)).y < y_line {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
         }
-        rows.push(row);
+        let e0 = 0.5 * (lo + hi);
+        let mut column = Vec::new();
+        for r in 0..=nrows + 1 {
+            // row 0: edge under the skin; row 1: same spot, full edge thickness; then up to the crown
+            let t = if r <= 1 {
+                0.0
+            } else {
+                ((r - 1) as f64 / nrows as f64).powf(0.85)
+            };
+            let e = e0 + (PI * 0.5 - 0.04 - e0) * t;
+            let dir = dir_of(psi, e);
+            let p = h.surface(dir);
+            let front = smoothstep(-0.02, 0.06, p.z);
+            let vol = 0.0055
+                + 0.0085 * smoothstep(-0.02, 0.1, p.y)
+                + 0.002 * front * smoothstep(0.05, 0.09, p.y);
+            let groove = (psi * 30.0 + e * 7.0).sin();
+            let groove2 = (psi * 71.0 - e * 5.0).sin();
+            let edge = if r == 0 {
+                0.0
+            } else {
+                0.55 + 0.45 * smoothstep(0.0, 0.25, t)
+            };
+            let thick = if r == 0 {
+                -0.0012
+            } else {
+                vol * edge + (0.0008 * groove + 0.0003 * groove2) * edge
+            };
+            let q = p + dir * thick;
+            let g = 0.5 + 0.5 * groove;
+            let mut c = mix(
+                shade(col, 0.72 + 0.38 * g),
+                hl,
+                0.3 * smoothstep(0.06, 0.11, p.y) * g,
+            );
+            if r <= 1 {
+                c = shade(col, 0.6);
+            }
+            c = shade(c, 0.92 + 0.08 * hash01((k * 131 + r) as i64));
+            column.push(b.vert(q, c, tag(Kind::Attached)));
+        }
+        cols.push(column);
     }
-    let t0 = b.tris.len();
+    // rows across azimuth
+    let rows: Vec<Vec<u32>> = (0..cols[0].len())
+        .map(|r| cols.iter().map(|c| c[r]).collect())
+        .collect();
+    let top_p = h.surface(V3::Y);
+    let top = b.vert(
+        top_p + V3::Y * 0.0145,
+        mix(col, hl, 0.3),
+        tag(Kind::Attached),
+    );
     b.grid(&rows, true, |_| mat::HAIR);
-    b.fan(top, &rows[0], mat::HAIR, true);
-    b.orient_outward(t0, h.o);
-    // drop triangles hidden under the skin
-    let keep: Vec<bool> = b.tris.iter().map(|t| t.iter().any(|&i| thick[i as usize] > -0.001)).collect();
-    let mut k = 0;
-    b.tris.retain(|_| {
-        k += 1;
-        keep[k - 1]
-    });
-    let mut k = 0;
-    b.mat.retain(|_| {
-        k += 1;
-        keep[k - 1]
-    });
+    let last = rows.last().cloned().unwrap_or_default();
+    b.fan(top, &last, mat::HAIR, false);
+    // orientation: outward from the skull centre, judged on the upper rows only
+    let mut s = 0.0;
+    for t in &b.tris {
+        let (p0, p1, p2) = (
+            b.pos[t[0] as usize],
+            b.pos[t[1] as usize],
+            b.pos[t[2] as usize],
+        );
+        if p0.y > 0.06 {
+            s += (p1 - p0).cross(p2 - p0).dot(p0 - h.o);
+        }
+    }
+    if s < 0.0 {
+        for t in &mut b.tris {
+            t.swap(1, 2);
+        }
+    }
     b
 }
 
@@ -322,10 +441,20 @@ pub fn neck() -> Builder {
         let mut row = Vec::new();
         for j in 0..np {
             let ph = 2.0 * PI * j as f64 / np as f64;
-            let x = 0.046 * flare * ph.sin();
-            let z = zc + 0.048 * flare * ph.cos() + if ph.cos() > 0.0 { 0.0 } else { 0.004 * ph.cos() };
+            let x = 0.05 * flare * ph.sin();
+            let z = zc
+                + 0.05 * flare * ph.cos()
+                + if ph.cos() > 0.0 {
+                    0.0
+                } else {
+                    0.004 * ph.cos()
+                };
             // slanted top: low under the jaw, high at the nape (stays inside the head)
-            let y = if t > 0.5 { y - (t - 0.5) * 2.0 * 0.05 * (0.5 + 0.5 * ph.cos()) } else { y };
+            let y = if t > 0.5 {
+                y - (t - 0.5) * 2.0 * 0.068 * (0.5 + 0.5 * ph.cos())
+            } else {
+                y
+            };
             // throat shading slightly darker under the jaw
             let c = shade(skin, 0.93 + 0.05 * t);
             row.push(b.vert(v3(x, y, z), c, tag(Kind::Attached)));
@@ -336,7 +465,11 @@ pub fn neck() -> Builder {
     // orient outward from the axis: use per-row centre approximation
     let mut s = 0.0;
     for t in &b.tris {
-        let (p0, p1, p2) = (b.pos[t[0] as usize], b.pos[t[1] as usize], b.pos[t[2] as usize]);
+        let (p0, p1, p2) = (
+            b.pos[t[0] as usize],
+            b.pos[t[1] as usize],
+            b.pos[t[2] as usize],
+        );
         let c = v3(0.0, p0.y, 0.003);
         s += (p1 - p0).cross(p2 - p0).dot(p0 - c);
     }
@@ -349,7 +482,7 @@ pub fn neck() -> Builder {
 }
 
 fn torso_sdf(p: V3) -> f64 {
-    const S: f64 = 0.9;
+    const S: f64 = 0.76;
     torso_sdf1(p * (1.0 / S)) * S
 }
 
@@ -358,21 +491,33 @@ fn torso_sdf1(p: V3) -> f64 {
     let sh = sd_capsule(p, v3(-0.14, -0.055, -0.02), v3(0.14, -0.055, -0.02), 0.042);
     d = smin(d, sh, 0.05);
     for s in [-1.0, 1.0] {
-        let trap = sd_capsule(p, v3(s * 0.03, -0.008, -0.025), v3(s * 0.13, -0.04, -0.022), 0.03);
+        let trap = sd_capsule(
+            p,
+            v3(s * 0.03, -0.008, -0.025),
+            v3(s * 0.13, -0.04, -0.022),
+            0.03,
+        );
         d = smin(d, trap, 0.04);
         let delt = sd_ellipsoid(p, v3(s * 0.158, -0.078, -0.016), v3(0.052, 0.056, 0.05));
         d = smin(d, delt, 0.035);
-        let arm = sd_capsule(p, v3(s * 0.168, -0.09, -0.016), v3(s * 0.178, -0.3, -0.016), 0.047);
+        let arm = sd_capsule(
+            p,
+            v3(s * 0.168, -0.09, -0.016),
+            v3(s * 0.182, -0.45, -0.016),
+            0.047,
+        );
         d = smin(d, arm, 0.02);
     }
-    smax(d, -(p.y + 0.24), 0.01)
+    let chest = sd_ellipsoid(p, v3(0.0, -0.3, -0.012), v3(0.135, 0.16, 0.085));
+    d = smin(d, chest, 0.04);
+    smax(d, -(p.y + 0.36), 0.01)
 }
 
 /// Shoulders and upper torso in a sweater, body-node coordinates (origin at the neck base).
 pub fn torso() -> Builder {
     let mut b = Builder::default();
     let o = v3(0.0, -0.12, -0.015);
-    let (nt, np) = (28, 50);
+    let (nt, np) = (24, 44);
     let knit = srgb(52, 96, 118);
     let surf = |dir: V3| -> V3 {
         let mut t = 0.6;
@@ -425,17 +570,17 @@ pub fn torso() -> Builder {
     // crew-neck collar: a torus around the neck base
     let t1 = b.tris.len();
     let (nu, nv) = (48, 10);
-    let cc = v3(0.0, 0.004, -0.004);
+    let cc = v3(0.0, -0.006, -0.004);
     let mut crow = Vec::new();
     for i in 0..nu {
         let u = 2.0 * PI * i as f64 / nu as f64;
         let mut row = Vec::new();
-        let (ax, az) = (0.058, 0.06);
-        let centre = cc + v3(ax * u.sin(), -0.008 * u.cos(), az * u.cos());
+        let (ax, az) = (0.064, 0.064);
+        let centre = cc + v3(ax * u.sin(), 0.003 * u.cos(), az * u.cos());
         let radial = v3(u.sin() / ax, 0.0, u.cos() / az).norm();
         for j in 0..nv {
             let v = 2.0 * PI * j as f64 / nv as f64;
-            let p = centre + radial * (0.011 * v.cos()) + V3::Y * (0.009 * v.sin());
+            let p = centre + radial * (0.012 * v.cos()) + V3::Y * (0.011 * v.sin());
             let rib = 0.5 + 0.5 * (u * 60.0).sin();
             row.push(b.vert(p, shade(knit, 0.78 + 0.08 * rib), tag(Kind::Attached)));
         }
@@ -449,9 +594,13 @@ pub fn torso() -> Builder {
     let mut s = 0.0;
     for (k, t) in b.tris[t1..].iter().enumerate() {
         let _ = k;
-        let (p0, p1, p2) = (b.pos[t[0] as usize], b.pos[t[1] as usize], b.pos[t[2] as usize]);
+        let (p0, p1, p2) = (
+            b.pos[t[0] as usize],
+            b.pos[t[1] as usize],
+            b.pos[t[2] as usize],
+        );
         let u = p0.x.atan2(p0.z);
-        let centre = cc + v3(0.058 * u.sin(), -0.008 * u.cos(), 0.06 * u.cos());
+        let centre = cc + v3(0.064 * u.sin(), 0.003 * u.cos(), 0.064 * u.cos());
         s += (p1 - p0).cross(p2 - p0).dot(p0 - centre);
     }
     if s < 0.0 {

@@ -25,7 +25,11 @@ impl V3 {
         self.x * o.x + self.y * o.y + self.z * o.z
     }
     pub fn cross(self, o: V3) -> V3 {
-        v3(self.y * o.z - self.z * o.y, self.z * o.x - self.x * o.z, self.x * o.y - self.y * o.x)
+        v3(
+            self.y * o.z - self.z * o.y,
+            self.z * o.x - self.x * o.z,
+            self.x * o.y - self.y * o.x,
+        )
     }
     pub fn len(self) -> f64 {
         self.dot(self).sqrt()
@@ -38,10 +42,10 @@ impl V3 {
             V3::ZERO
         }
     }
-    pub fn mul(self, o: V3) -> V3 {
+    pub fn hmul(self, o: V3) -> V3 {
         v3(self.x * o.x, self.y * o.y, self.z * o.z)
     }
-    pub fn div(self, o: V3) -> V3 {
+    pub fn hdiv(self, o: V3) -> V3 {
         v3(self.x / o.x, self.y / o.y, self.z / o.z)
     }
     pub fn lerp(self, o: V3, t: f64) -> V3 {
@@ -123,7 +127,7 @@ pub fn bump(d: f64) -> f64 {
 
 /// Compact bump of the ellipsoidal distance from `c` with radii `r`.
 pub fn ebump(p: V3, c: V3, r: V3) -> f64 {
-    bump((p - c).div(r).len())
+    bump((p - c).hdiv(r).len())
 }
 
 /// Polynomial smooth minimum (union) with blend radius `k`.
@@ -140,8 +144,8 @@ pub fn smax(a: f64, b: f64, k: f64) -> f64 {
 /// Approximate signed distance to an axis-aligned ellipsoid.
 pub fn sd_ellipsoid(p: V3, c: V3, r: V3) -> f64 {
     let q = p - c;
-    let k0 = q.div(r).len();
-    let k1 = q.div(r.mul(r)).len();
+    let k0 = q.hdiv(r).len();
+    let k1 = q.hdiv(r.hmul(r)).len();
     if k1 < 1e-12 {
         return -r.x.min(r.y).min(r.z);
     }
@@ -172,7 +176,12 @@ pub fn srgb(r: u8, g: u8, b: u8) -> [f64; 4] {
 /// Mix two colours.
 pub fn mix(a: [f64; 4], b: [f64; 4], t: f64) -> [f64; 4] {
     let t = t.clamp(0.0, 1.0);
-    [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t, a[3] + (b[3] - a[3]) * t]
+    [
+        a[0] + (b[0] - a[0]) * t,
+        a[1] + (b[1] - a[1]) * t,
+        a[2] + (b[2] - a[2]) * t,
+        a[3] + (b[3] - a[3]) * t,
+    ]
 }
 
 /// Scale a colour's RGB.

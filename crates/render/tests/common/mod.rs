@@ -1,5 +1,5 @@
 //! Shared helpers for the render tests: hand-built avatars and golden-image comparison.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::needless_range_loop)]
 
 use std::path::PathBuf;
 
@@ -11,7 +11,8 @@ pub fn shared(rel: &str) -> PathBuf {
 }
 
 pub fn write_png(path: &std::path::Path, img: &RgbaFrame) {
-    let f = std::fs::File::create(path).unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+    let f =
+        std::fs::File::create(path).unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
     let mut enc = png::Encoder::new(std::io::BufWriter::new(f), img.width, img.height);
     enc.set_color(png::ColorType::Rgba);
     enc.set_depth(png::BitDepth::Eight);
@@ -29,13 +30,18 @@ pub fn read_png(path: &std::path::Path) -> Option<RgbaFrame> {
         return None;
     }
     buf.truncate(info.buffer_size());
-    Some(RgbaFrame { width: info.width, height: info.height, data: buf })
+    Some(RgbaFrame {
+        width: info.width,
+        height: info.height,
+        data: buf,
+    })
 }
 
 /// Compare with the committed golden PNG (FACECAST_BLESS=1 rewrites it). Tolerance: mean absolute
 /// difference below 2/255 and under 1% of pixels off by more than 40 in any channel.
 pub fn check_golden(name: &str, img: &RgbaFrame) {
-    let golden = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden")).join(format!("{name}.png"));
+    let golden = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden"))
+        .join(format!("{name}.png"));
     if std::env::var("FACECAST_BLESS").is_ok_and(|v| v == "1") {
         write_png(&golden, img);
         return;
@@ -44,13 +50,26 @@ pub fn check_golden(name: &str, img: &RgbaFrame) {
     std::fs::create_dir_all(&out_dir).ok();
     let Some(exp) = read_png(&golden) else {
         write_png(&out_dir.join(format!("{name}.actual.png")), img);
-        panic!("golden {} missing; actual written to {} (run with FACECAST_BLESS=1 to create)", golden.display(), out_dir.display());
+        panic!(
+            "golden {} missing; actual written to {} (run with FACECAST_BLESS=1 to create)",
+            golden.display(),
+            out_dir.display()
+        );
     };
-    assert_eq!((exp.width, exp.height), (img.width, img.height), "golden {name} size differs");
+    assert_eq!(
+        (exp.width, exp.height),
+        (img.width, img.height),
+        "golden {name} size differs"
+    );
     let mut sum = 0u64;
     let mut off = 0usize;
     let mut diff = RgbaFrame::new(img.width, img.height);
-    for (i, (a, b)) in img.data.chunks_exact(4).zip(exp.data.chunks_exact(4)).enumerate() {
+    for (i, (a, b)) in img
+        .data
+        .chunks_exact(4)
+        .zip(exp.data.chunks_exact(4))
+        .enumerate()
+    {
         let mut m = 0u8;
         for c in 0..3 {
             let d = a[c].abs_diff(b[c]);
@@ -78,7 +97,11 @@ pub fn check_golden(name: &str, img: &RgbaFrame) {
 }
 
 pub fn node(name: &str, mesh: Option<u32>) -> Node {
-    Node { name: name.into(), mesh, ..Default::default() }
+    Node {
+        name: name.into(),
+        mesh,
+        ..Default::default()
+    }
 }
 
 pub fn quat_axis(axis: [f32; 3], deg: f32) -> [f32; 4] {
@@ -88,7 +111,10 @@ pub fn quat_axis(axis: [f32; 3], deg: f32) -> [f32; 4] {
 
 /// Axis-aligned box primitive (24 vertices, outward normals, CCW from outside, UVs per face).
 pub fn box_prim(min: [f32; 3], max: [f32; 3], material: Option<u32>) -> Primitive {
-    let mut p = Primitive { material, ..Default::default() };
+    let mut p = Primitive {
+        material,
+        ..Default::default()
+    };
     let faces: [([f32; 3], [f32; 3], [f32; 3]); 6] = [
         ([1., 0., 0.], [0., 0., -1.], [0., 1., 0.]),
         ([-1., 0., 0.], [0., 0., 1.], [0., 1., 0.]),
@@ -97,8 +123,16 @@ pub fn box_prim(min: [f32; 3], max: [f32; 3], material: Option<u32>) -> Primitiv
         ([0., 0., 1.], [1., 0., 0.], [0., 1., 0.]),
         ([0., 0., -1.], [-1., 0., 0.], [0., 1., 0.]),
     ];
-    let c = [(min[0] + max[0]) / 2., (min[1] + max[1]) / 2., (min[2] + max[2]) / 2.];
-    let h = [(max[0] - min[0]) / 2., (max[1] - min[1]) / 2., (max[2] - min[2]) / 2.];
+    let c = [
+        (min[0] + max[0]) / 2.,
+        (min[1] + max[1]) / 2.,
+        (min[2] + max[2]) / 2.,
+    ];
+    let h = [
+        (max[0] - min[0]) / 2.,
+        (max[1] - min[1]) / 2.,
+        (max[2] - min[2]) / 2.,
+    ];
     for (n, u, v) in faces {
         let base = p.positions.len() as u32;
         for (su, sv) in [(-1., -1.), (1., -1.), (1., 1.), (-1., 1.)] {
@@ -110,13 +144,19 @@ pub fn box_prim(min: [f32; 3], max: [f32; 3], material: Option<u32>) -> Primitiv
             p.normals.push(n);
             p.uv0.push([(su + 1.) / 2., (1. - sv) / 2.]);
         }
-        p.indices.extend([base, base + 1, base + 2, base, base + 2, base + 3]);
+        p.indices
+            .extend([base, base + 1, base + 2, base, base + 2, base + 3]);
     }
     p
 }
 
 pub fn material(rgba: [f32; 4]) -> Material {
-    Material { base_color: rgba, metallic: 0.0, roughness: 0.6, ..Default::default() }
+    Material {
+        base_color: rgba,
+        metallic: 0.0,
+        roughness: 0.6,
+        ..Default::default()
+    }
 }
 
 /// Checkerboard texture with a full mip chain (box filtered).
@@ -128,7 +168,11 @@ pub fn checker(n: u32, cells: u32, a: [u8; 4], b: [u8; 4]) -> Texture {
             data.extend_from_slice(if odd { &a } else { &b });
         }
     }
-    let mut mips = vec![MipLevel { width: n, height: n, data }];
+    let mut mips = vec![MipLevel {
+        width: n,
+        height: n,
+        data,
+    }];
     while mips.last().unwrap().width > 1 {
         let prev = mips.last().unwrap();
         let (w, h) = (prev.width / 2, prev.height / 2);
@@ -136,15 +180,30 @@ pub fn checker(n: u32, cells: u32, a: [u8; 4], b: [u8; 4]) -> Texture {
         for y in 0..h as usize {
             for x in 0..w as usize {
                 for c in 0..4 {
-                    let at = |xx: usize, yy: usize| prev.data[(yy * prev.width as usize + xx) * 4 + c] as u32;
-                    d[(y * w as usize + x) * 4 + c] =
-                        ((at(2 * x, 2 * y) + at(2 * x + 1, 2 * y) + at(2 * x, 2 * y + 1) + at(2 * x + 1, 2 * y + 1) + 2) / 4) as u8;
+                    let at = |xx: usize, yy: usize| {
+                        prev.data[(yy * prev.width as usize + xx) * 4 + c] as u32
+                    };
+                    d[(y * w as usize + x) * 4 + c] = ((at(2 * x, 2 * y)
+                        + at(2 * x + 1, 2 * y)
+                        + at(2 * x, 2 * y + 1)
+                        + at(2 * x + 1, 2 * y + 1)
+                        + 2)
+                        / 4) as u8;
                 }
             }
         }
-        mips.push(MipLevel { width: w, height: h, data: d });
+        mips.push(MipLevel {
+            width: w,
+            height: h,
+            data: d,
+        });
     }
-    Texture { name: "checker".into(), mips, wrap_s: Wrap::Repeat, wrap_t: Wrap::Repeat }
+    Texture {
+        name: "checker".into(),
+        mips,
+        wrap_s: Wrap::Repeat,
+        wrap_t: Wrap::Repeat,
+    }
 }
 
 /// A rotated orange cube on a grey pedestal.
@@ -155,7 +214,11 @@ pub fn cube_avatar() -> Avatar {
         name: "cube".into(),
         nodes: vec![cube],
         roots: vec![0],
-        meshes: vec![Mesh { name: "cube".into(), primitives: vec![box_prim([-0.5; 3], [0.5; 3], Some(0))], ..Default::default() }],
+        meshes: vec![Mesh {
+            name: "cube".into(),
+            primitives: vec![box_prim([-0.5; 3], [0.5; 3], Some(0))],
+            ..Default::default()
+        }],
         materials: vec![material([0.9, 0.35, 0.08, 1.0])],
         ..Default::default()
     }
@@ -177,7 +240,12 @@ fn facecast_render_test_quat() -> [f32; 4] {
 /// half-transparent BLEND quad in front.
 pub fn textured_avatar() -> Avatar {
     let quad = |z: f32, mat: u32, size: f32, y: f32| Primitive {
-        positions: vec![[-size, y - size, z], [size, y - size, z], [size, y + size, z], [-size, y + size, z]],
+        positions: vec![
+            [-size, y - size, z],
+            [size, y - size, z],
+            [size, y + size, z],
+            [-size, y + size, z],
+        ],
         normals: vec![[0., 0., 1.]; 4],
         uv0: vec![[0., 1.], [1., 1.], [1., 0.], [0., 0.]],
         indices: vec![0, 1, 2, 0, 2, 3],
@@ -185,7 +253,12 @@ pub fn textured_avatar() -> Avatar {
         ..Default::default()
     };
     let floor = Primitive {
-        positions: vec![[-2., -1., 1.5], [2., -1., 1.5], [2., -1., -12.], [-2., -1., -12.]],
+        positions: vec![
+            [-2., -1., 1.5],
+            [2., -1., 1.5],
+            [2., -1., -12.],
+            [-2., -1., -12.],
+        ],
         normals: vec![[0., 1., 0.]; 4],
         uv0: vec![[0., 0.], [4., 0.], [4., 27.], [0., 27.]],
         indices: vec![0, 1, 2, 0, 2, 3],
@@ -193,16 +266,30 @@ pub fn textured_avatar() -> Avatar {
         ..Default::default()
     };
     let mut mask_mat = material([1.0, 1.0, 1.0, 1.0]);
-    mask_mat.base_color_tex = Some(TexRef { texture: 1, texcoord: 0, transform: None });
+    mask_mat.base_color_tex = Some(TexRef {
+        texture: 1,
+        texcoord: 0,
+        transform: None,
+    });
     mask_mat.alpha_mode = AlphaMode::Mask(0.5);
     mask_mat.double_sided = true;
     let mut floor_mat = material([1.0; 4]);
-    floor_mat.base_color_tex = Some(TexRef { texture: 0, texcoord: 0, transform: None });
+    floor_mat.base_color_tex = Some(TexRef {
+        texture: 0,
+        texcoord: 0,
+        transform: None,
+    });
     let mut blend_mat = material([0.2, 0.5, 1.0, 0.5]);
     blend_mat.alpha_mode = AlphaMode::Blend;
     let mut unlit = material([0.1, 0.8, 0.2, 1.0]);
     unlit.unlit = true;
-    let mut nodes = vec![node("root", None), node("floor", Some(0)), node("mask", Some(1)), node("glass", Some(2)), node("unlit", Some(3))];
+    let mut nodes = vec![
+        node("root", None),
+        node("floor", Some(0)),
+        node("mask", Some(1)),
+        node("glass", Some(2)),
+        node("unlit", Some(3)),
+    ];
     nodes[0].children = vec![1, 2, 3, 4];
     for n in 1..5 {
         nodes[n].parent = Some(0);
@@ -213,10 +300,22 @@ pub fn textured_avatar() -> Avatar {
         nodes,
         roots: vec![0],
         meshes: vec![
-            Mesh { primitives: vec![floor], ..Default::default() },
-            Mesh { primitives: vec![quad(-0.5, 1, 0.6, 0.0)], ..Default::default() },
-            Mesh { primitives: vec![quad(0.3, 2, 0.35, -0.3)], ..Default::default() },
-            Mesh { primitives: vec![box_prim([-0.15; 3], [0.15; 3], Some(3))], ..Default::default() },
+            Mesh {
+                primitives: vec![floor],
+                ..Default::default()
+            },
+            Mesh {
+                primitives: vec![quad(-0.5, 1, 0.6, 0.0)],
+                ..Default::default()
+            },
+            Mesh {
+                primitives: vec![quad(0.3, 2, 0.35, -0.3)],
+                ..Default::default()
+            },
+            Mesh {
+                primitives: vec![box_prim([-0.15; 3], [0.15; 3], Some(3))],
+                ..Default::default()
+            },
         ],
         materials: vec![floor_mat, mask_mat, blend_mat, unlit],
         textures: vec![
@@ -231,13 +330,17 @@ pub fn textured_avatar() -> Avatar {
 pub fn morph_face_avatar() -> Avatar {
     // UV sphere head.
     let (rings, segs) = (24u32, 32u32);
-    let mut head = Primitive { material: Some(0), ..Default::default() };
+    let mut head = Primitive {
+        material: Some(0),
+        ..Default::default()
+    };
     for r in 0..=rings {
         let th = std::f32::consts::PI * r as f32 / rings as f32;
         for s in 0..=segs {
             let ph = 2.0 * std::f32::consts::PI * s as f32 / segs as f32;
             let n = [th.sin() * ph.sin(), th.cos(), th.sin() * ph.cos()];
-            head.positions.push([n[0] * 0.09, n[1] * 0.115 + 1.6, n[2] * 0.1]);
+            head.positions
+                .push([n[0] * 0.09, n[1] * 0.115 + 1.6, n[2] * 0.1]);
             head.normals.push(n);
         }
     }
@@ -265,7 +368,12 @@ pub fn morph_face_avatar() -> Avatar {
     let eye_r = box_prim([-0.045, 1.62, 0.075], [-0.02, 1.64, 0.095], Some(1));
     let body = box_prim([-0.2, 1.2, -0.09], [0.2, 1.46, 0.09], Some(2));
     let neck = box_prim([-0.045, 1.42, -0.04], [0.045, 1.52, 0.04], Some(0));
-    let mut nodes = vec![node("root", None), node("Neck", None), node("Head", Some(0)), node("body", Some(1))];
+    let mut nodes = vec![
+        node("root", None),
+        node("Neck", None),
+        node("Head", Some(0)),
+        node("body", Some(1)),
+    ];
     nodes[0].children = vec![1, 3];
     nodes[1].parent = Some(0);
     nodes[1].children = vec![2];
@@ -293,28 +401,62 @@ pub fn morph_face_avatar() -> Avatar {
                 target_names: vec!["jawOpen".into()],
                 default_weights: vec![0.0],
             },
-            Mesh { name: "body".into(), primitives: vec![body, neck], ..Default::default() },
+            Mesh {
+                name: "body".into(),
+                primitives: vec![body, neck],
+                ..Default::default()
+            },
         ],
         materials: vec![
-            Material { base_color: [0.75, 0.48, 0.36, 1.0], metallic: 0.0, roughness: 0.55, ..Default::default() },
-            Material { base_color: [0.05, 0.02, 0.02, 1.0], metallic: 0.0, roughness: 0.5, ..Default::default() },
-            Material { base_color: [0.12, 0.2, 0.38, 1.0], metallic: 0.0, roughness: 0.8, ..Default::default() },
+            Material {
+                base_color: [0.75, 0.48, 0.36, 1.0],
+                metallic: 0.0,
+                roughness: 0.55,
+                ..Default::default()
+            },
+            Material {
+                base_color: [0.05, 0.02, 0.02, 1.0],
+                metallic: 0.0,
+                roughness: 0.5,
+                ..Default::default()
+            },
+            Material {
+                base_color: [0.12, 0.2, 0.38, 1.0],
+                metallic: 0.0,
+                roughness: 0.8,
+                ..Default::default()
+            },
         ],
-        channels: vec![MorphChannel { name: "jawOpen".into(), targets: vec![(0, 0)] }],
+        channels: vec![MorphChannel {
+            name: "jawOpen".into(),
+            targets: vec![(0, 0)],
+        }],
         rig,
-        humanoid: Humanoid { head: Some(2), neck: Some(1), ..Default::default() },
+        humanoid: Humanoid {
+            head: Some(2),
+            neck: Some(1),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
 
 /// Two-joint skinned bar: the upper half follows joint 1, which is bent 40° about Z.
 pub fn skin_avatar() -> Avatar {
-    let mut p = Primitive { material: Some(0), ..Default::default() };
+    let mut p = Primitive {
+        material: Some(0),
+        ..Default::default()
+    };
     let segs = 8;
     for i in 0..=segs {
         let y = i as f32 / segs as f32 * 2.0;
         let w1 = (y - 0.7).clamp(0.0, 0.6) / 0.6;
-        for (x, z, n) in [(-0.15, 0.15, [-1., 0., 0.]), (0.15, 0.15, [1., 0., 0.]), (0.15, -0.15, [1., 0., 0.]), (-0.15, -0.15, [-1., 0., 0.])] {
+        for (x, z, n) in [
+            (-0.15, 0.15, [-1., 0., 0.]),
+            (0.15, 0.15, [1., 0., 0.]),
+            (0.15, -0.15, [1., 0., 0.]),
+            (-0.15, -0.15, [-1., 0., 0.]),
+        ] {
             p.positions.push([x, y, z]);
             p.normals.push(n);
             p.joints.push([0, 1, 0, 0]);
@@ -327,20 +469,27 @@ pub fn skin_avatar() -> Avatar {
         let a = i * 4;
         let b = a + 4;
         for (k0, k1) in [(0u32, 1u32), (1, 2), (2, 3), (3, 0)] {
-            p.indices.extend([a + k0, a + k1, b + k1, a + k0, b + k1, b + k0]);
+            p.indices
+                .extend([a + k0, a + k1, b + k1, a + k0, b + k1, b + k0]);
         }
     }
     // Fix normals to the average of the adjacent faces.
     for (i, n) in p.normals.iter_mut().enumerate() {
         let k = i % 4;
+        let r = std::f32::consts::FRAC_1_SQRT_2;
         *n = match k {
-            0 => [-0.7071, 0.0, 0.7071],
-            1 => [0.7071, 0.0, 0.7071],
-            2 => [0.7071, 0.0, -0.7071],
-            _ => [-0.7071, 0.0, -0.7071],
+            0 => [-r, 0.0, r],
+            1 => [r, 0.0, r],
+            2 => [r, 0.0, -r],
+            _ => [-r, 0.0, -r],
         };
     }
-    let mut nodes = vec![node("armature", None), node("j0", None), node("j1", None), node("bar", Some(0))];
+    let mut nodes = vec![
+        node("armature", None),
+        node("j0", None),
+        node("j1", None),
+        node("bar", Some(0)),
+    ];
     nodes[0].children = vec![1, 3];
     nodes[1].parent = Some(0);
     nodes[1].children = vec![2];
@@ -355,8 +504,15 @@ pub fn skin_avatar() -> Avatar {
         name: "skin".into(),
         nodes,
         roots: vec![0],
-        meshes: vec![Mesh { primitives: vec![p], ..Default::default() }],
-        skins: vec![Skin { name: "s".into(), joints: vec![1, 2], inverse_bind: vec![IDENTITY, ib1] }],
+        meshes: vec![Mesh {
+            primitives: vec![p],
+            ..Default::default()
+        }],
+        skins: vec![Skin {
+            name: "s".into(),
+            joints: vec![1, 2],
+            inverse_bind: vec![IDENTITY, ib1],
+        }],
         materials: vec![material([0.3, 0.7, 0.4, 1.0])],
         ..Default::default()
     }
