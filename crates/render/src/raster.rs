@@ -71,6 +71,8 @@ struct Tri {
     /// Extents below 1024 px: edge values fit in i32 (fast path).
     small: bool,
     uv_ratio: f32,
+    /// Product of the vertices' 1/w (per-pixel LOD: texels ∝ w³ · this).
+    iwprod: f32,
     t: V3,
     b: V3,
 }
@@ -318,9 +320,7 @@ struct Prep {
     oy: f32,
     z: [f32; 3],
     uvb: [[f32; 3]; 2],
-    lvb: usize,
     uvn: [[f32; 3]; 2],
-    lvn: usize,
     n: [[f32; 3]; 3],
     col: [[f32; 3]; 4],
 }
@@ -336,7 +336,7 @@ struct ShadeCtx<'a> {
 impl ShadeCtx<'_> {
     /// Perspective-correct barycentrics at pixel position (x, y), clamped into the triangle.
     #[inline(always)]
-    fn bary(&self, t: &Tri, x: f32, y: f32) -> [f32; 3] {
+    fn bary(&self, t: &Tri, x: f32, y: f32) -> ([f32; 3], f32) {
         let (dx, dy) = (x - t.ox, y - t.oy);
         let mut l1 = t.fa[0] * dx + t.fb[0] * dy;
         let mut l2 = t.fa[1] * dx + t.fb[1] * dy;
@@ -347,7 +347,7 @@ impl ShadeCtx<'_> {
             l2 = l2.max(0.0);
             let s = l0 + l1 + l2;
             if s <= 0.0 {
-                return [1.0 / 3.0; 3];
+                return ([1.0 / 3.0; 3], 3.0 / (t.invw[0] + t.invw[1] + t.invw[2]));
             }
             let inv = 1.0 / s;
             l0 *= inv;
@@ -356,7 +356,7 @@ impl ShadeCtx<'_> {
         }
         let (p0, p1, p2) = (l0 * t.invw[0], l1 * t.invw[1], l2 * t.invw[2]);
         let s = 1.0 / (p0 + p1 + p2);
-        [p0 * s, p1 * s, p2 * s]
+        ([p0 * s, p1 * s, p2 * s], s)
     }
 
     #[inline(always)]
@@ -379,8 +379,10 @@ impl ShadeCtx<'_> {
     }
 
     #[inline(always)]
-    fn level(t: &Tri, ti: &TexInfo) -> usize {
-        let texels = t.uv_ratio * ti.area * 2.0;
+    fn level(t: &Tri, ti: &TexInfo, w: f32) -> usize {
+        // Texel area per pixel of a perspective-mapped planar triangle:
+        // (uv area / screen area) · w³ / (w0 w1 w2).
+        let texels = t.uv_ratio * ti.area * 2.0 * t.iwprod * w * w * w;
         if texels.is_nan() || texels <= 2.0 {
             return 0;
         }
@@ -392,13 +394,13 @@ impl ShadeCtx<'_> {
     #[inline(always)]
     fn alpha(&self, t: &Tri, x: f32, y: f32) -> f32 {
         let m = &self.mats[t.mat as usize];
-        let b = self.bary(t, x, y);
+        let (b, pw) = self.bary(t, x, y);
         let mut a = m.base[3];
         if let Some(ti) = &m.base_tex {
             let uv = self.uv(t, &b, ti);
             a *= sample(
                 &self.av.textures[ti.tex as usize],
-                Self::level(t, ti),
+                Self::level(t, ti, pw),
                 uv[0],
                 uv[1],
             )[3] * (1.0 / 255.0);
@@ -415,13 +417,13 @@ impl ShadeCtx<'_> {
     #[inline(always)]
     fn shade(&self, t: &Tri, x: f32, y: f32) -> [f32; 4] {
         let m = &self.mats[t.mat as usize];
-        let b = self.bary(t, x, y);
+        let (b, pw) = self.bary(t, x, y);
         let mut c = m.base;
         if let Some(ti) = &m.base_tex {
             let uv = self.uv(t, &b, ti);
             let s = sample(
                 &self.av.textures[ti.tex as usize],
-                Self::level(t, ti),
+                Self::level(t, ti, pw),
                 uv[0],
                 uv[1],
             );
@@ -468,7 +470,7 @@ impl ShadeCtx<'_> {
             let uv = self.uv(t, &b, ti);
             let s = sample(
                 &self.av.textures[ti.tex as usize],
-                Self::level(t, ti),
+                Self::level(t, ti, pw),
                 uv[0],
                 uv[1],
             );
@@ -532,11 +534,9 @@ impl ShadeCtx<'_> {
         };
         if let Some(ti) = &m.base_tex {
             p.uvb = uvp(ti);
-            p.lvb = Self::level(t, ti);
         }
         if let Some(ti) = &m.normal_tex {
             p.uvn = uvp(ti);
-            p.lvn = Self::level(t, ti);
         }
         let (n0, n1, n2) = (
             self.verts[t.v[0] as usize].n,
@@ -574,7 +574,7 @@ impl ShadeCtx<'_> {
         if let Some(ti) = &m.base_tex {
             let s = sample(
                 &self.av.textures[ti.tex as usize],
-                p.lvb,
+                Self::level(t, ti, w),
                 ev(&p.uvb[0]) * w,
                 ev(&p.uvb[1]) * w,
             );
@@ -602,7 +602,7 @@ impl ShadeCtx<'_> {
         if let Some(ti) = &m.normal_tex {
             let s = sample(
                 &self.av.textures[ti.tex as usize],
-                p.lvn,
+                Self::level(t, ti, w),
                 ev(&p.uvn[0]) * w,
                 ev(&p.uvn[1]) * w,
             );
@@ -956,6 +956,7 @@ impl Raster {
                 }
             }
         }
+        t.iwprod = iw[0] * iw[1] * iw[2];
         self.tris.push(t);
     }
 
