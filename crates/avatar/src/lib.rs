@@ -287,7 +287,11 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
         material::build_materials(&root, &data, base_dir, &vrm.mtoon_materials, &mut notes);
 
     let mut humanoid = vrm.humanoid.clone();
+    let vrm_eyes = humanoid.left_eye.is_some() || humanoid.right_eye.is_some();
     rigmap::find_humanoid(&nodes, &mut humanoid);
+    if !vrm_eyes {
+        orient_eyes(&nodes, &mut humanoid, &mut notes.warnings);
+    }
     let rig = rigmap::build_rig(&channels, &vrm.expressions);
 
     // info
@@ -363,6 +367,26 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
             animations: root.animations.len(),
         },
     })
+}
+
+/// Eye nodes found by name must be the subject's left / right (as in ARKit and VRM). Some
+/// exporters (Face Cap) name them from the viewer's side; the front of a glTF asset faces +Z, so
+/// the subject's left eye has the larger world X. Swap when the names say otherwise.
+fn orient_eyes(nodes: &[facecast_core::model::Node], h: &mut Humanoid, warnings: &mut Vec<String>) {
+    let (Some(l), Some(r)) = (h.left_eye, h.right_eye) else {
+        return;
+    };
+    let world = scene::world_matrices(nodes);
+    let (Some(lw), Some(rw)) = (world.get(l as usize), world.get(r as usize)) else {
+        return;
+    };
+    if lw[12] < rw[12] - 1e-6 {
+        std::mem::swap(&mut h.left_eye, &mut h.right_eye);
+        warnings.push(format!(
+            "eye nodes '{}' / '{}' are named from the viewer's side; swapped so leftEye is the subject's left",
+            nodes[l as usize].name, nodes[r as usize].name
+        ));
+    }
 }
 
 /// Zero skin weights whose joint index is outside the skin used by the node drawing the mesh.

@@ -52,6 +52,71 @@ pub(crate) fn decompose(m: &[f32; 16]) -> ([f32; 3], [f32; 4], [f32; 3]) {
     (t, q, s)
 }
 
+/// Local matrix of a node (column-major).
+pub(crate) fn local_matrix(n: &Node) -> Mat4 {
+    let [x, y, z, w] = n.rotation;
+    let (s, t) = (n.scale, n.translation);
+    let r = [
+        [
+            1.0 - 2.0 * (y * y + z * z),
+            2.0 * (x * y + z * w),
+            2.0 * (x * z - y * w),
+        ],
+        [
+            2.0 * (x * y - z * w),
+            1.0 - 2.0 * (x * x + z * z),
+            2.0 * (y * z + x * w),
+        ],
+        [
+            2.0 * (x * z + y * w),
+            2.0 * (y * z - x * w),
+            1.0 - 2.0 * (x * x + y * y),
+        ],
+    ];
+    let mut m = [0.0; 16];
+    for c in 0..3 {
+        for row in 0..3 {
+            m[c * 4 + row] = r[c][row] * s[c];
+        }
+    }
+    m[12] = t[0];
+    m[13] = t[1];
+    m[14] = t[2];
+    m[15] = 1.0;
+    m
+}
+
+fn mat_mul(a: &Mat4, b: &Mat4) -> Mat4 {
+    let mut r = [0.0; 16];
+    for c in 0..4 {
+        for row in 0..4 {
+            r[c * 4 + row] = (0..4).map(|k| a[k * 4 + row] * b[c * 4 + k]).sum();
+        }
+    }
+    r
+}
+
+/// World (rest pose) matrices of all nodes of a validated forest.
+pub(crate) fn world_matrices(nodes: &[Node]) -> Vec<Mat4> {
+    let mut world = vec![IDENTITY; nodes.len()];
+    let mut stack: Vec<usize> = (0..nodes.len())
+        .filter(|&i| nodes[i].parent.is_none())
+        .collect();
+    for &r in &stack {
+        world[r] = local_matrix(&nodes[r]);
+    }
+    while let Some(i) = stack.pop() {
+        for &c in &nodes[i].children {
+            let c = c as usize;
+            if let Some(n) = nodes.get(c) {
+                world[c] = mat_mul(&world[i], &local_matrix(n));
+                stack.push(c);
+            }
+        }
+    }
+    world
+}
+
 fn finite<const N: usize>(v: &[f32; N]) -> bool {
     v.iter().all(|x| x.is_finite())
 }

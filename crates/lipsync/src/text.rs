@@ -153,6 +153,9 @@ pub fn frames_from_timed(
     frames_from_phones(&spans, duration)
 }
 
+/// Emission weight used with facecast-text's aligner.
+const ALIGN_EMISSION_WEIGHT: f64 = 0.5;
+
 fn text_err(e: impl std::fmt::Display) -> LipsyncError {
     LipsyncError::Text(e.to_string())
 }
@@ -171,7 +174,11 @@ fn align_range(
         frame_rate: 100.0,
         log: false,
     };
-    let mut out = facecast_text::align(seq, &p, &ClassMap::phones(), &AlignConfig::default())
+    // The posteriors come from a model trained on synthetic speech and are over-confident on other
+    // voices; halving the emission weight (chosen on generated validation speech) lets the duration
+    // prior keep the alignment sane.
+    let cfg = AlignConfig { emission_weight: ALIGN_EMISSION_WEIGHT, ..AlignConfig::default() };
+    let mut out = facecast_text::align(seq, &p, &ClassMap::phones(), &cfg)
         .map_err(text_err)?;
     let off = f0 as f64 / 100.0;
     for t in out.iter_mut() {
