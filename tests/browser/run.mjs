@@ -73,14 +73,15 @@ async function main() {
   let failed = false;
   try {
     await waitHealthy(base, server);
-    browser = await chromium.launch({
+    // launchPersistentContext passes --user-data-dir=<profile> (a fresh temporary directory).
+    browser = await chromium.launchPersistentContext(profile, {
       executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
         '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        `--user-data-dir=${profile}`, '--autoplay-policy=no-user-gesture-required'],
+        '--autoplay-policy=no-user-gesture-required'],
     });
-    const page = await browser.newPage();
+    const page = browser.pages()[0] || await browser.newPage();
     page.on('console', m => { if (m.type() === 'error' || m.type() === 'warning') console.log(`[page ${m.type()}] ${m.text()}`); });
     await page.goto(`${base}/`);
     const r = await page.evaluate(measure, { fps: FPS, bursts: BURSTS, codec: CODEC });

@@ -2,7 +2,12 @@
 fn main() {
     for p in std::env::args().skip(1) {
         match facecast_audio::decode_file(std::path::Path::new(&p)) {
-            Ok(a) => println!("{p}: {} Hz, {} ch, {:.3} s", a.rate, a.channels, a.duration_secs()),
+            Ok(a) => println!(
+                "{p}: {} Hz, {} ch, {:.3} s",
+                a.rate,
+                a.channels,
+                a.duration_secs()
+            ),
             Err(e) => println!("{p}: error: {e}"),
         }
     }

@@ -3,14 +3,14 @@
 //! Output sample `k` is the band-limited value of the input at time `k / out_rate` (zero phase), so the
 //! result does not depend on how the input is split into chunks. Rates are reduced by their GCD; when the
 //! number of phases (`out / gcd`) is at most [`MAX_PHASES`] every phase is exact, otherwise the phase is
-//! quantised to `MAX_PHASES` steps. The filter is a Kaiser-windowed sinc with 10 zero crossings on each
+//! quantised to `MAX_PHASES` steps. The filter is a Kaiser-windowed sinc with 8 zero crossings on each
 //! side at the lower of the two Nyquist frequencies (times 0.92).
 
 use crate::AudioError;
 
 /// Largest exact polyphase table.
 pub const MAX_PHASES: usize = 1024;
-const ZERO_CROSSINGS: f64 = 10.0;
+const ZERO_CROSSINGS: f64 = 8.0;
 const ROLLOFF: f64 = 0.92;
 const KAISER_BETA: f64 = 8.0;
 

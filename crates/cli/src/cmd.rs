@@ -180,20 +180,17 @@ fn lipsync(a: args::LipsyncArgs) -> Result<()> {
     let frames = visemes_for(&audio, text.as_deref())?;
     let sound_file = a.audio.display().to_string();
     let duration = audio.duration_secs();
-    let mut buf = Vec::new();
-    {
-        use facecast_lipsync::rhubarb;
-        let cues = rhubarb::to_cues(&frames);
-        match a.format {
-            args::LipsyncFormat::Json => rhubarb::write_json(&mut buf, &cues, &sound_file, duration)?,
-            args::LipsyncFormat::Tsv => rhubarb::write_tsv(&mut buf, &cues)?,
-            args::LipsyncFormat::Xml => rhubarb::write_xml(&mut buf, &cues, &sound_file, duration)?,
-            args::LipsyncFormat::Frames => rhubarb::write_frames(&mut buf, &frames)?,
-        }
-    }
+    use facecast_lipsync::rhubarb;
+    let cues = rhubarb::to_cues(&frames);
+    let text = match a.format {
+        args::LipsyncFormat::Json => rhubarb::write_json(&cues, &sound_file, duration),
+        args::LipsyncFormat::Tsv => rhubarb::write_tsv(&cues),
+        args::LipsyncFormat::Xml => rhubarb::write_xml(&cues, &sound_file, duration),
+        args::LipsyncFormat::Frames => rhubarb::frames_json(&frames),
+    };
     match &a.output {
-        Some(p) => std::fs::write(p, &buf).with_context(|| format!("{}: cannot write", p.display()))?,
-        None => std::io::stdout().lock().write_all(&buf)?,
+        Some(p) => std::fs::write(p, text.as_bytes()).with_context(|| format!("{}: cannot write", p.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     Ok(())
 }
@@ -227,7 +224,7 @@ fn render(a: args::RenderArgs) -> Result<()> {
 
     let mut renderer = Renderer::new(avatar.clone(), RenderConfig { width, height, background, camera: None })?;
     let mut writer = facecast_encode::MediaWriter::create(&a.output, width, height, a.fps)?;
-    let pcm48 = facecast_audio::to_mono_48k(&audio)?;
+    let pcm48 = facecast_audio::resample(&facecast_audio::to_mono(&audio), audio.rate, facecast_core::OUTPUT_RATE)?;
     writer.write_audio(&pcm48)?;
 
     let duration = pcm48.len() as f64 / 48_000.0;

@@ -106,7 +106,13 @@ impl Model {
                     wt[i * n_out + o] = w[o * n_in + i];
                 }
             }
-            layers.push(Layer { n_in, n_out, w, wt, b });
+            layers.push(Layer {
+                n_in,
+                n_out,
+                w,
+                wt,
+                b,
+            });
             prev = n_out;
         }
         let n_vis = r.u32()? as usize;

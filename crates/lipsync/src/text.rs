@@ -177,9 +177,11 @@ fn align_range(
     // The posteriors come from a model trained on synthetic speech and are over-confident on other
     // voices; halving the emission weight (chosen on generated validation speech) lets the duration
     // prior keep the alignment sane.
-    let cfg = AlignConfig { emission_weight: ALIGN_EMISSION_WEIGHT, ..AlignConfig::default() };
-    let mut out = facecast_text::align(seq, &p, &ClassMap::phones(), &cfg)
-        .map_err(text_err)?;
+    let cfg = AlignConfig {
+        emission_weight: ALIGN_EMISSION_WEIGHT,
+        ..AlignConfig::default()
+    };
+    let mut out = facecast_text::align(seq, &p, &ClassMap::phones(), &cfg).map_err(text_err)?;
     let off = f0 as f64 / 100.0;
     for t in out.iter_mut() {
         t.start += off;

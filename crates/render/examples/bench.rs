@@ -62,7 +62,8 @@ fn main() {
         "{:<42} {:>9} {:>6} {:>16} {:>16} {:>16}",
         "model", "size", "tris", "rgba", "i420", "i420 static"
     );
-    for (name, av) in models() {
+    let filter = std::env::args().nth(2).unwrap_or_default();
+    for (name, av) in models().into_iter().filter(|(n, _)| n.contains(&filter)) {
         for (w, h) in [(512u32, 512u32), (1280, 720)] {
             let cfg = RenderConfig {
                 width: w,

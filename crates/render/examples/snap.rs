@@ -45,7 +45,8 @@ fn main() {
     eprintln!("camera {:?}", r.camera());
     let mut out = RgbaFrame::default();
     let mut ch = Vec::new();
-    let sets: [(&str, &[ArkitShape]); 4] = [
+    let sets: [(&str, &[ArkitShape]); 5] = [
+        ("turn", &[]),
         ("rest", &[]),
         ("jaw", &[ArkitShape::JawOpen]),
         (
@@ -70,7 +71,15 @@ fn main() {
                 0.0
             },
         );
-        r.render_rgba(&ch, &HeadPose::default(), &mut out);
+        let pose = if name == "turn" {
+            HeadPose {
+                head: [0.4, 0.15, 0.1],
+                eyes: [0.3, 0.0],
+            }
+        } else {
+            HeadPose::default()
+        };
+        r.render_rgba(&ch, &pose, &mut out);
         let path = format!("{}_{name}.png", args[2]);
         let f = std::fs::File::create(&path).unwrap();
         let mut enc = png::Encoder::new(std::io::BufWriter::new(f), out.width, out.height);

@@ -81,6 +81,51 @@ pub struct Scene {
     /// Joint matrices per skin (world × inverse bind), world space.
     pub joints: Vec<Vec<Mat4>>,
     last: Option<(HeadPose, f32)>,
+    /// Node the head rotation is applied to (see [`head_pivot`]).
+    head: Option<usize>,
+}
+
+fn is_descendant(av: &Avatar, mut n: usize, anc: usize) -> bool {
+    for _ in 0..256 {
+        if n == anc {
+            return true;
+        }
+        match av.nodes[n].parent {
+            Some(p) if (p as usize) < av.nodes.len() => n = p as usize,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// The node that carries the head rotation: `humanoid.head`, or, when the eye nodes are not
+/// below it (Face Cap style rigs where head, eyes and teeth are siblings), the lowest ancestor
+/// holding the head and both eyes, unless that ancestor also holds the neck.
+fn head_pivot(av: &Avatar) -> Option<usize> {
+    let h = node_ok(av, av.humanoid.head)?;
+    let eyes: Vec<usize> = [av.humanoid.left_eye, av.humanoid.right_eye]
+        .iter()
+        .filter_map(|&e| node_ok(av, e))
+        .collect();
+    if eyes.iter().all(|&e| is_descendant(av, e, h)) {
+        return Some(h);
+    }
+    let mut a = h;
+    for _ in 0..256 {
+        let Some(p) = av.nodes[a]
+            .parent
+            .map(|p| p as usize)
+            .filter(|&p| p < av.nodes.len())
+        else {
+            return Some(h);
+        };
+        a = p;
+        if eyes.iter().all(|&e| is_descendant(av, e, a)) {
+            let holds_neck = node_ok(av, av.humanoid.neck).is_some_and(|n| is_descendant(av, n, a));
+            return Some(if holds_neck { h } else { a });
+        }
+    }
+    Some(h)
 }
 
 const ID_Q: Quat = [0.0, 0.0, 0.0, 1.0];
@@ -127,6 +172,7 @@ impl Scene {
                 .map(|s| vec![IDENTITY; s.joints.len()])
                 .collect(),
             last: None,
+            head: head_pivot(av),
         };
         s.compute_world(av);
         for i in 0..n {
@@ -180,8 +226,8 @@ impl Scene {
             return false;
         }
         self.last = Some((pose, jaw));
-        let head = node_ok(av, av.humanoid.head);
-        let neck = node_ok(av, av.humanoid.neck);
+        let head = self.head;
+        let neck = node_ok(av, av.humanoid.neck).filter(|&n| Some(n) != head);
         let [y, p, r] = pose.head;
         match (neck, head) {
             (Some(n), Some(h)) => {

@@ -86,7 +86,18 @@ fn face_set(file: &str, name: &str) {
         let n = changed_pixels(&rest, img, 16);
         assert!(n > 20, "{name}: {what} changes only {n} pixels");
     }
+    // Head turn: the whole head (eyes and teeth included) turns; compare with the golden.
+    let mut turned = RgbaFrame::default();
+    r.render_rgba(
+        &weights(&av, &[]),
+        &HeadPose {
+            head: [0.4, 0.15, 0.1],
+            eyes: [0.3, 0.0],
+        },
+        &mut turned,
+    );
     check_golden(&format!("{name}_rest"), &rest);
+    check_golden(&format!("{name}_turn"), &turned);
     check_golden(&format!("{name}_jaw"), &jaw);
     check_golden(&format!("{name}_smile"), &smile);
     check_golden(&format!("{name}_blink"), &blink);

@@ -93,7 +93,7 @@ impl Metrics {
     /// Render the exposition; `sessions` and `viewers` are current gauges.
     pub fn render(&self, sessions: usize, viewers: usize, ws_clients: usize) -> String {
         let mut o = String::with_capacity(4096);
-        let mut gauge = |o: &mut String, name: &str, help: &str, kind: &str, v: u64| {
+        let gauge = |o: &mut String, name: &str, help: &str, kind: &str, v: u64| {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
         };
         gauge(&mut o, "facecast_sessions", "Live sessions.", "gauge", sessions as u64);

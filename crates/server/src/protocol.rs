@@ -285,11 +285,11 @@ pub struct MessageError {
 pub fn parse_message(text: &str) -> Result<ClientMessage, MessageError> {
     let v: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| MessageError { code: "bad_json", message: format!("not valid JSON: {e}") })?;
-    let Some(t) = v.get("type").and_then(|t| t.as_str()) else {
+    let Some(t) = v.get("type").and_then(|t| t.as_str()).map(str::to_string) else {
         return Err(MessageError { code: "missing_type", message: "message has no string field \"type\"".into() });
     };
     const KNOWN: [&str; 6] = ["speak_start", "segment_end", "emotion", "interrupt", "audio", "ping"];
-    if !KNOWN.contains(&t) {
+    if !KNOWN.contains(&t.as_str()) {
         return Err(MessageError {
             code: "unknown_type",
             message: format!("unknown message type '{t}' (expected one of: {})", KNOWN.join(", ")),
@@ -408,6 +408,6 @@ mod tests {
         let c = decode_base64_pcm(8000, 1, "AAAQAA==").unwrap();
         assert_eq!(c.frames(), 2);
         assert_eq!(decode_base64_pcm(8000, 1, "@@@").unwrap_err().code, "bad_base64");
-        assert_eq!(decode_base64_pcm(8000, 1, "AAA=").unwrap_err().code, "misaligned_payload");
+        assert_eq!(decode_base64_pcm(8000, 1, "AAAA").unwrap_err().code, "misaligned_payload");
     }
 }
