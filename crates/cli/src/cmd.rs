@@ -154,6 +154,19 @@ pub fn write_png(path: &Path, frame: &RgbaFrame) -> Result<()> {
         .with_context(|| format!("{}: cannot write PNG", path.display()))
 }
 
+/// Decode an audio file; the error names the file.
+pub fn decode_audio(path: &Path) -> Result<AudioChunk> {
+    facecast_audio::decode_file(path).map_err(|e| {
+        let msg = e.to_string();
+        let name = path.display().to_string();
+        if msg.contains(&name) {
+            anyhow!(msg)
+        } else {
+            anyhow!("{name}: {msg}")
+        }
+    })
+}
+
 fn read_transcript(text: &Option<String>, dialog: &Option<std::path::PathBuf>) -> Result<Option<String>> {
     if let Some(t) = text {
         return Ok(Some(t.clone()));
@@ -175,7 +188,7 @@ pub fn visemes_for(audio: &AudioChunk, text: Option<&str>) -> Result<Vec<VisemeF
 }
 
 fn lipsync(a: args::LipsyncArgs) -> Result<()> {
-    let audio = facecast_audio::decode_file(&a.audio)?;
+    let audio = decode_audio(&a.audio)?;
     let text = read_transcript(&a.text, &a.dialog)?;
     let frames = visemes_for(&audio, text.as_deref())?;
     let sound_file = a.audio.display().to_string();
@@ -209,7 +222,7 @@ fn render(a: args::RenderArgs) -> Result<()> {
         bail!("--head-motion {} is out of range (0..2)", a.head_motion);
     }
     let background = parse_background(&a.background)?;
-    let audio = facecast_audio::decode_file(&a.audio)?;
+    let audio = decode_audio(&a.audio)?;
     if audio.frames() == 0 {
         bail!("{}: the audio holds no samples", a.audio.display());
     }
@@ -265,12 +278,18 @@ pub fn progress(len: u64) -> indicatif::ProgressBar {
 }
 
 fn serve(a: args::ServeArgs) -> Result<()> {
-    let mut avatars = Vec::new();
-    for p in &a.avatar {
-        let av = facecast_avatar::load(p)?;
-        avatars.push(Arc::new(av));
+    let addr: std::net::SocketAddr = a
+        .addr
+        .parse()
+        .map_err(|_| anyhow!("--addr '{}' is not HOST:PORT with an IP address (e.g. 127.0.0.1:8080)", a.addr))?;
+    let mut cfg = facecast_server::ServerConfig::new(addr);
+    cfg.avatars = a.avatar.clone();
+    if let Some(ip) = &a.public_ip {
+        cfg.rtc_advertise_ip =
+            Some(ip.parse().map_err(|_| anyhow!("--public-ip '{ip}' is not an IP address"))?);
     }
-    let cfg = facecast_server::ServerConfig::new(&a.addr, avatars, a.public_ip.clone(), a.max_sessions)?;
+    cfg.limits.max_sessions = a.max_sessions;
+    cfg.check()?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(facecast_server::serve(cfg))?;
     Ok(())

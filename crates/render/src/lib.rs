@@ -379,6 +379,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn renderer_is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Renderer>();
+    }
+
+    #[test]
     fn background_parses_hex_names_and_gradients() {
         assert_eq!(
             "#20242c".parse::<Background>(),

@@ -159,13 +159,21 @@ pub fn choose_video_codec(offer_sdp: &str) -> Option<Codec> {
         }
     }
     for pt in order {
-        let Some((_, enc)) = rtpmap.iter().find(|(p, _)| *p == pt) else { continue };
+        let Some((_, enc)) = rtpmap.iter().find(|(p, _)| *p == pt) else {
+            continue;
+        };
         if enc.starts_with("vp8/") {
             return Some(Codec::Vp8);
         }
         if enc.starts_with("h264/") {
-            let params = fmtp.iter().find(|(p, _)| *p == pt).map(|(_, f)| f.as_str()).unwrap_or("");
-            let pm1 = params.split(';').any(|kv| kv.trim() == "packetization-mode=1");
+            let params = fmtp
+                .iter()
+                .find(|(p, _)| *p == pt)
+                .map(|(_, f)| f.as_str())
+                .unwrap_or("");
+            let pm1 = params
+                .split(';')
+                .any(|kv| kv.trim() == "packetization-mode=1");
             let baseline = params
                 .split(';')
                 .filter_map(|kv| kv.trim().strip_prefix("profile-level-id="))
@@ -184,7 +192,10 @@ fn offers_opus(offer_sdp: &str) -> bool {
     for line in offer_sdp.lines() {
         if let Some(rest) = line.strip_prefix("m=") {
             in_audio = rest.starts_with("audio ");
-        } else if in_audio && line.to_ascii_lowercase().starts_with("a=rtpmap:") && line.to_ascii_lowercase().contains(" opus/48000") {
+        } else if in_audio
+            && line.to_ascii_lowercase().starts_with("a=rtpmap:")
+            && line.to_ascii_lowercase().contains(" opus/48000")
+        {
             return true;
         }
     }
@@ -225,8 +236,13 @@ pub struct PeerStats {
 
 impl WhepPeer {
     /// Create a peer from a viewer's SDP offer; returns the peer and the SDP answer text.
-    pub fn accept(offer_sdp: &str, opts: &PeerOptions, now: Instant) -> Result<(WhepPeer, String), RtcError> {
-        let offer = SdpOffer::from_sdp_string(offer_sdp).map_err(|e| RtcError::BadOffer(e.to_string()))?;
+    pub fn accept(
+        offer_sdp: &str,
+        opts: &PeerOptions,
+        now: Instant,
+    ) -> Result<(WhepPeer, String), RtcError> {
+        let offer =
+            SdpOffer::from_sdp_string(offer_sdp).map_err(|e| RtcError::BadOffer(e.to_string()))?;
         let codec = choose_video_codec(offer_sdp).ok_or(RtcError::NoVideoCodec)?;
         if !offers_opus(offer_sdp) {
             return Err(RtcError::NoAudioCodec);
@@ -239,15 +255,23 @@ impl WhepPeer {
             Codec::Vp8 => cfg = cfg.enable_vp8(true),
             _ => {
                 // Constrained baseline with packetization-mode 1, RTX on PT 109.
-                cfg.codec_config().add_h264(108.into(), Some(109.into()), true, H264_PROFILE_LEVEL_ID);
+                cfg.codec_config().add_h264(
+                    108.into(),
+                    Some(109.into()),
+                    true,
+                    H264_PROFILE_LEVEL_ID,
+                );
             }
         }
         let mut rtc = cfg.build(now);
-        let cand = Candidate::host(opts.candidate, "udp")
-            .map_err(|e| RtcError::Candidate { addr: opts.candidate, message: e.to_string() })?;
+        let cand = Candidate::host(opts.candidate, "udp").map_err(|e| RtcError::Candidate {
+            addr: opts.candidate,
+            message: e.to_string(),
+        })?;
         rtc.add_local_candidate(cand);
         let answer = rtc.sdp_api().accept_offer(offer)?;
-        rtc.bwe().set_desired_bitrate(Bitrate::bps(opts.desired_bitrate_bps));
+        rtc.bwe()
+            .set_desired_bitrate(Bitrate::bps(opts.desired_bitrate_bps));
         let mut peer = WhepPeer {
             rtc,
             codec,
@@ -281,15 +305,22 @@ impl WhepPeer {
 
     fn resolve_mids(&mut self, answer_mids: Vec<Mid>) {
         for mid in answer_mids {
-            let Some(media) = self.rtc.media(mid) else { continue };
+            let Some(media) = self.rtc.media(mid) else {
+                continue;
+            };
             let kind = media.kind();
-            let Some(writer) = self.rtc.writer(mid) else { continue };
+            let Some(writer) = self.rtc.writer(mid) else {
+                continue;
+            };
             let want = match (kind, self.codec) {
                 (MediaKind::Audio, _) => str0m::format::Codec::Opus,
                 (MediaKind::Video, Codec::Vp8) => str0m::format::Codec::Vp8,
                 (MediaKind::Video, _) => str0m::format::Codec::H264,
             };
-            let pt = writer.payload_params().find(|p| p.spec().codec == want).map(|p| p.pt());
+            let pt = writer
+                .payload_params()
+                .find(|p| p.spec().codec == want)
+                .map(|p| p.pt());
             if let Some(pt) = pt {
                 match kind {
                     MediaKind::Audio if self.audio.is_none() => self.audio = Some((mid, pt)),
@@ -337,11 +368,24 @@ impl WhepPeer {
     }
 
     /// Feed one datagram received on the peer's socket.
-    pub fn handle_datagram(&mut self, now: Instant, source: SocketAddr, data: &[u8]) -> Result<(), RtcError> {
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        data: &[u8],
+    ) -> Result<(), RtcError> {
         let Ok(contents) = data.try_into() else {
             return Ok(()); // not STUN/DTLS/RTP: ignore
         };
-        let input = Input::Receive(now, Receive { proto: Protocol::Udp, source, destination: self.candidate, contents });
+        let input = Input::Receive(
+            now,
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: self.candidate,
+                contents,
+            },
+        );
         if self.rtc.accepts(&input) {
             self.rtc.handle_input(input)?;
         }
@@ -355,7 +399,10 @@ impl WhepPeer {
     }
 
     fn wallclock(&self, pts: facecast_core::MediaTime) -> Instant {
-        self.epoch + Duration::from_nanos(pts.samples() * 1_000_000_000 / facecast_core::OUTPUT_RATE as u64)
+        self.epoch
+            + Duration::from_nanos(
+                pts.samples() * 1_000_000_000 / facecast_core::OUTPUT_RATE as u64,
+            )
     }
 
     /// Send one encoded video access unit (H.264 Annex B or a VP8 frame). Until the peer is
@@ -368,10 +415,14 @@ impl WhepPeer {
         if self.waiting_keyframe && !pkt.keyframe {
             return Ok(false);
         }
-        let Some((mid, pt)) = self.video else { return Ok(false) };
+        let Some((mid, pt)) = self.video else {
+            return Ok(false);
+        };
         let wallclock = self.wallclock(pkt.pts);
         let rtp_time = MediaTime::new(pkt.pts.at_rate(90_000), Frequency::NINETY_KHZ);
-        let Some(writer) = self.rtc.writer(mid) else { return Ok(false) };
+        let Some(writer) = self.rtc.writer(mid) else {
+            return Ok(false);
+        };
         writer.write(pt, wallclock, rtp_time, pkt.data.as_slice())?;
         if pkt.keyframe {
             self.waiting_keyframe = false;
@@ -385,10 +436,14 @@ impl WhepPeer {
         if !self.connected || self.closed {
             return Ok(false);
         }
-        let Some((mid, pt)) = self.audio else { return Ok(false) };
+        let Some((mid, pt)) = self.audio else {
+            return Ok(false);
+        };
         let wallclock = self.wallclock(pkt.pts);
         let rtp_time = MediaTime::new(pkt.pts.samples(), Frequency::FORTY_EIGHT_KHZ);
-        let Some(writer) = self.rtc.writer(mid) else { return Ok(false) };
+        let Some(writer) = self.rtc.writer(mid) else {
+            return Ok(false);
+        };
         writer.write(pt, wallclock, rtp_time, pkt.data.as_slice())?;
         self.stats.audio_packets += 1;
         Ok(true)
@@ -397,8 +452,12 @@ impl WhepPeer {
     /// Send a JSON text message on the viewer's data channel (dropped when none is open).
     /// Returns whether it was queued.
     pub fn send_event(&mut self, json: &str) -> Result<bool, RtcError> {
-        let Some(id) = self.channel else { return Ok(false) };
-        let Some(mut ch) = self.rtc.channel(id) else { return Ok(false) };
+        let Some(id) = self.channel else {
+            return Ok(false);
+        };
+        let Some(mut ch) = self.rtc.channel(id) else {
+            return Ok(false);
+        };
         Ok(ch.write(false, json.as_bytes())?)
     }
 
@@ -420,11 +479,11 @@ impl WhepPeer {
                 self.pending.push_back(PeerEvent::Connected);
                 self.pending.push_back(PeerEvent::KeyframeRequest);
             }
-            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
-                if !self.closed {
-                    self.closed = true;
-                    self.pending.push_back(PeerEvent::Disconnected);
-                }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) | Event::Closed
+                if !self.closed =>
+            {
+                self.closed = true;
+                self.pending.push_back(PeerEvent::Disconnected);
             }
             Event::KeyframeRequest(_) => {
                 self.waiting_keyframe = true;
@@ -434,30 +493,19 @@ impl WhepPeer {
             Event::EgressBitrateEstimate(BweKind::Twcc { estimate: b, .. })
             | Event::EgressBitrateEstimate(BweKind::Remb { estimate: b, .. }) => {
                 self.stats.bitrate_estimate_bps = b.as_u64();
-                self.pending.push_back(PeerEvent::BitrateEstimate(b.as_u64()));
+                self.pending
+                    .push_back(PeerEvent::BitrateEstimate(b.as_u64()));
             }
             Event::ChannelOpen(id, label) => {
                 self.channel = Some(id);
                 self.pending.push_back(PeerEvent::ChannelOpen(label));
             }
-            Event::ChannelData(d) => {
-                if !d.binary {
-                    if let Ok(s) = String::from_utf8(d.data) {
-                        self.pending.push_back(PeerEvent::ChannelText(s));
-                    }
+            Event::ChannelData(d) if !d.binary => {
+                if let Ok(s) = String::from_utf8(d.data) {
+                    self.pending.push_back(PeerEvent::ChannelText(s));
                 }
             }
-            Event::ChannelClose(id) => {
-                if self.channel == Some(id) {
-                    self.channel = None;
-                }
-            }
-            Event::Closed => {
-                if !self.closed {
-                    self.closed = true;
-                    self.pending.push_back(PeerEvent::Disconnected);
-                }
-            }
+            Event::ChannelClose(id) if self.channel == Some(id) => self.channel = None,
             _ => {}
         }
     }
@@ -474,7 +522,10 @@ impl WhepPeer {
                 Ok(Output::Transmit(t)) => {
                     let data: Vec<u8> = t.contents.into();
                     self.stats.bytes_sent += data.len() as u64;
-                    return PeerOutput::Transmit { destination: t.destination, data };
+                    return PeerOutput::Transmit {
+                        destination: t.destination,
+                        data,
+                    };
                 }
                 Ok(Output::Event(e)) => self.on_event(e),
                 Ok(Output::Timeout(t)) => {

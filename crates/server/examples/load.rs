@@ -8,7 +8,6 @@
 //! cargo run --release -p facecast-server --example load -- [SESSIONS] [SECONDS] [--size WxH] [--fps N] [--audio FILE]
 //! ```
 
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -54,7 +53,6 @@ fn run_session(
     speech: facecast_core::AudioChunk,
     secs: f64,
     start: Instant,
-    stop: Arc<AtomicBool>,
 ) -> Stats {
     let mut cfg = SessionConfig::new(avatar);
     cfg.width = w;
@@ -67,9 +65,11 @@ fn run_session(
     let mut obuf = Vec::with_capacity(1500);
     let interval = Duration::from_secs_f64(1.0 / fps as f64);
     let mut st = Stats::default();
-    let wall = |t: MediaTime| start + Duration::from_nanos(t.samples() * 1_000_000_000 / OUTPUT_RATE as u64);
+    let wall = |t: MediaTime| {
+        start + Duration::from_nanos(t.samples() * 1_000_000_000 / OUTPUT_RATE as u64)
+    };
     let mut first = true;
-    while start.elapsed().as_secs_f64() < secs && !stop.load(Relaxed) {
+    while start.elapsed().as_secs_f64() < secs {
         if s.queued_ms() < 200 {
             s.speak(&speech).expect("speak");
             st.segments += 1;
@@ -79,7 +79,8 @@ fn run_session(
         if due > now {
             std::thread::sleep(due - now);
         }
-        let now_m = MediaTime((start.elapsed().as_nanos() * OUTPUT_RATE as u128 / 1_000_000_000) as u64);
+        let now_m =
+            MediaTime((start.elapsed().as_nanos() * OUTPUT_RATE as u128 / 1_000_000_000) as u64);
         s.handle_timeout(now_m);
         let mut frame = None;
         loop {
@@ -124,7 +125,11 @@ fn run_session(
 fn main() {
     let mut pos = Vec::new();
     let (mut w, mut h, mut fps) = (512u32, 512u32, 25u32);
-    let mut audio = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/assets/audio/cmu_goforward.wav").to_string();
+    let mut audio = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/assets/audio/cmu_goforward.wav"
+    )
+    .to_string();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -138,8 +143,14 @@ fn main() {
             _ => pos.push(a),
         }
     }
-    let n: usize = pos.first().map(|v| v.parse().expect("SESSIONS")).unwrap_or(4);
-    let secs: f64 = pos.get(1).map(|v| v.parse().expect("SECONDS")).unwrap_or(60.0);
+    let n: usize = pos
+        .first()
+        .map(|v| v.parse().expect("SESSIONS"))
+        .unwrap_or(4);
+    let secs: f64 = pos
+        .get(1)
+        .map(|v| v.parse().expect("SECONDS"))
+        .unwrap_or(60.0);
     let speech = facecast_audio::decode_file(std::path::Path::new(&audio)).expect("speech audio");
     let avatar = facecast_avatar::builtin();
     println!(
@@ -150,13 +161,12 @@ fn main() {
     let rss0 = rss_mb();
     let cpu0 = proc_cpu_secs();
     let start = Instant::now();
-    let stop = Arc::new(AtomicBool::new(false));
     let handles: Vec<_> = (0..n)
         .map(|i| {
-            let (a, sp, st) = (avatar.clone(), speech.clone(), stop.clone());
+            let (a, sp) = (avatar.clone(), speech.clone());
             std::thread::Builder::new()
                 .name(format!("load-{i}"))
-                .spawn(move || run_session(a, w, h, fps, sp, secs, start, st))
+                .spawn(move || run_session(a, w, h, fps, sp, secs, start))
                 .expect("thread")
         })
         .collect();
@@ -166,12 +176,19 @@ fn main() {
         peak_rss = peak_rss.max(rss_mb());
     }
     let rss_end = rss_mb().max(peak_rss);
-    let results: Vec<Stats> = handles.into_iter().map(|h| h.join().expect("session thread")).collect();
+    let results: Vec<Stats> = handles
+        .into_iter()
+        .map(|h| h.join().expect("session thread"))
+        .collect();
     let wall = start.elapsed().as_secs_f64();
     let cpu = proc_cpu_secs() - cpu0;
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let expected = (secs * fps as f64) as u64;
-    println!("session  frames  expected  late  skipped  render_ms  encode_ms  video_kbps  segments");
+    println!(
+        "session  frames  expected  late  skipped  render_ms  encode_ms  video_kbps  segments"
+    );
     let mut tot = Stats::default();
     for (i, s) in results.iter().enumerate() {
         println!(

@@ -51,7 +51,11 @@ pub struct ApiError {
 impl ApiError {
     /// Any error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     /// 400.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -59,7 +63,11 @@ impl ApiError {
     }
     /// 404 for a session id.
     pub fn no_session(id: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "session_not_found", format!("no session with id '{id}'"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "session_not_found",
+            format!("no session with id '{id}'"),
+        )
     }
     /// 404 for anything else.
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -95,7 +103,11 @@ impl ApiError {
     }
     /// 422 for a bad field value.
     pub fn invalid(field: &str, message: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_parameter", format!("{field}: {message}"))
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_parameter",
+            format!("{field}: {message}"),
+        )
     }
 }
 
@@ -104,7 +116,8 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
         let mut resp = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         resp
     }

@@ -107,8 +107,12 @@ impl ServerConfig {
     /// Defaults for `addr`, with the API key from `FACECAST_API_KEY` and the advertised RTC IP
     /// from `FACECAST_RTC_IP` (both optional).
     pub fn new(addr: SocketAddr) -> Self {
-        let api_key = std::env::var("FACECAST_API_KEY").ok().filter(|k| !k.trim().is_empty());
-        let rtc_advertise_ip = std::env::var("FACECAST_RTC_IP").ok().and_then(|s| s.trim().parse().ok());
+        let api_key = std::env::var("FACECAST_API_KEY")
+            .ok()
+            .filter(|k| !k.trim().is_empty());
+        let rtc_advertise_ip = std::env::var("FACECAST_RTC_IP")
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
         ServerConfig {
             addr,
             avatars: Vec::new(),
@@ -126,7 +130,9 @@ impl ServerConfig {
             return Err(ServerError::ApiKeyRequired { addr: self.addr });
         }
         if self.limits.max_sessions == 0 {
-            return Err(ServerError::Config("max_sessions must be at least 1".into()));
+            return Err(ServerError::Config(
+                "max_sessions must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -160,7 +166,10 @@ impl AppState {
         avatars.insert("default".to_string(), facecast_avatar::builtin());
         for path in &cfg.avatars {
             let a = facecast_avatar::load(path).map_err(|e| ServerError::Avatar(e.to_string()))?;
-            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| a.name.clone());
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| a.name.clone());
             avatars.insert(name, Arc::new(a));
         }
         Ok(Self::with_avatars(cfg, avatars))
@@ -169,7 +178,9 @@ impl AppState {
     /// State with explicit avatars (tests).
     pub fn with_avatars(cfg: ServerConfig, avatars: BTreeMap<String, Arc<Avatar>>) -> AppState {
         let rtc_bind = cfg.rtc_bind_ip.unwrap_or(cfg.addr.ip());
-        let rtc_advertise = cfg.rtc_advertise_ip.unwrap_or_else(|| default_advertise_ip(rtc_bind));
+        let rtc_advertise = cfg
+            .rtc_advertise_ip
+            .unwrap_or_else(|| default_advertise_ip(rtc_bind));
         AppState {
             inner: Arc::new(Inner {
                 cfg,
@@ -198,7 +209,10 @@ impl AppState {
     }
 
     fn sessions(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<SessionShared>>> {
-        self.inner.sessions.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     fn get(&self, id: &str) -> Result<Arc<SessionShared>, ApiError> {
@@ -217,7 +231,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sessions", post(create_session).get(list_sessions))
         .route("/v1/sessions/{id}", get(get_session).delete(delete_session))
         .route("/v1/sessions/{id}/whep", post(whep_offer))
-        .route("/v1/sessions/{id}/whep/{viewer}", delete(whep_delete).patch(whep_patch))
+        .route(
+            "/v1/sessions/{id}/whep/{viewer}",
+            delete(whep_delete).patch(whep_patch),
+        )
         .route("/v1/sessions/{id}/speak", post(speak))
         .route("/v1/sessions/{id}/emotion", post(emotion))
         .route("/v1/sessions/{id}/interrupt", post(interrupt))
@@ -233,7 +250,11 @@ pub fn router(state: AppState) -> Router {
         .route("/{file}", get(web_file))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this route",
+            )
         })
         .with_state(state)
 }
@@ -243,12 +264,20 @@ pub async fn serve(cfg: ServerConfig) -> Result<(), ServerError> {
     cfg.check()?;
     let addr = cfg.addr;
     let state = AppState::new(cfg)?;
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })?;
     let local = listener.local_addr()?;
     eprintln!(
         "facecast listening on http://{local} (WebRTC host candidates on {}, avatars: {})",
         state.inner.rtc_advertise,
-        state.inner.avatars.keys().cloned().collect::<Vec<_>>().join(", ")
+        state
+            .inner
+            .avatars
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let app = router(state.clone());
     axum::serve(listener, app)
@@ -270,10 +299,14 @@ async fn auth(State(st): State<AppState>, req: Request, next: Next) -> Response 
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
-        let query = req.uri().query().and_then(|q| {
-            q.split('&').find_map(|kv| kv.strip_prefix("token="))
-        });
-        let ok = [bearer, query].into_iter().flatten().any(|k| ct_eq(k.as_bytes(), key.as_bytes()));
+        let query = req
+            .uri()
+            .query()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")));
+        let ok = [bearer, query]
+            .into_iter()
+            .flatten()
+            .any(|k| ct_eq(k.as_bytes(), key.as_bytes()));
         if !ok {
             st.inner.metrics.error("unauthorized");
             return ApiError::unauthorized().into_response();
@@ -294,30 +327,49 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 fn content_type(h: &HeaderMap) -> String {
     h.get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default()
 }
 
 async fn read_body(st: &AppState, h: &HeaderMap, body: Body) -> Result<bytes::Bytes, ApiError> {
     let limit = st.inner.cfg.limits.max_upload_bytes;
-    if let Some(len) = h.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
+    if let Some(len) = h
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
         if len > limit as u64 {
             return Err(ApiError::too_large(limit));
         }
     }
-    axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::too_large(limit))
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::too_large(limit))
 }
 
-async fn read_json<T: for<'de> Deserialize<'de>>(st: &AppState, h: &HeaderMap, body: Body, allow_empty: bool) -> Result<T, ApiError> {
+async fn read_json<T: for<'de> Deserialize<'de>>(
+    st: &AppState,
+    h: &HeaderMap,
+    body: Body,
+    allow_empty: bool,
+) -> Result<T, ApiError> {
     let ct = content_type(h);
     let bytes = read_body(st, h, body).await?;
     if bytes.is_empty() && allow_empty {
-        return serde_json::from_str("{}").map_err(|e| ApiError::bad_request("bad_json", e.to_string()));
+        return serde_json::from_str("{}")
+            .map_err(|e| ApiError::bad_request("bad_json", e.to_string()));
     }
     if ct != "application/json" {
         return Err(ApiError::unsupported_media_type(&ct, "application/json"));
     }
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request("bad_json", format!("invalid JSON body: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request("bad_json", format!("invalid JSON body: {e}")))
 }
 
 /// Wrap handler results so every error is counted once.
@@ -353,35 +405,67 @@ async fn create_session(State(st): State<AppState>, h: HeaderMap, body: Body) ->
     counted(&st, r)
 }
 
-async fn create_session_inner(st: &AppState, h: HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn create_session_inner(
+    st: &AppState,
+    h: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let req: CreateSession = read_json(st, &h, body, true).await?;
     let lim = &st.inner.cfg.limits;
     let name = req.avatar.unwrap_or_else(|| "default".into());
     let avatar = st.inner.avatars.get(&name).cloned().ok_or_else(|| {
         let names: Vec<_> = st.inner.avatars.keys().cloned().collect();
-        ApiError::invalid("avatar", format!("unknown avatar '{name}' (available: {})", names.join(", ")))
+        ApiError::invalid(
+            "avatar",
+            format!("unknown avatar '{name}' (available: {})", names.join(", ")),
+        )
     })?;
-    let (width, height, fps) = (req.width.unwrap_or(512), req.height.unwrap_or(512), req.fps.unwrap_or(25));
-    if width < 16 || height < 16 || width > lim.max_dimension || height > lim.max_dimension || width % 2 == 1 || height % 2 == 1 {
-        return Err(ApiError::invalid("width/height", format!("{width}x{height} must be even and within 16..={}", lim.max_dimension)));
+    let (width, height, fps) = (
+        req.width.unwrap_or(512),
+        req.height.unwrap_or(512),
+        req.fps.unwrap_or(25),
+    );
+    if width < 16
+        || height < 16
+        || width > lim.max_dimension
+        || height > lim.max_dimension
+        || width % 2 == 1
+        || height % 2 == 1
+    {
+        return Err(ApiError::invalid(
+            "width/height",
+            format!(
+                "{width}x{height} must be even and within 16..={}",
+                lim.max_dimension
+            ),
+        ));
     }
     if !(1..=60).contains(&fps) {
         return Err(ApiError::invalid("fps", format!("{fps} is outside 1..=60")));
     }
     let emotion = match req.emotion.as_deref() {
-        Some(e) => e.parse::<Emotion>().map_err(|m| ApiError::invalid("emotion", m))?,
+        Some(e) => e
+            .parse::<Emotion>()
+            .map_err(|m| ApiError::invalid("emotion", m))?,
         None => Emotion::Neutral,
     };
     if let Some(h) = req.head_motion {
         if !(0.0..=2.0).contains(&h) {
-            return Err(ApiError::invalid("head_motion", format!("{h} is outside 0..=2")));
+            return Err(ApiError::invalid(
+                "head_motion",
+                format!("{h} is outside 0..=2"),
+            ));
         }
     }
     if st.session_count() >= lim.max_sessions {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "too_many_sessions",
-            format!("the server already runs {} sessions (limit {})", st.session_count(), lim.max_sessions),
+            format!(
+                "the server already runs {} sessions (limit {})",
+                st.session_count(),
+                lim.max_sessions
+            ),
         ));
     }
     let id = new_id();
@@ -401,7 +485,11 @@ async fn create_session_inner(st: &AppState, h: HeaderMap, body: Body) -> Result
     {
         let mut s = st.sessions();
         if s.len() >= lim.max_sessions {
-            return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "too_many_sessions", "session limit reached"));
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_sessions",
+                "session limit reached",
+            ));
         }
         s.insert(id.clone(), shared);
     }
@@ -424,7 +512,11 @@ async fn get_session(State(st): State<AppState>, Path(id): Path<String>) -> Resp
 }
 
 async fn delete_session(State(st): State<AppState>, Path(id): Path<String>) -> Response {
-    let r = st.sessions().remove(&id).map(|_| StatusCode::NO_CONTENT).ok_or_else(|| ApiError::no_session(&id));
+    let r = st
+        .sessions()
+        .remove(&id)
+        .map(|_| StatusCode::NO_CONTENT)
+        .ok_or_else(|| ApiError::no_session(&id));
     // Dropping the last handle closes the command channel: the session thread ends and closes
     // its viewers.
     counted(&st, r)
@@ -432,7 +524,12 @@ async fn delete_session(State(st): State<AppState>, Path(id): Path<String>) -> R
 
 // ---------------------------------------------------------------- WHEP
 
-async fn whep_offer(State(st): State<AppState>, Path(id): Path<String>, h: HeaderMap, body: Body) -> Response {
+async fn whep_offer(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Body,
+) -> Response {
     let r = async {
         let s = st.get(&id)?;
         let ct = content_type(&h);
@@ -440,19 +537,33 @@ async fn whep_offer(State(st): State<AppState>, Path(id): Path<String>, h: Heade
             return Err(ApiError::unsupported_media_type(&ct, "application/sdp"));
         }
         let bytes = read_body(&st, &h, body).await?;
-        let offer = std::str::from_utf8(&bytes).map_err(|_| ApiError::bad_request("bad_sdp", "SDP offer is not UTF-8"))?;
+        let offer = std::str::from_utf8(&bytes)
+            .map_err(|_| ApiError::bad_request("bad_sdp", "SDP offer is not UTF-8"))?;
         if offer.trim().is_empty() {
             return Err(ApiError::bad_request("bad_sdp", "empty SDP offer"));
         }
         let lim = st.inner.cfg.limits.max_viewers_per_session;
         if s.viewers.load(Relaxed) >= lim {
-            return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "too_many_viewers", format!("session '{id}' already has {lim} viewers")));
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_viewers",
+                format!("session '{id}' already has {lim} viewers"),
+            ));
         }
-        let (viewer, answer) =
-            whep::create_viewer(&s, offer, st.inner.rtc_bind, st.inner.rtc_advertise, st.inner.metrics.clone()).await?;
+        let (viewer, answer) = whep::create_viewer(
+            &s,
+            offer,
+            st.inner.rtc_bind,
+            st.inner.rtc_advertise,
+            st.inner.metrics.clone(),
+        )
+        .await?;
         let mut resp = (StatusCode::CREATED, answer).into_response();
         let hd = resp.headers_mut();
-        hd.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/sdp"));
+        hd.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/sdp"),
+        );
         if let Ok(v) = HeaderValue::from_str(&format!("/v1/sessions/{id}/whep/{viewer}")) {
             hd.insert(header::LOCATION, v);
         }
@@ -465,15 +576,23 @@ async fn whep_offer(State(st): State<AppState>, Path(id): Path<String>, h: Heade
     counted(&st, r)
 }
 
-async fn whep_delete(State(st): State<AppState>, Path((id, viewer)): Path<(String, String)>) -> Response {
+async fn whep_delete(
+    State(st): State<AppState>,
+    Path((id, viewer)): Path<(String, String)>,
+) -> Response {
     let r = async {
         let s = st.get(&id)?;
         let (tx, rx) = tokio::sync::oneshot::channel();
-        s.send(session::Cmd::ClosePeer { id: viewer.clone(), reply: tx });
+        s.send(session::Cmd::ClosePeer {
+            id: viewer.clone(),
+            reply: tx,
+        });
         if rx.await.unwrap_or(false) {
             Ok(StatusCode::OK)
         } else {
-            Err(ApiError::not_found(format!("session '{id}' has no viewer '{viewer}'")))
+            Err(ApiError::not_found(format!(
+                "session '{id}' has no viewer '{viewer}'"
+            )))
         }
     }
     .await;
@@ -483,13 +602,22 @@ async fn whep_delete(State(st): State<AppState>, Path((id, viewer)): Path<(Strin
 async fn whep_patch() -> Response {
     // Trickle ICE / ICE restart are not supported: the server's host candidate is in the answer
     // and the viewer's address is learnt from its connectivity checks (RFC 9725 section 4.3.1).
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "trickle_not_supported", "trickle ICE (PATCH) is not supported; send a complete offer")
-        .into_response()
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "trickle_not_supported",
+        "trickle ICE (PATCH) is not supported; send a complete offer",
+    )
+    .into_response()
 }
 
 // ---------------------------------------------------------------- speech and control
 
-async fn speak(State(st): State<AppState>, Path(id): Path<String>, h: HeaderMap, body: Body) -> Response {
+async fn speak(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Body,
+) -> Response {
     let r = async {
         let s = st.get(&id)?;
         let ct = content_type(&h);
@@ -548,17 +676,33 @@ struct EmotionReq {
     intensity: Option<f32>,
 }
 
-async fn emotion(State(st): State<AppState>, Path(id): Path<String>, h: HeaderMap, body: Body) -> Response {
+async fn emotion(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Body,
+) -> Response {
     let r = async {
         let s = st.get(&id)?;
         let req: EmotionReq = read_json(&st, &h, body, false).await?;
-        let e = req.emotion.parse::<Emotion>().map_err(|m| ApiError::invalid("emotion", m))?;
+        let e = req
+            .emotion
+            .parse::<Emotion>()
+            .map_err(|m| ApiError::invalid("emotion", m))?;
         let intensity = req.intensity.unwrap_or(1.0);
         if !(0.0..=1.0).contains(&intensity) || intensity.is_nan() {
-            return Err(ApiError::invalid("intensity", format!("{intensity} is outside 0..=1")));
+            return Err(ApiError::invalid(
+                "intensity",
+                format!("{intensity} is outside 0..=1"),
+            ));
         }
-        s.send(session::Cmd::Emotion { emotion: e, intensity });
-        Ok(Json(serde_json::json!({ "emotion": e.name(), "intensity": intensity })))
+        s.send(session::Cmd::Emotion {
+            emotion: e,
+            intensity,
+        });
+        Ok(Json(
+            serde_json::json!({ "emotion": e.name(), "intensity": intensity }),
+        ))
     }
     .await;
     counted(&st, r)
@@ -582,9 +726,13 @@ async fn websocket(State(st): State<AppState>, Path(id): Path<String>, req: Requ
     match WebSocketUpgrade::from_request_parts(&mut parts, &st).await {
         Ok(up) => {
             let m = st.inner.metrics.clone();
-            up.max_message_size(1 << 20).on_upgrade(move |sock| ws::serve_socket(sock, s, m))
+            up.max_message_size(1 << 20)
+                .on_upgrade(move |sock| ws::serve_socket(sock, s, m))
         }
-        Err(rej) => counted::<Response>(&st, Err(ApiError::bad_request("not_a_websocket", rej.body_text()))),
+        Err(rej) => counted::<Response>(
+            &st,
+            Err(ApiError::bad_request("not_a_websocket", rej.body_text())),
+        ),
     }
 }
 
@@ -615,7 +763,14 @@ async fn metrics_text(State(st): State<AppState>) -> Response {
         s.len()
     };
     let body = st.inner.metrics.render(n, viewers, ws);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 async fn openapi_doc() -> Response {
@@ -625,10 +780,26 @@ async fn openapi_doc() -> Response {
 // ---------------------------------------------------------------- static web client
 
 const WEB: [(&str, &str, &str); 4] = [
-    ("index.html", "text/html; charset=utf-8", include_str!("../../../web/index.html")),
-    ("app.js", "text/javascript; charset=utf-8", include_str!("../../../web/app.js")),
-    ("facecast-client.js", "text/javascript; charset=utf-8", include_str!("../../../web/facecast-client.js")),
-    ("style.css", "text/css; charset=utf-8", include_str!("../../../web/style.css")),
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_str!("../../../web/index.html"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web/app.js"),
+    ),
+    (
+        "facecast-client.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web/facecast-client.js"),
+    ),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../../../web/style.css"),
+    ),
 ];
 
 async fn web_file(State(st): State<AppState>, file: Option<Path<String>>) -> Response {
@@ -643,5 +814,12 @@ async fn web_file(State(st): State<AppState>, file: Option<Path<String>>) -> Res
         },
         None => builtin.to_string(),
     };
-    ([(header::CONTENT_TYPE, *ctype), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, *ctype),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
 }

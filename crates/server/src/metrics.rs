@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 
 /// Bucket upper bounds in seconds for the timing histograms.
-const BUCKETS: [f64; 10] = [0.001, 0.002, 0.004, 0.006, 0.008, 0.012, 0.016, 0.025, 0.040, 0.080];
+const BUCKETS: [f64; 10] = [
+    0.001, 0.002, 0.004, 0.006, 0.008, 0.012, 0.016, 0.025, 0.040, 0.080,
+];
 
 /// A lock-free histogram of durations.
 #[derive(Default)]
@@ -36,7 +38,11 @@ impl Histogram {
     fn write(&self, out: &mut String, name: &str, help: &str) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
         for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {}", self.counts[i].load(Relaxed));
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{b}\"}} {}",
+                self.counts[i].load(Relaxed)
+            );
         }
         let n = self.count.load(Relaxed);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {n}");
@@ -87,7 +93,10 @@ impl Metrics {
     /// Errors counted with `code`.
     pub fn errors_with(&self, code: &str) -> u64 {
         let e = self.errors.lock().unwrap_or_else(|p| p.into_inner());
-        e.iter().find(|(c, _)| c == code).map(|(_, n)| *n).unwrap_or(0)
+        e.iter()
+            .find(|(c, _)| c == code)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
     }
 
     /// Render the exposition; `sessions` and `viewers` are current gauges.
@@ -96,12 +105,48 @@ impl Metrics {
         let gauge = |o: &mut String, name: &str, help: &str, kind: &str, v: u64| {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
         };
-        gauge(&mut o, "facecast_sessions", "Live sessions.", "gauge", sessions as u64);
-        gauge(&mut o, "facecast_viewers", "Connected-or-connecting WHEP viewers.", "gauge", viewers as u64);
-        gauge(&mut o, "facecast_websocket_clients", "Open session WebSockets.", "gauge", ws_clients as u64);
-        gauge(&mut o, "facecast_sessions_created_total", "Sessions created.", "counter", self.sessions_created.load(Relaxed));
-        gauge(&mut o, "facecast_viewers_created_total", "WHEP viewers created.", "counter", self.viewers_created.load(Relaxed));
-        gauge(&mut o, "facecast_frames_rendered_total", "Video frames rendered.", "counter", self.frames_rendered.load(Relaxed));
+        gauge(
+            &mut o,
+            "facecast_sessions",
+            "Live sessions.",
+            "gauge",
+            sessions as u64,
+        );
+        gauge(
+            &mut o,
+            "facecast_viewers",
+            "Connected-or-connecting WHEP viewers.",
+            "gauge",
+            viewers as u64,
+        );
+        gauge(
+            &mut o,
+            "facecast_websocket_clients",
+            "Open session WebSockets.",
+            "gauge",
+            ws_clients as u64,
+        );
+        gauge(
+            &mut o,
+            "facecast_sessions_created_total",
+            "Sessions created.",
+            "counter",
+            self.sessions_created.load(Relaxed),
+        );
+        gauge(
+            &mut o,
+            "facecast_viewers_created_total",
+            "WHEP viewers created.",
+            "counter",
+            self.viewers_created.load(Relaxed),
+        );
+        gauge(
+            &mut o,
+            "facecast_frames_rendered_total",
+            "Video frames rendered.",
+            "counter",
+            self.frames_rendered.load(Relaxed),
+        );
         gauge(
             &mut o,
             "facecast_frames_late_total",
@@ -109,10 +154,34 @@ impl Metrics {
             "counter",
             self.frames_late.load(Relaxed),
         );
-        gauge(&mut o, "facecast_frames_encoded_total", "Video frames encoded.", "counter", self.frames_encoded.load(Relaxed));
-        gauge(&mut o, "facecast_audio_packets_total", "Opus packets encoded.", "counter", self.audio_packets.load(Relaxed));
-        gauge(&mut o, "facecast_segments_total", "Speech segments queued.", "counter", self.segments.load(Relaxed));
-        gauge(&mut o, "facecast_ws_frames_total", "Binary audio frames accepted on WebSockets.", "counter", self.ws_frames.load(Relaxed));
+        gauge(
+            &mut o,
+            "facecast_frames_encoded_total",
+            "Video frames encoded.",
+            "counter",
+            self.frames_encoded.load(Relaxed),
+        );
+        gauge(
+            &mut o,
+            "facecast_audio_packets_total",
+            "Opus packets encoded.",
+            "counter",
+            self.audio_packets.load(Relaxed),
+        );
+        gauge(
+            &mut o,
+            "facecast_segments_total",
+            "Speech segments queued.",
+            "counter",
+            self.segments.load(Relaxed),
+        );
+        gauge(
+            &mut o,
+            "facecast_ws_frames_total",
+            "Binary audio frames accepted on WebSockets.",
+            "counter",
+            self.ws_frames.load(Relaxed),
+        );
         gauge(
             &mut o,
             "facecast_video_bitrate_bps",
@@ -120,9 +189,20 @@ impl Metrics {
             "gauge",
             self.video_bitrate_bps.load(Relaxed),
         );
-        self.render_seconds.write(&mut o, "facecast_render_seconds", "Time to produce one frame (animation + render + convert).");
-        self.encode_seconds.write(&mut o, "facecast_encode_seconds", "Time to encode one video frame.");
-        let _ = writeln!(o, "# HELP facecast_errors_total Errors by code.\n# TYPE facecast_errors_total counter");
+        self.render_seconds.write(
+            &mut o,
+            "facecast_render_seconds",
+            "Time to produce one frame (animation + render + convert).",
+        );
+        self.encode_seconds.write(
+            &mut o,
+            "facecast_encode_seconds",
+            "Time to encode one video frame.",
+        );
+        let _ = writeln!(
+            o,
+            "# HELP facecast_errors_total Errors by code.\n# TYPE facecast_errors_total counter"
+        );
         let e = self.errors.lock().unwrap_or_else(|p| p.into_inner());
         for (code, n) in e.iter() {
             let _ = writeln!(o, "facecast_errors_total{{code=\"{code}\"}} {n}");
@@ -138,7 +218,8 @@ mod tests {
     #[test]
     fn exposition_is_well_formed() {
         let m = Metrics::default();
-        m.render_seconds.observe(std::time::Duration::from_micros(3500));
+        m.render_seconds
+            .observe(std::time::Duration::from_micros(3500));
         m.error("bad_crc");
         m.error("bad_crc");
         let t = m.render(2, 1, 0);

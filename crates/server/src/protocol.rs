@@ -150,6 +150,12 @@ impl FrameError {
     }
 }
 
+/// Whether `len` bytes are whole 16-bit sample frames of `channels` channels.
+fn whole_samples(len: usize, channels: u16) -> bool {
+    let frame = 2 * channels.max(1) as usize;
+    len / frame * frame == len
+}
+
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
@@ -160,12 +166,16 @@ pub fn parse_frame(b: &[u8]) -> Result<AudioFrame, FrameError> {
     if b.len() < min {
         // Still report a wrong magic first when we have one: it is the likelier mistake.
         if b.len() >= 4 && b[..4] != MAGIC {
-            return Err(FrameError::BadMagic { got: [b[0], b[1], b[2], b[3]] });
+            return Err(FrameError::BadMagic {
+                got: [b[0], b[1], b[2], b[3]],
+            });
         }
         return Err(FrameError::Short { len: b.len(), min });
     }
     if b[..4] != MAGIC {
-        return Err(FrameError::BadMagic { got: [b[0], b[1], b[2], b[3]] });
+        return Err(FrameError::BadMagic {
+            got: [b[0], b[1], b[2], b[3]],
+        });
     }
     if b[4] != VERSION {
         return Err(FrameError::BadVersion { got: b[4] });
@@ -190,7 +200,10 @@ pub fn parse_frame(b: &[u8]) -> Result<AudioFrame, FrameError> {
     let declared_crc = u32_at(b, body_end);
     let computed = crc32fast::hash(&b[..body_end]);
     if declared_crc != computed {
-        return Err(FrameError::BadCrc { declared: declared_crc, computed });
+        return Err(FrameError::BadCrc {
+            declared: declared_crc,
+            computed,
+        });
     }
     if kind == TYPE_AUDIO {
         if !(8000..=192_000).contains(&sample_rate) {
@@ -199,16 +212,36 @@ pub fn parse_frame(b: &[u8]) -> Result<AudioFrame, FrameError> {
         if !(1..=8).contains(&channels) {
             return Err(FrameError::BadChannels { got: channels });
         }
-        if actual % (2 * channels as usize) != 0 {
-            return Err(FrameError::Misaligned { len: actual, channels });
+        if !whole_samples(actual, channels) {
+            return Err(FrameError::Misaligned {
+                len: actual,
+                channels,
+            });
         }
     }
-    let pcm = b[HEADER_LEN..body_end].chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
-    Ok(AudioFrame { kind, sequence, timestamp, sample_rate, channels, pcm })
+    let pcm = b[HEADER_LEN..body_end]
+        .chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    Ok(AudioFrame {
+        kind,
+        sequence,
+        timestamp,
+        sample_rate,
+        channels,
+        pcm,
+    })
 }
 
 /// Build a binary frame (clients and tests).
-pub fn encode_frame(kind: u8, sequence: u32, timestamp: u64, sample_rate: u32, channels: u16, pcm: &[i16]) -> Vec<u8> {
+pub fn encode_frame(
+    kind: u8,
+    sequence: u32,
+    timestamp: u64,
+    sample_rate: u32,
+    channels: u16,
+    pcm: &[i16],
+) -> Vec<u8> {
     let mut b = Vec::with_capacity(HEADER_LEN + pcm.len() * 2 + TRAILER_LEN);
     b.extend_from_slice(&MAGIC);
     b.push(VERSION);
@@ -283,42 +316,82 @@ pub struct MessageError {
 
 /// Parse a JSON control message, with typed errors.
 pub fn parse_message(text: &str) -> Result<ClientMessage, MessageError> {
-    let v: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| MessageError { code: "bad_json", message: format!("not valid JSON: {e}") })?;
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| MessageError {
+        code: "bad_json",
+        message: format!("not valid JSON: {e}"),
+    })?;
     let Some(t) = v.get("type").and_then(|t| t.as_str()).map(str::to_string) else {
-        return Err(MessageError { code: "missing_type", message: "message has no string field \"type\"".into() });
+        return Err(MessageError {
+            code: "missing_type",
+            message: "message has no string field \"type\"".into(),
+        });
     };
-    const KNOWN: [&str; 6] = ["speak_start", "segment_end", "emotion", "interrupt", "audio", "ping"];
+    const KNOWN: [&str; 6] = [
+        "speak_start",
+        "segment_end",
+        "emotion",
+        "interrupt",
+        "audio",
+        "ping",
+    ];
     if !KNOWN.contains(&t.as_str()) {
         return Err(MessageError {
             code: "unknown_type",
-            message: format!("unknown message type '{t}' (expected one of: {})", KNOWN.join(", ")),
+            message: format!(
+                "unknown message type '{t}' (expected one of: {})",
+                KNOWN.join(", ")
+            ),
         });
     }
-    serde_json::from_value(v).map_err(|e| MessageError { code: "bad_message", message: format!("bad '{t}' message: {e}") })
+    serde_json::from_value(v).map_err(|e| MessageError {
+        code: "bad_message",
+        message: format!("bad '{t}' message: {e}"),
+    })
 }
 
 /// Decode the debug-mode base64 PCM.
-pub fn decode_base64_pcm(sample_rate: u32, channels: u16, pcm: &str) -> Result<AudioChunk, MessageError> {
+pub fn decode_base64_pcm(
+    sample_rate: u32,
+    channels: u16,
+    pcm: &str,
+) -> Result<AudioChunk, MessageError> {
     if !(8000..=192_000).contains(&sample_rate) {
-        return Err(MessageError { code: "bad_rate", message: format!("sample_rate {sample_rate} Hz is outside 8000..=192000") });
+        return Err(MessageError {
+            code: "bad_rate",
+            message: format!("sample_rate {sample_rate} Hz is outside 8000..=192000"),
+        });
     }
     if !(1..=8).contains(&channels) {
-        return Err(MessageError { code: "bad_channels", message: format!("channels {channels} is outside 1..=8") });
+        return Err(MessageError {
+            code: "bad_channels",
+            message: format!("channels {channels} is outside 1..=8"),
+        });
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(pcm.trim())
-        .map_err(|e| MessageError { code: "bad_base64", message: format!("pcm is not valid base64: {e}") })?;
+        .map_err(|e| MessageError {
+            code: "bad_base64",
+            message: format!("pcm is not valid base64: {e}"),
+        })?;
     if bytes.len() > MAX_PAYLOAD {
-        return Err(MessageError { code: "frame_too_large", message: format!("pcm of {} bytes exceeds {MAX_PAYLOAD}", bytes.len()) });
-    }
-    if bytes.len() % (2 * channels as usize) != 0 {
         return Err(MessageError {
-            code: "misaligned_payload",
-            message: format!("pcm of {} bytes is not a whole number of {channels}-channel 16-bit samples", bytes.len()),
+            code: "frame_too_large",
+            message: format!("pcm of {} bytes exceeds {MAX_PAYLOAD}", bytes.len()),
         });
     }
-    let pcm: Vec<i16> = bytes.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
+    if !whole_samples(bytes.len(), channels) {
+        return Err(MessageError {
+            code: "misaligned_payload",
+            message: format!(
+                "pcm of {} bytes is not a whole number of {channels}-channel 16-bit samples",
+                bytes.len()
+            ),
+        });
+    }
+    let pcm: Vec<i16> = bytes
+        .chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]))
+        .collect();
     Ok(AudioChunk::from_i16(sample_rate, channels, &pcm))
 }
 
@@ -336,7 +409,14 @@ mod tests {
     use super::*;
 
     fn good() -> Vec<u8> {
-        encode_frame(TYPE_AUDIO, 7, 960, 16_000, 1, &[0, 1000, -1000, 32767, -32768, 5])
+        encode_frame(
+            TYPE_AUDIO,
+            7,
+            960,
+            16_000,
+            1,
+            &[0, 1000, -1000, 32767, -32768, 5],
+        )
     }
 
     #[test]
@@ -371,10 +451,29 @@ mod tests {
         let mut b = g.clone();
         b[HEADER_LEN] ^= 0xff;
         assert_eq!(code(&b), "bad_crc");
-        assert_eq!(code(&encode_frame(TYPE_AUDIO, 0, 0, 100, 1, &[0; 4])), "bad_rate");
-        assert_eq!(code(&encode_frame(TYPE_AUDIO, 0, 0, 16_000, 0, &[0; 4])), "bad_channels");
-        assert_eq!(code(&encode_frame(TYPE_AUDIO, 0, 0, 16_000, 2, &[0; 3])), "misaligned_payload");
-        assert_eq!(code(&encode_frame(TYPE_AUDIO, 0, 0, 16_000, 1, &vec![0; MAX_PAYLOAD / 2 + 1])), "frame_too_large");
+        assert_eq!(
+            code(&encode_frame(TYPE_AUDIO, 0, 0, 100, 1, &[0; 4])),
+            "bad_rate"
+        );
+        assert_eq!(
+            code(&encode_frame(TYPE_AUDIO, 0, 0, 16_000, 0, &[0; 4])),
+            "bad_channels"
+        );
+        assert_eq!(
+            code(&encode_frame(TYPE_AUDIO, 0, 0, 16_000, 2, &[0; 3])),
+            "misaligned_payload"
+        );
+        assert_eq!(
+            code(&encode_frame(
+                TYPE_AUDIO,
+                0,
+                0,
+                16_000,
+                1,
+                &vec![0; MAX_PAYLOAD / 2 + 1]
+            )),
+            "frame_too_large"
+        );
     }
 
     #[test]
@@ -382,7 +481,11 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(4);
         let g = good();
         for i in 0..20_000 {
-            let mut b = if i % 2 == 0 { g.clone() } else { (0..rng.usize(0..80)).map(|_| rng.u8(..)).collect() };
+            let mut b = if i % 2 == 0 {
+                g.clone()
+            } else {
+                (0..rng.usize(0..80)).map(|_| rng.u8(..)).collect()
+            };
             for _ in 0..rng.usize(0..4) {
                 if !b.is_empty() {
                     let k = rng.usize(..b.len());
@@ -396,18 +499,41 @@ mod tests {
 
     #[test]
     fn json_messages() {
-        assert_eq!(parse_message(r#"{"type":"speak_start"}"#).unwrap(), ClientMessage::SpeakStart);
+        assert_eq!(
+            parse_message(r#"{"type":"speak_start"}"#).unwrap(),
+            ClientMessage::SpeakStart
+        );
         assert_eq!(
             parse_message(r#"{"type":"emotion","emotion":"happy"}"#).unwrap(),
-            ClientMessage::Emotion { emotion: "happy".into(), intensity: 1.0 }
+            ClientMessage::Emotion {
+                emotion: "happy".into(),
+                intensity: 1.0
+            }
         );
         assert_eq!(parse_message("{nope").unwrap_err().code, "bad_json");
-        assert_eq!(parse_message(r#"{"kind":1}"#).unwrap_err().code, "missing_type");
-        assert_eq!(parse_message(r#"{"type":"dance"}"#).unwrap_err().code, "unknown_type");
-        assert_eq!(parse_message(r#"{"type":"audio","pcm":5}"#).unwrap_err().code, "bad_message");
+        assert_eq!(
+            parse_message(r#"{"kind":1}"#).unwrap_err().code,
+            "missing_type"
+        );
+        assert_eq!(
+            parse_message(r#"{"type":"dance"}"#).unwrap_err().code,
+            "unknown_type"
+        );
+        assert_eq!(
+            parse_message(r#"{"type":"audio","pcm":5}"#)
+                .unwrap_err()
+                .code,
+            "bad_message"
+        );
         let c = decode_base64_pcm(8000, 1, "AAAQAA==").unwrap();
         assert_eq!(c.frames(), 2);
-        assert_eq!(decode_base64_pcm(8000, 1, "@@@").unwrap_err().code, "bad_base64");
-        assert_eq!(decode_base64_pcm(8000, 1, "AAAA").unwrap_err().code, "misaligned_payload");
+        assert_eq!(
+            decode_base64_pcm(8000, 1, "@@@").unwrap_err().code,
+            "bad_base64"
+        );
+        assert_eq!(
+            decode_base64_pcm(8000, 1, "AAAA").unwrap_err().code,
+            "misaligned_payload"
+        );
     }
 }

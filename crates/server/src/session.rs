@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use facecast_core::{AudioChunk, Codec, EncodedPacket, Emotion, MediaTime, OUTPUT_RATE};
+use facecast_core::{AudioChunk, Codec, Emotion, EncodedPacket, MediaTime, OUTPUT_RATE};
 use facecast_encode::{EncoderOptions, OpusEncoder, VideoCodec, VideoConfig, VideoEncoder};
 use facecast_engine::{EngineError, Output, Session, SessionConfig};
 use facecast_rtc::PeerEvent;
@@ -31,16 +31,42 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
 
 /// What the session thread is asked to do.
 pub(crate) enum Cmd {
-    Speak { chunk: AudioChunk, reply: Reply<SpeakOk> },
-    BeginSegment { reply: Reply<u64> },
-    PushAudio { segment: u64, chunk: AudioChunk, reply: Reply<()> },
-    EndSegment { segment: u64 },
-    Emotion { emotion: Emotion, intensity: f32 },
+    Speak {
+        chunk: AudioChunk,
+        reply: Reply<SpeakOk>,
+    },
+    BeginSegment {
+        reply: Reply<u64>,
+    },
+    PushAudio {
+        segment: u64,
+        chunk: AudioChunk,
+        reply: Reply<()>,
+    },
+    EndSegment {
+        segment: u64,
+    },
+    Emotion {
+        emotion: Emotion,
+        intensity: f32,
+    },
     Interrupt,
-    AddPeer { id: String, codec: Codec, tx: mpsc::Sender<PeerMsg> },
-    Peer { id: String, event: PeerEvent },
-    PeerGone { id: String },
-    ClosePeer { id: String, reply: oneshot::Sender<bool> },
+    AddPeer {
+        id: String,
+        codec: Codec,
+        tx: mpsc::Sender<PeerMsg>,
+    },
+    Peer {
+        id: String,
+        event: PeerEvent,
+    },
+    PeerGone {
+        id: String,
+    },
+    ClosePeer {
+        id: String,
+        reply: oneshot::Sender<bool>,
+    },
 }
 
 /// What a WHEP peer task receives from its session.
@@ -132,17 +158,29 @@ pub struct SessionShared {
 impl SessionShared {
     /// Send a command; false when the session thread is gone.
     pub(crate) fn send(&self, c: Cmd) -> bool {
-        self.cmd.lock().unwrap_or_else(|p| p.into_inner()).send(c).is_ok()
+        self.cmd
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(c)
+            .is_ok()
     }
 
     /// Ask the thread and wait for the reply.
     pub(crate) async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Cmd) -> Result<T, ApiError> {
         let (tx, rx) = oneshot::channel();
         if !self.send(make(tx)) {
-            return Err(ApiError::new(StatusCode::GONE, "session_ended", format!("session '{}' has ended", self.id)));
+            return Err(ApiError::new(
+                StatusCode::GONE,
+                "session_ended",
+                format!("session '{}' has ended", self.id),
+            ));
         }
         rx.await.unwrap_or_else(|_| {
-            Err(ApiError::new(StatusCode::GONE, "session_ended", format!("session '{}' has ended", self.id)))
+            Err(ApiError::new(
+                StatusCode::GONE,
+                "session_ended",
+                format!("session '{}' has ended", self.id),
+            ))
         })
     }
 
@@ -172,7 +210,11 @@ impl SessionShared {
 }
 
 /// Start a session thread. Resolves once the engine session exists (or failed to build).
-pub(crate) async fn spawn(id: String, p: SessionParams, metrics: Arc<Metrics>) -> Result<Arc<SessionShared>, ApiError> {
+pub(crate) async fn spawn(
+    id: String,
+    p: SessionParams,
+    metrics: Arc<Metrics>,
+) -> Result<Arc<SessionShared>, ApiError> {
     let (cmd_tx, cmd_rx) = std::sync::mpsc::channel();
     let (events, _) = broadcast::channel(256);
     let shared = Arc::new(SessionShared {
@@ -215,7 +257,9 @@ pub(crate) async fn spawn(id: String, p: SessionParams, metrics: Arc<Metrics>) -
             SessionLoop::new(engine, sh, cmd_rx, metrics, &p).run();
         })
         .map_err(|e| ApiError::internal(format!("cannot start a session thread: {e}")))?;
-    ready_rx.await.unwrap_or_else(|_| Err(ApiError::internal("session thread died while starting")))?;
+    ready_rx
+        .await
+        .unwrap_or_else(|_| Err(ApiError::internal("session thread died while starting")))?;
     Ok(shared)
 }
 
@@ -233,7 +277,8 @@ fn build_engine(p: &SessionParams) -> Result<Session, ApiError> {
     if let Some(bg) = &p.background {
         cfg.background = bg.parse().map_err(|e| ApiError::invalid("background", e))?;
     }
-    cfg.validate().map_err(|e| ApiError::invalid("session", e))?;
+    cfg.validate()
+        .map_err(|e| ApiError::invalid("session", e))?;
     Session::new(cfg).map_err(|e| ApiError::invalid("session", e))
 }
 
@@ -275,7 +320,13 @@ const POSITION_EVERY_MS: u64 = 500;
 const MIN_VIDEO_BPS: u32 = 100_000;
 
 impl SessionLoop {
-    fn new(engine: Session, shared: Arc<SessionShared>, rx: Receiver<Cmd>, metrics: Arc<Metrics>, p: &SessionParams) -> Self {
+    fn new(
+        engine: Session,
+        shared: Arc<SessionShared>,
+        rx: Receiver<Cmd>,
+        metrics: Arc<Metrics>,
+        p: &SessionParams,
+    ) -> Self {
         SessionLoop {
             engine,
             shared,
@@ -334,9 +385,13 @@ impl SessionLoop {
     fn publish_bitrate(&self, new_total: u64) {
         let old = self.shared.bitrate_bps.swap(new_total, Relaxed);
         if new_total >= old {
-            self.metrics.video_bitrate_bps.fetch_add(new_total - old, Relaxed);
+            self.metrics
+                .video_bitrate_bps
+                .fetch_add(new_total - old, Relaxed);
         } else {
-            self.metrics.video_bitrate_bps.fetch_sub(old - new_total, Relaxed);
+            self.metrics
+                .video_bitrate_bps
+                .fetch_sub(old - new_total, Relaxed);
         }
     }
 
@@ -348,7 +403,9 @@ impl SessionLoop {
         let mut frame: Option<(MediaTime, facecast_core::I420Frame)> = None;
         loop {
             let t0 = Instant::now();
-            let Some(out) = self.engine.poll_output() else { break };
+            let Some(out) = self.engine.poll_output() else {
+                break;
+            };
             produced = true;
             match out {
                 Output::Video { pts, frame: f } => {
@@ -375,7 +432,9 @@ impl SessionLoop {
             self.video(pts, &f);
             self.engine.recycle(f);
         }
-        self.shared.queued_ms.store(self.engine.queued_ms(), Relaxed);
+        self.shared
+            .queued_ms
+            .store(self.engine.queued_ms(), Relaxed);
         let now_ms = self.engine.now().as_millis();
         self.shared.media_ms.store(now_ms, Relaxed);
         if now_ms >= self.next_position_ms {
@@ -396,11 +455,16 @@ impl SessionLoop {
         }
         let codecs: Vec<Codec> = self.encoders.keys().copied().collect();
         for codec in codecs {
-            let Some(ve) = self.encoders.get_mut(&codec) else { continue };
+            let Some(ve) = self.encoders.get_mut(&codec) else {
+                continue;
+            };
             let mut force = ve.force_key;
             if force {
                 // At most one requested keyframe per 300 ms per codec.
-                if ve.last_key.is_some_and(|t| t.elapsed() < Duration::from_millis(300)) {
+                if ve
+                    .last_key
+                    .is_some_and(|t| t.elapsed() < Duration::from_millis(300))
+                {
                     force = false;
                 } else {
                     ve.force_key = false;
@@ -439,7 +503,9 @@ impl SessionLoop {
                 }
             }
         }
-        let Some(opus) = self.opus.as_mut() else { return };
+        let Some(opus) = self.opus.as_mut() else {
+            return;
+        };
         self.opus_buf.clear();
         if let Err(e) = opus.encode(pcm, &mut self.opus_buf) {
             tracing::warn!("opus encode: {e}");
@@ -464,7 +530,11 @@ impl SessionLoop {
         };
         if let facecast_core::Event::EmotionChanged { emotion, intensity } = ev {
             if let Some(e) = Emotion::from_name(emotion) {
-                *self.shared.emotion.lock().unwrap_or_else(|p| p.into_inner()) = (e, *intensity);
+                *self
+                    .shared
+                    .emotion
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = (e, *intensity);
             }
         }
         let _ = self.shared.events.send(json.clone());
@@ -492,7 +562,9 @@ impl SessionLoop {
     }
 
     fn remove_peer(&mut self, id: &str) -> bool {
-        let Some(i) = self.peers.iter().position(|p| p.id == id) else { return false };
+        let Some(i) = self.peers.iter().position(|p| p.id == id) else {
+            return false;
+        };
         let p = self.peers.swap_remove(i);
         let _ = p.tx.try_send(PeerMsg::Close);
         self.shared.viewers.store(self.peers.len(), Relaxed);
@@ -509,11 +581,19 @@ impl SessionLoop {
     fn update_bitrates(&mut self) {
         let mut total = 0u64;
         for (codec, ve) in self.encoders.iter_mut() {
-            let cap = VideoConfig::default_bitrate(self.width, self.height, self.fps).saturating_mul(3);
-            let est = self.peers.iter().filter(|p| p.codec == *codec).filter_map(|p| p.estimate_bps).min();
+            let cap =
+                VideoConfig::default_bitrate(self.width, self.height, self.fps).saturating_mul(3);
+            let est = self
+                .peers
+                .iter()
+                .filter(|p| p.codec == *codec)
+                .filter_map(|p| p.estimate_bps)
+                .min();
             let target = match est {
                 // Leave room for audio (32k) and RTCP/RTX overhead.
-                Some(e) => ((e as f64 * 0.85) as u64).saturating_sub(40_000).clamp(MIN_VIDEO_BPS as u64, cap as u64) as u32,
+                Some(e) => ((e as f64 * 0.85) as u64)
+                    .saturating_sub(40_000)
+                    .clamp(MIN_VIDEO_BPS as u64, cap as u64) as u32,
                 None => ve.bitrate,
             };
             let changed = (target as f64 - ve.bitrate as f64).abs() > ve.bitrate as f64 * 0.05;
@@ -536,17 +616,30 @@ impl SessionLoop {
             let bitrate = cfg.bitrate_bps;
             match VideoEncoder::with_options(cfg, EncoderOptions::realtime(self.fps)) {
                 Ok(enc) => {
-                    slot.insert(VideoEnc { enc, bitrate, force_key: true, last_key: None });
+                    slot.insert(VideoEnc {
+                        enc,
+                        bitrate,
+                        force_key: true,
+                        last_key: None,
+                    });
                 }
                 Err(e) => {
-                    tracing::warn!("session {}: cannot create a {codec:?} encoder: {e}", self.shared.id);
+                    tracing::warn!(
+                        "session {}: cannot create a {codec:?} encoder: {e}",
+                        self.shared.id
+                    );
                     self.metrics.error("encoder_unavailable");
                     let _ = tx.try_send(PeerMsg::Close);
                     return;
                 }
             }
         }
-        self.peers.push(PeerSlot { id, codec, tx, estimate_bps: None });
+        self.peers.push(PeerSlot {
+            id,
+            codec,
+            tx,
+            estimate_bps: None,
+        });
         self.shared.viewers.store(self.peers.len(), Relaxed);
         self.update_bitrates();
     }
@@ -557,7 +650,10 @@ impl SessionLoop {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "queue_full",
-                format!("audio queue would hold {} ms, over the limit of {max} ms (now {q} ms queued)", q + add_ms),
+                format!(
+                    "audio queue would hold {} ms, over the limit of {max} ms (now {q} ms queued)",
+                    q + add_ms
+                ),
             ));
         }
         Ok(())
@@ -569,11 +665,18 @@ impl SessionLoop {
             Cmd::Speak { chunk, reply } => {
                 let dur = (chunk.duration_secs() * 1000.0).round() as u64;
                 let r = self.check_queue(dur, max_q).and_then(|_| {
-                    self.engine.speak(&chunk).map_err(|e| engine_err(&e)).map(|segment| {
-                        self.metrics.segments.fetch_add(1, Relaxed);
-                        self.shared.segments.fetch_add(1, Relaxed);
-                        SpeakOk { segment, duration_ms: dur, queued_ms: self.engine.queued_ms() }
-                    })
+                    self.engine
+                        .speak(&chunk)
+                        .map_err(|e| engine_err(&e))
+                        .map(|segment| {
+                            self.metrics.segments.fetch_add(1, Relaxed);
+                            self.shared.segments.fetch_add(1, Relaxed);
+                            SpeakOk {
+                                segment,
+                                duration_ms: dur,
+                                queued_ms: self.engine.queued_ms(),
+                            }
+                        })
                 });
                 if let Err(e) = &r {
                     self.metrics.error(e.code);
@@ -586,17 +689,27 @@ impl SessionLoop {
                 self.shared.segments.fetch_add(1, Relaxed);
                 let _ = reply.send(Ok(s));
             }
-            Cmd::PushAudio { segment, chunk, reply } => {
+            Cmd::PushAudio {
+                segment,
+                chunk,
+                reply,
+            } => {
                 let dur = (chunk.duration_secs() * 1000.0).ceil() as u64;
-                let r = self
-                    .check_queue(dur, max_q)
-                    .and_then(|_| self.engine.push_audio(segment, &chunk).map_err(|e| engine_err(&e)));
+                let r = self.check_queue(dur, max_q).and_then(|_| {
+                    self.engine
+                        .push_audio(segment, &chunk)
+                        .map_err(|e| engine_err(&e))
+                });
                 let _ = reply.send(r);
             }
             Cmd::EndSegment { segment } => self.engine.end_segment(segment),
             Cmd::Emotion { emotion, intensity } => {
                 self.engine.set_emotion(emotion, intensity);
-                *self.shared.emotion.lock().unwrap_or_else(|p| p.into_inner()) = (emotion, intensity);
+                *self
+                    .shared
+                    .emotion
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = (emotion, intensity);
             }
             Cmd::Interrupt => self.engine.interrupt(),
             Cmd::AddPeer { id, codec, tx } => self.add_peer(id, codec, tx),
@@ -637,7 +750,9 @@ impl SessionLoop {
 fn engine_err(e: &EngineError) -> ApiError {
     let msg = e.to_string();
     match e {
-        EngineError::QueueFull { .. } => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "queue_full", msg),
+        EngineError::QueueFull { .. } => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "queue_full", msg)
+        }
         EngineError::UnknownSegment { .. } | EngineError::SegmentClosed { .. } => {
             ApiError::new(StatusCode::CONFLICT, "segment_closed", msg)
         }

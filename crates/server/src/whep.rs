@@ -45,26 +45,40 @@ pub(crate) async fn create_viewer(
 ) -> Result<(String, String), ApiError> {
     let std_sock = StdUdp::bind(SocketAddr::new(bind_ip, 0))
         .map_err(|e| ApiError::internal(format!("cannot bind a UDP socket on {bind_ip}: {e}")))?;
-    std_sock.set_nonblocking(true).map_err(|e| ApiError::internal(format!("UDP socket: {e}")))?;
-    let port = std_sock.local_addr().map_err(|e| ApiError::internal(format!("UDP socket: {e}")))?.port();
+    std_sock
+        .set_nonblocking(true)
+        .map_err(|e| ApiError::internal(format!("UDP socket: {e}")))?;
+    let port = std_sock
+        .local_addr()
+        .map_err(|e| ApiError::internal(format!("UDP socket: {e}")))?
+        .port();
     let candidate = SocketAddr::new(advertise_ip, port);
     let opts = PeerOptions::new(candidate, session.epoch);
     let (peer, answer) = WhepPeer::accept(offer, &opts, Instant::now()).map_err(|e| {
         let code = match e {
             facecast_rtc::RtcError::BadOffer(_) => "bad_sdp",
-            facecast_rtc::RtcError::NoVideoCodec | facecast_rtc::RtcError::NoAudioCodec => "no_common_codec",
+            facecast_rtc::RtcError::NoVideoCodec | facecast_rtc::RtcError::NoAudioCodec => {
+                "no_common_codec"
+            }
             _ => "bad_sdp",
         };
         ApiError::new(StatusCode::BAD_REQUEST, code, e.to_string())
     })?;
-    let socket = UdpSocket::from_std(std_sock).map_err(|e| ApiError::internal(format!("UDP socket: {e}")))?;
+    let socket = UdpSocket::from_std(std_sock)
+        .map_err(|e| ApiError::internal(format!("UDP socket: {e}")))?;
     let id = crate::new_id();
     let (tx, rx) = mpsc::channel(256);
     let codec = peer.codec();
-    if !session.send(Cmd::AddPeer { id: id.clone(), codec, tx }) {
+    if !session.send(Cmd::AddPeer {
+        id: id.clone(),
+        codec,
+        tx,
+    }) {
         return Err(ApiError::no_session(&session.id));
     }
-    metrics.viewers_created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    metrics
+        .viewers_created
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let sess = session.clone();
     let pid = id.clone();
     tokio::spawn(async move {
@@ -93,7 +107,10 @@ async fn run_peer(
                 PeerOutput::Event(ev) => {
                     let gone = ev == PeerEvent::Disconnected;
                     if !matches!(ev, PeerEvent::ChannelText(_) | PeerEvent::ChannelOpen(_)) {
-                        session.send(Cmd::Peer { id: id.to_string(), event: ev });
+                        session.send(Cmd::Peer {
+                            id: id.to_string(),
+                            event: ev,
+                        });
                     }
                     if gone {
                         // Flush the close (DTLS close_notify) and stop.

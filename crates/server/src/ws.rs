@@ -23,7 +23,11 @@ fn text(s: String) -> Message {
 }
 
 /// Serve one WebSocket until the client goes away.
-pub(crate) async fn serve_socket(mut ws: WebSocket, session: Arc<SessionShared>, metrics: Arc<Metrics>) {
+pub(crate) async fn serve_socket(
+    mut ws: WebSocket,
+    session: Arc<SessionShared>,
+    metrics: Arc<Metrics>,
+) {
     session.ws_clients.fetch_add(1, Relaxed);
     let mut events = session.events.subscribe();
     let hello = serde_json::json!({
@@ -35,7 +39,12 @@ pub(crate) async fn serve_socket(mut ws: WebSocket, session: Arc<SessionShared>,
         "width": session.width,
         "height": session.height,
     });
-    let mut conn = Conn { session: session.clone(), metrics, segment: None, last_seq: None };
+    let mut conn = Conn {
+        session: session.clone(),
+        metrics,
+        segment: None,
+        last_seq: None,
+    };
     if ws.send(text(hello.to_string())).await.is_ok() {
         loop {
             tokio::select! {
@@ -95,7 +104,10 @@ impl Conn {
         match self.session.ask(|reply| Cmd::BeginSegment { reply }).await {
             Ok(s) => {
                 self.segment = Some(s);
-                Ok((s, Some(serde_json::json!({"type": "speak_started", "segment": s}).to_string())))
+                Ok((
+                    s,
+                    Some(serde_json::json!({"type": "speak_started", "segment": s}).to_string()),
+                ))
             }
             Err(e) => Err(self.err(e.code, &e.message, None)),
         }
@@ -110,7 +122,15 @@ impl Conn {
             }
             Err(e) => return vec![e],
         };
-        match self.session.ask(|reply| Cmd::PushAudio { segment: seg, chunk, reply }).await {
+        match self
+            .session
+            .ask(|reply| Cmd::PushAudio {
+                segment: seg,
+                chunk,
+                reply,
+            })
+            .await
+        {
             Ok(()) => self.metrics.ws_frames.fetch_add(1, Relaxed),
             Err(e) => {
                 out.push(self.err(e.code, &e.message, seq));
@@ -126,7 +146,11 @@ impl Conn {
                 self.session.send(Cmd::EndSegment { segment: s });
                 vec![serde_json::json!({"type": "segment_ended", "segment": s}).to_string()]
             }
-            None => vec![self.err("no_open_segment", "segment_end without an open segment", None)],
+            None => vec![self.err(
+                "no_open_segment",
+                "segment_end without an open segment",
+                None,
+            )],
         }
     }
 
@@ -150,7 +174,10 @@ impl Conn {
             if f.sequence != last.wrapping_add(1) {
                 out.push(self.err(
                     "sequence_gap",
-                    &format!("sequence jumped from {last} to {}: frames were lost (frame accepted)", f.sequence),
+                    &format!(
+                        "sequence jumped from {last} to {}: frames were lost (frame accepted)",
+                        f.sequence
+                    ),
                     Some(f.sequence),
                 ));
             }
@@ -186,12 +213,26 @@ impl Conn {
             ClientMessage::Emotion { emotion, intensity } => {
                 let Some(e) = Emotion::from_name(&emotion) else {
                     let names: Vec<_> = Emotion::ALL.iter().map(|e| e.name()).collect();
-                    return vec![self.err("bad_emotion", &format!("unknown emotion '{emotion}' (expected one of: {})", names.join(", ")), None)];
+                    return vec![self.err(
+                        "bad_emotion",
+                        &format!(
+                            "unknown emotion '{emotion}' (expected one of: {})",
+                            names.join(", ")
+                        ),
+                        None,
+                    )];
                 };
                 if !(0.0..=1.0).contains(&intensity) {
-                    return vec![self.err("bad_intensity", &format!("intensity {intensity} is outside 0..=1"), None)];
+                    return vec![self.err(
+                        "bad_intensity",
+                        &format!("intensity {intensity} is outside 0..=1"),
+                        None,
+                    )];
                 }
-                self.session.send(Cmd::Emotion { emotion: e, intensity });
+                self.session.send(Cmd::Emotion {
+                    emotion: e,
+                    intensity,
+                });
                 vec![]
             }
             ClientMessage::Interrupt => {
@@ -199,13 +240,18 @@ impl Conn {
                 self.session.send(Cmd::Interrupt);
                 vec![]
             }
-            ClientMessage::Audio { sample_rate, channels, pcm, sequence } => {
-                match protocol::decode_base64_pcm(sample_rate, channels, &pcm) {
-                    Ok(chunk) => self.push(chunk, sequence).await,
-                    Err(e) => vec![self.err(e.code, &e.message, sequence)],
-                }
+            ClientMessage::Audio {
+                sample_rate,
+                channels,
+                pcm,
+                sequence,
+            } => match protocol::decode_base64_pcm(sample_rate, channels, &pcm) {
+                Ok(chunk) => self.push(chunk, sequence).await,
+                Err(e) => vec![self.err(e.code, &e.message, sequence)],
+            },
+            ClientMessage::Ping { id } => {
+                vec![serde_json::json!({"type": "pong", "id": id}).to_string()]
             }
-            ClientMessage::Ping { id } => vec![serde_json::json!({"type": "pong", "id": id}).to_string()],
         }
     }
 }

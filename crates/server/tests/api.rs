@@ -32,12 +32,19 @@ async fn call(st: &AppState, req: Request<Body>) -> (StatusCode, axum::http::Hea
     let resp = router(st.clone()).oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
     (status, headers, body)
 }
 
 fn json_of(b: &[u8]) -> Value {
-    serde_json::from_slice(b).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(b)))
+    serde_json::from_slice(b)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(b)))
 }
 
 /// Asserts a JSON error with `code`.
@@ -45,7 +52,9 @@ fn assert_err(status: StatusCode, body: &[u8], want_status: StatusCode, code: &s
     assert_eq!(status, want_status, "{}", String::from_utf8_lossy(body));
     let j = json_of(body);
     assert_eq!(j["error"]["code"], code, "{j}");
-    assert!(j["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(j["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
 }
 
 fn req(method: &str, uri: &str, ct: Option<&str>, body: impl Into<Body>) -> Request<Body> {
@@ -59,7 +68,11 @@ fn req(method: &str, uri: &str, ct: Option<&str>, body: impl Into<Body>) -> Requ
 const SMALL: &str = r#"{"width":64,"height":64,"fps":10}"#;
 
 async fn create(st: &AppState) -> String {
-    let (s, h, b) = call(st, req("POST", "/v1/sessions", Some("application/json"), SMALL)).await;
+    let (s, h, b) = call(
+        st,
+        req("POST", "/v1/sessions", Some("application/json"), SMALL),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
     let id = json_of(&b)["id"].as_str().unwrap().to_string();
     assert_eq!(h[header::LOCATION], format!("/v1/sessions/{id}"));
@@ -118,19 +131,35 @@ async fn health_openapi_and_metrics() {
 
     let (s, h, b) = call(&st, req("GET", "/metrics", None, Body::empty())).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(h[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
+    assert!(h[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
     let text = String::from_utf8(b).unwrap();
-    for m in ["facecast_sessions 0", "facecast_frames_rendered_total", "facecast_frames_late_total", "facecast_render_seconds_bucket", "facecast_encode_seconds_count", "facecast_video_bitrate_bps"] {
+    for m in [
+        "facecast_sessions 0",
+        "facecast_frames_rendered_total",
+        "facecast_frames_late_total",
+        "facecast_render_seconds_bucket",
+        "facecast_encode_seconds_count",
+        "facecast_video_bitrate_bps",
+    ] {
         assert!(text.contains(m), "metrics miss {m}:\n{text}");
     }
 
     let (s, h, b) = call(&st, req("GET", "/", None, Body::empty())).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(h[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(h[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert!(String::from_utf8_lossy(&b).contains("facecast"));
     let (s, h, _) = call(&st, req("GET", "/facecast-client.js", None, Body::empty())).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(h[header::CONTENT_TYPE].to_str().unwrap().contains("javascript"));
+    assert!(h[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .contains("javascript"));
 
     let (s, _, b) = call(&st, req("GET", "/nope/nope", None, Body::empty())).await;
     assert_err(s, &b, StatusCode::NOT_FOUND, "not_found");
@@ -143,28 +172,87 @@ async fn session_lifecycle_and_bad_input() {
     let st = state(config());
     // empty body = all defaults would be 512x512; use small sessions throughout
     let id = create(&st).await;
-    let (s, _, b) = call(&st, req("GET", &format!("/v1/sessions/{id}"), None, Body::empty())).await;
+    let (s, _, b) = call(
+        &st,
+        req("GET", &format!("/v1/sessions/{id}"), None, Body::empty()),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     let info = json_of(&b);
-    assert_eq!((info["width"].as_u64(), info["fps"].as_u64(), info["viewers"].as_u64()), (Some(64), Some(10), Some(0)));
+    assert_eq!(
+        (
+            info["width"].as_u64(),
+            info["fps"].as_u64(),
+            info["viewers"].as_u64()
+        ),
+        (Some(64), Some(10), Some(0))
+    );
     let (_, _, b) = call(&st, req("GET", "/v1/sessions", None, Body::empty())).await;
     assert_eq!(json_of(&b)["sessions"].as_array().unwrap().len(), 1);
 
     // the session renders frames on its own clock
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let (_, _, b) = call(&st, req("GET", &format!("/v1/sessions/{id}"), None, Body::empty())).await;
-    assert!(json_of(&b)["frames_rendered"].as_u64().unwrap() >= 3, "{}", String::from_utf8_lossy(&b));
+    let (_, _, b) = call(
+        &st,
+        req("GET", &format!("/v1/sessions/{id}"), None, Body::empty()),
+    )
+    .await;
+    assert!(
+        json_of(&b)["frames_rendered"].as_u64().unwrap() >= 3,
+        "{}",
+        String::from_utf8_lossy(&b)
+    );
 
     // bad creations
     let bad = [
-        (Some("application/json"), "{not json", StatusCode::BAD_REQUEST, "bad_json"),
-        (Some("text/plain"), "{}", StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-        (Some("application/json"), r#"{"avatar":"nobody"}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_parameter"),
-        (Some("application/json"), r#"{"fps":0}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_parameter"),
-        (Some("application/json"), r#"{"width":99999}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_parameter"),
-        (Some("application/json"), r#"{"emotion":"bored"}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_parameter"),
-        (Some("application/json"), r#"{"background":"no-such-colour-xyz"}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_parameter"),
-        (Some("application/json"), r#"{"colour":"red"}"#, StatusCode::BAD_REQUEST, "bad_json"),
+        (
+            Some("application/json"),
+            "{not json",
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+        ),
+        (
+            Some("text/plain"),
+            "{}",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            Some("application/json"),
+            r#"{"avatar":"nobody"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_parameter",
+        ),
+        (
+            Some("application/json"),
+            r#"{"fps":0}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_parameter",
+        ),
+        (
+            Some("application/json"),
+            r#"{"width":99999}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_parameter",
+        ),
+        (
+            Some("application/json"),
+            r#"{"emotion":"bored"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_parameter",
+        ),
+        (
+            Some("application/json"),
+            r#"{"background":"no-such-colour-xyz"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_parameter",
+        ),
+        (
+            Some("application/json"),
+            r#"{"colour":"red"}"#,
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+        ),
     ];
     for (ct, body, status, code) in bad {
         let (s, _, b) = call(&st, req("POST", "/v1/sessions", ct, body)).await;
@@ -172,13 +260,21 @@ async fn session_lifecycle_and_bad_input() {
     }
     // huge body
     let big = vec![b' '; 2 * 1024 * 1024];
-    let (s, _, b) = call(&st, req("POST", "/v1/sessions", Some("application/json"), big)).await;
+    let (s, _, b) = call(
+        &st,
+        req("POST", "/v1/sessions", Some("application/json"), big),
+    )
+    .await;
     assert_err(s, &b, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
 
     // session limit (3)
     let _b = create(&st).await;
     let _c = create(&st).await;
-    let (s, _, b) = call(&st, req("POST", "/v1/sessions", Some("application/json"), SMALL)).await;
+    let (s, _, b) = call(
+        &st,
+        req("POST", "/v1/sessions", Some("application/json"), SMALL),
+    )
+    .await;
     assert_err(s, &b, StatusCode::SERVICE_UNAVAILABLE, "too_many_sessions");
 
     // unknown session on every route
@@ -186,10 +282,25 @@ async fn session_lifecycle_and_bad_input() {
     for (m, path, ct, body) in [
         ("GET", u.to_string(), None, Body::empty()),
         ("DELETE", u.to_string(), None, Body::empty()),
-        ("POST", format!("{u}/whep"), Some("application/sdp"), Body::from("v=0")),
+        (
+            "POST",
+            format!("{u}/whep"),
+            Some("application/sdp"),
+            Body::from("v=0"),
+        ),
         ("DELETE", format!("{u}/whep/abc"), None, Body::empty()),
-        ("POST", format!("{u}/speak"), Some("audio/wav"), Body::from(wav(16000, 100))),
-        ("POST", format!("{u}/emotion"), Some("application/json"), Body::from(r#"{"emotion":"happy"}"#)),
+        (
+            "POST",
+            format!("{u}/speak"),
+            Some("audio/wav"),
+            Body::from(wav(16000, 100)),
+        ),
+        (
+            "POST",
+            format!("{u}/emotion"),
+            Some("application/json"),
+            Body::from(r#"{"emotion":"happy"}"#),
+        ),
         ("POST", format!("{u}/interrupt"), None, Body::empty()),
         ("GET", format!("{u}/ws"), None, Body::empty()),
     ] {
@@ -198,15 +309,29 @@ async fn session_lifecycle_and_bad_input() {
     }
 
     // the first session is untouched by all of that
-    let (s, _, _) = call(&st, req("GET", &format!("/v1/sessions/{id}"), None, Body::empty())).await;
+    let (s, _, _) = call(
+        &st,
+        req("GET", &format!("/v1/sessions/{id}"), None, Body::empty()),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _, _) = call(&st, req("DELETE", &format!("/v1/sessions/{id}"), None, Body::empty())).await;
+    let (s, _, _) = call(
+        &st,
+        req("DELETE", &format!("/v1/sessions/{id}"), None, Body::empty()),
+    )
+    .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _, b) = call(&st, req("GET", &format!("/v1/sessions/{id}"), None, Body::empty())).await;
+    let (s, _, b) = call(
+        &st,
+        req("GET", &format!("/v1/sessions/{id}"), None, Body::empty()),
+    )
+    .await;
     assert_err(s, &b, StatusCode::NOT_FOUND, "session_not_found");
     assert_eq!(st.session_count(), 2);
     let (_, _, b) = call(&st, req("GET", "/metrics", None, Body::empty())).await;
-    assert!(String::from_utf8_lossy(&b).contains("facecast_errors_total{code=\"session_not_found\"}"));
+    assert!(
+        String::from_utf8_lossy(&b).contains("facecast_errors_total{code=\"session_not_found\"}")
+    );
 }
 
 #[tokio::test]
@@ -216,47 +341,150 @@ async fn speak_emotion_interrupt() {
     let other = create(&st).await;
     let p = |s: &str| format!("/v1/sessions/{id}/{s}");
 
-    let (s, _, b) = call(&st, req("POST", &p("speak"), Some("audio/wav"), wav(16000, 1000))).await;
+    let (s, _, b) = call(
+        &st,
+        req("POST", &p("speak"), Some("audio/wav"), wav(16000, 1000)),
+    )
+    .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&b));
     let j = json_of(&b);
     assert!(j["segment"].is_u64());
-    assert!((990..=1010).contains(&j["duration_ms"].as_u64().unwrap()), "{j}");
+    assert!(
+        (990..=1010).contains(&j["duration_ms"].as_u64().unwrap()),
+        "{j}"
+    );
 
-    let (s, _, b) = call(&st, req("POST", &p("speak"), Some("audio/wav"), b"RIFF\x10\0\0\0WAVEjunkjunkjunk".to_vec())).await;
+    let (s, _, b) = call(
+        &st,
+        req(
+            "POST",
+            &p("speak"),
+            Some("audio/wav"),
+            b"RIFF\x10\0\0\0WAVEjunkjunkjunk".to_vec(),
+        ),
+    )
+    .await;
     assert_err(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "bad_audio");
-    let (s, _, b) = call(&st, req("POST", &p("speak"), Some("audio/mpeg"), vec![0u8; 3000])).await;
+    let (s, _, b) = call(
+        &st,
+        req("POST", &p("speak"), Some("audio/mpeg"), vec![0u8; 3000]),
+    )
+    .await;
     assert_err(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "bad_audio");
-    let (s, _, b) = call(&st, req("POST", &p("speak"), Some("audio/wav"), Body::empty())).await;
+    let (s, _, b) = call(
+        &st,
+        req("POST", &p("speak"), Some("audio/wav"), Body::empty()),
+    )
+    .await;
     assert_err(s, &b, StatusCode::BAD_REQUEST, "empty_body");
     let (s, _, b) = call(&st, req("POST", &p("speak"), Some("text/plain"), "hello")).await;
-    assert_err(s, &b, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
-    let (s, _, b) = call(&st, req("POST", &p("speak"), Some("application/json"), r#"{"text":"hello there"}"#)).await;
+    assert_err(
+        s,
+        &b,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+    let (s, _, b) = call(
+        &st,
+        req(
+            "POST",
+            &p("speak"),
+            Some("application/json"),
+            r#"{"text":"hello there"}"#,
+        ),
+    )
+    .await;
     assert_err(s, &b, StatusCode::NOT_IMPLEMENTED, "no_speech_engine");
-    let (s, _, b) = call(&st, req("POST", &p("speak"), Some("application/json"), r#"{"txt":1}"#)).await;
+    let (s, _, b) = call(
+        &st,
+        req(
+            "POST",
+            &p("speak"),
+            Some("application/json"),
+            r#"{"txt":1}"#,
+        ),
+    )
+    .await;
     assert_err(s, &b, StatusCode::BAD_REQUEST, "bad_json");
-    let (s, _, b) = call(&st, req("POST", &p("speak"), Some("audio/wav"), vec![0u8; 2 * 1024 * 1024])).await;
+    let (s, _, b) = call(
+        &st,
+        req(
+            "POST",
+            &p("speak"),
+            Some("audio/wav"),
+            vec![0u8; 2 * 1024 * 1024],
+        ),
+    )
+    .await;
     assert_err(s, &b, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
     // queue limit 10 s: 6 s + 6 s does not fit
-    let (s, _, _) = call(&st, req("POST", &p("speak"), Some("audio/wav"), wav(8000, 6000))).await;
+    let (s, _, _) = call(
+        &st,
+        req("POST", &p("speak"), Some("audio/wav"), wav(8000, 6000)),
+    )
+    .await;
     assert_eq!(s, StatusCode::ACCEPTED);
-    let (s, _, b) = call(&st, req("POST", &p("speak"), Some("audio/wav"), wav(8000, 6000))).await;
+    let (s, _, b) = call(
+        &st,
+        req("POST", &p("speak"), Some("audio/wav"), wav(8000, 6000)),
+    )
+    .await;
     assert_err(s, &b, StatusCode::TOO_MANY_REQUESTS, "queue_full");
 
-    let (s, _, b) = call(&st, req("POST", &p("emotion"), Some("application/json"), r#"{"emotion":"happy","intensity":0.5}"#)).await;
+    let (s, _, b) = call(
+        &st,
+        req(
+            "POST",
+            &p("emotion"),
+            Some("application/json"),
+            r#"{"emotion":"happy","intensity":0.5}"#,
+        ),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
     for (body, status, code) in [
-        (r#"{"emotion":"bored"}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_parameter"),
-        (r#"{"emotion":"happy","intensity":3}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_parameter"),
+        (
+            r#"{"emotion":"bored"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_parameter",
+        ),
+        (
+            r#"{"emotion":"happy","intensity":3}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_parameter",
+        ),
         ("nope", StatusCode::BAD_REQUEST, "bad_json"),
     ] {
-        let (s, _, b) = call(&st, req("POST", &p("emotion"), Some("application/json"), body)).await;
+        let (s, _, b) = call(
+            &st,
+            req("POST", &p("emotion"), Some("application/json"), body),
+        )
+        .await;
         assert_err(s, &b, status, code);
     }
-    let (s, _, b) = call(&st, req("POST", &p("emotion"), Some("text/plain"), r#"{"emotion":"happy"}"#)).await;
-    assert_err(s, &b, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    let (s, _, b) = call(
+        &st,
+        req(
+            "POST",
+            &p("emotion"),
+            Some("text/plain"),
+            r#"{"emotion":"happy"}"#,
+        ),
+    )
+    .await;
+    assert_err(
+        s,
+        &b,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
 
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let (_, _, b) = call(&st, req("GET", &format!("/v1/sessions/{id}"), None, Body::empty())).await;
+    let (_, _, b) = call(
+        &st,
+        req("GET", &format!("/v1/sessions/{id}"), None, Body::empty()),
+    )
+    .await;
     let info = json_of(&b);
     assert_eq!(info["emotion"], "happy");
     assert!(info["queued_ms"].as_u64().unwrap() > 1000, "{info}");
@@ -264,13 +492,28 @@ async fn speak_emotion_interrupt() {
     let (s, _, b) = call(&st, req("POST", &p("interrupt"), None, Body::empty())).await;
     assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (_, _, b) = call(&st, req("GET", &format!("/v1/sessions/{id}"), None, Body::empty())).await;
-    assert_eq!(json_of(&b)["queued_ms"].as_u64(), Some(0), "interrupt drops the queue");
+    let (_, _, b) = call(
+        &st,
+        req("GET", &format!("/v1/sessions/{id}"), None, Body::empty()),
+    )
+    .await;
+    assert_eq!(
+        json_of(&b)["queued_ms"].as_u64(),
+        Some(0),
+        "interrupt drops the queue"
+    );
 
     // the other session saw none of it
-    let (_, _, b) = call(&st, req("GET", &format!("/v1/sessions/{other}"), None, Body::empty())).await;
+    let (_, _, b) = call(
+        &st,
+        req("GET", &format!("/v1/sessions/{other}"), None, Body::empty()),
+    )
+    .await;
     let o = json_of(&b);
-    assert_eq!((o["segments"].as_u64(), o["emotion"].as_str()), (Some(0), Some("neutral")));
+    assert_eq!(
+        (o["segments"].as_u64(), o["emotion"].as_str()),
+        (Some(0), Some("neutral"))
+    );
 }
 
 #[tokio::test]
@@ -279,15 +522,38 @@ async fn whep_bad_input() {
     let id = create(&st).await;
     let w = format!("/v1/sessions/{id}/whep");
     let (s, _, b) = call(&st, req("POST", &w, Some("application/json"), "{}")).await;
-    assert_err(s, &b, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    assert_err(
+        s,
+        &b,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
     let (s, _, b) = call(&st, req("POST", &w, Some("application/sdp"), "garbage\r\n")).await;
     assert_err(s, &b, StatusCode::BAD_REQUEST, "bad_sdp");
     let (s, _, b) = call(&st, req("POST", &w, Some("application/sdp"), "")).await;
     assert_err(s, &b, StatusCode::BAD_REQUEST, "bad_sdp");
-    let (s, _, b) = call(&st, req("DELETE", &format!("{w}/nobody"), None, Body::empty())).await;
+    let (s, _, b) = call(
+        &st,
+        req("DELETE", &format!("{w}/nobody"), None, Body::empty()),
+    )
+    .await;
     assert_err(s, &b, StatusCode::NOT_FOUND, "not_found");
-    let (s, _, b) = call(&st, req("PATCH", &format!("{w}/nobody"), Some("application/trickle-ice-sdpfrag"), "a=x")).await;
-    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED, "{}", String::from_utf8_lossy(&b));
+    let (s, _, b) = call(
+        &st,
+        req(
+            "PATCH",
+            &format!("{w}/nobody"),
+            Some("application/trickle-ice-sdpfrag"),
+            "a=x",
+        ),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "{}",
+        String::from_utf8_lossy(&b)
+    );
 }
 
 #[tokio::test]
@@ -298,11 +564,31 @@ async fn api_key_is_enforced() {
     let (s, h, b) = call(&st, req("GET", "/v1/sessions", None, Body::empty())).await;
     assert_err(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
     assert_eq!(h[header::WWW_AUTHENTICATE], "Bearer");
-    let (s, _, b) = call(&st, Request::get("/v1/sessions").header("Authorization", "Bearer wrong").body(Body::empty()).unwrap()).await;
+    let (s, _, b) = call(
+        &st,
+        Request::get("/v1/sessions")
+            .header("Authorization", "Bearer wrong")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_err(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
-    let (s, _, _) = call(&st, Request::get("/v1/sessions").header("Authorization", "Bearer s3cret").body(Body::empty()).unwrap()).await;
+    let (s, _, _) = call(
+        &st,
+        Request::get("/v1/sessions")
+            .header("Authorization", "Bearer s3cret")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _, _) = call(&st, Request::get("/v1/sessions?token=s3cret").body(Body::empty()).unwrap()).await;
+    let (s, _, _) = call(
+        &st,
+        Request::get("/v1/sessions?token=s3cret")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     let (s, _, b) = call(&st, req("GET", "/metrics", None, Body::empty())).await;
     assert_err(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
@@ -313,10 +599,21 @@ async fn api_key_is_enforced() {
     let mut c = ServerConfig::new("0.0.0.0:8080".parse().unwrap());
     c.api_key = None;
     let e = c.check().unwrap_err().to_string();
-    assert!(e.contains("FACECAST_API_KEY") && e.contains("0.0.0.0:8080"), "{e}");
+    assert!(
+        e.contains("FACECAST_API_KEY") && e.contains("0.0.0.0:8080"),
+        "{e}"
+    );
     c.api_key = Some("k".into());
     assert!(c.check().is_ok());
-    assert!(ServerConfig { api_key: None, ..config() }.check().is_ok(), "loopback needs no key");
+    assert!(
+        ServerConfig {
+            api_key: None,
+            ..config()
+        }
+        .check()
+        .is_ok(),
+        "loopback needs no key"
+    );
 }
 
 // ------------------------------------------------------------------ WebSocket, real client
@@ -328,13 +625,16 @@ async fn spawn_server(st: AppState) -> std::net::SocketAddr {
     addr
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn next_json(ws: &mut Ws, want_type: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let m = tokio::time::timeout(left, ws.next()).await.unwrap_or_else(|_| panic!("no '{want_type}' message in 5 s"));
+        let m = tokio::time::timeout(left, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no '{want_type}' message in 5 s"));
         let m = m.expect("socket closed").expect("socket error");
         if let tokio_tungstenite::tungstenite::Message::Text(t) = m {
             let v: Value = serde_json::from_str(t.as_str()).unwrap();
@@ -346,7 +646,9 @@ async fn next_json(ws: &mut Ws, want_type: &str) -> Value {
 }
 
 async fn send_bin(ws: &mut Ws, b: Vec<u8>) {
-    ws.send(tokio_tungstenite::tungstenite::Message::Binary(b.into())).await.unwrap();
+    ws.send(tokio_tungstenite::tungstenite::Message::Binary(b.into()))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -355,12 +657,22 @@ async fn websocket_garbage_gets_typed_errors_and_the_connection_lives() {
     let id = create(&st).await;
     let other = create(&st).await;
     let addr = spawn_server(st.clone()).await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/sessions/{id}/ws")).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/sessions/{id}/ws"))
+        .await
+        .unwrap();
     let hello = next_json(&mut ws, "hello").await;
     assert_eq!(hello["session"], id.as_str());
-    assert_eq!(st.session(&id).unwrap().ws_clients.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(
+        st.session(&id)
+            .unwrap()
+            .ws_clients
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
 
-    let pcm: Vec<i16> = (0..320).map(|i| ((i as f32 * 0.3).sin() * 8000.0) as i16).collect();
+    let pcm: Vec<i16> = (0..320)
+        .map(|i| ((i as f32 * 0.3).sin() * 8000.0) as i16)
+        .collect();
     let good = encode_frame(TYPE_AUDIO, 0, 0, 16_000, 1, &pcm);
     let mut bad_crc = good.clone();
     let n = bad_crc.len();
@@ -371,7 +683,10 @@ async fn websocket_garbage_gets_typed_errors_and_the_connection_lives() {
     bad_len.truncate(n - 10);
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (b"xx".to_vec(), "short_frame"),
-        (b"RIFF0000WAVEfmt 0000000000000000000000000000000".to_vec(), "bad_magic"),
+        (
+            b"RIFF0000WAVEfmt 0000000000000000000000000000000".to_vec(),
+            "bad_magic",
+        ),
         (bad_ver, "bad_version"),
         (bad_len, "length_mismatch"),
         (bad_crc, "bad_crc"),
@@ -382,8 +697,14 @@ async fn websocket_garbage_gets_typed_errors_and_the_connection_lives() {
         let e = next_json(&mut ws, "error").await;
         assert_eq!(e["code"], code, "{e}");
     }
-    for (text, code) in [("{{{", "bad_json"), (r#"{"type":"dance"}"#, "unknown_type"), (r#"{"type":"emotion","emotion":"bored"}"#, "bad_emotion")] {
-        ws.send(tokio_tungstenite::tungstenite::Message::Text(text.into())).await.unwrap();
+    for (text, code) in [
+        ("{{{", "bad_json"),
+        (r#"{"type":"dance"}"#, "unknown_type"),
+        (r#"{"type":"emotion","emotion":"bored"}"#, "bad_emotion"),
+    ] {
+        ws.send(tokio_tungstenite::tungstenite::Message::Text(text.into()))
+            .await
+            .unwrap();
         assert_eq!(next_json(&mut ws, "error").await["code"], code);
     }
 
@@ -392,16 +713,27 @@ async fn websocket_garbage_gets_typed_errors_and_the_connection_lives() {
     let started = next_json(&mut ws, "speak_started").await;
     let seg = started["segment"].as_u64().unwrap();
     for k in 1..10u32 {
-        send_bin(&mut ws, encode_frame(TYPE_AUDIO, k, k as u64 * 320, 16_000, 1, &pcm)).await;
+        send_bin(
+            &mut ws,
+            encode_frame(TYPE_AUDIO, k, k as u64 * 320, 16_000, 1, &pcm),
+        )
+        .await;
     }
     // a replayed sequence number is dropped with an error
     send_bin(&mut ws, encode_frame(TYPE_AUDIO, 3, 0, 16_000, 1, &pcm)).await;
     assert_eq!(next_json(&mut ws, "error").await["code"], "stale_sequence");
     send_bin(&mut ws, encode_frame(TYPE_END, 10, 0, 16_000, 1, &[])).await;
-    assert_eq!(next_json(&mut ws, "segment_ended").await["segment"].as_u64(), Some(seg));
+    assert_eq!(
+        next_json(&mut ws, "segment_ended").await["segment"].as_u64(),
+        Some(seg)
+    );
     let fin = next_json(&mut ws, "segment_finished").await;
     assert_eq!(fin["segment"].as_u64(), Some(seg));
-    ws.send(tokio_tungstenite::tungstenite::Message::Text(r#"{"type":"ping","id":5}"#.into())).await.unwrap();
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        r#"{"type":"ping","id":5}"#.into(),
+    ))
+    .await
+    .unwrap();
     assert_eq!(next_json(&mut ws, "pong").await["id"], 5);
 
     // debug JSON audio mode
@@ -422,7 +754,10 @@ async fn websocket_garbage_gets_typed_errors_and_the_connection_lives() {
     let s = st.session(&id).unwrap();
     let t0 = Instant::now();
     while s.ws_clients.load(std::sync::atomic::Ordering::Relaxed) != 0 {
-        assert!(t0.elapsed() < Duration::from_secs(5), "websocket count did not go back down");
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "websocket count did not go back down"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -436,12 +771,24 @@ async fn whep_viewer_connects_gets_media_and_is_freed_when_it_vanishes() {
     let sess: Arc<_> = st.session(&id).unwrap();
     assert_eq!(sess.viewers.load(std::sync::atomic::Ordering::Relaxed), 1);
     // speech while watching
-    let (s, _, _) = call(&st, req("POST", &format!("/v1/sessions/{id}/speak"), Some("audio/wav"), wav(16000, 500))).await;
+    let (s, _, _) = call(
+        &st,
+        req(
+            "POST",
+            &format!("/v1/sessions/{id}/speak"),
+            Some("audio/wav"),
+            wav(16000, 500),
+        ),
+    )
+    .await;
     assert_eq!(s, StatusCode::ACCEPTED);
     let got = client.wait_media(Duration::from_secs(8)).await;
     assert!(got.video_frames >= 5, "video frames received: {got:?}");
     assert!(got.audio_packets >= 10, "audio packets received: {got:?}");
-    assert!(got.keyframe_first, "first video frame must be a keyframe: {got:?}");
+    assert!(
+        got.keyframe_first,
+        "first video frame must be a keyframe: {got:?}"
+    );
 
     // WHEP DELETE frees the viewer
     let (s, _, b) = call(&st, req("DELETE", &client.location, None, Body::empty())).await;
@@ -460,7 +807,10 @@ async fn whep_viewer_connects_gets_media_and_is_freed_when_it_vanishes() {
     client2.stop();
     let t0 = Instant::now();
     while sess.viewers.load(std::sync::atomic::Ordering::Relaxed) != 0 {
-        assert!(t0.elapsed() < Duration::from_secs(40), "vanished viewer was not freed");
+        assert!(
+            t0.elapsed() < Duration::from_secs(40),
+            "vanished viewer was not freed"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -496,7 +846,11 @@ mod whep_client {
         pub async fn start(url: &str) -> Client {
             let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
             let local = sock.local_addr().unwrap();
-            let mut rtc = Rtc::builder().clear_codecs().enable_opus(true, false).enable_h264(true).build(Instant::now());
+            let mut rtc = Rtc::builder()
+                .clear_codecs()
+                .enable_opus(true, false)
+                .enable_h264(true)
+                .build(Instant::now());
             rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
             let mut api = rtc.sdp_api();
             api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
@@ -504,7 +858,9 @@ mod whep_client {
             let (offer, pending) = api.apply().unwrap();
             let resp = post_sdp(url, &offer.to_sdp_string()).await;
             let (location, answer) = resp;
-            rtc.sdp_api().accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap()).unwrap();
+            rtc.sdp_api()
+                .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+                .unwrap();
             let c = Client {
                 location,
                 stop: Arc::new(AtomicBool::new(false)),
@@ -512,7 +868,12 @@ mod whep_client {
                 audio: Arc::new(AtomicU64::new(0)),
                 first_key: Arc::new(AtomicU64::new(2)),
             };
-            let (stop, video, audio, first_key) = (c.stop.clone(), c.video.clone(), c.audio.clone(), c.first_key.clone());
+            let (stop, video, audio, first_key) = (
+                c.stop.clone(),
+                c.video.clone(),
+                c.audio.clone(),
+                c.first_key.clone(),
+            );
             std::thread::spawn(move || {
                 let mut buf = vec![0u8; 2000];
                 while !stop.load(Relaxed) {
@@ -534,11 +895,21 @@ mod whep_client {
                             Output::Event(_) => {}
                         }
                     };
-                    let d = timeout.saturating_duration_since(Instant::now()).clamp(Duration::from_millis(1), Duration::from_millis(50));
+                    let d = timeout
+                        .saturating_duration_since(Instant::now())
+                        .clamp(Duration::from_millis(1), Duration::from_millis(50));
                     sock.set_read_timeout(Some(d)).unwrap();
                     let input = match sock.recv_from(&mut buf) {
                         Ok((n, src)) => match buf[..n].try_into() {
-                            Ok(contents) => Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source: src, destination: local, contents }),
+                            Ok(contents) => Input::Receive(
+                                Instant::now(),
+                                Receive {
+                                    proto: Protocol::Udp,
+                                    source: src,
+                                    destination: local,
+                                    contents,
+                                },
+                            ),
                             Err(_) => continue,
                         },
                         Err(_) => Input::Timeout(Instant::now()),
@@ -553,7 +924,9 @@ mod whep_client {
 
         pub async fn wait_media(&self, max: Duration) -> Got {
             let t0 = Instant::now();
-            while t0.elapsed() < max && (self.video.load(Relaxed) < 10 || self.audio.load(Relaxed) < 20) {
+            while t0.elapsed() < max
+                && (self.video.load(Relaxed) < 10 || self.audio.load(Relaxed) < 20)
+            {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Got {
@@ -584,7 +957,10 @@ mod whep_client {
         let (head, body) = resp.split_once("\r\n\r\n").unwrap();
         let loc = head
             .lines()
-            .find_map(|l| l.strip_prefix("location: ").or_else(|| l.strip_prefix("Location: ")))
+            .find_map(|l| {
+                l.strip_prefix("location: ")
+                    .or_else(|| l.strip_prefix("Location: "))
+            })
             .unwrap()
             .trim()
             .to_string();
