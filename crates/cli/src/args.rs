@@ -70,7 +70,11 @@ pub struct RenderArgs {
     #[arg(long, default_value_t = 25, value_parser = parse_fps)]
     pub fps: u32,
     /// Background: a colour (`#1e2430`, `navy`), a gradient (`gradient:#top:#bottom`) or an image file.
-    #[arg(long, value_name = "COLOR|FILE", default_value = "gradient:#3a4a63:#141a24")]
+    #[arg(
+        long,
+        value_name = "COLOR|FILE",
+        default_value = "gradient:#3a4a63:#141a24"
+    )]
     pub background: String,
     /// Random seed for blinks, gaze and head motion (same seed, same video).
     #[arg(long, default_value_t = 1)]
@@ -161,7 +165,11 @@ pub struct SnapshotArgs {
     #[arg(long, value_name = "YAW,PITCH,ROLL")]
     pub head: Option<String>,
     /// Background: a colour (`#1e2430`, `navy`), a gradient (`gradient:#top:#bottom`) or an image file.
-    #[arg(long, value_name = "COLOR|FILE", default_value = "gradient:#3a4a63:#141a24")]
+    #[arg(
+        long,
+        value_name = "COLOR|FILE",
+        default_value = "gradient:#3a4a63:#141a24"
+    )]
     pub background: String,
     /// Output PNG.
     #[arg(short, long, value_name = "OUT.png")]
@@ -193,7 +201,9 @@ pub enum BenchWhat {
 fn parse_fps(s: &str) -> Result<u32, String> {
     match s.parse::<u32>() {
         Ok(v @ (24 | 25 | 30 | 60)) => Ok(v),
-        _ => Err(format!("'{s}' is not a supported frame rate (use 24, 25, 30 or 60)")),
+        _ => Err(format!(
+            "'{s}' is not a supported frame rate (use 24, 25, 30 or 60)"
+        )),
     }
 }
 
@@ -202,13 +212,23 @@ pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let (w, h) = s
         .split_once(['x', 'X'])
         .ok_or_else(|| format!("size '{s}' is not of the form WIDTHxHEIGHT (e.g. 512x512)"))?;
-    let w: u32 = w.trim().parse().map_err(|_| format!("size '{s}': bad width"))?;
-    let h: u32 = h.trim().parse().map_err(|_| format!("size '{s}': bad height"))?;
+    let w: u32 = w
+        .trim()
+        .parse()
+        .map_err(|_| format!("size '{s}': bad width"))?;
+    let h: u32 = h
+        .trim()
+        .parse()
+        .map_err(|_| format!("size '{s}': bad height"))?;
     if !(16..=4096).contains(&w) || !(16..=4096).contains(&h) {
-        return Err(format!("size '{s}': width and height must be between 16 and 4096"));
+        return Err(format!(
+            "size '{s}': width and height must be between 16 and 4096"
+        ));
     }
     if w % 2 == 1 || h % 2 == 1 {
-        return Err(format!("size '{s}': width and height must be even (video encoders need 4:2:0)"));
+        return Err(format!(
+            "size '{s}': width and height must be even (video encoders need 4:2:0)"
+        ));
     }
     Ok((w, h))
 }

@@ -58,8 +58,10 @@ fn animated_weights(avatar: &Avatar, k: u32, face: &mut FaceWeights, out: &mut V
     face.arkit[facecast_core::ArkitShape::JawOpen.index()] = 0.5 + 0.5 * ph.sin();
     face.arkit[facecast_core::ArkitShape::MouthSmileLeft.index()] = 0.3 + 0.3 * (ph * 0.7).cos();
     face.arkit[facecast_core::ArkitShape::MouthSmileRight.index()] = 0.3 + 0.3 * (ph * 0.7).cos();
-    face.arkit[facecast_core::ArkitShape::EyeBlinkLeft.index()] = if k % 20 < 3 { 1.0 } else { 0.0 };
-    face.arkit[facecast_core::ArkitShape::EyeBlinkRight.index()] = if k % 20 < 3 { 1.0 } else { 0.0 };
+    face.arkit[facecast_core::ArkitShape::EyeBlinkLeft.index()] =
+        if k % 20 < 3 { 1.0 } else { 0.0 };
+    face.arkit[facecast_core::ArkitShape::EyeBlinkRight.index()] =
+        if k % 20 < 3 { 1.0 } else { 0.0 };
     avatar.rig.resolve(face, avatar.channels.len(), out);
 }
 
@@ -69,20 +71,35 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 }
 
 fn bench_render(args: &BenchArgs) -> Result<()> {
-    println!("render: morph + skin + rasterize + shade (+ I420), single thread, {} frames", args.frames);
-    println!("{:<34} {:>10} {:>9} {:>9} {:>9} {:>9}", "avatar", "size", "tris", "mean ms", "p95 ms", "i420 ms");
+    println!(
+        "render: morph + skin + rasterize + shade (+ I420), single thread, {} frames",
+        args.frames
+    );
+    println!(
+        "{:<34} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        "avatar", "size", "tris", "mean ms", "p95 ms", "i420 ms"
+    );
     for av in avatars(args)? {
         for (w, h, label) in SIZES {
             let cfg = RenderConfig {
                 width: w,
                 height: h,
-                background: Background::Gradient { top: [58, 74, 99], bottom: [20, 26, 36] },
+                background: Background::Gradient {
+                    top: [58, 74, 99],
+                    bottom: [20, 26, 36],
+                },
                 camera: None,
             };
             let mut r = Renderer::new(av.clone(), cfg)?;
             let mut rgba = RgbaFrame::new(w, h);
             let mut yuv = I420Frame::new(w, h);
-            let (mut face, pose) = (FaceWeights::default(), HeadPose { head: [0.05, 0.03, 0.02], eyes: [0.0; 2] });
+            let (mut face, pose) = (
+                FaceWeights::default(),
+                HeadPose {
+                    head: [0.05, 0.03, 0.02],
+                    eyes: [0.0; 2],
+                },
+            );
             let mut ch = Vec::new();
             for k in 0..5 {
                 animated_weights(&av, k, &mut face, &mut ch);
@@ -146,8 +163,15 @@ fn bench_lipsync() -> Result<()> {
     let mut n = 0;
     for _ in 0..reps {
         let mut a = facecast_lipsync::Analyzer::new();
-        for chunk in audio.samples.chunks(audio.rate as usize / 50 * audio.channels as usize) {
-            a.push(&AudioChunk { rate: audio.rate, channels: audio.channels, samples: chunk.to_vec() });
+        for chunk in audio
+            .samples
+            .chunks(audio.rate as usize / 50 * audio.channels as usize)
+        {
+            a.push(&AudioChunk {
+                rate: audio.rate,
+                channels: audio.channels,
+                samples: chunk.to_vec(),
+            });
             while a.pull().is_some() {
                 n += 1;
             }
@@ -158,7 +182,10 @@ fn bench_lipsync() -> Result<()> {
         }
     }
     let secs = t0.elapsed().as_secs_f64();
-    println!("lipsync: streaming analysis, {:.1} s of {} Hz audio x{reps}", dur, audio.rate);
+    println!(
+        "lipsync: streaming analysis, {:.1} s of {} Hz audio x{reps}",
+        dur, audio.rate
+    );
     println!(
         "  {:.0}x real time on one core ({:.3} ms CPU per s of audio), {} frames, look-ahead {:.0} ms",
         dur * reps as f64 / secs,
@@ -172,14 +199,24 @@ fn bench_lipsync() -> Result<()> {
 fn bench_encode(args: &BenchArgs) -> Result<()> {
     use facecast_encode::{VideoCodec, VideoConfig, VideoEncoder};
     println!("encode: render + RGBA->I420 + encode of the built-in avatar speaking, single thread, {} frames", args.frames);
-    println!("{:<10} {:>10} {:>11} {:>11} {:>9} {:>9}", "codec", "size", "render ms", "encode ms", "total", "fps");
+    println!(
+        "{:<10} {:>10} {:>11} {:>11} {:>9} {:>9}",
+        "codec", "size", "render ms", "encode ms", "total", "fps"
+    );
     let av = facecast_avatar::builtin();
     for codec in [VideoCodec::H264, VideoCodec::Vp8] {
-        for (w, h, label) in [(512, 512, "512x512"), (1280, 720, "1280x720"), (1920, 1080, "1920x1080")] {
+        for (w, h, label) in [
+            (512, 512, "512x512"),
+            (1280, 720, "1280x720"),
+            (1920, 1080, "1920x1080"),
+        ] {
             let cfg = RenderConfig {
                 width: w,
                 height: h,
-                background: Background::Gradient { top: [58, 74, 99], bottom: [20, 26, 36] },
+                background: Background::Gradient {
+                    top: [58, 74, 99],
+                    bottom: [20, 26, 36],
+                },
                 camera: None,
             };
             let mut r = Renderer::new(av.clone(), cfg)?;
@@ -199,7 +236,11 @@ fn bench_encode(args: &BenchArgs) -> Result<()> {
                 let t0 = Instant::now();
                 r.render_i420(&ch, &pose, &mut yuv);
                 let t1 = Instant::now();
-                enc.send_frame(&yuv, facecast_core::MediaTime::of_frame(k as u64, 25), false)?;
+                enc.send_frame(
+                    &yuv,
+                    facecast_core::MediaTime::of_frame(k as u64, 25),
+                    false,
+                )?;
                 while enc.receive_packet().is_some() {}
                 t_render += (t1 - t0).as_secs_f64();
                 t_enc += t1.elapsed().as_secs_f64();

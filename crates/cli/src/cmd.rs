@@ -40,9 +40,14 @@ pub fn parse_background(spec: &str) -> Result<Background> {
             .with_context(|| format!("{}: cannot read background image", p.display()))?
             .to_rgba8();
         let (width, height) = img.dimensions();
-        return Ok(Background::Image(RgbaFrame { width, height, data: img.into_raw() }));
+        return Ok(Background::Image(RgbaFrame {
+            width,
+            height,
+            data: img.into_raw(),
+        }));
     }
-    spec.parse::<Background>().map_err(|e| anyhow!("background '{spec}': {e}"))
+    spec.parse::<Background>()
+        .map_err(|e| anyhow!("background '{spec}': {e}"))
 }
 
 /// `NAME[:INTENSITY]`.
@@ -128,7 +133,9 @@ fn parse_head(spec: &Option<String>) -> Result<HeadPose> {
             .split(',')
             .map(|x| x.trim().parse::<f32>())
             .collect::<Result<_, _>>()
-            .map_err(|_| anyhow!("--head '{s}': expected three numbers YAW,PITCH,ROLL in degrees"))?;
+            .map_err(|_| {
+                anyhow!("--head '{s}': expected three numbers YAW,PITCH,ROLL in degrees")
+            })?;
         if v.len() != 3 {
             bail!("--head '{s}': expected three numbers YAW,PITCH,ROLL in degrees");
         }
@@ -142,7 +149,12 @@ fn snapshot(a: args::SnapshotArgs) -> Result<()> {
     let avatar = load_avatar(a.avatar.as_deref())?;
     let channels = channel_weights(&avatar, &a.set)?;
     let pose = parse_head(&a.head)?;
-    let cfg = RenderConfig { width, height, background: parse_background(&a.background)?, camera: None };
+    let cfg = RenderConfig {
+        width,
+        height,
+        background: parse_background(&a.background)?,
+        camera: None,
+    };
     let mut r = Renderer::new(avatar, cfg)?;
     let mut frame = RgbaFrame::new(width, height);
     r.render_rgba(&channels, &pose, &mut frame);
@@ -150,8 +162,14 @@ fn snapshot(a: args::SnapshotArgs) -> Result<()> {
 }
 
 pub fn write_png(path: &Path, frame: &RgbaFrame) -> Result<()> {
-    image::save_buffer(path, &frame.data, frame.width, frame.height, image::ExtendedColorType::Rgba8)
-        .with_context(|| format!("{}: cannot write PNG", path.display()))
+    image::save_buffer(
+        path,
+        &frame.data,
+        frame.width,
+        frame.height,
+        image::ExtendedColorType::Rgba8,
+    )
+    .with_context(|| format!("{}: cannot write PNG", path.display()))
 }
 
 /// Decode an audio file; the error names the file.
@@ -167,7 +185,10 @@ pub fn decode_audio(path: &Path) -> Result<AudioChunk> {
     })
 }
 
-fn read_transcript(text: &Option<String>, dialog: &Option<std::path::PathBuf>) -> Result<Option<String>> {
+fn read_transcript(
+    text: &Option<String>,
+    dialog: &Option<std::path::PathBuf>,
+) -> Result<Option<String>> {
     if let Some(t) = text {
         return Ok(Some(t.clone()));
     }
@@ -202,7 +223,8 @@ fn lipsync(a: args::LipsyncArgs) -> Result<()> {
         args::LipsyncFormat::Frames => rhubarb::frames_json(&frames),
     };
     match &a.output {
-        Some(p) => std::fs::write(p, text.as_bytes()).with_context(|| format!("{}: cannot write", p.display()))?,
+        Some(p) => std::fs::write(p, text.as_bytes())
+            .with_context(|| format!("{}: cannot write", p.display()))?,
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     Ok(())
@@ -213,9 +235,17 @@ fn render(a: args::RenderArgs) -> Result<()> {
         Some(s) => args::parse_size(s).map_err(|e| anyhow!(e))?,
         None => a.preset.size(),
     };
-    let ext = a.output.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = a
+        .output
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if ext != "mp4" && ext != "webm" {
-        bail!("{}: output must end in .mp4 (H.264 + Opus) or .webm (VP8 + Opus)", a.output.display());
+        bail!(
+            "{}: output must end in .mp4 (H.264 + Opus) or .webm (VP8 + Opus)",
+            a.output.display()
+        );
     }
     let (emotion, intensity) = parse_emotion(&a.emotion)?;
     if !(0.0..=2.0).contains(&a.head_motion) {
@@ -231,13 +261,30 @@ fn render(a: args::RenderArgs) -> Result<()> {
     let frames = visemes_for(&audio, a.text.as_deref())?;
     let mut anim = Animator::new(
         &avatar.rig,
-        AnimConfig { seed: a.seed, head_motion: a.head_motion, emotion, emotion_intensity: intensity },
+        AnimConfig {
+            seed: a.seed,
+            head_motion: a.head_motion,
+            emotion,
+            emotion_intensity: intensity,
+        },
     );
     anim.push_visemes(&frames);
 
-    let mut renderer = Renderer::new(avatar.clone(), RenderConfig { width, height, background, camera: None })?;
+    let mut renderer = Renderer::new(
+        avatar.clone(),
+        RenderConfig {
+            width,
+            height,
+            background,
+            camera: None,
+        },
+    )?;
     let mut writer = facecast_encode::MediaWriter::create(&a.output, width, height, a.fps)?;
-    let pcm48 = facecast_audio::resample(&facecast_audio::to_mono(&audio), audio.rate, facecast_core::OUTPUT_RATE)?;
+    let pcm48 = facecast_audio::resample(
+        &facecast_audio::to_mono(&audio),
+        audio.rate,
+        facecast_core::OUTPUT_RATE,
+    )?;
     writer.write_audio(&pcm48)?;
 
     let duration = pcm48.len() as f64 / 48_000.0;
@@ -249,7 +296,9 @@ fn render(a: args::RenderArgs) -> Result<()> {
     for k in 0..n_frames {
         let t = k as f64 / a.fps as f64;
         anim.sample(t, &mut face, &mut pose);
-        avatar.rig.resolve(&face, avatar.channels.len(), &mut channels);
+        avatar
+            .rig
+            .resolve(&face, avatar.channels.len(), &mut channels);
         renderer.render_i420(&channels, &pose, &mut frame);
         writer.write_video(&frame)?;
         bar.inc(1);
@@ -270,27 +319,35 @@ fn render(a: args::RenderArgs) -> Result<()> {
 pub fn progress(len: u64) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} rendering [{bar:40}] {pos}/{len} frames ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} rendering [{bar:40}] {pos}/{len} frames ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     bar
 }
 
 fn serve(a: args::ServeArgs) -> Result<()> {
-    let addr: std::net::SocketAddr = a
-        .addr
-        .parse()
-        .map_err(|_| anyhow!("--addr '{}' is not HOST:PORT with an IP address (e.g. 127.0.0.1:8080)", a.addr))?;
+    let addr: std::net::SocketAddr = a.addr.parse().map_err(|_| {
+        anyhow!(
+            "--addr '{}' is not HOST:PORT with an IP address (e.g. 127.0.0.1:8080)",
+            a.addr
+        )
+    })?;
     let mut cfg = facecast_server::ServerConfig::new(addr);
     cfg.avatars = a.avatar.clone();
     if let Some(ip) = &a.public_ip {
-        cfg.rtc_advertise_ip =
-            Some(ip.parse().map_err(|_| anyhow!("--public-ip '{ip}' is not an IP address"))?);
+        cfg.rtc_advertise_ip = Some(
+            ip.parse()
+                .map_err(|_| anyhow!("--public-ip '{ip}' is not an IP address"))?,
+        );
     }
     cfg.limits.max_sessions = a.max_sessions;
     cfg.check()?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(facecast_server::serve(cfg))?;
     Ok(())
 }

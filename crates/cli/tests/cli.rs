@@ -9,7 +9,9 @@ fn exe() -> Command {
 }
 
 fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared")
+        .join(rel)
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -72,7 +74,14 @@ fn inspect_json_on_every_shared_model() {
         let o = ok(exe().arg("inspect").arg(&m).arg("--json"));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout)
             .unwrap_or_else(|e| panic!("{}: inspect --json is not JSON: {e}", m.display()));
-        for key in ["vertices", "triangles", "morph_targets", "arkit_mapped", "visemes_mapped", "warnings"] {
+        for key in [
+            "vertices",
+            "triangles",
+            "morph_targets",
+            "arkit_mapped",
+            "visemes_mapped",
+            "warnings",
+        ] {
             assert!(v.get(key).is_some(), "{}: key {key} missing", m.display());
         }
         assert!(v["vertices"].as_u64().unwrap() > 0, "{}", m.display());
@@ -85,13 +94,21 @@ fn inspect_json_on_every_shared_model() {
 
 #[test]
 fn inspect_reports_rig_coverage() {
-    let o = ok(exe().args(["inspect", "--json"]).arg(shared("assets/models/facecap/facecap_plain.glb")));
+    let o = ok(exe()
+        .args(["inspect", "--json"])
+        .arg(shared("assets/models/facecap/facecap_plain.glb")));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["arkit_mapped"], 52);
     assert_eq!(v["morph_targets"].as_array().unwrap().len(), 52);
-    let o = ok(exe().args(["inspect", "--json"]).arg(shared("assets/models/valid/VALID_Hispanic_F_2_Busi_plain.glb")));
+    let o = ok(exe().args(["inspect", "--json"]).arg(shared(
+        "assets/models/valid/VALID_Hispanic_F_2_Busi_plain.glb",
+    )));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(v["visemes_mapped"].as_u64().unwrap() >= 12, "VALID visemes: {}", v["visemes_mapped"]);
+    assert!(
+        v["visemes_mapped"].as_u64().unwrap() >= 12,
+        "VALID visemes: {}",
+        v["visemes_mapped"]
+    );
 }
 
 #[test]
@@ -108,11 +125,23 @@ fn bad_avatar_files_fail_with_one_line() {
     let cut = tmp("cut.glb");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     fails_with_one_line(exe().arg("inspect").arg(&cut), "cut.glb");
-    fails_with_one_line(exe().arg("snapshot").arg("--avatar").arg(&cut).arg("-o").arg(tmp("x.png")), "cut.glb");
+    fails_with_one_line(
+        exe()
+            .arg("snapshot")
+            .arg("--avatar")
+            .arg(&cut)
+            .arg("-o")
+            .arg(tmp("x.png")),
+        "cut.glb",
+    );
 
     // Malformed JSON inside a .gltf.
     let bad = tmp("bad.gltf");
-    std::fs::write(&bad, b"{\"asset\": {\"version\": \"2.0\"}, \"meshes\": [ {\"primitives\": 7} ]").unwrap();
+    std::fs::write(
+        &bad,
+        b"{\"asset\": {\"version\": \"2.0\"}, \"meshes\": [ {\"primitives\": 7} ]",
+    )
+    .unwrap();
     fails_with_one_line(exe().arg("inspect").arg(&bad), "bad.gltf");
 }
 
@@ -130,27 +159,57 @@ fn read_png_luma(p: &Path) -> (u32, u32, Vec<f32>) {
 fn snapshot_open_and_closed_mouth_differ() {
     let closed = tmp("snap_closed.png");
     let open = tmp("snap_open.png");
-    ok(exe().args(["snapshot", "--size", "256x256", "-o"]).arg(&closed));
-    ok(exe().args(["snapshot", "--size", "256x256", "--set", "jawOpen=1", "-o"]).arg(&open));
+    ok(exe()
+        .args(["snapshot", "--size", "256x256", "-o"])
+        .arg(&closed));
+    ok(exe()
+        .args(["snapshot", "--size", "256x256", "--set", "jawOpen=1", "-o"])
+        .arg(&open));
     let (w, h, a) = read_png_luma(&closed);
     let (_, _, b) = read_png_luma(&open);
     assert_eq!((w, h), (256, 256));
-    let changed: Vec<usize> = (0..a.len()).filter(|&i| (a[i] - b[i]).abs() > 24.0).collect();
-    assert!(changed.len() > 150, "jawOpen=1 should visibly open the mouth ({} px changed)", changed.len());
+    let changed: Vec<usize> = (0..a.len())
+        .filter(|&i| (a[i] - b[i]).abs() > 24.0)
+        .collect();
+    assert!(
+        changed.len() > 150,
+        "jawOpen=1 should visibly open the mouth ({} px changed)",
+        changed.len()
+    );
     // The change is in the lower-middle part of the face, not all over the picture.
-    let cy = changed.iter().map(|&i| (i / w as usize) as f32).sum::<f32>() / changed.len() as f32;
-    let cx = changed.iter().map(|&i| (i % w as usize) as f32).sum::<f32>() / changed.len() as f32;
+    let cy = changed
+        .iter()
+        .map(|&i| (i / w as usize) as f32)
+        .sum::<f32>()
+        / changed.len() as f32;
+    let cx = changed
+        .iter()
+        .map(|&i| (i % w as usize) as f32)
+        .sum::<f32>()
+        / changed.len() as f32;
     assert!((cx - 128.0).abs() < 40.0, "mouth centre x {cx}");
     assert!(cy > 80.0 && cy < 230.0, "mouth centre y {cy}");
     // Unknown names are rejected clearly.
-    fails_with_one_line(exe().args(["snapshot", "--set", "noSuchShape=1", "-o"]).arg(tmp("n.png")), "noSuchShape");
+    fails_with_one_line(
+        exe()
+            .args(["snapshot", "--set", "noSuchShape=1", "-o"])
+            .arg(tmp("n.png")),
+        "noSuchShape",
+    );
 }
 
 #[test]
 fn snapshot_every_shared_model() {
     for m in all_models() {
-        let out = tmp(&format!("snap_{}.png", m.file_stem().unwrap().to_string_lossy()));
-        ok(exe().args(["snapshot", "--size", "128x128", "--avatar"]).arg(&m).arg("-o").arg(&out));
+        let out = tmp(&format!(
+            "snap_{}.png",
+            m.file_stem().unwrap().to_string_lossy()
+        ));
+        ok(exe()
+            .args(["snapshot", "--size", "128x128", "--avatar"])
+            .arg(&m)
+            .arg("-o")
+            .arg(&out));
         let (w, h, l) = read_png_luma(&out);
         assert_eq!((w, h), (128, 128));
         // Something was drawn over the background: the picture is not uniform.
@@ -176,7 +235,10 @@ fn lipsync_formats() {
         assert!("ABCDEFGHX".contains(s) && s.len() == 1, "bad shape {s}");
         assert!(c["end"].as_f64().unwrap() > c["start"].as_f64().unwrap());
     }
-    assert!(cues.iter().any(|c| c["value"] == "A"), "no closed mouth in 'go forward ten meters'?");
+    assert!(
+        cues.iter().any(|c| c["value"] == "A"),
+        "no closed mouth in 'go forward ten meters'?"
+    );
 
     let o = ok(exe().arg("lipsync").arg(&wav).args(["-f", "tsv"]));
     let tsv = String::from_utf8(o.stdout).unwrap();
@@ -187,7 +249,11 @@ fn lipsync_formats() {
     assert!(xml.contains("<mouthCues>") && xml.contains("<mouthCue "));
 
     let out = tmp("frames.json");
-    ok(exe().arg("lipsync").arg(&wav).args(["-f", "frames", "-o"]).arg(&out));
+    ok(exe()
+        .arg("lipsync")
+        .arg(&wav)
+        .args(["-f", "frames", "-o"])
+        .arg(&out));
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let frames = v["frames"].as_array().unwrap();
     let dt = frames[1]["t"].as_f64().unwrap() - frames[0]["t"].as_f64().unwrap();
@@ -195,7 +261,10 @@ fn lipsync_formats() {
     assert_eq!(frames[0]["visemes"].as_object().unwrap().len(), 15);
 
     // Text-assisted mode runs too.
-    ok(exe().arg("lipsync").arg(&wav).args(["--text", "Go forward ten meters."]));
+    ok(exe()
+        .arg("lipsync")
+        .arg(&wav)
+        .args(["--text", "Go forward ten meters."]));
 }
 
 #[test]
@@ -215,16 +284,32 @@ fn lipsync_bad_input() {
 // render
 
 fn have(tool: &str) -> bool {
-    Command::new(tool).arg("-version").output().is_ok_and(|o| o.status.success())
+    Command::new(tool)
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn ffprobe(p: &Path) -> serde_json::Value {
     let o = Command::new("ffprobe")
-        .args(["-v", "error", "-show_streams", "-show_format", "-count_frames", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-show_streams",
+            "-show_format",
+            "-count_frames",
+            "-of",
+            "json",
+        ])
         .arg(p)
         .output()
         .unwrap();
-    assert!(o.status.success(), "ffprobe failed on {}: {}", p.display(), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "ffprobe failed on {}: {}",
+        p.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
@@ -259,7 +344,12 @@ fn read_wav_i16(path: &Path) -> (u32, Vec<i16>) {
         let len = u32::from_le_bytes(b[i + 4..i + 8].try_into().unwrap()) as usize;
         if id == b"data" {
             let d = &b[i + 8..(i + 8 + len).min(b.len())];
-            return (rate, d.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect());
+            return (
+                rate,
+                d.chunks_exact(2)
+                    .map(|c| i16::from_le_bytes([c[0], c[1]]))
+                    .collect(),
+            );
         }
         i += 8 + len + (len & 1);
     }
@@ -282,9 +372,19 @@ fn render_mp4_and_webm_probe_clean() {
             .arg(&out));
         let v = ffprobe(&out);
         let streams = v["streams"].as_array().unwrap();
-        let video: Vec<_> = streams.iter().filter(|s| s["codec_type"] == "video").collect();
-        let audio: Vec<_> = streams.iter().filter(|s| s["codec_type"] == "audio").collect();
-        assert_eq!((video.len(), audio.len()), (1, 1), "{ext}: one video and one audio stream");
+        let video: Vec<_> = streams
+            .iter()
+            .filter(|s| s["codec_type"] == "video")
+            .collect();
+        let audio: Vec<_> = streams
+            .iter()
+            .filter(|s| s["codec_type"] == "audio")
+            .collect();
+        assert_eq!(
+            (video.len(), audio.len()),
+            (1, 1),
+            "{ext}: one video and one audio stream"
+        );
         assert_eq!(video[0]["codec_name"], vcodec);
         assert_eq!(audio[0]["codec_name"], "opus");
         assert_eq!(video[0]["width"], 192);
@@ -293,29 +393,52 @@ fn render_mp4_and_webm_probe_clean() {
         // Video duration equals audio duration within one frame.
         let (r, pcm) = read_wav_i16(&wav);
         let audio_dur = pcm.len() as f64 / r as f64;
-        let frames: f64 = video[0]["nb_read_frames"].as_str().unwrap().parse().unwrap();
+        let frames: f64 = video[0]["nb_read_frames"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         let video_dur = frames / fps as f64;
         assert!(
             (video_dur - audio_dur).abs() <= 1.0 / fps as f64 + 1e-6,
             "{ext}: video {video_dur:.3}s vs audio {audio_dur:.3}s"
         );
-        let a_dur: f64 = audio[0]["duration"].as_str().map(|d| d.parse().unwrap()).unwrap_or_else(|| {
-            v["format"]["duration"].as_str().unwrap().parse().unwrap()
-        });
-        assert!((a_dur - audio_dur).abs() < 0.05, "{ext}: audio stream lasts {a_dur} s, input {audio_dur} s");
+        let a_dur: f64 = audio[0]["duration"]
+            .as_str()
+            .map(|d| d.parse().unwrap())
+            .unwrap_or_else(|| v["format"]["duration"].as_str().unwrap().parse().unwrap());
+        assert!(
+            (a_dur - audio_dur).abs() < 0.05,
+            "{ext}: audio stream lasts {a_dur} s, input {audio_dur} s"
+        );
     }
 }
 
 #[test]
 fn render_bad_inputs_fail_with_one_line() {
     let wav = shared("assets/audio/cmu_goforward.wav");
-    fails_with_one_line(exe().args(["render", "--audio"]).arg(&wav).arg("-o").arg(tmp("x.avi")), "x.avi");
     fails_with_one_line(
-        exe().args(["render", "--audio"]).arg(tmp("nope.wav")).arg("-o").arg(tmp("x.mp4")),
+        exe()
+            .args(["render", "--audio"])
+            .arg(&wav)
+            .arg("-o")
+            .arg(tmp("x.avi")),
+        "x.avi",
+    );
+    fails_with_one_line(
+        exe()
+            .args(["render", "--audio"])
+            .arg(tmp("nope.wav"))
+            .arg("-o")
+            .arg(tmp("x.mp4")),
         "nope.wav",
     );
     fails_with_one_line(
-        exe().args(["render", "--emotion", "grumpy", "--audio"]).arg(&wav).arg("-o").arg(tmp("x.mp4")),
+        exe()
+            .args(["render", "--emotion", "grumpy", "--audio"])
+            .arg(&wav)
+            .arg("-o")
+            .arg(tmp("x.mp4")),
         "grumpy",
     );
 }
@@ -352,15 +475,28 @@ fn rendered_mouth_follows_the_audio() {
     // Where the mouth is: pixels that change between jawOpen 0 and 1 at this size.
     let (c, o) = (tmp("mask_closed.png"), tmp("mask_open.png"));
     ok(exe().args(["snapshot", "--size", "256x256", "-o"]).arg(&c));
-    ok(exe().args(["snapshot", "--size", "256x256", "--set", "jawOpen=1", "-o"]).arg(&o));
+    ok(exe()
+        .args(["snapshot", "--size", "256x256", "--set", "jawOpen=1", "-o"])
+        .arg(&o));
     let (_, _, a) = read_png_luma(&c);
     let (_, _, b) = read_png_luma(&o);
-    let mask: Vec<usize> = (0..a.len()).filter(|&i| (a[i] - b[i]).abs() > 16.0).collect();
+    let mask: Vec<usize> = (0..a.len())
+        .filter(|&i| (a[i] - b[i]).abs() > 16.0)
+        .collect();
     assert!(mask.len() > 100, "mouth mask too small: {}", mask.len());
 
     let out = tmp("lipsync.mp4");
     ok(exe()
-        .args(["render", "--head-motion", "0", "--size", "256x256", "--fps", "25", "--audio"])
+        .args([
+            "render",
+            "--head-motion",
+            "0",
+            "--size",
+            "256x256",
+            "--fps",
+            "25",
+            "--audio",
+        ])
         .arg(&wav)
         .arg("-o")
         .arg(&out));
@@ -371,7 +507,12 @@ fn rendered_mouth_follows_the_audio() {
     let rest = &frames[FPS * 4 / 5];
     let mouth: Vec<f64> = frames
         .iter()
-        .map(|f| mask.iter().map(|&i| (f[i] as f64 - rest[i] as f64).abs()).sum::<f64>() / mask.len() as f64)
+        .map(|f| {
+            mask.iter()
+                .map(|&i| (f[i] as f64 - rest[i] as f64).abs())
+                .sum::<f64>()
+                / mask.len() as f64
+        })
         .collect();
     let spf = rate as usize / FPS;
     let env: Vec<f64> = (0..n)
@@ -387,17 +528,31 @@ fn rendered_mouth_follows_the_audio() {
             .map(|k| (env[k as usize], mouth[(k + lag) as usize]))
             .collect();
         let m = pairs.len() as f64;
-        let (ma, mb) = (pairs.iter().map(|p| p.0).sum::<f64>() / m, pairs.iter().map(|p| p.1).sum::<f64>() / m);
+        let (ma, mb) = (
+            pairs.iter().map(|p| p.0).sum::<f64>() / m,
+            pairs.iter().map(|p| p.1).sum::<f64>() / m,
+        );
         let cov: f64 = pairs.iter().map(|p| (p.0 - ma) * (p.1 - mb)).sum();
         let va: f64 = pairs.iter().map(|p| (p.0 - ma).powi(2)).sum();
         let vb: f64 = pairs.iter().map(|p| (p.1 - mb).powi(2)).sum();
         cov / (va * vb).sqrt().max(1e-9)
     };
     let lags: Vec<(i64, f64)> = (-4..=4).map(|l| (l, corr(l))).collect();
-    let best = lags.iter().cloned().fold((0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
+    let best = lags
+        .iter()
+        .cloned()
+        .fold((0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
     eprintln!("mouth/audio correlation by lag (frames): {lags:?}");
-    assert!(best.1 > 0.3, "mouth does not follow the audio (best r {:.2})", best.1);
-    assert!(best.0.abs() <= 1, "mouth lags the audio by {} frames", best.0);
+    assert!(
+        best.1 > 0.3,
+        "mouth does not follow the audio (best r {:.2})",
+        best.1
+    );
+    assert!(
+        best.0.abs() <= 1,
+        "mouth lags the audio by {} frames",
+        best.0
+    );
 
     // In the silent stretches (0.3 s from the start and from the speech), the mouth is at rest:
     // what remains is coding noise, far below the change speech makes.

@@ -14,7 +14,11 @@ pub struct AudioChunk {
 impl AudioChunk {
     /// A mono chunk.
     pub fn mono(rate: u32, samples: Vec<f32>) -> Self {
-        AudioChunk { rate, channels: 1, samples }
+        AudioChunk {
+            rate,
+            channels: 1,
+            samples,
+        }
     }
 
     /// Frames (samples per channel).
@@ -29,6 +33,10 @@ impl AudioChunk {
 
     /// From signed 16-bit interleaved PCM.
     pub fn from_i16(rate: u32, channels: u16, pcm: &[i16]) -> Self {
-        AudioChunk { rate, channels, samples: pcm.iter().map(|&s| s as f32 / 32768.0).collect() }
+        AudioChunk {
+            rate,
+            channels,
+            samples: pcm.iter().map(|&s| s as f32 / 32768.0).collect(),
+        }
     }
 }

@@ -91,7 +91,10 @@ impl ArkitShape {
 
     /// Parse the exact Apple spelling (case-insensitive).
     pub fn from_name(name: &str) -> Option<ArkitShape> {
-        ARKIT_NAMES.iter().position(|n| n.eq_ignore_ascii_case(name)).map(|i| ArkitShape::ALL[i])
+        ARKIT_NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+            .map(|i| ArkitShape::ALL[i])
     }
 }
 
@@ -110,7 +113,10 @@ pub struct FaceWeights {
 
 impl Default for FaceWeights {
     fn default() -> Self {
-        FaceWeights { arkit: [0.0; ARKIT_COUNT], visemes: [0.0; crate::VISEME_COUNT] }
+        FaceWeights {
+            arkit: [0.0; ARKIT_COUNT],
+            visemes: [0.0; crate::VISEME_COUNT],
+        }
     }
 }
 
@@ -184,7 +190,9 @@ impl Emotion {
 
     /// Parse a name (case-insensitive).
     pub fn from_name(s: &str) -> Option<Emotion> {
-        Emotion::ALL.into_iter().find(|e| e.name().eq_ignore_ascii_case(s.trim()))
+        Emotion::ALL
+            .into_iter()
+            .find(|e| e.name().eq_ignore_ascii_case(s.trim()))
     }
 }
 
@@ -193,7 +201,10 @@ impl std::str::FromStr for Emotion {
     fn from_str(s: &str) -> Result<Self, String> {
         Emotion::from_name(s).ok_or_else(|| {
             let names: Vec<_> = Emotion::ALL.iter().map(|e| e.name()).collect();
-            format!("unknown emotion '{s}' (expected one of: {})", names.join(", "))
+            format!(
+                "unknown emotion '{s}' (expected one of: {})",
+                names.join(", ")
+            )
         })
     }
 }

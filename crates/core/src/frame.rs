@@ -18,7 +18,11 @@ impl RgbaFrame {
         for px in data.chunks_exact_mut(4) {
             px[3] = 255;
         }
-        RgbaFrame { width, height, data }
+        RgbaFrame {
+            width,
+            height,
+            data,
+        }
     }
 }
 
@@ -43,6 +47,12 @@ impl I420Frame {
     pub fn new(width: u32, height: u32) -> Self {
         let (w, h) = ((width + 1) & !1, (height + 1) & !1);
         let (n, c) = (w as usize * h as usize, (w as usize / 2) * (h as usize / 2));
-        I420Frame { width: w, height: h, y: vec![16; n], u: vec![128; c], v: vec![128; c] }
+        I420Frame {
+            width: w,
+            height: h,
+            y: vec![16; n],
+            u: vec![128; c],
+            v: vec![128; c],
+        }
     }
 }

@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 pub type Mat4 = [f32; 16];
 
 /// The identity matrix.
-pub const IDENTITY: Mat4 = [1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1.];
+pub const IDENTITY: Mat4 = [
+    1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1., 0., 0., 0., 0., 1.,
+];
 
 /// A loaded avatar.
 #[derive(Clone, Debug, Default)]
@@ -286,7 +288,10 @@ pub struct FaceRig {
 
 impl Default for FaceRig {
     fn default() -> Self {
-        FaceRig { arkit: vec![Vec::new(); ARKIT_COUNT], visemes: vec![Vec::new(); VISEME_COUNT] }
+        FaceRig {
+            arkit: vec![Vec::new(); ARKIT_COUNT],
+            visemes: vec![Vec::new(); VISEME_COUNT],
+        }
     }
 }
 
@@ -394,16 +399,27 @@ pub struct ModelInfo {
 impl Avatar {
     /// Index of the channel with this exact name.
     pub fn channel(&self, name: &str) -> Option<u32> {
-        self.channels.iter().position(|c| c.name == name).map(|i| i as u32)
+        self.channels
+            .iter()
+            .position(|c| c.name == name)
+            .map(|i| i as u32)
     }
 
     /// Total vertices over all primitives.
     pub fn vertex_count(&self) -> usize {
-        self.meshes.iter().flat_map(|m| &m.primitives).map(|p| p.positions.len()).sum()
+        self.meshes
+            .iter()
+            .flat_map(|m| &m.primitives)
+            .map(|p| p.positions.len())
+            .sum()
     }
 
     /// Total triangles over all primitives.
     pub fn triangle_count(&self) -> usize {
-        self.meshes.iter().flat_map(|m| &m.primitives).map(|p| p.indices.len() / 3).sum()
+        self.meshes
+            .iter()
+            .flat_map(|m| &m.primitives)
+            .map(|p| p.indices.len() / 3)
+            .sum()
     }
 }

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 pub const OUTPUT_RATE: u32 = 48_000;
 
 /// A point on the session media clock, in samples at [`OUTPUT_RATE`].
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct MediaTime(pub u64);
 
 impl MediaTime {

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 pub const VISEME_COUNT: usize = 15;
 
 /// Viseme names, in [`Viseme`] index order (the Oculus order).
-pub const VISEME_NAMES: [&str; VISEME_COUNT] =
-    ["sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa", "E", "I", "O", "U"];
+pub const VISEME_NAMES: [&str; VISEME_COUNT] = [
+    "sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa", "E", "I", "O", "U",
+];
 
 /// The 15 Oculus visemes.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -63,7 +64,10 @@ impl Viseme {
     /// Parse an Oculus name, case-insensitively, with or without a `viseme_` prefix.
     pub fn from_name(name: &str) -> Option<Viseme> {
         let n = name.strip_prefix("viseme_").unwrap_or(name);
-        VISEME_NAMES.iter().position(|v| v.eq_ignore_ascii_case(n)).map(|i| Viseme::ALL[i])
+        VISEME_NAMES
+            .iter()
+            .position(|v| v.eq_ignore_ascii_case(n))
+            .map(|i| Viseme::ALL[i])
     }
 }
 
@@ -83,7 +87,11 @@ impl VisemeFrame {
     pub fn silent(t: f64) -> Self {
         let mut weights = [0.0; VISEME_COUNT];
         weights[0] = 1.0;
-        VisemeFrame { t, weights, jaw_open: 0.0 }
+        VisemeFrame {
+            t,
+            weights,
+            jaw_open: 0.0,
+        }
     }
 
     /// The viseme with the largest weight.
