@@ -84,9 +84,13 @@ async function main() {
     const page = browser.pages()[0] || await browser.newPage();
     page.on('console', m => { if (m.type() === 'error' || m.type() === 'warning') console.log(`[page ${m.type()}] ${m.text()}`); });
     await page.goto(`${base}/`);
+    // the demo page itself: its module loads and lists the server's avatars
+    const demoOk = await page.waitForFunction(() => document.querySelector('#avatar')?.options.length > 0, null, { timeout: 10000 })
+      .then(() => true, () => false);
     const r = await page.evaluate(measure, { fps: FPS, bursts: BURSTS, codec: CODEC });
     console.log(JSON.stringify(r.summary, null, 2));
     const checks = [
+      ['demo page loads and lists avatars', demoOk],
       [`video plays: ${r.summary.fpsMeasured.toFixed(2)} fps presented >= 95 % of ${FPS}`, r.summary.fpsMeasured >= 0.95 * FPS],
       [`audio arrives: ${r.summary.audioBytes} bytes, analyser peak RMS ${r.summary.audioPeakRms.toFixed(4)}`, r.summary.audioBytes > 10000 && r.summary.audioPeakRms > 0.01],
       [`mouth moves in speech: ${r.summary.mouthSpeech.toFixed(2)} vs rest ${r.summary.mouthSilence.toFixed(2)} (mean abs diff from the resting face)`,

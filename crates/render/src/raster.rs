@@ -73,6 +73,8 @@ struct Tri {
     uv_ratio: f32,
     /// Product of the vertices' 1/w (per-pixel LOD: texels ∝ w³ · this).
     iwprod: f32,
+    /// Largest 1/w of the vertices: no sample of the triangle is nearer than this.
+    zmax: f32,
     t: V3,
     b: V3,
 }
@@ -222,7 +224,12 @@ pub struct Raster {
     draw_mat: Vec<u32>,
     tris: Vec<Tri>,
     bins: Vec<Vec<u32>>,
+    /// Opaque back-facing triangles of double-sided materials, drawn after the front faces and
+    /// skipped where the depth buffer already holds nearer samples everywhere under them.
+    bins_back: Vec<Vec<u32>>,
     bins_blend: Vec<Vec<u32>>,
+    /// Per 8×8-pixel block of the current tile: the farthest depth (smallest 1/w) of its samples.
+    block_min: [f32; BLOCKS * BLOCKS],
     blend_keys: Vec<(f32, u32)>,
     depth: Vec<f32>,
     ids: Vec<u32>,
@@ -670,7 +677,9 @@ impl Raster {
             draw_mat,
             tris: Vec::with_capacity(tri_total + tri_total / 4 + 16),
             bins: vec![Vec::new(); tiles_x * tiles_y],
+            bins_back: vec![Vec::new(); tiles_x * tiles_y],
             bins_blend: vec![Vec::new(); tiles_x * tiles_y],
+            block_min: [0.0; BLOCKS * BLOCKS],
             blend_keys: Vec::with_capacity(tri_total),
             depth: vec![0.0; TILE * TILE * 4],
             ids: vec![NONE; TILE * TILE * 4],
@@ -686,13 +695,19 @@ impl Raster {
         let mut v = vec![self.tris.capacity(), self.blend_keys.capacity()];
         v.extend(self.bins.iter().map(|b| b.capacity()));
         v.extend(self.bins_blend.iter().map(|b| b.capacity()));
+        v.extend(self.bins_back.iter().map(|b| b.capacity()));
         v
     }
 
     /// Clip, cull, set up and bin every triangle.
     pub fn setup(&mut self, av: &Avatar, geo: &mut Geometry, cam: &Camera) {
         self.tris.clear();
-        for b in self.bins.iter_mut().chain(self.bins_blend.iter_mut()) {
+        for b in self
+            .bins
+            .iter_mut()
+            .chain(self.bins_blend.iter_mut())
+            .chain(self.bins_back.iter_mut())
+        {
             b.clear();
         }
         self.blend_keys.clear();
@@ -741,6 +756,8 @@ impl Raster {
         let (tx1, ty1) = ((bb[2] as usize - 1) / TILE, (bb[3] as usize - 1) / TILE);
         let bins = if blend {
             &mut self.bins_blend
+        } else if self.tris[id as usize].back {
+            &mut self.bins_back
         } else {
             &mut self.bins
         };
@@ -957,6 +974,7 @@ impl Raster {
             }
         }
         t.iwprod = iw[0] * iw[1] * iw[2];
+        t.zmax = iw[0].max(iw[1]).max(iw[2]);
         self.tris.push(t);
     }
 
@@ -998,7 +1016,9 @@ impl Raster {
                 let tw = TILE.min(self.w - x0);
                 let th = TILE.min(self.h - y0);
                 let tile = ty * self.tiles_x + tx;
-                let empty = self.bins[tile].is_empty() && self.bins_blend[tile].is_empty();
+                let empty = self.bins[tile].is_empty()
+                    && self.bins_blend[tile].is_empty()
+                    && self.bins_back[tile].is_empty();
                 if empty {
                     for ly in 0..th {
                         for lx in 0..tw {
@@ -1025,6 +1045,26 @@ impl Raster {
                         &mut self.depth,
                         &mut self.ids,
                     );
+                }
+                if !self.bins_back[tile].is_empty() {
+                    block_min_depth(&self.depth, tw, th, &mut self.block_min);
+                    for &id in &self.bins_back[tile] {
+                        let t = &self.tris[id as usize];
+                        if hidden(t, x0, y0, tw, th, &self.block_min) {
+                            continue;
+                        }
+                        raster_opaque(
+                            &ctx,
+                            t,
+                            id,
+                            x0,
+                            y0,
+                            tw,
+                            th,
+                            &mut self.depth,
+                            &mut self.ids,
+                        );
+                    }
                 }
                 // Shade: once per pixel and distinct triangle.
                 let mut prep = Prep {
@@ -1266,6 +1306,57 @@ fn cover(img: &RgbaFrame, w: usize, h: usize) -> Vec<[u8; 4]> {
         }
     }
     out
+}
+
+/// Edge of the depth-rejection blocks in pixels, and blocks per tile edge.
+const BLOCK: usize = 8;
+const BLOCKS: usize = TILE / BLOCK;
+
+/// Farthest depth (smallest 1/w; 0 where nothing is drawn) per 8×8 block of the tile.
+#[inline(always)]
+fn block_min_depth(depth: &[f32], tw: usize, th: usize, out: &mut [f32; BLOCKS * BLOCKS]) {
+    out.fill(f32::INFINITY);
+    for ly in 0..th {
+        let row = &depth[ly * TILE * 4..(ly * TILE + tw) * 4];
+        let brow = &mut out[(ly / BLOCK) * BLOCKS..(ly / BLOCK + 1) * BLOCKS];
+        for (b, chunk) in brow.iter_mut().zip(row.chunks(BLOCK * 4)) {
+            let m = chunk.iter().fold(f32::INFINITY, |a, &v| a.min(v));
+            *b = b.min(m);
+        }
+    }
+}
+
+/// Whether every sample under triangle `t` (within this tile) already holds a strictly nearer
+/// depth than any point of `t`, so rasterising it cannot change the visibility buffer.
+#[inline(always)]
+fn hidden(
+    t: &Tri,
+    x0: usize,
+    y0: usize,
+    tw: usize,
+    th: usize,
+    block_min: &[f32; BLOCKS * BLOCKS],
+) -> bool {
+    let bx0 = (t.bbox[0] as usize).max(x0);
+    let by0 = (t.bbox[1] as usize).max(y0);
+    let bx1 = (t.bbox[2] as usize).min(x0 + tw);
+    let by1 = (t.bbox[3] as usize).min(y0 + th);
+    if bx0 >= bx1 || by0 >= by1 {
+        return true;
+    }
+    // Margin for the rounding of the per-sample depth plane evaluation.
+    let z = t.zmax * (1.0 + 1e-4);
+    if !z.is_finite() {
+        return false;
+    }
+    for by in (by0 - y0) / BLOCK..=(by1 - 1 - y0) / BLOCK {
+        for bx in (bx0 - x0) / BLOCK..=(bx1 - 1 - x0) / BLOCK {
+            if block_min[by * BLOCKS + bx] <= z {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -246,6 +246,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .route("/healthz", get(healthz))
         .route("/v1/openapi.json", get(openapi_doc))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/", get(web_file))
         .route("/{file}", get(web_file))
         .fallback(|| async { ApiError::not_found("no such route") })
