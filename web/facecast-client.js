@@ -153,7 +153,8 @@ export class FacecastSession extends EventTarget {
   /**
    * Watch over WHEP into a <video> element. Resolves when the answer is applied.
    * @param {HTMLVideoElement} videoEl
-   * @param {{codec?: 'h264'|'vp8'}} opts  preferred video codec (default h264)
+   * @param {{codec?: 'h264'|'vp8', lowDelay?: boolean}} opts  preferred video codec (default h264);
+   *   lowDelay (default true) sets the receivers' jitter-buffer target to 0 (smallest playout delay)
    */
   async watch(videoEl, opts = {}) {
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
@@ -181,6 +182,13 @@ export class FacecastSession extends EventTarget {
       try { this._emit({ ...JSON.parse(ev.data), via: 'datachannel' }); } catch (_) { /* ignore */ }
     };
     pc.ontrack = ev => {
+      // Live avatar: ask for the smallest jitter buffer (the default adds tens of ms on a clean
+      // link). `jitterBufferTarget` (ms) is the standard name, `playoutDelayHint` (s) Chrome's older one.
+      const lowDelay = opts.lowDelay !== false;
+      if (lowDelay && ev.receiver) {
+        try { if ('jitterBufferTarget' in ev.receiver) ev.receiver.jitterBufferTarget = 0; } catch (_) { /* unsupported */ }
+        try { if ('playoutDelayHint' in ev.receiver) ev.receiver.playoutDelayHint = 0; } catch (_) { /* unsupported */ }
+      }
       stream.addTrack(ev.track);
       if (videoEl && videoEl.srcObject !== stream) videoEl.srcObject = stream;
     };

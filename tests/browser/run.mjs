@@ -231,7 +231,7 @@ async function measure({ fps, bursts, codec }) {
     return q.length ? q[Math.floor(q.length * 0.9)] : 0;
   })();
   const audioThresh = Math.max(0.01, noiseFloor * 4);
-  const latencies = [], avOffsets = [];
+  const latencies = [], avOffsets = [], audioLatencies = [], traces = [];
   const inSpeech = [], inSilence = [];
   for (let k = 0; k < posts.length; k++) {
     const t0 = posts[k], t1 = k + 1 < posts.length ? posts[k + 1] : tEnd;
@@ -241,6 +241,9 @@ async function measure({ fps, bursts, codec }) {
     // mouth onset: first frame clearly away from rest
     const mOn = fr.find(f => f[1] > 2.0);
     if (mOn) latencies.push(mOn[0] - t0);
+    if (aOn) audioLatencies.push(aOn[0] - t0);
+    // breakdown aid: the first painted frames after the POST, [ms after POST, mouth diff]
+    traces.push(fr.slice(0, 8).map(f => [Math.round(f[0] - t0), Math.round(f[1] * 100) / 100]));
     if (mOn && aOn) avOffsets.push(mOn[0] - aOn[0]);
     if (aOn) {
       for (const f of fr) {
@@ -265,6 +268,8 @@ async function measure({ fps, bursts, codec }) {
       mouthSpeech: mean(inSpeech),
       mouthSilence: mean(inSilence),
       latencies,
+      audioLatencies,
+      traces,
       avOffsetsMs: avOffsets,
       avOffsetMedianMs: med(avOffsets),
       rttMs: stats && stats.rttMs,

@@ -30,6 +30,7 @@ mod inspect;
 mod material;
 mod mesh;
 pub mod meshopt;
+mod pose;
 pub mod rigmap;
 mod scene;
 mod vrm;
@@ -247,6 +248,21 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
     let (mut nodes, roots) = scene::build_nodes(&root, &mut notes.warnings)?;
     let skins = scene::build_skins(&root, &data)?;
     fix_joint_ranges(&nodes, &skins, &mut meshes, &mut notes.warnings);
+    {
+        let mut is_joint = vec![false; nodes.len()];
+        for &j in skins.iter().flat_map(|s| &s.joints) {
+            if let Some(f) = is_joint.get_mut(j as usize) {
+                *f = true;
+            }
+        }
+        let lowered = pose::relax_arms(&mut nodes, &is_joint);
+        if !lowered.is_empty() {
+            notes.warnings.push(format!(
+                "T-pose arms lowered for display ({})",
+                lowered.join(", ")
+            ));
+        }
+    }
 
     // channels: one per distinct morph name
     let mut channels: Vec<MorphChannel> = Vec::new();

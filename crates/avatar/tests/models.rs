@@ -642,3 +642,29 @@ fn meshopt_filters_on_real_animation_data() {
         assert!(seen.contains(k), "{k} not exercised: {seen:?}");
     }
 }
+
+/// Full-body rigs authored in a T-pose are shown with their arms down (a talking head with arms
+/// straight out looks wrong); rigs without a T-pose are left alone.
+#[test]
+fn t_pose_arms_are_lowered_for_display() {
+    let base = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/assets/models/"
+    );
+    let valid = facecast_avatar::load(std::path::Path::new(&format!(
+        "{base}valid/VALID_Hispanic_F_2_Busi_plain.glb"
+    )))
+    .unwrap();
+    assert!(
+        valid
+            .info
+            .warnings
+            .iter()
+            .any(|w| w.contains("T-pose arms lowered") && w.contains("LeftArm")),
+        "{:?}",
+        valid.info.warnings
+    );
+    let fox =
+        facecast_avatar::load(std::path::Path::new(&format!("{base}khronos/Fox/Fox.glb"))).unwrap();
+    assert!(!fox.info.warnings.iter().any(|w| w.contains("T-pose")));
+}

@@ -260,6 +260,9 @@ struct OpenSegment {
     input_rate: u32,
     /// Audio has been pushed.
     has_audio: bool,
+    /// The whole segment arrives in one call ([`Session::speak`]): all its visemes exist before
+    /// any of it plays, so with [`Session::set_fast_start`] it needs no look-ahead delay.
+    complete: bool,
 }
 
 /// A talking-avatar session (sans-IO). See the crate docs.
@@ -293,6 +296,7 @@ pub struct Session {
     last_video_t: f64,
     drop_late_video: bool,
     dropped_frames: u64,
+    fast_start: bool,
     // scratch
     mono: Vec<f32>,
     resampled: Vec<f32>,
@@ -344,6 +348,7 @@ impl Session {
             last_video_t: 0.0,
             drop_late_video: false,
             dropped_frames: 0,
+            fast_start: false,
             mono: Vec::new(),
             resampled: Vec::new(),
             vis: Vec::new(),
@@ -378,6 +383,7 @@ impl Session {
             input: Vec::new(),
             input_rate: 0,
             has_audio: false,
+            complete: false,
         });
         self.segments.push_back(Segment {
             id,
@@ -528,6 +534,9 @@ impl Session {
         let contiguous = seg.placed > 0 && !self.queue.is_empty() && seg.end == queue_end;
         let at = if contiguous {
             queue_end
+        } else if open.complete && self.fast_start {
+            // All visemes of the clip are computed before anything is polled: play at once.
+            queue_end.max(self.now.0)
         } else {
             queue_end.max(self.now.0 + self.lookahead)
         };
@@ -608,6 +617,7 @@ impl Session {
     /// [`Session::speak`] with the clip's transcript (text-assisted lip sync).
     pub fn speak_with_text(&mut self, chunk: &AudioChunk, text: &str) -> Result<u64, EngineError> {
         let id = self.begin_segment();
+        self.mark_complete();
         let res = self
             .set_text(id, text)
             .and_then(|_| self.push_audio(id, chunk));
@@ -646,6 +656,7 @@ impl Session {
     /// is queued and no events are reported for the segment.
     pub fn speak(&mut self, chunk: &AudioChunk) -> Result<u64, EngineError> {
         let id = self.begin_segment();
+        self.mark_complete();
         if let Err(e) = self.push_audio(id, chunk) {
             self.open = None;
             self.segments.retain(|s| s.id != id);
@@ -653,6 +664,22 @@ impl Session {
         }
         self.end_segment(id);
         Ok(id)
+    }
+
+    fn mark_complete(&mut self) {
+        if let Some(o) = self.open.as_mut() {
+            o.complete = true;
+        }
+    }
+
+    /// Low-latency clips: a clip given whole ([`Session::speak`], [`Session::speak_with_text`])
+    /// starts playing at once (at the next 20 ms audio frame, or after the queued audio) instead
+    /// of `L` after it arrives. This keeps the clock rule (the frame for `t` is rendered from the
+    /// visemes for `t`): the clip is analysed to its end inside the call, before any of it plays.
+    /// Streamed segments (`begin_segment` / `push_audio`) still wait `L`. Off by default (the
+    /// simulated-clock tests pin the streaming rule); the server turns it on.
+    pub fn set_fast_start(&mut self, on: bool) {
+        self.fast_start = on;
     }
 
     /// Change the emotion now (eased over ~400 ms); reports [`Event::EmotionChanged`].

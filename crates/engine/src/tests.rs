@@ -266,6 +266,42 @@ fn streamed_audio_plays_without_gaps() {
     assert_matches_reference(&c, facecast_lipsync::analyze(&clip), start);
 }
 
+#[test]
+fn fast_start_plays_a_whole_clip_at_the_next_audio_frame_in_sync() {
+    let speech = speech_clip();
+    let clip = concat(&[speech.clone(), silence(speech.rate, 0.3)]);
+    let mut s = session();
+    s.set_fast_start(true);
+    let mut c = Collected::default();
+    drive(&mut s, ms(310), ms(10), &mut c);
+    s.speak(&clip).unwrap();
+    drive(&mut s, ms(9_000), ms(10), &mut c);
+    let start = match c.events[0] {
+        Event::SegmentStarted { at_ms, .. } => at_ms,
+        ref e => panic!("{e:?}"),
+    };
+    // The audio frame at 300 ms has gone out; the clip starts with the next one (320 ms), not
+    // L later.
+    assert_eq!(start, 320, "lookahead {} ms", s.lookahead().as_millis());
+    // …and every frame still shows the visemes of its own time.
+    assert_matches_reference(&c, facecast_lipsync::analyze(&clip), start);
+
+    // A streamed segment still waits L: its later audio is not known yet.
+    let id = s.begin_segment();
+    s.push_audio(id, &voiced(48_000, 0.2)).unwrap();
+    s.end_segment(id);
+    drive(&mut s, ms(10_000), ms(10), &mut c);
+    let started: Vec<u64> = c
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::SegmentStarted { segment, at_ms } if *segment == id => Some(*at_ms),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started, vec![9_000 + s.lookahead().as_millis()]);
+}
+
 fn speech_clip() -> AudioChunk {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -277,7 +277,8 @@ impl Renderer {
             Some(o) => camera::Camera::from_override(o, cfg.width, cfg.height),
             None => camera::Camera::auto(&avatar, &scene, &geo, &rest, cfg.width, cfg.height),
         };
-        let rast = raster::Raster::new(&avatar, &cfg, &geo);
+        let texs = texture::TexCache::shared(&avatar);
+        let rast = raster::Raster::new(&avatar, &cfg, &geo, texs);
         Ok(Renderer {
             avatar,
             cfg,

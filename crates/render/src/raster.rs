@@ -4,11 +4,12 @@
 use facecast_core::convert::rgba_rows_to_i420;
 use facecast_core::model::{AlphaMode, Avatar, TexRef};
 use facecast_core::{I420Frame, RgbaFrame};
+use std::sync::Arc;
 
 use crate::camera::Camera;
 use crate::math::*;
 use crate::scene::{Geometry, VAttr, VOut};
-use crate::texture::{linear_to_srgb, sample, srgb_to_linear, texture_ok};
+use crate::texture::{linear_to_srgb, srgb_to_linear, texture_ok, TexCache, TiledTexture};
 use crate::{Background, RenderConfig};
 
 /// Tile edge in pixels.
@@ -45,6 +46,8 @@ struct MatInfo {
     kd: f32,
     ks: V3,
     spec_pow: f32,
+    /// `n·h` below which the highlight adds less than 1e-4 (linear): skipped.
+    spec_cut: f32,
     alpha: AlphaMode,
     double_sided: bool,
     unlit: bool,
@@ -238,6 +241,7 @@ pub struct Raster {
     rgba: Vec<u8>,
     bg: Bg,
     luts: Luts,
+    texs: Arc<TexCache>,
 }
 
 fn tex_info(av: &Avatar, r: &Option<TexRef>) -> Option<TexInfo> {
@@ -280,8 +284,16 @@ fn mat_info(av: &Avatar, m: &facecast_core::model::Material, has_color: bool) ->
         norm * (f0 + (base[1] - f0) * metallic * 0.5),
         norm * (f0 + (base[2] - f0) * metallic * 0.5),
     ];
+    let ks_max = ks[0].max(ks[1]).max(ks[2]);
+    // nh^p · ks < 1e-4  ⇔  nh < (1e-4 / ks)^(1/p).
+    let spec_cut = if ks_max > 1e-4 {
+        (1e-4 / ks_max).powf(1.0 / spec_pow)
+    } else {
+        1.0
+    };
     MatInfo {
         base,
+        spec_cut,
         base_tex: tex_info(av, &m.base_color_tex),
         normal_tex: tex_info(av, &m.normal_tex),
         normal_scale: m.normal_scale,
@@ -302,21 +314,16 @@ fn perturb(t: &Tri, m: &MatInfo, n: V3, s: [f32; 4]) -> V3 {
     let tx = (s[0] * (2.0 / 255.0) - 1.0) * m.normal_scale;
     let ty = (s[1] * (2.0 / 255.0) - 1.0) * m.normal_scale;
     let tz = s[2] * (2.0 / 255.0) - 1.0;
-    let tt = sub(t.t, scale(n, dot(n, t.t)));
-    let bb = sub(t.b, scale(n, dot(n, t.b)));
-    let lt = dot(tt, tt);
-    let lb = dot(bb, bb);
-    if lt > 1e-12 && lb > 1e-12 {
-        let tt = scale(tt, 1.0 / lt.sqrt());
-        let bb = scale(bb, 1.0 / lb.sqrt());
-        let sgn = if t.back { -1.0 } else { 1.0 };
-        normalize(add(
-            add(scale(tt, tx * sgn), scale(bb, ty * sgn)),
-            scale(n, tz.max(0.05)),
-        ))
-    } else {
-        n
+    // t.t / t.b: unit tangent and bitangent in the triangle's plane (so already orthogonal to
+    // the face normal, and nearly so to the interpolated one), sign-flipped for back faces;
+    // zero when the UV mapping is degenerate.
+    if t.t == [0.0; 3] {
+        return n;
     }
+    normalize(add(
+        add(scale(t.t, tx), scale(t.b, ty)),
+        scale(n, tz.max(0.05)),
+    ))
 }
 
 /// Cached per-triangle planes (attribute / w as affine functions of the pixel position).
@@ -333,14 +340,26 @@ struct Prep {
 }
 
 struct ShadeCtx<'a> {
-    av: &'a Avatar,
+    texs: &'a TexCache,
     verts: &'a [VOut],
     attrs: &'a [VAttr],
     mats: &'a [MatInfo],
     luts: &'a Luts,
 }
 
+/// Texture used when a material's texture has no block copy (never happens: materials only
+/// reference textures that passed `texture_ok`, which the cache copies).
+static NO_TEX: TiledTexture = TiledTexture::EMPTY;
+
 impl ShadeCtx<'_> {
+    #[inline(always)]
+    fn tex(&self, ti: &TexInfo) -> &TiledTexture {
+        match self.texs.textures.get(ti.tex as usize) {
+            Some(Some(t)) => t,
+            _ => &NO_TEX,
+        }
+    }
+
     /// Perspective-correct barycentrics at pixel position (x, y), clamped into the triangle.
     #[inline(always)]
     fn bary(&self, t: &Tri, x: f32, y: f32) -> ([f32; 3], f32) {
@@ -405,8 +424,7 @@ impl ShadeCtx<'_> {
         let mut a = m.base[3];
         if let Some(ti) = &m.base_tex {
             let uv = self.uv(t, &b, ti);
-            a *= sample(
-                &self.av.textures[ti.tex as usize],
+            a *= self.tex(ti).sample(
                 Self::level(t, ti, pw),
                 uv[0],
                 uv[1],
@@ -428,8 +446,7 @@ impl ShadeCtx<'_> {
         let mut c = m.base;
         if let Some(ti) = &m.base_tex {
             let uv = self.uv(t, &b, ti);
-            let s = sample(
-                &self.av.textures[ti.tex as usize],
+            let s = self.tex(ti).sample(
                 Self::level(t, ti, pw),
                 uv[0],
                 uv[1],
@@ -475,8 +492,7 @@ impl ShadeCtx<'_> {
         n = normalize(n);
         if let Some(ti) = &m.normal_tex {
             let uv = self.uv(t, &b, ti);
-            let s = sample(
-                &self.av.textures[ti.tex as usize],
+            let s = self.tex(ti).sample(
                 Self::level(t, ti, pw),
                 uv[0],
                 uv[1],
@@ -492,7 +508,7 @@ impl ShadeCtx<'_> {
         let irr = diffuse_env(&self.luts.lights, n);
         let nh = dot(n, self.luts.key_h);
         let nl = dot(n, self.luts.lights.key_dir);
-        let spec = if nh > 0.0 && nl > 0.0 {
+        let spec = if nh > m.spec_cut && nl > 0.0 {
             fast_exp2(m.spec_pow * fast_log2(nh)) * nl.min(0.5) * 2.0
         } else {
             0.0
@@ -579,8 +595,7 @@ impl ShadeCtx<'_> {
         let w = 1.0 / z;
         let mut c = m.base;
         if let Some(ti) = &m.base_tex {
-            let s = sample(
-                &self.av.textures[ti.tex as usize],
+            let s = self.tex(ti).sample(
                 Self::level(t, ti, w),
                 ev(&p.uvb[0]) * w,
                 ev(&p.uvb[1]) * w,
@@ -607,8 +622,7 @@ impl ShadeCtx<'_> {
         }
         let mut n = normalize([ev(&p.n[0]), ev(&p.n[1]), ev(&p.n[2])]);
         if let Some(ti) = &m.normal_tex {
-            let s = sample(
-                &self.av.textures[ti.tex as usize],
+            let s = self.tex(ti).sample(
                 Self::level(t, ti, w),
                 ev(&p.uvn[0]) * w,
                 ev(&p.uvn[1]) * w,
@@ -620,7 +634,7 @@ impl ShadeCtx<'_> {
 }
 
 impl Raster {
-    pub fn new(av: &Avatar, cfg: &RenderConfig, geo: &Geometry) -> Raster {
+    pub fn new(av: &Avatar, cfg: &RenderConfig, geo: &Geometry, texs: Arc<TexCache>) -> Raster {
         let (w, h) = (cfg.width as usize, cfg.height as usize);
         let (tiles_x, tiles_y) = (w.div_ceil(TILE), h.div_ceil(TILE));
         let default_mat = facecast_core::model::Material::default();
@@ -688,6 +702,7 @@ impl Raster {
             rgba: vec![0; TILE * TILE * 4],
             bg,
             luts: Luts::new(),
+            texs,
         }
     }
 
@@ -967,9 +982,15 @@ impl Raster {
                 let det = du1 * dv2 - du2 * dv1;
                 if det.abs() > 1e-20 {
                     let r = 1.0 / det;
-                    t.t = scale(sub(scale(e1, dv2), scale(e2, dv1)), r);
+                    let tt = scale(sub(scale(e1, dv2), scale(e2, dv1)), r);
                     // glTF: +Y of the normal map points toward decreasing v.
-                    t.b = scale(sub(scale(e2, du1), scale(e1, du2)), -r);
+                    let bb = scale(sub(scale(e2, du1), scale(e1, du2)), -r);
+                    let (lt, lb) = (dot(tt, tt), dot(bb, bb));
+                    if lt > 1e-24 && lb > 1e-24 && lt.is_finite() && lb.is_finite() {
+                        let sgn = if front { 1.0 } else { -1.0 };
+                        t.t = scale(tt, sgn / lt.sqrt());
+                        t.b = scale(bb, sgn / lb.sqrt());
+                    }
                 }
             }
         }
@@ -1003,7 +1024,7 @@ impl Raster {
     #[inline(always)]
     fn draw_impl(&mut self, av: &Avatar, geo: &Geometry, mut target: Target) {
         let ctx = ShadeCtx {
-            av,
+            texs: &self.texs,
             verts: &geo.verts,
             attrs: &geo.attrs,
             mats: &self.mats,
@@ -1410,6 +1431,53 @@ fn raster_opaque(
             });
             let zrow = t.z0 + t.za * (bx0 as f32 + 0.5 - t.ox) + t.zb * (py as f32 + 0.5 - t.oy);
             let row = (py - y0) * TILE;
+            #[cfg(target_arch = "x86_64")]
+            {
+                // SSE2 (baseline on x86-64): one lane per sample, branch-free depth test.
+                use std::arch::x86_64::*;
+                let k0 = (row + bx0 - x0) * 4;
+                let k1 = (row + bx1 - x0) * 4;
+                let d = &mut depth[k0..k1];
+                let ii = &mut ids[k0..k1];
+                // Safety: SSE2 is part of the x86-64 baseline; every load/store below covers
+                // d[4j..4j+4] / ii[4j..4j+4] with j < bx1 - bx0, inside the slices just taken.
+                unsafe {
+                    let ld = |a: &[i32; 4]| _mm_loadu_si128(a.as_ptr() as *const __m128i);
+                    let (mut e0, mut e1, mut e2) = (ld(&e[0]), ld(&e[1]), ld(&e[2]));
+                    let (s0, s1, s2) = (
+                        _mm_set1_epi32(st[0]),
+                        _mm_set1_epi32(st[1]),
+                        _mm_set1_epi32(st[2]),
+                    );
+                    let zoff = _mm_loadu_ps(zdx.as_ptr());
+                    let idv = _mm_set1_epi32(id as i32);
+                    for j in 0..bx1 - bx0 {
+                        let inside = _mm_or_si128(_mm_or_si128(e0, e1), e2);
+                        e0 = _mm_add_epi32(e0, s0);
+                        e1 = _mm_add_epi32(e1, s1);
+                        e2 = _mm_add_epi32(e2, s2);
+                        // Lanes with a negative edge value are outside.
+                        let cov = _mm_cmpgt_epi32(inside, _mm_set1_epi32(-1));
+                        if _mm_movemask_epi8(cov) != 0 {
+                            // Same arithmetic as the scalar path (no accumulated increments).
+                            let zc = _mm_add_ps(_mm_set1_ps(zrow + t.za * j as f32), zoff);
+                            let dp = d.as_mut_ptr().add(j * 4);
+                            let ip = ii.as_mut_ptr().add(j * 4) as *mut __m128i;
+                            let old = _mm_loadu_ps(dp);
+                            let win = _mm_and_ps(_mm_cmpgt_ps(zc, old), _mm_castsi128_ps(cov));
+                            _mm_storeu_ps(dp, _mm_or_ps(_mm_and_ps(win, zc), _mm_andnot_ps(win, old)));
+                            let wi = _mm_castps_si128(win);
+                            let oi = _mm_loadu_si128(ip);
+                            _mm_storeu_si128(
+                                ip,
+                                _mm_or_si128(_mm_and_si128(wi, idv), _mm_andnot_si128(wi, oi)),
+                            );
+                        }
+                    }
+                }
+                continue;
+            }
+            #[allow(unreachable_code)]
             for px in bx0..bx1 {
                 let mut mask = 0u32;
                 for s in 0..4 {

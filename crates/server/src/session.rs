@@ -279,7 +279,12 @@ fn build_engine(p: &SessionParams) -> Result<Session, ApiError> {
     }
     cfg.validate()
         .map_err(|e| ApiError::invalid("session", e))?;
-    Session::new(cfg).map_err(|e| ApiError::invalid("session", e))
+    let mut s = Session::new(cfg).map_err(|e| ApiError::invalid("session", e))?;
+    // Live output: a session that fell behind skips overdue frames (counted late) instead of
+    // rendering every one of them, and whole clips play at once (their visemes are all known).
+    s.set_drop_late_video(true);
+    s.set_fast_start(true);
+    Ok(s)
 }
 
 struct PeerSlot {
@@ -311,6 +316,12 @@ struct SessionLoop {
     frame_interval: Duration,
     max_queue: u64,
     next_position_ms: u64,
+    /// Engine-skipped overdue frames already counted late.
+    dropped_seen: u64,
+    /// `FACECAST_TRACE_LATENCY=1`: print a latency breakdown of each spoken clip to stderr.
+    trace_latency: bool,
+    /// (speak handled at, segment start ms once known, frames traced so far)
+    probe: Option<(Instant, Option<u64>, u32)>,
 }
 
 /// Period of `position` events, media ms.
@@ -342,6 +353,9 @@ impl SessionLoop {
             frame_interval: Duration::from_secs_f64(1.0 / p.fps.max(1) as f64),
             max_queue: p.max_queue_ms,
             next_position_ms: 0,
+            dropped_seen: 0,
+            trace_latency: std::env::var_os("FACECAST_TRACE_LATENCY").is_some_and(|v| v == "1"),
+            probe: None,
         }
     }
 
@@ -425,11 +439,35 @@ impl SessionLoop {
                 Output::Event(ev) => self.event(&ev),
             }
         }
+        let dropped = self.engine.dropped_frames();
+        for _ in self.dropped_seen..dropped {
+            self.count_late();
+        }
+        self.dropped_seen = dropped;
         if let Some((pts, f)) = frame {
-            if Instant::now().saturating_duration_since(self.wall_of(pts)) > self.frame_interval {
+            let behind = Instant::now().saturating_duration_since(self.wall_of(pts));
+            if behind > self.frame_interval {
                 self.count_late();
             }
+            let t_enc = Instant::now();
             self.video(pts, &f);
+            if let Some((t_speak, Some(start_ms), n)) = &mut self.probe {
+                if pts.as_millis() >= *start_ms {
+                    eprintln!(
+                        "latency session {}: frame pts {} ms = segment start +{} ms, out {:.1} ms after speak; rendered+due {:.1} ms after its pts, encode+send {:.1} ms",
+                        self.shared.id,
+                        pts.as_millis(),
+                        pts.as_millis() - *start_ms,
+                        t_speak.elapsed().as_secs_f64() * 1e3,
+                        behind.as_secs_f64() * 1e3,
+                        t_enc.elapsed().as_secs_f64() * 1e3
+                    );
+                    *n += 1;
+                    if *n >= 3 {
+                        self.probe = None;
+                    }
+                }
+            }
             self.engine.recycle(f);
         }
         self.shared
@@ -524,6 +562,17 @@ impl SessionLoop {
     }
 
     fn event(&mut self, ev: &facecast_core::Event) {
+        if let (facecast_core::Event::SegmentStarted { at_ms, .. }, Some(p)) = (ev, &mut self.probe) {
+            if p.1.is_none() {
+                p.1 = Some(*at_ms);
+                eprintln!(
+                    "latency session {}: speak handled -> first audio frame out {:.1} ms (segment start at media {} ms)",
+                    self.shared.id,
+                    p.0.elapsed().as_secs_f64() * 1e3,
+                    at_ms
+                );
+            }
+        }
         let json: Arc<str> = match serde_json::to_string(ev) {
             Ok(s) => s.into(),
             Err(_) => return,
@@ -664,6 +713,9 @@ impl SessionLoop {
         match cmd {
             Cmd::Speak { chunk, reply } => {
                 let dur = (chunk.duration_secs() * 1000.0).round() as u64;
+                if self.trace_latency {
+                    self.probe = Some((Instant::now(), None, 0));
+                }
                 let r = self.check_queue(dur, max_q).and_then(|_| {
                     self.engine
                         .speak(&chunk)
