@@ -424,11 +424,7 @@ impl ShadeCtx<'_> {
         let mut a = m.base[3];
         if let Some(ti) = &m.base_tex {
             let uv = self.uv(t, &b, ti);
-            a *= self.tex(ti).sample(
-                Self::level(t, ti, pw),
-                uv[0],
-                uv[1],
-            )[3] * (1.0 / 255.0);
+            a *= self.tex(ti).sample(Self::level(t, ti, pw), uv[0], uv[1])[3] * (1.0 / 255.0);
         }
         if m.has_color {
             a *= self.attrs[t.v[0] as usize].col[3] * b[0]
@@ -446,11 +442,7 @@ impl ShadeCtx<'_> {
         let mut c = m.base;
         if let Some(ti) = &m.base_tex {
             let uv = self.uv(t, &b, ti);
-            let s = self.tex(ti).sample(
-                Self::level(t, ti, pw),
-                uv[0],
-                uv[1],
-            );
+            let s = self.tex(ti).sample(Self::level(t, ti, pw), uv[0], uv[1]);
             let l = &self.luts.srgb16;
             let dec = |v: f32| l[((v * 16.0) as usize).min(4095)];
             c[0] *= dec(s[0]);
@@ -492,11 +484,7 @@ impl ShadeCtx<'_> {
         n = normalize(n);
         if let Some(ti) = &m.normal_tex {
             let uv = self.uv(t, &b, ti);
-            let s = self.tex(ti).sample(
-                Self::level(t, ti, pw),
-                uv[0],
-                uv[1],
-            );
+            let s = self.tex(ti).sample(Self::level(t, ti, pw), uv[0], uv[1]);
             n = perturb(t, m, n, s);
         }
         self.light(m, c, n)
@@ -595,11 +583,9 @@ impl ShadeCtx<'_> {
         let w = 1.0 / z;
         let mut c = m.base;
         if let Some(ti) = &m.base_tex {
-            let s = self.tex(ti).sample(
-                Self::level(t, ti, w),
-                ev(&p.uvb[0]) * w,
-                ev(&p.uvb[1]) * w,
-            );
+            let s =
+                self.tex(ti)
+                    .sample(Self::level(t, ti, w), ev(&p.uvb[0]) * w, ev(&p.uvb[1]) * w);
             let l = &self.luts.srgb16;
             let dec = |v: f32| l[((v * 16.0) as usize).min(4095)];
             c[0] *= dec(s[0]);
@@ -622,11 +608,9 @@ impl ShadeCtx<'_> {
         }
         let mut n = normalize([ev(&p.n[0]), ev(&p.n[1]), ev(&p.n[2])]);
         if let Some(ti) = &m.normal_tex {
-            let s = self.tex(ti).sample(
-                Self::level(t, ti, w),
-                ev(&p.uvn[0]) * w,
-                ev(&p.uvn[1]) * w,
-            );
+            let s =
+                self.tex(ti)
+                    .sample(Self::level(t, ti, w), ev(&p.uvn[0]) * w, ev(&p.uvn[1]) * w);
             n = perturb(t, m, n, s);
         }
         self.light(m, c, n)
@@ -1074,17 +1058,7 @@ impl Raster {
                         if hidden(t, x0, y0, tw, th, &self.block_min) {
                             continue;
                         }
-                        raster_opaque(
-                            &ctx,
-                            t,
-                            id,
-                            x0,
-                            y0,
-                            tw,
-                            th,
-                            &mut self.depth,
-                            &mut self.ids,
-                        );
+                        raster_opaque(&ctx, t, id, x0, y0, tw, th, &mut self.depth, &mut self.ids);
                     }
                 }
                 // Shade: once per pixel and distinct triangle.
@@ -1465,7 +1439,10 @@ fn raster_opaque(
                             let ip = ii.as_mut_ptr().add(j * 4) as *mut __m128i;
                             let old = _mm_loadu_ps(dp);
                             let win = _mm_and_ps(_mm_cmpgt_ps(zc, old), _mm_castsi128_ps(cov));
-                            _mm_storeu_ps(dp, _mm_or_ps(_mm_and_ps(win, zc), _mm_andnot_ps(win, old)));
+                            _mm_storeu_ps(
+                                dp,
+                                _mm_or_ps(_mm_and_ps(win, zc), _mm_andnot_ps(win, old)),
+                            );
                             let wi = _mm_castps_si128(win);
                             let oi = _mm_loadu_si128(ip);
                             _mm_storeu_si128(

@@ -562,7 +562,8 @@ impl SessionLoop {
     }
 
     fn event(&mut self, ev: &facecast_core::Event) {
-        if let (facecast_core::Event::SegmentStarted { at_ms, .. }, Some(p)) = (ev, &mut self.probe) {
+        if let (facecast_core::Event::SegmentStarted { at_ms, .. }, Some(p)) = (ev, &mut self.probe)
+        {
             if p.1.is_none() {
                 p.1 = Some(*at_ms);
                 eprintln!(
