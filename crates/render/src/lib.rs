@@ -347,7 +347,7 @@ impl Renderer {
             out.data.resize((w * h * 4) as usize, 255);
         }
         self.rast
-            .draw(&self.avatar, &self.geo, raster::Target::Rgba(out));
+            .draw(&self.geo, raster::Target::Rgba(out));
     }
 
     /// Render one frame as I420 (BT.601 limited range), converting inside the resolve pass.
@@ -362,7 +362,20 @@ impl Renderer {
         out.u.resize(w / 2 * (h / 2), 128);
         out.v.resize(w / 2 * (h / 2), 128);
         self.rast
-            .draw(&self.avatar, &self.geo, raster::Target::I420(out));
+            .draw(&self.geo, raster::Target::I420(out));
+    }
+
+    /// Memory use: `(per_renderer, shared)` heap bytes. `per_renderer` counts the buffers this
+    /// renderer owns (triangles, bins, tile buffers, transformed vertices, morph state, lookup
+    /// tables, background); `shared` is the block-layout texture cache, built once per
+    /// `Arc<Avatar>` and shared by every live renderer of that avatar (so a second session on
+    /// the same avatar costs only `per_renderer`).
+    pub fn memory_bytes(&self) -> (usize, usize) {
+        let (r, shared) = self.rast.memory_bytes();
+        (
+            r + self.geo.memory_bytes() + self.morph.memory_bytes(),
+            shared,
+        )
     }
 
     /// Capacities of every growable per-frame buffer (for allocation tests).

@@ -690,6 +690,38 @@ impl Raster {
         }
     }
 
+    /// Heap bytes owned by this rasteriser (not counting the shared texture cache), and the
+    /// bytes of the shared texture cache.
+    pub fn memory_bytes(&self) -> (usize, usize) {
+        use std::mem::size_of;
+        let bins: usize = self
+            .bins
+            .iter()
+            .chain(&self.bins_blend)
+            .chain(&self.bins_back)
+            .map(|b| b.capacity() * 4 + size_of::<Vec<u32>>())
+            .sum();
+        let bg = match &self.bg {
+            Bg::Solid(..) => 0,
+            Bg::Rows(r) => r.capacity() * size_of::<([u8; 3], V3)>(),
+            Bg::Image(i) => i.capacity() * 4,
+        };
+        let own = self.tris.capacity() * size_of::<Tri>()
+            + self.blend_keys.capacity() * 8
+            + bins
+            + self.depth.capacity() * 4
+            + self.ids.capacity() * 4
+            + self.col.capacity() * size_of::<V3>()
+            + self.bgflag.capacity()
+            + self.rgba.capacity()
+            + self.mats.capacity() * size_of::<MatInfo>()
+            + self.draw_mat.capacity() * 4
+            + self.luts.srgb16.capacity() * 4
+            + self.luts.enc.capacity()
+            + bg;
+        (own, self.texs.bytes())
+    }
+
     pub fn capacities(&self) -> Vec<usize> {
         let mut v = vec![self.tris.capacity(), self.blend_keys.capacity()];
         v.extend(self.bins.iter().map(|b| b.capacity()));
@@ -984,7 +1016,7 @@ impl Raster {
     }
 
     /// Rasterise, shade and resolve every tile into `target`.
-    pub fn draw(&mut self, av: &Avatar, geo: &Geometry, target: Target) {
+    pub fn draw(&mut self, geo: &Geometry, target: Target) {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx2")
@@ -992,21 +1024,21 @@ impl Raster {
             {
                 // Safety: the CPU supports AVX2 and FMA (checked just above); the function only
                 // differs from `draw_impl` by the instructions the compiler may use.
-                unsafe { self.draw_avx2(av, geo, target) };
+                unsafe { self.draw_avx2(geo, target) };
                 return;
             }
         }
-        self.draw_impl(av, geo, target)
+        self.draw_impl(geo, target)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn draw_avx2(&mut self, av: &Avatar, geo: &Geometry, target: Target) {
-        self.draw_impl(av, geo, target)
+    unsafe fn draw_avx2(&mut self, geo: &Geometry, target: Target) {
+        self.draw_impl(geo, target)
     }
 
     #[inline(always)]
-    fn draw_impl(&mut self, av: &Avatar, geo: &Geometry, mut target: Target) {
+    fn draw_impl(&mut self, geo: &Geometry, mut target: Target) {
         let ctx = ShadeCtx {
             texs: &self.texs,
             verts: &geo.verts,
@@ -1399,6 +1431,7 @@ fn raster_opaque(
         for py in by0..by1 {
             let yy = py as i64 * 16;
             let xx = bx0 as i64 * 16;
+            #[allow(unused_mut)]
             let mut e: [[i32; 4]; 3] = std::array::from_fn(|i| {
                 let base = (t.ea[i] * xx + t.eb[i] * yy + t.ec[i]) as i32;
                 std::array::from_fn(|s| base + so32[i][s])

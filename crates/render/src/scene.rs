@@ -444,6 +444,24 @@ impl MorphState {
     pub fn capacities(&self) -> Vec<usize> {
         self.pos.iter().flatten().map(|v| v.capacity()).collect()
     }
+
+    /// Heap bytes of the morphed copies and weight vectors.
+    pub fn memory_bytes(&self) -> usize {
+        let v3: usize = self
+            .pos
+            .iter()
+            .chain(&self.nrm)
+            .flatten()
+            .map(|v| v.capacity() * 12)
+            .sum();
+        let w: usize = self
+            .cur
+            .iter()
+            .chain(&self.next)
+            .map(|v| v.capacity() * 4)
+            .sum();
+        v3 + w
+    }
 }
 
 /// One drawn primitive instance.
@@ -642,6 +660,12 @@ impl Geometry {
 
     pub fn capacities(&self) -> Vec<usize> {
         vec![self.verts.capacity(), self.attrs.capacity()]
+    }
+
+    /// Heap bytes of the transformed vertices and copied attributes.
+    pub fn memory_bytes(&self) -> usize {
+        self.verts.capacity() * std::mem::size_of::<VOut>()
+            + self.attrs.capacity() * std::mem::size_of::<VAttr>()
     }
 }
 

@@ -225,9 +225,10 @@ impl TexCache {
     }
 }
 
+/// Reference bilinear sample on the source (row-major) texture, for the block-layout test.
 /// Bilinear sample of mip `level` at (u, v): raw channel values in 0..255 (filtered in the
 /// texture's own encoding; colour textures are decoded after filtering by the caller).
-#[inline(always)]
+#[cfg(test)]
 pub fn sample(tex: &Texture, level: usize, u: f32, v: f32) -> [f32; 4] {
     let lv = &tex.mips[level.min(tex.mips.len() - 1)];
     let (w, h) = (lv.width as i32, lv.height as i32);
@@ -278,4 +279,61 @@ pub fn texture_ok(t: &Texture) -> bool {
         && t.mips.iter().all(|m| {
             m.width > 0 && m.height > 0 && m.data.len() == m.width as usize * m.height as usize * 4
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use facecast_core::model::MipLevel;
+
+    #[test]
+    fn block_layout_samples_like_the_source_texture() {
+        let mut seed = 3u32;
+        let mut rnd = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            seed >> 8
+        };
+        for (w, h) in [(16u32, 16u32), (13, 7), (1, 1), (64, 32)] {
+            for (ws, wt) in [
+                (Wrap::Repeat, Wrap::Repeat),
+                (Wrap::Clamp, Wrap::Mirror),
+                (Wrap::Mirror, Wrap::Clamp),
+            ] {
+                let data: Vec<u8> = (0..w * h * 4).map(|_| rnd() as u8).collect();
+                let tex = Texture {
+                    name: String::new(),
+                    mips: vec![MipLevel {
+                        width: w,
+                        height: h,
+                        data,
+                    }],
+                    wrap_s: ws,
+                    wrap_t: wt,
+                };
+                let tiled = TiledTexture::new(&tex);
+                for _ in 0..500 {
+                    let u = (rnd() % 40_000) as f32 / 10_000.0 - 2.0;
+                    let v = (rnd() % 40_000) as f32 / 10_000.0 - 2.0;
+                    let a = sample(&tex, 0, u, v);
+                    let b = tiled.sample(0, u, v);
+                    for k in 0..4 {
+                        assert!(
+                            (a[k] - b[k]).abs() < 1e-3,
+                            "{w}x{h} {ws:?}/{wt:?} at ({u}, {v}): {a:?} vs {b:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn renderers_of_one_avatar_share_the_texture_cache() {
+        let av = Arc::new(Avatar::default());
+        let a = TexCache::shared(&av);
+        let b = TexCache::shared(&av);
+        assert!(Arc::ptr_eq(&a, &b));
+        let other = Arc::new(Avatar::default());
+        assert!(!Arc::ptr_eq(&a, &TexCache::shared(&other)));
+    }
 }
