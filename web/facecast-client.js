@@ -338,7 +338,7 @@ export class FacecastSession extends EventTarget {
     if (!this.pc) return null;
     const r = await this.pc.getStats();
     const now = performance.now();
-    const s = { fps: 0, videoBitrate: 0, audioBitrate: 0, rttMs: null, jitterBufferMs: null, decodeMs: null, latencyMs: null, codec: null,
+    const s = { fps: 0, videoBitrate: 0, audioBitrate: 0, rttMs: null, jitterBufferMs: null, decodeMs: null, latencyMs: null, codec: null, audioJitterBufferMs: null,
                 framesDecoded: 0, framesDropped: 0, audioBytes: 0, videoBytes: 0 };
     const codecs = {};
     r.forEach(x => { if (x.type === 'codec') codecs[x.id] = x.mimeType; });
@@ -352,7 +352,10 @@ export class FacecastSession extends EventTarget {
         if (x.jitterBufferEmittedCount) s.jitterBufferMs = 1000 * x.jitterBufferDelay / x.jitterBufferEmittedCount;
         if (x.framesDecoded) s.decodeMs = 1000 * x.totalDecodeTime / x.framesDecoded;
       }
-      if (x.type === 'inbound-rtp' && x.kind === 'audio') s.audioBytes = x.bytesReceived || 0;
+      if (x.type === 'inbound-rtp' && x.kind === 'audio') {
+        s.audioBytes = x.bytesReceived || 0;
+        if (x.jitterBufferEmittedCount) s.audioJitterBufferMs = 1000 * x.jitterBufferDelay / x.jitterBufferEmittedCount;
+      }
       if (x.type === 'candidate-pair' && x.nominated && x.currentRoundTripTime !== undefined) s.rttMs = 1000 * x.currentRoundTripTime;
     });
     if (this._lastStats) {

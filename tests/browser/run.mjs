@@ -15,6 +15,8 @@
 //   CHROMIUM       browser (default /usr/bin/chromium)
 //   FACECAST_BURSTS number of speech bursts (default 8)
 //   FACECAST_CODEC  h264 (default) or vp8
+//   FACECAST_LOW_DELAY 0 to leave the receivers' jitter-buffer target at the browser default
+//   FACECAST_TRACE_LATENCY 1: the server prints a per-clip latency breakdown to stderr
 
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
@@ -87,7 +89,7 @@ async function main() {
     // the demo page itself: its module loads and lists the server's avatars
     const demoOk = await page.waitForFunction(() => document.querySelector('#avatar')?.options.length > 0, null, { timeout: 10000 })
       .then(() => true, () => false);
-    const r = await page.evaluate(measure, { fps: FPS, bursts: BURSTS, codec: CODEC });
+    const r = await page.evaluate(measure, { fps: FPS, bursts: BURSTS, codec: CODEC, lowDelay: process.env.FACECAST_LOW_DELAY !== '0' });
     console.log(JSON.stringify(r.summary, null, 2));
     const checks = [
       ['demo page loads and lists avatars', demoOk],
@@ -120,7 +122,7 @@ async function main() {
 }
 
 // Runs in the page.
-async function measure({ fps, bursts, codec }) {
+async function measure({ fps, bursts, codec, lowDelay }) {
   const { createSession } = await import('/facecast-client.js');
   const sleep = ms => new Promise(r => setTimeout(r, ms));
   const session = await createSession({ width: 512, height: 512, fps, head_motion: 0 });
@@ -128,7 +130,7 @@ async function measure({ fps, bursts, codec }) {
   video.autoplay = true;
   video.playsInline = true;
   document.body.append(video);
-  const stream = await session.watch(video, { codec });
+  const stream = await session.watch(video, { codec, lowDelay });
   await new Promise((res, rej) => {
     const t = setTimeout(() => rej(new Error('video did not start within 15 s')), 15000);
     video.addEventListener('playing', () => { clearTimeout(t); res(); }, { once: true });
@@ -274,6 +276,7 @@ async function measure({ fps, bursts, codec }) {
       avOffsetMedianMs: med(avOffsets),
       rttMs: stats && stats.rttMs,
       jitterBufferMs: stats && stats.jitterBufferMs,
+      audioJitterBufferMs: stats && stats.audioJitterBufferMs,
     },
   };
 }

@@ -147,7 +147,7 @@ pub fn relax_arms(nodes: &mut [Node], is_joint: &[bool]) -> Vec<String> {
         let (_, b) = world(nodes, child as usize);
         let d = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
         let l = len(d);
-        if !(l > 1e-6) {
+        if l.is_nan() || l <= 1e-6 {
             continue;
         }
         let dir = [d[0] / l, d[1] / l, d[2] / l];

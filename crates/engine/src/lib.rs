@@ -27,6 +27,9 @@
 //!   mid-segment), its next audio again starts `L` after it arrives. Audio that continues queued
 //!   audio is always appended without a gap, even when it arrives less than `L` before it plays;
 //!   the visemes of those first few milliseconds are then late (the mouth holds/rests briefly).
+//! - Whole clips ([`Session::speak`]) with [`Session::set_fast_start`] (the server's live mode):
+//!   the clip is analysed to its end inside the call, so it needs no look-ahead delay and starts
+//!   at `max(now, end of queued audio)`, i.e. in the next 20 ms audio frame.
 //! - Viseme frames are mapped onto the media clock (segment start + offset in the segment's audio,
 //!   gaps included) and fed to the [`Animator`]; video frame `k` (pts `k/fps`, exact) is rendered from
 //!   the animation state at its pts.
@@ -297,6 +300,7 @@ pub struct Session {
     drop_late_video: bool,
     dropped_frames: u64,
     fast_start: bool,
+    video_enabled: bool,
     // scratch
     mono: Vec<f32>,
     resampled: Vec<f32>,
@@ -349,6 +353,7 @@ impl Session {
             drop_late_video: false,
             dropped_frames: 0,
             fast_start: false,
+            video_enabled: true,
             mono: Vec::new(),
             resampled: Vec::new(),
             vis: Vec::new(),
@@ -775,7 +780,11 @@ impl Session {
         if !self.events.is_empty() {
             return self.now;
         }
-        let mut t = self.video_due().min(self.audio_pos);
+        let mut t = if self.video_enabled {
+            self.video_due().min(self.audio_pos)
+        } else {
+            self.audio_pos
+        };
         if let Some((due, _)) = self.segment_event_due() {
             t = t.min(due);
         }
@@ -789,6 +798,12 @@ impl Session {
             return Some(Output::Event(e));
         }
         let now = self.now.0;
+        if !self.video_enabled {
+            // Nobody needs pictures: let the frame clock run without rendering.
+            while self.video_due() <= now {
+                self.next_frame += 1;
+            }
+        }
         let seg_due = self.segment_event_due();
         let audio_due = self.audio_pos;
         let video_due = self.video_due();
@@ -897,6 +912,25 @@ impl Session {
     /// due earlier.
     pub fn set_drop_late_video(&mut self, on: bool) {
         self.drop_late_video = on;
+    }
+
+    /// Turn rendering off (e.g. while a live session has no viewer: the server skips the whole
+    /// render + encode cost) or back on. While off, no [`Output::Video`] comes out; audio, events,
+    /// speech and animation time go on unchanged. Frames that fell due while off are skipped (neither
+    /// rendered nor counted as dropped); when turned back on, the next frame is the first one not
+    /// yet due.
+    pub fn set_video_enabled(&mut self, on: bool) {
+        if on && !self.video_enabled {
+            while self.video_due() < self.now.0 {
+                self.next_frame += 1;
+            }
+        }
+        self.video_enabled = on;
+    }
+
+    /// Whether video frames are rendered (see [`Session::set_video_enabled`]).
+    pub fn video_enabled(&self) -> bool {
+        self.video_enabled
     }
 
     /// Video frames skipped by [`Session::set_drop_late_video`].

@@ -302,6 +302,39 @@ fn fast_start_plays_a_whole_clip_at_the_next_audio_frame_in_sync() {
     assert_eq!(started, vec![9_000 + s.lookahead().as_millis()]);
 }
 
+#[test]
+fn video_can_be_switched_off_without_stopping_audio_or_time() {
+    let mut s = session();
+    s.set_drop_late_video(true);
+    let mut c = Collected::default();
+    drive(&mut s, ms(200), ms(10), &mut c);
+    let before = c.video.len();
+    s.set_video_enabled(false);
+    s.speak(&voiced(48_000, 0.3)).unwrap();
+    drive(&mut s, ms(1_000), ms(10), &mut c);
+    assert_eq!(c.video.len(), before, "no frames rendered while off");
+    assert_eq!(
+        c.audio_pts.len(),
+        1_000 / 20 + 1,
+        "audio frames keep coming"
+    );
+    assert!(
+        c.events.len() >= 2,
+        "segment events keep coming: {:?}",
+        c.events
+    );
+    s.set_video_enabled(true);
+    drive(&mut s, ms(1_200), ms(10), &mut c);
+    // Back on: the next frame on the grid (the one at 1.0 s fell due while off), none of the
+    // missed ones, nothing counted as dropped.
+    assert_eq!(
+        c.video[before..].first().copied(),
+        Some(MediaTime::of_frame(26, 25))
+    );
+    assert_eq!(c.video.len(), before + 5);
+    assert_eq!(s.dropped_frames(), 0);
+}
+
 fn speech_clip() -> AudioChunk {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -1,5 +1,6 @@
 //! Renderer benchmark: ms/frame for morph + skin + rasterize + shade (+ resolve), single thread.
-//! `cargo run --release -p facecast-render --example bench [frames]`
+//! `cargo run --release -p facecast-render --example bench [frames] [model filter]`
+//! (`BENCH_MEM=1` also prints each renderer's memory use).
 //!
 //! Every frame changes the face weights and the head pose, so the whole pipeline (pose, sparse
 //! morph, skinning, setup, raster, shade, resolve) runs each time.
@@ -119,6 +120,12 @@ fn main() {
             }
             let ms_static = t0.per_frame(frames);
             let f = |t: (f64, f64)| format!("{:.2} ({:.1})", t.1, t.0);
+            if std::env::var("BENCH_MEM").is_ok() {
+                println!(
+                    "  memory: {:.2} MB owned by this renderer (textures/meshes shared via the Arc<Avatar>)",
+                    r.memory_bytes() as f64 / 1e6
+                );
+            }
             println!(
                 "{:<42} {:>9} {:>6} {:>16} {:>16} {:>16}",
                 name,

@@ -14,18 +14,24 @@
 //!    fixed-point (1/16 px) edge functions with the top-left fill rule, binned into 64×64 tiles.
 //!    Blended triangles are sorted back to front and drawn after the opaque ones without depth
 //!    writes.
-//! 5. **Tiles**: a visibility buffer with 4 rotated-grid samples per pixel (depth + triangle id),
-//!    so every visible pixel is shaded once (edge pixels once per distinct triangle), then blended
+//! 5. **Tiles**: a visibility buffer with 4 rotated-grid samples per pixel (depth + triangle id,
+//!    SSE2 edge/depth test of the 4 samples at once), so every visible pixel is shaded once (edge
+//!    pixels once per distinct triangle). Back faces of double-sided materials are binned apart
+//!    and rasterised after the front faces, skipped when every 8×8 block under them already
+//!    holds nearer samples (exact: such a triangle cannot win a depth test). Then blended
 //!    geometry, then the resolve to sRGB written straight into the RGBA frame or converted to
-//!    I420 with [`facecast_core::convert`]'s row kernel inside the same pass.
+//!    I420 with [`facecast_core::convert`]'s row kernel (AVX2 when available) in the same pass.
 //!
 //! Shading: perspective-correct attributes, bilinear mip-mapped textures (LOD per triangle from the
 //! UV/screen area ratio), `KHR_texture_transform`, wrap modes, sRGB decode, derivative-based
 //! normal mapping, vertex colours, `KHR_materials_unlit`, alpha MASK/BLEND. Lighting is
 //! camera-relative: a warm key, a cool fill, a rim light and a sky/ground hemisphere with wrap
-//! diffuse (soft skin), baked per frame-independent normal into a small octahedral table, plus an
-//! analytic Blinn-Phong highlight from the key light; output goes through a soft filmic shoulder
-//! and the sRGB curve (lookup tables).
+//! diffuse (soft skin), plus an analytic Blinn-Phong highlight from the key light (skipped where
+//! it would add less than 1e-4); output goes through a soft filmic shoulder and the sRGB curve
+//! (lookup tables). Normal maps use a per-triangle unit tangent frame.
+//!
+//! Memory: textures and meshes are read from the shared `Arc<Avatar>`, never copied; each
+//! renderer owns only its per-frame buffers ([`Renderer::memory_bytes`]).
 //!
 //! No allocation happens per frame once the first frames have sized the triangle and bin lists.
 
@@ -277,8 +283,7 @@ impl Renderer {
             Some(o) => camera::Camera::from_override(o, cfg.width, cfg.height),
             None => camera::Camera::auto(&avatar, &scene, &geo, &rest, cfg.width, cfg.height),
         };
-        let texs = texture::TexCache::shared(&avatar);
-        let rast = raster::Raster::new(&avatar, &cfg, &geo, texs);
+        let rast = raster::Raster::new(&avatar, &cfg, &geo);
         Ok(Renderer {
             avatar,
             cfg,
@@ -347,7 +352,7 @@ impl Renderer {
             out.data.resize((w * h * 4) as usize, 255);
         }
         self.rast
-            .draw(&self.geo, raster::Target::Rgba(out));
+            .draw(&self.avatar, &self.geo, raster::Target::Rgba(out));
     }
 
     /// Render one frame as I420 (BT.601 limited range), converting inside the resolve pass.
@@ -362,20 +367,14 @@ impl Renderer {
         out.u.resize(w / 2 * (h / 2), 128);
         out.v.resize(w / 2 * (h / 2), 128);
         self.rast
-            .draw(&self.geo, raster::Target::I420(out));
+            .draw(&self.avatar, &self.geo, raster::Target::I420(out));
     }
 
-    /// Memory use: `(per_renderer, shared)` heap bytes. `per_renderer` counts the buffers this
-    /// renderer owns (triangles, bins, tile buffers, transformed vertices, morph state, lookup
-    /// tables, background); `shared` is the block-layout texture cache, built once per
-    /// `Arc<Avatar>` and shared by every live renderer of that avatar (so a second session on
-    /// the same avatar costs only `per_renderer`).
-    pub fn memory_bytes(&self) -> (usize, usize) {
-        let (r, shared) = self.rast.memory_bytes();
-        (
-            r + self.geo.memory_bytes() + self.morph.memory_bytes(),
-            shared,
-        )
+    /// Heap bytes owned by this renderer (triangles, bins, tile buffers, transformed vertices,
+    /// morph state, lookup tables, background). Textures and meshes are not copied: they are read
+    /// from the shared `Arc<Avatar>`, so another session on the same avatar costs only this.
+    pub fn memory_bytes(&self) -> usize {
+        self.rast.memory_bytes() + self.geo.memory_bytes() + self.morph.memory_bytes()
     }
 
     /// Capacities of every growable per-frame buffer (for allocation tests).

@@ -2,14 +2,13 @@
 //! shading, blending and the resolve into RGBA or I420.
 
 use facecast_core::convert::rgba_rows_to_i420;
-use facecast_core::model::{AlphaMode, Avatar, TexRef};
+use facecast_core::model::{AlphaMode, Avatar, TexRef, Texture};
 use facecast_core::{I420Frame, RgbaFrame};
-use std::sync::Arc;
 
 use crate::camera::Camera;
 use crate::math::*;
 use crate::scene::{Geometry, VAttr, VOut};
-use crate::texture::{linear_to_srgb, srgb_to_linear, texture_ok, TexCache, TiledTexture};
+use crate::texture::{linear_to_srgb, sample, srgb_to_linear, texture_ok};
 use crate::{Background, RenderConfig};
 
 /// Tile edge in pixels.
@@ -241,7 +240,6 @@ pub struct Raster {
     rgba: Vec<u8>,
     bg: Bg,
     luts: Luts,
-    texs: Arc<TexCache>,
 }
 
 fn tex_info(av: &Avatar, r: &Option<TexRef>) -> Option<TexInfo> {
@@ -340,24 +338,18 @@ struct Prep {
 }
 
 struct ShadeCtx<'a> {
-    texs: &'a TexCache,
+    av: &'a Avatar,
     verts: &'a [VOut],
     attrs: &'a [VAttr],
     mats: &'a [MatInfo],
     luts: &'a Luts,
 }
 
-/// Texture used when a material's texture has no block copy (never happens: materials only
-/// reference textures that passed `texture_ok`, which the cache copies).
-static NO_TEX: TiledTexture = TiledTexture::EMPTY;
-
 impl ShadeCtx<'_> {
     #[inline(always)]
-    fn tex(&self, ti: &TexInfo) -> &TiledTexture {
-        match self.texs.textures.get(ti.tex as usize) {
-            Some(Some(t)) => t,
-            _ => &NO_TEX,
-        }
+    fn tex(&self, ti: &TexInfo) -> &Texture {
+        // `tex_info` only keeps indices of well-formed textures of this avatar.
+        &self.av.textures[ti.tex as usize]
     }
 
     /// Perspective-correct barycentrics at pixel position (x, y), clamped into the triangle.
@@ -424,7 +416,7 @@ impl ShadeCtx<'_> {
         let mut a = m.base[3];
         if let Some(ti) = &m.base_tex {
             let uv = self.uv(t, &b, ti);
-            a *= self.tex(ti).sample(Self::level(t, ti, pw), uv[0], uv[1])[3] * (1.0 / 255.0);
+            a *= sample(self.tex(ti), Self::level(t, ti, pw), uv[0], uv[1])[3] * (1.0 / 255.0);
         }
         if m.has_color {
             a *= self.attrs[t.v[0] as usize].col[3] * b[0]
@@ -442,7 +434,7 @@ impl ShadeCtx<'_> {
         let mut c = m.base;
         if let Some(ti) = &m.base_tex {
             let uv = self.uv(t, &b, ti);
-            let s = self.tex(ti).sample(Self::level(t, ti, pw), uv[0], uv[1]);
+            let s = sample(self.tex(ti), Self::level(t, ti, pw), uv[0], uv[1]);
             let l = &self.luts.srgb16;
             let dec = |v: f32| l[((v * 16.0) as usize).min(4095)];
             c[0] *= dec(s[0]);
@@ -484,7 +476,7 @@ impl ShadeCtx<'_> {
         n = normalize(n);
         if let Some(ti) = &m.normal_tex {
             let uv = self.uv(t, &b, ti);
-            let s = self.tex(ti).sample(Self::level(t, ti, pw), uv[0], uv[1]);
+            let s = sample(self.tex(ti), Self::level(t, ti, pw), uv[0], uv[1]);
             n = perturb(t, m, n, s);
         }
         self.light(m, c, n)
@@ -583,9 +575,12 @@ impl ShadeCtx<'_> {
         let w = 1.0 / z;
         let mut c = m.base;
         if let Some(ti) = &m.base_tex {
-            let s =
-                self.tex(ti)
-                    .sample(Self::level(t, ti, w), ev(&p.uvb[0]) * w, ev(&p.uvb[1]) * w);
+            let s = sample(
+                self.tex(ti),
+                Self::level(t, ti, w),
+                ev(&p.uvb[0]) * w,
+                ev(&p.uvb[1]) * w,
+            );
             let l = &self.luts.srgb16;
             let dec = |v: f32| l[((v * 16.0) as usize).min(4095)];
             c[0] *= dec(s[0]);
@@ -608,9 +603,12 @@ impl ShadeCtx<'_> {
         }
         let mut n = normalize([ev(&p.n[0]), ev(&p.n[1]), ev(&p.n[2])]);
         if let Some(ti) = &m.normal_tex {
-            let s =
-                self.tex(ti)
-                    .sample(Self::level(t, ti, w), ev(&p.uvn[0]) * w, ev(&p.uvn[1]) * w);
+            let s = sample(
+                self.tex(ti),
+                Self::level(t, ti, w),
+                ev(&p.uvn[0]) * w,
+                ev(&p.uvn[1]) * w,
+            );
             n = perturb(t, m, n, s);
         }
         self.light(m, c, n)
@@ -618,7 +616,7 @@ impl ShadeCtx<'_> {
 }
 
 impl Raster {
-    pub fn new(av: &Avatar, cfg: &RenderConfig, geo: &Geometry, texs: Arc<TexCache>) -> Raster {
+    pub fn new(av: &Avatar, cfg: &RenderConfig, geo: &Geometry) -> Raster {
         let (w, h) = (cfg.width as usize, cfg.height as usize);
         let (tiles_x, tiles_y) = (w.div_ceil(TILE), h.div_ceil(TILE));
         let default_mat = facecast_core::model::Material::default();
@@ -673,7 +671,8 @@ impl Raster {
             tiles_y,
             mats,
             draw_mat,
-            tris: Vec::with_capacity(tri_total + tri_total / 4 + 16),
+            // Clipping adds a few triangles near the guard band; the Vec grows once if ever needed.
+            tris: Vec::with_capacity(tri_total + tri_total / 32 + 64),
             bins: vec![Vec::new(); tiles_x * tiles_y],
             bins_back: vec![Vec::new(); tiles_x * tiles_y],
             bins_blend: vec![Vec::new(); tiles_x * tiles_y],
@@ -686,13 +685,11 @@ impl Raster {
             rgba: vec![0; TILE * TILE * 4],
             bg,
             luts: Luts::new(),
-            texs,
         }
     }
 
-    /// Heap bytes owned by this rasteriser (not counting the shared texture cache), and the
-    /// bytes of the shared texture cache.
-    pub fn memory_bytes(&self) -> (usize, usize) {
+    /// Heap bytes owned by this rasteriser.
+    pub fn memory_bytes(&self) -> usize {
         use std::mem::size_of;
         let bins: usize = self
             .bins
@@ -706,7 +703,7 @@ impl Raster {
             Bg::Rows(r) => r.capacity() * size_of::<([u8; 3], V3)>(),
             Bg::Image(i) => i.capacity() * 4,
         };
-        let own = self.tris.capacity() * size_of::<Tri>()
+        self.tris.capacity() * size_of::<Tri>()
             + self.blend_keys.capacity() * 8
             + bins
             + self.depth.capacity() * 4
@@ -718,8 +715,7 @@ impl Raster {
             + self.draw_mat.capacity() * 4
             + self.luts.srgb16.capacity() * 4
             + self.luts.enc.capacity()
-            + bg;
-        (own, self.texs.bytes())
+            + bg
     }
 
     pub fn capacities(&self) -> Vec<usize> {
@@ -906,8 +902,11 @@ impl Raster {
             if !(sx.is_finite() && sy.is_finite()) {
                 return;
             }
-            xs[k] = (sx * 16.0).round() as i64;
-            ys[k] = (sy * 16.0).round() as i64;
+            // Nearest 1/16 px (floor(x + 0.5); `round` is a libm call on baseline x86-64).
+            // The guard band keeps the values far inside the i32 range.
+            let rnd = |x: f32| crate::texture::floor_i((x * 16.0 + 0.5).clamp(-1e9, 1e9)) as i64;
+            xs[k] = rnd(sx);
+            ys[k] = rnd(sy);
             iw[k] = inv;
         }
         let mut area = (xs[1] - xs[0]) * (ys[2] - ys[0]) - (xs[2] - xs[0]) * (ys[1] - ys[0]);
@@ -1016,7 +1015,7 @@ impl Raster {
     }
 
     /// Rasterise, shade and resolve every tile into `target`.
-    pub fn draw(&mut self, geo: &Geometry, target: Target) {
+    pub fn draw(&mut self, av: &Avatar, geo: &Geometry, target: Target) {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx2")
@@ -1024,23 +1023,23 @@ impl Raster {
             {
                 // Safety: the CPU supports AVX2 and FMA (checked just above); the function only
                 // differs from `draw_impl` by the instructions the compiler may use.
-                unsafe { self.draw_avx2(geo, target) };
+                unsafe { self.draw_avx2(av, geo, target) };
                 return;
             }
         }
-        self.draw_impl(geo, target)
+        self.draw_impl(av, geo, target)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn draw_avx2(&mut self, geo: &Geometry, target: Target) {
-        self.draw_impl(geo, target)
+    unsafe fn draw_avx2(&mut self, av: &Avatar, geo: &Geometry, target: Target) {
+        self.draw_impl(av, geo, target)
     }
 
     #[inline(always)]
-    fn draw_impl(&mut self, geo: &Geometry, mut target: Target) {
+    fn draw_impl(&mut self, av: &Avatar, geo: &Geometry, mut target: Target) {
         let ctx = ShadeCtx {
-            texs: &self.texs,
+            av,
             verts: &geo.verts,
             attrs: &geo.attrs,
             mats: &self.mats,
@@ -1058,10 +1057,25 @@ impl Raster {
                     && self.bins_back[tile].is_empty();
                 if empty {
                     for ly in 0..th {
-                        for lx in 0..tw {
-                            let o = (ly * TILE + lx) * 4;
-                            let px = bg_srgb(&self.bg, x0 + lx, y0 + ly, self.w);
-                            self.rgba[o..o + 4].copy_from_slice(&[px[0], px[1], px[2], 255]);
+                        let row = &mut self.rgba[ly * TILE * 4..(ly * TILE + tw) * 4];
+                        let c = match &self.bg {
+                            Bg::Solid(c, _) => Some(*c),
+                            Bg::Rows(r) => Some(r[y0 + ly].0),
+                            Bg::Image(_) => None,
+                        };
+                        match c {
+                            // One colour per row: fill the row with it.
+                            Some(c) => {
+                                for o in row.chunks_exact_mut(4) {
+                                    o.copy_from_slice(&[c[0], c[1], c[2], 255]);
+                                }
+                            }
+                            None => {
+                                for (lx, o) in row.chunks_exact_mut(4).enumerate() {
+                                    let px = bg_srgb(&self.bg, x0 + lx, y0 + ly, self.w);
+                                    o.copy_from_slice(&[px[0], px[1], px[2], 255]);
+                                }
+                            }
                         }
                     }
                 }

@@ -284,6 +284,9 @@ fn build_engine(p: &SessionParams) -> Result<Session, ApiError> {
     // rendering every one of them, and whole clips play at once (their visemes are all known).
     s.set_drop_late_video(true);
     s.set_fast_start(true);
+    // No viewer yet: the clock, audio, speech and events run, but nothing is rendered (rendering
+    // is most of a session's CPU); the first WHEP viewer turns video on.
+    s.set_video_enabled(false);
     Ok(s)
 }
 
@@ -623,6 +626,7 @@ impl SessionLoop {
         }
         if self.peers.is_empty() {
             self.opus = None;
+            self.engine.set_video_enabled(false);
         }
         self.update_bitrates();
         true
@@ -691,6 +695,7 @@ impl SessionLoop {
             estimate_bps: None,
         });
         self.shared.viewers.store(self.peers.len(), Relaxed);
+        self.engine.set_video_enabled(true);
         self.update_bitrates();
     }
 
