@@ -567,3 +567,138 @@ fn rendered_mouth_follows_the_audio() {
         );
     }
 }
+
+/// A 30 s render of silence: the avatar blinks at a natural rate and its head keeps moving
+/// (idle life), and with `--head-motion 0` the head holds still.
+#[test]
+fn idle_render_blinks_and_moves() {
+    if !have("ffmpeg") {
+        eprintln!("SKIP: ffmpeg not installed");
+        return;
+    }
+    const W: usize = 128;
+    let wav = tmp("silence30.wav");
+    write_wav(&wav, 16_000, &vec![0i16; 16_000 * 30]);
+    // Where the eyes are: pixels that change when both eyes close.
+    let (o, c) = (tmp("eyes_open.png"), tmp("eyes_closed.png"));
+    ok(exe().args(["snapshot", "--size", "128x128", "-o"]).arg(&o));
+    ok(exe()
+        .args([
+            "snapshot",
+            "--size",
+            "128x128",
+            "--set",
+            "eyeBlinkLeft=1",
+            "--set",
+            "eyeBlinkRight=1",
+            "-o",
+        ])
+        .arg(&c));
+    let (_, _, a) = read_png_luma(&o);
+    let (_, _, b) = read_png_luma(&c);
+    let eyes: Vec<usize> = (0..a.len())
+        .filter(|&i| (a[i] - b[i]).abs() > 20.0)
+        .collect();
+    assert!(eyes.len() >= 6, "eye mask too small: {}", eyes.len());
+    let closed_ref: Vec<f32> = eyes.iter().map(|&i| b[i]).collect();
+    let open_ref: Vec<f32> = eyes.iter().map(|&i| a[i]).collect();
+
+    let out = tmp("idle.mp4");
+    ok(exe()
+        .args([
+            "render",
+            "--head-motion",
+            "0",
+            "--size",
+            "128x128",
+            "--fps",
+            "25",
+            "--seed",
+            "7",
+            "--audio",
+        ])
+        .arg(&wav)
+        .arg("-o")
+        .arg(&out));
+    let frames = decode_gray(&out, W, W);
+    assert_eq!(frames.len(), 750);
+    // A frame is "closed" when its eye pixels are nearer the closed snapshot than the open one.
+    let closed: Vec<bool> = frames
+        .iter()
+        .map(|f| {
+            let dc: f32 = eyes
+                .iter()
+                .zip(&closed_ref)
+                .map(|(&i, r)| (f[i] as f32 - r).abs())
+                .sum();
+            let dopen: f32 = eyes
+                .iter()
+                .zip(&open_ref)
+                .map(|(&i, r)| (f[i] as f32 - r).abs())
+                .sum();
+            dc < dopen
+        })
+        .collect();
+    let blinks = (1..closed.len())
+        .filter(|&k| closed[k] && !closed[k - 1])
+        .count();
+    let longest = closed.split(|c| !c).map(<[bool]>::len).max().unwrap_or(0);
+    eprintln!("30 s idle: {blinks} blinks, longest closure {longest} frames");
+    assert!(
+        (4..=16).contains(&blinks),
+        "{blinks} blinks in 30 s (natural: about 8-30 a minute)"
+    );
+    assert!(
+        longest <= 8,
+        "eyes stayed closed {longest} frames; a blink lasts ~150 ms"
+    );
+    // With --head-motion 0 the head holds still: away from the eyes (lids and gaze), at most a
+    // few pixels change between frames (coding noise).
+    let near_eyes: Vec<bool> = (0..W * W)
+        .map(|i| {
+            let (x, y) = ((i % W) as i64, (i / W) as i64);
+            eyes.iter()
+                .any(|&e| ((e % W) as i64 - x).abs() <= 4 && ((e / W) as i64 - y).abs() <= 4)
+        })
+        .collect();
+    let moving = frames
+        .windows(2)
+        .filter(|p| {
+            (0..W * W)
+                .filter(|&i| !near_eyes[i] && (p[0][i] as i32 - p[1][i] as i32).abs() > 12)
+                .count()
+                > W * W / 200
+        })
+        .count();
+    assert!(
+        moving < 10,
+        "head moved in {moving} frames although --head-motion 0"
+    );
+
+    // Default head motion: the head is never frozen for long.
+    let out = tmp("idle_moving.mp4");
+    ok(exe()
+        .args([
+            "render", "--size", "128x128", "--fps", "25", "--seed", "7", "--audio",
+        ])
+        .arg(&wav)
+        .arg("-o")
+        .arg(&out));
+    let frames = decode_gray(&out, W, W);
+    let first = &frames[0];
+    let moved = frames
+        .iter()
+        .filter(|f| {
+            let d: u64 = f
+                .iter()
+                .zip(first)
+                .map(|(&x, &y)| (x as i64 - y as i64).unsigned_abs())
+                .sum();
+            d as f64 / (W * W) as f64 > 0.5
+        })
+        .count();
+    assert!(
+        moved > 500,
+        "head looks frozen: only {moved}/750 frames differ from the first"
+    );
+}

@@ -6,8 +6,16 @@
 //! async runtime. The thread sleeps on its command channel until the engine's next output is due
 //! (`recv_timeout`), so an idle session costs one rendered frame per frame interval and nothing
 //! else. With no viewers the session keeps its clock running (speech still plays out in real
-//! time and events still fire on the WebSocket), frames are still rendered by the engine, but
-//! nothing is encoded.
+//! time and events still fire on the WebSocket) but renders and encodes nothing
+//! ([`facecast_engine::Session::set_video_enabled`]; rendering is most of a session's CPU); the
+//! first viewer turns video on, and the first frame it gets is a keyframe.
+//!
+//! Live-mode engine settings: whole clips start at the next 20 ms audio frame instead of after the
+//! lip-sync look-ahead (`set_fast_start`: the clip's visemes are all computed before it plays),
+//! and a session that falls behind skips overdue frames instead of rendering each of them
+//! (`set_drop_late_video`); skipped frames count in `frames_late` and
+//! `facecast_frames_late_total`. `FACECAST_TRACE_LATENCY=1` prints a per-clip latency breakdown
+//! (speak handled → first audio frame out, the first video frames' render/send times) to stderr.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
