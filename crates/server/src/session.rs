@@ -291,7 +291,8 @@ fn build_engine(p: &SessionParams) -> Result<Session, ApiError> {
     // Live output: a session that fell behind skips overdue frames (counted late) instead of
     // rendering every one of them, and whole clips play at once (their visemes are all known).
     s.set_drop_late_video(true);
-    s.set_fast_start(true);
+    // `FACECAST_FAST_START=0` (diagnostic, for A/B latency runs) restores the look-ahead wait.
+    s.set_fast_start(std::env::var_os("FACECAST_FAST_START").is_none_or(|v| v != "0"));
     // No viewer yet: the clock, audio, speech and events run, but nothing is rendered (rendering
     // is most of a session's CPU); the first WHEP viewer turns video on.
     s.set_video_enabled(false);
@@ -333,6 +334,9 @@ struct SessionLoop {
     trace_latency: bool,
     /// (speak handled at, segment start ms once known, frames traced so far)
     probe: Option<(Instant, Option<u64>, u32)>,
+    audio_late_max: Duration,
+    audio_late_sum: Duration,
+    audio_late_n: u32,
 }
 
 /// Period of `position` events, media ms.
@@ -367,6 +371,9 @@ impl SessionLoop {
             dropped_seen: 0,
             trace_latency: std::env::var_os("FACECAST_TRACE_LATENCY").is_some_and(|v| v == "1"),
             probe: None,
+            audio_late_max: Duration::ZERO,
+            audio_late_sum: Duration::ZERO,
+            audio_late_n: 0,
         }
     }
 
@@ -444,6 +451,25 @@ impl SessionLoop {
                     }
                 }
                 Output::Audio { pts, pcm } => {
+                    if self.trace_latency {
+                        // How late audio leaves (send jitter grows the browser's audio jitter
+                        // buffer, and video is played in sync with audio).
+                        let late = Instant::now().saturating_duration_since(self.wall_of(pts));
+                        self.audio_late_max = self.audio_late_max.max(late);
+                        self.audio_late_sum += late;
+                        self.audio_late_n += 1;
+                        if self.audio_late_n == 250 {
+                            eprintln!(
+                                "latency session {}: audio frames sent after their pts: mean {:.1} ms, max {:.1} ms (last 5 s)",
+                                self.shared.id,
+                                self.audio_late_sum.as_secs_f64() * 1e3 / 250.0,
+                                self.audio_late_max.as_secs_f64() * 1e3
+                            );
+                            self.audio_late_max = Duration::ZERO;
+                            self.audio_late_sum = Duration::ZERO;
+                            self.audio_late_n = 0;
+                        }
+                    }
                     self.audio(pts, &pcm);
                     self.engine.recycle_pcm(pcm);
                 }
