@@ -9,7 +9,7 @@ PKGS=(nasm pkg-config cmake clang libclang-dev libvpx-dev libopus-dev libssl-dev
       ffmpeg chromium python3-numpy nodejs npm)
 if [ "${FACECAST_SETUP_EXTRA:-}" = "train" ]; then
   # Only for regenerating the lip-sync model (tools/lipsync-train).
-  PKGS+=(festival flite espeak-ng libespeak-ng-dev festvox-kallpc16k festvox-us-slt-hts sox)
+  PKGS+=(festival flite espeak-ng libespeak-ng-dev festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts sox)
 fi
 
 missing=()
