@@ -33,15 +33,9 @@ fn qnorm(q: Q) -> Q {
     }
 }
 
-fn rotate(q: Q, v: V) -> V {
-    let p = qmul(qmul(q, [v[0], v[1], v[2], 0.0]), qconj(q));
-    [p[0], p[1], p[2]]
-}
-
 fn len(v: V) -> f32 {
     (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt()
 }
-
 /// Shortest-arc rotation taking unit vector `a` to unit vector `b`.
 fn arc(a: V, b: V) -> Q {
     let c = [
@@ -53,36 +47,11 @@ fn arc(a: V, b: V) -> Q {
     qnorm([c[0], c[1], c[2], 1.0 + d])
 }
 
-/// World rotation and position of node `i` (scale is folded into positions only).
+/// World rotation and position of node `i`, from the loader's own node-hierarchy maths.
 fn world(nodes: &[Node], i: usize) -> (Q, V) {
-    let mut chain = Vec::new();
-    let mut cur = Some(i);
-    while let Some(c) = cur {
-        if chain.len() > nodes.len() {
-            break; // cycles are rejected by the loader; be safe anyway
-        }
-        chain.push(c);
-        cur = nodes[c]
-            .parent
-            .map(|p| p as usize)
-            .filter(|&p| p < nodes.len());
-    }
-    let (mut q, mut p, mut s): (Q, V, V) = ([0.0, 0.0, 0.0, 1.0], [0.0; 3], [1.0; 3]);
-    for &c in chain.iter().rev() {
-        let n = &nodes[c];
-        let t = rotate(
-            q,
-            [
-                n.translation[0] * s[0],
-                n.translation[1] * s[1],
-                n.translation[2] * s[2],
-            ],
-        );
-        p = [p[0] + t[0], p[1] + t[1], p[2] + t[2]];
-        q = qnorm(qmul(q, n.rotation));
-        s = [s[0] * n.scale[0], s[1] * n.scale[1], s[2] * n.scale[2]];
-    }
-    (q, p)
+    let m = crate::scene::world_matrices(nodes)[i];
+    let (t, r, _) = crate::scene::decompose(&m);
+    (r, t)
 }
 
 /// Which side an upper-arm node name belongs to, if it is one.

@@ -306,35 +306,12 @@ mod tests {
     use super::*;
 
     fn quat_to_mat(q: [f32; 4], t: [f32; 3], s: [f32; 3]) -> [f32; 16] {
-        let [x, y, z, w] = q;
-        let r = [
-            [
-                1.0 - 2.0 * (y * y + z * z),
-                2.0 * (x * y + z * w),
-                2.0 * (x * z - y * w),
-            ],
-            [
-                2.0 * (x * y - z * w),
-                1.0 - 2.0 * (x * x + z * z),
-                2.0 * (y * z + x * w),
-            ],
-            [
-                2.0 * (x * z + y * w),
-                2.0 * (y * z - x * w),
-                1.0 - 2.0 * (x * x + y * y),
-            ],
-        ];
-        let mut m = [0.0; 16];
-        for c in 0..3 {
-            for rr in 0..3 {
-                m[c * 4 + rr] = r[c][rr] * s[c];
-            }
-        }
-        m[12] = t[0];
-        m[13] = t[1];
-        m[14] = t[2];
-        m[15] = 1.0;
-        m
+        local_matrix(&Node {
+            translation: t,
+            rotation: q,
+            scale: s,
+            ..Default::default()
+        })
     }
 
     #[test]
