@@ -1479,24 +1479,21 @@ fn raster_opaque(
                         e2 = _mm_add_epi32(e2, s2);
                         // Lanes with a negative edge value are outside.
                         let cov = _mm_cmpgt_epi32(inside, _mm_set1_epi32(-1));
-                        if _mm_movemask_epi8(cov) != 0 {
-                            // Same arithmetic as the scalar path (no accumulated increments).
-                            let zc = _mm_add_ps(_mm_set1_ps(zrow + t.za * j as f32), zoff);
-                            let dp = d.as_mut_ptr().add(j * 4);
-                            let ip = ii.as_mut_ptr().add(j * 4) as *mut __m128i;
-                            let old = _mm_loadu_ps(dp);
-                            let win = _mm_and_ps(_mm_cmpgt_ps(zc, old), _mm_castsi128_ps(cov));
-                            _mm_storeu_ps(
-                                dp,
-                                _mm_or_ps(_mm_and_ps(win, zc), _mm_andnot_ps(win, old)),
-                            );
-                            let wi = _mm_castps_si128(win);
-                            let oi = _mm_loadu_si128(ip);
-                            _mm_storeu_si128(
-                                ip,
-                                _mm_or_si128(_mm_and_si128(wi, idv), _mm_andnot_si128(wi, oi)),
-                            );
-                        }
+                        // Branch-free (small triangles make a coverage branch unpredictable):
+                        // uncovered lanes keep their old values. Same arithmetic as the scalar
+                        // path (no accumulated increments).
+                        let zc = _mm_add_ps(_mm_set1_ps(zrow + t.za * j as f32), zoff);
+                        let dp = d.as_mut_ptr().add(j * 4);
+                        let ip = ii.as_mut_ptr().add(j * 4) as *mut __m128i;
+                        let old = _mm_loadu_ps(dp);
+                        let win = _mm_and_ps(_mm_cmpgt_ps(zc, old), _mm_castsi128_ps(cov));
+                        _mm_storeu_ps(dp, _mm_or_ps(_mm_and_ps(win, zc), _mm_andnot_ps(win, old)));
+                        let wi = _mm_castps_si128(win);
+                        let oi = _mm_loadu_si128(ip);
+                        _mm_storeu_si128(
+                            ip,
+                            _mm_or_si128(_mm_and_si128(wi, idv), _mm_andnot_si128(wi, oi)),
+                        );
                     }
                 }
                 continue;
