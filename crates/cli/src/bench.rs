@@ -181,15 +181,19 @@ fn bench_lipsync() -> Result<()> {
     let mut n = 0;
     for _ in 0..reps {
         let mut a = facecast_lipsync::Analyzer::new();
+        // One reused 20 ms chunk, as a TTS stream would hand them over (no allocation per chunk).
+        let mut piece = AudioChunk {
+            rate: audio.rate,
+            channels: audio.channels,
+            samples: Vec::new(),
+        };
         for chunk in audio
             .samples
             .chunks(audio.rate as usize / 50 * audio.channels as usize)
         {
-            a.push(&AudioChunk {
-                rate: audio.rate,
-                channels: audio.channels,
-                samples: chunk.to_vec(),
-            });
+            piece.samples.clear();
+            piece.samples.extend_from_slice(chunk);
+            a.push(&piece);
             while a.pull().is_some() {
                 n += 1;
             }

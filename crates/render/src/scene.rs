@@ -294,38 +294,27 @@ impl MorphState {
             }
         }
         let cur: Vec<Vec<f32>> = tchan.iter().map(|v| vec![0.0; v.len()]).collect();
-        let pos = av
-            .meshes
-            .iter()
-            .map(|m| {
-                m.primitives
+        // Morphed copies only for primitives that have targets.
+        let morphable =
+            |attr: fn(&facecast_core::model::Primitive) -> &Vec<V3>| -> Vec<Vec<Vec<V3>>> {
+                av.meshes
                     .iter()
-                    .map(|p| {
-                        if p.targets.is_empty() {
-                            Vec::new()
-                        } else {
-                            p.positions.clone()
-                        }
+                    .map(|m| {
+                        m.primitives
+                            .iter()
+                            .map(|p| {
+                                if p.targets.is_empty() {
+                                    Vec::new()
+                                } else {
+                                    attr(p).clone()
+                                }
+                            })
+                            .collect()
                     })
                     .collect()
-            })
-            .collect();
-        let nrm = av
-            .meshes
-            .iter()
-            .map(|m| {
-                m.primitives
-                    .iter()
-                    .map(|p| {
-                        if p.targets.is_empty() {
-                            Vec::new()
-                        } else {
-                            p.normals.clone()
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
+            };
+        let pos = morphable(|p| &p.positions);
+        let nrm = morphable(|p| &p.normals);
         MorphState {
             next: cur.clone(),
             cur,
