@@ -42,6 +42,7 @@ mod camera;
 mod math;
 mod raster;
 mod scene;
+mod shade;
 mod texture;
 
 use std::str::FromStr;

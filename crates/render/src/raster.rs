@@ -8,6 +8,7 @@ use facecast_core::{I420Frame, RgbaFrame};
 use crate::camera::Camera;
 use crate::math::*;
 use crate::scene::{Geometry, VAttr, VOut};
+use crate::shade::{shade_batch, simd_texture, Batch, Shading};
 use crate::texture::{linear_to_srgb, sample, srgb_to_linear, texture_ok};
 use crate::{Background, RenderConfig};
 
@@ -26,8 +27,8 @@ pub enum Target<'a> {
 }
 
 #[derive(Copy, Clone, Debug)]
-struct TexInfo {
-    tex: u32,
+pub(crate) struct TexInfo {
+    pub(crate) tex: u32,
     uv1: bool,
     xf: Option<[f32; 6]>,
     /// texel count of level 0 × |det(transform)|: texel area per unit UV area.
@@ -36,21 +37,21 @@ struct TexInfo {
 }
 
 #[derive(Clone, Debug)]
-struct MatInfo {
-    base: [f32; 4],
-    base_tex: Option<TexInfo>,
-    normal_tex: Option<TexInfo>,
-    normal_scale: f32,
-    emissive: V3,
-    kd: f32,
-    ks: V3,
-    spec_pow: f32,
+pub(crate) struct MatInfo {
+    pub(crate) base: [f32; 4],
+    pub(crate) base_tex: Option<TexInfo>,
+    pub(crate) normal_tex: Option<TexInfo>,
+    pub(crate) normal_scale: f32,
+    pub(crate) emissive: V3,
+    pub(crate) kd: f32,
+    pub(crate) ks: V3,
+    pub(crate) spec_pow: f32,
     /// `n·h` below which the highlight adds less than 1e-4 (linear): skipped.
-    spec_cut: f32,
+    pub(crate) spec_cut: f32,
     alpha: AlphaMode,
     double_sided: bool,
-    unlit: bool,
-    has_color: bool,
+    pub(crate) unlit: bool,
+    pub(crate) has_color: bool,
 }
 
 #[derive(Copy, Clone, Debug, Default)]
@@ -81,14 +82,14 @@ struct Tri {
     b: V3,
 }
 
-struct Luts {
+pub(crate) struct Luts {
     srgb: [f32; 256],
     /// sRGB value × 16 (0..=4080) → linear, for values filtered in sRGB space.
-    srgb16: Vec<f32>,
+    pub(crate) srgb16: Vec<f32>,
     enc: Vec<u8>,
     enc_base: u32,
-    lights: Lights,
-    key_h: V3,
+    pub(crate) lights: Lights,
+    pub(crate) key_h: V3,
 }
 
 const ENC_LO_EXP: u32 = 115; // 2^-12
@@ -104,15 +105,15 @@ fn tone(x: f32) -> f32 {
 }
 
 /// Lighting environment (view space: +Z toward the viewer, +Y up, +X right).
-struct Lights {
-    key_dir: V3,
-    key_col: V3,
-    fill_dir: V3,
-    fill_col: V3,
-    rim_dir: V3,
-    rim_col: V3,
-    sky: V3,
-    ground: V3,
+pub(crate) struct Lights {
+    pub(crate) key_dir: V3,
+    pub(crate) key_col: V3,
+    pub(crate) fill_dir: V3,
+    pub(crate) fill_col: V3,
+    pub(crate) rim_dir: V3,
+    pub(crate) rim_col: V3,
+    pub(crate) sky: V3,
+    pub(crate) ground: V3,
 }
 
 fn lights() -> Lights {
@@ -131,7 +132,7 @@ fn lights() -> Lights {
 /// Diffuse light arriving at a surface with (unit, view-space) normal `n`: wrap-lit key (soft
 /// terminator for skin), fill, rim, Fresnel-ish edge light and a sky/ground hemisphere.
 #[inline(always)]
-fn diffuse_env(l: &Lights, n: V3) -> V3 {
+pub(crate) fn diffuse_env(l: &Lights, n: V3) -> V3 {
     let k = ((dot(n, l.key_dir) + 0.45) * (1.0 / 1.45)).clamp(0.0, 1.0);
     let k = k * k * (3.0 - 2.0 * k) * 0.35 + k * 0.65; // soft terminator
     let f = ((dot(n, l.fill_dir) + 0.5) * (1.0 / 1.5)).max(0.0);
@@ -194,7 +195,7 @@ impl Luts {
 }
 
 #[inline(always)]
-fn fast_log2(x: f32) -> f32 {
+pub(crate) fn fast_log2(x: f32) -> f32 {
     let b = x.to_bits();
     let e = ((b >> 23) & 255) as f32 - 127.0;
     let m = f32::from_bits((b & 0x007f_ffff) | 0x3f80_0000);
@@ -202,7 +203,7 @@ fn fast_log2(x: f32) -> f32 {
 }
 
 #[inline(always)]
-fn fast_exp2(p: f32) -> f32 {
+pub(crate) fn fast_exp2(p: f32) -> f32 {
     let p = p.clamp(-126.0, 0.0);
     let i = crate::texture::floor_i(p);
     let z = p - i as f32;
@@ -240,6 +241,10 @@ pub struct Raster {
     rgba: Vec<u8>,
     bg: Bg,
     luts: Luts,
+    /// Per material: textures the eight-wide shading kernel can sample.
+    simd_ok: Vec<bool>,
+    /// Pixels of the current tile row waiting to be shaded.
+    batch: Box<Batch>,
 }
 
 fn tex_info(av: &Avatar, r: &Option<TexRef>) -> Option<TexInfo> {
@@ -562,56 +567,101 @@ impl ShadeCtx<'_> {
         }
     }
 
-    /// Fast shading of a pixel centre known to be inside triangle `t` (planes in `p`).
+    /// Queue the surface attributes of pixel (x, y), known to be inside triangle `t` (planes in
+    /// `p`), as entry of batch `b` for tile pixel `k`. False when the depth plane is unusable
+    /// there (the caller then uses [`Self::gbuf_bary`]).
     #[inline(always)]
-    fn shade_fast(&self, t: &Tri, p: &Prep, x: f32, y: f32) -> [f32; 4] {
-        let m = &self.mats[t.mat as usize];
+    fn gbuf_fast(&self, t: &Tri, p: &Prep, x: f32, y: f32, b: &mut Batch, k: usize) -> bool {
         let (dx, dy) = (x - p.ox, y - p.oy);
         let ev = |q: &[f32; 3]| q[0] + q[1] * dx + q[2] * dy;
         let z = ev(&p.z);
         if z.is_nan() || z <= 0.0 {
-            return self.shade(t, x, y);
+            return false;
         }
         let w = 1.0 / z;
-        let mut c = m.base;
+        let m = &self.mats[t.mat as usize];
+        let i = b.n;
+        b.n += 1;
+        b.pix[i] = k as u32;
+        b.mat[i] = t.mat;
         if let Some(ti) = &m.base_tex {
-            let s = sample(
-                self.tex(ti),
-                Self::level(t, ti, w),
-                ev(&p.uvb[0]) * w,
-                ev(&p.uvb[1]) * w,
-            );
-            let l = &self.luts.srgb16;
-            let dec = |v: f32| l[((v * 16.0) as usize).min(4095)];
-            c[0] *= dec(s[0]);
-            c[1] *= dec(s[1]);
-            c[2] *= dec(s[2]);
-            c[3] *= s[3] * (1.0 / 255.0);
+            b.u[i] = ev(&p.uvb[0]) * w;
+            b.v[i] = ev(&p.uvb[1]) * w;
+            b.lb[i] = Self::level(t, ti, w) as u32;
         }
         if m.has_color {
-            for k in 0..4 {
-                c[k] *= ev(&p.col[k]) * w;
+            b.cr[i] = ev(&p.col[0]) * w;
+            b.cg[i] = ev(&p.col[1]) * w;
+            b.cb[i] = ev(&p.col[2]) * w;
+        }
+        if !m.unlit {
+            b.nx[i] = ev(&p.n[0]);
+            b.ny[i] = ev(&p.n[1]);
+            b.nz[i] = ev(&p.n[2]);
+            if let Some(ti) = &m.normal_tex {
+                b.un[i] = ev(&p.uvn[0]) * w;
+                b.vn[i] = ev(&p.uvn[1]) * w;
+                b.ln[i] = Self::level(t, ti, w) as u32;
+                self.gbuf_tangent(t, b, i);
             }
         }
-        if m.unlit {
-            return [
-                c[0] + m.emissive[0],
-                c[1] + m.emissive[1],
-                c[2] + m.emissive[2],
-                c[3],
-            ];
+        true
+    }
+
+    /// Queue the surface attributes of pixel (x, y) of triangle `t` (barycentrics clamped into
+    /// the triangle) as entry of batch `b` for tile pixel `k`.
+    #[inline(always)]
+    fn gbuf_bary(&self, t: &Tri, x: f32, y: f32, b: &mut Batch, k: usize) {
+        let m = &self.mats[t.mat as usize];
+        let (bc, pw) = self.bary(t, x, y);
+        let i = b.n;
+        b.n += 1;
+        b.pix[i] = k as u32;
+        b.mat[i] = t.mat;
+        if let Some(ti) = &m.base_tex {
+            let uv = self.uv(t, &bc, ti);
+            b.u[i] = uv[0];
+            b.v[i] = uv[1];
+            b.lb[i] = Self::level(t, ti, pw) as u32;
         }
-        let mut n = normalize([ev(&p.n[0]), ev(&p.n[1]), ev(&p.n[2])]);
-        if let Some(ti) = &m.normal_tex {
-            let s = sample(
-                self.tex(ti),
-                Self::level(t, ti, w),
-                ev(&p.uvn[0]) * w,
-                ev(&p.uvn[1]) * w,
+        if m.has_color {
+            let (c0, c1, c2) = (
+                self.attrs[t.v[0] as usize].col,
+                self.attrs[t.v[1] as usize].col,
+                self.attrs[t.v[2] as usize].col,
             );
-            n = perturb(t, m, n, s);
+            b.cr[i] = c0[0] * bc[0] + c1[0] * bc[1] + c2[0] * bc[2];
+            b.cg[i] = c0[1] * bc[0] + c1[1] * bc[1] + c2[1] * bc[2];
+            b.cb[i] = c0[2] * bc[0] + c1[2] * bc[1] + c2[2] * bc[2];
         }
-        self.light(m, c, n)
+        if !m.unlit {
+            let (n0, n1, n2) = (
+                self.verts[t.v[0] as usize].n,
+                self.verts[t.v[1] as usize].n,
+                self.verts[t.v[2] as usize].n,
+            );
+            let sg = if t.back { -1.0 } else { 1.0 };
+            b.nx[i] = (n0[0] * bc[0] + n1[0] * bc[1] + n2[0] * bc[2]) * sg;
+            b.ny[i] = (n0[1] * bc[0] + n1[1] * bc[1] + n2[1] * bc[2]) * sg;
+            b.nz[i] = (n0[2] * bc[0] + n1[2] * bc[1] + n2[2] * bc[2]) * sg;
+            if let Some(ti) = &m.normal_tex {
+                let uv = self.uv(t, &bc, ti);
+                b.un[i] = uv[0];
+                b.vn[i] = uv[1];
+                b.ln[i] = Self::level(t, ti, pw) as u32;
+                self.gbuf_tangent(t, b, i);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn gbuf_tangent(&self, t: &Tri, b: &mut Batch, i: usize) {
+        b.tx[i] = t.t[0];
+        b.ty[i] = t.t[1];
+        b.tz[i] = t.t[2];
+        b.bx[i] = t.b[0];
+        b.by[i] = t.b[1];
+        b.bz[i] = t.b[2];
     }
 }
 
@@ -664,7 +714,13 @@ impl Raster {
             ),
             Background::Image(img) => Bg::Image(cover(img, w, h)),
         };
+        let simd_ok = mats
+            .iter()
+            .map(|m| simd_texture(av, &m.base_tex) && simd_texture(av, &m.normal_tex))
+            .collect();
         Raster {
+            simd_ok,
+            batch: Batch::new(),
             w,
             h,
             tiles_x,
@@ -1027,17 +1083,24 @@ impl Raster {
                 return;
             }
         }
-        self.draw_impl(av, geo, target)
+        self.draw_impl(av, geo, target, false)
+    }
+
+    /// Like [`Self::draw`] without the eight-wide shading kernel (the reference path).
+    #[cfg(test)]
+    pub fn draw_reference(&mut self, av: &Avatar, geo: &Geometry, target: Target) {
+        self.draw_impl(av, geo, target, false)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn draw_avx2(&mut self, av: &Avatar, geo: &Geometry, target: Target) {
-        self.draw_impl(av, geo, target)
+        self.draw_impl(av, geo, target, true)
     }
 
+    /// `simd`: the CPU has AVX2 and FMA (the eight-wide shading kernel may run).
     #[inline(always)]
-    fn draw_impl(&mut self, av: &Avatar, geo: &Geometry, mut target: Target) {
+    fn draw_impl(&mut self, av: &Avatar, geo: &Geometry, mut target: Target, simd: bool) {
         let ctx = ShadeCtx {
             av,
             verts: &geo.verts,
@@ -1045,6 +1108,13 @@ impl Raster {
             mats: &self.mats,
             luts: &self.luts,
         };
+        let sh = Shading {
+            av,
+            mats: &self.mats,
+            simd_ok: &self.simd_ok,
+            luts: &self.luts,
+        };
+        let batch = &mut *self.batch;
         for ty in 0..self.tiles_y {
             for tx in 0..self.tiles_x {
                 let x0 = tx * TILE;
@@ -1127,8 +1197,9 @@ impl Raster {
                                 if prep.id != s[0] {
                                     ctx.prepare(t, s[0], &mut prep);
                                 }
-                                let c = ctx.shade_fast(t, &prep, px, py);
-                                self.col[k] = [c[0], c[1], c[2]];
+                                if !ctx.gbuf_fast(t, &prep, px, py, batch, k) {
+                                    ctx.gbuf_bary(t, px, py, batch, k);
+                                }
                             }
                             continue;
                         }
@@ -1153,8 +1224,7 @@ impl Raster {
                                         best = i;
                                     }
                                 }
-                                let c = ctx.shade(&self.tris[best as usize], px, py);
-                                self.col[k] = [c[0], c[1], c[2]];
+                                ctx.gbuf_bary(&self.tris[best as usize], px, py, batch, k);
                                 continue;
                             }
                         }
@@ -1177,6 +1247,7 @@ impl Raster {
                         }
                         self.col[k] = scale(acc, 0.25);
                     }
+                    shade_batch(&sh, batch, &mut self.col, simd);
                 }
                 for &id in &self.bins_blend[tile] {
                     let t = &self.tris[id as usize];
