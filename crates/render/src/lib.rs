@@ -297,6 +297,13 @@ impl Renderer {
         })
     }
 
+    /// Use the SIMD (AVX2 + FMA) kernels where the CPU has them (the default), or force the
+    /// plain-Rust reference kernels. Both draw the same picture (to rounding); the switch exists
+    /// to compare them and to measure what the SIMD kernels buy.
+    pub fn set_simd(&mut self, on: bool) {
+        self.rast.simd = on;
+    }
+
     /// The avatar being drawn.
     pub fn avatar(&self) -> &Arc<Avatar> {
         &self.avatar

@@ -8,7 +8,7 @@ use facecast_core::{I420Frame, RgbaFrame};
 use crate::camera::Camera;
 use crate::math::*;
 use crate::scene::{Geometry, VAttr, VOut};
-use crate::shade::{shade_batch, simd_texture, Batch, Shading};
+use crate::shade::{simd_texture, Batch, Kernel, TriLayout, VertLayout};
 use crate::texture::{linear_to_srgb, sample, srgb_to_linear, texture_ok};
 use crate::{Background, RenderConfig};
 
@@ -29,11 +29,11 @@ pub enum Target<'a> {
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct TexInfo {
     pub(crate) tex: u32,
-    uv1: bool,
-    xf: Option<[f32; 6]>,
+    pub(crate) uv1: bool,
+    pub(crate) xf: Option<[f32; 6]>,
     /// texel count of level 0 × |det(transform)|: texel area per unit UV area.
-    area: f32,
-    levels: u32,
+    pub(crate) area: f32,
+    pub(crate) levels: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -245,6 +245,8 @@ pub struct Raster {
     simd_ok: Vec<bool>,
     /// Pixels of the current tile row waiting to be shaded.
     batch: Box<Batch>,
+    /// Use the AVX2 kernels when the CPU has them (false: the plain reference kernels).
+    pub simd: bool,
 }
 
 fn tex_info(av: &Avatar, r: &Option<TexRef>) -> Option<TexInfo> {
@@ -327,19 +329,6 @@ fn perturb(t: &Tri, m: &MatInfo, n: V3, s: [f32; 4]) -> V3 {
         add(scale(t.t, tx), scale(t.b, ty)),
         scale(n, tz.max(0.05)),
     ))
-}
-
-/// Cached per-triangle planes (attribute / w as affine functions of the pixel position).
-#[derive(Default)]
-struct Prep {
-    id: u32,
-    ox: f32,
-    oy: f32,
-    z: [f32; 3],
-    uvb: [[f32; 3]; 2],
-    uvn: [[f32; 3]; 2],
-    n: [[f32; 3]; 3],
-    col: [[f32; 3]; 4],
 }
 
 struct ShadeCtx<'a> {
@@ -506,163 +495,6 @@ impl ShadeCtx<'_> {
         out[3] = c[3];
         out
     }
-
-    /// Per-triangle attribute planes for the fast path (pixels fully inside one triangle).
-    #[inline(always)]
-    fn prepare(&self, t: &Tri, id: u32, p: &mut Prep) {
-        let m = &self.mats[t.mat as usize];
-        p.id = id;
-        p.ox = t.ox;
-        p.oy = t.oy;
-        p.z = [t.z0, t.za, t.zb];
-        let iw = t.invw;
-        let (fa, fb) = (t.fa, t.fb);
-        let plane = |a0: f32, a1: f32, a2: f32| -> [f32; 3] {
-            let (q0, q1, q2) = (a0 * iw[0], a1 * iw[1], a2 * iw[2]);
-            [
-                q0,
-                (q1 - q0) * fa[0] + (q2 - q0) * fa[1],
-                (q1 - q0) * fb[0] + (q2 - q0) * fb[1],
-            ]
-        };
-        let uvp = |ti: &TexInfo| -> [[f32; 3]; 2] {
-            let a = |i: usize| {
-                let at = &self.attrs[t.v[i] as usize];
-                let uv = if ti.uv1 { at.uv1 } else { at.uv0 };
-                match ti.xf {
-                    Some(m) => [
-                        m[0] * uv[0] + m[2] * uv[1] + m[4],
-                        m[1] * uv[0] + m[3] * uv[1] + m[5],
-                    ],
-                    None => uv,
-                }
-            };
-            let (a0, a1, a2) = (a(0), a(1), a(2));
-            [plane(a0[0], a1[0], a2[0]), plane(a0[1], a1[1], a2[1])]
-        };
-        if let Some(ti) = &m.base_tex {
-            p.uvb = uvp(ti);
-        }
-        if let Some(ti) = &m.normal_tex {
-            p.uvn = uvp(ti);
-        }
-        let (n0, n1, n2) = (
-            self.verts[t.v[0] as usize].n,
-            self.verts[t.v[1] as usize].n,
-            self.verts[t.v[2] as usize].n,
-        );
-        let sg = if t.back { -1.0 } else { 1.0 };
-        for k in 0..3 {
-            p.n[k] = plane(n0[k] * sg, n1[k] * sg, n2[k] * sg);
-        }
-        if m.has_color {
-            let (c0, c1, c2) = (
-                self.attrs[t.v[0] as usize].col,
-                self.attrs[t.v[1] as usize].col,
-                self.attrs[t.v[2] as usize].col,
-            );
-            for k in 0..4 {
-                p.col[k] = plane(c0[k], c1[k], c2[k]);
-            }
-        }
-    }
-
-    /// Queue the surface attributes of pixel (x, y), known to be inside triangle `t` (planes in
-    /// `p`), as entry of batch `b` for tile pixel `k`. False when the depth plane is unusable
-    /// there (the caller then uses [`Self::gbuf_bary`]).
-    #[inline(always)]
-    fn gbuf_fast(&self, t: &Tri, p: &Prep, x: f32, y: f32, b: &mut Batch, k: usize) -> bool {
-        let (dx, dy) = (x - p.ox, y - p.oy);
-        let ev = |q: &[f32; 3]| q[0] + q[1] * dx + q[2] * dy;
-        let z = ev(&p.z);
-        if z.is_nan() || z <= 0.0 {
-            return false;
-        }
-        let w = 1.0 / z;
-        let m = &self.mats[t.mat as usize];
-        let i = b.n;
-        b.n += 1;
-        b.pix[i] = k as u32;
-        b.mat[i] = t.mat;
-        if let Some(ti) = &m.base_tex {
-            b.u[i] = ev(&p.uvb[0]) * w;
-            b.v[i] = ev(&p.uvb[1]) * w;
-            b.lb[i] = Self::level(t, ti, w) as u32;
-        }
-        if m.has_color {
-            b.cr[i] = ev(&p.col[0]) * w;
-            b.cg[i] = ev(&p.col[1]) * w;
-            b.cb[i] = ev(&p.col[2]) * w;
-        }
-        if !m.unlit {
-            b.nx[i] = ev(&p.n[0]);
-            b.ny[i] = ev(&p.n[1]);
-            b.nz[i] = ev(&p.n[2]);
-            if let Some(ti) = &m.normal_tex {
-                b.un[i] = ev(&p.uvn[0]) * w;
-                b.vn[i] = ev(&p.uvn[1]) * w;
-                b.ln[i] = Self::level(t, ti, w) as u32;
-                self.gbuf_tangent(t, b, i);
-            }
-        }
-        true
-    }
-
-    /// Queue the surface attributes of pixel (x, y) of triangle `t` (barycentrics clamped into
-    /// the triangle) as entry of batch `b` for tile pixel `k`.
-    #[inline(always)]
-    fn gbuf_bary(&self, t: &Tri, x: f32, y: f32, b: &mut Batch, k: usize) {
-        let m = &self.mats[t.mat as usize];
-        let (bc, pw) = self.bary(t, x, y);
-        let i = b.n;
-        b.n += 1;
-        b.pix[i] = k as u32;
-        b.mat[i] = t.mat;
-        if let Some(ti) = &m.base_tex {
-            let uv = self.uv(t, &bc, ti);
-            b.u[i] = uv[0];
-            b.v[i] = uv[1];
-            b.lb[i] = Self::level(t, ti, pw) as u32;
-        }
-        if m.has_color {
-            let (c0, c1, c2) = (
-                self.attrs[t.v[0] as usize].col,
-                self.attrs[t.v[1] as usize].col,
-                self.attrs[t.v[2] as usize].col,
-            );
-            b.cr[i] = c0[0] * bc[0] + c1[0] * bc[1] + c2[0] * bc[2];
-            b.cg[i] = c0[1] * bc[0] + c1[1] * bc[1] + c2[1] * bc[2];
-            b.cb[i] = c0[2] * bc[0] + c1[2] * bc[1] + c2[2] * bc[2];
-        }
-        if !m.unlit {
-            let (n0, n1, n2) = (
-                self.verts[t.v[0] as usize].n,
-                self.verts[t.v[1] as usize].n,
-                self.verts[t.v[2] as usize].n,
-            );
-            let sg = if t.back { -1.0 } else { 1.0 };
-            b.nx[i] = (n0[0] * bc[0] + n1[0] * bc[1] + n2[0] * bc[2]) * sg;
-            b.ny[i] = (n0[1] * bc[0] + n1[1] * bc[1] + n2[1] * bc[2]) * sg;
-            b.nz[i] = (n0[2] * bc[0] + n1[2] * bc[1] + n2[2] * bc[2]) * sg;
-            if let Some(ti) = &m.normal_tex {
-                let uv = self.uv(t, &bc, ti);
-                b.un[i] = uv[0];
-                b.vn[i] = uv[1];
-                b.ln[i] = Self::level(t, ti, pw) as u32;
-                self.gbuf_tangent(t, b, i);
-            }
-        }
-    }
-
-    #[inline(always)]
-    fn gbuf_tangent(&self, t: &Tri, b: &mut Batch, i: usize) {
-        b.tx[i] = t.t[0];
-        b.ty[i] = t.t[1];
-        b.tz[i] = t.t[2];
-        b.bx[i] = t.b[0];
-        b.by[i] = t.b[1];
-        b.bz[i] = t.b[2];
-    }
 }
 
 impl Raster {
@@ -721,6 +553,7 @@ impl Raster {
         Raster {
             simd_ok,
             batch: Batch::new(),
+            simd: true,
             w,
             h,
             tiles_x,
@@ -1074,7 +907,8 @@ impl Raster {
     pub fn draw(&mut self, av: &Avatar, geo: &Geometry, target: Target) {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx2")
+            if self.simd
+                && std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma")
             {
                 // Safety: the CPU supports AVX2 and FMA (checked just above); the function only
@@ -1083,12 +917,6 @@ impl Raster {
                 return;
             }
         }
-        self.draw_impl(av, geo, target, false)
-    }
-
-    /// Like [`Self::draw`] without the eight-wide shading kernel (the reference path).
-    #[cfg(test)]
-    pub fn draw_reference(&mut self, av: &Avatar, geo: &Geometry, target: Target) {
         self.draw_impl(av, geo, target, false)
     }
 
@@ -1108,11 +936,17 @@ impl Raster {
             mats: &self.mats,
             luts: &self.luts,
         };
-        let sh = Shading {
+        let mut kern = Kernel {
             av,
             mats: &self.mats,
-            simd_ok: &self.simd_ok,
             luts: &self.luts,
+            tris: self.tris.as_ptr() as *const u8,
+            tl: TRI_LAYOUT,
+            verts: geo.verts.as_ptr() as *const u8,
+            attrs: geo.attrs.as_ptr() as *const u8,
+            vl: VERT_LAYOUT,
+            x0: 0.0,
+            y0: 0.0,
         };
         let batch = &mut *self.batch;
         for ty in 0..self.tiles_y {
@@ -1178,10 +1012,8 @@ impl Raster {
                     }
                 }
                 // Shade: once per pixel and distinct triangle.
-                let mut prep = Prep {
-                    id: NONE,
-                    ..Default::default()
-                };
+                kern.x0 = x0 as f32;
+                kern.y0 = y0 as f32;
                 for ly in 0..if empty { 0 } else { th } {
                     let py = (y0 + ly) as f32 + 0.5;
                     for lx in 0..tw {
@@ -1193,13 +1025,7 @@ impl Raster {
                                 self.bgflag[k] = true;
                             } else {
                                 self.bgflag[k] = false;
-                                let t = &self.tris[s[0] as usize];
-                                if prep.id != s[0] {
-                                    ctx.prepare(t, s[0], &mut prep);
-                                }
-                                if !ctx.gbuf_fast(t, &prep, px, py, batch, k) {
-                                    ctx.gbuf_bary(t, px, py, batch, k);
-                                }
+                                batch.push(k, s[0], self.tris[s[0] as usize].mat);
                             }
                             continue;
                         }
@@ -1224,7 +1050,7 @@ impl Raster {
                                         best = i;
                                     }
                                 }
-                                ctx.gbuf_bary(&self.tris[best as usize], px, py, batch, k);
+                                batch.push(k, best, m0);
                                 continue;
                             }
                         }
@@ -1247,7 +1073,15 @@ impl Raster {
                         }
                         self.col[k] = scale(acc, 0.25);
                     }
-                    shade_batch(&sh, batch, &mut self.col, simd);
+                    shade_batch(
+                        &ctx,
+                        &kern,
+                        &self.simd_ok,
+                        &self.tris,
+                        batch,
+                        &mut self.col,
+                        simd,
+                    );
                 }
                 for &id in &self.bins_blend[tile] {
                     let t = &self.tris[id as usize];
@@ -1313,6 +1147,79 @@ impl Raster {
             }
         }
     }
+}
+
+/// Where the eight-wide kernel finds the fields it gathers.
+const TRI_LAYOUT: TriLayout = TriLayout {
+    stride: std::mem::size_of::<Tri>(),
+    ox: std::mem::offset_of!(Tri, ox),
+    oy: std::mem::offset_of!(Tri, oy),
+    fa: std::mem::offset_of!(Tri, fa),
+    fb: std::mem::offset_of!(Tri, fb),
+    invw: std::mem::offset_of!(Tri, invw),
+    v: std::mem::offset_of!(Tri, v),
+    back: std::mem::offset_of!(Tri, back),
+    uv_ratio: std::mem::offset_of!(Tri, uv_ratio),
+    iwprod: std::mem::offset_of!(Tri, iwprod),
+    t: std::mem::offset_of!(Tri, t),
+    b: std::mem::offset_of!(Tri, b),
+};
+const VERT_LAYOUT: VertLayout = VertLayout {
+    vstride: std::mem::size_of::<VOut>(),
+    n: std::mem::offset_of!(VOut, n),
+    astride: std::mem::size_of::<VAttr>(),
+    uv0: std::mem::offset_of!(VAttr, uv0),
+    uv1: std::mem::offset_of!(VAttr, uv1),
+    col: std::mem::offset_of!(VAttr, col),
+};
+const _: () = assert!(
+    std::mem::size_of::<Tri>().is_multiple_of(4)
+        && std::mem::size_of::<VOut>().is_multiple_of(4)
+        && std::mem::size_of::<VAttr>().is_multiple_of(4)
+);
+
+/// Shade the queued pixels of one tile row into `col`: runs of at least three entries of one
+/// material through the eight-wide kernel (padded to eight), the rest through the reference path.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn shade_batch(
+    ctx: &ShadeCtx,
+    kern: &Kernel,
+    simd_ok: &[bool],
+    tris: &[Tri],
+    b: &mut Batch,
+    col: &mut [V3],
+    simd: bool,
+) {
+    let n = b.n;
+    let mut i = 0;
+    while i < n {
+        let mi = b.mat[i];
+        if simd && simd_ok[mi as usize] {
+            let end = (i + 8).min(n);
+            let run = b.mat[i..end].iter().take_while(|&&m| m == mi).count();
+            if run >= 3 {
+                let (pix, tri) = b.group(i, run);
+                #[cfg(target_arch = "x86_64")]
+                // Safety: `simd` is set only when the CPU has AVX2 and FMA (`Raster::draw`);
+                // the entries share material `mi` whose textures pass `simd_texture`; the
+                // pointers in `kern` are this frame's `tris`, `verts` and `attrs`, which the
+                // batch's triangle ids and their vertex indices index.
+                unsafe {
+                    crate::shade::avx2::shade8(kern, &pix, &tri, mi, run, col)
+                };
+                i += run;
+                continue;
+            }
+        }
+        let k = b.pix[i] as usize;
+        let px = (kern.x0 as usize + k % TILE) as f32 + 0.5;
+        let py = (kern.y0 as usize + k / TILE) as f32 + 0.5;
+        let c = ctx.shade(&tris[b.tri[i] as usize], px, py);
+        col[k] = [c[0], c[1], c[2]];
+        i += 1;
+    }
+    b.n = 0;
 }
 
 fn lerp_vert(a: &(VOut, VAttr), b: &(VOut, VAttr), t: f32) -> (VOut, VAttr) {

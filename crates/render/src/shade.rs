@@ -1,49 +1,30 @@
-//! Deferred shading of one row of a tile: the rasteriser's shading pass writes, per pixel, the
-//! interpolated surface attributes (texture coordinates and mip levels, normal, vertex colour,
-//! tangent frame) into a [`Batch`], and [`shade_batch`] turns them into linear RGB — eight pixels
-//! at a time with AVX2 + FMA where the CPU has them and the eight share a material and mip levels,
-//! one at a time with the plain reference kernel [`shade_one`] otherwise. Both kernels do the same
-//! arithmetic (test `simd_matches_reference`), so the picture does not depend on the CPU.
+//! Deferred shading from the visibility buffer.
+//!
+//! The rasteriser leaves, per sample, the id of the nearest triangle. The shading pass queues
+//! each pixel that one surface covers as a (pixel, triangle) entry of a [`Batch`] (one tile row at
+//! a time), and [`shade_batch`] shades the queue: eight pixels at a time with the AVX2 + FMA
+//! kernel (`avx2::shade8`: barycentrics, attribute interpolation by gathers from the triangle and
+//! vertex arrays, texture sampling, normal mapping and lighting, all eight-wide) where the CPU has
+//! it and the eight share a material, one at a time through the plain reference path otherwise
+//! (`ShadeCtx::shade` in `raster.rs`). Both do the same arithmetic (test
+//! `simd_shading_matches_reference`), so the picture does not depend on the CPU.
 
-use facecast_core::model::{Avatar, Texture, Wrap};
+use facecast_core::model::{Avatar, Wrap};
 
-use crate::math::*;
-use crate::raster::{diffuse_env, fast_exp2, fast_log2, Luts, MatInfo, TexInfo, TILE};
-use crate::texture::sample;
+use crate::raster::{MatInfo, TexInfo, TILE};
 
 /// Entries per batch: one tile row plus room to pad the last group of eight.
 pub(crate) const BATCH: usize = TILE + 8;
 
-/// Surface attributes of the pixels of one tile row waiting to be shaded (structure of arrays).
-/// Fields a material does not use are left stale and never read for it.
+/// Pixels of one tile row waiting to be shaded.
 #[repr(C, align(32))]
 pub(crate) struct Batch {
     pub n: usize,
     /// Pixel index inside the tile (`ly * TILE + lx`).
     pub pix: [u32; BATCH],
+    /// Triangle whose surface is shaded there.
+    pub tri: [u32; BATCH],
     pub mat: [u32; BATCH],
-    /// Mip level of the base colour / normal texture.
-    pub lb: [u32; BATCH],
-    pub ln: [u32; BATCH],
-    pub u: [f32; BATCH],
-    pub v: [f32; BATCH],
-    pub un: [f32; BATCH],
-    pub vn: [f32; BATCH],
-    /// Interpolated normal (not normalised; facing the viewer for back faces).
-    pub nx: [f32; BATCH],
-    pub ny: [f32; BATCH],
-    pub nz: [f32; BATCH],
-    /// Vertex colour.
-    pub cr: [f32; BATCH],
-    pub cg: [f32; BATCH],
-    pub cb: [f32; BATCH],
-    /// Triangle tangent / bitangent (zero when the UV mapping is degenerate).
-    pub tx: [f32; BATCH],
-    pub ty: [f32; BATCH],
-    pub tz: [f32; BATCH],
-    pub bx: [f32; BATCH],
-    pub by: [f32; BATCH],
-    pub bz: [f32; BATCH],
 }
 
 impl Batch {
@@ -51,68 +32,33 @@ impl Batch {
         Box::new(Batch {
             n: 0,
             pix: [0; BATCH],
+            tri: [0; BATCH],
             mat: [0; BATCH],
-            lb: [0; BATCH],
-            ln: [0; BATCH],
-            u: [0.0; BATCH],
-            v: [0.0; BATCH],
-            un: [0.0; BATCH],
-            vn: [0.0; BATCH],
-            nx: [0.0; BATCH],
-            ny: [0.0; BATCH],
-            nz: [1.0; BATCH],
-            cr: [1.0; BATCH],
-            cg: [1.0; BATCH],
-            cb: [1.0; BATCH],
-            tx: [0.0; BATCH],
-            ty: [0.0; BATCH],
-            tz: [0.0; BATCH],
-            bx: [0.0; BATCH],
-            by: [0.0; BATCH],
-            bz: [0.0; BATCH],
         })
     }
 
-    /// Copy entry `from` to `to` (padding a last, partial group of eight).
-    fn copy_entry(&mut self, from: usize, to: usize) {
-        self.pix[to] = self.pix[from];
-        self.mat[to] = self.mat[from];
-        self.lb[to] = self.lb[from];
-        self.ln[to] = self.ln[from];
-        for a in [
-            &mut self.u,
-            &mut self.v,
-            &mut self.un,
-            &mut self.vn,
-            &mut self.nx,
-            &mut self.ny,
-            &mut self.nz,
-            &mut self.cr,
-            &mut self.cg,
-            &mut self.cb,
-            &mut self.tx,
-            &mut self.ty,
-            &mut self.tz,
-            &mut self.bx,
-            &mut self.by,
-            &mut self.bz,
-        ] {
-            a[to] = a[from];
-        }
+    #[inline(always)]
+    pub fn push(&mut self, pix: usize, tri: u32, mat: u32) {
+        let i = self.n;
+        self.pix[i] = pix as u32;
+        self.tri[i] = tri;
+        self.mat[i] = mat;
+        self.n = i + 1;
+    }
+
+    /// Entries `i..i + lanes` (1..=8) as full groups of eight, padded with copies of the last.
+    #[inline(always)]
+    pub fn group(&self, i: usize, lanes: usize) -> ([u32; 8], [u32; 8]) {
+        let mut pix = [self.pix[i + lanes - 1]; 8];
+        let mut tri = [self.tri[i + lanes - 1]; 8];
+        pix[..lanes].copy_from_slice(&self.pix[i..i + lanes]);
+        tri[..lanes].copy_from_slice(&self.tri[i..i + lanes]);
+        (pix, tri)
     }
 }
 
-/// What the shading kernels read besides the batch.
-pub(crate) struct Shading<'a> {
-    pub av: &'a Avatar,
-    pub mats: &'a [MatInfo],
-    /// Per material: whether its textures can take the eight-wide path (repeat on
-    /// power-of-two sizes or clamp; mirror goes through the reference kernel).
-    pub simd_ok: &'a [bool],
-    pub luts: &'a Luts,
-}
-
-/// Whether texture `ti` can be sampled by the eight-wide kernel.
+/// Whether texture `ti` can be sampled by the eight-wide kernel (repeat on power-of-two sizes,
+/// or clamp; mirrored repeat goes through the reference path).
 pub(crate) fn simd_texture(av: &Avatar, ti: &Option<TexInfo>) -> bool {
     let Some(ti) = ti else { return true };
     let t = &av.textures[ti.tex as usize];
@@ -126,166 +72,136 @@ pub(crate) fn simd_texture(av: &Avatar, ti: &Option<TexInfo>) -> bool {
         .all(|l| ok(t.wrap_s, l.width) && ok(t.wrap_t, l.height))
 }
 
-/// Reference kernel: linear RGB of entry `i`.
-#[inline(always)]
-pub(crate) fn shade_one(s: &Shading, b: &Batch, i: usize) -> V3 {
-    let m = &s.mats[b.mat[i] as usize];
-    let mut c = [m.base[0], m.base[1], m.base[2]];
-    if let Some(ti) = &m.base_tex {
-        let t = &s.av.textures[ti.tex as usize];
-        let px = sample(t, b.lb[i] as usize, b.u[i], b.v[i]);
-        let l = &s.luts.srgb16;
-        let dec = |v: f32| l[((v * 16.0) as usize).min(4095)];
-        c[0] *= dec(px[0]);
-        c[1] *= dec(px[1]);
-        c[2] *= dec(px[2]);
-    }
-    if m.has_color {
-        c[0] *= b.cr[i];
-        c[1] *= b.cg[i];
-        c[2] *= b.cb[i];
-    }
-    if m.unlit {
-        return add(c, m.emissive);
-    }
-    let mut n = normalize([b.nx[i], b.ny[i], b.nz[i]]);
-    if let Some(ti) = &m.normal_tex {
-        let tt = [b.tx[i], b.ty[i], b.tz[i]];
-        if tt != [0.0; 3] {
-            let t = &s.av.textures[ti.tex as usize];
-            let px = sample(t, b.ln[i] as usize, b.un[i], b.vn[i]);
-            let x = (px[0] * (2.0 / 255.0) - 1.0) * m.normal_scale;
-            let y = (px[1] * (2.0 / 255.0) - 1.0) * m.normal_scale;
-            let z = px[2] * (2.0 / 255.0) - 1.0;
-            let bb = [b.bx[i], b.by[i], b.bz[i]];
-            n = normalize(add(add(scale(tt, x), scale(bb, y)), scale(n, z.max(0.05))));
-        }
-    }
-    light(s.luts, m, c, n)
+/// Byte offsets of the fields the kernel gathers from a triangle record (`raster::Tri`).
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct TriLayout {
+    pub stride: usize,
+    pub ox: usize,
+    pub oy: usize,
+    pub fa: usize,
+    pub fb: usize,
+    pub invw: usize,
+    pub v: usize,
+    pub back: usize,
+    pub uv_ratio: usize,
+    pub iwprod: usize,
+    pub t: usize,
+    pub b: usize,
 }
 
-/// Lit colour of albedo `c` with unit view-space normal `n` (reference).
-#[inline(always)]
-pub(crate) fn light(l: &Luts, m: &MatInfo, c: V3, n: V3) -> V3 {
-    let irr = diffuse_env(&l.lights, n);
-    let nh = dot(n, l.key_h);
-    let nl = dot(n, l.lights.key_dir);
-    let spec = if nh > m.spec_cut && nl > 0.0 {
-        fast_exp2(m.spec_pow * fast_log2(nh)) * nl.min(0.5) * 2.0
-    } else {
-        0.0
-    };
-    let mut out = [0.0; 3];
-    for k in 0..3 {
-        out[k] = c[k] * m.kd * irr[k] + m.ks[k] * spec * l.lights.key_col[k] + m.emissive[k];
-    }
-    out
+/// Byte offsets of the vertex fields the kernel gathers (`scene::VOut` / `scene::VAttr`).
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct VertLayout {
+    pub vstride: usize,
+    pub n: usize,
+    pub astride: usize,
+    pub uv0: usize,
+    pub uv1: usize,
+    pub col: usize,
 }
 
-/// Shade every entry of `b` into `col` (indexed by the entries' pixel index) and empty it.
-#[inline(always)]
-pub(crate) fn shade_batch(s: &Shading, b: &mut Batch, col: &mut [V3], simd: bool) {
-    let n = b.n;
-    let mut i = 0;
-    while i < n {
-        if simd {
-            let take = (n - i).min(8);
-            if uniform(s, b, i, take) {
-                for k in i + take..i + 8 {
-                    b.copy_entry(i + take - 1, k);
-                }
-                #[cfg(target_arch = "x86_64")]
-                // Safety: `simd` is only set when the CPU has AVX2 and FMA (see `Raster::draw`);
-                // `i + 8 <= BATCH` because `n <= TILE` and `BATCH = TILE + 8`.
-                unsafe {
-                    avx2::shade8(s, b, i, col)
-                };
-                i += take;
-                continue;
-            }
-        }
-        col[b.pix[i] as usize] = shade_one(s, b, i);
-        i += 1;
-    }
-    b.n = 0;
-}
-
-/// Whether entries `i..i + take` can be shaded together by the eight-wide kernel.
-#[inline(always)]
-fn uniform(s: &Shading, b: &Batch, i: usize, take: usize) -> bool {
-    let mi = b.mat[i];
-    if !s.simd_ok[mi as usize] {
-        return false;
-    }
-    let m = &s.mats[mi as usize];
-    let (tb, tn) = (m.base_tex.is_some(), m.normal_tex.is_some() && !m.unlit);
-    (i..i + take)
-        .all(|k| b.mat[k] == mi && (!tb || b.lb[k] == b.lb[i]) && (!tn || b.ln[k] == b.ln[i]))
+/// Everything the eight-wide kernel reads. The raw pointers are the frame's triangle, vertex and
+/// attribute arrays; every triangle id in a batch indexes `tris`, and every vertex index of
+/// those triangles indexes `verts` and `attrs` (the setup only records such triangles).
+pub(crate) struct Kernel<'a> {
+    pub av: &'a Avatar,
+    pub mats: &'a [MatInfo],
+    pub luts: &'a crate::raster::Luts,
+    pub tris: *const u8,
+    pub tl: TriLayout,
+    pub verts: *const u8,
+    pub attrs: *const u8,
+    pub vl: VertLayout,
+    /// Tile origin in pixels.
+    pub x0: f32,
+    pub y0: f32,
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
+pub(crate) mod avx2 {
     use super::*;
+    use crate::math::V3;
+    use facecast_core::model::Texture;
     use std::arch::x86_64::*;
 
-    /// Eight bilinear samples of `tex` at level `level` (same for all lanes): raw channel
-    /// values 0..255 as (r, g, b, a). Same arithmetic as [`crate::texture::sample`].
-    #[target_feature(enable = "avx2,fma")]
+    #[inline(always)]
+    unsafe fn set(x: f32) -> __m256 {
+        _mm256_set1_ps(x)
+    }
+
+    #[inline(always)]
+    unsafe fn seti(x: i32) -> __m256i {
+        _mm256_set1_epi32(x)
+    }
+
+    /// Gather one f32 at byte offset `off` of records `idx` (record size `stride`) from `base`.
+    #[inline(always)]
+    unsafe fn gf(base: *const u8, idx: __m256i, stride: usize, off: usize) -> __m256 {
+        let ix = _mm256_mullo_epi32(idx, seti((stride / 4) as i32));
+        _mm256_i32gather_ps::<4>(base.add(off) as *const f32, ix)
+    }
+
+    /// Gather one i32 at byte offset `off` of records `idx`.
+    #[inline(always)]
+    unsafe fn gi(base: *const u8, idx: __m256i, stride: usize, off: usize) -> __m256i {
+        let ix = _mm256_mullo_epi32(idx, seti((stride / 4) as i32));
+        _mm256_i32gather_epi32::<4>(base.add(off) as *const i32, ix)
+    }
+
+    /// Gather, per lane, the word holding byte `off` of records `idx`, and return that byte.
+    #[inline(always)]
+    unsafe fn gbyte(base: *const u8, idx: __m256i, stride: usize, off: usize) -> __m256i {
+        let w = gi(base, idx, stride, off & !3);
+        _mm256_and_si256(
+            _mm256_srlv_epi32(w, seti(((off & 3) * 8) as i32)),
+            seti(255),
+        )
+    }
+
+    /// Eight bilinear samples of `tex` at `level` (lanes in `mask`; others read texel 0): raw
+    /// channel values 0..255 (r, g, b, a). Same arithmetic as [`crate::texture::sample`].
+    #[inline(always)]
     unsafe fn sample8(tex: &Texture, level: usize, u: __m256, v: __m256) -> [__m256; 4] {
-        let lv = tex.mips.get(level).or(tex.mips.last()).unwrap_unchecked();
+        // Safety (caller): `level < mips.len()` (levels are clamped to the chain's length).
+        let lv = tex.mips.get_unchecked(level);
         let (w, h) = (lv.width as i32, lv.height as i32);
         let fin = |x: __m256| {
-            let abs = _mm256_andnot_ps(_mm256_set1_ps(-0.0), x);
-            let ok = _mm256_cmp_ps::<_CMP_LT_OQ>(abs, _mm256_set1_ps(f32::INFINITY));
+            let abs = _mm256_andnot_ps(set(-0.0), x);
+            let ok = _mm256_cmp_ps::<_CMP_LT_OQ>(abs, set(f32::INFINITY));
             let x = _mm256_and_ps(x, ok);
-            _mm256_min_ps(
-                _mm256_max_ps(x, _mm256_set1_ps(-1.0e4)),
-                _mm256_set1_ps(1.0e4),
-            )
+            _mm256_min_ps(_mm256_max_ps(x, set(-1.0e4)), set(1.0e4))
         };
         let (u, v) = (fin(u), fin(v));
-        let x = _mm256_sub_ps(
-            _mm256_mul_ps(u, _mm256_set1_ps(w as f32)),
-            _mm256_set1_ps(0.5),
-        );
-        let y = _mm256_sub_ps(
-            _mm256_mul_ps(v, _mm256_set1_ps(h as f32)),
-            _mm256_set1_ps(0.5),
-        );
+        let x = _mm256_sub_ps(_mm256_mul_ps(u, set(w as f32)), set(0.5));
+        let y = _mm256_sub_ps(_mm256_mul_ps(v, set(h as f32)), set(0.5));
         let (xf, yf) = (_mm256_floor_ps(x), _mm256_floor_ps(y));
         let (fx, fy) = (_mm256_sub_ps(x, xf), _mm256_sub_ps(y, yf));
         let (xi, yi) = (_mm256_cvtps_epi32(xf), _mm256_cvtps_epi32(yf));
-        let one = _mm256_set1_epi32(1);
         let wrap = |i: __m256i, n: i32, mode: Wrap| match mode {
-            Wrap::Repeat => _mm256_and_si256(i, _mm256_set1_epi32(n - 1)),
-            _ => _mm256_min_epi32(
-                _mm256_max_epi32(i, _mm256_setzero_si256()),
-                _mm256_set1_epi32(n - 1),
-            ),
+            Wrap::Repeat => _mm256_and_si256(i, seti(n - 1)),
+            _ => _mm256_min_epi32(_mm256_max_epi32(i, _mm256_setzero_si256()), seti(n - 1)),
         };
+        let one = seti(1);
         let x0 = wrap(xi, w, tex.wrap_s);
         let x1 = wrap(_mm256_add_epi32(xi, one), w, tex.wrap_s);
-        let y0 = _mm256_mullo_epi32(wrap(yi, h, tex.wrap_t), _mm256_set1_epi32(w));
-        let y1 = _mm256_mullo_epi32(
-            wrap(_mm256_add_epi32(yi, one), h, tex.wrap_t),
-            _mm256_set1_epi32(w),
-        );
+        let y0 = _mm256_mullo_epi32(wrap(yi, h, tex.wrap_t), seti(w));
+        let y1 = _mm256_mullo_epi32(wrap(_mm256_add_epi32(yi, one), h, tex.wrap_t), seti(w));
         let p = lv.data.as_ptr() as *const i32;
-        // Safety (caller): x0/x1 in 0..w and y0/y1 in 0..h·w by the wrap above (repeat only on
-        // power-of-two sizes, see `simd_texture`), and `data` holds w·h texels (`texture_ok`).
+        // Safety: x0/x1 lie in 0..w and y0/y1 in 0..h (times w) by the wrap above (repeat only
+        // on power-of-two sizes, see `simd_texture`); `data` holds w·h texels (`texture_ok`).
         let a = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y0, x0));
         let b = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y0, x1));
         let c = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y1, x0));
         let e = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y1, x1));
-        let onef = _mm256_set1_ps(1.0);
+        let onef = set(1.0);
         let (gx, gy) = (_mm256_sub_ps(onef, fx), _mm256_sub_ps(onef, fy));
         let w00 = _mm256_mul_ps(gx, gy);
         let w10 = _mm256_mul_ps(fx, gy);
         let w01 = _mm256_mul_ps(gx, fy);
         let w11 = _mm256_mul_ps(fx, fy);
         let ch = |t: __m256i, k: i32| -> __m256 {
-            let s = _mm256_srlv_epi32(t, _mm256_set1_epi32(k * 8));
-            _mm256_cvtepi32_ps(_mm256_and_si256(s, _mm256_set1_epi32(255)))
+            let s = _mm256_srlv_epi32(t, seti(k * 8));
+            _mm256_cvtepi32_ps(_mm256_and_si256(s, seti(255)))
         };
         let mut out = [_mm256_setzero_ps(); 4];
         for (k, o) in out.iter_mut().enumerate() {
@@ -298,19 +214,31 @@ mod avx2 {
         out
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn ld(a: &[f32; BATCH], i: usize) -> __m256 {
-        debug_assert!(i + 8 <= BATCH);
-        _mm256_loadu_ps(a.as_ptr().add(i))
+    /// Sample with a mip level per lane: one pass per distinct level present.
+    #[inline(always)]
+    unsafe fn sample8_levels(tex: &Texture, level: __m256i, u: __m256, v: __m256) -> [__m256; 4] {
+        let mut lv = [0i32; 8];
+        _mm256_storeu_si256(lv.as_mut_ptr() as *mut __m256i, level);
+        let first = lv[0];
+        let mut out = sample8(tex, first as usize, u, v);
+        let mut done = _mm256_cmpeq_epi32(level, seti(first));
+        while _mm256_movemask_ps(_mm256_castsi256_ps(done)) != 0xff {
+            let m = _mm256_movemask_ps(_mm256_castsi256_ps(done)) as u32;
+            let k = (!m).trailing_zeros() as usize;
+            let l = lv[k];
+            let sel = _mm256_cmpeq_epi32(level, seti(l));
+            let s = sample8(tex, l as usize, u, v);
+            let self_ = _mm256_castsi256_ps(sel);
+            for q in 0..4 {
+                out[q] = _mm256_blendv_ps(out[q], s[q], self_);
+            }
+            done = _mm256_or_si256(done, sel);
+        }
+        out
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn set(x: f32) -> __m256 {
-        _mm256_set1_ps(x)
-    }
-
-    /// 1/|n| · n with the reference's fallback (+Z) for zero vectors.
-    #[target_feature(enable = "avx2,fma")]
+    /// 1/|n| · n with the reference's fallback (+Z) for (near) zero vectors.
+    #[inline(always)]
     unsafe fn normalize8(x: __m256, y: __m256, z: __m256) -> [__m256; 3] {
         let l2 = _mm256_fmadd_ps(x, x, _mm256_fmadd_ps(y, y, _mm256_mul_ps(z, z)));
         let ok = _mm256_cmp_ps::<_CMP_GT_OQ>(l2, set(1e-30));
@@ -322,7 +250,7 @@ mod avx2 {
         ]
     }
 
-    #[target_feature(enable = "avx2,fma")]
+    #[inline(always)]
     unsafe fn dot8(n: &[__m256; 3], d: V3) -> __m256 {
         _mm256_fmadd_ps(
             n[0],
@@ -332,19 +260,16 @@ mod avx2 {
     }
 
     /// Eight-wide `fast_exp2(p · fast_log2(x))`.
-    #[target_feature(enable = "avx2,fma")]
+    #[inline(always)]
     unsafe fn pow8(x: __m256, p: f32) -> __m256 {
         let b = _mm256_castps_si256(x);
         let e = _mm256_sub_ps(
-            _mm256_cvtepi32_ps(_mm256_and_si256(
-                _mm256_srli_epi32::<23>(b),
-                _mm256_set1_epi32(255),
-            )),
+            _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32::<23>(b), seti(255))),
             set(127.0),
         );
         let m = _mm256_castsi256_ps(_mm256_or_si256(
-            _mm256_and_si256(b, _mm256_set1_epi32(0x007f_ffff)),
-            _mm256_set1_epi32(0x3f80_0000),
+            _mm256_and_si256(b, seti(0x007f_ffff)),
+            seti(0x3f80_0000),
         ));
         let lg = _mm256_add_ps(
             e,
@@ -363,50 +288,208 @@ mod avx2 {
         let poly = _mm256_fmadd_ps(z, poly, set(0.240_226_5));
         let poly = _mm256_fmadd_ps(z, poly, set(std::f32::consts::LN_2));
         let poly = _mm256_fmadd_ps(z, poly, set(1.0));
-        let ex = _mm256_slli_epi32::<23>(_mm256_add_epi32(
-            _mm256_cvtps_epi32(fl),
-            _mm256_set1_epi32(127),
-        ));
+        let ex = _mm256_slli_epi32::<23>(_mm256_add_epi32(_mm256_cvtps_epi32(fl), seti(127)));
         _mm256_mul_ps(poly, _mm256_castsi256_ps(ex))
     }
 
-    /// Shade entries `i..i + 8` (one material, one mip level per texture) into `col`.
+    /// Interpolated texture coordinates of `ti` (texture transform applied).
+    #[inline(always)]
+    unsafe fn uv8(k: &Kernel, ti: &TexInfo, v: &[__m256i; 3], b: &[__m256; 3]) -> [__m256; 2] {
+        let off = if ti.uv1 { k.vl.uv1 } else { k.vl.uv0 };
+        let mut u = _mm256_setzero_ps();
+        let mut w = _mm256_setzero_ps();
+        for i in 0..3 {
+            u = _mm256_fmadd_ps(gf(k.attrs, v[i], k.vl.astride, off), b[i], u);
+            w = _mm256_fmadd_ps(gf(k.attrs, v[i], k.vl.astride, off + 4), b[i], w);
+        }
+        match ti.xf {
+            Some(m) => [
+                _mm256_fmadd_ps(set(m[0]), u, _mm256_fmadd_ps(set(m[2]), w, set(m[4]))),
+                _mm256_fmadd_ps(set(m[1]), u, _mm256_fmadd_ps(set(m[3]), w, set(m[5]))),
+            ],
+            None => [u, w],
+        }
+    }
+
+    /// Mip level per lane (`ShadeCtx::level`, eight-wide): texel area per pixel
+    /// `uv_ratio · area · 2 · iwprod · w³`, level ⌊log4⌋, 0 below 2 texels.
+    #[inline(always)]
+    unsafe fn level8(ti: &TexInfo, ratio_prod: __m256, w: __m256) -> __m256i {
+        let w3 = _mm256_mul_ps(_mm256_mul_ps(w, w), w);
+        let texels = _mm256_mul_ps(_mm256_mul_ps(ratio_prod, set(ti.area * 2.0)), w3);
+        let big = _mm256_cmp_ps::<_CMP_GT_OQ>(texels, set(2.0)); // false for NaN
+        let e = _mm256_sub_epi32(
+            _mm256_and_si256(
+                _mm256_srli_epi32::<23>(_mm256_castps_si256(texels)),
+                seti(255),
+            ),
+            seti(127),
+        );
+        let l = _mm256_min_epi32(
+            _mm256_srli_epi32::<1>(_mm256_max_epi32(e, _mm256_setzero_si256())),
+            seti(ti.levels as i32 - 1),
+        );
+        _mm256_and_si256(l, _mm256_castps_si256(big))
+    }
+
+    /// Shade the first `lanes` of the eight (pixel, triangle) pairs, all of material `mat`,
+    /// into `col`.
     ///
-    /// Safety: AVX2 and FMA present; `i + 8 <= BATCH`; the entries pass [`uniform`].
+    /// Safety: the CPU has AVX2 and FMA; `mat`'s textures pass [`simd_texture`]; `k`'s pointers
+    /// are valid for every triangle id in `tri` and every vertex index of those triangles.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn shade8(s: &Shading, b: &Batch, i: usize, col: &mut [V3]) {
-        let m = &s.mats[b.mat[i] as usize];
-        let l = s.luts;
+    pub(crate) unsafe fn shade8(
+        k: &Kernel,
+        pixs: &[u32; 8],
+        tris: &[u32; 8],
+        mat: u32,
+        lanes: usize,
+        col: &mut [V3],
+    ) {
+        let m = &k.mats[mat as usize];
+        let l = k.luts;
+        let tl = &k.tl;
+        let pix = _mm256_loadu_si256(pixs.as_ptr() as *const __m256i);
+        let id = _mm256_loadu_si256(tris.as_ptr() as *const __m256i);
+        let tile_bits = TILE.trailing_zeros() as i32;
+        let lx = _mm256_and_si256(pix, seti(TILE as i32 - 1));
+        let ly = _mm256_srlv_epi32(pix, seti(tile_bits));
+        let px = _mm256_add_ps(_mm256_cvtepi32_ps(lx), set(k.x0 + 0.5));
+        let py = _mm256_add_ps(_mm256_cvtepi32_ps(ly), set(k.y0 + 0.5));
+        // Barycentrics (ShadeCtx::bary).
+        let t = k.tris;
+        let dx = _mm256_sub_ps(px, gf(t, id, tl.stride, tl.ox));
+        let dy = _mm256_sub_ps(py, gf(t, id, tl.stride, tl.oy));
+        let mut l1 = _mm256_fmadd_ps(
+            gf(t, id, tl.stride, tl.fa),
+            dx,
+            _mm256_mul_ps(gf(t, id, tl.stride, tl.fb), dy),
+        );
+        let mut l2 = _mm256_fmadd_ps(
+            gf(t, id, tl.stride, tl.fa + 4),
+            dx,
+            _mm256_mul_ps(gf(t, id, tl.stride, tl.fb + 4), dy),
+        );
+        let mut l0 = _mm256_sub_ps(_mm256_sub_ps(set(1.0), l1), l2);
+        let zero = _mm256_setzero_ps();
+        let neg = _mm256_or_ps(
+            _mm256_or_ps(
+                _mm256_cmp_ps::<_CMP_LT_OQ>(l0, zero),
+                _mm256_cmp_ps::<_CMP_LT_OQ>(l1, zero),
+            ),
+            _mm256_cmp_ps::<_CMP_LT_OQ>(l2, zero),
+        );
+        let iw = [
+            gf(t, id, tl.stride, tl.invw),
+            gf(t, id, tl.stride, tl.invw + 4),
+            gf(t, id, tl.stride, tl.invw + 8),
+        ];
+        let mut degenerate = zero;
+        if _mm256_movemask_ps(neg) != 0 {
+            let (c0, c1, c2) = (
+                _mm256_max_ps(l0, zero),
+                _mm256_max_ps(l1, zero),
+                _mm256_max_ps(l2, zero),
+            );
+            let s = _mm256_add_ps(_mm256_add_ps(c0, c1), c2);
+            let inv = _mm256_div_ps(set(1.0), s);
+            l0 = _mm256_blendv_ps(l0, _mm256_mul_ps(c0, inv), neg);
+            l1 = _mm256_blendv_ps(l1, _mm256_mul_ps(c1, inv), neg);
+            l2 = _mm256_blendv_ps(l2, _mm256_mul_ps(c2, inv), neg);
+            degenerate = _mm256_and_ps(neg, _mm256_cmp_ps::<_CMP_LE_OQ>(s, zero));
+        }
+        let (p0, p1, p2) = (
+            _mm256_mul_ps(l0, iw[0]),
+            _mm256_mul_ps(l1, iw[1]),
+            _mm256_mul_ps(l2, iw[2]),
+        );
+        let mut w = _mm256_div_ps(set(1.0), _mm256_add_ps(_mm256_add_ps(p0, p1), p2));
+        let mut bc = [
+            _mm256_mul_ps(p0, w),
+            _mm256_mul_ps(p1, w),
+            _mm256_mul_ps(p2, w),
+        ];
+        if _mm256_movemask_ps(degenerate) != 0 {
+            let wd = _mm256_div_ps(set(3.0), _mm256_add_ps(_mm256_add_ps(iw[0], iw[1]), iw[2]));
+            w = _mm256_blendv_ps(w, wd, degenerate);
+            for q in &mut bc {
+                *q = _mm256_blendv_ps(*q, set(1.0 / 3.0), degenerate);
+            }
+        }
+        let v = [
+            gi(t, id, tl.stride, tl.v),
+            gi(t, id, tl.stride, tl.v + 4),
+            gi(t, id, tl.stride, tl.v + 8),
+        ];
+        let ratio_prod = if m.base_tex.is_some() || (m.normal_tex.is_some() && !m.unlit) {
+            _mm256_mul_ps(
+                gf(t, id, tl.stride, tl.uv_ratio),
+                gf(t, id, tl.stride, tl.iwprod),
+            )
+        } else {
+            zero
+        };
+        // Base colour.
         let mut c = [set(m.base[0]), set(m.base[1]), set(m.base[2])];
+        let mut base_uv = None;
         if let Some(ti) = &m.base_tex {
-            let t = &s.av.textures[ti.tex as usize];
-            let px = sample8(t, b.lb[i] as usize, ld(&b.u, i), ld(&b.v, i));
+            let uv = uv8(k, ti, &v, &bc);
+            base_uv = Some(uv);
+            let tex = &k.av.textures[ti.tex as usize];
+            let px = sample8_levels(tex, level8(ti, ratio_prod, w), uv[0], uv[1]);
             let lut = l.srgb16.as_ptr();
-            for k in 0..3 {
+            for q in 0..3 {
                 // Safety: indices clamped to 0..=4095, the LUT's length.
                 let idx = _mm256_min_epi32(
-                    _mm256_cvttps_epi32(_mm256_mul_ps(px[k], set(16.0))),
-                    _mm256_set1_epi32(4095),
+                    _mm256_max_epi32(
+                        _mm256_cvttps_epi32(_mm256_mul_ps(px[q], set(16.0))),
+                        _mm256_setzero_si256(),
+                    ),
+                    seti(4095),
                 );
-                let idx = _mm256_max_epi32(idx, _mm256_setzero_si256());
-                c[k] = _mm256_mul_ps(c[k], _mm256_i32gather_ps::<4>(lut, idx));
+                c[q] = _mm256_mul_ps(c[q], _mm256_i32gather_ps::<4>(lut, idx));
             }
         }
         if m.has_color {
-            c[0] = _mm256_mul_ps(c[0], ld(&b.cr, i));
-            c[1] = _mm256_mul_ps(c[1], ld(&b.cg, i));
-            c[2] = _mm256_mul_ps(c[2], ld(&b.cb, i));
+            for (q, cq) in c.iter_mut().enumerate() {
+                let mut a = _mm256_setzero_ps();
+                for i in 0..3 {
+                    a = _mm256_fmadd_ps(
+                        gf(k.attrs, v[i], k.vl.astride, k.vl.col + 4 * q),
+                        bc[i],
+                        a,
+                    );
+                }
+                *cq = _mm256_mul_ps(*cq, a);
+            }
         }
         let mut out = [[0f32; 8]; 3];
         if m.unlit {
-            for k in 0..3 {
-                _mm256_storeu_ps(out[k].as_mut_ptr(), _mm256_add_ps(c[k], set(m.emissive[k])));
+            for q in 0..3 {
+                _mm256_storeu_ps(out[q].as_mut_ptr(), _mm256_add_ps(c[q], set(m.emissive[q])));
             }
         } else {
-            let mut n = normalize8(ld(&b.nx, i), ld(&b.ny, i), ld(&b.nz, i));
+            let mut nn = [zero; 3];
+            for (q, nq) in nn.iter_mut().enumerate() {
+                let mut a = _mm256_setzero_ps();
+                for i in 0..3 {
+                    a = _mm256_fmadd_ps(gf(k.verts, v[i], k.vl.vstride, k.vl.n + 4 * q), bc[i], a);
+                }
+                *nq = a;
+            }
+            let back = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+                gbyte(t, id, tl.stride, tl.back),
+                _mm256_setzero_si256(),
+            ));
+            if _mm256_movemask_ps(back) != 0 {
+                for q in &mut nn {
+                    *q = _mm256_blendv_ps(*q, _mm256_sub_ps(zero, *q), back);
+                }
+            }
+            let mut n = normalize8(nn[0], nn[1], nn[2]);
             if let Some(ti) = &m.normal_tex {
-                let (tx, ty, tz) = (ld(&b.tx, i), ld(&b.ty, i), ld(&b.tz, i));
-                let zero = _mm256_setzero_ps();
+                let g = |o: usize| gf(t, id, tl.stride, o);
+                let (tx, ty, tz) = (g(tl.t), g(tl.t + 4), g(tl.t + 8));
                 let has_t = _mm256_or_ps(
                     _mm256_or_ps(
                         _mm256_cmp_ps::<_CMP_NEQ_UQ>(tx, zero),
@@ -415,67 +498,74 @@ mod avx2 {
                     _mm256_cmp_ps::<_CMP_NEQ_UQ>(tz, zero),
                 );
                 if _mm256_movemask_ps(has_t) != 0 {
-                    let t = &s.av.textures[ti.tex as usize];
-                    let px = sample8(t, b.ln[i] as usize, ld(&b.un, i), ld(&b.vn, i));
+                    let uv = match (&m.base_tex, base_uv) {
+                        (Some(bt), Some(uv)) if bt.uv1 == ti.uv1 && bt.xf == ti.xf => uv,
+                        _ => uv8(k, ti, &v, &bc),
+                    };
+                    let tex = &k.av.textures[ti.tex as usize];
+                    let px = sample8_levels(tex, level8(ti, ratio_prod, w), uv[0], uv[1]);
                     let two = set(2.0 / 255.0);
                     let x =
                         _mm256_mul_ps(_mm256_fmsub_ps(px[0], two, set(1.0)), set(m.normal_scale));
                     let y =
                         _mm256_mul_ps(_mm256_fmsub_ps(px[1], two, set(1.0)), set(m.normal_scale));
                     let z = _mm256_max_ps(_mm256_fmsub_ps(px[2], two, set(1.0)), set(0.05));
-                    let (bx, by, bz) = (ld(&b.bx, i), ld(&b.by, i), ld(&b.bz, i));
+                    let (bx, by, bz) = (g(tl.b), g(tl.b + 4), g(tl.b + 8));
                     let p = normalize8(
                         _mm256_fmadd_ps(tx, x, _mm256_fmadd_ps(bx, y, _mm256_mul_ps(n[0], z))),
                         _mm256_fmadd_ps(ty, x, _mm256_fmadd_ps(by, y, _mm256_mul_ps(n[1], z))),
                         _mm256_fmadd_ps(tz, x, _mm256_fmadd_ps(bz, y, _mm256_mul_ps(n[2], z))),
                     );
-                    for k in 0..3 {
-                        n[k] = _mm256_blendv_ps(n[k], p[k], has_t);
+                    for q in 0..3 {
+                        n[q] = _mm256_blendv_ps(n[q], p[q], has_t);
                     }
                 }
             }
-            // diffuse_env, eight wide.
+            // raster::diffuse_env, eight-wide.
             let lt = &l.lights;
-            let k = _mm256_min_ps(
+            let kd = _mm256_min_ps(
                 _mm256_max_ps(
                     _mm256_mul_ps(
                         _mm256_add_ps(dot8(&n, lt.key_dir), set(0.45)),
                         set(1.0 / 1.45),
                     ),
-                    set(0.0),
+                    zero,
                 ),
                 set(1.0),
             );
-            let kk = _mm256_mul_ps(_mm256_mul_ps(k, k), _mm256_fnmadd_ps(set(2.0), k, set(3.0)));
-            let k = _mm256_fmadd_ps(kk, set(0.35), _mm256_mul_ps(k, set(0.65)));
+            let ks = _mm256_mul_ps(
+                _mm256_mul_ps(kd, kd),
+                _mm256_fnmadd_ps(set(2.0), kd, set(3.0)),
+            );
+            let key = _mm256_fmadd_ps(ks, set(0.35), _mm256_mul_ps(kd, set(0.65)));
             let f = _mm256_max_ps(
                 _mm256_mul_ps(
                     _mm256_add_ps(dot8(&n, lt.fill_dir), set(0.5)),
                     set(1.0 / 1.5),
                 ),
-                set(0.0),
+                zero,
             );
-            let r = _mm256_max_ps(dot8(&n, lt.rim_dir), set(0.0));
-            let e = _mm256_sub_ps(set(1.0), _mm256_max_ps(n[2], set(0.0)));
+            let r = _mm256_max_ps(dot8(&n, lt.rim_dir), zero);
+            let e = _mm256_sub_ps(set(1.0), _mm256_max_ps(n[2], zero));
             let fres = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(e, e), e), set(0.35));
             let h = _mm256_fmadd_ps(set(0.5), n[1], set(0.5));
             let rim = _mm256_fmadd_ps(r, r, _mm256_mul_ps(fres, set(0.6)));
-            // Specular.
+            // Specular (ShadeCtx::light).
             let nh = dot8(&n, l.key_h);
             let nl = dot8(&n, lt.key_dir);
             let on = _mm256_and_ps(
                 _mm256_cmp_ps::<_CMP_GT_OQ>(nh, set(m.spec_cut)),
-                _mm256_cmp_ps::<_CMP_GT_OQ>(nl, set(0.0)),
+                _mm256_cmp_ps::<_CMP_GT_OQ>(nl, zero),
             );
             let spec = if _mm256_movemask_ps(on) != 0 {
                 let p = pow8(nh, m.spec_pow);
                 let sp = _mm256_mul_ps(_mm256_mul_ps(p, _mm256_min_ps(nl, set(0.5))), set(2.0));
                 _mm256_and_ps(sp, on)
             } else {
-                _mm256_setzero_ps()
+                zero
             };
             for q in 0..3 {
-                let irr = _mm256_fmadd_ps(set(lt.key_col[q]), k, set(lt.ground[q]));
+                let irr = _mm256_fmadd_ps(set(lt.key_col[q]), key, set(lt.ground[q]));
                 let irr = _mm256_fmadd_ps(set(lt.fill_col[q]), f, irr);
                 let irr = _mm256_fmadd_ps(set(lt.rim_col[q]), rim, irr);
                 let irr = _mm256_fmadd_ps(set(lt.sky[q] - lt.ground[q]), h, irr);
@@ -484,8 +574,8 @@ mod avx2 {
                 _mm256_storeu_ps(out[q].as_mut_ptr(), _mm256_add_ps(o, set(m.emissive[q])));
             }
         }
-        for k in 0..8 {
-            col[b.pix[i + k] as usize] = [out[0][k], out[1][k], out[2][k]];
+        for q in 0..lanes {
+            col[pixs[q] as usize] = [out[0][q], out[1][q], out[2][q]];
         }
     }
 }
