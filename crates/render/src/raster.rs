@@ -168,6 +168,8 @@ impl Luts {
                 let x = f32::from_bits(bits);
                 (linear_to_srgb(tone(x)).clamp(0.0, 1.0) * 255.0 + 0.5) as u8
             })
+            // Padding: the eight-wide encoder reads 4 bytes at each index.
+            .chain([255; 3])
             .collect();
         let l = lights();
         let key_h = normalize(add(l.key_dir, [0.0, 0.0, 1.0]));
@@ -184,7 +186,8 @@ impl Luts {
     #[inline(always)]
     fn encode(&self, x: f32) -> u8 {
         let b = x.to_bits();
-        if x.is_nan() || b < (ENC_LO_EXP << 23) {
+        // Negative values (sign bit set) count as below the range.
+        if x.is_nan() || (b as i32) < (ENC_LO_EXP << 23) as i32 {
             return 0;
         }
         if b >= (ENC_HI_EXP << 23) {
@@ -1015,17 +1018,15 @@ impl Raster {
                 kern.x0 = x0 as f32;
                 kern.y0 = y0 as f32;
                 for ly in 0..if empty { 0 } else { th } {
-                    let py = (y0 + ly) as f32 + 0.5;
                     for lx in 0..tw {
                         let k = ly * TILE + lx;
                         let s = &self.ids[k * 4..k * 4 + 4];
-                        let px = (x0 + lx) as f32 + 0.5;
                         if s[0] == s[1] && s[0] == s[2] && s[0] == s[3] {
                             if s[0] == NONE {
                                 self.bgflag[k] = true;
                             } else {
                                 self.bgflag[k] = false;
-                                batch.push(k, s[0], self.tris[s[0] as usize].mat);
+                                batch.push(k, s[0], self.tris[s[0] as usize].mat, 1.0);
                             }
                             continue;
                         }
@@ -1050,7 +1051,7 @@ impl Raster {
                                         best = i;
                                     }
                                 }
-                                batch.push(k, best, m0);
+                                batch.push(k, best, m0, 1.0);
                                 continue;
                             }
                         }
@@ -1061,17 +1062,17 @@ impl Raster {
                                 continue;
                             }
                             let cnt = s.iter().filter(|&&x| x == id).count() as f32;
-                            let c = if id == NONE {
-                                bg_lin(&self.bg, x0 + lx, y0 + ly, self.w, &self.luts)
+                            if id == NONE {
+                                let c = bg_lin(&self.bg, x0 + lx, y0 + ly, self.w, &self.luts);
+                                acc = scale(c, cnt * 0.25);
                             } else {
-                                let c = ctx.shade(&self.tris[id as usize], px, py);
-                                [c[0], c[1], c[2]]
-                            };
-                            for q in 0..3 {
-                                acc[q] += c[q] * cnt;
+                                let mat = self.tris[id as usize].mat;
+                                batch.push(k, id, mat, cnt * 0.25);
                             }
                         }
-                        self.col[k] = scale(acc, 0.25);
+                        // The background's share; the surfaces' shares are added when the
+                        // batch is shaded.
+                        self.col[k] = acc;
                     }
                     shade_batch(
                         &ctx,
@@ -1101,7 +1102,34 @@ impl Raster {
                 }
                 // Encode to sRGB.
                 for ly in 0..if empty { 0 } else { th } {
-                    for lx in 0..tw {
+                    let mut done = 0;
+                    #[cfg(target_arch = "x86_64")]
+                    if simd {
+                        let r = ly * TILE;
+                        let (bg_const, bg_row) = match &self.bg {
+                            Bg::Solid(c, _) => (rgba_u32(*c), None),
+                            Bg::Rows(rows) => (rgba_u32(rows[y0 + ly].0), None),
+                            Bg::Image(img) => {
+                                let o = (y0 + ly) * self.w + x0;
+                                (0, Some(&img[o..o + tw]))
+                            }
+                        };
+                        // Safety: `simd` means AVX2 + FMA (`Raster::draw`); the row slices are
+                        // `tw` pixels long (`rgba` 4 bytes per pixel); `enc` is padded.
+                        done = unsafe {
+                            crate::shade::avx2::encode_row(
+                                &self.col[r..r + tw],
+                                &self.bgflag[r..r + tw],
+                                bg_const,
+                                bg_row,
+                                &self.luts.enc,
+                                self.luts.enc_base,
+                                (ENC_LO_EXP, ENC_HI_EXP),
+                                &mut self.rgba[r * 4..(r + tw) * 4],
+                            )
+                        };
+                    }
+                    for lx in done..tw {
                         let k = ly * TILE + lx;
                         let o = (ly * TILE + lx) * 4;
                         let px = if self.bgflag[k] {
@@ -1199,14 +1227,14 @@ fn shade_batch(
             let end = (i + 8).min(n);
             let run = b.mat[i..end].iter().take_while(|&&m| m == mi).count();
             if run >= 3 {
-                let (pix, tri) = b.group(i, run);
+                let g = b.group(i, run);
                 #[cfg(target_arch = "x86_64")]
                 // Safety: `simd` is set only when the CPU has AVX2 and FMA (`Raster::draw`);
                 // the entries share material `mi` whose textures pass `simd_texture`; the
                 // pointers in `kern` are this frame's `tris`, `verts` and `attrs`, which the
                 // batch's triangle ids and their vertex indices index.
                 unsafe {
-                    crate::shade::avx2::shade8(kern, &pix, &tri, mi, run, col)
+                    crate::shade::avx2::shade8(kern, (&g.0, &g.1, &g.2), mi, run, col)
                 };
                 i += run;
                 continue;
@@ -1216,7 +1244,7 @@ fn shade_batch(
         let px = (kern.x0 as usize + k % TILE) as f32 + 0.5;
         let py = (kern.y0 as usize + k / TILE) as f32 + 0.5;
         let c = ctx.shade(&tris[b.tri[i] as usize], px, py);
-        col[k] = [c[0], c[1], c[2]];
+        crate::shade::store(&mut col[k], [c[0], c[1], c[2]], b.wt[i]);
         i += 1;
     }
     b.n = 0;
@@ -1277,6 +1305,11 @@ fn bg_lin(bg: &Bg, x: usize, y: usize, w: usize, l: &Luts) -> V3 {
 }
 
 #[inline(always)]
+/// Opaque RGBA8 as a little-endian u32.
+fn rgba_u32(c: [u8; 3]) -> u32 {
+    u32::from_le_bytes([c[0], c[1], c[2], 255])
+}
+
 fn bg_srgb(bg: &Bg, x: usize, y: usize, w: usize) -> [u8; 3] {
     match bg {
         Bg::Solid(c, _) => *c,
@@ -1634,6 +1667,74 @@ mod tests {
         assert_eq!(l.encode(0.0), 0);
         assert!((l.encode(0.5) as i32 - 188).abs() <= 2, "{}", l.encode(0.5));
         assert_eq!(l.encode(10.0), 255);
+        assert_eq!(l.encode(-0.0), 0);
+        assert_eq!(l.encode(-3.0), 0);
+        assert_eq!(l.encode(f32::NAN), 0);
+    }
+
+    /// The eight-wide sRGB encoder gives the scalar encoder's bytes for every kind of input
+    /// (negative, zero, NaN, below / inside / above the table, infinities) and writes the
+    /// background where flagged.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn simd_encode_matches_scalar() {
+        if !(std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma"))
+        {
+            return;
+        }
+        let l = Luts::new();
+        let mut vals = vec![
+            -1.0f32,
+            -0.0,
+            0.0,
+            f32::NAN,
+            1e-9,
+            2.0e-4,
+            0.5,
+            1.0,
+            3.99,
+            4.0,
+            1e9,
+            f32::INFINITY,
+        ];
+        let mut x = 1.0e-5f32;
+        while x < 8.0 {
+            vals.push(x);
+            x *= 1.013;
+        }
+        let col: Vec<V3> = vals
+            .chunks(3)
+            .filter(|c| c.len() == 3)
+            .map(|c| [c[0], c[1], c[2]])
+            .collect();
+        let n = col.len();
+        let bgflag: Vec<bool> = (0..n).map(|i| i % 7 == 3).collect();
+        let bg = rgba_u32([1, 2, 3]);
+        let mut out = vec![0u8; n * 4];
+        // Safety: AVX2 + FMA checked above; slices sized as required.
+        let done = unsafe {
+            crate::shade::avx2::encode_row(
+                &col,
+                &bgflag,
+                bg,
+                None,
+                &l.enc,
+                l.enc_base,
+                (ENC_LO_EXP, ENC_HI_EXP),
+                &mut out,
+            )
+        };
+        assert_eq!(done, n / 8 * 8);
+        for i in 0..done {
+            let want = if bgflag[i] {
+                [1, 2, 3, 255]
+            } else {
+                let c = col[i];
+                [l.encode(c[0]), l.encode(c[1]), l.encode(c[2]), 255]
+            };
+            assert_eq!(out[i * 4..i * 4 + 4], want, "pixel {i}: {:?}", col[i]);
+        }
     }
 
     #[test]

@@ -13,8 +13,8 @@ use facecast_core::model::{Avatar, Wrap};
 
 use crate::raster::{MatInfo, TexInfo, TILE};
 
-/// Entries per batch: one tile row plus room to pad the last group of eight.
-pub(crate) const BATCH: usize = TILE + 8;
+/// Entries per batch: one tile row, up to four surfaces per pixel (silhouette pixels).
+pub(crate) const BATCH: usize = 4 * TILE;
 
 /// Pixels of one tile row waiting to be shaded.
 #[repr(C, align(32))]
@@ -25,6 +25,8 @@ pub(crate) struct Batch {
     /// Triangle whose surface is shaded there.
     pub tri: [u32; BATCH],
     pub mat: [u32; BATCH],
+    /// Share of the pixel (covered samples / 4): 1 stores the colour, less adds that share.
+    pub wt: [f32; BATCH],
 }
 
 impl Batch {
@@ -34,26 +36,30 @@ impl Batch {
             pix: [0; BATCH],
             tri: [0; BATCH],
             mat: [0; BATCH],
+            wt: [0.0; BATCH],
         })
     }
 
     #[inline(always)]
-    pub fn push(&mut self, pix: usize, tri: u32, mat: u32) {
+    pub fn push(&mut self, pix: usize, tri: u32, mat: u32, wt: f32) {
         let i = self.n;
         self.pix[i] = pix as u32;
         self.tri[i] = tri;
         self.mat[i] = mat;
+        self.wt[i] = wt;
         self.n = i + 1;
     }
 
     /// Entries `i..i + lanes` (1..=8) as full groups of eight, padded with copies of the last.
     #[inline(always)]
-    pub fn group(&self, i: usize, lanes: usize) -> ([u32; 8], [u32; 8]) {
+    pub fn group(&self, i: usize, lanes: usize) -> ([u32; 8], [u32; 8], [f32; 8]) {
         let mut pix = [self.pix[i + lanes - 1]; 8];
         let mut tri = [self.tri[i + lanes - 1]; 8];
+        let mut wt = [0.0; 8];
         pix[..lanes].copy_from_slice(&self.pix[i..i + lanes]);
         tri[..lanes].copy_from_slice(&self.tri[i..i + lanes]);
-        (pix, tri)
+        wt[..lanes].copy_from_slice(&self.wt[i..i + lanes]);
+        (pix, tri, wt)
     }
 }
 
@@ -115,6 +121,18 @@ pub(crate) struct Kernel<'a> {
     /// Tile origin in pixels.
     pub x0: f32,
     pub y0: f32,
+}
+
+/// Write colour `c` with share `wt` of the pixel into `dst` (1: the whole pixel).
+#[inline(always)]
+pub(crate) fn store(dst: &mut crate::math::V3, c: crate::math::V3, wt: f32) {
+    if wt == 1.0 {
+        *dst = c;
+    } else {
+        for q in 0..3 {
+            dst[q] += c[q] * wt;
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -332,6 +350,69 @@ pub(crate) mod avx2 {
         _mm256_and_si256(l, _mm256_castps_si256(big))
     }
 
+    /// Encode `col` (linear RGB) to sRGB RGBA bytes in `out` through the tone-mapping table `enc`
+    /// (`Luts::encode`, eight-wide; `enc` must have 3 bytes of padding after its `n` entries),
+    /// except where `bgflag` is set: there the background pixel (`bg_const`, or `bg_row[x]` when
+    /// given) is written. Returns how many leading pixels were done (a multiple of 8).
+    ///
+    /// Safety: AVX2 and FMA present; `out.len() >= 4 * col.len()`, `bgflag.len() >= col.len()`,
+    /// `bg_row` (if any) at least `col.len()` long.
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn encode_row(
+        col: &[V3],
+        bgflag: &[bool],
+        bg_const: u32,
+        bg_row: Option<&[[u8; 4]]>,
+        enc: &[u8],
+        enc_base: u32,
+        (lo_exp, hi_exp): (u32, u32),
+        out: &mut [u8],
+    ) -> usize {
+        let n8 = col.len() / 8 * 8;
+        let lo = seti((lo_exp << 23) as i32);
+        let hi = seti((hi_exp << 23) as i32 - 1);
+        let stride = _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21);
+        let last = enc.len().saturating_sub(4) as i32;
+        let tab = enc.as_ptr() as *const i32;
+        let mut x = 0;
+        while x < n8 {
+            let base = col.as_ptr().add(x) as *const f32;
+            let mut px = seti(0xff00_0000u32 as i32);
+            for c in 0..3 {
+                let v = _mm256_i32gather_ps::<4>(base.add(c), stride);
+                let b = _mm256_castps_si256(v);
+                let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(v, v));
+                let low = _mm256_or_si256(_mm256_cmpgt_epi32(lo, b), nan);
+                let high = _mm256_andnot_si256(nan, _mm256_cmpgt_epi32(b, hi));
+                let idx = _mm256_sub_epi32(_mm256_srli_epi32::<15>(b), seti(enc_base as i32));
+                let idx = _mm256_andnot_si256(_mm256_or_si256(low, high), idx);
+                let idx =
+                    _mm256_min_epi32(_mm256_max_epi32(idx, _mm256_setzero_si256()), seti(last));
+                // Safety: 0 <= idx <= enc.len() - 4, so the 4-byte reads stay inside `enc`.
+                let e = _mm256_and_si256(_mm256_i32gather_epi32::<1>(tab, idx), seti(255));
+                let e =
+                    _mm256_andnot_si256(low, _mm256_or_si256(e, _mm256_and_si256(high, seti(255))));
+                px = _mm256_or_si256(px, _mm256_sllv_epi32(e, seti(8 * c as i32)));
+            }
+            let f = _mm_loadl_epi64(bgflag.as_ptr().add(x) as *const __m128i);
+            let bgm = _mm256_cmpgt_epi32(_mm256_cvtepu8_epi32(f), _mm256_setzero_si256());
+            if _mm256_movemask_ps(_mm256_castsi256_ps(bgm)) != 0 {
+                let bgv = match bg_row {
+                    Some(r) => _mm256_or_si256(
+                        _mm256_loadu_si256(r.as_ptr().add(x) as *const __m256i),
+                        seti(0xff00_0000u32 as i32),
+                    ),
+                    None => seti(bg_const as i32),
+                };
+                px = _mm256_blendv_epi8(px, bgv, bgm);
+            }
+            _mm256_storeu_si256(out.as_mut_ptr().add(x * 4) as *mut __m256i, px);
+            x += 8;
+        }
+        n8
+    }
+
     /// Shade the first `lanes` of the eight (pixel, triangle) pairs, all of material `mat`,
     /// into `col`.
     ///
@@ -340,8 +421,7 @@ pub(crate) mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     pub(crate) unsafe fn shade8(
         k: &Kernel,
-        pixs: &[u32; 8],
-        tris: &[u32; 8],
+        (pixs, tris, wts): (&[u32; 8], &[u32; 8], &[f32; 8]),
         mat: u32,
         lanes: usize,
         col: &mut [V3],
@@ -575,7 +655,11 @@ pub(crate) mod avx2 {
             }
         }
         for q in 0..lanes {
-            col[pixs[q] as usize] = [out[0][q], out[1][q], out[2][q]];
+            store(
+                &mut col[pixs[q] as usize],
+                [out[0][q], out[1][q], out[2][q]],
+                wts[q],
+            );
         }
     }
 }
