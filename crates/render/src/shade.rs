@@ -166,14 +166,70 @@ pub(crate) mod avx2 {
         _mm256_i32gather_epi32::<4>(base.add(off) as *const i32, ix)
     }
 
-    /// Gather, per lane, the word holding byte `off` of records `idx`, and return that byte.
-    #[inline(always)]
-    unsafe fn gbyte(base: *const u8, idx: __m256i, stride: usize, off: usize) -> __m256i {
-        let w = gi(base, idx, stride, off & !3);
-        _mm256_and_si256(
-            _mm256_srlv_epi32(w, seti(((off & 3) * 8) as i32)),
-            seti(255),
-        )
+    /// Where the eight lanes' records come from: usually one or two distinct records (pixels of
+    /// one triangle come in runs), loaded once and broadcast, else gathered per lane.
+    #[derive(Copy, Clone)]
+    enum Src {
+        One(usize),
+        /// Records `a` and `b`; the mask selects `b`'s lanes.
+        Two(usize, usize, __m256),
+        Many(__m256i),
+    }
+
+    impl Src {
+        #[inline(always)]
+        unsafe fn of(idx: __m256i, first: u32) -> Src {
+            let a = _mm256_cmpeq_epi32(idx, seti(first as i32));
+            let ma = _mm256_movemask_ps(_mm256_castsi256_ps(a)) as u32;
+            if ma == 0xff {
+                return Src::One(first as usize);
+            }
+            let mut lanes = [0u32; 8];
+            _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, idx);
+            let second = lanes[(!ma).trailing_zeros() as usize];
+            let b = _mm256_cmpeq_epi32(idx, seti(second as i32));
+            if _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_or_si256(a, b))) == 0xff {
+                return Src::Two(first as usize, second as usize, _mm256_castsi256_ps(b));
+            }
+            Src::Many(idx)
+        }
+
+        /// The f32 at byte `off` of each lane's record (records of `stride` bytes at `base`).
+        #[inline(always)]
+        unsafe fn f(&self, base: *const u8, stride: usize, off: usize) -> __m256 {
+            let at = |r: usize| _mm256_broadcast_ss(&*(base.add(r * stride + off) as *const f32));
+            match *self {
+                Src::One(a) => at(a),
+                Src::Two(a, b, m) => _mm256_blendv_ps(at(a), at(b), m),
+                Src::Many(idx) => gf(base, idx, stride, off),
+            }
+        }
+
+        #[inline(always)]
+        unsafe fn i(&self, base: *const u8, stride: usize, off: usize) -> __m256i {
+            _mm256_castps_si256(self.f(base, stride, off))
+        }
+
+        /// The byte at `off` of each lane's record.
+        #[inline(always)]
+        unsafe fn byte(&self, base: *const u8, stride: usize, off: usize) -> __m256i {
+            let w = self.i(base, stride, off & !3);
+            _mm256_and_si256(
+                _mm256_srlv_epi32(w, seti(((off & 3) * 8) as i32)),
+                seti(255),
+            )
+        }
+
+        /// The source of each lane's vertex: the u32 index at byte `off` of its record.
+        #[inline(always)]
+        unsafe fn follow(&self, base: *const u8, stride: usize, off: usize) -> Src {
+            let at = |r: usize| *(base.add(r * stride + off) as *const u32) as usize;
+            match *self {
+                Src::One(a) => Src::One(at(a)),
+                Src::Two(a, b, m) => Src::Two(at(a), at(b), m),
+                Src::Many(idx) => Src::Many(gi(base, idx, stride, off)),
+            }
+        }
     }
 
     /// Eight bilinear samples of `tex` at `level` (lanes in `mask`; others read texel 0): raw
@@ -312,13 +368,13 @@ pub(crate) mod avx2 {
 
     /// Interpolated texture coordinates of `ti` (texture transform applied).
     #[inline(always)]
-    unsafe fn uv8(k: &Kernel, ti: &TexInfo, v: &[__m256i; 3], b: &[__m256; 3]) -> [__m256; 2] {
+    unsafe fn uv8(k: &Kernel, ti: &TexInfo, v: &[Src; 3], b: &[__m256; 3]) -> [__m256; 2] {
         let off = if ti.uv1 { k.vl.uv1 } else { k.vl.uv0 };
         let mut u = _mm256_setzero_ps();
         let mut w = _mm256_setzero_ps();
         for i in 0..3 {
-            u = _mm256_fmadd_ps(gf(k.attrs, v[i], k.vl.astride, off), b[i], u);
-            w = _mm256_fmadd_ps(gf(k.attrs, v[i], k.vl.astride, off + 4), b[i], w);
+            u = _mm256_fmadd_ps(v[i].f(k.attrs, k.vl.astride, off), b[i], u);
+            w = _mm256_fmadd_ps(v[i].f(k.attrs, k.vl.astride, off + 4), b[i], w);
         }
         match ti.xf {
             Some(m) => [
@@ -438,17 +494,18 @@ pub(crate) mod avx2 {
         let py = _mm256_add_ps(_mm256_cvtepi32_ps(ly), set(k.y0 + 0.5));
         // Barycentrics (ShadeCtx::bary).
         let t = k.tris;
-        let dx = _mm256_sub_ps(px, gf(t, id, tl.stride, tl.ox));
-        let dy = _mm256_sub_ps(py, gf(t, id, tl.stride, tl.oy));
+        let ts = Src::of(id, tris[0]);
+        let dx = _mm256_sub_ps(px, ts.f(t, tl.stride, tl.ox));
+        let dy = _mm256_sub_ps(py, ts.f(t, tl.stride, tl.oy));
         let mut l1 = _mm256_fmadd_ps(
-            gf(t, id, tl.stride, tl.fa),
+            ts.f(t, tl.stride, tl.fa),
             dx,
-            _mm256_mul_ps(gf(t, id, tl.stride, tl.fb), dy),
+            _mm256_mul_ps(ts.f(t, tl.stride, tl.fb), dy),
         );
         let mut l2 = _mm256_fmadd_ps(
-            gf(t, id, tl.stride, tl.fa + 4),
+            ts.f(t, tl.stride, tl.fa + 4),
             dx,
-            _mm256_mul_ps(gf(t, id, tl.stride, tl.fb + 4), dy),
+            _mm256_mul_ps(ts.f(t, tl.stride, tl.fb + 4), dy),
         );
         let mut l0 = _mm256_sub_ps(_mm256_sub_ps(set(1.0), l1), l2);
         let zero = _mm256_setzero_ps();
@@ -460,9 +517,9 @@ pub(crate) mod avx2 {
             _mm256_cmp_ps::<_CMP_LT_OQ>(l2, zero),
         );
         let iw = [
-            gf(t, id, tl.stride, tl.invw),
-            gf(t, id, tl.stride, tl.invw + 4),
-            gf(t, id, tl.stride, tl.invw + 8),
+            ts.f(t, tl.stride, tl.invw),
+            ts.f(t, tl.stride, tl.invw + 4),
+            ts.f(t, tl.stride, tl.invw + 8),
         ];
         let mut degenerate = zero;
         if _mm256_movemask_ps(neg) != 0 {
@@ -497,14 +554,14 @@ pub(crate) mod avx2 {
             }
         }
         let v = [
-            gi(t, id, tl.stride, tl.v),
-            gi(t, id, tl.stride, tl.v + 4),
-            gi(t, id, tl.stride, tl.v + 8),
+            ts.follow(t, tl.stride, tl.v),
+            ts.follow(t, tl.stride, tl.v + 4),
+            ts.follow(t, tl.stride, tl.v + 8),
         ];
         let ratio_prod = if m.base_tex.is_some() || (m.normal_tex.is_some() && !m.unlit) {
             _mm256_mul_ps(
-                gf(t, id, tl.stride, tl.uv_ratio),
-                gf(t, id, tl.stride, tl.iwprod),
+                ts.f(t, tl.stride, tl.uv_ratio),
+                ts.f(t, tl.stride, tl.iwprod),
             )
         } else {
             zero
@@ -534,11 +591,7 @@ pub(crate) mod avx2 {
             for (q, cq) in c.iter_mut().enumerate() {
                 let mut a = _mm256_setzero_ps();
                 for i in 0..3 {
-                    a = _mm256_fmadd_ps(
-                        gf(k.attrs, v[i], k.vl.astride, k.vl.col + 4 * q),
-                        bc[i],
-                        a,
-                    );
+                    a = _mm256_fmadd_ps(v[i].f(k.attrs, k.vl.astride, k.vl.col + 4 * q), bc[i], a);
                 }
                 *cq = _mm256_mul_ps(*cq, a);
             }
@@ -553,12 +606,12 @@ pub(crate) mod avx2 {
             for (q, nq) in nn.iter_mut().enumerate() {
                 let mut a = _mm256_setzero_ps();
                 for i in 0..3 {
-                    a = _mm256_fmadd_ps(gf(k.verts, v[i], k.vl.vstride, k.vl.n + 4 * q), bc[i], a);
+                    a = _mm256_fmadd_ps(v[i].f(k.verts, k.vl.vstride, k.vl.n + 4 * q), bc[i], a);
                 }
                 *nq = a;
             }
             let back = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
-                gbyte(t, id, tl.stride, tl.back),
+                ts.byte(t, tl.stride, tl.back),
                 _mm256_setzero_si256(),
             ));
             if _mm256_movemask_ps(back) != 0 {
@@ -568,7 +621,7 @@ pub(crate) mod avx2 {
             }
             let mut n = normalize8(nn[0], nn[1], nn[2]);
             if let Some(ti) = &m.normal_tex {
-                let g = |o: usize| gf(t, id, tl.stride, o);
+                let g = |o: usize| ts.f(t, tl.stride, o);
                 let (tx, ty, tz) = (g(tl.t), g(tl.t + 4), g(tl.t + 8));
                 let has_t = _mm256_or_ps(
                     _mm256_or_ps(
