@@ -332,13 +332,14 @@ export class FacecastSession extends EventTarget {
 
   /**
    * Receiver statistics from getStats: fps, video/audio bitrate (bit/s), round-trip time (ms),
-   * jitter-buffer delay (ms), decode time (ms) and an estimated network+buffer latency (ms).
+   * jitter-buffer delay (ms), decode time (ms), an estimated network+buffer latency (ms), and for
+   * audio the mean jitter-buffer delay and target (ms) and the RFC 3550 inter-arrival jitter (ms).
    */
   async stats() {
     if (!this.pc) return null;
     const r = await this.pc.getStats();
     const now = performance.now();
-    const s = { fps: 0, videoBitrate: 0, audioBitrate: 0, rttMs: null, jitterBufferMs: null, decodeMs: null, latencyMs: null, codec: null, audioJitterBufferMs: null,
+    const s = { fps: 0, videoBitrate: 0, audioBitrate: 0, rttMs: null, jitterBufferMs: null, decodeMs: null, latencyMs: null, codec: null, audioJitterBufferMs: null, audioJitterTargetMs: null, audioJitterMs: null,
                 framesDecoded: 0, framesDropped: 0, audioBytes: 0, videoBytes: 0 };
     const codecs = {};
     r.forEach(x => { if (x.type === 'codec') codecs[x.id] = x.mimeType; });
@@ -354,7 +355,12 @@ export class FacecastSession extends EventTarget {
       }
       if (x.type === 'inbound-rtp' && x.kind === 'audio') {
         s.audioBytes = x.bytesReceived || 0;
-        if (x.jitterBufferEmittedCount) s.audioJitterBufferMs = 1000 * x.jitterBufferDelay / x.jitterBufferEmittedCount;
+        if (x.jitterBufferEmittedCount) {
+          s.audioJitterBufferMs = 1000 * x.jitterBufferDelay / x.jitterBufferEmittedCount;
+          if (x.jitterBufferTargetDelay !== undefined) s.audioJitterTargetMs = 1000 * x.jitterBufferTargetDelay / x.jitterBufferEmittedCount;
+        }
+        // RFC 3550 inter-arrival jitter of the audio packets (what sizes the jitter buffer)
+        if (x.jitter !== undefined) s.audioJitterMs = 1000 * x.jitter;
       }
       if (x.type === 'candidate-pair' && x.nominated && x.currentRoundTripTime !== undefined) s.rttMs = 1000 * x.currentRoundTripTime;
     });

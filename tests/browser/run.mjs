@@ -277,6 +277,8 @@ async function measure({ fps, bursts, codec, lowDelay }) {
       rttMs: stats && stats.rttMs,
       jitterBufferMs: stats && stats.jitterBufferMs,
       audioJitterBufferMs: stats && stats.audioJitterBufferMs,
+      audioJitterTargetMs: stats && stats.audioJitterTargetMs,
+      audioJitterMs: stats && stats.audioJitterMs,
     },
   };
 }

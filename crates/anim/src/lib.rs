@@ -7,10 +7,13 @@
 //! seed and the same inputs give the same animation, frame for frame.
 //!
 //! # Speech
-//! Viseme frames are interpolated and smoothed with a short kernel (σ ≈ 16 ms, reading up to
-//! [`LOOKAHEAD_SECS`] ahead) centred slightly
-//! ahead of the sample time (anticipatory coarticulation: the lips move toward the next sound
-//! before it is heard). Closures dominate: the PP weight is peak-held over a ±15 ms window and,
+//! Viseme frames are interpolated and smoothed with a short one-sided kernel over the last 30 ms
+//! (a Gaussian, σ 10 ms, centred 10 ms ahead of the sample time and cut at it: its mean lags the
+//! sample time by ~3.5 ms, its spread is ~5 ms). The animator never reads past the sample time ([`LOOKAHEAD_SECS`] = 0): a streaming
+//! caller needs no extra delay for it, which keeps the session's audio playout delay at the
+//! analyzer's look-ahead plus one frame step. Anticipatory coarticulation (the lips moving toward
+//! the next sound before it is heard) comes from the analyzer, whose frames already see 35 ms of
+//! future audio. Closures dominate: the PP weight is peak-held over the last 30 ms and,
 //! when strong, overrides every opening shape (jaw, lip raise/lower, funnel, tongue) of speech and
 //! emotion alike, so /m b p/ always shut the lips; FF similarly limits the jaw. Per viseme, speech
 //! goes to the avatar's own viseme channel when the rig has one ([`FaceRig::has_viseme`]) and
@@ -76,22 +79,24 @@ impl Default for AnimConfig {
 
 /// Kernel grid step, s.
 const STEP: f64 = 0.005;
-/// Kernel grid: offsets K_LO*STEP ..= K_HI*STEP around the sample time.
-const K_LO: i32 = -8;
-const K_HI: i32 = 5;
+/// Kernel grid: offsets K_LO*STEP ..= K_HI*STEP around the sample time. `K_HI` is 0: the kernel
+/// never reads ahead of the sample time (that would add to every streamed segment's delay).
+const K_LO: i32 = -6;
+const K_HI: i32 = 0;
 const K_N: usize = (K_HI - K_LO + 1) as usize;
-/// Kernel centre ahead of the sample time (anticipation), s.
-const LEAD: f64 = 0.006;
+/// Centre of the (cut) Gaussian ahead of the sample time, s: with the cut at the sample time the
+/// kernel's mean sits ~3.5 ms behind it.
+const LEAD: f64 = 0.010;
 /// Kernel width, s.
-const SIGMA: f64 = 0.016;
+const SIGMA: f64 = 0.010;
 
-/// How far ahead of a sample time the animator reads viseme frames, s. A streaming caller must
-/// have pushed the frames up to `t + LOOKAHEAD_SECS` (plus one frame step for interpolation)
-/// before sampling `t`, or the anticipation is lost.
+/// How far ahead of a sample time the animator reads viseme frames, s (0: never). A streaming
+/// caller must have pushed the frames up to `t + LOOKAHEAD_SECS` plus one frame step (for the
+/// interpolation to the next frame) before sampling `t`.
 pub const LOOKAHEAD_SECS: f64 = K_HI as f64 * STEP;
-/// Closure peak-hold window, in grid steps around the sample time.
-const HOLD_LO: i32 = -3;
-const HOLD_HI: i32 = 3;
+/// Closure peak-hold window, in grid steps around the sample time (the last 30 ms).
+const HOLD_LO: i32 = -6;
+const HOLD_HI: i32 = 0;
 /// Frames farther than this from both neighbours count as silence, s.
 const EDGE_TOL: f64 = 0.006;
 /// Largest gap between two frames that is still interpolated, s.

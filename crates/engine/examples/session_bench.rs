@@ -95,7 +95,7 @@ fn main() {
                         audio_frames += 1;
                         s.recycle_pcm(pcm);
                     }
-                    Output::Event(_) => {}
+                    Output::Event(_) | Output::Face { .. } => {}
                 }
             }
             t = s.poll_timeout();

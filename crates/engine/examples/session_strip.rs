@@ -67,7 +67,7 @@ fn main() {
                     k += 1;
                 }
                 Output::Event(e) => println!("{:.3}s {e:?}", s.now().as_secs_f64()),
-                Output::Audio { .. } => {}
+                Output::Audio { .. } | Output::Face { .. } => {}
             }
         }
         t = s.poll_timeout();

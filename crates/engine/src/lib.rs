@@ -18,8 +18,9 @@
 //! - Audio arrives in any rate, size and burst. It is resampled to 48 kHz mono into a playout
 //!   queue and played out in real time: one 960-sample frame every 20 ms, due at its pts, silence
 //!   when nothing is queued (frames never stop).
-//! - Lip-sync looks ahead `L` = analyzer look-ahead + the animator's read-ahead
-//!   ([`facecast_anim::LOOKAHEAD_SECS`], for anticipatory coarticulation) + one 10 ms frame step
+//! - Lip-sync looks ahead `L` = analyzer look-ahead (35 ms) + the animator's read-ahead
+//!   ([`facecast_anim::LOOKAHEAD_SECS`], now 0: anticipation comes from the analyzer's own
+//!   look-ahead) + one 10 ms viseme frame step for interpolation, i.e. 45 ms
 //!   ([`Session::lookahead`]). Audio playout is delayed by `L` (video never is): a segment whose first
 //!   audio arrives at media time `A` starts playing at `max(A + L, end of queued audio)`, so when
 //!   the video frame for time `t` is due, the visemes for `t` have been computed from audio up to
@@ -49,6 +50,11 @@
 //! - [`Session::last_face`]: the blend-shape weights and head pose of the last frame (for clients
 //!   that render the avatar themselves).
 //! - [`Session::recycle`] / [`Session::recycle_pcm`]: buffer reuse, no per-frame allocation.
+//! - [`Session::set_video_lead`]: emit video frames a little before their pts (time to render
+//!   and encode), while no streamed segment is open.
+//! - [`Session::detach_renderer`]: take the [`FrameRenderer`] out to render on another thread;
+//!   due frames then come out as [`Output::Face`] (weights + pose at the frame's pts). The live
+//!   server does this so a 10-25 ms render never delays a 20 ms audio frame.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -205,6 +211,9 @@ impl SessionConfig {
 }
 
 /// What a session produces.
+// `Face` carries its weights inline (~330 bytes, moved once per frame): boxing them would allocate
+// per frame.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
     /// Video frame `k` at pts `k/fps`; give the buffer back with [`Session::recycle`].
@@ -223,6 +232,52 @@ pub enum Output {
     },
     /// A session event.
     Event(Event),
+    /// Video frame `k` (pts `k/fps`) to be rendered by the caller: only after
+    /// [`Session::detach_renderer`], instead of [`Output::Video`]. Render it with
+    /// [`FrameRenderer::render`] (e.g. on another thread, so rendering never delays audio).
+    Face {
+        /// Presentation time.
+        pts: MediaTime,
+        /// Blend-shape weights at `pts`.
+        face: FaceWeights,
+        /// Head pose at `pts`.
+        pose: HeadPose,
+    },
+}
+
+/// The picture half of a session: the avatar's renderer plus the face-rig resolve. Owned by the
+/// [`Session`] until [`Session::detach_renderer`] hands it to the caller; `Send`, so it can render
+/// on another thread.
+pub struct FrameRenderer {
+    renderer: Renderer,
+    /// Jaw driven by a bone (no ARKit jawOpen morph).
+    jaw_bone: bool,
+    channels: Vec<f32>,
+}
+
+impl FrameRenderer {
+    fn new(cfg: &SessionConfig) -> Result<FrameRenderer, EngineError> {
+        let renderer = Renderer::new(cfg.avatar.clone(), cfg.render_config())?;
+        let jaw_bone =
+            renderer.has_jaw_bone() && !cfg.avatar.rig.has_arkit(ArkitShape::JawOpen.index());
+        Ok(FrameRenderer {
+            renderer,
+            jaw_bone,
+            channels: Vec::with_capacity(cfg.avatar.channels.len()),
+        })
+    }
+
+    /// Render the face and pose (e.g. of an [`Output::Face`]) into `out` (the session's size).
+    pub fn render(&mut self, face: &FaceWeights, pose: &HeadPose, out: &mut I420Frame) {
+        let avatar = self.renderer.avatar();
+        avatar
+            .rig
+            .resolve(face, avatar.channels.len(), &mut self.channels);
+        if self.jaw_bone {
+            self.renderer.set_jaw_open(face.get(ArkitShape::JawOpen));
+        }
+        self.renderer.render_i420(&self.channels, pose, out);
+    }
 }
 
 /// One speech segment's playout bookkeeping.
@@ -271,16 +326,15 @@ struct OpenSegment {
 /// A talking-avatar session (sans-IO). See the crate docs.
 pub struct Session {
     cfg: SessionConfig,
-    renderer: Renderer,
+    /// `None` once detached ([`Session::detach_renderer`]).
+    renderer: Option<FrameRenderer>,
     animator: Animator,
     analyzer: Analyzer,
-    jaw_bone: bool,
     lookahead: u64,
     now: MediaTime,
     // video
     next_frame: u64,
     pool: Vec<I420Frame>,
-    channels: Vec<f32>,
     face: FaceWeights,
     pose: HeadPose,
     // audio
@@ -301,6 +355,8 @@ pub struct Session {
     dropped_frames: u64,
     fast_start: bool,
     video_enabled: bool,
+    /// Samples before its pts a video frame may be emitted ([`Session::set_video_lead`]).
+    video_lead: u64,
     // scratch
     mono: Vec<f32>,
     resampled: Vec<f32>,
@@ -311,7 +367,7 @@ impl Session {
     /// A new session at media time 0.
     pub fn new(cfg: SessionConfig) -> Result<Session, EngineError> {
         cfg.validate()?;
-        let renderer = Renderer::new(cfg.avatar.clone(), cfg.render_config())?;
+        let renderer = FrameRenderer::new(&cfg)?;
         let animator = Animator::new(
             &cfg.avatar.rig,
             AnimConfig {
@@ -321,23 +377,18 @@ impl Session {
                 emotion_intensity: cfg.emotion_intensity,
             },
         );
-        let jaw_bone =
-            renderer.has_jaw_bone() && !cfg.avatar.rig.has_arkit(ArkitShape::JawOpen.index());
         // Analyzer look-ahead + the animator's read-ahead + one 10 ms frame step (interpolation).
         let lookahead_ms =
             Analyzer::lookahead_ms().max(0.0) + facecast_anim::LOOKAHEAD_SECS * 1000.0 + 10.0;
         let lookahead = (lookahead_ms * SAMPLES_PER_MS as f64).ceil() as u64;
-        let n_channels = cfg.avatar.channels.len();
         Ok(Session {
-            renderer,
+            renderer: Some(renderer),
             animator,
             analyzer: Analyzer::new(),
-            jaw_bone,
             lookahead,
             now: MediaTime::ZERO,
             next_frame: 0,
             pool: Vec::new(),
-            channels: Vec::with_capacity(n_channels),
             face: FaceWeights::default(),
             pose: HeadPose::default(),
             audio_pos: 0,
@@ -354,6 +405,7 @@ impl Session {
             dropped_frames: 0,
             fast_start: false,
             video_enabled: true,
+            video_lead: 0,
             mono: Vec::new(),
             resampled: Vec::new(),
             vis: Vec::new(),
@@ -755,6 +807,32 @@ impl Session {
         MediaTime::of_frame(self.next_frame, self.cfg.fps).0
     }
 
+    /// How early the next video frame may be emitted (see [`Session::set_video_lead`]): not while
+    /// a streamed segment is open (its later visemes are not known yet).
+    fn lead_now(&self) -> u64 {
+        if self.open.as_ref().is_some_and(|o| !o.complete) {
+            0
+        } else {
+            self.video_lead
+        }
+    }
+
+    /// When the next video frame is emitted: its pts minus the lead.
+    fn video_emit_at(&self) -> u64 {
+        self.video_due().saturating_sub(self.lead_now())
+    }
+
+    /// Emit video frames up to `lead` before their pts (default 0), so that a caller whose
+    /// render + encode takes about `lead` has the picture out by the frame's pts (the viewer's
+    /// A/V sync then holds less audio back). The frame is still the animation state *at* its
+    /// pts; it is emitted early only while every queued viseme is known (whole clips, ended
+    /// segments, idle), never while a streamed segment is open, so a frame never misses the
+    /// visemes of its time — except that a clip arriving less than `lead` before a frame's pts
+    /// (the frame was already sampled) shows up one frame later. At most 40 ms (clamped).
+    pub fn set_video_lead(&mut self, lead: MediaTime) {
+        self.video_lead = lead.0.min(40 * SAMPLES_PER_MS);
+    }
+
     /// The next segment event and its due time: (due, is_finish).
     fn segment_event_due(&self) -> Option<(u64, bool)> {
         let seg = self.segments.front()?;
@@ -781,7 +859,7 @@ impl Session {
             return self.now;
         }
         let mut t = if self.video_enabled {
-            self.video_due().min(self.audio_pos)
+            self.video_emit_at().min(self.audio_pos)
         } else {
             self.audio_pos
         };
@@ -806,7 +884,7 @@ impl Session {
         }
         let seg_due = self.segment_event_due();
         let audio_due = self.audio_pos;
-        let video_due = self.video_due();
+        let video_due = self.video_emit_at();
         let mut best: Option<(u64, u8)> = None;
         for (due, kind) in [
             (seg_due.map(|d| d.0), 0u8),
@@ -824,7 +902,12 @@ impl Session {
             1 => Some(self.audio_frame()),
             _ => {
                 if self.drop_late_video {
-                    while MediaTime::of_frame(self.next_frame + 1, self.cfg.fps).0 <= now {
+                    let lead = self.lead_now();
+                    while MediaTime::of_frame(self.next_frame + 1, self.cfg.fps)
+                        .0
+                        .saturating_sub(lead)
+                        <= now
+                    {
                         self.next_frame += 1;
                         self.dropped_frames += 1;
                     }
@@ -888,21 +971,28 @@ impl Session {
         self.last_video_t = pts.as_secs_f64();
         self.animator
             .sample(pts.as_secs_f64(), &mut self.face, &mut self.pose);
-        let avatar = self.renderer.avatar().clone();
-        avatar
-            .rig
-            .resolve(&self.face, avatar.channels.len(), &mut self.channels);
-        if self.jaw_bone {
-            self.renderer
-                .set_jaw_open(self.face.get(ArkitShape::JawOpen));
-        }
+        let Some(renderer) = self.renderer.as_mut() else {
+            return Output::Face {
+                pts,
+                face: self.face,
+                pose: self.pose,
+            };
+        };
         let mut frame = self
             .pool
             .pop()
             .unwrap_or_else(|| I420Frame::new(self.cfg.width, self.cfg.height));
-        self.renderer
-            .render_i420(&self.channels, &self.pose, &mut frame);
+        renderer.render(&self.face, &self.pose, &mut frame);
         Output::Video { pts, frame }
+    }
+
+    /// Take the renderer out of the session, to render on another thread: from now on due video
+    /// frames come out as [`Output::Face`] (the animation state at the frame's pts) instead of
+    /// rendered [`Output::Video`], and the caller renders them with [`FrameRenderer::render`].
+    /// The live server does this so that a render (milliseconds of CPU) never holds back the
+    /// 20 ms audio frames. `None` when already detached.
+    pub fn detach_renderer(&mut self) -> Option<FrameRenderer> {
+        self.renderer.take()
     }
 
     /// Real-time mode: when several video frames are due at once (the caller fell behind), render

@@ -106,7 +106,7 @@ fn run_session(
                     opus.encode(&pcm, &mut obuf).expect("opus");
                     st.audio_packets += 1;
                 }
-                Output::Event(_) => {}
+                Output::Event(_) | Output::Face { .. } => {}
             }
         }
         if let Some((pts, f)) = frame {

@@ -68,6 +68,9 @@ pub struct Metrics {
     pub render_seconds: Histogram,
     /// Encode time per video frame.
     pub encode_seconds: Histogram,
+    /// How long after its pts each audio frame was sent to viewers (send jitter; the browser's
+    /// audio jitter buffer grows with it).
+    pub audio_send_late_seconds: Histogram,
     /// Sum over sessions and codecs of the target video bitrate, bit/s.
     pub video_bitrate_bps: AtomicU64,
     /// Speech segments queued.
@@ -192,12 +195,17 @@ impl Metrics {
         self.render_seconds.write(
             &mut o,
             "facecast_render_seconds",
-            "Time to produce one frame (animation + render + convert).",
+            "Time to render one frame (render + convert, on the session's video thread).",
         );
         self.encode_seconds.write(
             &mut o,
             "facecast_encode_seconds",
             "Time to encode one video frame.",
+        );
+        self.audio_send_late_seconds.write(
+            &mut o,
+            "facecast_audio_send_late_seconds",
+            "Delay from an audio frame's due time to its send to the viewers (send jitter).",
         );
         let _ = writeln!(
             o,

@@ -2,13 +2,22 @@
 //! wall clock, encodes video once per codec in use and audio once (Opus), and fans packets out to
 //! the session's WHEP viewers; events go to WebSockets (broadcast channel) and data channels.
 //!
-//! Rendering is CPU work, so it runs on its own OS thread (`facecast-session-<id>`), not on the
-//! async runtime. The thread sleeps on its command channel until the engine's next output is due
-//! (`recv_timeout`), so an idle session costs one rendered frame per frame interval and nothing
-//! else. With no viewers the session keeps its clock running (speech still plays out in real
-//! time and events still fire on the WebSocket) but renders and encodes nothing
-//! ([`facecast_engine::Session::set_video_enabled`]; rendering is most of a session's CPU); the
-//! first viewer turns video on, and the first frame it gets is a keyframe.
+//! Rendering is CPU work, so it runs on OS threads, not on the async runtime. The session thread
+//! (`facecast-session-<id>`) owns the engine: it handles commands, advances the clock, Opus-encodes
+//! and sends the 20 ms audio frames and the events, and samples the animation for each video
+//! frame. The picture is rendered, encoded and sent by a second thread (`facecast-video-<id>`,
+//! owning the engine's detached [`facecast_engine::FrameRenderer`] and the video encoders), so a
+//! render or encode that takes 10-25 ms never delays an audio packet: audio leaves on its exact
+//! 20 ms cadence, which keeps the browser's audio jitter buffer (and, through A/V sync, the video
+//! delay) small. If the video thread falls behind, it renders only the newest queued frame (the
+//! skipped ones count late). Frames are handed over 15 ms (`VIDEO_LEAD_MS`) before their pts
+//! ([`facecast_engine::Session::set_video_lead`], only while every queued viseme is known), so
+//! the picture is out by its pts. The session thread sleeps on its command channel until the
+//! engine's next output is due (`recv_timeout`), so an idle session costs one rendered frame per
+//! frame interval and nothing else. With no viewers the session keeps its clock running (speech
+//! still plays out in real time and events still fire on the WebSocket) but renders and encodes
+//! nothing ([`facecast_engine::Session::set_video_enabled`]; rendering is most of a session's
+//! CPU); the first viewer turns video on, and the first frame it gets is a keyframe.
 //!
 //! Live-mode engine settings: whole clips start at the next 20 ms audio frame instead of after the
 //! lip-sync look-ahead (`set_fast_start`: the clip's visemes are all computed before it plays),
@@ -24,9 +33,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use facecast_core::{AudioChunk, Codec, Emotion, EncodedPacket, MediaTime, OUTPUT_RATE};
+use facecast_core::{
+    AudioChunk, Codec, Emotion, EncodedPacket, FaceWeights, HeadPose, I420Frame, MediaTime,
+    OUTPUT_RATE,
+};
 use facecast_encode::{EncoderOptions, OpusEncoder, VideoCodec, VideoConfig, VideoEncoder};
-use facecast_engine::{EngineError, Output, Session, SessionConfig};
+use facecast_engine::{EngineError, FrameRenderer, Output, Session, SessionConfig};
 use facecast_rtc::PeerEvent;
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -254,15 +266,30 @@ pub(crate) async fn spawn(
     std::thread::Builder::new()
         .name(format!("facecast-session-{id}"))
         .spawn(move || {
-            let engine = match build_engine(&p) {
+            let mut engine = match build_engine(&p) {
                 Ok(e) => e,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
                     return;
                 }
             };
+            let Some(renderer) = engine.detach_renderer() else {
+                let _ = ready_tx.send(Err(ApiError::internal("session renderer missing")));
+                return;
+            };
+            let (video_tx, video_rx) = std::sync::mpsc::channel();
+            let worker = VideoWorker::new(renderer, sh.clone(), metrics.clone(), &p);
+            if let Err(e) = std::thread::Builder::new()
+                .name(format!("facecast-video-{}", sh.id))
+                .spawn(move || worker.run(video_rx))
+            {
+                let _ = ready_tx.send(Err(ApiError::internal(format!(
+                    "cannot start a video thread: {e}"
+                ))));
+                return;
+            }
             let _ = ready_tx.send(Ok(()));
-            SessionLoop::new(engine, sh, cmd_rx, metrics, &p).run();
+            SessionLoop::new(engine, sh, cmd_rx, video_tx, metrics, &p).run();
         })
         .map_err(|e| ApiError::internal(format!("cannot start a session thread: {e}")))?;
     ready_rx
@@ -293,6 +320,14 @@ fn build_engine(p: &SessionParams) -> Result<Session, ApiError> {
     s.set_drop_late_video(true);
     // `FACECAST_FAST_START=0` (diagnostic, for A/B latency runs) restores the look-ahead wait.
     s.set_fast_start(std::env::var_os("FACECAST_FAST_START").is_none_or(|v| v != "0"));
+    // Video frames go to the video thread this much before their pts (about one render +
+    // encode), so the picture reaches the viewer with its audio instead of ~15 ms after it.
+    // `FACECAST_VIDEO_LEAD_MS` (diagnostic, for A/B latency runs) overrides it.
+    let lead_ms = std::env::var("FACECAST_VIDEO_LEAD_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(VIDEO_LEAD_MS);
+    s.set_video_lead(MediaTime::from_millis(lead_ms));
     // No viewer yet: the clock, audio, speech and events run, but nothing is rendered (rendering
     // is most of a session's CPU); the first WHEP viewer turns video on.
     s.set_video_enabled(false);
@@ -308,24 +343,61 @@ struct PeerSlot {
 
 struct VideoEnc {
     enc: VideoEncoder,
-    bitrate: u32,
     force_key: bool,
     last_key: Option<Instant>,
+}
+
+/// What the session thread tells its video thread.
+// `Frame` carries the face weights inline (~300 bytes): boxing them would allocate per frame.
+#[allow(clippy::large_enum_variant)]
+enum VideoCmd {
+    /// Render, encode and send the frame for `pts`.
+    Frame {
+        pts: MediaTime,
+        face: FaceWeights,
+        pose: HeadPose,
+        /// `FACECAST_TRACE_LATENCY`: (speak handled at, segment start ms).
+        trace: Option<(Instant, u64)>,
+    },
+    /// The current viewers: (codec, channel). Encoders follow the codecs in use.
+    Peers(Vec<(Codec, mpsc::Sender<PeerMsg>)>),
+    /// Next frame of this codec is a keyframe (rate-limited).
+    ForceKey(Codec),
+    /// New target bitrate of a codec's encoder.
+    Bitrate(Codec, u32),
+}
+
+/// The video thread of a session: renders, encodes and fans out video frames.
+struct VideoWorker {
+    renderer: FrameRenderer,
+    frame: I420Frame,
+    shared: Arc<SessionShared>,
+    metrics: Arc<Metrics>,
+    width: u32,
+    height: u32,
+    fps: u32,
+    frame_interval: Duration,
+    peers: Vec<(Codec, mpsc::Sender<PeerMsg>)>,
+    encoders: HashMap<Codec, VideoEnc>,
+    /// Target bitrates as last set by the session thread.
+    bitrates: HashMap<Codec, u32>,
+    packets: Vec<Arc<EncodedPacket>>,
 }
 
 struct SessionLoop {
     engine: Session,
     shared: Arc<SessionShared>,
     rx: Receiver<Cmd>,
+    video_tx: Sender<VideoCmd>,
     metrics: Arc<Metrics>,
     width: u32,
     height: u32,
     fps: u32,
     peers: Vec<PeerSlot>,
-    encoders: HashMap<Codec, VideoEnc>,
+    /// Target bitrate per codec in use (the encoders live on the video thread).
+    bitrates: HashMap<Codec, u32>,
     opus: Option<OpusEncoder>,
     opus_buf: Vec<u8>,
-    frame_interval: Duration,
     max_queue: u64,
     next_position_ms: u64,
     /// Engine-skipped overdue frames already counted late.
@@ -339,6 +411,9 @@ struct SessionLoop {
     audio_late_n: u32,
 }
 
+/// Video frames are handed to the video thread this long before their pts (render + encode).
+const VIDEO_LEAD_MS: u64 = 15;
+
 /// Period of `position` events, media ms.
 const POSITION_EVERY_MS: u64 = 500;
 
@@ -350,6 +425,7 @@ impl SessionLoop {
         engine: Session,
         shared: Arc<SessionShared>,
         rx: Receiver<Cmd>,
+        video_tx: Sender<VideoCmd>,
         metrics: Arc<Metrics>,
         p: &SessionParams,
     ) -> Self {
@@ -357,15 +433,15 @@ impl SessionLoop {
             engine,
             shared,
             rx,
+            video_tx,
             metrics,
             width: p.width,
             height: p.height,
             fps: p.fps,
             peers: Vec::new(),
-            encoders: HashMap::new(),
+            bitrates: HashMap::new(),
             opus: None,
             opus_buf: Vec::with_capacity(1500),
-            frame_interval: Duration::from_secs_f64(1.0 / p.fps.max(1) as f64),
             max_queue: p.max_queue_ms,
             next_position_ms: 0,
             dropped_seen: 0,
@@ -432,38 +508,58 @@ impl SessionLoop {
         let now = self.media_now();
         self.engine.handle_timeout(now);
         let mut produced = false;
-        let mut frame: Option<(MediaTime, facecast_core::I420Frame)> = None;
-        loop {
-            let t0 = Instant::now();
-            let Some(out) = self.engine.poll_output() else {
-                break;
-            };
+        while let Some(out) = self.engine.poll_output() {
             produced = true;
             match out {
-                Output::Video { pts, frame: f } => {
-                    self.metrics.render_seconds.observe(t0.elapsed());
-                    self.metrics.frames_rendered.fetch_add(1, Relaxed);
-                    self.shared.frames.fetch_add(1, Relaxed);
-                    // Only the newest due frame is encoded; older ones were too late to matter.
-                    if let Some((_, old)) = frame.replace((pts, f)) {
-                        self.count_late();
-                        self.engine.recycle(old);
-                    }
+                Output::Face { pts, face, pose } => {
+                    let trace = match &mut self.probe {
+                        Some((t_speak, Some(start_ms), n)) if pts.as_millis() >= *start_ms => {
+                            let t = (*t_speak, *start_ms);
+                            *n += 1;
+                            if *n >= 3 {
+                                self.probe = None;
+                            }
+                            Some(t)
+                        }
+                        _ => None,
+                    };
+                    let _ = self.video_tx.send(VideoCmd::Frame {
+                        pts,
+                        face,
+                        pose,
+                        trace,
+                    });
+                }
+                Output::Video { frame, .. } => {
+                    // Not produced once the renderer is detached; keep the buffer cycle intact.
+                    self.engine.recycle(frame);
                 }
                 Output::Audio { pts, pcm } => {
+                    // How late audio leaves (send jitter grows the browser's audio jitter buffer,
+                    // and video is played in sync with audio).
+                    let late = Instant::now().saturating_duration_since(self.wall_of(pts));
+                    if !self.peers.is_empty() {
+                        self.metrics.audio_send_late_seconds.observe(late);
+                    }
                     if self.trace_latency {
-                        // How late audio leaves (send jitter grows the browser's audio jitter
-                        // buffer, and video is played in sync with audio).
-                        let late = Instant::now().saturating_duration_since(self.wall_of(pts));
+                        if late > Duration::from_millis(15) && !self.peers.is_empty() {
+                            eprintln!(
+                                "latency session {}: audio frame pts {} ms sent {:.1} ms late",
+                                self.shared.id,
+                                pts.as_millis(),
+                                late.as_secs_f64() * 1e3
+                            );
+                        }
                         self.audio_late_max = self.audio_late_max.max(late);
                         self.audio_late_sum += late;
                         self.audio_late_n += 1;
                         if self.audio_late_n == 250 {
                             eprintln!(
-                                "latency session {}: audio frames sent after their pts: mean {:.1} ms, max {:.1} ms (last 5 s)",
+                                "latency session {}: audio frames sent after their pts: mean {:.1} ms, max {:.1} ms (last 5 s, {} viewers)",
                                 self.shared.id,
                                 self.audio_late_sum.as_secs_f64() * 1e3 / 250.0,
-                                self.audio_late_max.as_secs_f64() * 1e3
+                                self.audio_late_max.as_secs_f64() * 1e3,
+                                self.peers.len()
                             );
                             self.audio_late_max = Duration::ZERO;
                             self.audio_late_sum = Duration::ZERO;
@@ -478,35 +574,9 @@ impl SessionLoop {
         }
         let dropped = self.engine.dropped_frames();
         for _ in self.dropped_seen..dropped {
-            self.count_late();
+            count_late(&self.metrics, &self.shared);
         }
         self.dropped_seen = dropped;
-        if let Some((pts, f)) = frame {
-            let behind = Instant::now().saturating_duration_since(self.wall_of(pts));
-            if behind > self.frame_interval {
-                self.count_late();
-            }
-            let t_enc = Instant::now();
-            self.video(pts, &f);
-            if let Some((t_speak, Some(start_ms), n)) = &mut self.probe {
-                if pts.as_millis() >= *start_ms {
-                    eprintln!(
-                        "latency session {}: frame pts {} ms = segment start +{} ms, out {:.1} ms after speak; rendered+due {:.1} ms after its pts, encode+send {:.1} ms",
-                        self.shared.id,
-                        pts.as_millis(),
-                        pts.as_millis() - *start_ms,
-                        t_speak.elapsed().as_secs_f64() * 1e3,
-                        behind.as_secs_f64() * 1e3,
-                        t_enc.elapsed().as_secs_f64() * 1e3
-                    );
-                    *n += 1;
-                    if *n >= 3 {
-                        self.probe = None;
-                    }
-                }
-            }
-            self.engine.recycle(f);
-        }
         self.shared
             .queued_ms
             .store(self.engine.queued_ms(), Relaxed);
@@ -517,51 +587,6 @@ impl SessionLoop {
             self.event(&facecast_core::Event::Position { at_ms: now_ms });
         }
         produced
-    }
-
-    fn count_late(&self) {
-        self.metrics.frames_late.fetch_add(1, Relaxed);
-        self.shared.late.fetch_add(1, Relaxed);
-    }
-
-    fn video(&mut self, pts: MediaTime, frame: &facecast_core::I420Frame) {
-        if self.peers.is_empty() {
-            return;
-        }
-        let codecs: Vec<Codec> = self.encoders.keys().copied().collect();
-        for codec in codecs {
-            let Some(ve) = self.encoders.get_mut(&codec) else {
-                continue;
-            };
-            let mut force = ve.force_key;
-            if force {
-                // At most one requested keyframe per 300 ms per codec.
-                if ve
-                    .last_key
-                    .is_some_and(|t| t.elapsed() < Duration::from_millis(300))
-                {
-                    force = false;
-                } else {
-                    ve.force_key = false;
-                    ve.last_key = Some(Instant::now());
-                }
-            }
-            let t0 = Instant::now();
-            if let Err(e) = ve.enc.send_frame(frame, pts, force) {
-                tracing::warn!("session {}: encode error: {e}", self.shared.id);
-                self.metrics.error("encode_failed");
-                continue;
-            }
-            let mut pkts = Vec::new();
-            while let Some(p) = ve.enc.receive_packet() {
-                pkts.push(Arc::new(p));
-            }
-            self.metrics.encode_seconds.observe(t0.elapsed());
-            self.metrics.frames_encoded.fetch_add(1, Relaxed);
-            for p in pkts {
-                self.fan_out(Some(codec), PeerMsg::Video(p));
-            }
-        }
     }
 
     fn audio(&mut self, pts: MediaTime, pcm: &[i16]) {
@@ -656,21 +681,27 @@ impl SessionLoop {
         let _ = p.tx.try_send(PeerMsg::Close);
         self.shared.viewers.store(self.peers.len(), Relaxed);
         if !self.peers.iter().any(|q| q.codec == p.codec) {
-            self.encoders.remove(&p.codec);
+            self.bitrates.remove(&p.codec);
         }
         if self.peers.is_empty() {
             self.opus = None;
             self.engine.set_video_enabled(false);
         }
+        self.send_peers();
         self.update_bitrates();
         true
     }
 
+    /// Tell the video thread who watches (it keeps one encoder per codec in use).
+    fn send_peers(&self) {
+        let list = self.peers.iter().map(|p| (p.codec, p.tx.clone())).collect();
+        let _ = self.video_tx.send(VideoCmd::Peers(list));
+    }
+
     fn update_bitrates(&mut self) {
         let mut total = 0u64;
-        for (codec, ve) in self.encoders.iter_mut() {
-            let cap =
-                VideoConfig::default_bitrate(self.width, self.height, self.fps).saturating_mul(3);
+        let cap = VideoConfig::default_bitrate(self.width, self.height, self.fps).saturating_mul(3);
+        for (codec, bitrate) in self.bitrates.iter_mut() {
             let est = self
                 .peers
                 .iter()
@@ -682,46 +713,22 @@ impl SessionLoop {
                 Some(e) => ((e as f64 * 0.85) as u64)
                     .saturating_sub(40_000)
                     .clamp(MIN_VIDEO_BPS as u64, cap as u64) as u32,
-                None => ve.bitrate,
+                None => *bitrate,
             };
-            let changed = (target as f64 - ve.bitrate as f64).abs() > ve.bitrate as f64 * 0.05;
+            let changed = (target as f64 - *bitrate as f64).abs() > *bitrate as f64 * 0.05;
             if changed {
-                ve.enc.set_bitrate(target);
-                ve.bitrate = target;
+                *bitrate = target;
+                let _ = self.video_tx.send(VideoCmd::Bitrate(*codec, target));
             }
-            total += ve.bitrate as u64;
+            total += *bitrate as u64;
         }
         self.publish_bitrate(total);
     }
 
     fn add_peer(&mut self, id: String, codec: Codec, tx: mpsc::Sender<PeerMsg>) {
-        if let std::collections::hash_map::Entry::Vacant(slot) = self.encoders.entry(codec) {
-            let vc = match codec {
-                Codec::Vp8 => VideoCodec::Vp8,
-                _ => VideoCodec::H264,
-            };
-            let cfg = VideoConfig::new(vc, self.width, self.height, self.fps);
-            let bitrate = cfg.bitrate_bps;
-            match VideoEncoder::with_options(cfg, EncoderOptions::realtime(self.fps)) {
-                Ok(enc) => {
-                    slot.insert(VideoEnc {
-                        enc,
-                        bitrate,
-                        force_key: true,
-                        last_key: None,
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!(
-                        "session {}: cannot create a {codec:?} encoder: {e}",
-                        self.shared.id
-                    );
-                    self.metrics.error("encoder_unavailable");
-                    let _ = tx.try_send(PeerMsg::Close);
-                    return;
-                }
-            }
-        }
+        self.bitrates.entry(codec).or_insert_with(|| {
+            VideoConfig::new(video_codec(codec), self.width, self.height, self.fps).bitrate_bps
+        });
         self.peers.push(PeerSlot {
             id,
             codec,
@@ -730,6 +737,7 @@ impl SessionLoop {
         });
         self.shared.viewers.store(self.peers.len(), Relaxed);
         self.engine.set_video_enabled(true);
+        self.send_peers();
         self.update_bitrates();
     }
 
@@ -808,9 +816,7 @@ impl SessionLoop {
             Cmd::Peer { id, event } => match event {
                 PeerEvent::KeyframeRequest | PeerEvent::Connected => {
                     if let Some(p) = self.peers.iter().find(|p| p.id == id) {
-                        if let Some(ve) = self.encoders.get_mut(&p.codec) {
-                            ve.force_key = true;
-                        }
+                        let _ = self.video_tx.send(VideoCmd::ForceKey(p.codec));
                     }
                 }
                 PeerEvent::BitrateEstimate(bps) => {
@@ -836,6 +842,212 @@ impl SessionLoop {
 
     fn max_queue_ms(&self) -> u64 {
         self.max_queue
+    }
+}
+
+fn video_codec(codec: Codec) -> VideoCodec {
+    match codec {
+        Codec::Vp8 => VideoCodec::Vp8,
+        _ => VideoCodec::H264,
+    }
+}
+
+fn count_late(metrics: &Metrics, shared: &SessionShared) {
+    metrics.frames_late.fetch_add(1, Relaxed);
+    shared.late.fetch_add(1, Relaxed);
+}
+
+impl VideoWorker {
+    fn new(
+        renderer: FrameRenderer,
+        shared: Arc<SessionShared>,
+        metrics: Arc<Metrics>,
+        p: &SessionParams,
+    ) -> Self {
+        VideoWorker {
+            renderer,
+            frame: I420Frame::new(p.width, p.height),
+            shared,
+            metrics,
+            width: p.width,
+            height: p.height,
+            fps: p.fps,
+            frame_interval: Duration::from_secs_f64(1.0 / p.fps.max(1) as f64),
+            peers: Vec::new(),
+            encoders: HashMap::new(),
+            bitrates: HashMap::new(),
+            packets: Vec::new(),
+        }
+    }
+
+    fn wall_of(&self, t: MediaTime) -> Instant {
+        self.shared.epoch + Duration::from_nanos(t.samples() * 1_000_000_000 / OUTPUT_RATE as u64)
+    }
+
+    /// Until the session thread hangs up: apply control messages in order; of several queued
+    /// frames render only the newest (the older ones are already late).
+    fn run(mut self, rx: Receiver<VideoCmd>) {
+        let mut pending = Vec::new();
+        while let Ok(first) = rx.recv() {
+            pending.push(first);
+            pending.extend(rx.try_iter());
+            let mut job = None;
+            for cmd in pending.drain(..) {
+                match cmd {
+                    VideoCmd::Frame {
+                        pts,
+                        face,
+                        pose,
+                        trace,
+                    } => {
+                        if job.replace((pts, face, pose, trace)).is_some() {
+                            count_late(&self.metrics, &self.shared);
+                        }
+                    }
+                    VideoCmd::Peers(list) => self.set_peers(list),
+                    VideoCmd::ForceKey(codec) => {
+                        if let Some(ve) = self.encoders.get_mut(&codec) {
+                            ve.force_key = true;
+                        }
+                    }
+                    VideoCmd::Bitrate(codec, bps) => {
+                        self.bitrates.insert(codec, bps);
+                        if let Some(ve) = self.encoders.get_mut(&codec) {
+                            ve.enc.set_bitrate(bps);
+                        }
+                    }
+                }
+            }
+            if let Some((pts, face, pose, trace)) = job {
+                self.frame(pts, &face, &pose, trace);
+            }
+        }
+        for (_, tx) in self.peers.drain(..) {
+            let _ = tx.try_send(PeerMsg::Close);
+        }
+    }
+
+    /// New viewer list: create the encoders of new codecs (first frame a keyframe), drop unused.
+    fn set_peers(&mut self, list: Vec<(Codec, mpsc::Sender<PeerMsg>)>) {
+        self.peers = list;
+        let peers = &self.peers;
+        self.encoders
+            .retain(|c, _| peers.iter().any(|(pc, _)| pc == c));
+        self.bitrates
+            .retain(|c, _| peers.iter().any(|(pc, _)| pc == c));
+        for i in 0..self.peers.len() {
+            let codec = self.peers[i].0;
+            if self.encoders.contains_key(&codec) {
+                continue;
+            }
+            let mut cfg = VideoConfig::new(video_codec(codec), self.width, self.height, self.fps);
+            if let Some(&bps) = self.bitrates.get(&codec) {
+                cfg.bitrate_bps = bps;
+            }
+            match VideoEncoder::with_options(cfg, EncoderOptions::realtime(self.fps)) {
+                Ok(enc) => {
+                    self.encoders.insert(
+                        codec,
+                        VideoEnc {
+                            enc,
+                            force_key: true,
+                            last_key: None,
+                        },
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "session {}: cannot create a {codec:?} encoder: {e}",
+                        self.shared.id
+                    );
+                    self.metrics.error("encoder_unavailable");
+                    // Their tasks end; the session thread then drops them (channel closed).
+                    for (c, tx) in &self.peers {
+                        if *c == codec {
+                            let _ = tx.try_send(PeerMsg::Close);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn frame(
+        &mut self,
+        pts: MediaTime,
+        face: &FaceWeights,
+        pose: &HeadPose,
+        trace: Option<(Instant, u64)>,
+    ) {
+        let t0 = Instant::now();
+        self.renderer.render(face, pose, &mut self.frame);
+        self.metrics.render_seconds.observe(t0.elapsed());
+        self.metrics.frames_rendered.fetch_add(1, Relaxed);
+        self.shared.frames.fetch_add(1, Relaxed);
+        let now = Instant::now();
+        let due = self.wall_of(pts);
+        let behind = now.saturating_duration_since(due);
+        if behind > self.frame_interval {
+            count_late(&self.metrics, &self.shared);
+        }
+        let t_enc = Instant::now();
+        self.encode(pts);
+        if let Some((t_speak, start_ms)) = trace {
+            eprintln!(
+                "latency session {}: frame pts {} ms = segment start +{} ms, out {:.1} ms after speak; rendered {:+.1} ms after its pts, encode+send {:.1} ms",
+                self.shared.id,
+                pts.as_millis(),
+                pts.as_millis().saturating_sub(start_ms),
+                t_speak.elapsed().as_secs_f64() * 1e3,
+                behind.as_secs_f64() * 1e3 - due.saturating_duration_since(now).as_secs_f64() * 1e3,
+                t_enc.elapsed().as_secs_f64() * 1e3
+            );
+        }
+    }
+
+    fn encode(&mut self, pts: MediaTime) {
+        for (codec, ve) in self.encoders.iter_mut() {
+            let mut force = ve.force_key;
+            if force {
+                // At most one requested keyframe per 300 ms per codec.
+                if ve
+                    .last_key
+                    .is_some_and(|t| t.elapsed() < Duration::from_millis(300))
+                {
+                    force = false;
+                } else {
+                    ve.force_key = false;
+                    ve.last_key = Some(Instant::now());
+                }
+            }
+            let t0 = Instant::now();
+            if let Err(e) = ve.enc.send_frame(&self.frame, pts, force) {
+                tracing::warn!("session {}: encode error: {e}", self.shared.id);
+                self.metrics.error("encode_failed");
+                continue;
+            }
+            self.packets.clear();
+            while let Some(p) = ve.enc.receive_packet() {
+                self.packets.push(Arc::new(p));
+            }
+            self.metrics.encode_seconds.observe(t0.elapsed());
+            self.metrics.frames_encoded.fetch_add(1, Relaxed);
+            for p in self.packets.drain(..) {
+                for (c, tx) in &self.peers {
+                    if c != codec {
+                        continue;
+                    }
+                    match tx.try_send(PeerMsg::Video(p.clone())) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            self.metrics.error("viewer_backlog")
+                        }
+                        // The session thread drops closed peers.
+                        Err(mpsc::error::TrySendError::Closed(_)) => {}
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -142,6 +142,7 @@ async fn health_openapi_and_metrics() {
         "facecast_frames_late_total",
         "facecast_render_seconds_bucket",
         "facecast_encode_seconds_count",
+        "facecast_audio_send_late_seconds_count",
         "facecast_video_bitrate_bps",
     ] {
         assert!(text.contains(m), "metrics miss {m}:\n{text}");
@@ -796,6 +797,16 @@ async fn whep_viewer_connects_gets_media_and_is_freed_when_it_vanishes() {
         got.keyframe_first,
         "first video frame must be a keyframe: {got:?}"
     );
+    // Audio sent to the viewer is timed (its send delay is what the browser's jitter buffer
+    // sees); video came from the session's separate video thread.
+    let (_, _, b) = call(&st, req("GET", "/metrics", None, Body::empty())).await;
+    let text = String::from_utf8(b).unwrap();
+    let sent = text
+        .lines()
+        .find_map(|l| l.strip_prefix("facecast_audio_send_late_seconds_count "))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(sent >= 10, "audio sends timed: {sent}\n{text}");
 
     // WHEP DELETE frees the viewer
     let (s, _, b) = call(&st, req("DELETE", &client.location, None, Body::empty())).await;
