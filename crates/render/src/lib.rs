@@ -16,11 +16,19 @@
 //!    writes.
 //! 5. **Tiles**: a visibility buffer with 4 rotated-grid samples per pixel (depth + triangle id,
 //!    SSE2 edge/depth test of the 4 samples at once), so every visible pixel is shaded once (edge
-//!    pixels once per distinct triangle). Back faces of double-sided materials are binned apart
+//!    pixels once per distinct triangle, weighted by its share of the samples). Back faces of double-sided materials are binned apart
 //!    and rasterised after the front faces, skipped when every 8×8 block under them already
 //!    holds nearer samples (exact: such a triangle cannot win a depth test). Then blended
 //!    geometry, then the resolve to sRGB written straight into the RGBA frame or converted to
 //!    I420 with [`facecast_core::convert`]'s row kernel (AVX2 when available) in the same pass.
+//!
+//! 6. **Deferred shading** (`shade.rs`): each tile row's visible pixels are queued as (pixel,
+//!    triangle) pairs and shaded eight at a time by an AVX2 + FMA kernel (barycentrics, attribute
+//!    interpolation, texture fetches by gather, normal mapping, lighting, all eight-wide; one or
+//!    two triangles' records broadcast instead of gathered, as pixels come in runs), then
+//!    encoded to sRGB eight at a time. The plain-Rust reference kernels run where the CPU lacks
+//!    AVX2/FMA or when [`Renderer::set_simd`] turns them off; a test checks both draw the same
+//!    picture (to one 8-bit step) on the real sample avatars.
 //!
 //! Shading: perspective-correct attributes, bilinear mip-mapped textures (LOD per triangle from the
 //! UV/screen area ratio), `KHR_texture_transform`, wrap modes, sRGB decode, derivative-based
