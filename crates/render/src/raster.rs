@@ -1017,6 +1017,8 @@ impl Raster {
                 // Shade: once per pixel and distinct triangle.
                 kern.x0 = x0 as f32;
                 kern.y0 = y0 as f32;
+                // Material of the last triangle seen (pixels come in runs of one triangle).
+                let (mut last_id, mut last_mat) = (NONE, 0);
                 for ly in 0..if empty { 0 } else { th } {
                     for lx in 0..tw {
                         let k = ly * TILE + lx;
@@ -1026,7 +1028,11 @@ impl Raster {
                                 self.bgflag[k] = true;
                             } else {
                                 self.bgflag[k] = false;
-                                batch.push(k, s[0], self.tris[s[0] as usize].mat, 1.0);
+                                if s[0] != last_id {
+                                    last_id = s[0];
+                                    last_mat = self.tris[s[0] as usize].mat;
+                                }
+                                batch.push(k, s[0], last_mat, 1.0);
                             }
                             continue;
                         }
