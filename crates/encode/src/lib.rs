@@ -26,7 +26,7 @@ mod writer;
 
 pub use annexb::{nal, nal_type, nal_units};
 pub use error::EncodeError;
-pub use opus::{opus_head, OpusApplication, OpusEncoder, OPUS_FRAME_SAMPLES};
+pub use opus::{opus_head, OpusApplication, OpusEncoder, LIVE_COMPLEXITY, OPUS_FRAME_SAMPLES};
 pub use video::{EncoderOptions, VideoCodec, VideoConfig, VideoEncoder};
 pub use writer::{Container, MediaWriter, WriterConfig};
 

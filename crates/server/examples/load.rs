@@ -67,6 +67,8 @@ fn run_session(
     let vc = VideoConfig::new(VideoCodec::H264, w, h, fps);
     let mut enc = VideoEncoder::with_options(vc, EncoderOptions::realtime(fps)).expect("encoder");
     let mut opus = OpusEncoder::new(32_000).expect("opus");
+    opus.set_complexity(facecast_encode::LIVE_COMPLEXITY)
+        .expect("opus complexity");
     let mut obuf = Vec::with_capacity(1500);
     let interval = Duration::from_secs_f64(1.0 / fps as f64);
     let mut st = Stats::default();

@@ -594,7 +594,11 @@ impl SessionLoop {
             return;
         }
         if self.opus.is_none() {
-            match OpusEncoder::new(32_000) {
+            // Live speech: the cheaper complexity keeps it clear at half the encoder's CPU.
+            match OpusEncoder::new(32_000).and_then(|mut o| {
+                o.set_complexity(facecast_encode::LIVE_COMPLEXITY)
+                    .map(|_| o)
+            }) {
                 Ok(o) => self.opus = Some(o),
                 Err(e) => {
                     tracing::warn!("opus encoder: {e}");
