@@ -428,15 +428,34 @@ pub(crate) mod avx2 {
         let n8 = col.len() / 8 * 8;
         let lo = seti((lo_exp << 23) as i32);
         let hi = seti((hi_exp << 23) as i32 - 1);
-        let stride = _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21);
         let last = enc.len().saturating_sub(4) as i32;
         let tab = enc.as_ptr() as *const i32;
         let mut x = 0;
         while x < n8 {
+            // Eight RGB pixels (24 floats) → one vector per channel: blend so each lane holds
+            // an element of the wanted channel, then permute into pixel order.
             let base = col.as_ptr().add(x) as *const f32;
+            let (v0, v1, v2) = (
+                _mm256_loadu_ps(base),
+                _mm256_loadu_ps(base.add(8)),
+                _mm256_loadu_ps(base.add(16)),
+            );
+            let chans = [
+                _mm256_permutevar8x32_ps(
+                    _mm256_blend_ps::<0x24>(_mm256_blend_ps::<0x92>(v0, v1), v2),
+                    _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5),
+                ),
+                _mm256_permutevar8x32_ps(
+                    _mm256_blend_ps::<0x49>(_mm256_blend_ps::<0x24>(v0, v1), v2),
+                    _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6),
+                ),
+                _mm256_permutevar8x32_ps(
+                    _mm256_blend_ps::<0x92>(_mm256_blend_ps::<0x49>(v0, v1), v2),
+                    _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7),
+                ),
+            ];
             let mut px = seti(0xff00_0000u32 as i32);
-            for c in 0..3 {
-                let v = _mm256_i32gather_ps::<4>(base.add(c), stride);
+            for (c, &v) in chans.iter().enumerate() {
                 let b = _mm256_castps_si256(v);
                 let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(v, v));
                 let low = _mm256_or_si256(_mm256_cmpgt_epi32(lo, b), nan);
