@@ -1560,6 +1560,17 @@ fn raster_opaque(
     }
 }
 
+/// i32 stepping constants of a small triangle (edge values fit in i32): per-sample offsets of
+/// each edge, and each edge's step per pixel (x) and per row (y).
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn small_steps(t: &Tri, so: &[[i64; 4]; 3]) -> ([[i32; 4]; 3], [i32; 3], [i32; 3]) {
+    let so32 = std::array::from_fn(|e| std::array::from_fn(|s| so[e][s] as i32));
+    let st = std::array::from_fn(|e| (t.ea[e] * 16) as i32);
+    let sy = std::array::from_fn(|e| (t.eb[e] * 16) as i32);
+    (so32, st, sy)
+}
+
 /// AVX2 version of `raster_small::<1>`: two pixels (8 samples) per step, over pixel pairs
 /// aligned to even tile columns (so the 32-byte loads of one triangle match the 32-byte stores
 /// of the previous ones: no store-forwarding stalls). The extra pixel a pair may add on either
@@ -1581,17 +1592,7 @@ unsafe fn raster_small_avx2(
     ids: &mut [u32],
 ) {
     use std::arch::x86_64::*;
-    let so32: [[i32; 4]; 3] = std::array::from_fn(|e| std::array::from_fn(|s| so[e][s] as i32));
-    let st = [
-        (t.ea[0] * 16) as i32,
-        (t.ea[1] * 16) as i32,
-        (t.ea[2] * 16) as i32,
-    ];
-    let sy = [
-        (t.eb[0] * 16) as i32,
-        (t.eb[1] * 16) as i32,
-        (t.eb[2] * 16) as i32,
-    ];
+    let (so32, st, sy) = small_steps(t, so);
     let lx0 = bx0 - x0;
     let la = lx0 & !1;
     let shift = (lx0 - la) as i32;
@@ -1689,18 +1690,7 @@ fn raster_small<const K: u8>(
     depth: &mut [f32],
     ids: &mut [u32],
 ) {
-    // i32 lanes: 4 samples per edge, vectorisable.
-    let so32: [[i32; 4]; 3] = std::array::from_fn(|e| std::array::from_fn(|s| so[e][s] as i32));
-    let st = [
-        (t.ea[0] * 16) as i32,
-        (t.ea[1] * 16) as i32,
-        (t.ea[2] * 16) as i32,
-    ];
-    let sy = [
-        (t.eb[0] * 16) as i32,
-        (t.eb[1] * 16) as i32,
-        (t.eb[2] * 16) as i32,
-    ];
+    let (so32, st, sy) = small_steps(t, so);
     // Edge values at (bx0, by0), stepped by one row per iteration (exact integers: every
     // value inside the bbox fits in i32 for small triangles).
     let (xx, yy) = (bx0 as i64 * 16, by0 as i64 * 16);
