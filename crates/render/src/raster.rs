@@ -667,10 +667,16 @@ impl Raster {
             + self.luts.srgb16.capacity() * 4
             + self.luts.enc.capacity()
             + bg
+            + std::mem::size_of::<Batch>()
+            + self.proj.capacity() * size_of::<PVert>()
     }
 
     pub fn capacities(&self) -> Vec<usize> {
-        let mut v = vec![self.tris.capacity(), self.blend_keys.capacity()];
+        let mut v = vec![
+            self.tris.capacity(),
+            self.blend_keys.capacity(),
+            self.proj.capacity(),
+        ];
         v.extend(self.bins.iter().map(|b| b.capacity()));
         v.extend(self.bins_blend.iter().map(|b| b.capacity()));
         v.extend(self.bins_back.iter().map(|b| b.capacity()));
