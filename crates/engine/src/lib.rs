@@ -34,6 +34,13 @@
 //! - Viseme frames are mapped onto the media clock (segment start + offset in the segment's audio,
 //!   gaps included) and fed to the [`Animator`]; video frame `k` (pts `k/fps`, exact) is rendered from
 //!   the animation state at its pts.
+//! - With [`Session::set_onset_frames`] (the server's live mode) one extra frame may come between
+//!   two grid frames: at a segment's speech onset (first speech viseme + [`ONSET_DELAY`], 5 ms),
+//!   when the next grid frame is more than [`ONSET_MIN_GAP`] (10 ms) later. A fast-start clip
+//!   starts on the 20 ms audio grid and video frames are on a 40 ms grid (25 fps): a clip voiced
+//!   from its first sample starts either 20 ms before a grid frame (no extra frame) or on one
+//!   (extra frame at +10 ms, instead of waiting for the next grid frame at +40 ms). The grid
+//!   itself never moves; video pts stay increasing but are not evenly spaced.
 //! - Events: [`Event::SegmentStarted`] is due when the segment's first sample plays,
 //!   [`Event::SegmentFinished`] when its last sample has played (`played_ms` = its audio
 //!   duration), or at once on [`Session::interrupt`] (`interrupted: true`, `played_ms` = audio
@@ -52,6 +59,7 @@
 //! - [`Session::recycle`] / [`Session::recycle_pcm`]: buffer reuse, no per-frame allocation.
 //! - [`Session::set_video_lead`]: emit video frames a little before their pts (time to render
 //!   and encode), while no streamed segment is open.
+//! - [`Session::set_onset_frames`]: the extra speech-onset frame described above.
 //! - [`Session::detach_renderer`]: take the [`FrameRenderer`] out to render on another thread;
 //!   due frames then come out as [`Output::Face`] (weights + pose at the frame's pts). The live
 //!   server does this so a 10-25 ms render never delays a 20 ms audio frame.
@@ -83,6 +91,18 @@ pub const MIN_INPUT_RATE: u32 = 4_000;
 pub const MAX_INPUT_CHANNELS: u16 = 8;
 
 const SAMPLES_PER_MS: u64 = OUTPUT_RATE as u64 / 1000;
+
+/// A speech-onset frame ([`Session::set_onset_frames`]) is shown this long after the centre of
+/// the segment's first speech viseme frame (the mouth has then made most of its first move:
+/// the animator's smoothing kernel reaches ~80 % at the frame centre, ~95 % 5 ms later).
+pub const ONSET_DELAY: MediaTime = MediaTime::from_millis(5);
+/// No speech-onset frame when a regular grid frame falls this close after it (or between the
+/// first speech viseme and it): that frame shows the onset soon enough.
+pub const ONSET_MIN_GAP: MediaTime = MediaTime::from_millis(10);
+/// A viseme frame counts as speech when its `sil` weight is below this.
+const ONSET_SIL_MAX: f32 = 0.5;
+/// Viseme frames further apart than this (s) are not continuous speech.
+const ONSET_CONTINUOUS: f64 = 0.035;
 
 /// Errors of the engine.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -216,7 +236,8 @@ impl SessionConfig {
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
-    /// Video frame `k` at pts `k/fps`; give the buffer back with [`Session::recycle`].
+    /// Video frame `k` at pts `k/fps` (or a speech-onset frame between two of them, see
+    /// [`Session::set_onset_frames`]); give the buffer back with [`Session::recycle`].
     Video {
         /// Presentation time.
         pts: MediaTime,
@@ -232,7 +253,7 @@ pub enum Output {
     },
     /// A session event.
     Event(Event),
-    /// Video frame `k` (pts `k/fps`) to be rendered by the caller: only after
+    /// Video frame `k` (pts `k/fps`, or a speech-onset frame) to be rendered by the caller: only after
     /// [`Session::detach_renderer`], instead of [`Output::Video`]. Render it with
     /// [`FrameRenderer::render`] (e.g. on another thread, so rendering never delays audio).
     Face {
@@ -321,6 +342,8 @@ struct OpenSegment {
     /// The whole segment arrives in one call ([`Session::speak`]): all its visemes exist before
     /// any of it plays, so with [`Session::set_fast_start`] it needs no look-ahead delay.
     complete: bool,
+    /// The segment's first speech viseme frame has been seen (one onset frame per segment).
+    onset_seen: bool,
 }
 
 /// A talking-avatar session (sans-IO). See the crate docs.
@@ -357,6 +380,14 @@ pub struct Session {
     video_enabled: bool,
     /// Samples before its pts a video frame may be emitted ([`Session::set_video_lead`]).
     video_lead: u64,
+    /// [`Session::set_onset_frames`].
+    onset_frames: bool,
+    /// Pending speech-onset frames (pts, ascending), each strictly between two grid frames.
+    onsets: VecDeque<u64>,
+    /// pts of the last video frame emitted.
+    last_video_pts: Option<u64>,
+    /// (time s, is speech) of the last viseme frame given to the animator.
+    prev_vis: Option<(f64, bool)>,
     // scratch
     mono: Vec<f32>,
     resampled: Vec<f32>,
@@ -406,6 +437,10 @@ impl Session {
             fast_start: false,
             video_enabled: true,
             video_lead: 0,
+            onset_frames: false,
+            onsets: VecDeque::new(),
+            last_video_pts: None,
+            prev_vis: None,
             mono: Vec::new(),
             resampled: Vec::new(),
             vis: Vec::new(),
@@ -441,6 +476,7 @@ impl Session {
             input_rate: 0,
             has_audio: false,
             complete: false,
+            onset_seen: false,
         });
         self.segments.push_back(Segment {
             id,
@@ -573,7 +609,7 @@ impl Session {
         // The analyzer resamples internally and keeps its own timeline (seconds of input), so a
         // rate change mid-segment needs nothing special here.
         self.analyzer.push(chunk);
-        self.drain_analyzer(&open);
+        self.drain_analyzer(&mut open);
         self.open = Some(open);
         Ok(())
     }
@@ -613,7 +649,7 @@ impl Session {
     }
 
     /// Move analyzer frames onto the media clock and into the animator.
-    fn drain_analyzer(&mut self, open: &OpenSegment) {
+    fn drain_analyzer(&mut self, open: &mut OpenSegment) {
         self.vis.clear();
         while let Some(mut f) = self.analyzer.pull() {
             if let Some(t) = media_secs(open, f.t) {
@@ -621,7 +657,53 @@ impl Session {
                 self.vis.push(f);
             }
         }
+        self.note_visemes(Some(open));
         self.animator.push_visemes(&self.vis);
+    }
+
+    /// Track speech in the viseme frames about to go to the animator (`self.vis`): the open
+    /// segment's first speech frame schedules a speech-onset frame ([`Session::set_onset_frames`])
+    /// unless speech was already going on just before it (back-to-back segments).
+    fn note_visemes(&mut self, mut open: Option<&mut OpenSegment>) {
+        let mut onset = None;
+        for f in &self.vis {
+            let speech = f.weights[0] < ONSET_SIL_MAX;
+            if let Some(o) = open.as_deref_mut() {
+                if speech && !o.onset_seen {
+                    o.onset_seen = true;
+                    let continues = self
+                        .prev_vis
+                        .is_some_and(|(t, s)| s && f.t - t <= ONSET_CONTINUOUS);
+                    if !continues {
+                        onset = Some(f.t);
+                    }
+                }
+            }
+            self.prev_vis = Some((f.t, speech));
+        }
+        if let (Some(t), true) = (onset, self.onset_frames) {
+            self.schedule_onset(MediaTime::from_secs_f64(t).0);
+        }
+    }
+
+    /// Queue a speech-onset frame for speech starting (first speech viseme frame) at `tv`.
+    fn schedule_onset(&mut self, tv: u64) {
+        let pts = tv + ONSET_DELAY.0;
+        let fps = self.cfg.fps as u64;
+        // The first grid frame at or after the speech start: does it show the onset soon enough?
+        let k = (tv * fps).div_ceil(OUTPUT_RATE as u64);
+        let grid = MediaTime::of_frame(k, self.cfg.fps).0;
+        if grid <= pts + ONSET_MIN_GAP.0 {
+            return;
+        }
+        // Never behind a frame already out, never for a time already past.
+        if self.last_video_pts.is_some_and(|l| l >= pts)
+            || pts < self.now.0
+            || self.onsets.back().is_some_and(|&b| b >= pts)
+        {
+            return;
+        }
+        self.onsets.push_back(pts);
     }
 
     /// Replace the visemes of the ending segment not yet shown by transcript-aligned ones.
@@ -646,6 +728,7 @@ impl Session {
                         }
                     }
                 }
+                self.note_visemes(None);
                 self.animator.push_visemes(&self.vis);
             }
             Err(e) => self.events.push_back(Event::Error {
@@ -702,7 +785,7 @@ impl Session {
         self.place(&mut open, &resampled);
         self.resampled = resampled;
         self.analyzer.flush();
-        self.drain_analyzer(&open);
+        self.drain_analyzer(&mut open);
         self.apply_text(&mut open);
         if let Some(seg) = self.segments.iter_mut().find(|s| s.id == segment) {
             seg.ended = true;
@@ -779,6 +862,8 @@ impl Session {
         self.runs.clear();
         self.analyzer.reset();
         self.animator.clear_speech(self.now.as_secs_f64());
+        self.onsets.clear();
+        self.prev_vis = None;
     }
 
     /// Advance the clock to `now` (never backwards).
@@ -817,9 +902,39 @@ impl Session {
         }
     }
 
+    /// The next video frame's pts and whether it is a speech-onset frame (else the grid frame
+    /// `next_frame`).
+    fn next_video(&self) -> (u64, bool) {
+        let grid = self.video_due();
+        match self.onsets.front() {
+            Some(&p) if p < grid => (p, true),
+            _ => (grid, false),
+        }
+    }
+
+    /// The pts of the video frame after the next one.
+    fn video_after(&self, onset: bool) -> u64 {
+        if onset {
+            let grid = self.video_due();
+            self.onsets.get(1).map_or(grid, |&p| p.min(grid))
+        } else {
+            let grid = MediaTime::of_frame(self.next_frame + 1, self.cfg.fps).0;
+            self.onsets.front().map_or(grid, |&p| p.min(grid))
+        }
+    }
+
+    /// Skip the next video frame without rendering it.
+    fn skip_video(&mut self, onset: bool) {
+        if onset {
+            self.onsets.pop_front();
+        } else {
+            self.next_frame += 1;
+        }
+    }
+
     /// When the next video frame is emitted: its pts minus the lead.
     fn video_emit_at(&self) -> u64 {
-        self.video_due().saturating_sub(self.lead_now())
+        self.next_video().0.saturating_sub(self.lead_now())
     }
 
     /// Emit video frames up to `lead` before their pts (default 0), so that a caller whose
@@ -831,6 +946,27 @@ impl Session {
     /// (the frame was already sampled) shows up one frame later. At most 40 ms (clamped).
     pub fn set_video_lead(&mut self, lead: MediaTime) {
         self.video_lead = lead.0.min(40 * SAMPLES_PER_MS);
+    }
+
+    /// Speech-onset frames: when a segment's speech starts (its first viseme frame with speech,
+    /// at `tv` on the media clock — the segment's first audio frame for a clip that starts
+    /// voiced, later when it starts with silence), emit one extra video frame at pts
+    /// `tv +` [`ONSET_DELAY`], between two grid frames, unless a grid frame at or after `tv`
+    /// is at most [`ONSET_MIN_GAP`] after that pts (it shows the onset soon enough). The mouth then
+    /// moves on screen up to a frame interval earlier than the 1/fps grid allows. At most one per
+    /// segment, none when the segment continues speech that was still going on (back-to-back
+    /// segments). The grid is unchanged (frame `k` stays at `k/fps`: no drift); the extra frame
+    /// follows every other video rule: the lead of [`Session::set_video_lead`], skipped while
+    /// video is off, dropped by [`Session::set_drop_late_video`] when a later frame is also due,
+    /// an [`Output::Face`] after [`Session::detach_renderer`], cancelled by
+    /// [`Session::interrupt`]. Video pts therefore are increasing but not evenly spaced. Off by
+    /// default (offline output and the simulated-clock tests keep the plain grid); the server
+    /// turns it on for live sessions.
+    pub fn set_onset_frames(&mut self, on: bool) {
+        self.onset_frames = on;
+        if !on {
+            self.onsets.clear();
+        }
     }
 
     /// The next segment event and its due time: (due, is_finish).
@@ -881,15 +1017,18 @@ impl Session {
             while self.video_due() <= now {
                 self.next_frame += 1;
             }
+            while self.onsets.front().is_some_and(|&p| p <= now) {
+                self.onsets.pop_front();
+            }
         }
         let seg_due = self.segment_event_due();
         let audio_due = self.audio_pos;
-        let video_due = self.video_emit_at();
+        let video_due = self.video_enabled.then(|| self.video_emit_at());
         let mut best: Option<(u64, u8)> = None;
         for (due, kind) in [
             (seg_due.map(|d| d.0), 0u8),
             (Some(audio_due), 1),
-            (Some(video_due), 2),
+            (video_due, 2),
         ] {
             if let Some(d) = due {
                 if d <= now && best.is_none_or(|(b, _)| d < b) {
@@ -903,12 +1042,12 @@ impl Session {
             _ => {
                 if self.drop_late_video {
                     let lead = self.lead_now();
-                    while MediaTime::of_frame(self.next_frame + 1, self.cfg.fps)
-                        .0
-                        .saturating_sub(lead)
-                        <= now
-                    {
-                        self.next_frame += 1;
+                    loop {
+                        let (_, onset) = self.next_video();
+                        if self.video_after(onset).saturating_sub(lead) > now {
+                            break;
+                        }
+                        self.skip_video(onset);
                         self.dropped_frames += 1;
                     }
                 }
@@ -966,8 +1105,10 @@ impl Session {
     }
 
     fn video_frame(&mut self) -> Output {
-        let pts = MediaTime::of_frame(self.next_frame, self.cfg.fps);
-        self.next_frame += 1;
+        let (p, onset) = self.next_video();
+        self.skip_video(onset);
+        let pts = MediaTime(p);
+        self.last_video_pts = Some(p);
         self.last_video_t = pts.as_secs_f64();
         self.animator
             .sample(pts.as_secs_f64(), &mut self.face, &mut self.pose);
@@ -1013,6 +1154,9 @@ impl Session {
         if on && !self.video_enabled {
             while self.video_due() < self.now.0 {
                 self.next_frame += 1;
+            }
+            while self.onsets.front().is_some_and(|&p| p < self.now.0) {
+                self.onsets.pop_front();
             }
         }
         self.video_enabled = on;

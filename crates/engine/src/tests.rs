@@ -380,7 +380,19 @@ fn video_frame_uses_the_visemes_of_its_time() {
 /// The session's mouth must equal the batch analysis of `clip`, shifted to the segment start,
 /// through an identical animator sampled at the same frame times: the frame for `t` used the
 /// visemes for `t`, with the full look-ahead.
-fn assert_matches_reference(c: &Collected, mut frames: Vec<VisemeFrame>, start_ms: u64) {
+fn assert_matches_reference(c: &Collected, frames: Vec<VisemeFrame>, start_ms: u64) {
+    let open = assert_same_faces(c, frames, start_ms);
+    // A sanity check only (the frame-by-frame equality is the test); how many 25 fps
+    // samples land on an open vowel depends on the segment start's phase (300 ms + L).
+    assert!(
+        open > 15,
+        "the mouth moves with the speech ({open} open frames)"
+    );
+}
+
+/// Every collected frame shows the reference animation (the clip's visemes from `start_ms`) at
+/// its pts. Returns how many frames have the jaw open more than 0.2.
+fn assert_same_faces(c: &Collected, mut frames: Vec<VisemeFrame>, start_ms: u64) -> usize {
     let shift = start_ms as f64 / 1000.0;
     for f in frames.iter_mut() {
         f.t += shift;
@@ -409,12 +421,7 @@ fn assert_matches_reference(c: &Collected, mut frames: Vec<VisemeFrame>, start_m
             open += 1;
         }
     }
-    // A sanity check only (the frame-by-frame equality above is the test); how many 25 fps
-    // samples land on an open vowel depends on the segment start's phase (300 ms + L).
-    assert!(
-        open > 15,
-        "the mouth moves with the speech ({open} open frames)"
-    );
+    open
 }
 
 #[test]
@@ -780,8 +787,17 @@ fn random_api_sequences_keep_the_invariants() {
     let rates = [
         8_000u32, 16_000, 22_050, 24_000, 44_100, 48_000, 0, 1_000_000,
     ];
-    for _round in 0..4 {
+    // Rounds 4..8: live settings (onset frames, fast start, drop late video, lead).
+    for round in 0..8 {
+        let live = round >= 4;
         let mut s = session();
+        if live {
+            s.set_onset_frames(true);
+            s.set_fast_start(true);
+            s.set_drop_late_video(true);
+            s.set_video_lead(ms(15));
+        }
+        let mut last_video = None;
         let mut ids: Vec<u64> = Vec::new();
         let (mut next_audio, mut next_video) = (0u64, 0u64);
         let mut started = std::collections::HashSet::new();
@@ -835,8 +851,21 @@ fn random_api_sequences_keep_the_invariants() {
                         s.recycle_pcm(pcm);
                     }
                     Output::Video { pts, frame } => {
-                        assert_eq!(pts, MediaTime::of_frame(next_video, 25));
-                        next_video += 1;
+                        assert!(last_video < Some(pts), "video pts increase");
+                        last_video = Some(pts);
+                        if live {
+                            // Grid frames stay on k/fps (some skipped as late); onset frames
+                            // fall between them.
+                            while MediaTime::of_frame(next_video, 25) < pts {
+                                next_video += 1;
+                            }
+                            if MediaTime::of_frame(next_video, 25) == pts {
+                                next_video += 1;
+                            }
+                        } else {
+                            assert_eq!(pts, MediaTime::of_frame(next_video, 25));
+                            next_video += 1;
+                        }
                         s.recycle(frame);
                     }
                     Output::Event(Event::SegmentStarted { segment, .. }) => {
@@ -974,4 +1003,332 @@ fn video_lead_emits_frames_early_only_when_their_visemes_are_known() {
     };
     assert_eq!(start2, 8_000 + s.lookahead().as_millis());
     assert_matches_reference(&c2, facecast_lipsync::analyze(&clip), start2);
+}
+
+/// The browser test's burst: 120 Hz harmonics, 10 ms ramp, 4 Hz envelope (16 kHz).
+fn browser_burst(ms_len: u64) -> AudioChunk {
+    let rate = 16_000u32;
+    let n = (rate as u64 * ms_len / 1000) as usize;
+    let samples = (0..n)
+        .map(|i| {
+            let t = i as f64 / rate as f64;
+            let env = (i as f64 / (0.01 * rate as f64))
+                .min((n - i) as f64 / (0.01 * rate as f64))
+                .min(1.0)
+                * (0.6 + 0.4 * (std::f64::consts::TAU * 4.0 * t).sin());
+            let mut s = 0.0;
+            for h in 1..=12 {
+                let g = if h == 6 || h == 7 { 2.5 } else { 1.0 };
+                s += (std::f64::consts::TAU * 120.0 * h as f64 * t).sin() / h as f64 * g;
+            }
+            ((s * 6000.0 * env).clamp(-32767.0, 32767.0) / 32768.0) as f32
+        })
+        .collect();
+    AudioChunk::mono(rate, samples)
+}
+
+/// Time (s) of the first viseme frame with speech in a clip (what the engine's analyzer finds).
+fn first_speech(clip: &AudioChunk) -> f64 {
+    facecast_lipsync::analyze(clip)
+        .iter()
+        .find(|f| f.weights[0] < 0.5)
+        .expect("speech in the clip")
+        .t
+}
+
+/// The video pts that are not on the 25 fps grid.
+fn off_grid(c: &Collected) -> Vec<MediaTime> {
+    c.video
+        .iter()
+        .copied()
+        .filter(|p| MediaTime::of_frame(p.0 * 25 / OUTPUT_RATE as u64, 25) != *p)
+        .collect()
+}
+
+/// Every grid frame from the first to the last one is there, and pts only increase.
+fn assert_grid_intact(c: &Collected) {
+    assert!(c.video.windows(2).all(|w| w[0] < w[1]), "pts increase");
+    let grid: Vec<MediaTime> = c
+        .video
+        .iter()
+        .copied()
+        .filter(|p| !off_grid(c).contains(p))
+        .collect();
+    let k0 = grid[0].0 * 25 / OUTPUT_RATE as u64;
+    for (i, p) in grid.iter().enumerate() {
+        assert_eq!(*p, MediaTime::of_frame(k0 + i as u64, 25));
+    }
+}
+
+#[test]
+fn onset_frame_shows_a_clip_starting_between_grid_frames() {
+    let clip = browser_burst(600);
+    let tv = MediaTime::from_secs_f64(first_speech(&clip));
+    assert!(tv <= ms(10), "the burst is voiced from its start: {tv}");
+    let mut s = session();
+    s.set_fast_start(true);
+    s.set_onset_frames(true);
+    let mut c = Collected::default();
+    drive(&mut s, ms(300), ms(10), &mut c);
+    // Starts with the next audio frame at 320 ms; the grid has frames at 320 and 360 ms.
+    s.speak(&clip).unwrap();
+    drive(&mut s, ms(2_000), ms(1), &mut c);
+    assert_eq!(
+        c.events[0],
+        Event::SegmentStarted {
+            segment: 1,
+            at_ms: 320
+        }
+    );
+    let onset = ms(320) + tv + ONSET_DELAY;
+    assert_eq!(
+        off_grid(&c),
+        vec![onset],
+        "one extra frame, at the speech onset"
+    );
+    assert_grid_intact(&c);
+    assert_eq!(c.video.len(), 2_000 / 40 + 2);
+    // The mouth has moved in it: most of the way to the next grid frame's opening.
+    let jaw = |t: MediaTime| c.jaw.iter().find(|j| j.0 == t.as_secs_f64()).unwrap().1;
+    assert!(jaw(onset) > 0.15, "onset frame jaw {}", jaw(onset));
+    assert!(
+        jaw(onset) > 0.7 * jaw(ms(360)),
+        "{} vs {}",
+        jaw(onset),
+        jaw(ms(360))
+    );
+    assert!(jaw(ms(280)) < 0.01, "at rest before");
+    // Same clip, next grid frame within ONSET_MIN_GAP: no extra frame. Start at 2340 ms (speech
+    // from ~2345, onset pts ~2350, grid frame at 2360).
+    drive(&mut s, ms(2_320), ms(10), &mut c);
+    s.speak(&clip).unwrap();
+    drive(&mut s, ms(4_000), ms(1), &mut c);
+    assert!(c.events.contains(&Event::SegmentStarted {
+        segment: 2,
+        at_ms: 2_340
+    }));
+    assert_eq!(
+        off_grid(&c),
+        vec![onset],
+        "no extra frame for the second clip"
+    );
+    assert_grid_intact(&c);
+}
+
+#[test]
+fn onset_frame_of_a_clip_with_leading_silence_is_at_its_speech() {
+    let speech = speech_clip();
+    let tv = MediaTime::from_secs_f64(first_speech(&speech));
+    assert!(tv > ms(100), "the clip starts with silence: {tv}");
+    let mut s = session();
+    s.set_fast_start(true);
+    s.set_onset_frames(true);
+    let mut c = Collected::default();
+    drive(&mut s, ms(280), ms(10), &mut c);
+    s.speak(&speech).unwrap();
+    drive(&mut s, ms(9_000), ms(5), &mut c);
+    let onset = ms(300) + tv + ONSET_DELAY;
+    let grid_after = (tv + ms(300)).0.div_ceil(1920) * 1920;
+    if grid_after > (onset + ONSET_MIN_GAP).0 {
+        assert_eq!(off_grid(&c), vec![onset]);
+    } else {
+        assert!(off_grid(&c).is_empty());
+    }
+    assert_grid_intact(&c);
+    // The picture stays in sync: every frame still shows the visemes of its own time.
+    assert_matches_reference(&c, facecast_lipsync::analyze(&speech), 300);
+}
+
+#[test]
+fn onset_frame_for_a_streamed_segment_once_per_segment() {
+    // Speech, 400 ms of silence, speech again: one onset frame, at the first speech.
+    let burst = browser_burst(300);
+    let clip = concat(&[burst.clone(), silence(16_000, 0.4), burst.clone()]);
+    let tv = MediaTime::from_secs_f64(first_speech(&clip));
+    let mut s = session();
+    s.set_onset_frames(true);
+    s.set_video_lead(ms(15));
+    let mut c = Collected {
+        lead: ms(15),
+        ..Default::default()
+    };
+    drive(&mut s, ms(485), ms(5), &mut c);
+    let id = s.begin_segment();
+    for (i, chunk) in clip.samples.chunks(320).enumerate() {
+        s.push_audio(id, &AudioChunk::mono(16_000, chunk.to_vec()))
+            .unwrap();
+        drive(&mut s, ms(485 + 20 * (i as u64 + 1)), ms(1), &mut c);
+    }
+    s.end_segment(id);
+    drive(&mut s, ms(3_000), ms(1), &mut c);
+    // Starts L after its first audio (485 + 45 = 530 ms), the grid has frames at 520 and 560.
+    let start = 485 + s.lookahead().as_millis();
+    assert_eq!(
+        c.events[0],
+        Event::SegmentStarted {
+            segment: id,
+            at_ms: start
+        }
+    );
+    let onset = ms(start) + tv + ONSET_DELAY;
+    assert!(onset + ONSET_MIN_GAP < ms(560), "test setup: {onset}");
+    assert_eq!(off_grid(&c), vec![onset]);
+    // A streamed segment is open: no lead, the onset frame comes out at its pts (its visemes
+    // are known by then).
+    let at = c.emitted.iter().find(|e| e.0 == onset).unwrap().1;
+    assert_eq!(at, onset);
+    assert_grid_intact(&c);
+    assert!(assert_same_faces(&c, facecast_lipsync::analyze(&clip), start) >= 4);
+
+    // A second segment queued right behind a first one that still speaks at its end: the mouth
+    // is already moving, no onset frame.
+    // Clip a plays 3120..3400 ms (onset frame ~3130, grid 3160), clip b 3400..3680 ms (speech
+    // from ~3405: an onset frame ~3410 would be due before the 3440 grid frame, but a's speech
+    // runs into it).
+    let a = voiced(16_000, 0.28);
+    let tv = MediaTime::from_secs_f64(first_speech(&a));
+    let mut c2 = Collected {
+        lead: ms(15),
+        ..Default::default()
+    };
+    s.set_fast_start(true);
+    drive(&mut s, ms(3_100), ms(1), &mut c2);
+    s.speak(&a).unwrap();
+    s.speak(&a).unwrap();
+    drive(&mut s, ms(5_000), ms(1), &mut c2);
+    assert!(c2.events.contains(&Event::SegmentStarted {
+        segment: id + 2,
+        at_ms: 3_400
+    }));
+    assert_eq!(off_grid(&c2), vec![ms(3_120) + tv + ONSET_DELAY]);
+}
+
+#[test]
+fn onset_frame_follows_the_video_rules() {
+    let clip = browser_burst(600);
+    let tv = MediaTime::from_secs_f64(first_speech(&clip));
+    let onset = ms(320) + tv + ONSET_DELAY;
+    let run = |setup: &dyn Fn(&mut Session), step: u64| {
+        let mut s = session();
+        s.set_fast_start(true);
+        s.set_onset_frames(true);
+        setup(&mut s);
+        let mut c = Collected {
+            lead: ms(40),
+            ..Default::default()
+        };
+        drive(&mut s, ms(300), ms(1), &mut c);
+        s.speak(&clip).unwrap();
+        drive(&mut s, ms(1_000), ms(step), &mut c);
+        (s, c)
+    };
+    // Off by default: the plain grid.
+    let (_, c) = run(&|s| s.set_onset_frames(false), 1);
+    assert!(off_grid(&c).is_empty());
+    // Video lead: emitted `lead` before its pts, like every frame.
+    let (_, c) = run(&|s| s.set_video_lead(ms(15)), 1);
+    assert_eq!(off_grid(&c), vec![onset]);
+    assert!(c
+        .emitted
+        .iter()
+        .all(|&(p, at)| at + ms(15) == p || p < ms(100)));
+    // Video off while the onset falls due: never emitted; back on, the grid goes on.
+    // (with a lead, too: nothing comes out early while off either)
+    let (mut s, mut c) = run(
+        &|s| {
+            s.set_video_enabled(false);
+            s.set_video_lead(ms(15));
+        },
+        1,
+    );
+    assert!(c.video.is_empty());
+    s.set_video_enabled(true);
+    drive(&mut s, ms(1_200), ms(1), &mut c);
+    assert!(off_grid(&c).is_empty());
+    assert_eq!(c.video.first(), Some(&ms(1_040)));
+    // A caller waking only every 50 ms with drop_late_video: when it wakes after the next grid
+    // frame's pts too, the stale onset frame is skipped (counted dropped).
+    let (s, c) = run(&|s| s.set_drop_late_video(true), 70);
+    assert!(off_grid(&c).is_empty(), "{:?}", c.video);
+    assert!(s.dropped_frames() >= 1);
+    assert!(c.video.windows(2).all(|w| w[0] < w[1]));
+    // Interrupted before it is due: cancelled.
+    let mut s = session();
+    s.set_fast_start(true);
+    s.set_onset_frames(true);
+    let mut c = Collected::default();
+    drive(&mut s, ms(300), ms(10), &mut c);
+    s.speak(&clip).unwrap();
+    s.interrupt();
+    drive(&mut s, ms(1_000), ms(1), &mut c);
+    assert!(off_grid(&c).is_empty());
+    // Detached renderer: the onset comes out as a Face at its pts.
+    let mut s = session();
+    let _renderer = s.detach_renderer().unwrap();
+    s.set_fast_start(true);
+    s.set_onset_frames(true);
+    let mut faces = Vec::new();
+    let mut t = 0;
+    while t <= 1_000 {
+        if t == 310 {
+            s.speak(&clip).unwrap();
+        }
+        s.handle_timeout(ms(t));
+        while let Some(o) = s.poll_output() {
+            if let Output::Face { pts, face, .. } = o {
+                faces.push((pts, face.get(ArkitShape::JawOpen)));
+            }
+        }
+        t += 1;
+    }
+    let extra: Vec<_> = faces.iter().filter(|f| f.0 .0 % 1920 != 0).collect();
+    assert_eq!(extra.len(), 1);
+    assert_eq!(extra[0].0, onset);
+    assert!(extra[0].1 > 0.15);
+}
+
+#[test]
+fn onset_frames_over_an_hour_leave_the_grid_exact() {
+    let mut cfg = config();
+    cfg.width = 16;
+    cfg.height = 16;
+    cfg.fps = 5;
+    let mut s = Session::new(cfg).unwrap();
+    s.set_onset_frames(true);
+    s.set_drop_late_video(true);
+    let clip = voiced(16_000, 1.0);
+    let (mut next_video, mut extra, mut last) = (0u64, 0u64, None);
+    let hour = 3_600_000u64;
+    let mut t = MediaTime::ZERO;
+    while t <= ms(hour) {
+        if t.as_millis().is_multiple_of(60_000) && t.as_millis() < hour {
+            s.speak(&clip).unwrap();
+        }
+        s.handle_timeout(t);
+        while let Some(o) = s.poll_output() {
+            match o {
+                Output::Video { pts, frame } => {
+                    assert!(last < Some(pts), "pts increase");
+                    last = Some(pts);
+                    if pts == MediaTime::of_frame(next_video, 5) {
+                        next_video += 1;
+                    } else {
+                        assert!(pts < MediaTime::of_frame(next_video, 5));
+                        extra += 1;
+                    }
+                    s.recycle(frame);
+                }
+                Output::Audio { pcm, .. } => s.recycle_pcm(pcm),
+                _ => {}
+            }
+        }
+        t += ms(20);
+    }
+    assert_eq!(
+        next_video,
+        3600 * 5 + 1,
+        "every grid frame, exactly on k/fps"
+    );
+    assert_eq!(extra, 60, "one onset frame per clip");
+    assert_eq!(s.dropped_frames(), 0);
 }

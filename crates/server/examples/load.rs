@@ -27,6 +27,8 @@ struct Stats {
     bytes: u64,
     audio_packets: u64,
     segments: u64,
+    /// Speech-onset frames (between two grid frames), included in `frames`.
+    onset: u64,
 }
 
 fn proc_cpu_secs() -> f64 {
@@ -64,6 +66,7 @@ fn run_session(
     // As the server does: a session that falls behind skips overdue frames (counted late).
     s.set_drop_late_video(true);
     s.set_fast_start(true);
+    s.set_onset_frames(true);
     let vc = VideoConfig::new(VideoCodec::H264, w, h, fps);
     let mut enc = VideoEncoder::with_options(vc, EncoderOptions::realtime(fps)).expect("encoder");
     let mut opus = OpusEncoder::new(32_000).expect("opus");
@@ -97,6 +100,10 @@ fn run_session(
                 Output::Video { pts, frame: f } => {
                     st.render_ns += t0.elapsed().as_nanos() as u64;
                     st.frames += 1;
+                    let k = pts.samples() * fps as u64 / OUTPUT_RATE as u64;
+                    if MediaTime::of_frame(k, fps) != pts {
+                        st.onset += 1;
+                    }
                     if let Some((_, old)) = frame.replace((pts, f)) {
                         st.skipped += 1;
                         st.late += 1;
@@ -196,14 +203,15 @@ fn main() {
         .unwrap_or(1);
     let expected = (secs * fps as f64) as u64;
     println!(
-        "session  frames  expected  late  skipped  render_ms  encode_ms  video_kbps  segments"
+        "session  frames  expected  onset  late  skipped  render_ms  encode_ms  video_kbps  segments"
     );
     let mut tot = Stats::default();
     for (i, s) in results.iter().enumerate() {
         println!(
-            "{i:>7}  {:>6}  {:>8}  {:>4}  {:>7}  {:>9.2}  {:>9.2}  {:>10.0}  {:>8}",
+            "{i:>7}  {:>6}  {:>8}  {:>5}  {:>4}  {:>7}  {:>9.2}  {:>9.2}  {:>10.0}  {:>8}",
             s.frames,
             expected,
+            s.onset,
             s.late,
             s.skipped + s.dropped,
             s.render_ns as f64 / s.frames.max(1) as f64 / 1e6,

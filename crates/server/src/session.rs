@@ -23,8 +23,13 @@
 //! lip-sync look-ahead (`set_fast_start`: the clip's visemes are all computed before it plays),
 //! and a session that falls behind skips overdue frames instead of rendering each of them
 //! (`set_drop_late_video`); skipped frames count in `frames_late` and
-//! `facecast_frames_late_total`. `FACECAST_TRACE_LATENCY=1` prints a per-clip latency breakdown
-//! (speak handled → first audio frame out, the first video frames' render/send times) to stderr.
+//! `facecast_frames_late_total`. Speech-onset frames (`set_onset_frames`): where a segment's
+//! speech starts more than 10 ms before the next 25 fps grid frame, one extra frame at the onset
+//! (+5 ms) shows the mouth moving up to ~30 ms sooner; it goes through the same video thread and
+//! encoders with its own pts (RTP timestamps come from pts, nothing assumes an even spacing;
+//! `FACECAST_ONSET_FRAMES=0` turns it off for A/B runs). `FACECAST_TRACE_LATENCY=1` prints a
+//! per-clip latency breakdown (speak handled → first audio frame out, the first three video
+//! frames handed over after it: pts, render/send times, packets out of the encoders) to stderr.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -328,6 +333,10 @@ fn build_engine(p: &SessionParams) -> Result<Session, ApiError> {
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(VIDEO_LEAD_MS);
     s.set_video_lead(MediaTime::from_millis(lead_ms));
+    // Speech-onset frames: one extra frame where a clip's speech starts between two grid frames,
+    // so the mouth moves up to a frame interval sooner. `FACECAST_ONSET_FRAMES=0` (diagnostic,
+    // for A/B latency runs) keeps the plain grid.
+    s.set_onset_frames(std::env::var_os("FACECAST_ONSET_FRAMES").is_none_or(|v| v != "0"));
     // No viewer yet: the clock, audio, speech and events run, but nothing is rendered (rendering
     // is most of a session's CPU); the first WHEP viewer turns video on.
     s.set_video_enabled(false);
@@ -356,8 +365,8 @@ enum VideoCmd {
         pts: MediaTime,
         face: FaceWeights,
         pose: HeadPose,
-        /// `FACECAST_TRACE_LATENCY`: (speak handled at, segment start ms).
-        trace: Option<(Instant, u64)>,
+        /// `FACECAST_TRACE_LATENCY`: (speak handled at, segment start ms when already known).
+        trace: Option<(Instant, Option<u64>)>,
     },
     /// The current viewers: (codec, channel). Encoders follow the codecs in use.
     Peers(Vec<(Codec, mpsc::Sender<PeerMsg>)>),
@@ -512,8 +521,12 @@ impl SessionLoop {
             produced = true;
             match out {
                 Output::Face { pts, face, pose } => {
+                    // Frames handed over after the speak (with the video lead, a speech-onset
+                    // frame goes out before the segment's start event).
                     let trace = match &mut self.probe {
-                        Some((t_speak, Some(start_ms), n)) if pts.as_millis() >= *start_ms => {
+                        Some((t_speak, start_ms, n))
+                            if start_ms.is_none_or(|s| pts.as_millis() >= s) =>
+                        {
                             let t = (*t_speak, *start_ms);
                             *n += 1;
                             if *n >= 3 {
@@ -981,7 +994,7 @@ impl VideoWorker {
         pts: MediaTime,
         face: &FaceWeights,
         pose: &HeadPose,
-        trace: Option<(Instant, u64)>,
+        trace: Option<(Instant, Option<u64>)>,
     ) {
         let t0 = Instant::now();
         self.renderer.render(face, pose, &mut self.frame);
@@ -995,13 +1008,16 @@ impl VideoWorker {
             count_late(&self.metrics, &self.shared);
         }
         let t_enc = Instant::now();
-        self.encode(pts);
+        let packets = self.encode(pts);
         if let Some((t_speak, start_ms)) = trace {
+            let rel = match start_ms {
+                Some(s) => format!("segment start +{} ms", pts.as_millis().saturating_sub(s)),
+                None => "before the segment start event".to_string(),
+            };
             eprintln!(
-                "latency session {}: frame pts {} ms = segment start +{} ms, out {:.1} ms after speak; rendered {:+.1} ms after its pts, encode+send {:.1} ms",
+                "latency session {}: frame pts {} ms ({rel}), out {:.1} ms after speak; rendered {:+.1} ms after its pts, encode+send {:.1} ms, {packets} packets",
                 self.shared.id,
                 pts.as_millis(),
-                pts.as_millis().saturating_sub(start_ms),
                 t_speak.elapsed().as_secs_f64() * 1e3,
                 behind.as_secs_f64() * 1e3 - due.saturating_duration_since(now).as_secs_f64() * 1e3,
                 t_enc.elapsed().as_secs_f64() * 1e3
@@ -1009,7 +1025,10 @@ impl VideoWorker {
         }
     }
 
-    fn encode(&mut self, pts: MediaTime) {
+    /// Encode the current frame for every codec in use and send it; returns the packets sent
+    /// out of the encoders (0 when rate control skipped the frame).
+    fn encode(&mut self, pts: MediaTime) -> usize {
+        let mut sent = 0;
         for (codec, ve) in self.encoders.iter_mut() {
             let mut force = ve.force_key;
             if force {
@@ -1036,6 +1055,7 @@ impl VideoWorker {
             }
             self.metrics.encode_seconds.observe(t0.elapsed());
             self.metrics.frames_encoded.fetch_add(1, Relaxed);
+            sent += self.packets.len();
             for p in self.packets.drain(..) {
                 for (c, tx) in &self.peers {
                     if c != codec {
@@ -1052,6 +1072,7 @@ impl VideoWorker {
                 }
             }
         }
+        sent
     }
 }
 
