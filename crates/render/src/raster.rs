@@ -70,7 +70,9 @@ struct Tri {
     v: [u32; 3],
     bbox: [i32; 4],
     mat: u32,
-    back: bool,
+    /// 1 for a back face (drawn because its material is double-sided), else 0. A whole word, so
+    /// the SIMD shading kernel can load it like the other fields.
+    back: u32,
     /// Extents below 1024 px: edge values fit in i32 (fast path).
     small: bool,
     uv_ratio: f32,
@@ -525,7 +527,7 @@ impl ShadeCtx<'_> {
             n0[1] * b[0] + n1[1] * b[1] + n2[1] * b[2],
             n0[2] * b[0] + n1[2] * b[1] + n2[2] * b[2],
         ];
-        if t.back {
+        if t.back != 0 {
             n = [-n[0], -n[1], -n[2]];
         }
         n = normalize(n);
@@ -758,7 +760,7 @@ impl Raster {
         let (tx1, ty1) = ((bb[2] as usize - 1) / TILE, (bb[3] as usize - 1) / TILE);
         let bins = if blend {
             &mut self.bins_blend
-        } else if self.tris[id as usize].back {
+        } else if self.tris[id as usize].back != 0 {
             &mut self.bins_back
         } else {
             &mut self.bins
@@ -884,7 +886,7 @@ impl Raster {
         let mut t = Tri {
             bbox: [bx0, by0, bx1, by1],
             mat,
-            back: !front,
+            back: (!front) as u32,
             small,
             invw: iw,
             v: vi,

@@ -210,16 +210,6 @@ pub(crate) mod avx2 {
             _mm256_castps_si256(self.f(base, stride, off))
         }
 
-        /// The byte at `off` of each lane's record.
-        #[inline(always)]
-        unsafe fn byte(&self, base: *const u8, stride: usize, off: usize) -> __m256i {
-            let w = self.i(base, stride, off & !3);
-            _mm256_and_si256(
-                _mm256_srlv_epi32(w, seti(((off & 3) * 8) as i32)),
-                seti(255),
-            )
-        }
-
         /// The source of each lane's vertex: the u32 index at byte `off` of its record.
         #[inline(always)]
         unsafe fn follow(&self, base: *const u8, stride: usize, off: usize) -> Src {
@@ -630,7 +620,7 @@ pub(crate) mod avx2 {
                 *nq = a;
             }
             let back = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
-                ts.byte(t, tl.stride, tl.back),
+                ts.i(t, tl.stride, tl.back),
                 _mm256_setzero_si256(),
             ));
             if _mm256_movemask_ps(back) != 0 {
