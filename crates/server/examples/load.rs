@@ -4,8 +4,12 @@
 //! like the server's session loop. Prints CPU use, late frames, render/encode times and memory
 //! (RSS) per session.
 //!
+//! By default all sessions start at the same instant, so their frames fall due together (the worst
+//! case); `--stagger` spreads their start times evenly over one frame interval, as sessions created
+//! at arbitrary moments on a real server are.
+//!
 //! ```text
-//! cargo run --release -p facecast-server --example load -- [SESSIONS] [SECONDS] [--size WxH] [--fps N] [--audio FILE]
+//! cargo run --release -p facecast-server --example load -- [SESSIONS] [SECONDS] [--size WxH] [--fps N] [--audio FILE] [--stagger]
 //! ```
 
 use std::sync::Arc;
@@ -146,6 +150,7 @@ fn main() {
         "/../../../shared/assets/audio/cmu_goforward.wav"
     )
     .to_string();
+    let mut stagger = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -156,6 +161,7 @@ fn main() {
             }
             "--fps" => fps = args.next().expect("--fps N").parse().expect("fps"),
             "--audio" => audio = args.next().expect("--audio FILE"),
+            "--stagger" => stagger = true,
             _ => pos.push(a),
         }
     }
@@ -170,9 +176,14 @@ fn main() {
     let speech = facecast_audio::decode_file(std::path::Path::new(&audio)).expect("speech audio");
     let avatar = facecast_avatar::builtin();
     println!(
-        "load: {n} sessions x {w}x{h} @ {fps} fps, H.264 + Opus, speech '{}' ({:.1} s) looped, {secs} s",
+        "load: {n} sessions x {w}x{h} @ {fps} fps, H.264 + Opus, speech '{}' ({:.1} s) looped, {secs} s, start times {}",
         audio,
-        speech.duration_secs()
+        speech.duration_secs(),
+        if stagger {
+            "staggered over one frame"
+        } else {
+            "aligned"
+        }
     );
     let rss0 = rss_mb();
     let cpu0 = proc_cpu_secs();
@@ -182,7 +193,15 @@ fn main() {
             let (a, sp) = (avatar.clone(), speech.clone());
             std::thread::Builder::new()
                 .name(format!("load-{i}"))
-                .spawn(move || run_session(a, w, h, fps, sp, secs, start))
+                .spawn(move || {
+                    // Session i's clock starts i/n of a frame interval late with --stagger.
+                    let phase = if stagger {
+                        Duration::from_secs_f64(i as f64 / n as f64 / fps as f64)
+                    } else {
+                        Duration::ZERO
+                    };
+                    run_session(a, w, h, fps, sp, secs, start + phase)
+                })
                 .expect("thread")
         })
         .collect();
