@@ -529,18 +529,19 @@ fn back_to_back_segments_have_no_gap() {
     assert_eq!(quiet_runs, 0);
 }
 
-#[test]
-fn long_session_does_not_drift() {
+/// A 5 fps 16×16 session with the given setup, driven for one hour of media time in 20 ms steps
+/// with a 1 s voiced clip spoken every minute; every output is shown to `see`, then recycled.
+fn hour_with_a_clip_each_minute(
+    setup: impl FnOnce(&mut Session),
+    mut see: impl FnMut(&Output),
+) -> Session {
     let mut cfg = config();
     cfg.width = 16;
     cfg.height = 16;
     cfg.fps = 5;
     let mut s = Session::new(cfg).unwrap();
+    setup(&mut s);
     let clip = voiced(16_000, 1.0);
-    let mut next_video = 0u64;
-    let mut next_audio = 0u64;
-    let mut finished = 0;
-    let step = ms(20);
     let hour = 3_600_000u64;
     let mut t = MediaTime::ZERO;
     while t <= ms(hour) {
@@ -549,30 +550,43 @@ fn long_session_does_not_drift() {
         }
         s.handle_timeout(t);
         while let Some(o) = s.poll_output() {
+            see(&o);
             match o {
-                Output::Video { pts, frame } => {
-                    assert_eq!(pts, MediaTime::of_frame(next_video, 5));
-                    next_video += 1;
-                    s.recycle(frame);
-                }
-                Output::Audio { pts, pcm } => {
-                    assert_eq!(pts.0, next_audio * AUDIO_FRAME as u64);
-                    next_audio += 1;
-                    s.recycle_pcm(pcm);
-                }
-                Output::Event(Event::SegmentFinished {
-                    played_ms,
-                    interrupted,
-                    ..
-                }) => {
-                    assert_eq!((played_ms, interrupted), (1000, false));
-                    finished += 1;
-                }
-                Output::Event(_) | Output::Face { .. } => {}
+                Output::Video { frame, .. } => s.recycle(frame),
+                Output::Audio { pcm, .. } => s.recycle_pcm(pcm),
+                _ => {}
             }
         }
-        t += step;
+        t += ms(20);
     }
+    s
+}
+
+#[test]
+fn long_session_does_not_drift() {
+    let (mut next_video, mut next_audio, mut finished) = (0u64, 0u64, 0);
+    let s = hour_with_a_clip_each_minute(
+        |_| {},
+        |o| match o {
+            Output::Video { pts, .. } => {
+                assert_eq!(*pts, MediaTime::of_frame(next_video, 5));
+                next_video += 1;
+            }
+            Output::Audio { pts, .. } => {
+                assert_eq!(pts.0, next_audio * AUDIO_FRAME as u64);
+                next_audio += 1;
+            }
+            Output::Event(Event::SegmentFinished {
+                played_ms,
+                interrupted,
+                ..
+            }) => {
+                assert_eq!((*played_ms, *interrupted), (1000, false));
+                finished += 1;
+            }
+            _ => {}
+        },
+    );
     assert_eq!(next_video, 3600 * 5 + 1);
     assert_eq!(next_audio, 3600 * 50 + 1);
     assert_eq!(finished, 60);
@@ -1289,41 +1303,25 @@ fn onset_frame_follows_the_video_rules() {
 
 #[test]
 fn onset_frames_over_an_hour_leave_the_grid_exact() {
-    let mut cfg = config();
-    cfg.width = 16;
-    cfg.height = 16;
-    cfg.fps = 5;
-    let mut s = Session::new(cfg).unwrap();
-    s.set_onset_frames(true);
-    s.set_drop_late_video(true);
-    let clip = voiced(16_000, 1.0);
     let (mut next_video, mut extra, mut last) = (0u64, 0u64, None);
-    let hour = 3_600_000u64;
-    let mut t = MediaTime::ZERO;
-    while t <= ms(hour) {
-        if t.as_millis().is_multiple_of(60_000) && t.as_millis() < hour {
-            s.speak(&clip).unwrap();
-        }
-        s.handle_timeout(t);
-        while let Some(o) = s.poll_output() {
-            match o {
-                Output::Video { pts, frame } => {
-                    assert!(last < Some(pts), "pts increase");
-                    last = Some(pts);
-                    if pts == MediaTime::of_frame(next_video, 5) {
-                        next_video += 1;
-                    } else {
-                        assert!(pts < MediaTime::of_frame(next_video, 5));
-                        extra += 1;
-                    }
-                    s.recycle(frame);
+    let s = hour_with_a_clip_each_minute(
+        |s| {
+            s.set_onset_frames(true);
+            s.set_drop_late_video(true);
+        },
+        |o| {
+            if let Output::Video { pts, .. } = o {
+                assert!(last < Some(*pts), "pts increase");
+                last = Some(*pts);
+                if *pts == MediaTime::of_frame(next_video, 5) {
+                    next_video += 1;
+                } else {
+                    assert!(*pts < MediaTime::of_frame(next_video, 5));
+                    extra += 1;
                 }
-                Output::Audio { pcm, .. } => s.recycle_pcm(pcm),
-                _ => {}
             }
-        }
-        t += ms(20);
-    }
+        },
+    );
     assert_eq!(
         next_video,
         3600 * 5 + 1,

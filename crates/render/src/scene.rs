@@ -473,6 +473,22 @@ pub struct VOut {
     pub n: V3,
 }
 
+impl VOut {
+    /// Vertex at model position `p` (and normal `n`, +Z when absent) through the model-view
+    /// matrix `m`, with the projection's x/y scales `px`, `py`.
+    #[inline(always)]
+    fn of(m: &Mat4, p: V3, n: Option<V3>, px: f32, py: f32) -> VOut {
+        let vp = xform_point(m, p);
+        VOut {
+            cx: vp[0] * px,
+            cy: vp[1] * py,
+            cw: -vp[2],
+            vp,
+            n: n.map_or([0.0, 0.0, 1.0], |n| xform_dir(m, n)),
+        }
+    }
+}
+
 /// Static per-vertex attributes (copied once; clipped vertices are appended per frame).
 #[derive(Copy, Clone, Debug, Default)]
 pub struct VAttr {
@@ -609,37 +625,13 @@ impl Geometry {
                     let joints = &self.skin_view[s as usize];
                     for (i, o) in out.iter_mut().enumerate() {
                         let m = blend_joints(joints, p.joints[i], p.weights[i]);
-                        let vp = xform_point(&m, pos[i]);
-                        let n = if has_n {
-                            xform_dir(&m, nrm[i])
-                        } else {
-                            [0.0, 0.0, 1.0]
-                        };
-                        *o = VOut {
-                            cx: vp[0] * px,
-                            cy: vp[1] * py,
-                            cw: -vp[2],
-                            vp,
-                            n,
-                        };
+                        *o = VOut::of(&m, pos[i], has_n.then(|| nrm[i]), px, py);
                     }
                 }
                 None => {
                     let m = mat_mul(&cam.view, &scene.world[d.node as usize]);
                     for (i, o) in out.iter_mut().enumerate() {
-                        let vp = xform_point(&m, pos[i]);
-                        let n = if has_n {
-                            xform_dir(&m, nrm[i])
-                        } else {
-                            [0.0, 0.0, 1.0]
-                        };
-                        *o = VOut {
-                            cx: vp[0] * px,
-                            cy: vp[1] * py,
-                            cw: -vp[2],
-                            vp,
-                            n,
-                        };
+                        *o = VOut::of(&m, pos[i], has_n.then(|| nrm[i]), px, py);
                     }
                 }
             }
