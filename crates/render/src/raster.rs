@@ -287,6 +287,11 @@ pub struct Raster {
     mats: Vec<MatInfo>,
     draw_mat: Vec<u32>,
     tris: Vec<Tri>,
+    /// Material of each triangle in `tris` (compact: read per pixel when classifying).
+    tmat: Vec<u32>,
+    /// Per material: the range of triangle ids drawn with it this frame (one material's
+    /// triangles are consecutive).
+    mrange: Vec<(u32, u32)>,
     bins: Vec<Vec<u32>>,
     /// Opaque back-facing triangles of double-sided materials, drawn after the front faces and
     /// skipped where the depth buffer already holds nearer samples everywhere under them.
@@ -613,6 +618,7 @@ impl Raster {
             .iter()
             .map(|m| simd_texture(av, &m.base_tex) && simd_texture(av, &m.normal_tex))
             .collect();
+        let n_mats = mats.len();
         Raster {
             simd_ok,
             batch: Batch::new(),
@@ -625,6 +631,8 @@ impl Raster {
             draw_mat,
             // Clipping adds a few triangles near the guard band; the Vec grows once if ever needed.
             tris: Vec::with_capacity(tri_total + tri_total / 32 + 64),
+            tmat: Vec::with_capacity(tri_total + tri_total / 32 + 64),
+            mrange: vec![(0, 0); n_mats],
             bins: vec![Vec::new(); tiles_x * tiles_y],
             bins_back: vec![Vec::new(); tiles_x * tiles_y],
             bins_blend: vec![Vec::new(); tiles_x * tiles_y],
@@ -657,6 +665,8 @@ impl Raster {
             Bg::Image(i) => i.capacity() * 4,
         };
         self.tris.capacity() * size_of::<Tri>()
+            + self.tmat.capacity() * 4
+            + self.mrange.capacity() * 8
             + self.blend_keys.capacity() * 8
             + bins
             + self.depth.capacity() * 4
@@ -676,6 +686,7 @@ impl Raster {
     pub fn capacities(&self) -> Vec<usize> {
         let mut v = vec![
             self.tris.capacity(),
+            self.tmat.capacity(),
             self.blend_keys.capacity(),
             self.proj.capacity(),
         ];
@@ -688,6 +699,7 @@ impl Raster {
     /// Clip, cull, set up and bin every triangle.
     pub fn setup(&mut self, av: &Avatar, geo: &mut Geometry, cam: &Camera) {
         self.tris.clear();
+        self.tmat.clear();
         for b in self
             .bins
             .iter_mut()
@@ -743,6 +755,8 @@ impl Raster {
                         }
                     }
                 }
+                self.mrange[mi as usize] = (self.tmat.len() as u32, self.tris.len() as u32);
+                self.tmat.resize(self.tris.len(), mi);
             }
         }
         let mut keys = std::mem::take(&mut self.blend_keys);
@@ -1073,67 +1087,81 @@ impl Raster {
                 kern.x0 = x0 as f32;
                 kern.y0 = y0 as f32;
                 // Material of the last triangle seen (pixels come in runs of one triangle).
-                let (mut last_id, mut last_mat) = (NONE, 0);
+                let mut last_mat = 0;
                 for ly in 0..if empty { 0 } else { th } {
-                    for lx in 0..tw {
+                    #[allow(unused_mut)]
+                    let mut lx0 = 0;
+                    #[cfg(target_arch = "x86_64")]
+                    if simd {
+                        while lx0 + 8 <= tw {
+                            let k = ly * TILE + lx0;
+                            // Safety: `simd` means AVX2 + FMA (`Raster::draw`); pixels
+                            // `k..k + 8` lie in the tile (`lx0 + 8 <= tw <= TILE`), whose
+                            // `ids`/`depth` hold four samples per pixel; ids written this frame
+                            // are NONE or index `tris`, which `tmat` parallels.
+                            let c = unsafe {
+                                crate::shade::avx2::classify8(
+                                    self.ids.as_ptr().add(k * 4),
+                                    self.depth.as_ptr().add(k * 4),
+                                    self.mrange[last_mat as usize],
+                                    last_mat,
+                                )
+                            };
+                            // Whole-surface pixels without branches: every lane is written,
+                            // the queue only advances over the simple ones.
+                            batch.push_masked(k, &c.best, &c.mat, c.simple);
+                            for p in 0..8 {
+                                self.bgflag[k + p] = c.empty >> p & 1 != 0;
+                            }
+                            // The rest: material borders (a lookup) and silhouettes.
+                            let mut rest = !(c.simple | c.empty) & 0xff;
+                            while rest != 0 {
+                                let p = rest.trailing_zeros() as usize;
+                                rest &= rest - 1;
+                                let kp = k + p;
+                                let s = &self.ids[kp * 4..kp * 4 + 4];
+                                if let Some((id, m)) =
+                                    one_surface(s, &self.depth[kp * 4..kp * 4 + 4], &self.tmat)
+                                {
+                                    last_mat = m;
+                                    batch.push(kp, id, m, 1.0);
+                                } else {
+                                    self.col[kp] = silhouette(
+                                        kp,
+                                        s,
+                                        &self.tmat,
+                                        batch,
+                                        (&self.bg, x0 + lx0 + p, y0 + ly, self.w),
+                                        &self.luts,
+                                    );
+                                }
+                            }
+                            lx0 += 8;
+                        }
+                    }
+                    for lx in lx0..tw {
                         let k = ly * TILE + lx;
                         let s = &self.ids[k * 4..k * 4 + 4];
-                        if s[0] == s[1] && s[0] == s[2] && s[0] == s[3] {
-                            if s[0] == NONE {
-                                self.bgflag[k] = true;
-                            } else {
-                                self.bgflag[k] = false;
-                                if s[0] != last_id {
-                                    last_id = s[0];
-                                    last_mat = self.tris[s[0] as usize].mat;
-                                }
-                                batch.push(k, s[0], last_mat, 1.0);
-                            }
+                        if s[0] == NONE && s[1] == NONE && s[2] == NONE && s[3] == NONE {
+                            self.bgflag[k] = true;
                             continue;
                         }
                         self.bgflag[k] = false;
-                        // Samples from neighbouring triangles of one surface (same material,
-                        // nearly equal depth): shade once, like a single triangle. Only true
-                        // silhouettes and material borders are shaded per triangle.
-                        if !s.contains(&NONE) {
-                            let d = &self.depth[k * 4..k * 4 + 4];
-                            let zmax = d[0].max(d[1]).max(d[2]).max(d[3]);
-                            let zmin = d[0].min(d[1]).min(d[2]).min(d[3]);
-                            let m0 = self.tris[s[0] as usize].mat;
-                            if zmax - zmin <= 0.004 * zmax
-                                && s.iter().all(|&i| self.tris[i as usize].mat == m0)
-                            {
-                                let mut best = s[0];
-                                let mut bc = 0;
-                                for &i in s {
-                                    let c = s.iter().filter(|&&x| x == i).count();
-                                    if c > bc {
-                                        bc = c;
-                                        best = i;
-                                    }
-                                }
-                                batch.push(k, best, m0, 1.0);
-                                continue;
-                            }
+                        if let Some((id, m)) =
+                            one_surface(s, &self.depth[k * 4..k * 4 + 4], &self.tmat)
+                        {
+                            last_mat = m;
+                            batch.push(k, id, m, 1.0);
+                            continue;
                         }
-                        let mut acc = [0.0f32; 3];
-                        for i in 0..4 {
-                            let id = s[i];
-                            if s[..i].contains(&id) {
-                                continue;
-                            }
-                            let cnt = s.iter().filter(|&&x| x == id).count() as f32;
-                            if id == NONE {
-                                let c = bg_lin(&self.bg, x0 + lx, y0 + ly, self.w, &self.luts);
-                                acc = scale(c, cnt * 0.25);
-                            } else {
-                                let mat = self.tris[id as usize].mat;
-                                batch.push(k, id, mat, cnt * 0.25);
-                            }
-                        }
-                        // The background's share; the surfaces' shares are added when the
-                        // batch is shaded.
-                        self.col[k] = acc;
+                        self.col[k] = silhouette(
+                            k,
+                            s,
+                            &self.tmat,
+                            batch,
+                            (&self.bg, x0 + lx, y0 + ly, self.w),
+                            &self.luts,
+                        );
                     }
                     shade_batch(
                         &ctx,
@@ -1270,6 +1298,64 @@ const _: () = assert!(
 /// Shade the queued pixels of one tile row into `col`: runs of at least three entries of one
 /// material through the eight-wide kernel (padded to eight), the rest through the reference path.
 #[allow(clippy::too_many_arguments)]
+/// The one surface a pixel shows, if it shows one: its four samples are one triangle, or
+/// neighbouring triangles of one material at nearly equal depth (shaded once, as the triangle
+/// with the most samples, the earliest on ties). Only silhouettes and material borders are
+/// shaded per triangle. Returns the triangle and its material.
+#[inline(always)]
+fn one_surface(s: &[u32], d: &[f32], tmat: &[u32]) -> Option<(u32, u32)> {
+    if s[0] == s[1] && s[0] == s[2] && s[0] == s[3] {
+        return (s[0] != NONE).then(|| (s[0], tmat[s[0] as usize]));
+    }
+    if s.contains(&NONE) {
+        return None;
+    }
+    let zmax = d[0].max(d[1]).max(d[2]).max(d[3]);
+    let zmin = d[0].min(d[1]).min(d[2]).min(d[3]);
+    let m0 = tmat[s[0] as usize];
+    if zmax - zmin <= 0.004 * zmax && s.iter().all(|&i| tmat[i as usize] == m0) {
+        let mut best = s[0];
+        let mut bc = 0;
+        for &i in s {
+            let c = s.iter().filter(|&&x| x == i).count();
+            if c > bc {
+                bc = c;
+                best = i;
+            }
+        }
+        return Some((best, m0));
+    }
+    None
+}
+
+/// A pixel whose samples show several surfaces (or some background): queues each surface with
+/// its share of the samples and returns the background's share of the colour (the surfaces'
+/// shares are added when the batch is shaded).
+#[inline(never)]
+fn silhouette(
+    k: usize,
+    s: &[u32],
+    tmat: &[u32],
+    batch: &mut Batch,
+    (bg, x, y, w): (&Bg, usize, usize, usize),
+    luts: &Luts,
+) -> V3 {
+    let mut acc = [0.0f32; 3];
+    for i in 0..4 {
+        let id = s[i];
+        if s[..i].contains(&id) {
+            continue;
+        }
+        let cnt = s.iter().filter(|&&x| x == id).count() as f32;
+        if id == NONE {
+            acc = scale(bg_lin(bg, x, y, w, luts), cnt * 0.25);
+        } else {
+            batch.push(k, id, tmat[id as usize], cnt * 0.25);
+        }
+    }
+    acc
+}
+
 #[inline(always)]
 fn shade_batch(
     ctx: &ShadeCtx,
@@ -1970,6 +2056,88 @@ mod tests {
             };
             assert_eq!(out[i * 4..i * 4 + 4], want, "pixel {i}: {:?}", col[i]);
         }
+    }
+
+    /// The eight-wide pixel classification agrees with the reference (`one_surface`) on every
+    /// pixel: whole surfaces inside the material's triangle range are queued with the same
+    /// triangle, empty pixels are background, everything else is left to the reference loop.
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn eight_wide_classification_matches_the_reference() {
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            return;
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) % m
+        };
+        // Triangles 0..4 have material 0, 4..7 material 1.
+        let tmat = [0, 0, 0, 0, 1, 1, 1];
+        let ranges = [(0u32, 4u32), (4, 7)];
+        let (mut simple, mut empty, mut rest) = (0, 0, 0);
+        for case in 0..20_000 {
+            let mut ids = [0u32; 32];
+            let mut depth = [0f32; 32];
+            for p in 0..8 {
+                // Mostly whole pixels, some mixed, some background.
+                let kind = rnd(4);
+                let a = rnd(7) as u32;
+                for q in 0..4 {
+                    ids[p * 4 + q] = match kind {
+                        0 | 1 => a,
+                        2 => {
+                            if rnd(5) == 0 {
+                                NONE
+                            } else {
+                                rnd(7) as u32
+                            }
+                        }
+                        _ => NONE,
+                    };
+                    // Depth spreads around the 0.4 % merge threshold.
+                    depth[p * 4 + q] = 0.5 + rnd(1000) as f32 * [1e-6, 4e-6, 1e-5][case % 3];
+                }
+            }
+            let mat = (case % 2) as u32;
+            // Safety: AVX2 checked above; 32 samples each.
+            let c = unsafe {
+                crate::shade::avx2::classify8(
+                    ids.as_ptr(),
+                    depth.as_ptr(),
+                    ranges[mat as usize],
+                    mat,
+                )
+            };
+            for p in 0..8 {
+                let s = &ids[p * 4..p * 4 + 4];
+                let r = one_surface(s, &depth[p * 4..p * 4 + 4], &tmat);
+                let all_none = s.iter().all(|&i| i == NONE);
+                assert_eq!(
+                    c.empty >> p & 1 != 0,
+                    all_none,
+                    "empty, case {case} pixel {p}"
+                );
+                if c.simple >> p & 1 != 0 {
+                    simple += 1;
+                    assert_eq!(r, Some((c.best[p], mat)), "case {case} pixel {p}: {s:?}");
+                } else if !all_none {
+                    rest += 1;
+                    assert!(
+                        r.is_none_or(|(_, m)| m != mat),
+                        "case {case} pixel {p}: {s:?} is one surface of this material"
+                    );
+                } else {
+                    empty += 1;
+                }
+            }
+        }
+        assert!(
+            simple > 10_000 && rest > 10_000 && empty > 10_000,
+            "{simple} {rest} {empty}"
+        );
     }
 
     /// Every small-triangle kernel (plain Rust, SSE2, AVX2) gives exactly the visibility of a

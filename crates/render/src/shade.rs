@@ -14,7 +14,7 @@ use facecast_core::model::{Avatar, Wrap};
 use crate::raster::{MatInfo, TexInfo, TILE};
 
 /// Entries per batch: one tile row, up to four surfaces per pixel (silhouette pixels).
-pub(crate) const BATCH: usize = 4 * TILE;
+pub(crate) const BATCH: usize = 4 * TILE + 8;
 
 /// Pixels of one tile row waiting to be shaded.
 #[repr(C, align(32))]
@@ -48,6 +48,22 @@ impl Batch {
         self.mat[i] = mat;
         self.wt[i] = wt;
         self.n = i + 1;
+    }
+
+    /// Of the eight whole pixels `k..k + 8` (`best`/`mat` as [`Class8`] gives them), queues
+    /// those whose bit is set in `mask`, without a branch per pixel.
+    #[inline(always)]
+    pub fn push_masked(&mut self, k: usize, tri: &[u32; 8], mat: &[u32; 8], mask: u32) {
+        for p in 0..8 {
+            // `n <= BATCH - 8` before each group of eight (one tile row, at most four entries
+            // per pixel, plus this slack), so the write is in bounds.
+            let i = self.n;
+            self.pix[i] = (k + p) as u32;
+            self.tri[i] = tri[p];
+            self.mat[i] = mat[p];
+            self.wt[i] = 1.0;
+            self.n = i + (mask >> p & 1) as usize;
+        }
     }
 
     /// Entries `i..i + lanes` (1..=8) as full groups of eight, padded with copies of the last.
@@ -133,6 +149,19 @@ pub(crate) fn store(dst: &mut crate::math::V3, c: crate::math::V3, wt: f32) {
             dst[q] += c[q] * wt;
         }
     }
+}
+
+/// Eight pixels of the visibility buffer, classified for shading.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Class8 {
+    /// Bit `p`: pixel `p` is one surface (its four samples are one triangle, or neighbouring
+    /// triangles of one material at nearly equal depth), shaded once as `best[p]`, material
+    /// `mat[p]`.
+    pub simple: u32,
+    /// Bit `p`: no sample of pixel `p` is covered (background).
+    pub empty: u32,
+    pub best: [u32; 8],
+    pub mat: [u32; 8],
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -394,6 +423,109 @@ pub(crate) mod avx2 {
             seti(ti.levels as i32 - 1),
         );
         _mm256_and_si256(l, _mm256_castps_si256(big))
+    }
+
+    /// Classifies eight consecutive pixels of the visibility buffer (`ids`/`depth`: four samples
+    /// per pixel) like the reference loop in `Raster::draw_impl`, for pixels whose triangles all
+    /// lie in `range` (the triangle ids of material `mat`; one material's triangles are
+    /// consecutive). Pixels that need a material lookup are left for the reference loop.
+    ///
+    /// # Safety
+    /// AVX2 present; `ids` and `depth` point to 32 readable samples.
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) unsafe fn classify8(
+        ids: *const u32,
+        depth: *const f32,
+        range: (u32, u32),
+        mat: u32,
+    ) -> Class8 {
+        // Rotations of the four samples inside each pixel (one pixel per 128-bit lane).
+        const R1: i32 = 0b00_11_10_01;
+        const R2: i32 = 0b01_00_11_10;
+        const R3: i32 = 0b10_01_00_11;
+        let none = seti(u32::MAX as i32);
+        // 3 - sample index: ties in the sample count go to the earlier sample.
+        let order = _mm256_setr_epi32(3, 2, 1, 0, 3, 2, 1, 0);
+        let mut c = Class8 {
+            simple: 0,
+            empty: 0,
+            best: [0; 8],
+            mat: [0; 8],
+        };
+        // Per four-sample lane bits of the 32 samples: equal to the pixel's first sample,
+        // nothing drawn, depth spread small (all four lanes alike), inside the material's range.
+        let mut masks = [0u32; 4];
+        for q in 0..4 {
+            let v = _mm256_loadu_si256(ids.add(q * 8) as *const __m256i);
+            let d = _mm256_loadu_ps(depth.add(q * 8));
+            let first = _mm256_shuffle_epi32::<0>(v);
+            let eq = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(v, first))) as u32;
+            let is_none = _mm256_cmpeq_epi32(v, none);
+            let nm = _mm256_movemask_ps(_mm256_castsi256_ps(is_none)) as u32;
+            // Sample counts: 1 + how many other samples of the pixel hold the same id.
+            let cnt = _mm256_sub_epi32(
+                _mm256_sub_epi32(
+                    _mm256_sub_epi32(
+                        seti(1),
+                        _mm256_cmpeq_epi32(v, _mm256_shuffle_epi32::<R1>(v)),
+                    ),
+                    _mm256_cmpeq_epi32(v, _mm256_shuffle_epi32::<R2>(v)),
+                ),
+                _mm256_cmpeq_epi32(v, _mm256_shuffle_epi32::<R3>(v)),
+            );
+            let key = _mm256_or_si256(_mm256_slli_epi32::<2>(cnt), order);
+            let m1 = _mm256_max_epi32(key, _mm256_shuffle_epi32::<R1>(key));
+            let m2 = _mm256_max_epi32(m1, _mm256_shuffle_epi32::<R2>(m1));
+            let sel = _mm256_and_si256(v, _mm256_cmpeq_epi32(key, m2));
+            let o1 = _mm256_or_si256(sel, _mm256_shuffle_epi32::<R1>(sel));
+            let best = _mm256_or_si256(o1, _mm256_shuffle_epi32::<R2>(o1));
+            // Depth spread.
+            let zmax1 = _mm256_max_ps(d, _mm256_permute_ps::<R1>(d));
+            let zmax = _mm256_max_ps(zmax1, _mm256_permute_ps::<R2>(zmax1));
+            let zmin1 = _mm256_min_ps(d, _mm256_permute_ps::<R1>(d));
+            let zmin = _mm256_min_ps(zmin1, _mm256_permute_ps::<R2>(zmin1));
+            let near = _mm256_cmp_ps::<_CMP_LE_OQ>(
+                _mm256_sub_ps(zmax, zmin),
+                _mm256_mul_ps(set(0.004), zmax),
+            );
+            let near = _mm256_movemask_ps(near) as u32;
+            // Samples inside the material's id range (unsigned `id - lo < n`).
+            let (lo, n) = (range.0, range.1.wrapping_sub(range.0));
+            let rel = _mm256_sub_epi32(v, seti(lo as i32));
+            let last = seti(n.wrapping_sub(1) as i32);
+            let inside = if n == 0 {
+                _mm256_setzero_si256()
+            } else {
+                _mm256_cmpeq_epi32(_mm256_max_epu32(rel, last), last)
+            };
+            let same = _mm256_movemask_ps(_mm256_castsi256_ps(inside)) as u32;
+            // Each pixel's best id sits in all four of its lanes: take lane 0 of each.
+            let mut bl = [0u32; 8];
+            _mm256_storeu_si256(bl.as_mut_ptr() as *mut __m256i, best);
+            c.best[q * 2] = bl[0];
+            c.best[q * 2 + 1] = bl[4];
+            let sh = 8 * q;
+            masks[0] |= eq << sh;
+            masks[1] |= nm << sh;
+            masks[2] |= near << sh;
+            masks[3] |= same << sh;
+        }
+        // Four bits per pixel: all four set / any set, then one bit per pixel.
+        let all4 = |x: u32| x & (x >> 1) & (x >> 2) & (x >> 3) & 0x1111_1111;
+        let any4 = |x: u32| (x | (x >> 1) | (x >> 2) | (x >> 3)) & 0x1111_1111;
+        let pack = |x: u32| {
+            let b = (x | (x >> 3)) & 0x0303_0303;
+            let b = (b | (b >> 6)) & 0x000f_000f;
+            (b | (b >> 12)) & 0xff
+        };
+        let uniform = all4(masks[0]);
+        let none = any4(masks[1]);
+        let inside = all4(masks[3]);
+        let near = masks[2] & 0x1111_1111;
+        c.empty = pack(uniform & none);
+        c.simple = pack(!none & inside & (uniform | near));
+        c.mat = [mat; 8];
+        c
     }
 
     /// Encode `col` (linear RGB) to sRGB RGBA bytes in `out` through the tone-mapping table `enc`
