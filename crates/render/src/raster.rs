@@ -2101,6 +2101,11 @@ mod tests {
                     depth[p * 4 + q] = 0.5 + rnd(1000) as f32 * [1e-6, 4e-6, 1e-5][case % 3];
                 }
             }
+            // Whole groups of one triangle or of background (the kernel's shortcuts).
+            if case % 7 == 0 {
+                let a = [NONE, 1, 5][rnd(3) as usize];
+                ids = [a; 32];
+            }
             let mat = (case % 2) as u32;
             // Safety: AVX2 checked above; 32 samples each.
             let c = unsafe {

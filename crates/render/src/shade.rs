@@ -452,11 +452,32 @@ pub(crate) mod avx2 {
             best: [0; 8],
             mat: [0; 8],
         };
+        // Common cases first: all 32 samples one triangle (inside a large one) or none.
+        let first = *ids;
+        let f = seti(first as i32);
+        let vs: [__m256i; 4] =
+            std::array::from_fn(|q| _mm256_loadu_si256(ids.add(q * 8) as *const __m256i));
+        let all_eq = _mm256_and_si256(
+            _mm256_and_si256(_mm256_cmpeq_epi32(vs[0], f), _mm256_cmpeq_epi32(vs[1], f)),
+            _mm256_and_si256(_mm256_cmpeq_epi32(vs[2], f), _mm256_cmpeq_epi32(vs[3], f)),
+        );
+        if _mm256_movemask_ps(_mm256_castsi256_ps(all_eq)) == 0xff {
+            if first == u32::MAX {
+                c.empty = 0xff;
+                return c;
+            }
+            if first.wrapping_sub(range.0) < range.1.wrapping_sub(range.0) {
+                c.simple = 0xff;
+                c.best = [first; 8];
+                c.mat = [mat; 8];
+                return c;
+            }
+        }
         // Per four-sample lane bits of the 32 samples: equal to the pixel's first sample,
         // nothing drawn, depth spread small (all four lanes alike), inside the material's range.
         let mut masks = [0u32; 4];
         for q in 0..4 {
-            let v = _mm256_loadu_si256(ids.add(q * 8) as *const __m256i);
+            let v = vs[q];
             let d = _mm256_loadu_ps(depth.add(q * 8));
             let first = _mm256_shuffle_epi32::<0>(v);
             let eq = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(v, first))) as u32;
