@@ -1109,10 +1109,14 @@ impl Raster {
                             };
                             // Whole-surface pixels without branches: every lane is written,
                             // the queue only advances over the simple ones.
-                            batch.push_masked(k, &c.best, &c.mat, c.simple);
-                            for p in 0..8 {
-                                self.bgflag[k + p] = c.empty >> p & 1 != 0;
+                            if c.simple == 0xff {
+                                batch.push8(k, &c.best, &c.mat);
+                            } else {
+                                batch.push_masked(k, &c.best, &c.mat, c.simple);
                             }
+                            let flags = &mut self.bgflag[k..k + 8];
+                            // Safety: AVX2 (above); `flags` holds eight flags.
+                            unsafe { crate::shade::avx2::flags8(flags.as_mut_ptr(), c.empty) };
                             // The rest: material borders (a lookup) and silhouettes.
                             let mut rest = !(c.simple | c.empty) & 0xff;
                             while rest != 0 {

@@ -50,6 +50,18 @@ impl Batch {
         self.n = i + 1;
     }
 
+    /// Eight whole pixels `k..k + 8` (`best`/`mat` as [`Class8`] gives them).
+    #[inline(always)]
+    pub fn push8(&mut self, k: usize, tri: &[u32; 8], mat: &[u32; 8]) {
+        let i = self.n;
+        let pix: [u32; 8] = std::array::from_fn(|p| (k + p) as u32);
+        self.pix[i..i + 8].copy_from_slice(&pix);
+        self.tri[i..i + 8].copy_from_slice(tri);
+        self.mat[i..i + 8].copy_from_slice(mat);
+        self.wt[i..i + 8].copy_from_slice(&[1.0; 8]);
+        self.n = i + 8;
+    }
+
     /// Of the eight whole pixels `k..k + 8` (`best`/`mat` as [`Class8`] gives them), queues
     /// those whose bit is set in `mask`, without a branch per pixel.
     #[inline(always)]
@@ -423,6 +435,18 @@ pub(crate) mod avx2 {
             seti(ti.levels as i32 - 1),
         );
         _mm256_and_si256(l, _mm256_castps_si256(big))
+    }
+
+    /// Writes `mask`'s eight low bits to eight flags (`dst[p] = bit p`).
+    ///
+    /// # Safety
+    /// AVX2 present; `dst` points to eight writable flags.
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) unsafe fn flags8(dst: *mut bool, mask: u32) {
+        let bits = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0);
+        let m = _mm_and_si128(_mm_set1_epi8(mask as u8 as i8), bits);
+        let b = _mm_and_si128(_mm_cmpeq_epi8(m, bits), _mm_set1_epi8(1));
+        _mm_storel_epi64(dst as *mut __m128i, b);
     }
 
     /// Classifies eight consecutive pixels of the visibility buffer (`ids`/`depth`: four samples
