@@ -893,6 +893,24 @@ pub(crate) mod avx2 {
                 _mm256_storeu_ps(out[q].as_mut_ptr(), _mm256_add_ps(o, set(m.emissive[q])));
             }
         }
+        // Eight whole consecutive pixels (most groups): interleave in registers and store.
+        let p0 = pixs[0] as usize;
+        let next = _mm256_add_epi32(seti(p0 as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        let consecutive = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(pix, next)));
+        let whole = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(
+            _mm256_loadu_ps(wts.as_ptr()),
+            set(1.0),
+        ));
+        if lanes == 8 && consecutive == 0xff && whole == 0xff && p0 + 8 <= col.len() {
+            let o = [
+                _mm256_loadu_ps(out[0].as_ptr()),
+                _mm256_loadu_ps(out[1].as_ptr()),
+                _mm256_loadu_ps(out[2].as_ptr()),
+            ];
+            // Safety: `col[p0..p0 + 8]` is in bounds (checked above): 24 floats.
+            store_rgb8(col.as_mut_ptr().add(p0) as *mut f32, o);
+            return;
+        }
         for q in 0..lanes {
             store(
                 &mut col[pixs[q] as usize],
@@ -900,5 +918,27 @@ pub(crate) mod avx2 {
                 wts[q],
             );
         }
+    }
+
+    /// Stores eight RGB colours given as channel vectors `r, g, b` as 24 interleaved floats
+    /// (`r0 g0 b0 r1 …`) at `dst`. Each 128-bit half holds four pixels: per half,
+    /// `r0 g0 b0 r1 | g1 b1 r2 g2 | b2 r3 g3 b3`.
+    #[inline(always)]
+    unsafe fn store_rgb8(dst: *mut f32, [r, g, b]: [__m256; 3]) {
+        let t0 = _mm256_unpacklo_ps(r, g); // r0 g0 r1 g1
+        let t1 = _mm256_unpackhi_ps(r, g); // r2 g2 r3 g3
+        let u = _mm256_shuffle_ps::<0b01_01_00_00>(b, r); // b0 b0 r1 r1
+        let a = _mm256_shuffle_ps::<0b10_00_01_00>(t0, u); // r0 g0 b0 r1
+        let w = _mm256_shuffle_ps::<0b01_01_11_11>(t0, b); // g1 g1 b1 b1
+        let m = _mm256_shuffle_ps::<0b01_00_10_00>(w, t1); // g1 b1 r2 g2
+        let y = _mm256_shuffle_ps::<0b10_10_10_10>(b, t1); // b2 b2 r3 r3
+        let z = _mm256_shuffle_ps::<0b11_11_11_11>(t1, b); // g3 g3 b3 b3
+        let e = _mm256_shuffle_ps::<0b10_00_10_00>(y, z); // b2 r3 g3 b3
+        _mm_storeu_ps(dst, _mm256_castps256_ps128(a));
+        _mm_storeu_ps(dst.add(4), _mm256_castps256_ps128(m));
+        _mm_storeu_ps(dst.add(8), _mm256_castps256_ps128(e));
+        _mm_storeu_ps(dst.add(12), _mm256_extractf128_ps::<1>(a));
+        _mm_storeu_ps(dst.add(16), _mm256_extractf128_ps::<1>(m));
+        _mm_storeu_ps(dst.add(20), _mm256_extractf128_ps::<1>(e));
     }
 }
