@@ -5,11 +5,12 @@ set -euo pipefail
 
 # Build: nasm (openh264's assembly), libvpx (VP8), libopus (Opus), pkg-config, clang (bindgen).
 # Tests: ffmpeg/ffprobe (decode what we produce), chromium (browser test), python3-numpy (lip-sync scorer).
+# Run: espeak-ng (the default speech engine for text speak requests, `facecast serve --tts`).
 PKGS=(nasm pkg-config cmake clang libclang-dev libvpx-dev libopus-dev libssl-dev
-      ffmpeg chromium python3-numpy nodejs npm)
+      ffmpeg chromium python3-numpy nodejs npm espeak-ng)
 if [ "${FACECAST_SETUP_EXTRA:-}" = "train" ]; then
   # Only for regenerating the lip-sync model (tools/lipsync-train).
-  PKGS+=(festival flite espeak-ng libespeak-ng-dev festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts sox)
+  PKGS+=(festival flite libespeak-ng-dev festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts sox)
 fi
 
 missing=()

@@ -17,7 +17,7 @@ function log(msg) {
 
 function setRunning(on) {
   $('start').disabled = on;
-  for (const id of ['stop', 'speak', 'mirror', 'interrupt']) $(id).disabled = !on;
+  for (const id of ['stop', 'speak', 'say', 'mirror', 'interrupt']) $(id).disabled = !on;
   document.querySelectorAll('#emotions button').forEach(b => { b.disabled = !on; });
 }
 
@@ -103,6 +103,15 @@ $('mirror').onclick = async () => {
     }
   } catch (e) { log(`mirror: ${e.message}`); }
 };
+$('say').onclick = async () => {
+  const text = $('text').value.trim();
+  if (!session || !text) return;
+  try {
+    const r = await session.say(text);
+    log(`saying segment ${r.segment} (${r.duration_ms} ms)`);
+  } catch (e) { log(`say: ${e.message}`); }
+};
+
 $('interrupt').onclick = async () => {
   try { await session.interrupt(); } catch (e) { log(`interrupt: ${e.message}`); }
 };

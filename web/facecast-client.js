@@ -222,7 +222,8 @@ export class FacecastSession extends EventTarget {
     return res.json();
   }
 
-  /** Speak text (needs a server-side speech engine; otherwise throws a 501 FacecastError). */
+  /** Speak text through the server's speech engine (`facecast serve --tts`; espeak-ng when
+   * installed). Without one the server answers 501 and this throws a FacecastError. */
   async say(text) {
     const res = await this.client.request('POST', `${this.path}/speak`, {
       body: JSON.stringify({ text }), contentType: 'application/json', expect: [202],

@@ -87,8 +87,9 @@ pub fn decode_wav(bytes: &[u8]) -> Result<AudioChunk, AudioError> {
             if fmt.is_none() {
                 return Err(AudioError::Invalid("data chunk before fmt chunk".into()));
             }
-            let len = if size == 0xFFFF_FFFF || size == 0 && avail > 0 {
-                // streamed WAV with unknown length
+            let len = if size == 0xFFFF_FFFF || size >= 0x7FFF_0000 || size == 0 && avail > 0 {
+                // Streamed WAV with unknown length (a placeholder size: 0, 0xFFFFFFFF, or
+                // 0x7FFFF000 as espeak-ng and sox write to a pipe).
                 avail
             } else if size > avail {
                 return Err(AudioError::Truncated {

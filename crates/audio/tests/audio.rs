@@ -143,6 +143,14 @@ fn clear_errors() {
     assert!(matches!(e, AudioError::Truncated { .. }), "{e}");
     let e = decode_bytes(&full[..20], None).unwrap_err();
     assert!(matches!(e, AudioError::Truncated { .. }), "{e}");
+    // Streamed to a pipe (espeak-ng, sox): placeholder sizes mean "up to the end".
+    for placeholder in [0xFFFF_FFFFu32, 0x7FFF_F000] {
+        let mut streamed = full.clone();
+        let at = streamed.len() - 200 - 4;
+        streamed[at..at + 4].copy_from_slice(&placeholder.to_le_bytes());
+        let c = decode_bytes(&streamed, None).unwrap();
+        assert_eq!(c.frames(), 100, "placeholder {placeholder:#x}");
+    }
     let e = decode_bytes(&wav_bytes(7, 1, 8000, 8, &[0u8; 10], false, false), None).unwrap_err();
     assert!(
         matches!(e, AudioError::Unsupported(_)) && e.to_string().contains("mu-law"),

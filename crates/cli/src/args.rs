@@ -43,6 +43,11 @@ pub struct ServeArgs {
     /// Maximum concurrent sessions.
     #[arg(long, default_value_t = 16)]
     pub max_sessions: usize,
+    /// Speech engine for `{"text": ...}` speak requests: `auto` (espeak-ng when installed),
+    /// `off` (text gets 501), or a command that reads text on stdin and writes WAV/MP3/FLAC/Ogg
+    /// to stdout, e.g. "espeak-ng --stdin --stdout -v en-us". Default: FACECAST_TTS, else auto.
+    #[arg(long, value_name = "auto|off|COMMAND")]
+    pub tts: Option<String>,
 }
 
 #[derive(Parser, Debug)]

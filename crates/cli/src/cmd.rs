@@ -344,6 +344,22 @@ fn serve(a: args::ServeArgs) -> Result<()> {
         );
     }
     cfg.limits.max_sessions = a.max_sessions;
+    if let Some(t) = &a.tts {
+        cfg.tts = facecast_server::Tts::from_setting(t);
+        if cfg.tts.is_none() && t.trim() == "auto" {
+            eprintln!(
+                "facecast: --tts auto: espeak-ng is not installed; text speak requests get 501"
+            );
+        }
+    }
+    match &cfg.tts {
+        Some(t) => eprintln!(
+            "facecast: speech engine for text: {} {}",
+            t.program,
+            t.args.join(" ")
+        ),
+        None => eprintln!("facecast: no speech engine: text speak requests get 501 (see --tts)"),
+    }
     cfg.check()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -16,7 +16,7 @@
 //! | `GET /v1/sessions`, `GET/DELETE /v1/sessions/{id}` | list, describe, end |
 //! | `POST /v1/sessions/{id}/whep` | WHEP: `application/sdp` offer → 201 answer + `Location` |
 //! | `DELETE /v1/sessions/{id}/whep/{viewer}` | end a viewer |
-//! | `POST /v1/sessions/{id}/speak` | audio file body (WAV/MP3/FLAC/Ogg) → 202 `{"segment","duration_ms"}`; `{"text"}` → 501 |
+//! | `POST /v1/sessions/{id}/speak` | audio file body (WAV/MP3/FLAC/Ogg), or `{"text"}` spoken by the [`tts`] engine (501 without one) → 202 `{"segment","duration_ms"}` |
 //! | `POST /v1/sessions/{id}/emotion`, `/interrupt` | control |
 //! | `GET /v1/sessions/{id}/ws` | WebSocket, binary audio frames + JSON (`docs/PROTOCOL.md`) |
 //! | `GET /v1/avatars` | avatars this server offers |
@@ -28,6 +28,7 @@ pub mod metrics;
 mod openapi;
 pub mod protocol;
 mod session;
+pub mod tts;
 mod whep;
 mod ws;
 
@@ -51,6 +52,7 @@ use serde::Deserialize;
 pub use error::{ApiError, ServerError};
 pub use metrics::Metrics;
 pub use session::{SessionShared, SpeakOk};
+pub use tts::{Tts, TtsError};
 pub use whep::default_advertise_ip;
 
 /// Limits with clear errors.
@@ -101,6 +103,10 @@ pub struct ServerConfig {
     pub web_dir: Option<PathBuf>,
     /// Limits.
     pub limits: Limits,
+    /// Speech engine for `{"text"}` speak requests (`None`: such requests get 501).
+    /// [`ServerConfig::new`] reads `FACECAST_TTS` (`auto`, the default: `espeak-ng` when it is
+    /// installed; `off`; or a command line), see [`tts`].
+    pub tts: Option<Tts>,
 }
 
 impl ServerConfig {
@@ -121,6 +127,7 @@ impl ServerConfig {
             rtc_advertise_ip,
             web_dir: None,
             limits: Limits::default(),
+            tts: Tts::from_setting(&std::env::var("FACECAST_TTS").unwrap_or_default()),
         }
     }
 
@@ -630,14 +637,47 @@ async fn speak(
             let bytes = read_body(&st, &h, body).await?;
             let t: Text = serde_json::from_slice(&bytes)
                 .map_err(|e| ApiError::bad_request("bad_json", format!("expected {{\"text\": \"...\"}}: {e}")))?;
-            if t.text.trim().is_empty() {
+            let text = t.text.trim().to_string();
+            if text.is_empty() {
                 return Err(ApiError::bad_request("empty_text", "text is empty"));
             }
-            return Err(ApiError::new(
-                StatusCode::NOT_IMPLEMENTED,
-                "no_speech_engine",
-                "this server has no text-to-speech engine configured: POST an audio file (audio/wav, audio/mpeg, audio/flac, audio/ogg) instead",
-            ));
+            let Some(tts) = st.inner.cfg.tts.clone() else {
+                return Err(ApiError::new(
+                    StatusCode::NOT_IMPLEMENTED,
+                    "no_speech_engine",
+                    "this server has no text-to-speech engine configured (start it with --tts or install espeak-ng): POST an audio file (audio/wav, audio/mpeg, audio/flac, audio/ogg) instead",
+                ));
+            };
+            let n = text.chars().count();
+            if n > tts::MAX_TEXT_CHARS {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "text_too_long",
+                    format!("the text has {n} characters; at most {} per request", tts::MAX_TEXT_CHARS),
+                ));
+            }
+            let said = text.clone();
+            let chunk = tokio::task::spawn_blocking(move || {
+                let audio = tts.synthesize(&said).map_err(|e| {
+                    ApiError::new(StatusCode::BAD_GATEWAY, "tts_failed", e.to_string())
+                })?;
+                facecast_audio::decode_bytes(&audio, None).map_err(|e| {
+                    ApiError::new(
+                        StatusCode::BAD_GATEWAY,
+                        "tts_failed",
+                        format!("the speech engine '{}' wrote audio that cannot be decoded: {e}", tts.program),
+                    )
+                })
+            })
+            .await
+            .map_err(|e| ApiError::internal(format!("speech task failed: {e}")))??;
+            if chunk.frames() == 0 {
+                return Err(ApiError::new(StatusCode::BAD_GATEWAY, "tts_failed", "the speech engine returned no samples"));
+            }
+            let ok = s
+                .ask(|reply| session::Cmd::Speak { chunk, text: Some(text), reply })
+                .await?;
+            return Ok((StatusCode::ACCEPTED, Json(ok)));
         }
         let hint = match ct.as_str() {
             "audio/wav" | "audio/wave" | "audio/x-wav" | "audio/vnd.wave" => Some("wav"),
@@ -663,7 +703,9 @@ async fn speak(
         if chunk.frames() == 0 {
             return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_audio", "the audio file holds no samples"));
         }
-        let ok = s.ask(|reply| session::Cmd::Speak { chunk, reply }).await?;
+        let ok = s
+            .ask(|reply| session::Cmd::Speak { chunk, text: None, reply })
+            .await?;
         Ok((StatusCode::ACCEPTED, Json(ok)))
     }
     .await;

@@ -99,7 +99,7 @@ pub fn document() -> Value {
         "/v1/sessions/{id}/speak": {
           "parameters": [ id_param() ],
           "post": {
-            "summary": "Queue speech: an audio file, or text (needs a speech engine)",
+            "summary": "Queue speech: an audio file, or text spoken by the server's speech engine (`facecast serve --tts`; espeak-ng when installed)",
             "requestBody": { "required": true, "content": {
               "audio/wav": { "schema": { "type": "string", "format": "binary" } },
               "audio/mpeg": { "schema": { "type": "string", "format": "binary" } },
@@ -110,9 +110,10 @@ pub fn document() -> Value {
             } },
             "responses": {
               "202": { "description": "Queued as one segment", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SpeakAccepted" } } } },
-              "400": err("Empty body / bad JSON"), "404": err("Unknown session"), "413": err("Body too large"),
+              "400": err("Empty body / bad JSON / empty text"), "404": err("Unknown session"), "413": err("Body too large / text longer than 5000 characters"),
               "415": err("Unsupported content type"), "422": err("Undecodable audio"), "429": err("Audio queue full"),
-              "501": err("Text given but no speech engine is configured")
+              "501": err("Text given but no speech engine is configured"),
+              "502": err("The speech engine failed (its message is included)")
             }
           }
         },

@@ -58,6 +58,8 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
 pub(crate) enum Cmd {
     Speak {
         chunk: AudioChunk,
+        /// What the audio says (text-assisted lip sync), when known.
+        text: Option<String>,
         reply: Reply<SpeakOk>,
     },
     BeginSegment {
@@ -776,24 +778,26 @@ impl SessionLoop {
     fn handle(&mut self, cmd: Cmd) {
         let max_q = self.max_queue_ms();
         match cmd {
-            Cmd::Speak { chunk, reply } => {
+            Cmd::Speak { chunk, text, reply } => {
                 let dur = (chunk.duration_secs() * 1000.0).round() as u64;
                 if self.trace_latency {
                     self.probe = Some((Instant::now(), None, 0));
                 }
                 let r = self.check_queue(dur, max_q).and_then(|_| {
-                    self.engine
-                        .speak(&chunk)
-                        .map_err(|e| engine_err(&e))
-                        .map(|segment| {
-                            self.metrics.segments.fetch_add(1, Relaxed);
-                            self.shared.segments.fetch_add(1, Relaxed);
-                            SpeakOk {
-                                segment,
-                                duration_ms: dur,
-                                queued_ms: self.engine.queued_ms(),
-                            }
-                        })
+                    match &text {
+                        Some(t) => self.engine.speak_with_text(&chunk, t),
+                        None => self.engine.speak(&chunk),
+                    }
+                    .map_err(|e| engine_err(&e))
+                    .map(|segment| {
+                        self.metrics.segments.fetch_add(1, Relaxed);
+                        self.shared.segments.fetch_add(1, Relaxed);
+                        SpeakOk {
+                            segment,
+                            duration_ms: dur,
+                            queued_ms: self.engine.queued_ms(),
+                        }
+                    })
                 });
                 if let Err(e) = &r {
                     self.metrics.error(e.code);

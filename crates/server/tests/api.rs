@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use facecast_server::protocol::{encode_frame, TYPE_AUDIO, TYPE_END};
-use facecast_server::{router, AppState, ServerConfig};
+use facecast_server::{router, AppState, ServerConfig, Tts};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -19,6 +19,8 @@ fn config() -> ServerConfig {
     c.limits.max_upload_bytes = 1024 * 1024;
     c.limits.max_sessions = 3;
     c.limits.max_queue_ms = 10_000;
+    // Text speak requests get 501 unless a test sets an engine.
+    c.tts = None;
     c
 }
 
@@ -522,6 +524,72 @@ async fn speak_emotion_interrupt() {
         (o["segments"].as_u64(), o["emotion"].as_str()),
         (Some(0), Some("neutral"))
     );
+}
+
+/// Text is spoken by the configured speech engine (Debian's espeak-ng, installed by
+/// scripts/setup.sh): the segment's duration is the synthesized audio's; a broken engine gets a
+/// clear 502 naming it, too much text a 413, and the session keeps working.
+#[tokio::test]
+async fn text_is_spoken_by_the_speech_engine() {
+    let mut cfg = config();
+    cfg.tts =
+        Some(Tts::detect().expect("espeak-ng is not installed (scripts/setup.sh installs it)"));
+    let st = state(cfg);
+    let id = create(&st).await;
+    let p = |s: &str| format!("/v1/sessions/{id}/{s}");
+    let speak = |text: String| {
+        req(
+            "POST",
+            &p("speak"),
+            Some("application/json"),
+            serde_json::json!({ "text": text }).to_string(),
+        )
+    };
+    let (s, _, b) = call(
+        &st,
+        speak("Hello, I am your avatar. How can I help you today?".into()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&b));
+    let j = json_of(&b);
+    let ms = j["duration_ms"].as_u64().unwrap();
+    // About a dozen words: a few seconds of speech, not a click and not a minute.
+    assert!((1500..=8000).contains(&ms), "{j}");
+    let (s, _, b) = call(&st, speak("a".repeat(6000))).await;
+    assert_err(s, &b, StatusCode::PAYLOAD_TOO_LARGE, "text_too_long");
+
+    // A broken engine: its own message comes back, and the session still takes audio.
+    let mut cfg = config();
+    cfg.tts = Some(Tts {
+        program: "sh".into(),
+        args: vec!["-c".into(), "echo no voice installed >&2; exit 3".into()],
+        timeout: Duration::from_secs(10),
+    });
+    let st = state(cfg);
+    let id = create(&st).await;
+    let (s, _, b) = call(
+        &st,
+        req(
+            "POST",
+            &format!("/v1/sessions/{id}/speak"),
+            Some("application/json"),
+            r#"{"text":"hello"}"#,
+        ),
+    )
+    .await;
+    assert_err(s, &b, StatusCode::BAD_GATEWAY, "tts_failed");
+    assert!(String::from_utf8_lossy(&b).contains("no voice installed"));
+    let (s, _, _) = call(
+        &st,
+        req(
+            "POST",
+            &format!("/v1/sessions/{id}/speak"),
+            Some("audio/wav"),
+            wav(16000, 500),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
 }
 
 #[tokio::test]
