@@ -56,7 +56,10 @@ pub(crate) struct MatInfo {
 
 /// What shading reads of a triangle (the eight-wide kernel through `TRI_LAYOUT`), indexed by
 /// triangle id. Rasterisation reads the compact [`Hot`] records stored in the tile bins instead.
+/// Cache-line aligned: everything but the tangent frame (read for normal maps only) lies in the
+/// first line.
 #[derive(Copy, Clone, Debug, Default)]
+#[repr(C, align(64))]
 struct Tri {
     ox: f32,
     oy: f32,
@@ -104,7 +107,7 @@ struct Hot {
     flags: u32,
 }
 
-const _: () = assert!(std::mem::size_of::<Hot>() == 64);
+const _: () = assert!(std::mem::size_of::<Hot>() == 64 && std::mem::offset_of!(Tri, t) == 64);
 
 /// i64 edge functions `(a, b, c)` of a triangle, for every kind of triangle.
 type Edges = ([i64; 3], [i64; 3], [i64; 3]);
@@ -904,19 +907,11 @@ impl Raster {
             return;
         }
         let small = maxx - minx < (1 << 14) && maxy - miny < (1 << 14);
-        let mut ea = [0i64; 3];
-        let mut eb = [0i64; 3];
-        let mut ec = [0i64; 3];
-        for i in 0..3 {
-            let (j, k) = ((i + 1) % 3, (i + 2) % 3);
-            let a = ys[j] - ys[k];
-            let b = xs[k] - xs[j];
-            let c = -(xs[k] - xs[j]) * ys[j] + (ys[k] - ys[j]) * xs[j];
-            let top_left = a > 0 || (a == 0 && b > 0);
-            ea[i] = a;
-            eb[i] = b;
-            ec[i] = c - if top_left { 0 } else { 1 };
-        }
+        // Edge i: E_i(x, y) = a·(x - x_j) + b·(y - y_j), minus 1 unless it is a top or left edge.
+        let ea: [i64; 3] = std::array::from_fn(|i| ys[(i + 1) % 3] - ys[(i + 2) % 3]);
+        let eb: [i64; 3] = std::array::from_fn(|i| xs[(i + 2) % 3] - xs[(i + 1) % 3]);
+        let bias: [i64; 3] =
+            std::array::from_fn(|i| !(ea[i] > 0 || (ea[i] == 0 && eb[i] > 0)) as i64);
         let id = self.tris.len() as u32;
         // Render sizes are at most 8192 (`RenderConfig` validation): the bbox fits in u16.
         let mut h = Hot {
@@ -931,14 +926,21 @@ impl Raster {
             ..Default::default()
         };
         if small {
-            // |a|, |b| < 2^14, and every edge value inside the bbox is below 2^29.
-            let (xx, yy) = (bx0 * 16, by0 * 16);
+            // |a|, |b| < 2^14 and the bbox origin lies within 2^14 + 16 of every vertex: the
+            // edge values at the origin stay below 2^29 (i32 arithmetic is exact).
+            let (xx, yy) = (bx0 as i32 * 16, by0 as i32 * 16);
             for i in 0..3 {
-                h.ea[i] = ea[i] as i16;
-                h.eb[i] = eb[i] as i16;
-                h.ec[i] = (ea[i] * xx + eb[i] * yy + ec[i]) as i32;
+                let j = (i + 1) % 3;
+                let (a, b) = (ea[i] as i32, eb[i] as i32);
+                h.ea[i] = a as i16;
+                h.eb[i] = b as i16;
+                h.ec[i] = a * (xx - xs[j] as i32) + b * (yy - ys[j] as i32) - bias[i] as i32;
             }
         } else {
+            let ec = std::array::from_fn(|i| {
+                let j = (i + 1) % 3;
+                -ea[i] * xs[j] - eb[i] * ys[j] - bias[i]
+            });
             h.ec[0] = self.big.len() as i32;
             self.big.push((ea, eb, ec));
         }
@@ -1114,7 +1116,7 @@ impl Raster {
                     raster_opaque(
                         &ctx,
                         h,
-                        (tris, big),
+                        (tris, big, simd),
                         x0,
                         y0,
                         tw,
@@ -1132,7 +1134,7 @@ impl Raster {
                         raster_opaque(
                             &ctx,
                             h,
-                            (tris, big),
+                            (tris, big, simd),
                             x0,
                             y0,
                             tw,
@@ -1568,7 +1570,7 @@ fn hidden(
 fn raster_opaque(
     ctx: &ShadeCtx,
     t: &Hot,
-    (tris, big): (&[Tri], &[Edges]),
+    (tris, big, simd): (&[Tri], &[Edges], bool),
     x0: usize,
     y0: usize,
     tw: usize,
@@ -1592,15 +1594,19 @@ fn raster_opaque(
         // SSE2 is baseline on x86-64 (and `draw_avx2` compiles it with AVX2).
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // Safety: the CPU supports AVX2 (checked just above).
+            if simd || std::arch::is_x86_feature_detected!("avx2") {
+                // Safety: the CPU supports AVX2 (`simd` means AVX2 + FMA, see `Raster::draw`,
+                // else checked just above).
                 unsafe { raster_small_avx2(t, rect, (x0, y0), &zdx, depth, ids) };
             } else {
                 raster_small::<1>(t, rect, (x0, y0), &zdx, depth, ids);
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
-        raster_small::<0>(t, rect, (x0, y0), &zdx, depth, ids);
+        {
+            let _ = simd;
+            raster_small::<0>(t, rect, (x0, y0), &zdx, depth, ids);
+        }
         return;
     }
     let mask_cut = if t.flags & F_MASK != 0 {
@@ -1697,6 +1703,7 @@ fn small_steps(t: &Hot, px: usize, py: usize) -> ([[i32; 4]; 3], [i32; 3], [i32;
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2")]
+#[inline]
 unsafe fn raster_small_avx2(
     t: &Hot,
     [bx0, by0, bx1, by1]: [usize; 4],
