@@ -744,6 +744,27 @@ impl Raster {
 
     /// Clip, cull, set up and bin every triangle.
     pub fn setup(&mut self, av: &Avatar, geo: &mut Geometry, cam: &Camera) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // Safety: the CPU supports AVX2 (checked just above); the function only differs
+                // from `setup_impl` by the instructions the compiler may use (Rust never fuses
+                // multiplies and adds on its own, so the results are the same).
+                unsafe { self.setup_avx2(av, geo, cam) };
+                return;
+            }
+        }
+        self.setup_impl(av, geo, cam)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn setup_avx2(&mut self, av: &Avatar, geo: &mut Geometry, cam: &Camera) {
+        self.setup_impl(av, geo, cam)
+    }
+
+    #[inline(always)]
+    fn setup_impl(&mut self, av: &Avatar, geo: &mut Geometry, cam: &Camera) {
         self.tris.clear();
         self.big.clear();
         self.blend_hot.clear();
