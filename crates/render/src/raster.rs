@@ -82,6 +82,8 @@ struct Tri {
 const F_SMALL: u32 = 1;
 /// `Hot::flags`: the material is alpha-masked (coverage needs the texture's alpha).
 const F_MASK: u32 = 2;
+/// `Hot::flags`: the material has a normal map (shading reads the tangent frame).
+const F_TAN: u32 = 4;
 
 /// What rasterisation reads of a triangle: one cache line, copied into every tile bin the
 /// triangle touches, so the tile loop reads its bins sequentially.
@@ -107,7 +109,11 @@ struct Hot {
     flags: u32,
 }
 
-const _: () = assert!(std::mem::size_of::<Hot>() == 64 && std::mem::offset_of!(Tri, t) == 64);
+const _: () = assert!(
+    std::mem::size_of::<Hot>() == 64
+        && std::mem::offset_of!(Tri, t) == 64
+        && std::mem::size_of::<Tri>() == 128
+);
 
 /// i64 edge functions `(a, b, c)` of a triangle, for every kind of triangle.
 type Edges = ([i64; 3], [i64; 3], [i64; 3]);
@@ -943,7 +949,8 @@ impl Raster {
                     F_MASK
                 } else {
                     0
-                },
+                }
+                | if m.normal_tex.is_some() { F_TAN } else { 0 },
             ..Default::default()
         };
         if small {
@@ -1134,6 +1141,7 @@ impl Raster {
                 }
                 let (tris, big) = (&self.tris[..], &self.big[..]);
                 for h in &self.bins[tile] {
+                    prefetch_tri(tris, h);
                     raster_opaque(
                         &ctx,
                         h,
@@ -1152,6 +1160,7 @@ impl Raster {
                         if hidden(h, x0, y0, tw, th, &self.block_min) {
                             continue;
                         }
+                        prefetch_tri(tris, h);
                         raster_opaque(
                             &ctx,
                             h,
@@ -1535,6 +1544,27 @@ fn cover(img: &RgbaFrame, w: usize, h: usize) -> Vec<[u8; 4]> {
     out
 }
 
+/// Starts loading the shading record of a triangle being rasterised (into L2): the tile's
+/// shading reads it soon after, and the records are not otherwise in cache.
+#[inline(always)]
+fn prefetch_tri(tris: &[Tri], h: &Hot) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(t) = tris.get(h.id as usize) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
+        let p = t as *const Tri as *const i8;
+        // Safety: a prefetch has no architectural effect; `p` and `p + 64` lie inside the
+        // record (`Tri` is 128 bytes, cache-line aligned).
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T1>(p);
+            if h.flags & F_TAN != 0 {
+                _mm_prefetch::<_MM_HINT_T1>(p.add(64));
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (tris, h);
+}
+
 /// Edge of the depth-rejection blocks in pixels, and blocks per tile edge.
 const BLOCK: usize = 8;
 const BLOCKS: usize = TILE / BLOCK;
@@ -1610,7 +1640,7 @@ fn raster_opaque(
     let zdx: [f32; 4] = std::array::from_fn(|s| {
         t.za * ((SX[s] - 8) as f32 / 16.0) + t.zb * ((SY[s] - 8) as f32 / 16.0)
     });
-    if t.flags == F_SMALL {
+    if t.flags & (F_SMALL | F_MASK) == F_SMALL {
         let rect = [bx0, by0, bx1, by1];
         // SSE2 is baseline on x86-64 (and `draw_avx2` compiles it with AVX2).
         #[cfg(target_arch = "x86_64")]
