@@ -85,8 +85,8 @@ const F_MASK: u32 = 2;
 /// `Hot::flags`: the material has a normal map (shading reads the tangent frame).
 const F_TAN: u32 = 4;
 
-/// What rasterisation reads of a triangle: one cache line, copied into every tile bin the
-/// triangle touches, so the tile loop reads its bins sequentially.
+/// What rasterisation reads of a triangle: one cache line (the tile loop reads one line per
+/// triangle instead of the several a record with the shading fields would span).
 #[derive(Copy, Clone, Debug, Default)]
 #[repr(C, align(64))]
 struct Hot {
@@ -342,13 +342,13 @@ pub struct Raster {
     tris: Vec<Tri>,
     /// i64 edge functions of the triangles that are not small (see [`Hot`]).
     big: Vec<Edges>,
-    bins: Vec<Vec<Hot>>,
+    /// What rasterisation reads of each triangle (indexed like `tris`).
+    hot: Vec<Hot>,
+    bins: Vec<Vec<u32>>,
     /// Opaque back-facing triangles of double-sided materials, drawn after the front faces and
     /// skipped where the depth buffer already holds nearer samples everywhere under them.
-    bins_back: Vec<Vec<Hot>>,
-    bins_blend: Vec<Vec<Hot>>,
-    /// Blended triangles waiting to be sorted back to front (`blend_keys` index them).
-    blend_hot: Vec<Hot>,
+    bins_back: Vec<Vec<u32>>,
+    bins_blend: Vec<Vec<u32>>,
     /// Per 8×8-pixel block of the current tile: the farthest depth (smallest 1/w) of its samples.
     block_min: [f32; BLOCKS * BLOCKS],
     blend_keys: Vec<(f32, u32)>,
@@ -683,10 +683,10 @@ impl Raster {
             // Clipping adds a few triangles near the guard band; the Vec grows once if ever needed.
             tris: Vec::with_capacity(tri_total + tri_total / 32 + 64),
             big: Vec::new(),
+            hot: Vec::with_capacity(tri_total + tri_total / 32 + 64),
             bins: vec![Vec::new(); tiles_x * tiles_y],
             bins_back: vec![Vec::new(); tiles_x * tiles_y],
             bins_blend: vec![Vec::new(); tiles_x * tiles_y],
-            blend_hot: Vec::new(),
             block_min: [0.0; BLOCKS * BLOCKS],
             blend_keys: Vec::with_capacity(tri_total),
             proj: Vec::with_capacity(geo.verts.capacity()),
@@ -708,7 +708,7 @@ impl Raster {
             .iter()
             .chain(&self.bins_blend)
             .chain(&self.bins_back)
-            .map(|b| b.capacity() * size_of::<Hot>() + size_of::<Vec<Hot>>())
+            .map(|b| b.capacity() * 4 + size_of::<Vec<u32>>())
             .sum();
         let bg = match &self.bg {
             Bg::Solid(..) => 0,
@@ -717,7 +717,7 @@ impl Raster {
         };
         self.tris.capacity() * size_of::<Tri>()
             + self.big.capacity() * size_of::<Edges>()
-            + self.blend_hot.capacity() * size_of::<Hot>()
+            + self.hot.capacity() * size_of::<Hot>()
             + self.blend_keys.capacity() * 8
             + bins
             + self.depth.capacity() * 4
@@ -738,7 +738,7 @@ impl Raster {
         let mut v = vec![
             self.tris.capacity(),
             self.big.capacity(),
-            self.blend_hot.capacity(),
+            self.hot.capacity(),
             self.blend_keys.capacity(),
             self.proj.capacity(),
         ];
@@ -773,7 +773,7 @@ impl Raster {
     fn setup_impl(&mut self, av: &Avatar, geo: &mut Geometry, cam: &Camera) {
         self.tris.clear();
         self.big.clear();
-        self.blend_hot.clear();
+        self.hot.clear();
         for b in self
             .bins
             .iter_mut()
@@ -819,9 +819,8 @@ impl Raster {
         }
         let mut keys = std::mem::take(&mut self.blend_keys);
         keys.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
-        for &(_, i) in &keys {
-            let h = self.blend_hot[i as usize];
-            bin(&mut self.bins_blend, self.tiles_x, h);
+        for &(_, id) in &keys {
+            bin(&mut self.bins_blend, self.tiles_x, &self.hot[id as usize]);
         }
         self.blend_keys = keys;
     }
@@ -1045,13 +1044,13 @@ impl Raster {
         if blend {
             let key =
                 verts[vi[0] as usize].cw + verts[vi[1] as usize].cw + verts[vi[2] as usize].cw;
-            self.blend_keys.push((key, self.blend_hot.len() as u32));
-            self.blend_hot.push(h);
+            self.blend_keys.push((key, id));
         } else if front {
-            bin(&mut self.bins, self.tiles_x, h);
+            bin(&mut self.bins, self.tiles_x, &h);
         } else {
-            bin(&mut self.bins_back, self.tiles_x, h);
+            bin(&mut self.bins_back, self.tiles_x, &h);
         }
+        self.hot.push(h);
     }
 
     /// Rasterise, shade and resolve every tile into `target`.
@@ -1139,8 +1138,9 @@ impl Raster {
                     self.depth[o..o + tw * 4].fill(0.0);
                     self.ids[o..o + tw * 4].fill(NONE);
                 }
-                let (tris, big) = (&self.tris[..], &self.big[..]);
-                for h in &self.bins[tile] {
+                let (tris, big, hot) = (&self.tris[..], &self.big[..], &self.hot[..]);
+                for &id in &self.bins[tile] {
+                    let h = &hot[id as usize];
                     prefetch_tri(tris, h);
                     raster_opaque(
                         &ctx,
@@ -1156,7 +1156,8 @@ impl Raster {
                 }
                 if !self.bins_back[tile].is_empty() {
                     block_min_depth(&self.depth, tw, th, &mut self.block_min);
-                    for h in &self.bins_back[tile] {
+                    for &id in &self.bins_back[tile] {
+                        let h = &hot[id as usize];
                         if hidden(h, x0, y0, tw, th, &self.block_min) {
                             continue;
                         }
@@ -1250,8 +1251,8 @@ impl Raster {
                         simd,
                     );
                 }
-                for h in &self.bins_blend[tile] {
-                    let t = &self.tris[h.id as usize];
+                for &id in &self.bins_blend[tile] {
+                    let (h, t) = (&self.hot[id as usize], &self.tris[id as usize]);
                     let bgc = (&self.bg, self.w);
                     raster_blend(
                         &ctx,
@@ -1416,20 +1417,20 @@ fn shade_batch(
     b.n = 0;
 }
 
-/// Adds `h` to the bin of every tile its bbox touches.
+/// Adds triangle `h` to the bin of every tile its bbox touches.
 #[inline(always)]
-fn bin(bins: &mut [Vec<Hot>], tiles_x: usize, h: Hot) {
+fn bin(bins: &mut [Vec<u32>], tiles_x: usize, h: &Hot) {
     let bb = h.bbox;
     let (tx0, ty0) = (bb[0] as usize / TILE, bb[1] as usize / TILE);
     let (tx1, ty1) = ((bb[2] as usize - 1) / TILE, (bb[3] as usize - 1) / TILE);
     if tx0 == tx1 && ty0 == ty1 {
         // Nearly every triangle: inside one tile.
-        bins[ty0 * tiles_x + tx0].push(h);
+        bins[ty0 * tiles_x + tx0].push(h.id);
         return;
     }
     for ty in ty0..=ty1 {
         for tx in tx0..=tx1 {
-            bins[ty * tiles_x + tx].push(h);
+            bins[ty * tiles_x + tx].push(h.id);
         }
     }
 }
