@@ -55,7 +55,7 @@ pub(crate) struct MatInfo {
 }
 
 /// What shading reads of a triangle (the eight-wide kernel through `TRI_LAYOUT`), indexed by
-/// triangle id. Rasterisation reads the compact [`Hot`] records stored in the tile bins instead.
+/// triangle id. Rasterisation reads the compact [`Hot`] records (`Raster::hot`) instead.
 /// Cache-line aligned: everything but the tangent frame (read for normal maps only) lies in the
 /// first line.
 #[derive(Copy, Clone, Debug, Default)]
