@@ -54,34 +54,87 @@ pub(crate) struct MatInfo {
     pub(crate) has_color: bool,
 }
 
+/// What shading reads of a triangle (the eight-wide kernel through `TRI_LAYOUT`), indexed by
+/// triangle id. Rasterisation reads the compact [`Hot`] records (`Raster::hot`) instead.
+/// Cache-line aligned: everything but the tangent frame (read for normal maps only) lies in the
+/// first line.
 #[derive(Copy, Clone, Debug, Default)]
+#[repr(C, align(64))]
 struct Tri {
-    ea: [i64; 3],
-    eb: [i64; 3],
-    ec: [i64; 3],
     ox: f32,
     oy: f32,
     fa: [f32; 2],
     fb: [f32; 2],
-    za: f32,
-    zb: f32,
-    z0: f32,
     invw: [f32; 3],
     v: [u32; 3],
-    bbox: [i32; 4],
     mat: u32,
     /// 1 for a back face (drawn because its material is double-sided), else 0. A whole word, so
     /// the SIMD shading kernel can load it like the other fields.
     back: u32,
-    /// Extents below 1024 px: edge values fit in i32 (fast path).
-    small: bool,
     uv_ratio: f32,
     /// Product of the vertices' 1/w (per-pixel LOD: texels ∝ w³ · this).
     iwprod: f32,
-    /// Largest 1/w of the vertices: no sample of the triangle is nearer than this.
-    zmax: f32,
     t: V3,
     b: V3,
+}
+
+/// `Hot::flags`: edge values fit in i32 (extents below 1024 px): `ea`/`eb`/`ec` hold them.
+const F_SMALL: u32 = 1;
+/// `Hot::flags`: the material is alpha-masked (coverage needs the texture's alpha).
+const F_MASK: u32 = 2;
+/// `Hot::flags`: the material has a normal map (shading reads the tangent frame).
+const F_TAN: u32 = 4;
+
+/// What rasterisation reads of a triangle: one cache line (the tile loop reads one line per
+/// triangle instead of the several a record with the shading fields would span).
+#[derive(Copy, Clone, Debug, Default)]
+#[repr(C, align(64))]
+struct Hot {
+    /// Edge functions `E_i(x, y) = ea_i·x + eb_i·y + c_i` (1/16 px units) of a small triangle;
+    /// `ec` holds `E_i` at the bbox origin `(16·bbox[0], 16·bbox[1])`. Other triangles keep
+    /// their i64 edges in `Raster::big`, at index `ec[0]` (`ea`, `eb` unused).
+    ea: [i16; 3],
+    eb: [i16; 3],
+    ec: [i32; 3],
+    bbox: [u16; 4],
+    /// Depth plane: `z0 + za·(x - ox) + zb·(y - oy)` (1/w, pixel units).
+    ox: f32,
+    oy: f32,
+    z0: f32,
+    za: f32,
+    zb: f32,
+    /// Largest 1/w of the vertices: no sample of the triangle is nearer than this.
+    zmax: f32,
+    id: u32,
+    flags: u32,
+}
+
+const _: () = assert!(
+    std::mem::size_of::<Hot>() == 64
+        && std::mem::offset_of!(Tri, t) == 64
+        && std::mem::size_of::<Tri>() == 128
+);
+
+/// i64 edge functions `(a, b, c)` of a triangle, for every kind of triangle.
+type Edges = ([i64; 3], [i64; 3], [i64; 3]);
+
+impl Hot {
+    #[inline(always)]
+    fn small(&self) -> bool {
+        self.flags & F_SMALL != 0
+    }
+
+    #[inline(always)]
+    fn edges(&self, big: &[Edges]) -> Edges {
+        if !self.small() {
+            return big[self.ec[0] as usize];
+        }
+        let (xx, yy) = (self.bbox[0] as i64 * 16, self.bbox[1] as i64 * 16);
+        let a = self.ea.map(|v| v as i64);
+        let b = self.eb.map(|v| v as i64);
+        let c = std::array::from_fn(|i| self.ec[i] as i64 - a[i] * xx - b[i] * yy);
+        (a, b, c)
+    }
 }
 
 /// A vertex projected once per frame: screen position in 1/16 pixel, 1/w and clip codes.
@@ -292,6 +345,10 @@ pub struct Raster {
     /// Per material: the range of triangle ids drawn with it this frame (one material's
     /// triangles are consecutive).
     mrange: Vec<(u32, u32)>,
+    /// i64 edge functions of the triangles that are not small (see [`Hot`]).
+    big: Vec<Edges>,
+    /// What rasterisation reads of each triangle (indexed like `tris`).
+    hot: Vec<Hot>,
     bins: Vec<Vec<u32>>,
     /// Opaque back-facing triangles of double-sided materials, drawn after the front faces and
     /// skipped where the depth buffer already holds nearer samples everywhere under them.
@@ -633,6 +690,8 @@ impl Raster {
             tris: Vec::with_capacity(tri_total + tri_total / 32 + 64),
             tmat: Vec::with_capacity(tri_total + tri_total / 32 + 64),
             mrange: vec![(0, 0); n_mats],
+            big: Vec::new(),
+            hot: Vec::with_capacity(tri_total + tri_total / 32 + 64),
             bins: vec![Vec::new(); tiles_x * tiles_y],
             bins_back: vec![Vec::new(); tiles_x * tiles_y],
             bins_blend: vec![Vec::new(); tiles_x * tiles_y],
@@ -667,6 +726,8 @@ impl Raster {
         self.tris.capacity() * size_of::<Tri>()
             + self.tmat.capacity() * 4
             + self.mrange.capacity() * 8
+            + self.big.capacity() * size_of::<Edges>()
+            + self.hot.capacity() * size_of::<Hot>()
             + self.blend_keys.capacity() * 8
             + bins
             + self.depth.capacity() * 4
@@ -687,6 +748,8 @@ impl Raster {
         let mut v = vec![
             self.tris.capacity(),
             self.tmat.capacity(),
+            self.big.capacity(),
+            self.hot.capacity(),
             self.blend_keys.capacity(),
             self.proj.capacity(),
         ];
@@ -698,8 +761,31 @@ impl Raster {
 
     /// Clip, cull, set up and bin every triangle.
     pub fn setup(&mut self, av: &Avatar, geo: &mut Geometry, cam: &Camera) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // Safety: the CPU supports AVX2 (checked just above); the function only differs
+                // from `setup_impl` by the instructions the compiler may use (Rust never fuses
+                // multiplies and adds on its own, so the results are the same).
+                unsafe { self.setup_avx2(av, geo, cam) };
+                return;
+            }
+        }
+        self.setup_impl(av, geo, cam)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn setup_avx2(&mut self, av: &Avatar, geo: &mut Geometry, cam: &Camera) {
+        self.setup_impl(av, geo, cam)
+    }
+
+    #[inline(always)]
+    fn setup_impl(&mut self, av: &Avatar, geo: &mut Geometry, cam: &Camera) {
         self.tris.clear();
         self.tmat.clear();
+        self.big.clear();
+        self.hot.clear();
         for b in self
             .bins
             .iter_mut()
@@ -732,27 +818,13 @@ impl Raster {
                         self.proj[vi[1] as usize],
                         self.proj[vi[2] as usize],
                     ];
-                    let first = self.tris.len();
                     if pv[0].code & pv[1].code & pv[2].code & C_SCREEN != 0 {
                         continue;
                     }
                     if (pv[0].code | pv[1].code | pv[2].code) & C_GUARD == 0 {
-                        self.setup_tri(&geo.verts, &geo.attrs, vi, pv, mi);
+                        self.setup_tri(&geo.verts, &geo.attrs, vi, pv, mi, blend);
                     } else {
-                        self.clip_and_setup(&mut geo.verts, &mut geo.attrs, vi, mi, near);
-                    }
-                    if blend {
-                        for id in first..self.tris.len() {
-                            let t = &self.tris[id];
-                            let key = geo.verts[t.v[0] as usize].cw
-                                + geo.verts[t.v[1] as usize].cw
-                                + geo.verts[t.v[2] as usize].cw;
-                            self.blend_keys.push((key, id as u32));
-                        }
-                    } else {
-                        for id in first..self.tris.len() {
-                            self.bin(id as u32, false);
-                        }
+                        self.clip_and_setup(&mut geo.verts, &mut geo.attrs, vi, mi, near, blend);
                     }
                 }
                 self.mrange[mi as usize] = (self.tmat.len() as u32, self.tris.len() as u32);
@@ -762,33 +834,9 @@ impl Raster {
         let mut keys = std::mem::take(&mut self.blend_keys);
         keys.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
         for &(_, id) in &keys {
-            self.bin(id, true);
+            bin(&mut self.bins_blend, self.tiles_x, &self.hot[id as usize]);
         }
         self.blend_keys = keys;
-    }
-
-    #[inline(always)]
-    fn bin(&mut self, id: u32, blend: bool) {
-        let bb = self.tris[id as usize].bbox;
-        let (tx0, ty0) = (bb[0] as usize / TILE, bb[1] as usize / TILE);
-        let (tx1, ty1) = ((bb[2] as usize - 1) / TILE, (bb[3] as usize - 1) / TILE);
-        let bins = if blend {
-            &mut self.bins_blend
-        } else if self.tris[id as usize].back != 0 {
-            &mut self.bins_back
-        } else {
-            &mut self.bins
-        };
-        if tx0 == tx1 && ty0 == ty1 {
-            // Nearly every triangle: inside one tile.
-            bins[ty0 * self.tiles_x + tx0].push(id);
-            return;
-        }
-        for ty in ty0..=ty1 {
-            for tx in tx0..=tx1 {
-                bins[ty * self.tiles_x + tx].push(id);
-            }
-        }
     }
 
     /// Clips a triangle crossing the near plane or the guard band (rare path) and sets up the
@@ -800,6 +848,7 @@ impl Raster {
         vi: [u32; 3],
         mat: u32,
         near: f32,
+        blend: bool,
     ) {
         // Sutherland-Hodgman against near + guard planes.
         let mut poly = [(VOut::default(), VAttr::default()); 9];
@@ -850,7 +899,7 @@ impl Raster {
                 self.proj[vi[1] as usize],
                 self.proj[vi[2] as usize],
             ];
-            self.setup_tri(verts, attrs, vi, pv, mat);
+            self.setup_tri(verts, attrs, vi, pv, mat, blend);
         }
     }
 
@@ -862,6 +911,7 @@ impl Raster {
         mut vi: [u32; 3],
         pv: [PVert; 3],
         mat: u32,
+        blend: bool,
     ) {
         if (pv[0].code | pv[1].code | pv[2].code) & C_BAD != 0 {
             return;
@@ -885,53 +935,87 @@ impl Raster {
             iw.swap(1, 2);
             area = -area;
         }
-        let minx = xs.iter().min().copied().unwrap_or(0);
-        let maxx = xs.iter().max().copied().unwrap_or(0);
-        let miny = ys.iter().min().copied().unwrap_or(0);
-        let maxy = ys.iter().max().copied().unwrap_or(0);
-        let bx0 = (minx >> 4).max(0) as i32;
-        let by0 = (miny >> 4).max(0) as i32;
-        let bx1 = ((maxx >> 4) + 1).min(self.w as i64) as i32;
-        let by1 = ((maxy >> 4) + 1).min(self.h as i64) as i32;
+        let minx = xs[0].min(xs[1]).min(xs[2]);
+        let maxx = xs[0].max(xs[1]).max(xs[2]);
+        let miny = ys[0].min(ys[1]).min(ys[2]);
+        let maxy = ys[0].max(ys[1]).max(ys[2]);
+        let bx0 = (minx >> 4).max(0);
+        let by0 = (miny >> 4).max(0);
+        let bx1 = ((maxx >> 4) + 1).min(self.w as i64);
+        let by1 = ((maxy >> 4) + 1).min(self.h as i64);
         if bx0 >= bx1 || by0 >= by1 {
             return;
         }
         let small = maxx - minx < (1 << 14) && maxy - miny < (1 << 14);
-        let mut t = Tri {
-            bbox: [bx0, by0, bx1, by1],
-            mat,
-            back: (!front) as u32,
-            small,
-            invw: iw,
-            v: vi,
+        // Edge i: E_i(x, y) = a·(x - x_j) + b·(y - y_j), minus 1 unless it is a top or left edge.
+        let ea: [i64; 3] = std::array::from_fn(|i| ys[(i + 1) % 3] - ys[(i + 2) % 3]);
+        let eb: [i64; 3] = std::array::from_fn(|i| xs[(i + 2) % 3] - xs[(i + 1) % 3]);
+        let bias: [i64; 3] =
+            std::array::from_fn(|i| !(ea[i] > 0 || (ea[i] == 0 && eb[i] > 0)) as i64);
+        let id = self.tris.len() as u32;
+        // Render sizes are at most 8192 (`RenderConfig` validation): the bbox fits in u16.
+        let mut h = Hot {
+            bbox: [bx0 as u16, by0 as u16, bx1 as u16, by1 as u16],
+            id,
+            flags: if small { F_SMALL } else { 0 }
+                | if matches!(m.alpha, AlphaMode::Mask(_)) {
+                    F_MASK
+                } else {
+                    0
+                }
+                | if m.normal_tex.is_some() { F_TAN } else { 0 },
             ..Default::default()
         };
-        for i in 0..3 {
-            let (j, k) = ((i + 1) % 3, (i + 2) % 3);
-            let a = ys[j] - ys[k];
-            let b = xs[k] - xs[j];
-            let c = -(xs[k] - xs[j]) * ys[j] + (ys[k] - ys[j]) * xs[j];
-            let top_left = a > 0 || (a == 0 && b > 0);
-            t.ea[i] = a;
-            t.eb[i] = b;
-            t.ec[i] = c - if top_left { 0 } else { 1 };
+        if small {
+            // |a|, |b| < 2^14 and the bbox origin lies within 2^14 + 16 of every vertex: the
+            // edge values at the origin stay below 2^29 (i32 arithmetic is exact).
+            let (xx, yy) = (bx0 as i32 * 16, by0 as i32 * 16);
+            for i in 0..3 {
+                let j = (i + 1) % 3;
+                let (a, b) = (ea[i] as i32, eb[i] as i32);
+                h.ea[i] = a as i16;
+                h.eb[i] = b as i16;
+                h.ec[i] = a * (xx - xs[j] as i32) + b * (yy - ys[j] as i32) - bias[i] as i32;
+            }
+        } else {
+            let ec = std::array::from_fn(|i| {
+                let j = (i + 1) % 3;
+                -ea[i] * xs[j] - eb[i] * ys[j] - bias[i]
+            });
+            h.ec[0] = self.big.len() as i32;
+            self.big.push((ea, eb, ec));
         }
         let inv_area = 1.0 / area as f32;
-        t.ox = xs[0] as f32 / 16.0;
-        t.oy = ys[0] as f32 / 16.0;
-        t.fa = [
-            t.ea[1] as f32 * 16.0 * inv_area,
-            t.ea[2] as f32 * 16.0 * inv_area,
+        let ox = xs[0] as f32 / 16.0;
+        let oy = ys[0] as f32 / 16.0;
+        let fa = [
+            ea[1] as f32 * 16.0 * inv_area,
+            ea[2] as f32 * 16.0 * inv_area,
         ];
-        t.fb = [
-            t.eb[1] as f32 * 16.0 * inv_area,
-            t.eb[2] as f32 * 16.0 * inv_area,
+        let fb = [
+            eb[1] as f32 * 16.0 * inv_area,
+            eb[2] as f32 * 16.0 * inv_area,
         ];
-        let fa0 = t.ea[0] as f32 * 16.0 * inv_area;
-        let fb0 = t.eb[0] as f32 * 16.0 * inv_area;
-        t.za = fa0 * iw[0] + t.fa[0] * iw[1] + t.fa[1] * iw[2];
-        t.zb = fb0 * iw[0] + t.fb[0] * iw[1] + t.fb[1] * iw[2];
-        t.z0 = iw[0];
+        let fa0 = ea[0] as f32 * 16.0 * inv_area;
+        let fb0 = eb[0] as f32 * 16.0 * inv_area;
+        h.ox = ox;
+        h.oy = oy;
+        h.za = fa0 * iw[0] + fa[0] * iw[1] + fa[1] * iw[2];
+        h.zb = fb0 * iw[0] + fb[0] * iw[1] + fb[1] * iw[2];
+        h.z0 = iw[0];
+        h.zmax = iw[0].max(iw[1]).max(iw[2]);
+        let mut t = Tri {
+            ox,
+            oy,
+            fa,
+            fb,
+            invw: iw,
+            v: vi,
+            mat,
+            back: (!front) as u32,
+            iwprod: iw[0] * iw[1] * iw[2],
+            ..Default::default()
+        };
         let px_area = area as f32 / 256.0;
         let ti = m.base_tex.or(m.normal_tex);
         if let Some(ti) = ti {
@@ -970,9 +1054,17 @@ impl Raster {
                 }
             }
         }
-        t.iwprod = iw[0] * iw[1] * iw[2];
-        t.zmax = iw[0].max(iw[1]).max(iw[2]);
         self.tris.push(t);
+        if blend {
+            let key =
+                verts[vi[0] as usize].cw + verts[vi[1] as usize].cw + verts[vi[2] as usize].cw;
+            self.blend_keys.push((key, id));
+        } else if front {
+            bin(&mut self.bins, self.tiles_x, &h);
+        } else {
+            bin(&mut self.bins_back, self.tiles_x, &h);
+        }
+        self.hot.push(h);
     }
 
     /// Rasterise, shade and resolve every tile into `target`.
@@ -1060,11 +1152,14 @@ impl Raster {
                     self.depth[o..o + tw * 4].fill(0.0);
                     self.ids[o..o + tw * 4].fill(NONE);
                 }
+                let (tris, big, hot) = (&self.tris[..], &self.big[..], &self.hot[..]);
                 for &id in &self.bins[tile] {
+                    let h = &hot[id as usize];
+                    prefetch_tri(tris, h);
                     raster_opaque(
                         &ctx,
-                        &self.tris[id as usize],
-                        id,
+                        h,
+                        (tris, big, simd),
                         x0,
                         y0,
                         tw,
@@ -1076,11 +1171,22 @@ impl Raster {
                 if !self.bins_back[tile].is_empty() {
                     block_min_depth(&self.depth, tw, th, &mut self.block_min);
                     for &id in &self.bins_back[tile] {
-                        let t = &self.tris[id as usize];
-                        if hidden(t, x0, y0, tw, th, &self.block_min) {
+                        let h = &hot[id as usize];
+                        if hidden(h, x0, y0, tw, th, &self.block_min) {
                             continue;
                         }
-                        raster_opaque(&ctx, t, id, x0, y0, tw, th, &mut self.depth, &mut self.ids);
+                        prefetch_tri(tris, h);
+                        raster_opaque(
+                            &ctx,
+                            h,
+                            (tris, big, simd),
+                            x0,
+                            y0,
+                            tw,
+                            th,
+                            &mut self.depth,
+                            &mut self.ids,
+                        );
                     }
                 }
                 // Shade: once per pixel and distinct triangle.
@@ -1178,11 +1284,11 @@ impl Raster {
                     );
                 }
                 for &id in &self.bins_blend[tile] {
-                    let t = &self.tris[id as usize];
+                    let (h, t) = (&self.hot[id as usize], &self.tris[id as usize]);
                     let bgc = (&self.bg, self.w);
                     raster_blend(
                         &ctx,
-                        t,
+                        (h, t, &self.big),
                         x0,
                         y0,
                         tw,
@@ -1401,6 +1507,24 @@ fn shade_batch(
     b.n = 0;
 }
 
+/// Adds triangle `h` to the bin of every tile its bbox touches.
+#[inline(always)]
+fn bin(bins: &mut [Vec<u32>], tiles_x: usize, h: &Hot) {
+    let bb = h.bbox;
+    let (tx0, ty0) = (bb[0] as usize / TILE, bb[1] as usize / TILE);
+    let (tx1, ty1) = ((bb[2] as usize - 1) / TILE, (bb[3] as usize - 1) / TILE);
+    if tx0 == tx1 && ty0 == ty1 {
+        // Nearly every triangle: inside one tile.
+        bins[ty0 * tiles_x + tx0].push(h.id);
+        return;
+    }
+    for ty in ty0..=ty1 {
+        for tx in tx0..=tx1 {
+            bins[ty * tiles_x + tx].push(h.id);
+        }
+    }
+}
+
 fn lerp_vert(a: &(VOut, VAttr), b: &(VOut, VAttr), t: f32) -> (VOut, VAttr) {
     let l = |x: f32, y: f32| x + (y - x) * t;
     let l3 = |x: V3, y: V3| [l(x[0], y[0]), l(x[1], y[1]), l(x[2], y[2])];
@@ -1511,6 +1635,27 @@ fn cover(img: &RgbaFrame, w: usize, h: usize) -> Vec<[u8; 4]> {
     out
 }
 
+/// Starts loading the shading record of a triangle being rasterised (into L2): the tile's
+/// shading reads it soon after, and the records are not otherwise in cache.
+#[inline(always)]
+fn prefetch_tri(tris: &[Tri], h: &Hot) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(t) = tris.get(h.id as usize) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
+        let p = t as *const Tri as *const i8;
+        // Safety: a prefetch has no architectural effect; `p` and `p + 64` lie inside the
+        // record (`Tri` is 128 bytes, cache-line aligned).
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T1>(p);
+            if h.flags & F_TAN != 0 {
+                _mm_prefetch::<_MM_HINT_T1>(p.add(64));
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (tris, h);
+}
+
 /// Edge of the depth-rejection blocks in pixels, and blocks per tile edge.
 const BLOCK: usize = 8;
 const BLOCKS: usize = TILE / BLOCK;
@@ -1533,7 +1678,7 @@ fn block_min_depth(depth: &[f32], tw: usize, th: usize, out: &mut [f32; BLOCKS *
 /// depth than any point of `t`, so rasterising it cannot change the visibility buffer.
 #[inline(always)]
 fn hidden(
-    t: &Tri,
+    t: &Hot,
     x0: usize,
     y0: usize,
     tw: usize,
@@ -1566,8 +1711,8 @@ fn hidden(
 #[inline(always)]
 fn raster_opaque(
     ctx: &ShadeCtx,
-    t: &Tri,
-    id: u32,
+    t: &Hot,
+    (tris, big, simd): (&[Tri], &[Edges], bool),
     x0: usize,
     y0: usize,
     tw: usize,
@@ -1582,43 +1727,53 @@ fn raster_opaque(
     if bx0 >= bx1 || by0 >= by1 {
         return;
     }
-    let mask_cut = match ctx.mats[t.mat as usize].alpha {
-        AlphaMode::Mask(c) => Some(c),
-        _ => None,
-    };
-    let mut so = [[0i64; 4]; 3];
-    for e in 0..3 {
-        for s in 0..4 {
-            so[e][s] = t.ea[e] * SX[s] + t.eb[e] * SY[s];
-        }
-    }
+    let id = t.id;
     let zdx: [f32; 4] = std::array::from_fn(|s| {
         t.za * ((SX[s] - 8) as f32 / 16.0) + t.zb * ((SY[s] - 8) as f32 / 16.0)
     });
-    if t.small && mask_cut.is_none() {
+    if t.flags & (F_SMALL | F_MASK) == F_SMALL {
         let rect = [bx0, by0, bx1, by1];
         // SSE2 is baseline on x86-64 (and `draw_avx2` compiles it with AVX2).
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // Safety: the CPU supports AVX2 (checked just above).
-                unsafe { raster_small_avx2(t, id, rect, (x0, y0), &so, &zdx, depth, ids) };
+            if simd || std::arch::is_x86_feature_detected!("avx2") {
+                // Safety: the CPU supports AVX2 (`simd` means AVX2 + FMA, see `Raster::draw`,
+                // else checked just above).
+                unsafe { raster_small_avx2(t, rect, (x0, y0), &zdx, depth, ids) };
             } else {
-                raster_small::<1>(t, id, rect, (x0, y0), &so, &zdx, depth, ids);
+                raster_small::<1>(t, rect, (x0, y0), &zdx, depth, ids);
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
-        raster_small::<0>(t, id, rect, (x0, y0), &so, &zdx, depth, ids);
+        {
+            let _ = simd;
+            raster_small::<0>(t, rect, (x0, y0), &zdx, depth, ids);
+        }
         return;
     }
-    let step = [t.ea[0] * 16, t.ea[1] * 16, t.ea[2] * 16];
+    let mask_cut = if t.flags & F_MASK != 0 {
+        match ctx.mats[tris[id as usize].mat as usize].alpha {
+            AlphaMode::Mask(c) => Some(c),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let (ea, eb, ec) = t.edges(big);
+    let mut so = [[0i64; 4]; 3];
+    for e in 0..3 {
+        for s in 0..4 {
+            so[e][s] = ea[e] * SX[s] + eb[e] * SY[s];
+        }
+    }
+    let step = [ea[0] * 16, ea[1] * 16, ea[2] * 16];
     for py in by0..by1 {
         let yy = py as i64 * 16;
         let xx = bx0 as i64 * 16;
         let mut e = [
-            t.ea[0] * xx + t.eb[0] * yy + t.ec[0],
-            t.ea[1] * xx + t.eb[1] * yy + t.ec[1],
-            t.ea[2] * xx + t.eb[2] * yy + t.ec[2],
+            ea[0] * xx + eb[0] * yy + ec[0],
+            ea[1] * xx + eb[1] * yy + ec[1],
+            ea[2] * xx + eb[2] * yy + ec[2],
         ];
         let zrow = t.z0 + t.za * (bx0 as f32 + 0.5 - t.ox) + t.zb * (py as f32 + 0.5 - t.oy);
         let row = (py - y0) * TILE;
@@ -1643,7 +1798,7 @@ fn raster_opaque(
                         any = true;
                     }
                 }
-                if !any || ctx.alpha(t, px as f32 + 0.5, py as f32 + 0.5) < cut {
+                if !any || ctx.alpha(&tris[id as usize], px as f32 + 0.5, py as f32 + 0.5) < cut {
                     continue;
                 }
             }
@@ -1659,14 +1814,25 @@ fn raster_opaque(
 }
 
 /// i32 stepping constants of a small triangle (edge values fit in i32): per-sample offsets of
-/// each edge, and each edge's step per pixel (x) and per row (y).
+/// each edge, each edge's step per pixel (x) and per row (y), and the edge values at pixel
+/// `(px, py)` (inside the bbox).
 #[inline(always)]
 #[allow(clippy::type_complexity)]
-fn small_steps(t: &Tri, so: &[[i64; 4]; 3]) -> ([[i32; 4]; 3], [i32; 3], [i32; 3]) {
-    let so32 = std::array::from_fn(|e| std::array::from_fn(|s| so[e][s] as i32));
-    let st = std::array::from_fn(|e| (t.ea[e] * 16) as i32);
-    let sy = std::array::from_fn(|e| (t.eb[e] * 16) as i32);
-    (so32, st, sy)
+fn small_steps(t: &Hot, px: usize, py: usize) -> ([[i32; 4]; 3], [i32; 3], [i32; 3], [i32; 3]) {
+    let ea = t.ea.map(|v| v as i32);
+    let eb = t.eb.map(|v| v as i32);
+    let so32 = std::array::from_fn(|e| {
+        std::array::from_fn(|s| ea[e] * SX[s] as i32 + eb[e] * SY[s] as i32)
+    });
+    let st = ea.map(|v| v * 16);
+    let sy = eb.map(|v| v * 16);
+    let (dx, dy) = (px as i32 - t.bbox[0] as i32, py as i32 - t.bbox[1] as i32);
+    let base = std::array::from_fn(|e| {
+        t.ec[e]
+            .wrapping_add(st[e].wrapping_mul(dx))
+            .wrapping_add(sy[e].wrapping_mul(dy))
+    });
+    (so32, st, sy, base)
 }
 
 /// AVX2 version of `raster_small::<1>`: two pixels (8 samples) per step, over pixel pairs
@@ -1679,28 +1845,25 @@ fn small_steps(t: &Tri, so: &[[i64; 4]; 3]) -> ([[i32; 4]; 3], [i32; 3], [i32; 3
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2")]
+#[inline]
 unsafe fn raster_small_avx2(
-    t: &Tri,
-    id: u32,
+    t: &Hot,
     [bx0, by0, bx1, by1]: [usize; 4],
     (x0, y0): (usize, usize),
-    so: &[[i64; 4]; 3],
     zdx: &[f32; 4],
     depth: &mut [f32],
     ids: &mut [u32],
 ) {
     use std::arch::x86_64::*;
-    let (so32, st, sy) = small_steps(t, so);
+    let id = t.id;
+    let (so32, st, sy, e00) = small_steps(t, bx0, by0);
     let lx0 = bx0 - x0;
     let la = lx0 & !1;
     let shift = (lx0 - la) as i32;
     let pairs = (bx1 - x0 - la).div_ceil(2);
     assert!(la + 2 * pairs <= TILE && (by1 - y0) * TILE * 4 <= depth.len().min(ids.len()));
-    let (xx, yy) = (bx0 as i64 * 16, by0 as i64 * 16);
     // Edge values of the pair's first pixel (column la) at row by0.
-    let base: [i32; 3] = std::array::from_fn(|i| {
-        ((t.ea[i] * xx + t.eb[i] * yy + t.ec[i]) as i32).wrapping_sub(st[i].wrapping_mul(shift))
-    });
+    let base: [i32; 3] = std::array::from_fn(|i| e00[i].wrapping_sub(st[i].wrapping_mul(shift)));
     // Safety: AVX2 is available (caller's contract); every load/store covers
     // depth/ids[4k..4k+8] with k = row + la + 2p, p < pairs, so k + 2 <= row + TILE and
     // row + TILE <= (by1 - y0) * TILE: inside the slices (asserted above).
@@ -1779,21 +1942,17 @@ unsafe fn raster_small_avx2(
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn raster_small<const K: u8>(
-    t: &Tri,
-    id: u32,
+    t: &Hot,
     [bx0, by0, bx1, by1]: [usize; 4],
     (x0, y0): (usize, usize),
-    so: &[[i64; 4]; 3],
     zdx: &[f32; 4],
     depth: &mut [f32],
     ids: &mut [u32],
 ) {
-    let (so32, st, sy) = small_steps(t, so);
+    let id = t.id;
     // Edge values at (bx0, by0), stepped by one row per iteration (exact integers: every
     // value inside the bbox fits in i32 for small triangles).
-    let (xx, yy) = (bx0 as i64 * 16, by0 as i64 * 16);
-    let mut base: [i32; 3] =
-        std::array::from_fn(|i| (t.ea[i] * xx + t.eb[i] * yy + t.ec[i]) as i32);
+    let (so32, st, sy, mut base) = small_steps(t, bx0, by0);
     let span = (0, bx1 - bx0);
     for py in by0..by1 {
         let e: [[i32; 4]; 3] =
@@ -1914,7 +2073,7 @@ fn row_sse2(
 #[inline(always)]
 fn raster_blend(
     ctx: &ShadeCtx,
-    t: &Tri,
+    (t, tri, big): (&Hot, &Tri, &[Edges]),
     x0: usize,
     y0: usize,
     tw: usize,
@@ -1931,10 +2090,11 @@ fn raster_blend(
     if bx0 >= bx1 || by0 >= by1 {
         return;
     }
+    let (ea, eb, ec) = t.edges(big);
     let mut so = [[0i64; 4]; 3];
     for e in 0..3 {
         for s in 0..4 {
-            so[e][s] = t.ea[e] * SX[s] + t.eb[e] * SY[s];
+            so[e][s] = ea[e] * SX[s] + eb[e] * SY[s];
         }
     }
     let zdx: [f32; 4] = std::array::from_fn(|s| {
@@ -1948,9 +2108,9 @@ fn raster_blend(
             let k = (py - y0) * TILE + px - x0;
             let mut cnt = 0;
             for s in 0..4 {
-                let v = (t.ea[0] * xx + t.eb[0] * yy + t.ec[0] + so[0][s])
-                    | (t.ea[1] * xx + t.eb[1] * yy + t.ec[1] + so[1][s])
-                    | (t.ea[2] * xx + t.eb[2] * yy + t.ec[2] + so[2][s]);
+                let v = (ea[0] * xx + eb[0] * yy + ec[0] + so[0][s])
+                    | (ea[1] * xx + eb[1] * yy + ec[1] + so[1][s])
+                    | (ea[2] * xx + eb[2] * yy + ec[2] + so[2][s]);
                 if v >= 0 && zc + zdx[s] > depth[k * 4 + s] {
                     cnt += 1;
                 }
@@ -1958,7 +2118,7 @@ fn raster_blend(
             if cnt == 0 {
                 continue;
             }
-            let c = ctx.shade(t, px as f32 + 0.5, py as f32 + 0.5);
+            let c = ctx.shade(tri, px as f32 + 0.5, py as f32 + 0.5);
             let a = c[3].clamp(0.0, 1.0) * cnt as f32 * 0.25;
             if a <= 0.0 {
                 continue;
@@ -2180,14 +2340,15 @@ mod tests {
                 xs.swap(1, 2);
                 ys.swap(1, 2);
             }
-            let mut t = Tri {
+            let mut t = Hot {
                 bbox: [
-                    (xs.iter().min().unwrap() >> 4).max(0) as i32,
-                    (ys.iter().min().unwrap() >> 4).max(0) as i32,
-                    (xs.iter().max().unwrap() >> 4) as i32 + 1,
-                    (ys.iter().max().unwrap() >> 4) as i32 + 1,
+                    (xs.iter().min().unwrap() >> 4).max(0) as u16,
+                    (ys.iter().min().unwrap() >> 4).max(0) as u16,
+                    (xs.iter().max().unwrap() >> 4) as u16 + 1,
+                    (ys.iter().max().unwrap() >> 4) as u16 + 1,
                 ],
-                small: true,
+                flags: F_SMALL,
+                id: 7,
                 ox: xs[0] as f32 / 16.0,
                 oy: ys[0] as f32 / 16.0,
                 z0: 0.5,
@@ -2195,14 +2356,22 @@ mod tests {
                 zb: (rnd(2001) - 1000) as f32 * 1e-4,
                 ..Default::default()
             };
+            // Edge functions in i64, as the setup computes them.
+            let (mut ea, mut eb, mut ec) = ([0i64; 3], [0i64; 3], [0i64; 3]);
             for i in 0..3 {
                 let (j, k) = ((i + 1) % 3, (i + 2) % 3);
                 let (a, b) = (ys[j] - ys[k], xs[k] - xs[j]);
                 let c = -(xs[k] - xs[j]) * ys[j] + (ys[k] - ys[j]) * xs[j];
-                t.ea[i] = a;
-                t.eb[i] = b;
-                t.ec[i] = c - if a > 0 || (a == 0 && b > 0) { 0 } else { 1 };
+                ea[i] = a;
+                eb[i] = b;
+                ec[i] = c - if a > 0 || (a == 0 && b > 0) { 0 } else { 1 };
+                let (xx, yy) = (t.bbox[0] as i64 * 16, t.bbox[1] as i64 * 16);
+                t.ea[i] = a as i16;
+                t.eb[i] = b as i16;
+                t.ec[i] = (a * xx + b * yy + ec[i]) as i32;
             }
+            // The compact record gives back the exact edge functions.
+            assert_eq!(t.edges(&[]), (ea, eb, ec));
             let rect = [
                 (t.bbox[0] as usize).max(x0),
                 (t.bbox[1] as usize).max(y0),
@@ -2213,8 +2382,6 @@ mod tests {
                 continue;
             }
             tested += 1;
-            let so: [[i64; 4]; 3] =
-                std::array::from_fn(|e| std::array::from_fn(|s| t.ea[e] * SX[s] + t.eb[e] * SY[s]));
             let zdx: [f32; 4] = std::array::from_fn(|s| {
                 t.za * ((SX[s] - 8) as f32 / 16.0) + t.zb * ((SY[s] - 8) as f32 / 16.0)
             });
@@ -2230,7 +2397,7 @@ mod tests {
                     let zc = zrow + t.za * (px - rect[0]) as f32;
                     for s in 0..4 {
                         let (sx, sy) = (px as i64 * 16 + SX[s], py as i64 * 16 + SY[s]);
-                        let inside = (0..3).all(|i| t.ea[i] * sx + t.eb[i] * sy + t.ec[i] >= 0);
+                        let inside = (0..3).all(|i| ea[i] * sx + eb[i] * sy + ec[i] >= 0);
                         let k = ((py - y0) * TILE + px - x0) * 4 + s;
                         if inside && zc + zdx[s] > dr[k] {
                             dr[k] = zc + zdx[s];
@@ -2247,19 +2414,17 @@ mod tests {
                 );
             };
             let (mut d, mut ids) = (d0.clone(), i0.clone());
-            raster_small::<0>(&t, 7, rect, (x0, y0), &so, &zdx, &mut d, &mut ids);
+            raster_small::<0>(&t, rect, (x0, y0), &zdx, &mut d, &mut ids);
             check(&d, &ids, "plain");
             #[cfg(target_arch = "x86_64")]
             {
                 let (mut d, mut ids) = (d0.clone(), i0.clone());
-                raster_small::<1>(&t, 7, rect, (x0, y0), &so, &zdx, &mut d, &mut ids);
+                raster_small::<1>(&t, rect, (x0, y0), &zdx, &mut d, &mut ids);
                 check(&d, &ids, "sse2");
                 if std::arch::is_x86_feature_detected!("avx2") {
                     let (mut d, mut ids) = (d0.clone(), i0.clone());
                     // Safety: AVX2 support checked just above.
-                    unsafe {
-                        raster_small_avx2(&t, 7, rect, (x0, y0), &so, &zdx, &mut d, &mut ids)
-                    };
+                    unsafe { raster_small_avx2(&t, rect, (x0, y0), &zdx, &mut d, &mut ids) };
                     check(&d, &ids, "avx2");
                 }
             }
