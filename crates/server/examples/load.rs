@@ -14,7 +14,7 @@
 //! counts late either way when its render ends more than one frame interval after its pts.
 //!
 //! Besides the process CPU, each session thread's CPU time is split into animation + render,
-//! encode, and the rest (audio frames + Opus, speech analysis, pacing).
+//! encode, audio frames + Opus, `speak` (lip-sync analysis) and the rest (pacing, polling).
 //!
 //! ```text
 //! cargo run --release -p facecast-server --example load -- [SESSIONS] [SECONDS] [--size WxH] [--fps N] [--audio FILE] [--stagger] [--lead-ms N]
@@ -45,6 +45,10 @@ struct Stats {
     /// (all work of the session's thread, including those two).
     cpu_render_ns: u64,
     cpu_encode_ns: u64,
+    /// Audio frames out of the engine + their Opus encode.
+    cpu_audio_ns: u64,
+    /// `speak` (resampling + lip-sync analysis of each clip).
+    cpu_speak_ns: u64,
     cpu_total_ns: u64,
 }
 
@@ -126,7 +130,9 @@ fn run_session(
     let cpu_start = thread_cpu_ns();
     while start.elapsed().as_secs_f64() < secs {
         if s.queued_ms() < 200 {
+            let c0 = thread_cpu_ns();
             s.speak(&speech).expect("speak");
+            st.cpu_speak_ns += thread_cpu_ns() - c0;
             st.segments += 1;
         }
         let due = wall(s.poll_timeout());
@@ -161,6 +167,9 @@ fn run_session(
                     obuf.clear();
                     opus.encode(&pcm, &mut obuf).expect("opus");
                     st.audio_packets += 1;
+                    // As the server does: the buffer goes back to the engine.
+                    s.recycle_pcm(pcm);
+                    st.cpu_audio_ns += thread_cpu_ns() - c0;
                 }
                 Output::Event(_) | Output::Face { .. } => {}
             }
@@ -302,6 +311,8 @@ fn main() {
         tot.cpu_render_ns += s.cpu_render_ns;
         tot.cpu_encode_ns += s.cpu_encode_ns;
         tot.cpu_total_ns += s.cpu_total_ns;
+        tot.cpu_audio_ns += s.cpu_audio_ns;
+        tot.cpu_speak_ns += s.cpu_speak_ns;
     }
     println!(
         "total: {} frames rendered + {} skipped, {} late ({:.2} % of due frames), CPU {:.1} s over {:.1} s wall = {:.0} % of one core ({:.0} % of {cores} cores), {:.2} ms CPU per frame",
@@ -318,11 +329,17 @@ fn main() {
     let per = |ns: u64, n: u64| ns as f64 / n.max(1) as f64 / 1e6;
     let encoded = tot.frames - tot.skipped;
     println!(
-        "thread CPU per frame: render (animation + render) {:.2} ms, encode {:.2} ms per encoded frame, rest (audio, speech, pacing) {:.2} ms; all but render {:.2} ms; sessions' threads {:.2} ms",
+        "thread CPU per frame: render (animation + render) {:.2} ms, encode {:.2} ms per encoded frame, audio + Opus {:.2} ms, speak (lip-sync analysis) {:.2} ms, rest (pacing, polling) {:.2} ms; all but render {:.2} ms; sessions' threads {:.2} ms",
         per(tot.cpu_render_ns, tot.frames),
         per(tot.cpu_encode_ns, encoded),
+        per(tot.cpu_audio_ns, tot.frames),
+        per(tot.cpu_speak_ns, tot.frames),
         per(
-            tot.cpu_total_ns - tot.cpu_render_ns - tot.cpu_encode_ns,
+            tot.cpu_total_ns
+                - tot.cpu_render_ns
+                - tot.cpu_encode_ns
+                - tot.cpu_audio_ns
+                - tot.cpu_speak_ns,
             tot.frames
         ),
         per(tot.cpu_total_ns - tot.cpu_render_ns, tot.frames),
