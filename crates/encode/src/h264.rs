@@ -33,7 +33,7 @@ impl H264Encoder {
             .skip_frames(opts.allow_frame_drop)
             .intra_frame_period(IntraFramePeriod::from_num_frames(gop))
             .sps_pps_strategy(SpsPpsStrategy::ConstantId)
-            .complexity(if opts.fast {
+            .complexity(if opts.fast || opts.h264_low_complexity {
                 Complexity::Low
             } else {
                 Complexity::Medium

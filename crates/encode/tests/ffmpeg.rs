@@ -675,3 +675,60 @@ fn mp4_with_all_video_before_all_audio_is_still_in_sync() {
     mw.finish().unwrap();
     check_file(&Made { path, frames }, "h264", w, h, fps, secs);
 }
+
+/// PSNR (dB) of each luma plane ffmpeg decodes from an Annex B H.264 stream, against the source.
+fn h264_stream_psnr(name: &str, opts: EncoderOptions) -> Vec<f64> {
+    let mut e = encoder(VideoCodec::H264, 400_000, opts);
+    let mut f = I420Frame::new(320, 240);
+    let mut stream = Vec::new();
+    let mut sources = Vec::new();
+    for k in 0..50u64 {
+        pattern(&mut f, k);
+        e.send_frame(&f, MediaTime::of_frame(k, 25), false).unwrap();
+        while let Some(p) = e.receive_packet() {
+            stream.extend_from_slice(&p.data);
+            sources.push(f.y.clone());
+        }
+    }
+    let path = tmp(name);
+    std::fs::write(&path, &stream).unwrap();
+    let raw = decode_raw(&path, &["-f", "rawvideo", "-pix_fmt", "yuv420p"]);
+    let fsize = 320 * 240 * 3 / 2;
+    assert_eq!(raw.len() / fsize, sources.len(), "decoded frame count");
+    sources
+        .iter()
+        .enumerate()
+        .map(|(k, y)| psnr(&raw[k * fsize..k * fsize + 320 * 240], y))
+        .collect()
+}
+
+#[test]
+fn realtime_h264_low_complexity_keeps_the_quality() {
+    if !have_ffmpeg() {
+        return;
+    }
+    // Live sessions use OpenH264's low-complexity mode (cheaper mode decision): every frame must
+    // still decode, at nearly the quality of the medium-complexity mode at the same bitrate
+    // (measured: 53.2 vs 54.2 dB mean on this pattern, 49.7 vs 50.1 dB on rendered avatar frames).
+    let live = EncoderOptions {
+        allow_frame_drop: false,
+        ..EncoderOptions::realtime(25)
+    };
+    assert!(live.h264_low_complexity);
+    let fast = h264_stream_psnr("live.h264", live.clone());
+    let medium = EncoderOptions {
+        h264_low_complexity: false,
+        ..live.clone()
+    };
+    let med = h264_stream_psnr("medium.h264", medium);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (mf, mq) = (mean(&fast), mean(&med));
+    assert!(
+        fast.iter().all(|&q| q > 35.0),
+        "live settings: a frame below 35 dB: {fast:?}"
+    );
+    assert!(
+        mf > mq - 2.0,
+        "low complexity {mf:.2} dB vs medium {mq:.2} dB"
+    );
+}

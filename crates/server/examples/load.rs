@@ -8,8 +8,16 @@
 //! case); `--stagger` spreads their start times evenly over one frame interval, as sessions created
 //! at arbitrary moments on a real server are.
 //!
+//! `--lead-ms N` hands each frame over N ms before its pts, as the server does (its video thread
+//! gets frames 15 ms early, `VIDEO_LEAD_MS`, while every queued viseme is known, which is always
+//! the case for the whole clips spoken here); default 0, i.e. rendering starts at the pts. A frame
+//! counts late either way when its render ends more than one frame interval after its pts.
+//!
+//! Besides the process CPU, each session thread's CPU time is split into animation + render,
+//! encode, audio frames + Opus, `speak` (lip-sync analysis) and the rest (pacing, polling).
+//!
 //! ```text
-//! cargo run --release -p facecast-server --example load -- [SESSIONS] [SECONDS] [--size WxH] [--fps N] [--audio FILE] [--stagger]
+//! cargo run --release -p facecast-server --example load -- [SESSIONS] [SECONDS] [--size WxH] [--fps N] [--audio FILE] [--stagger] [--lead-ms N]
 //! ```
 
 use std::sync::Arc;
@@ -33,6 +41,27 @@ struct Stats {
     segments: u64,
     /// Speech-onset frames (between two grid frames), included in `frames`.
     onset: u64,
+    /// Thread CPU time: animation + render of the video frames, their encode, and everything
+    /// (all work of the session's thread, including those two).
+    cpu_render_ns: u64,
+    cpu_encode_ns: u64,
+    /// Audio frames out of the engine + their Opus encode.
+    cpu_audio_ns: u64,
+    /// `speak` (resampling + lip-sync analysis of each clip).
+    cpu_speak_ns: u64,
+    cpu_total_ns: u64,
+}
+
+/// CPU time used by the calling thread, ns (exact, unlike the 10 ms ticks of /proc).
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // Safety: `ts` is a valid, writable timespec for the duration of the call, and
+    // CLOCK_THREAD_CPUTIME_ID is supported on every Linux this runs on (on failure `ts` stays 0).
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 fn proc_cpu_secs() -> f64 {
@@ -53,15 +82,29 @@ fn rss_mb() -> f64 {
         .unwrap_or(0.0)
 }
 
-fn run_session(
-    avatar: Arc<facecast_core::model::Avatar>,
+/// What every session of a run does.
+#[derive(Clone, Copy)]
+struct Run {
     w: u32,
     h: u32,
     fps: u32,
-    speech: facecast_core::AudioChunk,
     secs: f64,
+    lead_ms: u64,
+}
+
+fn run_session(
+    avatar: Arc<facecast_core::model::Avatar>,
+    speech: facecast_core::AudioChunk,
+    run: Run,
     start: Instant,
 ) -> Stats {
+    let Run {
+        w,
+        h,
+        fps,
+        secs,
+        lead_ms,
+    } = run;
     let mut cfg = SessionConfig::new(avatar);
     cfg.width = w;
     cfg.height = h;
@@ -71,6 +114,7 @@ fn run_session(
     s.set_drop_late_video(true);
     s.set_fast_start(true);
     s.set_onset_frames(true);
+    s.set_video_lead(MediaTime::from_millis(lead_ms));
     let vc = VideoConfig::new(VideoCodec::H264, w, h, fps);
     let mut enc = VideoEncoder::with_options(vc, EncoderOptions::realtime(fps)).expect("encoder");
     let mut opus = OpusEncoder::new(32_000).expect("opus");
@@ -83,9 +127,12 @@ fn run_session(
         start + Duration::from_nanos(t.samples() * 1_000_000_000 / OUTPUT_RATE as u64)
     };
     let mut first = true;
+    let cpu_start = thread_cpu_ns();
     while start.elapsed().as_secs_f64() < secs {
         if s.queued_ms() < 200 {
+            let c0 = thread_cpu_ns();
             s.speak(&speech).expect("speak");
+            st.cpu_speak_ns += thread_cpu_ns() - c0;
             st.segments += 1;
         }
         let due = wall(s.poll_timeout());
@@ -99,10 +146,12 @@ fn run_session(
         let mut frame = None;
         loop {
             let t0 = Instant::now();
+            let c0 = thread_cpu_ns();
             let Some(o) = s.poll_output() else { break };
             match o {
                 Output::Video { pts, frame: f } => {
                     st.render_ns += t0.elapsed().as_nanos() as u64;
+                    st.cpu_render_ns += thread_cpu_ns() - c0;
                     st.frames += 1;
                     let k = pts.samples() * fps as u64 / OUTPUT_RATE as u64;
                     if MediaTime::of_frame(k, fps) != pts {
@@ -118,6 +167,9 @@ fn run_session(
                     obuf.clear();
                     opus.encode(&pcm, &mut obuf).expect("opus");
                     st.audio_packets += 1;
+                    // As the server does: the buffer goes back to the engine.
+                    s.recycle_pcm(pcm);
+                    st.cpu_audio_ns += thread_cpu_ns() - c0;
                 }
                 Output::Event(_) | Output::Face { .. } => {}
             }
@@ -127,6 +179,7 @@ fn run_session(
                 st.late += 1;
             }
             let t0 = Instant::now();
+            let c0 = thread_cpu_ns();
             enc.send_frame(&f, pts, first).expect("encode");
             first = false;
             while let Some(p) = enc.receive_packet() {
@@ -134,9 +187,11 @@ fn run_session(
                 st.bytes += p.data.len() as u64;
             }
             st.encode_ns += t0.elapsed().as_nanos() as u64;
+            st.cpu_encode_ns += thread_cpu_ns() - c0;
             s.recycle(f);
         }
     }
+    st.cpu_total_ns = thread_cpu_ns() - cpu_start;
     st.dropped = s.dropped_frames();
     st.late += st.dropped;
     st
@@ -151,6 +206,7 @@ fn main() {
     )
     .to_string();
     let mut stagger = false;
+    let mut lead_ms = 0u64;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -162,6 +218,7 @@ fn main() {
             "--fps" => fps = args.next().expect("--fps N").parse().expect("fps"),
             "--audio" => audio = args.next().expect("--audio FILE"),
             "--stagger" => stagger = true,
+            "--lead-ms" => lead_ms = args.next().expect("--lead-ms N").parse().expect("lead ms"),
             _ => pos.push(a),
         }
     }
@@ -176,7 +233,7 @@ fn main() {
     let speech = facecast_audio::decode_file(std::path::Path::new(&audio)).expect("speech audio");
     let avatar = facecast_avatar::builtin();
     println!(
-        "load: {n} sessions x {w}x{h} @ {fps} fps, H.264 + Opus, speech '{}' ({:.1} s) looped, {secs} s, start times {}",
+        "load: {n} sessions x {w}x{h} @ {fps} fps, H.264 + Opus, speech '{}' ({:.1} s) looped, {secs} s, start times {}, frames handed over {lead_ms} ms before their pts",
         audio,
         speech.duration_secs(),
         if stagger {
@@ -188,6 +245,13 @@ fn main() {
     let rss0 = rss_mb();
     let cpu0 = proc_cpu_secs();
     let start = Instant::now();
+    let run = Run {
+        w,
+        h,
+        fps,
+        secs,
+        lead_ms,
+    };
     let handles: Vec<_> = (0..n)
         .map(|i| {
             let (a, sp) = (avatar.clone(), speech.clone());
@@ -200,7 +264,7 @@ fn main() {
                     } else {
                         Duration::ZERO
                     };
-                    run_session(a, w, h, fps, sp, secs, start + phase)
+                    run_session(a, sp, run, start + phase)
                 })
                 .expect("thread")
         })
@@ -243,6 +307,12 @@ fn main() {
         tot.late += s.late;
         tot.render_ns += s.render_ns;
         tot.encode_ns += s.encode_ns;
+        tot.skipped += s.skipped;
+        tot.cpu_render_ns += s.cpu_render_ns;
+        tot.cpu_encode_ns += s.cpu_encode_ns;
+        tot.cpu_total_ns += s.cpu_total_ns;
+        tot.cpu_audio_ns += s.cpu_audio_ns;
+        tot.cpu_speak_ns += s.cpu_speak_ns;
     }
     println!(
         "total: {} frames rendered + {} skipped, {} late ({:.2} % of due frames), CPU {:.1} s over {:.1} s wall = {:.0} % of one core ({:.0} % of {cores} cores), {:.2} ms CPU per frame",
@@ -255,6 +325,25 @@ fn main() {
         100.0 * cpu / wall,
         100.0 * cpu / wall / cores as f64,
         1000.0 * cpu / tot.frames.max(1) as f64
+    );
+    let per = |ns: u64, n: u64| ns as f64 / n.max(1) as f64 / 1e6;
+    let encoded = tot.frames - tot.skipped;
+    println!(
+        "thread CPU per frame: render (animation + render) {:.2} ms, encode {:.2} ms per encoded frame, audio + Opus {:.2} ms, speak (lip-sync analysis) {:.2} ms, rest (pacing, polling) {:.2} ms; all but render {:.2} ms; sessions' threads {:.2} ms",
+        per(tot.cpu_render_ns, tot.frames),
+        per(tot.cpu_encode_ns, encoded),
+        per(tot.cpu_audio_ns, tot.frames),
+        per(tot.cpu_speak_ns, tot.frames),
+        per(
+            tot.cpu_total_ns
+                - tot.cpu_render_ns
+                - tot.cpu_encode_ns
+                - tot.cpu_audio_ns
+                - tot.cpu_speak_ns,
+            tot.frames
+        ),
+        per(tot.cpu_total_ns - tot.cpu_render_ns, tot.frames),
+        per(tot.cpu_total_ns, tot.frames)
     );
     println!(
         "memory: RSS {:.1} MB before, {:.1} MB peak with {n} sessions = {:.1} MB per session",
