@@ -1153,40 +1153,20 @@ impl Raster {
                     self.ids[o..o + tw * 4].fill(NONE);
                 }
                 let (tris, big, hot) = (&self.tris[..], &self.big[..], &self.hot[..]);
-                for &id in &self.bins[tile] {
-                    let h = &hot[id as usize];
+                let draw = |h: &Hot, depth: &mut [f32], ids: &mut [u32]| {
                     prefetch_tri(tris, h);
-                    raster_opaque(
-                        &ctx,
-                        h,
-                        (tris, big, simd),
-                        x0,
-                        y0,
-                        tw,
-                        th,
-                        &mut self.depth,
-                        &mut self.ids,
-                    );
+                    raster_opaque(&ctx, h, (tris, big, simd), x0, y0, tw, th, depth, ids);
+                };
+                for &id in &self.bins[tile] {
+                    draw(&hot[id as usize], &mut self.depth, &mut self.ids);
                 }
                 if !self.bins_back[tile].is_empty() {
                     block_min_depth(&self.depth, tw, th, &mut self.block_min);
                     for &id in &self.bins_back[tile] {
                         let h = &hot[id as usize];
-                        if hidden(h, x0, y0, tw, th, &self.block_min) {
-                            continue;
+                        if !hidden(h, x0, y0, tw, th, &self.block_min) {
+                            draw(h, &mut self.depth, &mut self.ids);
                         }
-                        prefetch_tri(tris, h);
-                        raster_opaque(
-                            &ctx,
-                            h,
-                            (tris, big, simd),
-                            x0,
-                            y0,
-                            tw,
-                            th,
-                            &mut self.depth,
-                            &mut self.ids,
-                        );
                     }
                 }
                 // Shade: once per pixel and distinct triangle.

@@ -81,6 +81,17 @@ async fn create(st: &AppState) -> String {
     id
 }
 
+/// Posts `ms` milliseconds of 16 kHz test audio (`wav`) to session `id`.
+async fn speak_wav(st: &AppState, id: &str, ms: u32) -> StatusCode {
+    let r = req(
+        "POST",
+        &format!("/v1/sessions/{id}/speak"),
+        Some("audio/wav"),
+        wav(16000, ms),
+    );
+    call(st, r).await.0
+}
+
 /// A 16-bit mono WAV: `ms` of a 220 Hz tone at `rate`.
 fn wav(rate: u32, ms: u32) -> Vec<u8> {
     let n = rate * ms / 1000;
@@ -579,17 +590,7 @@ async fn text_is_spoken_by_the_speech_engine() {
     .await;
     assert_err(s, &b, StatusCode::BAD_GATEWAY, "tts_failed");
     assert!(String::from_utf8_lossy(&b).contains("no voice installed"));
-    let (s, _, _) = call(
-        &st,
-        req(
-            "POST",
-            &format!("/v1/sessions/{id}/speak"),
-            Some("audio/wav"),
-            wav(16000, 500),
-        ),
-    )
-    .await;
-    assert_eq!(s, StatusCode::ACCEPTED);
+    assert_eq!(speak_wav(&st, &id, 500).await, StatusCode::ACCEPTED);
 }
 
 #[tokio::test]
@@ -845,19 +846,14 @@ async fn whep_viewer_connects_gets_media_and_is_freed_when_it_vanishes() {
     let addr = spawn_server(st.clone()).await;
     let client = whep_client::Client::start(&format!("http://{addr}/v1/sessions/{id}/whep")).await;
     let sess: Arc<_> = st.session(&id).unwrap();
-    assert_eq!(sess.viewers.load(std::sync::atomic::Ordering::Relaxed), 1);
+    // The session thread takes the new viewer on its next turn.
+    let t0 = Instant::now();
+    while sess.viewers.load(std::sync::atomic::Ordering::Relaxed) != 1 {
+        assert!(t0.elapsed() < Duration::from_secs(5), "viewer not counted");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     // speech while watching
-    let (s, _, _) = call(
-        &st,
-        req(
-            "POST",
-            &format!("/v1/sessions/{id}/speak"),
-            Some("audio/wav"),
-            wav(16000, 500),
-        ),
-    )
-    .await;
-    assert_eq!(s, StatusCode::ACCEPTED);
+    assert_eq!(speak_wav(&st, &id, 500).await, StatusCode::ACCEPTED);
     let got = client.wait_media(Duration::from_secs(8)).await;
     assert!(got.video_frames >= 5, "video frames received: {got:?}");
     assert!(got.audio_packets >= 10, "audio packets received: {got:?}");
