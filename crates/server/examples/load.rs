@@ -16,16 +16,22 @@
 //! Besides the process CPU, each session thread's CPU time is split into animation + render,
 //! encode, audio frames + Opus, `speak` (lip-sync analysis) and the rest (pacing, polling).
 //!
+//! `--pool K` (an experiment for the server's next step): the frames of all sessions are rendered
+//! and encoded by K shared worker threads, earliest deadline first, instead of each session
+//! rendering on its own thread (what the server does today).
+//!
 //! ```text
-//! cargo run --release -p facecast-server --example load -- [SESSIONS] [SECONDS] [--size WxH] [--fps N] [--audio FILE] [--stagger] [--lead-ms N]
+//! cargo run --release -p facecast-server --example load -- [SESSIONS] [SECONDS] [--size WxH] [--fps N] [--audio FILE] [--stagger] [--lead-ms N] [--pool K]
 //! ```
 
-use std::sync::Arc;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use facecast_core::{Codec, MediaTime, OUTPUT_RATE};
+use facecast_core::{Codec, FaceWeights, HeadPose, I420Frame, MediaTime, OUTPUT_RATE};
 use facecast_encode::{EncoderOptions, OpusEncoder, VideoCodec, VideoConfig, VideoEncoder};
-use facecast_engine::{Output, Session, SessionConfig};
+use facecast_engine::{FrameRenderer, Output, Session, SessionConfig};
 
 #[derive(Default, Debug, Clone)]
 struct Stats {
@@ -90,6 +96,80 @@ struct Run {
     fps: u32,
     secs: f64,
     lead_ms: u64,
+    /// This session's number.
+    index: usize,
+}
+
+/// `--pool K`: the sessions' frames are rendered and encoded by K shared workers, earliest
+/// deadline first, instead of each on its session's own thread.
+struct Pool {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    slots: Mutex<Vec<Arc<Mutex<Slot>>>>,
+}
+
+/// (deadline, slot) of the frames waiting, earliest first; `true` once the run is over.
+type Queue = (BinaryHeap<Reverse<(Instant, usize)>>, bool);
+
+/// A session's video side in pool mode.
+struct Slot {
+    renderer: FrameRenderer,
+    enc: VideoEncoder,
+    frame: I420Frame,
+    /// The newest frame waiting (an older one still waiting is skipped, counted late).
+    pending: Option<(MediaTime, FaceWeights, HeadPose, Instant)>,
+    first: bool,
+    interval: Duration,
+    /// The session it belongs to.
+    session: usize,
+    st: Stats,
+}
+
+impl Pool {
+    fn push(&self, slot: usize, due: Instant) {
+        self.queue.lock().unwrap().0.push(Reverse((due, slot)));
+        self.wake.notify_one();
+    }
+
+    /// A worker: until the run is over, render + encode the frame due first.
+    fn work(&self) {
+        loop {
+            let idx = {
+                let mut q = self.queue.lock().unwrap();
+                loop {
+                    if let Some(Reverse((_, i))) = q.0.pop() {
+                        break i;
+                    }
+                    if q.1 {
+                        return;
+                    }
+                    q = self.wake.wait(q).unwrap();
+                }
+            };
+            let slot = self.slots.lock().unwrap()[idx].clone();
+            let mut g = slot.lock().unwrap();
+            let sl = &mut *g;
+            let Some((pts, face, pose, due)) = sl.pending.take() else {
+                continue;
+            };
+            let (t0, c0) = (Instant::now(), thread_cpu_ns());
+            sl.renderer.render(&face, &pose, &mut sl.frame);
+            sl.st.render_ns += t0.elapsed().as_nanos() as u64;
+            sl.st.cpu_render_ns += thread_cpu_ns() - c0;
+            sl.st.frames += 1;
+            if Instant::now().saturating_duration_since(due) > sl.interval {
+                sl.st.late += 1;
+            }
+            let (t0, c0) = (Instant::now(), thread_cpu_ns());
+            sl.enc.send_frame(&sl.frame, pts, sl.first).expect("encode");
+            sl.first = false;
+            while let Some(p) = sl.enc.receive_packet() {
+                sl.st.bytes += p.data.len() as u64;
+            }
+            sl.st.encode_ns += t0.elapsed().as_nanos() as u64;
+            sl.st.cpu_encode_ns += thread_cpu_ns() - c0;
+        }
+    }
 }
 
 fn run_session(
@@ -97,6 +177,7 @@ fn run_session(
     speech: facecast_core::AudioChunk,
     run: Run,
     start: Instant,
+    pool: Option<Arc<Pool>>,
 ) -> Stats {
     let Run {
         w,
@@ -104,6 +185,7 @@ fn run_session(
         fps,
         secs,
         lead_ms,
+        ..
     } = run;
     let mut cfg = SessionConfig::new(avatar);
     cfg.width = w;
@@ -122,6 +204,23 @@ fn run_session(
         .expect("opus complexity");
     let mut obuf = Vec::with_capacity(1500);
     let interval = Duration::from_secs_f64(1.0 / fps as f64);
+    let slot = pool.as_ref().map(|p| {
+        let renderer = s.detach_renderer().expect("renderer");
+        let vc = VideoConfig::new(VideoCodec::H264, w, h, fps);
+        let sl = Slot {
+            renderer,
+            enc: VideoEncoder::with_options(vc, EncoderOptions::realtime(fps)).expect("encoder"),
+            frame: I420Frame::new(w, h),
+            pending: None,
+            first: true,
+            interval,
+            session: run.index,
+            st: Stats::default(),
+        };
+        let mut slots = p.slots.lock().unwrap();
+        slots.push(Arc::new(Mutex::new(sl)));
+        (slots.len() - 1, slots[slots.len() - 1].clone())
+    });
     let mut st = Stats::default();
     let wall = |t: MediaTime| {
         start + Duration::from_nanos(t.samples() * 1_000_000_000 / OUTPUT_RATE as u64)
@@ -171,7 +270,28 @@ fn run_session(
                     s.recycle_pcm(pcm);
                     st.cpu_audio_ns += thread_cpu_ns() - c0;
                 }
-                Output::Event(_) | Output::Face { .. } => {}
+                Output::Face { pts, face, pose } => {
+                    let (Some(p), Some((idx, sl))) = (&pool, &slot) else {
+                        continue;
+                    };
+                    let k = pts.samples() * fps as u64 / OUTPUT_RATE as u64;
+                    if MediaTime::of_frame(k, fps) != pts {
+                        st.onset += 1;
+                    }
+                    let due = wall(pts);
+                    if sl
+                        .lock()
+                        .unwrap()
+                        .pending
+                        .replace((pts, face, pose, due))
+                        .is_some()
+                    {
+                        st.skipped += 1;
+                        st.late += 1;
+                    }
+                    p.push(*idx, due);
+                }
+                Output::Event(_) => {}
             }
         }
         if let Some((pts, f)) = frame {
@@ -207,6 +327,7 @@ fn main() {
     .to_string();
     let mut stagger = false;
     let mut lead_ms = 0u64;
+    let mut pool_workers = 0usize;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -219,6 +340,7 @@ fn main() {
             "--audio" => audio = args.next().expect("--audio FILE"),
             "--stagger" => stagger = true,
             "--lead-ms" => lead_ms = args.next().expect("--lead-ms N").parse().expect("lead ms"),
+            "--pool" => pool_workers = args.next().expect("--pool K").parse().expect("workers"),
             _ => pos.push(a),
         }
     }
@@ -251,10 +373,27 @@ fn main() {
         fps,
         secs,
         lead_ms,
+        index: 0,
     };
+    let pool = (pool_workers > 0).then(|| {
+        Arc::new(Pool {
+            queue: Mutex::new((BinaryHeap::new(), false)),
+            wake: Condvar::new(),
+            slots: Mutex::new(Vec::new()),
+        })
+    });
+    let workers: Vec<_> = (0..pool_workers)
+        .map(|k| {
+            let p = pool.clone().expect("pool");
+            std::thread::Builder::new()
+                .name(format!("render-{k}"))
+                .spawn(move || p.work())
+                .expect("thread")
+        })
+        .collect();
     let handles: Vec<_> = (0..n)
         .map(|i| {
-            let (a, sp) = (avatar.clone(), speech.clone());
+            let (a, sp, pl) = (avatar.clone(), speech.clone(), pool.clone());
             std::thread::Builder::new()
                 .name(format!("load-{i}"))
                 .spawn(move || {
@@ -264,7 +403,7 @@ fn main() {
                     } else {
                         Duration::ZERO
                     };
-                    run_session(a, sp, run, start + phase)
+                    run_session(a, sp, Run { index: i, ..run }, start + phase, pl)
                 })
                 .expect("thread")
         })
@@ -275,10 +414,30 @@ fn main() {
         peak_rss = peak_rss.max(rss_mb());
     }
     let rss_end = rss_mb().max(peak_rss);
-    let results: Vec<Stats> = handles
+    let mut results: Vec<Stats> = handles
         .into_iter()
         .map(|h| h.join().expect("session thread"))
         .collect();
+    if let Some(p) = &pool {
+        p.queue.lock().unwrap().1 = true;
+        p.wake.notify_all();
+        for w in workers {
+            w.join().expect("render worker");
+        }
+        // The workers' share of each session (their CPU counts in the totals too).
+        for sl in p.slots.lock().unwrap().iter() {
+            let sl = sl.lock().unwrap();
+            let (st, v) = (&mut results[sl.session], &sl.st);
+            st.frames += v.frames;
+            st.late += v.late;
+            st.render_ns += v.render_ns;
+            st.encode_ns += v.encode_ns;
+            st.bytes += v.bytes;
+            st.cpu_render_ns += v.cpu_render_ns;
+            st.cpu_encode_ns += v.cpu_encode_ns;
+            st.cpu_total_ns += v.cpu_render_ns + v.cpu_encode_ns;
+        }
+    }
     let wall = start.elapsed().as_secs_f64();
     let cpu = proc_cpu_secs() - cpu0;
     let cores = std::thread::available_parallelism()
