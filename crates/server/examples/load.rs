@@ -18,10 +18,11 @@
 //!
 //! `--pool K` (an experiment for the server's next step): the frames of all sessions are rendered
 //! and encoded by K shared worker threads, earliest deadline first, instead of each session
-//! rendering on its own thread (what the server does today).
+//! rendering on its own thread (what the server does today). With `--pin`, session `i` always
+//! goes to worker `i % K` (warm caches, no balancing between workers).
 //!
 //! ```text
-//! cargo run --release -p facecast-server --example load -- [SESSIONS] [SECONDS] [--size WxH] [--fps N] [--audio FILE] [--stagger] [--lead-ms N] [--pool K]
+//! cargo run --release -p facecast-server --example load -- [SESSIONS] [SECONDS] [--size WxH] [--fps N] [--audio FILE] [--stagger] [--lead-ms N] [--pool K [--pin]]
 //! ```
 
 use std::cmp::Reverse;
@@ -103,8 +104,8 @@ struct Run {
 /// `--pool K`: the sessions' frames are rendered and encoded by K shared workers, earliest
 /// deadline first, instead of each on its session's own thread.
 struct Pool {
-    queue: Mutex<Queue>,
-    wake: Condvar,
+    /// One shared queue, or with `--pin` one per worker (session `i` on worker `i % K`).
+    queues: Vec<(Mutex<Queue>, Condvar)>,
     slots: Mutex<Vec<Arc<Mutex<Slot>>>>,
 }
 
@@ -127,15 +128,17 @@ struct Slot {
 
 impl Pool {
     fn push(&self, slot: usize, due: Instant) {
-        self.queue.lock().unwrap().0.push(Reverse((due, slot)));
-        self.wake.notify_one();
+        let (q, wake) = &self.queues[slot % self.queues.len()];
+        q.lock().unwrap().0.push(Reverse((due, slot)));
+        wake.notify_all();
     }
 
     /// A worker: until the run is over, render + encode the frame due first.
-    fn work(&self) {
+    fn work(&self, k: usize) {
+        let (queue, wake) = &self.queues[k % self.queues.len()];
         loop {
             let idx = {
-                let mut q = self.queue.lock().unwrap();
+                let mut q = queue.lock().unwrap();
                 loop {
                     if let Some(Reverse((_, i))) = q.0.pop() {
                         break i;
@@ -143,7 +146,7 @@ impl Pool {
                     if q.1 {
                         return;
                     }
-                    q = self.wake.wait(q).unwrap();
+                    q = wake.wait(q).unwrap();
                 }
             };
             let slot = self.slots.lock().unwrap()[idx].clone();
@@ -328,6 +331,7 @@ fn main() {
     let mut stagger = false;
     let mut lead_ms = 0u64;
     let mut pool_workers = 0usize;
+    let mut pin = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -341,6 +345,7 @@ fn main() {
             "--stagger" => stagger = true,
             "--lead-ms" => lead_ms = args.next().expect("--lead-ms N").parse().expect("lead ms"),
             "--pool" => pool_workers = args.next().expect("--pool K").parse().expect("workers"),
+            "--pin" => pin = true,
             _ => pos.push(a),
         }
     }
@@ -377,8 +382,9 @@ fn main() {
     };
     let pool = (pool_workers > 0).then(|| {
         Arc::new(Pool {
-            queue: Mutex::new((BinaryHeap::new(), false)),
-            wake: Condvar::new(),
+            queues: (0..if pin { pool_workers } else { 1 })
+                .map(|_| (Mutex::new((BinaryHeap::new(), false)), Condvar::new()))
+                .collect(),
             slots: Mutex::new(Vec::new()),
         })
     });
@@ -387,7 +393,7 @@ fn main() {
             let p = pool.clone().expect("pool");
             std::thread::Builder::new()
                 .name(format!("render-{k}"))
-                .spawn(move || p.work())
+                .spawn(move || p.work(k))
                 .expect("thread")
         })
         .collect();
@@ -419,8 +425,10 @@ fn main() {
         .map(|h| h.join().expect("session thread"))
         .collect();
     if let Some(p) = &pool {
-        p.queue.lock().unwrap().1 = true;
-        p.wake.notify_all();
+        for (q, wake) in &p.queues {
+            q.lock().unwrap().1 = true;
+            wake.notify_all();
+        }
         for w in workers {
             w.join().expect("render worker");
         }
