@@ -1190,15 +1190,14 @@ impl Raster {
                                     self.ids.as_ptr().add(k * 4),
                                     self.depth.as_ptr().add(k * 4),
                                     self.mrange[last_mat as usize],
-                                    last_mat,
                                 )
                             };
                             // Whole-surface pixels without branches: every lane is written,
                             // the queue only advances over the simple ones.
                             if c.simple == 0xff {
-                                batch.push8(k, &c.best, &c.mat);
+                                batch.push8(k, &c.best, last_mat);
                             } else {
-                                batch.push_masked(k, &c.best, &c.mat, c.simple);
+                                batch.push_masked(k, &c.best, last_mat, c.simple);
                             }
                             let flags = &mut self.bgflag[k..k + 8];
                             // Safety: AVX2 (above); `flags` holds eight flags.
@@ -2253,12 +2252,7 @@ mod tests {
             let mat = (case % 2) as u32;
             // Safety: AVX2 checked above; 32 samples each.
             let c = unsafe {
-                crate::shade::avx2::classify8(
-                    ids.as_ptr(),
-                    depth.as_ptr(),
-                    ranges[mat as usize],
-                    mat,
-                )
+                crate::shade::avx2::classify8(ids.as_ptr(), depth.as_ptr(), ranges[mat as usize])
             };
             for p in 0..8 {
                 let s = &ids[p * 4..p * 4 + 4];

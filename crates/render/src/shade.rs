@@ -50,29 +50,29 @@ impl Batch {
         self.n = i + 1;
     }
 
-    /// Eight whole pixels `k..k + 8` (`best`/`mat` as [`Class8`] gives them).
+    /// Eight whole pixels `k..k + 8` of material `mat` (`tri` as [`Class8::best`] gives them).
     #[inline(always)]
-    pub fn push8(&mut self, k: usize, tri: &[u32; 8], mat: &[u32; 8]) {
+    pub fn push8(&mut self, k: usize, tri: &[u32; 8], mat: u32) {
         let i = self.n;
         let pix: [u32; 8] = std::array::from_fn(|p| (k + p) as u32);
         self.pix[i..i + 8].copy_from_slice(&pix);
         self.tri[i..i + 8].copy_from_slice(tri);
-        self.mat[i..i + 8].copy_from_slice(mat);
+        self.mat[i..i + 8].fill(mat);
         self.wt[i..i + 8].copy_from_slice(&[1.0; 8]);
         self.n = i + 8;
     }
 
-    /// Of the eight whole pixels `k..k + 8` (`best`/`mat` as [`Class8`] gives them), queues
-    /// those whose bit is set in `mask`, without a branch per pixel.
+    /// Of the eight whole pixels `k..k + 8` of material `mat` (`tri` as [`Class8::best`] gives
+    /// them), queues those whose bit is set in `mask`, without a branch per pixel.
     #[inline(always)]
-    pub fn push_masked(&mut self, k: usize, tri: &[u32; 8], mat: &[u32; 8], mask: u32) {
+    pub fn push_masked(&mut self, k: usize, tri: &[u32; 8], mat: u32, mask: u32) {
         for p in 0..8 {
             // `n <= BATCH - 8` before each group of eight (one tile row, at most four entries
             // per pixel, plus this slack), so the write is in bounds.
             let i = self.n;
             self.pix[i] = (k + p) as u32;
             self.tri[i] = tri[p];
-            self.mat[i] = mat[p];
+            self.mat[i] = mat;
             self.wt[i] = 1.0;
             self.n = i + (mask >> p & 1) as usize;
         }
@@ -167,13 +167,12 @@ pub(crate) fn store(dst: &mut crate::math::V3, c: crate::math::V3, wt: f32) {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Class8 {
     /// Bit `p`: pixel `p` is one surface (its four samples are one triangle, or neighbouring
-    /// triangles of one material at nearly equal depth), shaded once as `best[p]`, material
-    /// `mat[p]`.
+    /// triangles of one material at nearly equal depth) of the material asked about, shaded
+    /// once as `best[p]`.
     pub simple: u32,
     /// Bit `p`: no sample of pixel `p` is covered (background).
     pub empty: u32,
     pub best: [u32; 8],
-    pub mat: [u32; 8],
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -451,7 +450,7 @@ pub(crate) mod avx2 {
 
     /// Classifies eight consecutive pixels of the visibility buffer (`ids`/`depth`: four samples
     /// per pixel) like the reference loop in `Raster::draw_impl`, for pixels whose triangles all
-    /// lie in `range` (the triangle ids of material `mat`; one material's triangles are
+    /// lie in `range` (the triangle ids of one material; a material's triangles are
     /// consecutive). Pixels that need a material lookup are left for the reference loop.
     ///
     /// # Safety
@@ -461,7 +460,6 @@ pub(crate) mod avx2 {
         ids: *const u32,
         depth: *const f32,
         range: (u32, u32),
-        mat: u32,
     ) -> Class8 {
         // Rotations of the four samples inside each pixel (one pixel per 128-bit lane).
         const R1: i32 = 0b00_11_10_01;
@@ -474,7 +472,6 @@ pub(crate) mod avx2 {
             simple: 0,
             empty: 0,
             best: [0; 8],
-            mat: [0; 8],
         };
         // Common cases first: all 32 samples one triangle (inside a large one) or none.
         let first = *ids;
@@ -493,7 +490,6 @@ pub(crate) mod avx2 {
             if first.wrapping_sub(range.0) < range.1.wrapping_sub(range.0) {
                 c.simple = 0xff;
                 c.best = [first; 8];
-                c.mat = [mat; 8];
                 return c;
             }
         }
@@ -569,7 +565,6 @@ pub(crate) mod avx2 {
         let near = masks[2] & 0x1111_1111;
         c.empty = pack(uniform & none);
         c.simple = pack(!none & inside & (uniform | near));
-        c.mat = [mat; 8];
         c
     }
 

@@ -59,6 +59,27 @@ struct Stats {
     cpu_total_ns: u64,
 }
 
+impl Stats {
+    /// Adds `o`'s counts to these.
+    fn add(&mut self, o: &Stats) {
+        self.frames += o.frames;
+        self.late += o.late;
+        self.skipped += o.skipped;
+        self.dropped += o.dropped;
+        self.render_ns += o.render_ns;
+        self.encode_ns += o.encode_ns;
+        self.bytes += o.bytes;
+        self.audio_packets += o.audio_packets;
+        self.segments += o.segments;
+        self.onset += o.onset;
+        self.cpu_render_ns += o.cpu_render_ns;
+        self.cpu_encode_ns += o.cpu_encode_ns;
+        self.cpu_audio_ns += o.cpu_audio_ns;
+        self.cpu_speak_ns += o.cpu_speak_ns;
+        self.cpu_total_ns += o.cpu_total_ns;
+    }
+}
+
 /// CPU time used by the calling thread, ns (exact, unlike the 10 ms ticks of /proc).
 fn thread_cpu_ns() -> u64 {
     let mut ts = libc::timespec {
@@ -171,6 +192,7 @@ impl Pool {
             }
             sl.st.encode_ns += t0.elapsed().as_nanos() as u64;
             sl.st.cpu_encode_ns += thread_cpu_ns() - c0;
+            sl.st.cpu_total_ns = sl.st.cpu_render_ns + sl.st.cpu_encode_ns;
         }
     }
 }
@@ -435,15 +457,7 @@ fn main() {
         // The workers' share of each session (their CPU counts in the totals too).
         for sl in p.slots.lock().unwrap().iter() {
             let sl = sl.lock().unwrap();
-            let (st, v) = (&mut results[sl.session], &sl.st);
-            st.frames += v.frames;
-            st.late += v.late;
-            st.render_ns += v.render_ns;
-            st.encode_ns += v.encode_ns;
-            st.bytes += v.bytes;
-            st.cpu_render_ns += v.cpu_render_ns;
-            st.cpu_encode_ns += v.cpu_encode_ns;
-            st.cpu_total_ns += v.cpu_render_ns + v.cpu_encode_ns;
+            results[sl.session].add(&sl.st);
         }
     }
     let wall = start.elapsed().as_secs_f64();
@@ -469,17 +483,7 @@ fn main() {
             s.bytes as f64 * 8.0 / wall / 1000.0,
             s.segments
         );
-        tot.frames += s.frames;
-        tot.dropped += s.dropped;
-        tot.late += s.late;
-        tot.render_ns += s.render_ns;
-        tot.encode_ns += s.encode_ns;
-        tot.skipped += s.skipped;
-        tot.cpu_render_ns += s.cpu_render_ns;
-        tot.cpu_encode_ns += s.cpu_encode_ns;
-        tot.cpu_total_ns += s.cpu_total_ns;
-        tot.cpu_audio_ns += s.cpu_audio_ns;
-        tot.cpu_speak_ns += s.cpu_speak_ns;
+        tot.add(s);
     }
     println!(
         "total: {} frames rendered + {} skipped, {} late ({:.2} % of due frames), CPU {:.1} s over {:.1} s wall = {:.0} % of one core ({:.0} % of {cores} cores), {:.2} ms CPU per frame",

@@ -117,13 +117,22 @@ impl Tts {
             let _ = stdin.write_all(b"\n");
         });
         let mut stdout = child.stdout.take().expect("piped");
+        let overflow = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let over = overflow.clone();
         let reader = std::thread::spawn(move || {
             let mut out = Vec::new();
             let r = (&mut stdout)
                 .take(MAX_AUDIO_BYTES as u64 + 1)
                 .read_to_end(&mut out);
+            if out.len() > MAX_AUDIO_BYTES {
+                over.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             r.map(|_| out)
         });
+        let too_much = |program: String| TtsError::Output {
+            program,
+            what: format!("wrote more than {} MB of audio", MAX_AUDIO_BYTES >> 20),
+        };
         let mut stderr = child.stderr.take().expect("piped");
         let err_reader = std::thread::spawn(move || {
             let mut e = Vec::new();
@@ -134,6 +143,12 @@ impl Tts {
         let status = loop {
             match child.try_wait() {
                 Ok(Some(s)) => break s,
+                // The reader stopped at the limit: the program would block on a full pipe.
+                Ok(None) if overflow.load(std::sync::atomic::Ordering::Relaxed) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(too_much(program));
+                }
                 Ok(None) if Instant::now() >= deadline => {
                     let _ = child.kill();
                     let _ = child.wait();
@@ -182,10 +197,7 @@ impl Tts {
             });
         }
         if out.len() > MAX_AUDIO_BYTES {
-            return Err(TtsError::Output {
-                program,
-                what: format!("wrote more than {} MB of audio", MAX_AUDIO_BYTES >> 20),
-            });
+            return Err(too_much(program));
         }
         Ok(out)
     }
@@ -235,6 +247,11 @@ mod tests {
         assert!(matches!(e, TtsError::Output { .. }), "{e}");
         // Echoes the text: what it writes comes back.
         assert_eq!(sh("cat").synthesize("hi").unwrap(), b"hi\n");
+        // Endless output: stopped at the limit, not left to the timeout.
+        let t0 = Instant::now();
+        let e = sh("cat /dev/zero").synthesize("hi").unwrap_err();
+        assert!(e.to_string().contains("more than 64 MB"), "{e}");
+        assert!(t0.elapsed() < Duration::from_secs(5));
         let mut slow = sh("sleep 5");
         slow.timeout = Duration::from_millis(200);
         let t0 = Instant::now();
