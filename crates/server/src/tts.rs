@@ -169,6 +169,10 @@ impl Tts {
         let _ = writer.join();
         let out = reader.join().ok().and_then(|r| r.ok()).unwrap_or_default();
         let err = err_reader.join().unwrap_or_default();
+        // Checked first: a program cut off at the limit may die of the closed pipe (SIGPIPE).
+        if overflow.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(too_much(program));
+        }
         if !status.success() {
             let e = String::from_utf8_lossy(&err);
             let e = e.trim();
@@ -195,9 +199,6 @@ impl Tts {
                 program,
                 what: "wrote no audio to stdout".into(),
             });
-        }
-        if out.len() > MAX_AUDIO_BYTES {
-            return Err(too_much(program));
         }
         Ok(out)
     }
