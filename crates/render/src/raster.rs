@@ -493,7 +493,6 @@ fn perturb(t: &Tri, m: &MatInfo, n: V3, s: [f32; 4]) -> V3 {
 
 struct ShadeCtx<'a> {
     av: &'a Avatar,
-    verts: &'a [VOut],
     attrs: &'a [VAttr],
     mats: &'a [MatInfo],
     luts: &'a Luts,
@@ -533,9 +532,12 @@ impl ShadeCtx<'_> {
 
     #[inline(always)]
     fn uv(&self, t: &Tri, b: &[f32; 3], ti: &TexInfo) -> [f32; 2] {
+        let copied = ti.uv1 == self.mats[t.mat as usize].tri_uv1;
         let a = |i: usize| {
             let at = &self.attrs[t.v[i] as usize];
-            if ti.uv1 {
+            if copied {
+                t.uv[i]
+            } else if ti.uv1 {
                 at.uv1
             } else {
                 at.uv0
@@ -597,14 +599,12 @@ impl ShadeCtx<'_> {
             c[3] *= s[3] * (1.0 / 255.0);
         }
         if m.has_color {
-            let (c0, c1, c2) = (
-                self.attrs[t.v[0] as usize].col,
-                self.attrs[t.v[1] as usize].col,
-                self.attrs[t.v[2] as usize].col,
-            );
-            for k in 0..4 {
+            let [c0, c1, c2] = t.col;
+            for k in 0..3 {
                 c[k] *= c0[k] * b[0] + c1[k] * b[1] + c2[k] * b[2];
             }
+            let a = |i: usize| self.attrs[t.v[i] as usize].col[3];
+            c[3] *= a(0) * b[0] + a(1) * b[1] + a(2) * b[2];
         }
         if m.unlit {
             return [
@@ -614,11 +614,7 @@ impl ShadeCtx<'_> {
                 c[3],
             ];
         }
-        let (n0, n1, n2) = (
-            self.verts[t.v[0] as usize].n,
-            self.verts[t.v[1] as usize].n,
-            self.verts[t.v[2] as usize].n,
-        );
+        let [n0, n1, n2] = t.n;
         let mut n = [
             n0[0] * b[0] + n1[0] * b[1] + n2[0] * b[2],
             n0[1] * b[0] + n1[1] * b[1] + n2[1] * b[2],
@@ -1138,7 +1134,6 @@ impl Raster {
     fn draw_impl(&mut self, av: &Avatar, geo: &Geometry, mut target: Target, simd: bool) {
         let ctx = ShadeCtx {
             av,
-            verts: &geo.verts,
             attrs: &geo.attrs,
             mats: &self.mats,
             luts: &self.luts,
@@ -1199,7 +1194,13 @@ impl Raster {
                     prefetch_tri(tris, h);
                     raster_opaque(&ctx, h, (tris, big, simd), x0, y0, tw, th, depth, ids);
                 };
-                for &id in &self.bins[tile] {
+                let bin = &self.bins[tile];
+                for (j, &id) in bin.iter().enumerate() {
+                    // The raster records are read in bin order, spread over the array:
+                    // start loading a few ahead.
+                    if let Some(&ahead) = bin.get(j + 6) {
+                        prefetch_hot(hot, ahead);
+                    }
                     draw(&hot[id as usize], &mut self.depth, &mut self.ids);
                 }
                 if !self.bins_back[tile].is_empty() {
@@ -1497,11 +1498,12 @@ fn shade_batch(
 ) {
     let n = b.n;
     let mut i = 0;
-    // Shading records of the first group start loading now (see the loop).
-    prefetch_shading(tris, &b.tri[..n.min(8)]);
+    // Shading records start loading (into L1) up to two groups ahead of the one shaded.
+    let mut ahead = 0;
     while i < n {
-        // The next group's records load while this group is shaded.
-        prefetch_shading(tris, &b.tri[(i + 8).min(n)..(i + 16).min(n)]);
+        let to = (i + 16).min(n);
+        prefetch_shading(tris, &b.tri[ahead.min(to)..to]);
+        ahead = to;
         let mi = b.mat[i];
         if simd && simd_ok[mi as usize] {
             let end = (i + 8).min(n);
@@ -1671,6 +1673,19 @@ fn cover(img: &RgbaFrame, w: usize, h: usize) -> Vec<[u8; 4]> {
         }
     }
     out
+}
+
+/// Starts loading (into L1) the raster record of triangle `id`.
+#[inline(always)]
+fn prefetch_hot(hot: &[Hot], id: u32) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(h) = hot.get(id as usize) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // Safety: a prefetch has no architectural effect; the address lies in the record.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(h as *const Hot as *const i8) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (hot, id);
 }
 
 /// Starts loading the shading record of a triangle being rasterised (into L2): the tile's

@@ -612,6 +612,22 @@ pub(crate) mod avx2 {
         let tab = enc.as_ptr() as *const i32;
         let mut x = 0;
         while x < n8 {
+            let f = _mm_loadl_epi64(bgflag.as_ptr().add(x) as *const __m128i);
+            let bgm = _mm256_cmpgt_epi32(_mm256_cvtepu8_epi32(f), _mm256_setzero_si256());
+            let bg_lanes = _mm256_movemask_ps(_mm256_castsi256_ps(bgm));
+            let bgv = || match bg_row {
+                Some(r) => _mm256_or_si256(
+                    _mm256_loadu_si256(r.as_ptr().add(x) as *const __m256i),
+                    seti(0xff00_0000u32 as i32),
+                ),
+                None => seti(bg_const as i32),
+            };
+            if bg_lanes == 0xff {
+                // All background (around the avatar): nothing to encode.
+                _mm256_storeu_si256(out.as_mut_ptr().add(x * 4) as *mut __m256i, bgv());
+                x += 8;
+                continue;
+            }
             // Eight RGB pixels (24 floats) → one vector per channel: blend so each lane holds
             // an element of the wanted channel, then permute into pixel order.
             let base = col.as_ptr().add(x) as *const f32;
@@ -650,17 +666,8 @@ pub(crate) mod avx2 {
                     _mm256_andnot_si256(low, _mm256_or_si256(e, _mm256_and_si256(high, seti(255))));
                 px = _mm256_or_si256(px, _mm256_sllv_epi32(e, seti(8 * c as i32)));
             }
-            let f = _mm_loadl_epi64(bgflag.as_ptr().add(x) as *const __m128i);
-            let bgm = _mm256_cmpgt_epi32(_mm256_cvtepu8_epi32(f), _mm256_setzero_si256());
-            if _mm256_movemask_ps(_mm256_castsi256_ps(bgm)) != 0 {
-                let bgv = match bg_row {
-                    Some(r) => _mm256_or_si256(
-                        _mm256_loadu_si256(r.as_ptr().add(x) as *const __m256i),
-                        seti(0xff00_0000u32 as i32),
-                    ),
-                    None => seti(bg_const as i32),
-                };
-                px = _mm256_blendv_epi8(px, bgv, bgm);
+            if bg_lanes != 0 {
+                px = _mm256_blendv_epi8(px, bgv(), bgm);
             }
             _mm256_storeu_si256(out.as_mut_ptr().add(x * 4) as *mut __m256i, px);
             x += 8;
