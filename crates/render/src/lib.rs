@@ -312,6 +312,20 @@ impl Renderer {
         self.rast.simd = on;
     }
 
+    /// Reuse the output of tiles whose triangles did not change since the previous frame (the
+    /// default): a talking head's shoulders, and the hair and background around a still head,
+    /// are not drawn again. Off draws every tile every frame; both give the same pictures.
+    pub fn set_tile_reuse(&mut self, on: bool) {
+        self.rast.reuse = on;
+    }
+
+    /// Of the last frame's tiles that show part of the avatar: how many were reused from the
+    /// previous frame, and how many there were (background-only tiles are cheap and not
+    /// counted).
+    pub fn reused_tiles(&self) -> (usize, usize) {
+        self.rast.reused_tiles()
+    }
+
     /// The avatar being drawn.
     pub fn avatar(&self) -> &Arc<Avatar> {
         &self.avatar

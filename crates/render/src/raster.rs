@@ -14,6 +14,8 @@ use crate::{Background, RenderConfig};
 
 /// Tile edge in pixels.
 pub const TILE: usize = 64;
+/// Bytes of one tile's RGBA output.
+const TILE_BYTES: usize = TILE * TILE * 4;
 const NONE: u32 = u32::MAX;
 /// Sample positions inside a pixel, in 1/16 pixel (rotated grid).
 const SX: [i64; 4] = [6, 14, 2, 10];
@@ -178,6 +180,28 @@ struct PVert {
     /// `C_SCREEN` bits: outside one screen plane; `C_GUARD`: behind the near plane or outside
     /// the guard band (needs clipping); `C_BAD`: non-finite screen position.
     code: u32,
+    /// Hash of the vertex's index and transformed data (`VOut`): equal from one frame to the
+    /// next when the vertex did not move (tile reuse, see `Raster::draw`).
+    hash: u64,
+}
+
+/// One step of a 64-bit multiply-xorshift hash.
+#[inline(always)]
+fn mix(h: u64, w: u64) -> u64 {
+    let x = (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    x ^ (x >> 29)
+}
+
+/// Hash of vertex `index` with transformed data `v` (its exact bits).
+#[inline(always)]
+fn vertex_hash(index: usize, v: &VOut) -> u64 {
+    let b = |x: f32| x.to_bits() as u64;
+    let mut h = mix(0x243f_6a88_85a3_08d3, index as u64);
+    h = mix(h, b(v.cx) | b(v.cy) << 32);
+    h = mix(h, b(v.cw) | b(v.vp[0]) << 32);
+    h = mix(h, b(v.vp[1]) | b(v.vp[2]) << 32);
+    h = mix(h, b(v.n[0]) | b(v.n[1]) << 32);
+    mix(h, b(v.n[2]))
 }
 
 const C_SCREEN: u32 = 0x1f;
@@ -187,7 +211,7 @@ const C_BAD: u32 = 0x1_0000;
 /// Clip codes and fixed-point screen position of one vertex (exactly the arithmetic the
 /// per-triangle setup used to do for each of its corners).
 #[inline(always)]
-fn project(v: &VOut, near: f32, w: f32, h: f32) -> PVert {
+fn project(index: usize, v: &VOut, near: f32, w: f32, h: f32) -> PVert {
     let mut code = 0;
     if v.cw < near {
         code |= 1 | 0x100;
@@ -222,6 +246,7 @@ fn project(v: &VOut, near: f32, w: f32, h: f32) -> PVert {
         y: rnd(sy),
         iw: inv,
         code,
+        hash: vertex_hash(index, v),
     }
 }
 
@@ -395,7 +420,20 @@ pub struct Raster {
     ids: Vec<u32>,
     col: Vec<V3>,
     bgflag: Vec<bool>,
+    /// sRGB RGBA output of every tile (`TILE_BYTES` each) as last drawn: a tile whose
+    /// triangles are all unchanged since then is not drawn again (see `Raster::draw`).
     rgba: Vec<u8>,
+    /// Per triangle (indexed like `tris`): hash of its vertices, material and facing.
+    thash: Vec<u64>,
+    /// Per tile: signature of what was drawn into its `rgba` slot, or `None` (not drawn yet).
+    tile_sig: Vec<Option<u64>>,
+    /// Reuse unchanged tiles (on by default; off draws every tile every frame).
+    pub reuse: bool,
+    /// Tiles with geometry in the last frame, and how many of them were reused.
+    geo_tiles: usize,
+    reused: usize,
+    /// The kernel choice the cached tiles were drawn with.
+    cached_simd: bool,
     bg: Bg,
     luts: Luts,
     /// Per material: textures the eight-wide shading kernel can sample.
@@ -733,10 +771,21 @@ impl Raster {
             ids: vec![NONE; TILE * TILE * 4],
             col: vec![[0.0; 3]; TILE * TILE],
             bgflag: vec![true; TILE * TILE],
-            rgba: vec![0; TILE * TILE * 4],
+            rgba: vec![0; tiles_x * tiles_y * TILE_BYTES],
+            thash: Vec::with_capacity(tri_total + tri_total / 32 + 64),
+            tile_sig: vec![None; tiles_x * tiles_y],
+            reuse: true,
+            reused: 0,
+            geo_tiles: 0,
+            cached_simd: true,
             bg,
             luts: Luts::new(),
         }
+    }
+
+    /// Tiles with geometry reused in the last frame, and tiles with geometry in it.
+    pub fn reused_tiles(&self) -> (usize, usize) {
+        (self.reused, self.geo_tiles)
     }
 
     /// Heap bytes owned by this rasteriser.
@@ -766,6 +815,8 @@ impl Raster {
             + self.col.capacity() * size_of::<V3>()
             + self.bgflag.capacity()
             + self.rgba.capacity()
+            + self.thash.capacity() * 8
+            + self.tile_sig.capacity() * size_of::<Option<u64>>()
             + self.mats.capacity() * size_of::<MatInfo>()
             + self.draw_mat.capacity() * 4
             + self.luts.srgb16.capacity() * 4
@@ -778,6 +829,7 @@ impl Raster {
     pub fn capacities(&self) -> Vec<usize> {
         let mut v = vec![
             self.tris.capacity(),
+            self.thash.capacity(),
             self.tmat.capacity(),
             self.big.capacity(),
             self.hot.capacity(),
@@ -814,6 +866,7 @@ impl Raster {
     #[inline(always)]
     fn setup_impl(&mut self, av: &Avatar, geo: &mut Geometry, cam: &Camera) {
         self.tris.clear();
+        self.thash.clear();
         self.tmat.clear();
         self.big.clear();
         self.hot.clear();
@@ -830,8 +883,12 @@ impl Raster {
         // Project every vertex once: triangles then cull with a few integer operations.
         let (w, h) = (self.w as f32, self.h as f32);
         self.proj.clear();
-        self.proj
-            .extend(geo.verts.iter().map(|v| project(v, near, w, h)));
+        self.proj.extend(
+            geo.verts
+                .iter()
+                .enumerate()
+                .map(|(i, v)| project(i, v, near, w, h)),
+        );
         for pass in 0..2 {
             for (di, d) in geo.draws.iter().enumerate() {
                 let mi = self.draw_mat[di];
@@ -919,9 +976,9 @@ impl Raster {
         let base = verts.len() as u32;
         let (w, h) = (self.w as f32, self.h as f32);
         for p in &poly[..n] {
+            self.proj.push(project(verts.len(), &p.0, near, w, h));
             verts.push(p.0);
             attrs.push(p.1);
-            self.proj.push(project(&p.0, near, w, h));
         }
         for k in 1..n - 1 {
             let vi = [base, base + k as u32, base + k as u32 + 1];
@@ -1094,6 +1151,9 @@ impl Raster {
             }
         }
         self.tris.push(t);
+        let facing = (mat as u64) << 1 | front as u64;
+        self.thash
+            .push(mix(mix(mix(pv[0].hash, pv[1].hash), pv[2].hash), facing));
         if blend {
             let key =
                 verts[vi[0] as usize].cw + verts[vi[1] as usize].cw + verts[vi[2] as usize].cw;
@@ -1132,6 +1192,14 @@ impl Raster {
     /// `simd`: the CPU has AVX2 and FMA (the eight-wide shading kernel may run).
     #[inline(always)]
     fn draw_impl(&mut self, av: &Avatar, geo: &Geometry, mut target: Target, simd: bool) {
+        // Cached tiles are reused only when drawn by the same kernels (the two agree to
+        // rounding, not to the bit).
+        if simd != self.cached_simd || !self.reuse {
+            self.tile_sig.fill(None);
+            self.cached_simd = simd;
+        }
+        self.reused = 0;
+        self.geo_tiles = 0;
         let ctx = ShadeCtx {
             av,
             attrs: &geo.attrs,
@@ -1157,221 +1225,249 @@ impl Raster {
                 let tw = TILE.min(self.w - x0);
                 let th = TILE.min(self.h - y0);
                 let tile = ty * self.tiles_x + tx;
-                let empty = self.bins[tile].is_empty()
+                // What the tile shows follows from its triangles (vertices, materials,
+                // facing) in drawing order: the same signature as when its cached output was
+                // drawn means the same pixels.
+                let mut sig = 0x51ed_2701_f3a5_d44b_u64;
+                for list in [
+                    &self.bins[tile],
+                    &self.bins_back[tile],
+                    &self.bins_blend[tile],
+                ] {
+                    sig = mix(sig, list.len() as u64);
+                    for &id in list.iter() {
+                        sig = mix(sig, self.thash[id as usize]);
+                    }
+                }
+                let ro = tile * TILE_BYTES;
+                let has_geometry = !(self.bins[tile].is_empty()
                     && self.bins_blend[tile].is_empty()
-                    && self.bins_back[tile].is_empty();
-                if empty {
-                    for ly in 0..th {
-                        let row = &mut self.rgba[ly * TILE * 4..(ly * TILE + tw) * 4];
-                        let c = match &self.bg {
-                            Bg::Solid(c, _) => Some(*c),
-                            Bg::Rows(r) => Some(r[y0 + ly].0),
-                            Bg::Image(_) => None,
-                        };
-                        match c {
-                            // One colour per row: fill the row with it.
-                            Some(c) => {
-                                for o in row.chunks_exact_mut(4) {
-                                    o.copy_from_slice(&[c[0], c[1], c[2], 255]);
-                                }
-                            }
-                            None => {
-                                for (lx, o) in row.chunks_exact_mut(4).enumerate() {
-                                    let px = bg_srgb(&self.bg, x0 + lx, y0 + ly, self.w);
-                                    o.copy_from_slice(&[px[0], px[1], px[2], 255]);
-                                }
-                            }
-                        }
+                    && self.bins_back[tile].is_empty());
+                self.geo_tiles += has_geometry as usize;
+                'draw: {
+                    if self.reuse && self.tile_sig[tile] == Some(sig) {
+                        self.reused += has_geometry as usize;
+                        break 'draw;
                     }
-                }
-                for ly in 0..if empty { 0 } else { th } {
-                    let o = ly * TILE * 4;
-                    self.depth[o..o + tw * 4].fill(0.0);
-                    self.ids[o..o + tw * 4].fill(NONE);
-                }
-                let (tris, big, hot) = (&self.tris[..], &self.big[..], &self.hot[..]);
-                let draw = |h: &Hot, depth: &mut [f32], ids: &mut [u32]| {
-                    prefetch_tri(tris, h);
-                    raster_opaque(&ctx, h, (tris, big, simd), x0, y0, tw, th, depth, ids);
-                };
-                let bin = &self.bins[tile];
-                for (j, &id) in bin.iter().enumerate() {
-                    // The raster records are read in bin order, spread over the array:
-                    // start loading a few ahead.
-                    if let Some(&ahead) = bin.get(j + 6) {
-                        prefetch_hot(hot, ahead);
-                    }
-                    draw(&hot[id as usize], &mut self.depth, &mut self.ids);
-                }
-                if !self.bins_back[tile].is_empty() {
-                    block_min_depth(&self.depth, tw, th, &mut self.block_min);
-                    for &id in &self.bins_back[tile] {
-                        let h = &hot[id as usize];
-                        if !hidden(h, x0, y0, tw, th, &self.block_min) {
-                            draw(h, &mut self.depth, &mut self.ids);
-                        }
-                    }
-                }
-                // Shade: once per pixel and distinct triangle.
-                kern.x0 = x0 as f32;
-                kern.y0 = y0 as f32;
-                // Material of the last triangle seen (pixels come in runs of one triangle).
-                let mut last_mat = 0;
-                for ly in 0..if empty { 0 } else { th } {
-                    #[allow(unused_mut)]
-                    let mut lx0 = 0;
-                    #[cfg(target_arch = "x86_64")]
-                    if simd {
-                        while lx0 + 8 <= tw {
-                            let k = ly * TILE + lx0;
-                            // Safety: `simd` means AVX2 + FMA (`Raster::draw`); pixels
-                            // `k..k + 8` lie in the tile (`lx0 + 8 <= tw <= TILE`), whose
-                            // `ids`/`depth` hold four samples per pixel; ids written this frame
-                            // are NONE or index `tris`, which `tmat` parallels.
-                            let c = unsafe {
-                                crate::shade::avx2::classify8(
-                                    self.ids.as_ptr().add(k * 4),
-                                    self.depth.as_ptr().add(k * 4),
-                                    self.mrange[last_mat as usize],
-                                )
+                    let empty = self.bins[tile].is_empty()
+                        && self.bins_blend[tile].is_empty()
+                        && self.bins_back[tile].is_empty();
+                    if empty {
+                        for ly in 0..th {
+                            let row = &mut self.rgba[ro + ly * TILE * 4..ro + (ly * TILE + tw) * 4];
+                            let c = match &self.bg {
+                                Bg::Solid(c, _) => Some(*c),
+                                Bg::Rows(r) => Some(r[y0 + ly].0),
+                                Bg::Image(_) => None,
                             };
-                            // Whole-surface pixels without branches: every lane is written,
-                            // the queue only advances over the simple ones.
-                            if c.simple == 0xff {
-                                batch.push8(k, &c.best, last_mat);
-                            } else {
-                                batch.push_masked(k, &c.best, last_mat, c.simple);
-                            }
-                            let flags = &mut self.bgflag[k..k + 8];
-                            // Safety: AVX2 (above); `flags` holds eight flags.
-                            unsafe { crate::shade::avx2::flags8(flags.as_mut_ptr(), c.empty) };
-                            // The rest: material borders (a lookup) and silhouettes.
-                            let mut rest = !(c.simple | c.empty) & 0xff;
-                            while rest != 0 {
-                                let p = rest.trailing_zeros() as usize;
-                                rest &= rest - 1;
-                                let kp = k + p;
-                                let s = &self.ids[kp * 4..kp * 4 + 4];
-                                if let Some((id, m)) =
-                                    one_surface(s, &self.depth[kp * 4..kp * 4 + 4], &self.tmat)
-                                {
-                                    last_mat = m;
-                                    batch.push(kp, id, m, 1.0);
-                                } else {
-                                    self.col[kp] = silhouette(
-                                        kp,
-                                        s,
-                                        &self.tmat,
-                                        batch,
-                                        (&self.bg, x0 + lx0 + p, y0 + ly, self.w),
-                                        &self.luts,
-                                    );
+                            match c {
+                                // One colour per row: fill the row with it.
+                                Some(c) => {
+                                    for o in row.chunks_exact_mut(4) {
+                                        o.copy_from_slice(&[c[0], c[1], c[2], 255]);
+                                    }
+                                }
+                                None => {
+                                    for (lx, o) in row.chunks_exact_mut(4).enumerate() {
+                                        let px = bg_srgb(&self.bg, x0 + lx, y0 + ly, self.w);
+                                        o.copy_from_slice(&[px[0], px[1], px[2], 255]);
+                                    }
                                 }
                             }
-                            lx0 += 8;
                         }
                     }
-                    for lx in lx0..tw {
-                        let k = ly * TILE + lx;
-                        let s = &self.ids[k * 4..k * 4 + 4];
-                        if s[0] == NONE && s[1] == NONE && s[2] == NONE && s[3] == NONE {
-                            self.bgflag[k] = true;
-                            continue;
+                    for ly in 0..if empty { 0 } else { th } {
+                        let o = ly * TILE * 4;
+                        self.depth[o..o + tw * 4].fill(0.0);
+                        self.ids[o..o + tw * 4].fill(NONE);
+                    }
+                    let (tris, big, hot) = (&self.tris[..], &self.big[..], &self.hot[..]);
+                    let draw = |h: &Hot, depth: &mut [f32], ids: &mut [u32]| {
+                        prefetch_tri(tris, h);
+                        raster_opaque(&ctx, h, (tris, big, simd), x0, y0, tw, th, depth, ids);
+                    };
+                    let bin = &self.bins[tile];
+                    for (j, &id) in bin.iter().enumerate() {
+                        // The raster records are read in bin order, spread over the array:
+                        // start loading a few ahead.
+                        if let Some(&ahead) = bin.get(j + 6) {
+                            prefetch_hot(hot, ahead);
                         }
-                        self.bgflag[k] = false;
-                        if let Some((id, m)) =
-                            one_surface(s, &self.depth[k * 4..k * 4 + 4], &self.tmat)
-                        {
-                            last_mat = m;
-                            batch.push(k, id, m, 1.0);
-                            continue;
+                        draw(&hot[id as usize], &mut self.depth, &mut self.ids);
+                    }
+                    if !self.bins_back[tile].is_empty() {
+                        block_min_depth(&self.depth, tw, th, &mut self.block_min);
+                        for &id in &self.bins_back[tile] {
+                            let h = &hot[id as usize];
+                            if !hidden(h, x0, y0, tw, th, &self.block_min) {
+                                draw(h, &mut self.depth, &mut self.ids);
+                            }
                         }
-                        self.col[k] = silhouette(
-                            k,
-                            s,
-                            &self.tmat,
+                    }
+                    // Shade: once per pixel and distinct triangle.
+                    kern.x0 = x0 as f32;
+                    kern.y0 = y0 as f32;
+                    // Material of the last triangle seen (pixels come in runs of one triangle).
+                    let mut last_mat = 0;
+                    for ly in 0..if empty { 0 } else { th } {
+                        #[allow(unused_mut)]
+                        let mut lx0 = 0;
+                        #[cfg(target_arch = "x86_64")]
+                        if simd {
+                            while lx0 + 8 <= tw {
+                                let k = ly * TILE + lx0;
+                                // Safety: `simd` means AVX2 + FMA (`Raster::draw`); pixels
+                                // `k..k + 8` lie in the tile (`lx0 + 8 <= tw <= TILE`), whose
+                                // `ids`/`depth` hold four samples per pixel; ids written this frame
+                                // are NONE or index `tris`, which `tmat` parallels.
+                                let c = unsafe {
+                                    crate::shade::avx2::classify8(
+                                        self.ids.as_ptr().add(k * 4),
+                                        self.depth.as_ptr().add(k * 4),
+                                        self.mrange[last_mat as usize],
+                                    )
+                                };
+                                // Whole-surface pixels without branches: every lane is written,
+                                // the queue only advances over the simple ones.
+                                if c.simple == 0xff {
+                                    batch.push8(k, &c.best, last_mat);
+                                } else {
+                                    batch.push_masked(k, &c.best, last_mat, c.simple);
+                                }
+                                let flags = &mut self.bgflag[k..k + 8];
+                                // Safety: AVX2 (above); `flags` holds eight flags.
+                                unsafe { crate::shade::avx2::flags8(flags.as_mut_ptr(), c.empty) };
+                                // The rest: material borders (a lookup) and silhouettes.
+                                let mut rest = !(c.simple | c.empty) & 0xff;
+                                while rest != 0 {
+                                    let p = rest.trailing_zeros() as usize;
+                                    rest &= rest - 1;
+                                    let kp = k + p;
+                                    let s = &self.ids[kp * 4..kp * 4 + 4];
+                                    if let Some((id, m)) =
+                                        one_surface(s, &self.depth[kp * 4..kp * 4 + 4], &self.tmat)
+                                    {
+                                        last_mat = m;
+                                        batch.push(kp, id, m, 1.0);
+                                    } else {
+                                        self.col[kp] = silhouette(
+                                            kp,
+                                            s,
+                                            &self.tmat,
+                                            batch,
+                                            (&self.bg, x0 + lx0 + p, y0 + ly, self.w),
+                                            &self.luts,
+                                        );
+                                    }
+                                }
+                                lx0 += 8;
+                            }
+                        }
+                        for lx in lx0..tw {
+                            let k = ly * TILE + lx;
+                            let s = &self.ids[k * 4..k * 4 + 4];
+                            if s[0] == NONE && s[1] == NONE && s[2] == NONE && s[3] == NONE {
+                                self.bgflag[k] = true;
+                                continue;
+                            }
+                            self.bgflag[k] = false;
+                            if let Some((id, m)) =
+                                one_surface(s, &self.depth[k * 4..k * 4 + 4], &self.tmat)
+                            {
+                                last_mat = m;
+                                batch.push(k, id, m, 1.0);
+                                continue;
+                            }
+                            self.col[k] = silhouette(
+                                k,
+                                s,
+                                &self.tmat,
+                                batch,
+                                (&self.bg, x0 + lx, y0 + ly, self.w),
+                                &self.luts,
+                            );
+                        }
+                        shade_batch(
+                            &ctx,
+                            &kern,
+                            &self.simd_ok,
+                            &self.tris,
                             batch,
-                            (&self.bg, x0 + lx, y0 + ly, self.w),
-                            &self.luts,
+                            &mut self.col,
+                            simd,
                         );
                     }
-                    shade_batch(
-                        &ctx,
-                        &kern,
-                        &self.simd_ok,
-                        &self.tris,
-                        batch,
-                        &mut self.col,
-                        simd,
-                    );
-                }
-                for &id in &self.bins_blend[tile] {
-                    let (h, t) = (&self.hot[id as usize], &self.tris[id as usize]);
-                    let bgc = (&self.bg, self.w);
-                    raster_blend(
-                        &ctx,
-                        (h, t, &self.big),
-                        x0,
-                        y0,
-                        tw,
-                        th,
-                        &self.depth,
-                        &mut self.col,
-                        &mut self.bgflag,
-                        bgc,
-                    );
-                }
-                // Encode to sRGB.
-                for ly in 0..if empty { 0 } else { th } {
-                    let mut done = 0;
-                    #[cfg(target_arch = "x86_64")]
-                    if simd {
-                        let r = ly * TILE;
-                        let (bg_const, bg_row) = match &self.bg {
-                            Bg::Solid(c, _) => (rgba_u32(*c), None),
-                            Bg::Rows(rows) => (rgba_u32(rows[y0 + ly].0), None),
-                            Bg::Image(img) => {
-                                let o = (y0 + ly) * self.w + x0;
-                                (0, Some(&img[o..o + tw]))
-                            }
-                        };
-                        // Safety: `simd` means AVX2 + FMA (`Raster::draw`); the row slices are
-                        // `tw` pixels long (`rgba` 4 bytes per pixel); `enc` is padded.
-                        done = unsafe {
-                            crate::shade::avx2::encode_row(
-                                &self.col[r..r + tw],
-                                &self.bgflag[r..r + tw],
-                                bg_const,
-                                bg_row,
-                                &self.luts.enc,
-                                self.luts.enc_base,
-                                (ENC_LO_EXP, ENC_HI_EXP),
-                                &mut self.rgba[r * 4..(r + tw) * 4],
-                            )
-                        };
+                    for &id in &self.bins_blend[tile] {
+                        let (h, t) = (&self.hot[id as usize], &self.tris[id as usize]);
+                        let bgc = (&self.bg, self.w);
+                        raster_blend(
+                            &ctx,
+                            (h, t, &self.big),
+                            x0,
+                            y0,
+                            tw,
+                            th,
+                            &self.depth,
+                            &mut self.col,
+                            &mut self.bgflag,
+                            bgc,
+                        );
                     }
-                    for lx in done..tw {
-                        let k = ly * TILE + lx;
-                        let o = (ly * TILE + lx) * 4;
-                        let px = if self.bgflag[k] {
-                            bg_srgb(&self.bg, x0 + lx, y0 + ly, self.w)
-                        } else {
-                            let c = self.col[k];
-                            [
-                                self.luts.encode(c[0]),
-                                self.luts.encode(c[1]),
-                                self.luts.encode(c[2]),
-                            ]
-                        };
-                        self.rgba[o..o + 4].copy_from_slice(&[px[0], px[1], px[2], 255]);
+                    // Encode to sRGB.
+                    for ly in 0..if empty { 0 } else { th } {
+                        let mut done = 0;
+                        #[cfg(target_arch = "x86_64")]
+                        if simd {
+                            let r = ly * TILE;
+                            let (bg_const, bg_row) = match &self.bg {
+                                Bg::Solid(c, _) => (rgba_u32(*c), None),
+                                Bg::Rows(rows) => (rgba_u32(rows[y0 + ly].0), None),
+                                Bg::Image(img) => {
+                                    let o = (y0 + ly) * self.w + x0;
+                                    (0, Some(&img[o..o + tw]))
+                                }
+                            };
+                            // Safety: `simd` means AVX2 + FMA (`Raster::draw`); the row slices are
+                            // `tw` pixels long (`rgba` 4 bytes per pixel); `enc` is padded.
+                            done = unsafe {
+                                crate::shade::avx2::encode_row(
+                                    &self.col[r..r + tw],
+                                    &self.bgflag[r..r + tw],
+                                    bg_const,
+                                    bg_row,
+                                    &self.luts.enc,
+                                    self.luts.enc_base,
+                                    (ENC_LO_EXP, ENC_HI_EXP),
+                                    &mut self.rgba[ro + r * 4..ro + (r + tw) * 4],
+                                )
+                            };
+                        }
+                        for lx in done..tw {
+                            let k = ly * TILE + lx;
+                            let o = (ly * TILE + lx) * 4;
+                            let px = if self.bgflag[k] {
+                                bg_srgb(&self.bg, x0 + lx, y0 + ly, self.w)
+                            } else {
+                                let c = self.col[k];
+                                [
+                                    self.luts.encode(c[0]),
+                                    self.luts.encode(c[1]),
+                                    self.luts.encode(c[2]),
+                                ]
+                            };
+                            self.rgba[ro + o..ro + o + 4]
+                                .copy_from_slice(&[px[0], px[1], px[2], 255]);
+                        }
                     }
+                    self.tile_sig[tile] = Some(sig);
                 }
                 match &mut target {
                     Target::Rgba(out) => {
                         for ly in 0..th {
                             let d = ((y0 + ly) * self.w + x0) * 4;
                             let s = ly * TILE * 4;
-                            out.data[d..d + tw * 4].copy_from_slice(&self.rgba[s..s + tw * 4]);
+                            out.data[d..d + tw * 4]
+                                .copy_from_slice(&self.rgba[ro + s..ro + s + tw * 4]);
                         }
                     }
                     Target::I420(out) => {
@@ -1383,8 +1479,8 @@ impl Raster {
                             let (ya, yb) = out.y[yrow..yrow + w + tw].split_at_mut(w);
                             let crow = (y0 + ly) / 2 * (w / 2) + x0 / 2;
                             rgba_rows_to_i420(
-                                &self.rgba[s0..s0 + tw * 4],
-                                &self.rgba[s1..s1 + tw * 4],
+                                &self.rgba[ro + s0..ro + s0 + tw * 4],
+                                &self.rgba[ro + s1..ro + s1 + tw * 4],
                                 &mut ya[..tw],
                                 &mut yb[..tw],
                                 &mut out.u[crow..crow + tw / 2],

@@ -195,3 +195,86 @@ fn simd_shading_matches_reference() {
         );
     }
 }
+
+/// Tile reuse: over a talking sequence (mouth, blinks, head turns, pauses, a jaw bone where
+/// there is one, RGBA and I420 frames) a renderer that reuses unchanged tiles draws exactly the
+/// pixels of one that draws every tile, and it does reuse: a repeated frame reuses every tile,
+/// and a moving head leaves the still shoulders' tiles alone (facecap is a head only).
+#[test]
+fn reused_tiles_draw_exactly_what_drawing_every_tile_draws() {
+    use facecast_core::I420Frame;
+    // (name, avatar, has shoulders that stay still while the head turns)
+    let models = [
+        ("builtin", facecast_avatar::builtin(), true),
+        ("facecap", load("facecap/facecap_plain.glb"), false),
+        (
+            "valid",
+            load("valid/VALID_Hispanic_F_2_Busi_plain.glb"),
+            true,
+        ),
+    ];
+    for (name, av, body) in models {
+        let cfg = RenderConfig {
+            width: 320,
+            height: 320,
+            ..Default::default()
+        };
+        let mut fast = Renderer::new(av.clone(), cfg.clone()).unwrap();
+        let mut slow = Renderer::new(av.clone(), cfg).unwrap();
+        slow.set_tile_reuse(false);
+        let talk = [
+            vec![],
+            vec![ArkitShape::JawOpen],
+            vec![ArkitShape::JawOpen],
+            vec![ArkitShape::MouthSmileLeft, ArkitShape::EyeBlinkLeft],
+            vec![ArkitShape::MouthFunnel],
+            vec![],
+        ];
+        let mut reused_still = 0;
+        for k in 0..18 {
+            // Frame 2 repeats frame 1 exactly.
+            let j = if k == 2 { 1 } else { k };
+            let ch = weights(&av, &talk[j % talk.len()]);
+            // The head holds still for frames 0-5, then turns a little every frame.
+            let turn = if j < 6 { 0.0 } else { 0.01 * j as f32 };
+            let pose = HeadPose {
+                head: [turn, -0.5 * turn, 0.0],
+                eyes: [0.0, 0.02 * (j % 3) as f32],
+            };
+            for r in [&mut fast, &mut slow] {
+                r.set_jaw_open(if j % 4 == 1 { 0.3 } else { 0.0 });
+            }
+            if k % 2 == 0 {
+                let (mut a, mut b) = (RgbaFrame::default(), RgbaFrame::default());
+                fast.render_rgba(&ch, &pose, &mut a);
+                slow.render_rgba(&ch, &pose, &mut b);
+                assert!(a.data == b.data, "{name} frame {k}: RGBA differs");
+            } else {
+                let (mut a, mut b) = (I420Frame::default(), I420Frame::default());
+                fast.render_i420(&ch, &pose, &mut a);
+                slow.render_i420(&ch, &pose, &mut b);
+                assert!(
+                    a.y == b.y && a.u == b.u && a.v == b.v,
+                    "{name} frame {k}: I420 differs"
+                );
+            }
+            let (reused, tiles) = fast.reused_tiles();
+            assert_eq!(slow.reused_tiles().0, 0);
+            if k == 2 {
+                // Same weights and pose as frame 1: nothing changed.
+                assert_eq!(reused, tiles, "{name}: an unchanged frame is drawn again");
+            }
+            if k >= 7 {
+                reused_still += reused;
+            }
+            assert!(reused <= tiles);
+        }
+        eprintln!("{name}: {reused_still} tiles reused over 11 frames of a turning head");
+        if body {
+            assert!(
+                reused_still > 0,
+                "{name}: no tile reused while only the head moves"
+            );
+        }
+    }
+}
