@@ -22,6 +22,13 @@
 //!    geometry, then the resolve to sRGB written straight into the RGBA frame or converted to
 //!    I420 with [`facecast_core::convert`]'s row kernel (AVX2 when available) in the same pass.
 //!
+//! 5b. **Tile reuse**: every projected vertex gets a hash of its index and transformed data,
+//!    every triangle one of its vertices, material and facing, every tile one of its triangles
+//!    in drawing order. A tile whose signature equals the one its cached output was drawn with
+//!    shows the same pixels, so it is not drawn again (a talking head's shoulders; the whole
+//!    frame when nothing moved). Bit-identical to drawing every tile
+//!    ([`Renderer::set_tile_reuse`] turns it off; [`Renderer::reused_tiles`] counts).
+//!
 //! 6. **Deferred shading** (`shade.rs`): each tile row's visible pixels are queued as (pixel,
 //!    triangle) pairs and shaded eight at a time by an AVX2 + FMA kernel (barycentrics, attribute
 //!    interpolation, texture fetches by gather, normal mapping, lighting, all eight-wide; one or
