@@ -155,100 +155,6 @@ impl Hot {
     }
 }
 
-/// Builds the shading record of a triangle from what `Raster::setup_tri` kept of it (`p`: its
-/// vertices in front-facing order, its material, bit 31 set for a back face), with the same
-/// arithmetic set-up would have used.
-#[inline(always)]
-fn build_tri(
-    p: [u32; 4],
-    proj: &[PVert],
-    mats: &[MatInfo],
-    verts: &[VOut],
-    attrs: &[VAttr],
-) -> Tri {
-    let vi = [p[0], p[1], p[2]];
-    let front = p[3] >> 31 == 0;
-    let mat = p[3] & 0x7fff_ffff;
-    let m = &mats[mat as usize];
-    let pv = vi.map(|v| proj[v as usize]);
-    let (xs, ys, iw) = (
-        pv.map(|q| q.x as i64),
-        pv.map(|q| q.y as i64),
-        pv.map(|q| q.iw),
-    );
-    let area = (xs[1] - xs[0]) * (ys[2] - ys[0]) - (xs[2] - xs[0]) * (ys[1] - ys[0]);
-    let ea: [i64; 3] = std::array::from_fn(|i| ys[(i + 1) % 3] - ys[(i + 2) % 3]);
-    let eb: [i64; 3] = std::array::from_fn(|i| xs[(i + 2) % 3] - xs[(i + 1) % 3]);
-    let inv_area = 1.0 / area as f32;
-    let ox = xs[0] as f32 / 16.0;
-    let oy = ys[0] as f32 / 16.0;
-    let fa = [
-        ea[1] as f32 * 16.0 * inv_area,
-        ea[2] as f32 * 16.0 * inv_area,
-    ];
-    let fb = [
-        eb[1] as f32 * 16.0 * inv_area,
-        eb[2] as f32 * 16.0 * inv_area,
-    ];
-    let mut t = Tri {
-        ox,
-        oy,
-        fa,
-        fb,
-        invw: iw,
-        v: vi,
-        mat,
-        back: (!front) as u32,
-        iwprod: iw[0] * iw[1] * iw[2],
-        ..Default::default()
-    };
-    for k in 0..3 {
-        let (v, a) = (&verts[vi[k] as usize], &attrs[vi[k] as usize]);
-        t.n[k] = v.n;
-        t.uv[k] = if m.tri_uv1 { a.uv1 } else { a.uv0 };
-        t.col[k] = [a.col[0], a.col[1], a.col[2]];
-    }
-    let px_area = area as f32 / 256.0;
-    let ti = m.base_tex.or(m.normal_tex);
-    if let Some(ti) = ti {
-        let uv = |k: usize| {
-            let a = &attrs[vi[k] as usize];
-            if ti.uv1 {
-                a.uv1
-            } else {
-                a.uv0
-            }
-        };
-        let (u0, u1, u2) = (uv(0), uv(1), uv(2));
-        let uva = ((u1[0] - u0[0]) * (u2[1] - u0[1]) - (u2[0] - u0[0]) * (u1[1] - u0[1])).abs();
-        t.uv_ratio = uva / px_area;
-        if m.normal_tex.is_some() {
-            let (p0, p1, p2) = (
-                verts[vi[0] as usize].vp,
-                verts[vi[1] as usize].vp,
-                verts[vi[2] as usize].vp,
-            );
-            let (e1, e2) = (sub(p1, p0), sub(p2, p0));
-            let (du1, dv1) = (u1[0] - u0[0], u1[1] - u0[1]);
-            let (du2, dv2) = (u2[0] - u0[0], u2[1] - u0[1]);
-            let det = du1 * dv2 - du2 * dv1;
-            if det.abs() > 1e-20 {
-                let r = 1.0 / det;
-                let tt = scale(sub(scale(e1, dv2), scale(e2, dv1)), r);
-                // glTF: +Y of the normal map points toward decreasing v.
-                let bb = scale(sub(scale(e2, du1), scale(e1, du2)), -r);
-                let (lt, lb) = (dot(tt, tt), dot(bb, bb));
-                if lt > 1e-24 && lb > 1e-24 && lt.is_finite() && lb.is_finite() {
-                    let sgn = if front { 1.0 } else { -1.0 };
-                    t.t = scale(tt, sgn / lt.sqrt());
-                    t.b = scale(bb, sgn / lb.sqrt());
-                }
-            }
-        }
-    }
-    t
-}
-
 /// Whether the closed box `[minx, maxx] × [miny, maxy]` (1/16 px) holds a sample position of
 /// some pixel. A triangle whose bounding box holds none covers no sample: it cannot change the
 /// picture and is dropped before setup (at 512² that is ~7 % of the built-in avatar's
@@ -519,16 +425,8 @@ pub struct Raster {
     rgba: Vec<u8>,
     /// Per triangle (indexed like `tris`): hash of its vertices, material and facing.
     thash: Vec<u64>,
-    /// Per triangle: its vertices (front-facing order) and material, bit 31 set for a back
-    /// face: what `build_tri` needs to build the shading record.
-    pend: Vec<[u32; 4]>,
-    /// Per triangle slot: the frame (`frame`) its shading record was built for.
-    built: Vec<u32>,
-    frame: u32,
     /// Per tile: signature of what was drawn into its `rgba` slot, or `None` (not drawn yet).
     tile_sig: Vec<Option<u64>>,
-    /// Per tile: the signature of this frame's triangles.
-    tile_next: Vec<u64>,
     /// Reuse unchanged tiles (on by default; off draws every tile every frame).
     pub reuse: bool,
     /// Tiles with geometry in the last frame, and how many of them were reused.
@@ -875,11 +773,7 @@ impl Raster {
             bgflag: vec![true; TILE * TILE],
             rgba: vec![0; tiles_x * tiles_y * TILE_BYTES],
             thash: Vec::with_capacity(tri_total + tri_total / 32 + 64),
-            pend: Vec::with_capacity(tri_total + tri_total / 32 + 64),
-            built: Vec::with_capacity(tri_total + tri_total / 32 + 64),
-            frame: 0,
             tile_sig: vec![None; tiles_x * tiles_y],
-            tile_next: vec![0; tiles_x * tiles_y],
             reuse: true,
             reused: 0,
             geo_tiles: 0,
@@ -922,8 +816,6 @@ impl Raster {
             + self.bgflag.capacity()
             + self.rgba.capacity()
             + self.thash.capacity() * 8
-            + self.pend.capacity() * 16
-            + self.built.capacity() * 4
             + self.tile_sig.capacity() * size_of::<Option<u64>>()
             + self.mats.capacity() * size_of::<MatInfo>()
             + self.draw_mat.capacity() * 4
@@ -938,8 +830,6 @@ impl Raster {
         let mut v = vec![
             self.tris.capacity(),
             self.thash.capacity(),
-            self.pend.capacity(),
-            self.built.capacity(),
             self.tmat.capacity(),
             self.big.capacity(),
             self.hot.capacity(),
@@ -975,7 +865,7 @@ impl Raster {
 
     #[inline(always)]
     fn setup_impl(&mut self, av: &Avatar, geo: &mut Geometry, cam: &Camera) {
-        self.pend.clear();
+        self.tris.clear();
         self.thash.clear();
         self.tmat.clear();
         self.big.clear();
@@ -1020,23 +910,15 @@ impl Raster {
                         continue;
                     }
                     if (pv[0].code | pv[1].code | pv[2].code) & C_GUARD == 0 {
-                        self.setup_tri(&geo.verts, vi, pv, mi, blend);
+                        self.setup_tri(&geo.verts, &geo.attrs, vi, pv, mi, blend);
                     } else {
                         self.clip_and_setup(&mut geo.verts, &mut geo.attrs, vi, mi, near, blend);
                     }
                 }
-                self.mrange[mi as usize] = (self.tmat.len() as u32, self.hot.len() as u32);
-                self.tmat.resize(self.hot.len(), mi);
+                self.mrange[mi as usize] = (self.tmat.len() as u32, self.tris.len() as u32);
+                self.tmat.resize(self.tris.len(), mi);
             }
         }
-        // Shading records are built on demand: slots for every triangle (grown, never shrunk,
-        // so steady state does not allocate), none built yet this frame.
-        let n = self.hot.len();
-        if self.tris.len() < n {
-            self.tris.resize(n, Tri::default());
-            self.built.resize(n, 0);
-        }
-        self.frame = self.frame.wrapping_add(1).max(1);
         let mut keys = std::mem::take(&mut self.blend_keys);
         keys.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
         for &(_, id) in &keys {
@@ -1105,7 +987,7 @@ impl Raster {
                 self.proj[vi[1] as usize],
                 self.proj[vi[2] as usize],
             ];
-            self.setup_tri(verts, vi, pv, mat, blend);
+            self.setup_tri(verts, attrs, vi, pv, mat, blend);
         }
     }
 
@@ -1113,6 +995,7 @@ impl Raster {
     fn setup_tri(
         &mut self,
         verts: &[VOut],
+        attrs: &[VAttr],
         mut vi: [u32; 3],
         pv: [PVert; 3],
         mat: u32,
@@ -1157,7 +1040,7 @@ impl Raster {
         let eb: [i64; 3] = std::array::from_fn(|i| xs[(i + 2) % 3] - xs[(i + 1) % 3]);
         let bias: [i64; 3] =
             std::array::from_fn(|i| !(ea[i] > 0 || (ea[i] == 0 && eb[i] > 0)) as i64);
-        let id = self.hot.len() as u32;
+        let id = self.tris.len() as u32;
         // Render sizes are at most 8192 (`RenderConfig` validation): the bbox fits in u16.
         let mut h = Hot {
             bbox: [bx0 as u16, by0 as u16, bx1 as u16, by1 as u16],
@@ -1210,10 +1093,64 @@ impl Raster {
         h.zb = fb0 * iw[0] + fb[0] * iw[1] + fb[1] * iw[2];
         h.z0 = iw[0];
         h.zmax = iw[0].max(iw[1]).max(iw[2]);
-        // The shading record is built later, only if a tile showing the triangle is drawn
-        // (`build_tri`; tiles reused from the previous frame need none).
-        self.pend
-            .push([vi[0], vi[1], vi[2], mat | ((!front) as u32) << 31]);
+        let mut t = Tri {
+            ox,
+            oy,
+            fa,
+            fb,
+            invw: iw,
+            v: vi,
+            mat,
+            back: (!front) as u32,
+            iwprod: iw[0] * iw[1] * iw[2],
+            ..Default::default()
+        };
+        for k in 0..3 {
+            let (v, a) = (&verts[vi[k] as usize], &attrs[vi[k] as usize]);
+            t.n[k] = v.n;
+            t.uv[k] = if m.tri_uv1 { a.uv1 } else { a.uv0 };
+            t.col[k] = [a.col[0], a.col[1], a.col[2]];
+        }
+        let px_area = area as f32 / 256.0;
+        let ti = m.base_tex.or(m.normal_tex);
+        if let Some(ti) = ti {
+            let uv = |k: usize| {
+                let a = &attrs[vi[k] as usize];
+                if ti.uv1 {
+                    a.uv1
+                } else {
+                    a.uv0
+                }
+            };
+            let (u0, u1, u2) = (uv(0), uv(1), uv(2));
+            debug_assert_eq!([u0, u1, u2], t.uv);
+            let uva = ((u1[0] - u0[0]) * (u2[1] - u0[1]) - (u2[0] - u0[0]) * (u1[1] - u0[1])).abs();
+            t.uv_ratio = uva / px_area;
+            if m.normal_tex.is_some() {
+                let (p0, p1, p2) = (
+                    verts[vi[0] as usize].vp,
+                    verts[vi[1] as usize].vp,
+                    verts[vi[2] as usize].vp,
+                );
+                let (e1, e2) = (sub(p1, p0), sub(p2, p0));
+                let (du1, dv1) = (u1[0] - u0[0], u1[1] - u0[1]);
+                let (du2, dv2) = (u2[0] - u0[0], u2[1] - u0[1]);
+                let det = du1 * dv2 - du2 * dv1;
+                if det.abs() > 1e-20 {
+                    let r = 1.0 / det;
+                    let tt = scale(sub(scale(e1, dv2), scale(e2, dv1)), r);
+                    // glTF: +Y of the normal map points toward decreasing v.
+                    let bb = scale(sub(scale(e2, du1), scale(e1, du2)), -r);
+                    let (lt, lb) = (dot(tt, tt), dot(bb, bb));
+                    if lt > 1e-24 && lb > 1e-24 && lt.is_finite() && lb.is_finite() {
+                        let sgn = if front { 1.0 } else { -1.0 };
+                        t.t = scale(tt, sgn / lt.sqrt());
+                        t.b = scale(bb, sgn / lb.sqrt());
+                    }
+                }
+            }
+        }
+        self.tris.push(t);
         let facing = (mat as u64) << 1 | front as u64;
         self.thash
             .push(mix(mix(mix(pv[0].hash, pv[1].hash), pv[2].hash), facing));
@@ -1263,47 +1200,6 @@ impl Raster {
         }
         self.reused = 0;
         self.geo_tiles = 0;
-        // Each tile's signature; the shading records of the triangles of every tile that will
-        // be drawn (a triangle seen only in reused tiles never needs one).
-        for tile in 0..self.tiles_x * self.tiles_y {
-            // What the tile shows follows from its triangles (vertices, materials, facing) in
-            // drawing order: the same signature as when its cached output was drawn means the
-            // same pixels.
-            let mut sig = 0x51ed_2701_f3a5_d44b_u64;
-            for list in [
-                &self.bins[tile],
-                &self.bins_back[tile],
-                &self.bins_blend[tile],
-            ] {
-                sig = mix(sig, list.len() as u64);
-                for &id in list.iter() {
-                    sig = mix(sig, self.thash[id as usize]);
-                }
-            }
-            self.tile_next[tile] = sig;
-            if self.reuse && self.tile_sig[tile] == Some(sig) {
-                continue;
-            }
-            for list in [
-                &self.bins[tile],
-                &self.bins_back[tile],
-                &self.bins_blend[tile],
-            ] {
-                for &id in list.iter() {
-                    let id = id as usize;
-                    if self.built[id] != self.frame {
-                        self.built[id] = self.frame;
-                        self.tris[id] = build_tri(
-                            self.pend[id],
-                            &self.proj,
-                            &self.mats,
-                            &geo.verts,
-                            &geo.attrs,
-                        );
-                    }
-                }
-            }
-        }
         let ctx = ShadeCtx {
             av,
             attrs: &geo.attrs,
@@ -1329,7 +1225,20 @@ impl Raster {
                 let tw = TILE.min(self.w - x0);
                 let th = TILE.min(self.h - y0);
                 let tile = ty * self.tiles_x + tx;
-                let sig = self.tile_next[tile];
+                // What the tile shows follows from its triangles (vertices, materials,
+                // facing) in drawing order: the same signature as when its cached output was
+                // drawn means the same pixels.
+                let mut sig = 0x51ed_2701_f3a5_d44b_u64;
+                for list in [
+                    &self.bins[tile],
+                    &self.bins_back[tile],
+                    &self.bins_blend[tile],
+                ] {
+                    sig = mix(sig, list.len() as u64);
+                    for &id in list.iter() {
+                        sig = mix(sig, self.thash[id as usize]);
+                    }
+                }
                 let ro = tile * TILE_BYTES;
                 let has_geometry = !(self.bins[tile].is_empty()
                     && self.bins_blend[tile].is_empty()
