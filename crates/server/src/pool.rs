@@ -227,7 +227,7 @@ impl<J: VideoJob> Shared<J> {
     }
 
     fn worker(&self) {
-        let mut buf = Vec::new();
+        let mut buf = Vec::with_capacity(8);
         while let Some(slot) = self.next() {
             self.process(&slot, &mut buf);
         }
