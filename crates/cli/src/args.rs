@@ -48,6 +48,12 @@ pub struct ServeArgs {
     /// to stdout, e.g. "espeak-ng --stdin --stdout -v en-us". Default: FACECAST_TTS, else auto.
     #[arg(long, value_name = "auto|off|COMMAND")]
     pub tts: Option<String>,
+    /// Video worker threads shared by all sessions: each renders, encodes and sends one
+    /// session's frame at a time, always the frame due first (earliest deadline first). More
+    /// threads than cores only adds switching; fewer leaves cores for audio and other work.
+    /// Default: FACECAST_VIDEO_THREADS, else the number of cores.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub video_threads: Option<u16>,
 }
 
 #[derive(Parser, Debug)]

@@ -344,6 +344,9 @@ fn serve(a: args::ServeArgs) -> Result<()> {
         );
     }
     cfg.limits.max_sessions = a.max_sessions;
+    if let Some(n) = a.video_threads {
+        cfg.video_threads = n as usize;
+    }
     if let Some(t) = &a.tts {
         cfg.tts = facecast_server::Tts::from_setting(t);
         if cfg.tts.is_none() && t.trim() == "auto" {
@@ -360,6 +363,10 @@ fn serve(a: args::ServeArgs) -> Result<()> {
         ),
         None => eprintln!("facecast: no speech engine: text speak requests get 501 (see --tts)"),
     }
+    eprintln!(
+        "facecast: {} video worker thread(s) shared by all sessions (see --video-threads)",
+        cfg.video_threads
+    );
     cfg.check()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -8,31 +8,34 @@
 //! case); `--stagger` spreads their start times evenly over one frame interval, as sessions created
 //! at arbitrary moments on a real server are.
 //!
-//! `--lead-ms N` hands each frame over N ms before its pts, as the server does (its video thread
-//! gets frames 15 ms early, `VIDEO_LEAD_MS`, while every queued viseme is known, which is always
+//! `--lead-ms N` hands each frame over N ms before its pts, as the server does (its video workers
+//! get frames 15 ms early, `VIDEO_LEAD_MS`, while every queued viseme is known, which is always
 //! the case for the whole clips spoken here); default 0, i.e. rendering starts at the pts. A frame
 //! counts late either way when its render ends more than one frame interval after its pts.
 //!
 //! Besides the process CPU, each session thread's CPU time is split into animation + render,
 //! encode, audio frames + Opus, `speak` (lip-sync analysis) and the rest (pacing, polling).
 //!
-//! `--pool K` (an experiment for the server's next step): the frames of all sessions are rendered
-//! and encoded by K shared worker threads, earliest deadline first, instead of each session
-//! rendering on its own thread (what the server does today). With `--pin`, session `i` always
-//! goes to worker `i % K` (warm caches, no balancing between workers).
+//! Threading, as in the server: each session's thread drives its engine (clock, audio + Opus,
+//! animation) and hands its frames to the server's video pool (`facecast_server::pool`, the same
+//! code the server runs): K worker threads shared by all sessions render + encode the frame due
+//! first. `--pool K` sets K (default: the number of cores, as the server). For comparison,
+//! `--threads-per-session` gives each session its own one-worker pool (the server's former model:
+//! a session thread plus a video thread per session, shared by the kernel without regard to
+//! deadlines), and `--inline` renders and encodes on the session's own thread (one thread per
+//! session).
 //!
 //! ```text
-//! cargo run --release -p facecast-server --example load -- [SESSIONS] [SECONDS] [--size WxH] [--fps N] [--audio FILE] [--stagger] [--lead-ms N] [--pool K [--pin]]
+//! cargo run --release -p facecast-server --example load -- [SESSIONS] [SECONDS] [--size WxH] [--fps N] [--audio FILE] [--stagger] [--lead-ms N] [--pool K | --threads-per-session | --inline]
 //! ```
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use facecast_core::{Codec, FaceWeights, HeadPose, I420Frame, MediaTime, OUTPUT_RATE};
 use facecast_encode::{EncoderOptions, OpusEncoder, VideoCodec, VideoConfig, VideoEncoder};
 use facecast_engine::{FrameRenderer, Output, Session, SessionConfig};
+use facecast_server::pool::{VideoJob, VideoPool};
 
 #[derive(Default, Debug, Clone)]
 struct Stats {
@@ -41,6 +44,9 @@ struct Stats {
     skipped: u64,
     /// Overdue frames the engine skipped without rendering (also counted in `late`).
     dropped: u64,
+    /// Frames handed to the video pool but never rendered: a newer frame of the session was
+    /// queued before a worker got to it (also counted in `late`).
+    superseded: u64,
     render_ns: u64,
     encode_ns: u64,
     bytes: u64,
@@ -66,6 +72,7 @@ impl Stats {
         self.late += o.late;
         self.skipped += o.skipped;
         self.dropped += o.dropped;
+        self.superseded += o.superseded;
         self.render_ns += o.render_ns;
         self.encode_ns += o.encode_ns;
         self.bytes += o.bytes;
@@ -122,79 +129,74 @@ struct Run {
     index: usize,
 }
 
-/// `--pool K`: the sessions' frames are rendered and encoded by K shared workers, earliest
-/// deadline first, instead of each on its session's own thread.
-struct Pool {
-    /// One shared queue, or with `--pin` one per worker (session `i` on worker `i % K`).
-    queues: Vec<(Mutex<Queue>, Condvar)>,
-    slots: Mutex<Vec<Arc<Mutex<Slot>>>>,
-}
+/// A frame for the video pool: (pts, face, pose, due).
+type FrameCmd = (MediaTime, FaceWeights, HeadPose, Instant);
 
-/// (deadline, slot) of the frames waiting, earliest first; `true` once the run is over.
-type Queue = (BinaryHeap<Reverse<(Instant, usize)>>, bool);
-
-/// A session's video side in pool mode.
-struct Slot {
+/// A session's video side on the pool (the benchmark's stand-in for the server's `VideoWorker`:
+/// the same render + encode, stats instead of packets sent).
+struct LoadJob {
     renderer: FrameRenderer,
     enc: VideoEncoder,
     frame: I420Frame,
-    /// The newest frame waiting (an older one still waiting is skipped, counted late).
-    pending: Option<(MediaTime, FaceWeights, HeadPose, Instant)>,
     first: bool,
     interval: Duration,
-    /// The session it belongs to.
-    session: usize,
     st: Stats,
+    /// Where the stats go when the job is dropped (its session ended).
+    out: Arc<Mutex<Stats>>,
 }
 
-impl Pool {
-    fn push(&self, slot: usize, due: Instant) {
-        let (q, wake) = &self.queues[slot % self.queues.len()];
-        q.lock().unwrap().0.push(Reverse((due, slot)));
-        wake.notify_all();
-    }
+impl VideoJob for LoadJob {
+    type Cmd = FrameCmd;
 
-    /// A worker: until the run is over, render + encode the frame due first.
-    fn work(&self, k: usize) {
-        let (queue, wake) = &self.queues[k % self.queues.len()];
-        loop {
-            let idx = {
-                let mut q = queue.lock().unwrap();
-                loop {
-                    if let Some(Reverse((_, i))) = q.0.pop() {
-                        break i;
-                    }
-                    if q.1 {
-                        return;
-                    }
-                    q = wake.wait(q).unwrap();
-                }
-            };
-            let slot = self.slots.lock().unwrap()[idx].clone();
-            let mut g = slot.lock().unwrap();
-            let sl = &mut *g;
-            let Some((pts, face, pose, due)) = sl.pending.take() else {
-                continue;
-            };
-            let (t0, c0) = (Instant::now(), thread_cpu_ns());
-            sl.renderer.render(&face, &pose, &mut sl.frame);
-            sl.st.render_ns += t0.elapsed().as_nanos() as u64;
-            sl.st.cpu_render_ns += thread_cpu_ns() - c0;
-            sl.st.frames += 1;
-            if Instant::now().saturating_duration_since(due) > sl.interval {
-                sl.st.late += 1;
+    /// As the server: of several queued frames only the newest is rendered, the others are late.
+    fn run(&mut self, cmds: &mut Vec<FrameCmd>) {
+        let mut job = None;
+        for c in cmds.drain(..) {
+            if job.replace(c).is_some() {
+                self.st.superseded += 1;
+                self.st.late += 1;
             }
-            let (t0, c0) = (Instant::now(), thread_cpu_ns());
-            sl.enc.send_frame(&sl.frame, pts, sl.first).expect("encode");
-            sl.first = false;
-            while let Some(p) = sl.enc.receive_packet() {
-                sl.st.bytes += p.data.len() as u64;
-            }
-            sl.st.encode_ns += t0.elapsed().as_nanos() as u64;
-            sl.st.cpu_encode_ns += thread_cpu_ns() - c0;
-            sl.st.cpu_total_ns = sl.st.cpu_render_ns + sl.st.cpu_encode_ns;
         }
+        let Some((pts, face, pose, due)) = job else {
+            return;
+        };
+        let (t0, c0) = (Instant::now(), thread_cpu_ns());
+        self.renderer.render(&face, &pose, &mut self.frame);
+        self.st.render_ns += t0.elapsed().as_nanos() as u64;
+        self.st.cpu_render_ns += thread_cpu_ns() - c0;
+        self.st.frames += 1;
+        if Instant::now().saturating_duration_since(due) > self.interval {
+            self.st.late += 1;
+        }
+        let (t0, c0) = (Instant::now(), thread_cpu_ns());
+        self.enc
+            .send_frame(&self.frame, pts, self.first)
+            .expect("encode");
+        self.first = false;
+        while let Some(p) = self.enc.receive_packet() {
+            self.st.bytes += p.data.len() as u64;
+        }
+        self.st.encode_ns += t0.elapsed().as_nanos() as u64;
+        self.st.cpu_encode_ns += thread_cpu_ns() - c0;
     }
+}
+
+impl Drop for LoadJob {
+    fn drop(&mut self) {
+        self.st.cpu_total_ns = self.st.cpu_render_ns + self.st.cpu_encode_ns;
+        self.out.lock().unwrap().add(&self.st);
+    }
+}
+
+/// Where a session's frames are rendered.
+#[derive(Clone)]
+enum Video {
+    /// On the session's own thread.
+    Inline,
+    /// On this pool (shared, or the session's own one-worker pool).
+    Pool(Arc<VideoPool<LoadJob>>),
+    /// Each session starts its own one-worker pool.
+    OwnThread,
 }
 
 fn run_session(
@@ -202,7 +204,8 @@ fn run_session(
     speech: facecast_core::AudioChunk,
     run: Run,
     start: Instant,
-    pool: Option<Arc<Pool>>,
+    video: Video,
+    video_stats: Arc<Mutex<Stats>>,
 ) -> Stats {
     let Run {
         w,
@@ -229,22 +232,25 @@ fn run_session(
         .expect("opus complexity");
     let mut obuf = Vec::with_capacity(1500);
     let interval = Duration::from_secs_f64(1.0 / fps as f64);
-    let slot = pool.as_ref().map(|p| {
+    let pool = match video {
+        Video::Inline => None,
+        Video::Pool(p) => Some(p),
+        Video::OwnThread => Some(Arc::new(
+            VideoPool::new(1, &format!("video-{}", run.index), 1).expect("video thread"),
+        )),
+    };
+    let handle = pool.as_ref().map(|p| {
         let renderer = s.detach_renderer().expect("renderer");
         let vc = VideoConfig::new(VideoCodec::H264, w, h, fps);
-        let sl = Slot {
+        p.register(LoadJob {
             renderer,
             enc: VideoEncoder::with_options(vc, EncoderOptions::realtime(fps)).expect("encoder"),
             frame: I420Frame::new(w, h),
-            pending: None,
             first: true,
             interval,
-            session: run.index,
             st: Stats::default(),
-        };
-        let mut slots = p.slots.lock().unwrap();
-        slots.push(Arc::new(Mutex::new(sl)));
-        (slots.len() - 1, slots[slots.len() - 1].clone())
+            out: video_stats,
+        })
     });
     let mut st = Stats::default();
     let wall = |t: MediaTime| {
@@ -296,7 +302,7 @@ fn run_session(
                     st.cpu_audio_ns += thread_cpu_ns() - c0;
                 }
                 Output::Face { pts, face, pose } => {
-                    let (Some(p), Some((idx, sl))) = (&pool, &slot) else {
+                    let Some(v) = &handle else {
                         continue;
                     };
                     let k = pts.samples() * fps as u64 / OUTPUT_RATE as u64;
@@ -304,17 +310,7 @@ fn run_session(
                         st.onset += 1;
                     }
                     let due = wall(pts);
-                    if sl
-                        .lock()
-                        .unwrap()
-                        .pending
-                        .replace((pts, face, pose, due))
-                        .is_some()
-                    {
-                        st.skipped += 1;
-                        st.late += 1;
-                    }
-                    p.push(*idx, due);
+                    v.send((pts, face, pose, due), Some(due));
                 }
                 Output::Event(_) => {}
             }
@@ -339,6 +335,13 @@ fn run_session(
     st.cpu_total_ns = thread_cpu_ns() - cpu_start;
     st.dropped = s.dropped_frames();
     st.late += st.dropped;
+    // The job's stats arrive when the pool drops it; a session's own pool ends with it.
+    drop(handle);
+    if let Some(p) = pool {
+        if Arc::strong_count(&p) == 1 {
+            p.shutdown();
+        }
+    }
     st
 }
 
@@ -352,8 +355,8 @@ fn main() {
     .to_string();
     let mut stagger = false;
     let mut lead_ms = 0u64;
-    let mut pool_workers = 0usize;
-    let mut pin = false;
+    let mut pool_workers = facecast_server::pool::default_workers();
+    let mut mode = "pool";
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -366,8 +369,12 @@ fn main() {
             "--audio" => audio = args.next().expect("--audio FILE"),
             "--stagger" => stagger = true,
             "--lead-ms" => lead_ms = args.next().expect("--lead-ms N").parse().expect("lead ms"),
-            "--pool" => pool_workers = args.next().expect("--pool K").parse().expect("workers"),
-            "--pin" => pin = true,
+            "--pool" => {
+                pool_workers = args.next().expect("--pool K").parse().expect("workers");
+                mode = "pool";
+            }
+            "--threads-per-session" => mode = "threads-per-session",
+            "--inline" => mode = "inline",
             _ => pos.push(a),
         }
     }
@@ -381,8 +388,15 @@ fn main() {
         .unwrap_or(60.0);
     let speech = facecast_audio::decode_file(std::path::Path::new(&audio)).expect("speech audio");
     let avatar = facecast_avatar::builtin();
+    let threading = match mode {
+        "pool" => {
+            format!("video on a pool of {pool_workers} shared workers, earliest deadline first")
+        }
+        "threads-per-session" => "video on one thread per session".to_string(),
+        _ => "video rendered on the session's own thread".to_string(),
+    };
     println!(
-        "load: {n} sessions x {w}x{h} @ {fps} fps, H.264 + Opus, speech '{}' ({:.1} s) looped, {secs} s, start times {}, frames handed over {lead_ms} ms before their pts",
+        "load: {n} sessions x {w}x{h} @ {fps} fps, H.264 + Opus, speech '{}' ({:.1} s) looped, {secs} s, start times {}, frames handed over {lead_ms} ms before their pts; {threading}",
         audio,
         speech.duration_secs(),
         if stagger {
@@ -402,26 +416,22 @@ fn main() {
         lead_ms,
         index: 0,
     };
-    let pool = (pool_workers > 0).then(|| {
-        Arc::new(Pool {
-            queues: (0..if pin { pool_workers } else { 1 })
-                .map(|_| (Mutex::new((BinaryHeap::new(), false)), Condvar::new()))
-                .collect(),
-            slots: Mutex::new(Vec::new()),
-        })
-    });
-    let workers: Vec<_> = (0..pool_workers)
-        .map(|k| {
-            let p = pool.clone().expect("pool");
-            std::thread::Builder::new()
-                .name(format!("render-{k}"))
-                .spawn(move || p.work(k))
-                .expect("thread")
-        })
-        .collect();
+    let video = match mode {
+        "pool" => Video::Pool(Arc::new(
+            VideoPool::new(pool_workers, "render", n).expect("video workers"),
+        )),
+        "threads-per-session" => Video::OwnThread,
+        _ => Video::Inline,
+    };
+    let video_stats: Vec<Arc<Mutex<Stats>>> = (0..n).map(|_| Default::default()).collect();
     let handles: Vec<_> = (0..n)
         .map(|i| {
-            let (a, sp, pl) = (avatar.clone(), speech.clone(), pool.clone());
+            let (a, sp, v, vs) = (
+                avatar.clone(),
+                speech.clone(),
+                video.clone(),
+                video_stats[i].clone(),
+            );
             std::thread::Builder::new()
                 .name(format!("load-{i}"))
                 .spawn(move || {
@@ -431,7 +441,7 @@ fn main() {
                     } else {
                         Duration::ZERO
                     };
-                    run_session(a, sp, Run { index: i, ..run }, start + phase, pl)
+                    run_session(a, sp, Run { index: i, ..run }, start + phase, v, vs)
                 })
                 .expect("thread")
         })
@@ -446,19 +456,13 @@ fn main() {
         .into_iter()
         .map(|h| h.join().expect("session thread"))
         .collect();
-    if let Some(p) = &pool {
-        for (q, wake) in &p.queues {
-            q.lock().unwrap().1 = true;
-            wake.notify_all();
-        }
-        for w in workers {
-            w.join().expect("render worker");
-        }
-        // The workers' share of each session (their CPU counts in the totals too).
-        for sl in p.slots.lock().unwrap().iter() {
-            let sl = sl.lock().unwrap();
-            results[sl.session].add(&sl.st);
-        }
+    if let Video::Pool(p) = &video {
+        // Wait for the workers to drop the last jobs (their stats land on drop).
+        p.shutdown();
+    }
+    // The workers' share of each session (their CPU counts in the totals too).
+    for (r, v) in results.iter_mut().zip(&video_stats) {
+        r.add(&v.lock().unwrap());
     }
     let wall = start.elapsed().as_secs_f64();
     let cpu = proc_cpu_secs() - cpu0;
@@ -477,7 +481,7 @@ fn main() {
             expected,
             s.onset,
             s.late,
-            s.skipped + s.dropped,
+            s.skipped + s.dropped + s.superseded,
             s.render_ns as f64 / s.frames.max(1) as f64 / 1e6,
             s.encode_ns as f64 / (s.frames - s.skipped).max(1) as f64 / 1e6,
             s.bytes as f64 * 8.0 / wall / 1000.0,
@@ -488,9 +492,9 @@ fn main() {
     println!(
         "total: {} frames rendered + {} skipped, {} late ({:.2} % of due frames), CPU {:.1} s over {:.1} s wall = {:.0} % of one core ({:.0} % of {cores} cores), {:.2} ms CPU per frame",
         tot.frames,
-        tot.dropped,
+        tot.dropped + tot.superseded,
         tot.late,
-        100.0 * tot.late as f64 / (tot.frames + tot.dropped).max(1) as f64,
+        100.0 * tot.late as f64 / (tot.frames + tot.dropped + tot.superseded).max(1) as f64,
         cpu,
         wall,
         100.0 * cpu / wall,

@@ -8,6 +8,12 @@
 //! # }
 //! ```
 //!
+//! Threads: each session has one OS thread (`session`: engine clock, audio + Opus, events); its
+//! video frames are rendered, encoded and sent by [`pool`], K worker threads shared by all
+//! sessions that always take the frame due first ([`ServerConfig::video_threads`],
+//! `--video-threads`, default the number of cores). HTTP, WebSockets and WebRTC run on the tokio
+//! runtime.
+//!
 //! Routes (all JSON errors are `{"error": {"code", "message"}}`, see [`ApiError`]):
 //!
 //! | route | what |
@@ -26,6 +32,7 @@
 pub mod error;
 pub mod metrics;
 mod openapi;
+pub mod pool;
 pub mod protocol;
 mod session;
 pub mod tts;
@@ -107,6 +114,10 @@ pub struct ServerConfig {
     /// [`ServerConfig::new`] reads `FACECAST_TTS` (`auto`, the default: `espeak-ng` when it is
     /// installed; `off`; or a command line), see [`tts`].
     pub tts: Option<Tts>,
+    /// Video worker threads shared by all sessions (render, encode and send each frame, the one
+    /// due first first; see [`pool`]). [`ServerConfig::new`] reads `FACECAST_VIDEO_THREADS`,
+    /// default [`pool::default_workers`] (the cores this process may use).
+    pub video_threads: usize,
 }
 
 impl ServerConfig {
@@ -128,6 +139,10 @@ impl ServerConfig {
             web_dir: None,
             limits: Limits::default(),
             tts: Tts::from_setting(&std::env::var("FACECAST_TTS").unwrap_or_default()),
+            video_threads: std::env::var("FACECAST_VIDEO_THREADS")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_else(pool::default_workers),
         }
     }
 
@@ -139,6 +154,11 @@ impl ServerConfig {
         if self.limits.max_sessions == 0 {
             return Err(ServerError::Config(
                 "max_sessions must be at least 1".into(),
+            ));
+        }
+        if self.video_threads == 0 {
+            return Err(ServerError::Config(
+                "video_threads must be at least 1".into(),
             ));
         }
         Ok(())
@@ -164,6 +184,18 @@ struct Inner {
     metrics: Arc<Metrics>,
     rtc_bind: IpAddr,
     rtc_advertise: IpAddr,
+    /// The shared video workers, started with the first session.
+    video: Mutex<Option<Arc<session::ServerPool>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Session threads hold their own handle: end them explicitly.
+        let sessions = self.sessions.get_mut().unwrap_or_else(|p| p.into_inner());
+        for s in sessions.values() {
+            s.close();
+        }
+    }
 }
 
 impl AppState {
@@ -196,6 +228,7 @@ impl AppState {
                 metrics: Arc::new(Metrics::default()),
                 rtc_bind,
                 rtc_advertise,
+                video: Mutex::new(None),
             }),
         }
     }
@@ -224,6 +257,44 @@ impl AppState {
 
     fn get(&self, id: &str) -> Result<Arc<SessionShared>, ApiError> {
         self.session(id).ok_or_else(|| ApiError::no_session(id))
+    }
+
+    /// The video pool, started on first use with `video_threads` workers.
+    fn video_pool(&self) -> Result<Arc<session::ServerPool>, ApiError> {
+        let mut v = self.inner.video.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = v.as_ref() {
+            return Ok(p.clone());
+        }
+        let cfg = &self.inner.cfg;
+        let p = Arc::new(
+            pool::VideoPool::new(cfg.video_threads, "facecast-video", cfg.limits.max_sessions)
+                .map_err(|e| ApiError::internal(e.to_string()))?,
+        );
+        *v = Some(p.clone());
+        Ok(p)
+    }
+
+    /// Sessions whose video state is alive in the video pool (0 before the first session).
+    pub fn video_sessions(&self) -> usize {
+        let v = self.inner.video.lock().unwrap_or_else(|p| p.into_inner());
+        v.as_ref().map_or(0, |p| p.sessions())
+    }
+
+    /// End every session and stop the video workers.
+    fn shutdown(&self) {
+        let sessions = std::mem::take(&mut *self.sessions());
+        for s in sessions.values() {
+            s.close();
+        }
+        let pool = self
+            .inner
+            .video
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(p) = pool {
+            p.shutdown();
+        }
     }
 }
 
@@ -293,7 +364,9 @@ pub async fn serve(cfg: ServerConfig) -> Result<(), ServerError> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
-    state.sessions().clear();
+    tokio::task::spawn_blocking(move || state.shutdown())
+        .await
+        .map_err(|e| ServerError::Io(std::io::Error::other(e.to_string())))?;
     Ok(())
 }
 
@@ -489,10 +562,12 @@ async fn create_session_inner(
         head_motion: req.head_motion,
         seed: req.seed,
     };
-    let shared = session::spawn(id.clone(), params, st.inner.metrics.clone()).await?;
+    let pool = st.video_pool()?;
+    let shared = session::spawn(id.clone(), params, st.inner.metrics.clone(), pool).await?;
     {
         let mut s = st.sessions();
         if s.len() >= lim.max_sessions {
+            shared.close();
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "too_many_sessions",
@@ -520,13 +595,15 @@ async fn get_session(State(st): State<AppState>, Path(id): Path<String>) -> Resp
 }
 
 async fn delete_session(State(st): State<AppState>, Path(id): Path<String>) -> Response {
-    let r = st
-        .sessions()
-        .remove(&id)
-        .map(|_| StatusCode::NO_CONTENT)
+    let removed = st.sessions().remove(&id);
+    // Closing the command channel ends the session thread; it closes its viewers and drops its
+    // video handle, which frees the video state (renderer, encoders) in the pool.
+    let r = removed
+        .map(|s| {
+            s.close();
+            StatusCode::NO_CONTENT
+        })
         .ok_or_else(|| ApiError::no_session(&id));
-    // Dropping the last handle closes the command channel: the session thread ends and closes
-    // its viewers.
     counted(&st, r)
 }
 
@@ -805,7 +882,17 @@ async fn metrics_text(State(st): State<AppState>) -> Response {
         }
         s.len()
     };
-    let body = st.inner.metrics.render(n, viewers, ws);
+    let mut body = st.inner.metrics.render(n, viewers, ws);
+    let pool = st
+        .inner
+        .video
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let (workers, queued) = pool.map_or((st.inner.cfg.video_threads, 0), |p| {
+        (p.workers(), p.queued())
+    });
+    metrics::render_video_pool(&mut body, workers, queued);
     (
         [(
             header::CONTENT_TYPE,

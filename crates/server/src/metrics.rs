@@ -195,7 +195,7 @@ impl Metrics {
         self.render_seconds.write(
             &mut o,
             "facecast_render_seconds",
-            "Time to render one frame (render + convert, on the session's video thread).",
+            "Time to render one frame (render + convert, on a shared video worker).",
         );
         self.encode_seconds.write(
             &mut o,
@@ -219,6 +219,18 @@ impl Metrics {
     }
 }
 
+/// Append the video pool gauges: worker threads and sessions waiting for one.
+pub fn render_video_pool(o: &mut String, workers: usize, queued: usize) {
+    let _ = writeln!(
+        o,
+        "# HELP facecast_video_workers Video worker threads shared by all sessions.\n# TYPE facecast_video_workers gauge\nfacecast_video_workers {workers}"
+    );
+    let _ = writeln!(
+        o,
+        "# HELP facecast_video_queue_depth Sessions with a frame or control message waiting for a free video worker (sampled at scrape time).\n# TYPE facecast_video_queue_depth gauge\nfacecast_video_queue_depth {queued}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,7 +242,10 @@ mod tests {
             .observe(std::time::Duration::from_micros(3500));
         m.error("bad_crc");
         m.error("bad_crc");
-        let t = m.render(2, 1, 0);
+        let mut t = m.render(2, 1, 0);
+        render_video_pool(&mut t, 2, 1);
+        assert!(t.contains("facecast_video_workers 2\n"));
+        assert!(t.contains("facecast_video_queue_depth 1\n"));
         assert!(t.contains("facecast_sessions 2\n"));
         assert!(t.contains("facecast_render_seconds_bucket{le=\"0.004\"} 1\n"));
         assert!(t.contains("facecast_render_seconds_bucket{le=\"0.002\"} 0\n"));

@@ -1,23 +1,30 @@
 //! One live session: a dedicated thread drives the sans-IO [`facecast_engine::Session`] on the
-//! wall clock, encodes video once per codec in use and audio once (Opus), and fans packets out to
-//! the session's WHEP viewers; events go to WebSockets (broadcast channel) and data channels.
+//! wall clock, encodes audio once (Opus) and fans packets out to the session's WHEP viewers;
+//! events go to WebSockets (broadcast channel) and data channels. Video is encoded once per codec
+//! in use, on the shared video workers.
 //!
 //! Rendering is CPU work, so it runs on OS threads, not on the async runtime. The session thread
 //! (`facecast-session-<id>`) owns the engine: it handles commands, advances the clock, Opus-encodes
 //! and sends the 20 ms audio frames and the events, and samples the animation for each video
-//! frame. The picture is rendered, encoded and sent by a second thread (`facecast-video-<id>`,
-//! owning the engine's detached [`facecast_engine::FrameRenderer`] and the video encoders), so a
-//! render or encode that takes 10-25 ms never delays an audio packet: audio leaves on its exact
-//! 20 ms cadence, which keeps the browser's audio jitter buffer (and, through A/V sync, the video
-//! delay) small. If the video thread falls behind, it renders only the newest queued frame (the
-//! skipped ones count late). Frames are handed over 15 ms (`VIDEO_LEAD_MS`) before their pts
-//! ([`facecast_engine::Session::set_video_lead`], only while every queued viseme is known), so
-//! the picture is out by its pts. The session thread sleeps on its command channel until the
-//! engine's next output is due (`recv_timeout`), so an idle session costs one rendered frame per
-//! frame interval and nothing else. With no viewers the session keeps its clock running (speech
-//! still plays out in real time and events still fire on the WebSocket) but renders and encodes
-//! nothing ([`facecast_engine::Session::set_video_enabled`]; rendering is most of a session's
-//! CPU); the first viewer turns video on, and the first frame it gets is a keyframe.
+//! frame. The picture is rendered, encoded and sent by the server's video pool ([`crate::pool`]:
+//! K threads `facecast-video-<k>` shared by all sessions, K = `--video-threads`, default the
+//! number of cores), which runs the session's `VideoWorker` (the engine's detached
+//! [`facecast_engine::FrameRenderer`] and the video encoders) for the session whose oldest
+//! pending frame is due first. So a render or encode that takes 10-25 ms never delays an audio
+//! packet: audio leaves on its exact 20 ms cadence, which keeps the browser's audio jitter buffer
+//! (and, through A/V sync, the video delay) small; and with many sessions the cores go to the
+//! frames due first rather than being shared evenly. If a session's video falls behind, only its
+//! newest queued frame is rendered (the skipped ones count late). Frames are handed over 15 ms
+//! (`VIDEO_LEAD_MS`) before their pts ([`facecast_engine::Session::set_video_lead`], only while
+//! every queued viseme is known), so the picture is out by its pts. The session thread sleeps on
+//! its command channel until the engine's next output is due (`recv_timeout`), so an idle session
+//! costs one rendered frame per frame interval and nothing else. With no viewers the session
+//! keeps its clock running (speech still plays out in real time and events still fire on the
+//! WebSocket) but renders and encodes nothing ([`facecast_engine::Session::set_video_enabled`];
+//! rendering is most of a session's CPU); the first viewer turns video on, and the first frame it
+//! gets is a keyframe. Ending a session ([`SessionShared::close`], `DELETE`) stops its thread,
+//! which drops its video handle: the pool runs its last commands and frees its video state, and
+//! its viewers are sent `Close`.
 //!
 //! Live-mode engine settings: whole clips start at the next 20 ms audio frame instead of after the
 //! lip-sync look-ahead (`set_fast_start`: the clip's visemes are all computed before it plays),
@@ -25,7 +32,7 @@
 //! (`set_drop_late_video`); skipped frames count in `frames_late` and
 //! `facecast_frames_late_total`. Speech-onset frames (`set_onset_frames`): where a segment's
 //! speech starts more than 10 ms before the next 25 fps grid frame, one extra frame at the onset
-//! (+5 ms) shows the mouth moving up to ~30 ms sooner; it goes through the same video thread and
+//! (+5 ms) shows the mouth moving up to ~30 ms sooner; it goes through the same video job and
 //! encoders with its own pts (RTP timestamps come from pts, nothing assumes an even spacing;
 //! `FACECAST_ONSET_FRAMES=0` turns it off for A/B runs). `FACECAST_TRACE_LATENCY=1` prints a
 //! per-clip latency breakdown (speak handled → first audio frame out, the first three video
@@ -50,6 +57,10 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::pool::{VideoHandle, VideoJob, VideoPool};
+
+/// The server's video pool: all sessions' video jobs.
+pub(crate) type ServerPool = VideoPool<VideoWorker>;
 
 /// Reply channel.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
@@ -179,7 +190,8 @@ pub struct SessionShared {
     pub bitrate_bps: AtomicU64,
     /// Events as JSON, for WebSockets.
     pub events: broadcast::Sender<Arc<str>>,
-    pub(crate) cmd: Mutex<Sender<Cmd>>,
+    /// `None` once the session was ended (the session thread then stops).
+    pub(crate) cmd: Mutex<Option<Sender<Cmd>>>,
 }
 
 impl SessionShared {
@@ -188,8 +200,14 @@ impl SessionShared {
         self.cmd
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .send(c)
-            .is_ok()
+            .as_ref()
+            .is_some_and(|tx| tx.send(c).is_ok())
+    }
+
+    /// End the session: its thread stops, closes its viewers and frees its video state.
+    /// (The thread itself holds this struct, so dropping the registry's handle is not enough.)
+    pub fn close(&self) {
+        self.cmd.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
     /// Ask the thread and wait for the reply.
@@ -241,6 +259,7 @@ pub(crate) async fn spawn(
     id: String,
     p: SessionParams,
     metrics: Arc<Metrics>,
+    pool: Arc<ServerPool>,
 ) -> Result<Arc<SessionShared>, ApiError> {
     let (cmd_tx, cmd_rx) = std::sync::mpsc::channel();
     let (events, _) = broadcast::channel(256);
@@ -266,7 +285,7 @@ pub(crate) async fn spawn(
         segments: AtomicU64::new(0),
         bitrate_bps: AtomicU64::new(0),
         events,
-        cmd: Mutex::new(cmd_tx),
+        cmd: Mutex::new(Some(cmd_tx)),
     });
     let (ready_tx, ready_rx) = oneshot::channel::<Result<(), ApiError>>();
     let sh = shared.clone();
@@ -284,19 +303,10 @@ pub(crate) async fn spawn(
                 let _ = ready_tx.send(Err(ApiError::internal("session renderer missing")));
                 return;
             };
-            let (video_tx, video_rx) = std::sync::mpsc::channel();
-            let worker = VideoWorker::new(renderer, sh.clone(), metrics.clone(), &p);
-            if let Err(e) = std::thread::Builder::new()
-                .name(format!("facecast-video-{}", sh.id))
-                .spawn(move || worker.run(video_rx))
-            {
-                let _ = ready_tx.send(Err(ApiError::internal(format!(
-                    "cannot start a video thread: {e}"
-                ))));
-                return;
-            }
+            let video = pool.register(VideoWorker::new(renderer, sh.clone(), metrics.clone(), &p));
+            drop(pool);
             let _ = ready_tx.send(Ok(()));
-            SessionLoop::new(engine, sh, cmd_rx, video_tx, metrics, &p).run();
+            SessionLoop::new(engine, sh, cmd_rx, video, metrics, &p).run();
         })
         .map_err(|e| ApiError::internal(format!("cannot start a session thread: {e}")))?;
     ready_rx
@@ -327,7 +337,7 @@ fn build_engine(p: &SessionParams) -> Result<Session, ApiError> {
     s.set_drop_late_video(true);
     // `FACECAST_FAST_START=0` (diagnostic, for A/B latency runs) restores the look-ahead wait.
     s.set_fast_start(std::env::var_os("FACECAST_FAST_START").is_none_or(|v| v != "0"));
-    // Video frames go to the video thread this much before their pts (about one render +
+    // Video frames go to the video pool this much before their pts (about one render +
     // encode), so the picture reaches the viewer with its audio instead of ~15 ms after it.
     // `FACECAST_VIDEO_LEAD_MS` (diagnostic, for A/B latency runs) overrides it.
     let lead_ms = std::env::var("FACECAST_VIDEO_LEAD_MS")
@@ -358,10 +368,10 @@ struct VideoEnc {
     last_key: Option<Instant>,
 }
 
-/// What the session thread tells its video thread.
+/// What the session thread tells its video job (run by the video pool's workers).
 // `Frame` carries the face weights inline (~300 bytes): boxing them would allocate per frame.
 #[allow(clippy::large_enum_variant)]
-enum VideoCmd {
+pub(crate) enum VideoCmd {
     /// Render, encode and send the frame for `pts`.
     Frame {
         pts: MediaTime,
@@ -378,8 +388,9 @@ enum VideoCmd {
     Bitrate(Codec, u32),
 }
 
-/// The video thread of a session: renders, encodes and fans out video frames.
-struct VideoWorker {
+/// The video side of a session: renders, encodes and fans out video frames. It has no thread of
+/// its own: the video pool's workers run it ([`VideoJob::run`]), one at a time.
+pub(crate) struct VideoWorker {
     renderer: FrameRenderer,
     frame: I420Frame,
     shared: Arc<SessionShared>,
@@ -399,13 +410,13 @@ struct SessionLoop {
     engine: Session,
     shared: Arc<SessionShared>,
     rx: Receiver<Cmd>,
-    video_tx: Sender<VideoCmd>,
+    video: VideoHandle<VideoWorker>,
     metrics: Arc<Metrics>,
     width: u32,
     height: u32,
     fps: u32,
     peers: Vec<PeerSlot>,
-    /// Target bitrate per codec in use (the encoders live on the video thread).
+    /// Target bitrate per codec in use (the encoders live in the video job).
     bitrates: HashMap<Codec, u32>,
     opus: Option<OpusEncoder>,
     opus_buf: Vec<u8>,
@@ -422,7 +433,7 @@ struct SessionLoop {
     audio_late_n: u32,
 }
 
-/// Video frames are handed to the video thread this long before their pts (render + encode).
+/// Video frames are handed to the video pool this long before their pts (render + encode).
 const VIDEO_LEAD_MS: u64 = 15;
 
 /// Period of `position` events, media ms.
@@ -436,7 +447,7 @@ impl SessionLoop {
         engine: Session,
         shared: Arc<SessionShared>,
         rx: Receiver<Cmd>,
-        video_tx: Sender<VideoCmd>,
+        video: VideoHandle<VideoWorker>,
         metrics: Arc<Metrics>,
         p: &SessionParams,
     ) -> Self {
@@ -444,7 +455,7 @@ impl SessionLoop {
             engine,
             shared,
             rx,
-            video_tx,
+            video,
             metrics,
             width: p.width,
             height: p.height,
@@ -538,12 +549,16 @@ impl SessionLoop {
                         }
                         _ => None,
                     };
-                    let _ = self.video_tx.send(VideoCmd::Frame {
-                        pts,
-                        face,
-                        pose,
-                        trace,
-                    });
+                    let due = self.wall_of(pts);
+                    self.video.send(
+                        VideoCmd::Frame {
+                            pts,
+                            face,
+                            pose,
+                            trace,
+                        },
+                        Some(due),
+                    );
                 }
                 Output::Video { frame, .. } => {
                     // Not produced once the renderer is detached; keep the buffer cycle intact.
@@ -711,10 +726,10 @@ impl SessionLoop {
         true
     }
 
-    /// Tell the video thread who watches (it keeps one encoder per codec in use).
+    /// Tell the video job who watches (it keeps one encoder per codec in use).
     fn send_peers(&self) {
         let list = self.peers.iter().map(|p| (p.codec, p.tx.clone())).collect();
-        let _ = self.video_tx.send(VideoCmd::Peers(list));
+        self.video.send(VideoCmd::Peers(list), None);
     }
 
     fn update_bitrates(&mut self) {
@@ -737,7 +752,7 @@ impl SessionLoop {
             let changed = (target as f64 - *bitrate as f64).abs() > *bitrate as f64 * 0.05;
             if changed {
                 *bitrate = target;
-                let _ = self.video_tx.send(VideoCmd::Bitrate(*codec, target));
+                self.video.send(VideoCmd::Bitrate(*codec, target), None);
             }
             total += *bitrate as u64;
         }
@@ -837,7 +852,7 @@ impl SessionLoop {
             Cmd::Peer { id, event } => match event {
                 PeerEvent::KeyframeRequest | PeerEvent::Connected => {
                     if let Some(p) = self.peers.iter().find(|p| p.id == id) {
-                        let _ = self.video_tx.send(VideoCmd::ForceKey(p.codec));
+                        self.video.send(VideoCmd::ForceKey(p.codec), None);
                     }
                 }
                 PeerEvent::BitrateEstimate(bps) => {
@@ -878,6 +893,54 @@ fn count_late(metrics: &Metrics, shared: &SessionShared) {
     shared.late.fetch_add(1, Relaxed);
 }
 
+impl VideoJob for VideoWorker {
+    type Cmd = VideoCmd;
+
+    /// Apply control messages in order; of several queued frames render only the newest (the
+    /// older ones are already late).
+    fn run(&mut self, cmds: &mut Vec<VideoCmd>) {
+        let mut job = None;
+        for cmd in cmds.drain(..) {
+            match cmd {
+                VideoCmd::Frame {
+                    pts,
+                    face,
+                    pose,
+                    trace,
+                } => {
+                    if job.replace((pts, face, pose, trace)).is_some() {
+                        count_late(&self.metrics, &self.shared);
+                    }
+                }
+                VideoCmd::Peers(list) => self.set_peers(list),
+                VideoCmd::ForceKey(codec) => {
+                    if let Some(ve) = self.encoders.get_mut(&codec) {
+                        ve.force_key = true;
+                    }
+                }
+                VideoCmd::Bitrate(codec, bps) => {
+                    self.bitrates.insert(codec, bps);
+                    if let Some(ve) = self.encoders.get_mut(&codec) {
+                        ve.enc.set_bitrate(bps);
+                    }
+                }
+            }
+        }
+        if let Some((pts, face, pose, trace)) = job {
+            self.frame(pts, &face, &pose, trace);
+        }
+    }
+}
+
+impl Drop for VideoWorker {
+    /// The session ended (its handle dropped and its last commands run): close its viewers.
+    fn drop(&mut self) {
+        for (_, tx) in self.peers.drain(..) {
+            let _ = tx.try_send(PeerMsg::Close);
+        }
+    }
+}
+
 impl VideoWorker {
     fn new(
         renderer: FrameRenderer,
@@ -903,49 +966,6 @@ impl VideoWorker {
 
     fn wall_of(&self, t: MediaTime) -> Instant {
         self.shared.epoch + Duration::from_nanos(t.samples() * 1_000_000_000 / OUTPUT_RATE as u64)
-    }
-
-    /// Until the session thread hangs up: apply control messages in order; of several queued
-    /// frames render only the newest (the older ones are already late).
-    fn run(mut self, rx: Receiver<VideoCmd>) {
-        let mut pending = Vec::new();
-        while let Ok(first) = rx.recv() {
-            pending.push(first);
-            pending.extend(rx.try_iter());
-            let mut job = None;
-            for cmd in pending.drain(..) {
-                match cmd {
-                    VideoCmd::Frame {
-                        pts,
-                        face,
-                        pose,
-                        trace,
-                    } => {
-                        if job.replace((pts, face, pose, trace)).is_some() {
-                            count_late(&self.metrics, &self.shared);
-                        }
-                    }
-                    VideoCmd::Peers(list) => self.set_peers(list),
-                    VideoCmd::ForceKey(codec) => {
-                        if let Some(ve) = self.encoders.get_mut(&codec) {
-                            ve.force_key = true;
-                        }
-                    }
-                    VideoCmd::Bitrate(codec, bps) => {
-                        self.bitrates.insert(codec, bps);
-                        if let Some(ve) = self.encoders.get_mut(&codec) {
-                            ve.enc.set_bitrate(bps);
-                        }
-                    }
-                }
-            }
-            if let Some((pts, face, pose, trace)) = job {
-                self.frame(pts, &face, &pose, trace);
-            }
-        }
-        for (_, tx) in self.peers.drain(..) {
-            let _ = tx.try_send(PeerMsg::Close);
-        }
     }
 
     /// New viewer list: create the encoders of new codecs (first frame a keyframe), drop unused.

@@ -862,7 +862,7 @@ async fn whep_viewer_connects_gets_media_and_is_freed_when_it_vanishes() {
         "first video frame must be a keyframe: {got:?}"
     );
     // Audio sent to the viewer is timed (its send delay is what the browser's jitter buffer
-    // sees); video came from the session's separate video thread.
+    // sees); video came from the shared video workers.
     let (_, _, b) = call(&st, req("GET", "/metrics", None, Body::empty())).await;
     let text = String::from_utf8(b).unwrap();
     let sent = text
@@ -1048,4 +1048,100 @@ mod whep_client {
             .to_string();
         (loc, body.to_string())
     }
+}
+
+#[tokio::test]
+async fn one_video_worker_serves_three_watched_sessions_and_deleting_frees_them() {
+    let mut cfg = config();
+    cfg.video_threads = 1;
+    let st = state(cfg);
+    let ids = [create(&st).await, create(&st).await, create(&st).await];
+    let addr = spawn_server(st.clone()).await;
+    let mut clients = Vec::new();
+    for id in &ids {
+        clients.push(
+            whep_client::Client::start(&format!("http://{addr}/v1/sessions/{id}/whep")).await,
+        );
+        assert_eq!(speak_wav(&st, id, 500).await, StatusCode::ACCEPTED);
+    }
+    assert_eq!(
+        st.video_sessions(),
+        3,
+        "each session has its video job on the pool"
+    );
+    // Every session's viewer gets advancing video from the one shared worker.
+    for (id, c) in ids.iter().zip(&clients) {
+        let got = c.wait_media(Duration::from_secs(10)).await;
+        assert!(got.video_frames >= 10, "session {id}: {got:?}");
+        assert!(got.keyframe_first, "session {id}: {got:?}");
+    }
+    let frames = |id: &str| {
+        st.session(id)
+            .unwrap()
+            .frames
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before: Vec<u64> = ids.iter().map(|id| frames(id)).collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for (id, b) in ids.iter().zip(&before) {
+        assert!(frames(id) >= b + 3, "session {id} stalled at {b} frames");
+    }
+    let (_, _, b) = call(&st, req("GET", "/metrics", None, Body::empty())).await;
+    let text = String::from_utf8(b).unwrap();
+    assert!(text.contains("facecast_video_workers 1\n"), "{text}");
+    assert!(text.contains("\nfacecast_video_queue_depth "), "{text}");
+
+    // DELETE ends each session: its thread stops, its video job is dropped and nothing holds
+    // the session any more (viewer tasks end on Close).
+    let sessions: Vec<_> = ids.iter().map(|id| st.session(id).unwrap()).collect();
+    for id in &ids {
+        let (s, _, _) = call(
+            &st,
+            req("DELETE", &format!("/v1/sessions/{id}"), None, Body::empty()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+    }
+    let t0 = Instant::now();
+    while st.video_sessions() != 0 || sessions.iter().any(|s| Arc::strong_count(s) > 1) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "not freed: {} video jobs, session refs {:?}",
+            st.video_sessions(),
+            sessions.iter().map(Arc::strong_count).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for c in &clients {
+        c.stop();
+    }
+}
+
+#[tokio::test]
+async fn deleting_an_unwatched_session_frees_its_video_job() {
+    let st = state(config());
+    let id = create(&st).await;
+    let sess = st.session(&id).unwrap();
+    assert_eq!(st.video_sessions(), 1);
+    let (s, _, _) = call(
+        &st,
+        req("DELETE", &format!("/v1/sessions/{id}"), None, Body::empty()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let t0 = Instant::now();
+    while st.video_sessions() != 0 || Arc::strong_count(&sess) > 1 {
+        assert!(t0.elapsed() < Duration::from_secs(5), "session not freed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[test]
+fn zero_video_threads_is_a_config_error() {
+    let mut cfg = config();
+    cfg.video_threads = 0;
+    let e = cfg.check().unwrap_err().to_string();
+    assert!(e.contains("video_threads"), "{e}");
+    cfg.video_threads = 1;
+    assert!(cfg.check().is_ok());
 }
