@@ -255,6 +255,21 @@ mod tests {
     }
 
     #[test]
+    fn video_threads() {
+        let serve = |extra: &[&str]| {
+            let mut v = vec!["facecast", "serve"];
+            v.extend_from_slice(extra);
+            Cli::try_parse_from(v).map(|c| match c.command {
+                Command::Serve(a) => a.video_threads,
+                _ => unreachable!("serve parses as serve"),
+            })
+        };
+        assert_eq!(serve(&[]).unwrap(), None);
+        assert_eq!(serve(&["--video-threads", "3"]).unwrap(), Some(3));
+        assert!(serve(&["--video-threads", "0"]).is_err());
+    }
+
+    #[test]
     fn sizes() {
         assert_eq!(parse_size("640x480"), Ok((640, 480)));
         assert!(parse_size("641x480").unwrap_err().contains("even"));
