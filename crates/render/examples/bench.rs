@@ -1,6 +1,7 @@
 //! Renderer benchmark: ms/frame for morph + skin + rasterize + shade (+ resolve), single thread.
 //! `cargo run --release -p facecast-render --example bench [frames] [model filter]`
-//! (`BENCH_MEM=1` also prints each renderer's memory use).
+//! (`BENCH_MEM=1` also prints each renderer's memory use; `BENCH_NO_REUSE=1` draws every tile
+//! of every frame instead of reusing unchanged ones).
 //!
 //! Every frame changes the face weights and the head pose, so the whole pipeline (pose, sparse
 //! morph, skinning, setup, raster, shade, resolve) runs each time.
@@ -72,6 +73,8 @@ fn main() {
                 ..Default::default()
             };
             let mut r = Renderer::new(av.clone(), cfg).expect("renderer");
+            // `BENCH_NO_REUSE=1`: draw every tile every frame (the full cost of a frame).
+            r.set_tile_reuse(std::env::var_os("BENCH_NO_REUSE").is_none());
             let mut fw = FaceWeights::default();
             let mut ch = Vec::new();
             let mut rgba = RgbaFrame::default();

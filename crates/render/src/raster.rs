@@ -54,17 +54,12 @@ pub(crate) struct MatInfo {
     double_sided: bool,
     pub(crate) unlit: bool,
     pub(crate) has_color: bool,
-    /// The texture coordinate set copied into the triangle records (`Tri::uv`): the base
-    /// colour texture's, else the normal map's.
-    pub(crate) tri_uv1: bool,
 }
 
 /// What shading reads of a triangle (the eight-wide kernel through `TRI_LAYOUT`), indexed by
 /// triangle id. Rasterisation reads the compact [`Hot`] records (`Raster::hot`) instead.
-/// Three cache lines: the interpolation set-up; the vertices' normals and texture coordinates;
-/// their colours and the tangent frame. The vertex attributes are copied here at set-up so the
-/// shading kernel reads one record per pixel (independent loads) instead of following the
-/// triangle's vertex indices into two more arrays (a chain of dependent gathers).
+/// Cache-line aligned: everything but the tangent frame (read for normal maps only) lies in the
+/// first line.
 #[derive(Copy, Clone, Debug, Default)]
 #[repr(C, align(64))]
 struct Tri {
@@ -81,16 +76,8 @@ struct Tri {
     uv_ratio: f32,
     /// Product of the vertices' 1/w (per-pixel LOD: texels ∝ w³ · this).
     iwprod: f32,
-    /// View-space normals of the vertices (`VOut::n`).
-    n: [V3; 3],
-    /// The vertices' texture coordinates of the set `MatInfo::tri_uv1` names.
-    uv: [[f32; 2]; 3],
-    _pad1: u32,
-    /// The vertices' colours (`VAttr::col` RGB), for materials with vertex colours.
-    col: [V3; 3],
     t: V3,
     b: V3,
-    _pad2: u32,
 }
 
 /// `Hot::flags`: edge values fit in i32 (extents below 1024 px): `ea`/`eb`/`ec` hold them.
@@ -99,8 +86,6 @@ const F_SMALL: u32 = 1;
 const F_MASK: u32 = 2;
 /// `Hot::flags`: the material has a normal map (shading reads the tangent frame).
 const F_TAN: u32 = 4;
-/// `Hot::flags`: the material has vertex colours (shading reads `Tri::col`).
-const F_COL: u32 = 8;
 
 /// What rasterisation reads of a triangle: one cache line (the tile loop reads one line per
 /// triangle instead of the several a record with the shading fields would span).
@@ -128,9 +113,8 @@ struct Hot {
 
 const _: () = assert!(
     std::mem::size_of::<Hot>() == 64
-        && std::mem::offset_of!(Tri, n) == 64
-        && std::mem::offset_of!(Tri, col) == 128
-        && std::mem::size_of::<Tri>() == 192
+        && std::mem::offset_of!(Tri, t) == 64
+        && std::mem::size_of::<Tri>() == 128
 );
 
 /// i64 edge functions `(a, b, c)` of a triangle, for every kind of triangle.
@@ -491,13 +475,11 @@ fn mat_info(av: &Avatar, m: &facecast_core::model::Material, has_color: bool) ->
     } else {
         1.0
     };
-    let base_tex = tex_info(av, &m.base_color_tex);
-    let normal_tex = tex_info(av, &m.normal_tex);
     MatInfo {
         base,
         spec_cut,
-        base_tex,
-        normal_tex,
+        base_tex: tex_info(av, &m.base_color_tex),
+        normal_tex: tex_info(av, &m.normal_tex),
         normal_scale: m.normal_scale,
         emissive: m.emissive,
         kd: 1.0 - 0.7 * metallic,
@@ -507,7 +489,6 @@ fn mat_info(av: &Avatar, m: &facecast_core::model::Material, has_color: bool) ->
         double_sided: m.double_sided,
         unlit: m.unlit,
         has_color,
-        tri_uv1: base_tex.or(normal_tex).is_some_and(|t| t.uv1),
     }
 }
 
@@ -531,6 +512,7 @@ fn perturb(t: &Tri, m: &MatInfo, n: V3, s: [f32; 4]) -> V3 {
 
 struct ShadeCtx<'a> {
     av: &'a Avatar,
+    verts: &'a [VOut],
     attrs: &'a [VAttr],
     mats: &'a [MatInfo],
     luts: &'a Luts,
@@ -570,12 +552,9 @@ impl ShadeCtx<'_> {
 
     #[inline(always)]
     fn uv(&self, t: &Tri, b: &[f32; 3], ti: &TexInfo) -> [f32; 2] {
-        let copied = ti.uv1 == self.mats[t.mat as usize].tri_uv1;
         let a = |i: usize| {
             let at = &self.attrs[t.v[i] as usize];
-            if copied {
-                t.uv[i]
-            } else if ti.uv1 {
+            if ti.uv1 {
                 at.uv1
             } else {
                 at.uv0
@@ -637,12 +616,14 @@ impl ShadeCtx<'_> {
             c[3] *= s[3] * (1.0 / 255.0);
         }
         if m.has_color {
-            let [c0, c1, c2] = t.col;
-            for k in 0..3 {
+            let (c0, c1, c2) = (
+                self.attrs[t.v[0] as usize].col,
+                self.attrs[t.v[1] as usize].col,
+                self.attrs[t.v[2] as usize].col,
+            );
+            for k in 0..4 {
                 c[k] *= c0[k] * b[0] + c1[k] * b[1] + c2[k] * b[2];
             }
-            let a = |i: usize| self.attrs[t.v[i] as usize].col[3];
-            c[3] *= a(0) * b[0] + a(1) * b[1] + a(2) * b[2];
         }
         if m.unlit {
             return [
@@ -652,7 +633,11 @@ impl ShadeCtx<'_> {
                 c[3],
             ];
         }
-        let [n0, n1, n2] = t.n;
+        let (n0, n1, n2) = (
+            self.verts[t.v[0] as usize].n,
+            self.verts[t.v[1] as usize].n,
+            self.verts[t.v[2] as usize].n,
+        );
         let mut n = [
             n0[0] * b[0] + n1[0] * b[1] + n2[0] * b[2],
             n0[1] * b[0] + n1[1] * b[1] + n2[1] * b[2],
@@ -1051,8 +1036,7 @@ impl Raster {
                 } else {
                     0
                 }
-                | if m.normal_tex.is_some() { F_TAN } else { 0 }
-                | if m.has_color { F_COL } else { 0 },
+                | if m.normal_tex.is_some() { F_TAN } else { 0 },
             ..Default::default()
         };
         if small {
@@ -1105,12 +1089,6 @@ impl Raster {
             iwprod: iw[0] * iw[1] * iw[2],
             ..Default::default()
         };
-        for k in 0..3 {
-            let (v, a) = (&verts[vi[k] as usize], &attrs[vi[k] as usize]);
-            t.n[k] = v.n;
-            t.uv[k] = if m.tri_uv1 { a.uv1 } else { a.uv0 };
-            t.col[k] = [a.col[0], a.col[1], a.col[2]];
-        }
         let px_area = area as f32 / 256.0;
         let ti = m.base_tex.or(m.normal_tex);
         if let Some(ti) = ti {
@@ -1123,7 +1101,6 @@ impl Raster {
                 }
             };
             let (u0, u1, u2) = (uv(0), uv(1), uv(2));
-            debug_assert_eq!([u0, u1, u2], t.uv);
             let uva = ((u1[0] - u0[0]) * (u2[1] - u0[1]) - (u2[0] - u0[0]) * (u1[1] - u0[1])).abs();
             t.uv_ratio = uva / px_area;
             if m.normal_tex.is_some() {
@@ -1202,6 +1179,7 @@ impl Raster {
         self.geo_tiles = 0;
         let ctx = ShadeCtx {
             av,
+            verts: &geo.verts,
             attrs: &geo.attrs,
             mats: &self.mats,
             luts: &self.luts,
@@ -1212,6 +1190,7 @@ impl Raster {
             luts: &self.luts,
             tris: self.tris.as_ptr() as *const u8,
             tl: TRI_LAYOUT,
+            verts: geo.verts.as_ptr() as *const u8,
             attrs: geo.attrs.as_ptr() as *const u8,
             vl: VERT_LAYOUT,
             x0: 0.0,
@@ -1508,17 +1487,19 @@ const TRI_LAYOUT: TriLayout = TriLayout {
     iwprod: std::mem::offset_of!(Tri, iwprod),
     t: std::mem::offset_of!(Tri, t),
     b: std::mem::offset_of!(Tri, b),
-    n: std::mem::offset_of!(Tri, n),
-    uv: std::mem::offset_of!(Tri, uv),
-    col: std::mem::offset_of!(Tri, col),
 };
 const VERT_LAYOUT: VertLayout = VertLayout {
+    vstride: std::mem::size_of::<VOut>(),
+    n: std::mem::offset_of!(VOut, n),
     astride: std::mem::size_of::<VAttr>(),
     uv0: std::mem::offset_of!(VAttr, uv0),
     uv1: std::mem::offset_of!(VAttr, uv1),
+    col: std::mem::offset_of!(VAttr, col),
 };
 const _: () = assert!(
-    std::mem::size_of::<Tri>().is_multiple_of(4) && std::mem::size_of::<VAttr>().is_multiple_of(4)
+    std::mem::size_of::<Tri>().is_multiple_of(4)
+        && std::mem::size_of::<VOut>().is_multiple_of(4)
+        && std::mem::size_of::<VAttr>().is_multiple_of(4)
 );
 
 /// Shade the queued pixels of one tile row into `col`: runs of at least three entries of one
@@ -1792,13 +1773,12 @@ fn prefetch_tri(tris: &[Tri], h: &Hot) {
     if let Some(t) = tris.get(h.id as usize) {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
         let p = t as *const Tri as *const i8;
-        // Safety: a prefetch has no architectural effect; `p`, `p + 64` and `p + 128` lie
-        // inside the record (`Tri` is 192 bytes, cache-line aligned).
+        // Safety: a prefetch has no architectural effect; `p` and `p + 64` lie inside the
+        // record (`Tri` is 128 bytes, cache-line aligned).
         unsafe {
             _mm_prefetch::<_MM_HINT_T1>(p);
-            _mm_prefetch::<_MM_HINT_T1>(p.add(64));
-            if h.flags & (F_TAN | F_COL) != 0 {
-                _mm_prefetch::<_MM_HINT_T1>(p.add(128));
+            if h.flags & F_TAN != 0 {
+                _mm_prefetch::<_MM_HINT_T1>(p.add(64));
             }
         }
     }

@@ -121,21 +121,17 @@ pub(crate) struct TriLayout {
     pub iwprod: usize,
     pub t: usize,
     pub b: usize,
-    /// Three vertex normals (3 × 3 f32).
-    pub n: usize,
-    /// Three texture coordinates (3 × 2 f32) of the set `MatInfo::tri_uv1`.
-    pub uv: usize,
-    /// Three vertex colours (3 × 3 f32).
-    pub col: usize,
 }
 
-/// Byte offsets of the vertex fields the kernel gathers (`scene::VAttr`), for a texture read
-/// through the coordinate set the triangle records do not hold.
+/// Byte offsets of the vertex fields the kernel gathers (`scene::VOut` / `scene::VAttr`).
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct VertLayout {
+    pub vstride: usize,
+    pub n: usize,
     pub astride: usize,
     pub uv0: usize,
     pub uv1: usize,
+    pub col: usize,
 }
 
 /// Everything the eight-wide kernel reads. The raw pointers are the frame's triangle, vertex and
@@ -147,6 +143,7 @@ pub(crate) struct Kernel<'a> {
     pub luts: &'a crate::raster::Luts,
     pub tris: *const u8,
     pub tl: TriLayout,
+    pub verts: *const u8,
     pub attrs: *const u8,
     pub vl: VertLayout,
     /// Tile origin in pixels.
@@ -399,30 +396,15 @@ pub(crate) mod avx2 {
         _mm256_mul_ps(poly, _mm256_castsi256_ps(ex))
     }
 
-    /// Interpolated texture coordinates of `ti` (texture transform applied), from the triangle
-    /// records (`ts`) when they hold `ti`'s coordinate set (`tri_uv1`), else from the vertices.
+    /// Interpolated texture coordinates of `ti` (texture transform applied).
     #[inline(always)]
-    unsafe fn uv8(
-        k: &Kernel,
-        ti: &TexInfo,
-        (ts, tri_uv1): (&Src, bool),
-        b: &[__m256; 3],
-    ) -> [__m256; 2] {
+    unsafe fn uv8(k: &Kernel, ti: &TexInfo, v: &[Src; 3], b: &[__m256; 3]) -> [__m256; 2] {
+        let off = if ti.uv1 { k.vl.uv1 } else { k.vl.uv0 };
         let mut u = _mm256_setzero_ps();
         let mut w = _mm256_setzero_ps();
-        if ti.uv1 == tri_uv1 {
-            for i in 0..3 {
-                let off = k.tl.uv + 8 * i;
-                u = _mm256_fmadd_ps(ts.f(k.tris, k.tl.stride, off), b[i], u);
-                w = _mm256_fmadd_ps(ts.f(k.tris, k.tl.stride, off + 4), b[i], w);
-            }
-        } else {
-            let off = if ti.uv1 { k.vl.uv1 } else { k.vl.uv0 };
-            for i in 0..3 {
-                let v = ts.follow(k.tris, k.tl.stride, k.tl.v + 4 * i);
-                u = _mm256_fmadd_ps(v.f(k.attrs, k.vl.astride, off), b[i], u);
-                w = _mm256_fmadd_ps(v.f(k.attrs, k.vl.astride, off + 4), b[i], w);
-            }
+        for i in 0..3 {
+            u = _mm256_fmadd_ps(v[i].f(k.attrs, k.vl.astride, off), b[i], u);
+            w = _mm256_fmadd_ps(v[i].f(k.attrs, k.vl.astride, off + 4), b[i], w);
         }
         match ti.xf {
             Some(m) => [
@@ -759,6 +741,11 @@ pub(crate) mod avx2 {
                 *q = _mm256_blendv_ps(*q, set(1.0 / 3.0), degenerate);
             }
         }
+        let v = [
+            ts.follow(t, tl.stride, tl.v),
+            ts.follow(t, tl.stride, tl.v + 4),
+            ts.follow(t, tl.stride, tl.v + 8),
+        ];
         let ratio_prod = if m.base_tex.is_some() || (m.normal_tex.is_some() && !m.unlit) {
             _mm256_mul_ps(
                 ts.f(t, tl.stride, tl.uv_ratio),
@@ -771,7 +758,7 @@ pub(crate) mod avx2 {
         let mut c = [set(m.base[0]), set(m.base[1]), set(m.base[2])];
         let mut base_uv = None;
         if let Some(ti) = &m.base_tex {
-            let uv = uv8(k, ti, (&ts, m.tri_uv1), &bc);
+            let uv = uv8(k, ti, &v, &bc);
             base_uv = Some(uv);
             let tex = &k.av.textures[ti.tex as usize];
             let px = sample8_levels(tex, level8(ti, ratio_prod, w), uv[0], uv[1]);
@@ -792,7 +779,7 @@ pub(crate) mod avx2 {
             for (q, cq) in c.iter_mut().enumerate() {
                 let mut a = _mm256_setzero_ps();
                 for i in 0..3 {
-                    a = _mm256_fmadd_ps(ts.f(t, tl.stride, tl.col + 12 * i + 4 * q), bc[i], a);
+                    a = _mm256_fmadd_ps(v[i].f(k.attrs, k.vl.astride, k.vl.col + 4 * q), bc[i], a);
                 }
                 *cq = _mm256_mul_ps(*cq, a);
             }
@@ -807,7 +794,7 @@ pub(crate) mod avx2 {
             for (q, nq) in nn.iter_mut().enumerate() {
                 let mut a = _mm256_setzero_ps();
                 for i in 0..3 {
-                    a = _mm256_fmadd_ps(ts.f(t, tl.stride, tl.n + 12 * i + 4 * q), bc[i], a);
+                    a = _mm256_fmadd_ps(v[i].f(k.verts, k.vl.vstride, k.vl.n + 4 * q), bc[i], a);
                 }
                 *nq = a;
             }
@@ -834,7 +821,7 @@ pub(crate) mod avx2 {
                 if _mm256_movemask_ps(has_t) != 0 {
                     let uv = match (&m.base_tex, base_uv) {
                         (Some(bt), Some(uv)) if bt.uv1 == ti.uv1 && bt.xf == ti.xf => uv,
-                        _ => uv8(k, ti, (&ts, m.tri_uv1), &bc),
+                        _ => uv8(k, ti, &v, &bc),
                     };
                     let tex = &k.av.textures[ti.tex as usize];
                     let px = sample8_levels(tex, level8(ti, ratio_prod, w), uv[0], uv[1]);

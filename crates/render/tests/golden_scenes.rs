@@ -95,9 +95,8 @@ fn solid_background_is_exact_and_image_background_covers() {
 }
 
 /// A material reading its base colour through the second texture coordinate set and its normal
-/// map through the first: the eight-wide kernel (which finds one set in the triangle records
-/// and the other at the vertices) draws what the reference path draws, and the base texture
-/// really follows the second set.
+/// map through the first: the eight-wide kernel draws what the reference path draws, and the
+/// base texture really follows the second set.
 #[test]
 fn two_texture_coordinate_sets_shade_alike() {
     use facecast_core::model::TexRef;
