@@ -451,6 +451,25 @@ mod tests {
         }
     }
 
+    /// An idle one-worker pool with jobs 1 and 2 registered, their log and liveness token.
+    #[allow(clippy::type_complexity)]
+    fn two_jobs() -> (
+        VideoPool<Rec>,
+        Log,
+        Arc<()>,
+        VideoHandle<Rec>,
+        VideoHandle<Rec>,
+    ) {
+        let pool = VideoPool::idle(1, 2);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let alive = Arc::new(());
+        let (a, b) = (
+            pool.register(rec(1, &log, &alive)),
+            pool.register(rec(2, &log, &alive)),
+        );
+        (pool, log, alive, a, b)
+    }
+
     #[test]
     fn edf_queue_pops_earliest_deadline_then_first_pushed() {
         let t = Instant::now();
@@ -497,13 +516,7 @@ mod tests {
 
     #[test]
     fn a_control_message_alone_is_due_now() {
-        let pool = VideoPool::idle(1, 2);
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let alive = Arc::new(());
-        let (a, b) = (
-            pool.register(rec(1, &log, &alive)),
-            pool.register(rec(2, &log, &alive)),
-        );
+        let (pool, log, _alive, a, b) = two_jobs();
         assert!(a.send(1, Some(Instant::now() + Duration::from_millis(500))));
         assert!(b.send(2, None));
         while pool.run_next() {}
@@ -572,13 +585,7 @@ mod tests {
 
     #[test]
     fn a_panicking_job_is_dropped_and_the_others_go_on() {
-        let pool = VideoPool::idle(1, 2);
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let alive = Arc::new(());
-        let (a, b) = (
-            pool.register(rec(1, &log, &alive)),
-            pool.register(rec(2, &log, &alive)),
-        );
+        let (pool, log, alive, a, b) = two_jobs();
         a.send(666, None);
         b.send(5, None);
         while pool.run_next() {}
