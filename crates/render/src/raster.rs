@@ -1228,9 +1228,7 @@ impl Raster {
                         self.reused += has_geometry as usize;
                         break 'draw;
                     }
-                    let empty = self.bins[tile].is_empty()
-                        && self.bins_blend[tile].is_empty()
-                        && self.bins_back[tile].is_empty();
+                    let empty = !has_geometry;
                     if empty {
                         for ly in 0..th {
                             let row = &mut self.rgba[ro + ly * TILE * 4..ro + (ly * TILE + tw) * 4];
@@ -1270,7 +1268,7 @@ impl Raster {
                         // The raster records are read in bin order, spread over the array:
                         // start loading a few ahead.
                         if let Some(&ahead) = bin.get(j + 6) {
-                            prefetch_hot(hot, ahead);
+                            prefetch_l1(hot, ahead);
                         }
                         draw(&hot[id as usize], &mut self.depth, &mut self.ids);
                     }
@@ -1578,8 +1576,11 @@ fn shade_batch(
     // Shading records start loading (into L1) up to two groups ahead of the one shaded.
     let mut ahead = 0;
     while i < n {
+        // `to` never decreases, so each entry is prefetched once.
         let to = (i + 16).min(n);
-        prefetch_shading(tris, &b.tri[ahead.min(to)..to]);
+        for &id in &b.tri[ahead..to] {
+            prefetch_l1(tris, id);
+        }
         ahead = to;
         let mi = b.mat[i];
         if simd && simd_ok[mi as usize] {
@@ -1607,21 +1608,6 @@ fn shade_batch(
         i += 1;
     }
     b.n = 0;
-}
-
-/// Starts loading (into L1) the shading records of triangles `ids`.
-#[inline(always)]
-fn prefetch_shading(tris: &[Tri], ids: &[u32]) {
-    #[cfg(target_arch = "x86_64")]
-    for &id in ids {
-        if let Some(t) = tris.get(id as usize) {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            // Safety: a prefetch has no architectural effect; the address lies in the record.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(t as *const Tri as *const i8) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (tris, ids);
 }
 
 /// Adds triangle `h` to the bin of every tile its bbox touches.
@@ -1752,17 +1738,18 @@ fn cover(img: &RgbaFrame, w: usize, h: usize) -> Vec<[u8; 4]> {
     out
 }
 
-/// Starts loading (into L1) the raster record of triangle `id`.
+/// Starts loading (into L1) the first cache line of record `id` of `records` (a triangle's raster
+/// or shading record); an id past the end is ignored.
 #[inline(always)]
-fn prefetch_hot(hot: &[Hot], id: u32) {
+fn prefetch_l1<T>(records: &[T], id: u32) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(h) = hot.get(id as usize) {
+    if let Some(r) = records.get(id as usize) {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         // Safety: a prefetch has no architectural effect; the address lies in the record.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(h as *const Hot as *const i8) };
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(r as *const T as *const i8) };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (hot, id);
+    let _ = (records, id);
 }
 
 /// Starts loading the shading record of a triangle being rasterised (into L2): the tile's
