@@ -1,7 +1,8 @@
 //! Renderer benchmark: ms/frame for morph + skin + rasterize + shade (+ resolve), single thread.
 //! `cargo run --release -p facecast-render --example bench [frames] [model filter]`
 //! (`BENCH_MEM=1` also prints each renderer's memory use; `BENCH_NO_REUSE=1` draws every tile
-//! of every frame instead of reusing unchanged ones).
+//! of every frame instead of reusing unchanged ones; `BENCH_SESSIONS=N` also renders N
+//! renderers in turn, as a server's video workers do, so every frame starts with cold caches).
 //!
 //! Every frame changes the face weights and the head pose, so the whole pipeline (pose, sparse
 //! morph, skinning, setup, raster, shade, resolve) runs each time.
@@ -72,7 +73,7 @@ fn main() {
                 height: h,
                 ..Default::default()
             };
-            let mut r = Renderer::new(av.clone(), cfg).expect("renderer");
+            let mut r = Renderer::new(av.clone(), cfg.clone()).expect("renderer");
             // `BENCH_NO_REUSE=1`: draw every tile every frame (the full cost of a frame).
             r.set_tile_reuse(std::env::var_os("BENCH_NO_REUSE").is_none());
             let mut fw = FaceWeights::default();
@@ -123,6 +124,43 @@ fn main() {
             }
             let ms_static = t0.per_frame(frames);
             let f = |t: (f64, f64)| format!("{:.2} ({:.1})", t.1, t.0);
+            let sessions: usize = std::env::var("BENCH_SESSIONS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if sessions > 0 {
+                // Each session its own renderer, frame and animation phase.
+                let mut rs: Vec<(Renderer, I420Frame, FaceWeights, HeadPose, Vec<f32>)> = (0
+                    ..sessions)
+                    .map(|_| {
+                        let mut r = Renderer::new(av.clone(), cfg.clone()).expect("renderer");
+                        r.set_tile_reuse(std::env::var_os("BENCH_NO_REUSE").is_none());
+                        (
+                            r,
+                            I420Frame::default(),
+                            FaceWeights::default(),
+                            HeadPose::default(),
+                            Vec::new(),
+                        )
+                    })
+                    .collect();
+                let mut run = |from: usize, n: usize| {
+                    for i in from..from + n {
+                        for (k, (r, yuv, fw, pose, ch)) in rs.iter_mut().enumerate() {
+                            step(i + 11 * k, fw, pose);
+                            av.rig.resolve(fw, av.channels.len(), ch);
+                            r.render_i420(ch, pose, yuv);
+                        }
+                    }
+                };
+                run(0, 3);
+                let t0 = Clock::start();
+                run(3, frames);
+                println!(
+                    "  {sessions} sessions in turn (i420, cold caches): {} per frame",
+                    f(t0.per_frame(frames * sessions))
+                );
+            }
             if std::env::var("BENCH_MEM").is_ok() {
                 println!(
                     "  memory: {:.2} MB owned by this renderer (textures/meshes shared via the Arc<Avatar>)",

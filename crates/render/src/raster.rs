@@ -16,6 +16,8 @@ use crate::{Background, RenderConfig};
 pub const TILE: usize = 64;
 /// Bytes of one tile's RGBA output.
 const TILE_BYTES: usize = TILE * TILE * 4;
+/// Bytes of one tile's I420 output: the luma plane, then the Cb and the Cr plane.
+const TILE_YUV: usize = TILE * TILE * 3 / 2;
 const NONE: u32 = u32::MAX;
 /// Sample positions inside a pixel, in 1/16 pixel (rotated grid).
 const SX: [i64; 4] = [6, 14, 2, 10];
@@ -411,6 +413,11 @@ pub struct Raster {
     thash: Vec<u64>,
     /// Per tile: signature of what was drawn into its `rgba` slot, or `None` (not drawn yet).
     tile_sig: Vec<Option<u64>>,
+    /// I420 conversion of every tile's `rgba` slot (`TILE_YUV` each; allocated with the first
+    /// I420 frame), so a reused tile is copied, not converted again.
+    yuv: Vec<u8>,
+    /// Per tile: signature of the output held in its `yuv` slot, or `None`.
+    yuv_sig: Vec<Option<u64>>,
     /// Reuse unchanged tiles (on by default; off draws every tile every frame).
     pub reuse: bool,
     /// Tiles with geometry in the last frame, and how many of them were reused.
@@ -759,6 +766,8 @@ impl Raster {
             rgba: vec![0; tiles_x * tiles_y * TILE_BYTES],
             thash: Vec::with_capacity(tri_total + tri_total / 32 + 64),
             tile_sig: vec![None; tiles_x * tiles_y],
+            yuv: Vec::new(),
+            yuv_sig: vec![None; tiles_x * tiles_y],
             reuse: true,
             reused: 0,
             geo_tiles: 0,
@@ -802,6 +811,8 @@ impl Raster {
             + self.rgba.capacity()
             + self.thash.capacity() * 8
             + self.tile_sig.capacity() * size_of::<Option<u64>>()
+            + self.yuv.capacity()
+            + self.yuv_sig.capacity() * size_of::<Option<u64>>()
             + self.mats.capacity() * size_of::<MatInfo>()
             + self.draw_mat.capacity() * 4
             + self.luts.srgb16.capacity() * 4
@@ -1173,6 +1184,7 @@ impl Raster {
         // rounding, not to the bit).
         if simd != self.cached_simd || !self.reuse {
             self.tile_sig.fill(None);
+            self.yuv_sig.fill(None);
             self.cached_simd = simd;
         }
         self.reused = 0;
@@ -1449,20 +1461,58 @@ impl Raster {
                     }
                     Target::I420(out) => {
                         let w = self.w;
-                        for ly in (0..th).step_by(2) {
-                            let s0 = ly * TILE * 4;
-                            let s1 = (ly + 1) * TILE * 4;
-                            let yrow = (y0 + ly) * w + x0;
-                            let (ya, yb) = out.y[yrow..yrow + w + tw].split_at_mut(w);
-                            let crow = (y0 + ly) / 2 * (w / 2) + x0 / 2;
-                            rgba_rows_to_i420(
-                                &self.rgba[ro + s0..ro + s0 + tw * 4],
-                                &self.rgba[ro + s1..ro + s1 + tw * 4],
-                                &mut ya[..tw],
-                                &mut yb[..tw],
-                                &mut out.u[crow..crow + tw / 2],
-                                &mut out.v[crow..crow + tw / 2],
-                            );
+                        if !self.reuse {
+                            // Straight from the RGBA slot into the frame.
+                            for ly in (0..th).step_by(2) {
+                                let s0 = ly * TILE * 4;
+                                let s1 = (ly + 1) * TILE * 4;
+                                let yrow = (y0 + ly) * w + x0;
+                                let (ya, yb) = out.y[yrow..yrow + w + tw].split_at_mut(w);
+                                let crow = (y0 + ly) / 2 * (w / 2) + x0 / 2;
+                                rgba_rows_to_i420(
+                                    &self.rgba[ro + s0..ro + s0 + tw * 4],
+                                    &self.rgba[ro + s1..ro + s1 + tw * 4],
+                                    &mut ya[..tw],
+                                    &mut yb[..tw],
+                                    &mut out.u[crow..crow + tw / 2],
+                                    &mut out.v[crow..crow + tw / 2],
+                                );
+                            }
+                            continue;
+                        }
+                        if self.yuv.is_empty() {
+                            // Allocation: once, with the first I420 frame.
+                            self.yuv = vec![0; self.tile_sig.len() * TILE_YUV];
+                        }
+                        let slot = &mut self.yuv[tile * TILE_YUV..(tile + 1) * TILE_YUV];
+                        let (sy, suv) = slot.split_at_mut(TILE * TILE);
+                        let (su, sv) = suv.split_at_mut(TILE * TILE / 4);
+                        if self.yuv_sig[tile] != Some(sig) {
+                            for ly in (0..th).step_by(2) {
+                                let s0 = ly * TILE * 4;
+                                let s1 = (ly + 1) * TILE * 4;
+                                let (ya, yb) = sy[ly * TILE..(ly + 2) * TILE].split_at_mut(TILE);
+                                let c = ly / 2 * (TILE / 2);
+                                rgba_rows_to_i420(
+                                    &self.rgba[ro + s0..ro + s0 + tw * 4],
+                                    &self.rgba[ro + s1..ro + s1 + tw * 4],
+                                    &mut ya[..tw],
+                                    &mut yb[..tw],
+                                    &mut su[c..c + tw / 2],
+                                    &mut sv[c..c + tw / 2],
+                                );
+                            }
+                            self.yuv_sig[tile] = Some(sig);
+                        }
+                        for ly in 0..th {
+                            let d = (y0 + ly) * w + x0;
+                            out.y[d..d + tw].copy_from_slice(&sy[ly * TILE..ly * TILE + tw]);
+                        }
+                        for cy in 0..th / 2 {
+                            let d = (y0 / 2 + cy) * (w / 2) + x0 / 2;
+                            let c = cy * (TILE / 2);
+                            out.u[d..d + tw / 2].copy_from_slice(&su[c..c + tw / 2]);
+                            out.v[d..d + tw / 2].copy_from_slice(&sv[c..c + tw / 2]);
                         }
                     }
                 }
