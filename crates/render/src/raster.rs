@@ -236,6 +236,128 @@ fn project(index: usize, v: &VOut, near: f32, w: f32, h: f32) -> PVert {
     }
 }
 
+/// Projects every vertex of `verts` into `out` (cleared first): [`project`] of each.
+fn project_all(verts: &[VOut], near: f32, w: f32, h: f32, out: &mut Vec<PVert>) {
+    out.clear();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // Safety: the CPU supports AVX2 (checked just above).
+            unsafe { project_avx2(verts, near, w, h, out) };
+            return;
+        }
+    }
+    out.extend(
+        verts
+            .iter()
+            .enumerate()
+            .map(|(i, v)| project(i, v, near, w, h)),
+    );
+}
+
+/// Eight-wide [`project_all`]: the same arithmetic in the same order (no fused operations), so
+/// the same bits; the vertex hashes stay scalar.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn project_avx2(verts: &[VOut], near: f32, w: f32, h: f32, out: &mut Vec<PVert>) {
+    use std::arch::x86_64::*;
+    let n8 = verts.len() / 8 * 8;
+    let stride = std::mem::size_of::<VOut>() as i32;
+    let lanes = _mm256_mullo_epi32(
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        _mm256_set1_epi32(stride),
+    );
+    let (mut xs, mut ys, mut iws, mut codes) = ([0i32; 8], [0i32; 8], [0f32; 8], [0i32; 8]);
+    for base in (0..n8).step_by(8) {
+        // Safety: AVX2 (caller's contract). The gathers read the f32 fields `cx`, `cy` and
+        // `cw` of verts[base..base + 8] (base + 8 <= n8 <= verts.len()): byte offsets
+        // lane·stride + field offset from the first of them, inside the slice.
+        unsafe {
+            let p = verts.as_ptr().add(base) as *const f32;
+            let g = |off: usize| {
+                _mm256_i32gather_ps::<1>(p, _mm256_add_epi32(lanes, _mm256_set1_epi32(off as i32)))
+            };
+            let cx = g(std::mem::offset_of!(VOut, cx));
+            let cy = g(std::mem::offset_of!(VOut, cy));
+            let cw = g(std::mem::offset_of!(VOut, cw));
+            let sign = _mm256_set1_ps(-0.0);
+            let ncw = _mm256_xor_ps(cw, sign);
+            let bit =
+                |m: __m256, b: i32| _mm256_and_si256(_mm256_castps_si256(m), _mm256_set1_epi32(b));
+            let mut code = bit(_mm256_cmp_ps::<_CMP_LT_OQ>(cw, _mm256_set1_ps(near)), 0x101);
+            code = _mm256_or_si256(code, bit(_mm256_cmp_ps::<_CMP_GT_OQ>(cx, cw), 2));
+            code = _mm256_or_si256(code, bit(_mm256_cmp_ps::<_CMP_LT_OQ>(cx, ncw), 4));
+            code = _mm256_or_si256(code, bit(_mm256_cmp_ps::<_CMP_GT_OQ>(cy, cw), 8));
+            code = _mm256_or_si256(code, bit(_mm256_cmp_ps::<_CMP_LT_OQ>(cy, ncw), 16));
+            let gw = _mm256_mul_ps(_mm256_set1_ps(GUARD), cw);
+            let ngw = _mm256_xor_ps(gw, sign);
+            let guard = _mm256_or_ps(
+                _mm256_or_ps(
+                    _mm256_cmp_ps::<_CMP_GT_OQ>(cx, gw),
+                    _mm256_cmp_ps::<_CMP_LT_OQ>(cx, ngw),
+                ),
+                _mm256_or_ps(
+                    _mm256_cmp_ps::<_CMP_GT_OQ>(cy, gw),
+                    _mm256_cmp_ps::<_CMP_LT_OQ>(cy, ngw),
+                ),
+            );
+            code = _mm256_or_si256(code, bit(guard, 0x200));
+            let half = _mm256_set1_ps(0.5);
+            let inv = _mm256_div_ps(_mm256_set1_ps(1.0), cw);
+            let sx = _mm256_mul_ps(
+                _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(cx, inv), half), half),
+                _mm256_set1_ps(w),
+            );
+            let sy = _mm256_mul_ps(
+                _mm256_sub_ps(half, _mm256_mul_ps(_mm256_mul_ps(cy, inv), half)),
+                _mm256_set1_ps(h),
+            );
+            let inf = _mm256_set1_ps(f32::INFINITY);
+            let abs = |v: __m256| _mm256_andnot_ps(sign, v);
+            let finite = _mm256_and_ps(
+                _mm256_cmp_ps::<_CMP_LT_OQ>(abs(sx), inf),
+                _mm256_cmp_ps::<_CMP_LT_OQ>(abs(sy), inf),
+            );
+            code = _mm256_or_si256(
+                code,
+                _mm256_andnot_si256(_mm256_castps_si256(finite), _mm256_set1_epi32(C_BAD as i32)),
+            );
+            // texture::floor_i((v · 16 + 0.5).clamp(-1e9, 1e9)), NaN to 0 as `as i32` does.
+            let rnd = |v: __m256| {
+                let t = _mm256_add_ps(_mm256_mul_ps(v, _mm256_set1_ps(16.0)), half);
+                let c = _mm256_max_ps(_mm256_min_ps(t, _mm256_set1_ps(1e9)), _mm256_set1_ps(-1e9));
+                let i = _mm256_cvttps_epi32(c);
+                let below =
+                    _mm256_castps_si256(_mm256_cmp_ps::<_CMP_LT_OQ>(c, _mm256_cvtepi32_ps(i)));
+                let f = _mm256_add_epi32(i, below);
+                _mm256_andnot_si256(_mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(t, t)), f)
+            };
+            _mm256_storeu_si256(xs.as_mut_ptr() as *mut __m256i, rnd(sx));
+            _mm256_storeu_si256(ys.as_mut_ptr() as *mut __m256i, rnd(sy));
+            _mm256_storeu_ps(iws.as_mut_ptr(), inv);
+            _mm256_storeu_si256(codes.as_mut_ptr() as *mut __m256i, code);
+        }
+        for k in 0..8 {
+            out.push(PVert {
+                x: xs[k],
+                y: ys[k],
+                iw: iws[k],
+                code: codes[k] as u32,
+                hash: vertex_hash(base + k, &verts[base + k]),
+            });
+        }
+    }
+    out.extend(
+        verts[n8..]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| project(n8 + i, v, near, w, h)),
+    );
+}
+
 pub(crate) struct Luts {
     srgb: [f32; 256],
     /// sRGB value × 16 (0..=4080) → linear, for values filtered in sRGB space.
@@ -878,13 +1000,7 @@ impl Raster {
         let near = cam.near;
         // Project every vertex once: triangles then cull with a few integer operations.
         let (w, h) = (self.w as f32, self.h as f32);
-        self.proj.clear();
-        self.proj.extend(
-            geo.verts
-                .iter()
-                .enumerate()
-                .map(|(i, v)| project(i, v, near, w, h)),
-        );
+        project_all(&geo.verts, near, w, h, &mut self.proj);
         for pass in 0..2 {
             for (di, d) in geo.draws.iter().enumerate() {
                 let mi = self.draw_mat[di];
@@ -2469,6 +2585,64 @@ mod tests {
             simple > 10_000 && rest > 10_000 && empty > 10_000,
             "{simple} {rest} {empty}"
         );
+    }
+
+    #[test]
+    fn eight_wide_projection_matches_the_reference() {
+        // Ordinary vertices, vertices on and beyond every clip plane, behind the eye, huge
+        // and non-finite values; lengths that leave a scalar tail.
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng >> 40) as f32 / (1u64 << 24) as f32
+        };
+        let special = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.05,
+            1e-30,
+            3.0e9,
+            -3.0e9,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ];
+        let mut verts = Vec::new();
+        for i in 0..4000 {
+            let mut v = VOut {
+                cx: (next() - 0.5) * 8.0,
+                cy: (next() - 0.5) * 8.0,
+                cw: (next() - 0.1) * 3.0,
+                vp: [next(), next(), -next()],
+                n: [next(), next(), next()],
+            };
+            if i % 7 == 0 {
+                let pick = |r: f32| special[(r * special.len() as f32) as usize % special.len()];
+                match i % 3 {
+                    0 => v.cx = pick(next()),
+                    1 => v.cy = pick(next()),
+                    _ => v.cw = pick(next()),
+                }
+            }
+            verts.push(v);
+        }
+        for len in [0, 5, 8, 13, 4000] {
+            let mut fast = Vec::new();
+            project_all(&verts[..len], 0.05, 512.0, 288.0, &mut fast);
+            assert_eq!(fast.len(), len);
+            for (i, (f, v)) in fast.iter().zip(&verts).enumerate() {
+                let r = project(i, v, 0.05, 512.0, 288.0);
+                assert!(
+                    (f.x, f.y, f.iw.to_bits(), f.code, f.hash)
+                        == (r.x, r.y, r.iw.to_bits(), r.code, r.hash),
+                    "vertex {i} {v:?}: {f:?} vs {r:?}"
+                );
+            }
+        }
     }
 
     #[test]
