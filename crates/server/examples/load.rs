@@ -345,6 +345,37 @@ fn run_session(
     st
 }
 
+const USAGE: &str = "\
+load: N concurrent avatar sessions, rendered + encoded as for WebRTC viewers, paced in real time
+
+usage: load [SESSIONS] [SECONDS] [OPTIONS]
+  SESSIONS            concurrent sessions (default 4)
+  SECONDS             how long each session speaks (default 60)
+  --size WxH          frame size (default 512x512)
+  --fps N             frame rate (default 25)
+  --audio FILE        speech to loop (default: the shared cmu_goforward.wav)
+  --stagger           spread the sessions' start times over one frame interval
+  --lead-ms N         hand frames to the video workers N ms before their pts (the server: 15)
+  --pool K            K shared video workers, earliest deadline first (default: the core count)
+  --threads-per-session   one video thread per session instead of the shared pool
+  --inline            render and encode on each session's own thread";
+
+/// A number from the command line, or `bad`.
+fn num<T: std::str::FromStr>(v: Option<String>, what: &str) -> T {
+    match v {
+        Some(v) => v
+            .parse()
+            .unwrap_or_else(|_| bad(&format!("{what} {v}: not a valid number"))),
+        None => bad(&format!("{what} needs a number")),
+    }
+}
+
+/// Bad command line: the problem and the usage on stderr, exit status 2.
+fn bad(what: &str) -> ! {
+    eprintln!("load: {what}\n\n{USAGE}");
+    std::process::exit(2)
+}
+
 fn main() {
     let mut pos = Vec::new();
     let (mut w, mut h, mut fps) = (512u32, 512u32, 25u32);
@@ -361,32 +392,42 @@ fn main() {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--size" => {
-                let v = args.next().expect("--size WxH");
-                let (a, b) = v.split_once('x').expect("--size WxH");
-                (w, h) = (a.parse().expect("width"), b.parse().expect("height"));
+                let v = args.next().unwrap_or_else(|| bad("--size needs WxH"));
+                let (a, b) = v
+                    .split_once('x')
+                    .unwrap_or_else(|| bad(&format!("--size {v}: expected WxH")));
+                (w, h) = match (a.parse(), b.parse()) {
+                    (Ok(a), Ok(b)) => (a, b),
+                    _ => bad(&format!("--size {v}: expected WxH")),
+                };
             }
-            "--fps" => fps = args.next().expect("--fps N").parse().expect("fps"),
-            "--audio" => audio = args.next().expect("--audio FILE"),
+            "--fps" => fps = num(args.next(), "--fps"),
+            "--audio" => audio = args.next().unwrap_or_else(|| bad("--audio needs a FILE")),
             "--stagger" => stagger = true,
-            "--lead-ms" => lead_ms = args.next().expect("--lead-ms N").parse().expect("lead ms"),
+            "--lead-ms" => lead_ms = num(args.next(), "--lead-ms"),
             "--pool" => {
-                pool_workers = args.next().expect("--pool K").parse().expect("workers");
+                pool_workers = num(args.next(), "--pool");
                 mode = "pool";
             }
             "--threads-per-session" => mode = "threads-per-session",
             "--inline" => mode = "inline",
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return;
+            }
             _ => pos.push(a),
         }
     }
     let n: usize = pos
         .first()
-        .map(|v| v.parse().expect("SESSIONS"))
+        .map(|v| num(Some(v.clone()), "SESSIONS"))
         .unwrap_or(4);
     let secs: f64 = pos
         .get(1)
-        .map(|v| v.parse().expect("SECONDS"))
+        .map(|v| num(Some(v.clone()), "SECONDS"))
         .unwrap_or(60.0);
-    let speech = facecast_audio::decode_file(std::path::Path::new(&audio)).expect("speech audio");
+    let speech = facecast_audio::decode_file(std::path::Path::new(&audio))
+        .unwrap_or_else(|e| bad(&format!("--audio {audio}: {e}")));
     let avatar = facecast_avatar::builtin();
     let threading = match mode {
         "pool" => {
