@@ -9,7 +9,9 @@
 //!    nothing changed since the previous frame.
 //! 2. **Morph**: sparse targets; only targets with non-zero weight and only the vertices they
 //!    touch are updated (positions and normals). Skipped per mesh when its weights are unchanged.
-//! 3. **Vertex**: linear-blend skinning or the node transform, then view and projection.
+//! 3. **Vertex**: linear-blend skinning or the node transform, then view and projection; each
+//!    vertex's clip codes and fixed-point screen position are computed once, eight at a time
+//!    with AVX2 (bit-identical to the scalar reference, which a test checks).
 //! 4. **Setup + binning**: near/guard-band clipping, back-face culling (unless double-sided),
 //!    fixed-point (1/16 px) edge functions with the top-left fill rule, binned into 64×64 tiles.
 //!    Blended triangles are sorted back to front and drawn after the opaque ones without depth
@@ -27,7 +29,9 @@
 //!    in drawing order. A tile whose signature equals the one its cached output was drawn with
 //!    shows the same pixels, so it is not drawn again (a talking head's shoulders; the whole
 //!    frame when nothing moved). Bit-identical to drawing every tile
-//!    ([`Renderer::set_tile_reuse`] turns it off; [`Renderer::reused_tiles`] counts).
+//!    ([`Renderer::set_tile_reuse`] turns it off; [`Renderer::reused_tiles`] counts). For I420
+//!    frames each tile's conversion is cached too (6 KB per tile, allocated with the first I420
+//!    frame): a reused tile's luma and chroma are copied, not converted again.
 //!
 //! 6. **Deferred shading** (`shade.rs`): each tile row's visible pixels are queued as (pixel,
 //!    triangle) pairs and shaded eight at a time by an AVX2 + FMA kernel (barycentrics, attribute
