@@ -73,7 +73,18 @@ fn main() {
                 height: h,
                 ..Default::default()
             };
+            let t_new = Clock::start();
             let mut r = Renderer::new(av.clone(), cfg.clone()).expect("renderer");
+            if std::env::var_os("BENCH_MEM").is_some() {
+                println!(
+                    "  renderer set-up (framing, level of detail): {:.1} ms",
+                    t_new.per_frame(1).1
+                );
+            }
+            // `BENCH_LOD=px`: level-of-detail error (0: every triangle).
+            if let Some(px) = std::env::var("BENCH_LOD").ok().and_then(|v| v.parse().ok()) {
+                r.set_lod(px);
+            }
             // `BENCH_NO_REUSE=1`: draw every tile every frame (the full cost of a frame).
             r.set_tile_reuse(std::env::var_os("BENCH_NO_REUSE").is_none());
             let mut fw = FaceWeights::default();
@@ -134,6 +145,11 @@ fn main() {
                     ..sessions)
                     .map(|_| {
                         let mut r = Renderer::new(av.clone(), cfg.clone()).expect("renderer");
+                        if let Some(px) =
+                            std::env::var("BENCH_LOD").ok().and_then(|v| v.parse().ok())
+                        {
+                            r.set_lod(px);
+                        }
                         r.set_tile_reuse(std::env::var_os("BENCH_NO_REUSE").is_none());
                         (
                             r,
@@ -171,7 +187,7 @@ fn main() {
                 "{:<42} {:>9} {:>6} {:>16} {:>16} {:>16}",
                 name,
                 format!("{w}x{h}"),
-                av.triangle_count(),
+                r.lod_triangles(),
                 f(ms_rgba),
                 f(ms_i420),
                 f(ms_static)

@@ -58,6 +58,7 @@
 #![allow(clippy::needless_range_loop)]
 
 mod camera;
+mod lod;
 mod math;
 mod raster;
 mod scene;
@@ -284,7 +285,11 @@ pub struct Renderer {
     cam: camera::Camera,
     rast: raster::Raster,
     jaw_open: f32,
+    lod_px: f32,
 }
+
+/// Default level-of-detail error in pixels ([`Renderer::set_lod`]).
+pub const DEFAULT_LOD_PX: f32 = 0.25;
 
 impl Renderer {
     /// Prepare a renderer for `avatar` at `cfg`'s size. Validates the config and the mesh data
@@ -304,7 +309,7 @@ impl Renderer {
             None => camera::Camera::auto(&avatar, &scene, &geo, &rest, cfg.width, cfg.height),
         };
         let rast = raster::Raster::new(&avatar, &cfg, &geo);
-        Ok(Renderer {
+        let mut r = Renderer {
             avatar,
             cfg,
             scene,
@@ -313,7 +318,62 @@ impl Renderer {
             cam,
             rast,
             jaw_open: 0.0,
-        })
+            lod_px: DEFAULT_LOD_PX,
+        };
+        r.build_lod();
+        Ok(r)
+    }
+
+    /// Draw simplified triangle lists where that moves the picture by at most `error_px` pixels
+    /// (default [`DEFAULT_LOD_PX`]; 0 draws every triangle of the avatar). The lists are made
+    /// here, for this renderer's camera and size (tens of milliseconds for a dense avatar), not
+    /// per frame. Morphs, skinning and attributes work as before on the vertices that remain.
+    pub fn set_lod(&mut self, error_px: f32) {
+        let px = if error_px.is_finite() {
+            error_px.clamp(0.0, 4.0)
+        } else {
+            0.0
+        };
+        if px != self.lod_px {
+            self.lod_px = px;
+            self.build_lod();
+        }
+    }
+
+    /// Triangles drawn per frame before culling: the level-of-detail lists where there are
+    /// some, else the avatar's own.
+    pub fn lod_triangles(&self) -> usize {
+        self.geo
+            .draws
+            .iter()
+            .enumerate()
+            .map(
+                |(di, d)| match self.rast.lod.get(di).and_then(|l| l.as_ref()) {
+                    Some(l) => l.len() / 3,
+                    None => {
+                        self.avatar.meshes[d.mesh as usize].primitives[d.prim as usize]
+                            .indices
+                            .len()
+                            / 3
+                    }
+                },
+            )
+            .sum()
+    }
+
+    /// (Re)build the level-of-detail lists from the rest pose seen by the camera.
+    fn build_lod(&mut self) {
+        let av = &*self.avatar;
+        self.rast.lod.clear();
+        if self.lod_px > 0.0 {
+            self.scene.update(av, &HeadPose::default(), 0.0, true);
+            self.morph.update(av, &[]);
+            self.geo
+                .vertex_stage(av, &self.scene, &self.morph, &self.cam);
+            self.rast.lod = lod::simplify(av, &self.geo, &self.cam, self.cfg.height, self.lod_px);
+        }
+        // The next frame transforms and sets up again.
+        self.geo.valid = false;
     }
 
     /// Use the SIMD (AVX2 + FMA) kernels where the CPU has them (the default), or force the

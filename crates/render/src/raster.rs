@@ -540,6 +540,9 @@ pub struct Raster {
     yuv: Vec<u8>,
     /// Per tile: signature of the output held in its `yuv` slot, or `None`.
     yuv_sig: Vec<Option<u64>>,
+    /// Per draw: the level-of-detail index list drawn instead of the primitive's own (see
+    /// `lod`), or `None`.
+    pub(crate) lod: Vec<Option<Vec<u32>>>,
     /// Reuse unchanged tiles (on by default; off draws every tile every frame).
     pub reuse: bool,
     /// Tiles with geometry in the last frame, and how many of them were reused.
@@ -890,6 +893,7 @@ impl Raster {
             tile_sig: vec![None; tiles_x * tiles_y],
             yuv: Vec::new(),
             yuv_sig: vec![None; tiles_x * tiles_y],
+            lod: Vec::new(),
             reuse: true,
             reused: 0,
             geo_tiles: 0,
@@ -935,6 +939,11 @@ impl Raster {
             + self.tile_sig.capacity() * size_of::<Option<u64>>()
             + self.yuv.capacity()
             + self.yuv_sig.capacity() * size_of::<Option<u64>>()
+            + self
+                .lod
+                .iter()
+                .map(|l| l.as_ref().map_or(0, |v| v.capacity() * 4))
+                .sum::<usize>()
             + self.mats.capacity() * size_of::<MatInfo>()
             + self.draw_mat.capacity() * 4
             + self.luts.srgb16.capacity() * 4
@@ -1001,6 +1010,7 @@ impl Raster {
         // Project every vertex once: triangles then cull with a few integer operations.
         let (w, h) = (self.w as f32, self.h as f32);
         project_all(&geo.verts, near, w, h, &mut self.proj);
+        let lod = std::mem::take(&mut self.lod);
         for pass in 0..2 {
             for (di, d) in geo.draws.iter().enumerate() {
                 let mi = self.draw_mat[di];
@@ -1011,7 +1021,8 @@ impl Raster {
                 }
                 let p = &av.meshes[d.mesh as usize].primitives[d.prim as usize];
                 let vb = d.vbase;
-                for tri in p.indices.chunks_exact(3) {
+                let indices = lod.get(di).and_then(|l| l.as_deref()).unwrap_or(&p.indices);
+                for tri in indices.chunks_exact(3) {
                     let vi = [vb + tri[0], vb + tri[1], vb + tri[2]];
                     let pv = [
                         self.proj[vi[0] as usize],
@@ -1031,6 +1042,7 @@ impl Raster {
                 self.tmat.resize(self.tris.len(), mi);
             }
         }
+        self.lod = lod;
         let mut keys = std::mem::take(&mut self.blend_keys);
         keys.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
         for &(_, id) in &keys {

@@ -1,0 +1,206 @@
+//! Level of detail: per primitive, a simplified index buffer over the primitive's own vertices,
+//! made once per renderer for its camera and output size.
+//!
+//! Real-time avatars are often far denser than the picture they are drawn into: at 512×512 the
+//! built-in face has ~2 px per triangle, and the VALID bust many triangles below a pixel. Every
+//! triangle costs set-up and rasterisation whether it shows or not, so the renderer draws a
+//! simplified triangle list where that changes the picture by less than a fraction of a pixel.
+//!
+//! The simplifier (meshoptimizer's edge collapse, through the `meshopt` crate, which builds the
+//! bundled C++ sources) only chooses *which vertices stay connected*: it returns indices into
+//! the unchanged vertex arrays, so morph targets, skin weights, normals, UVs and colours keep
+//! working on the vertices that remain. Its error is measured on the rest pose as seen by the
+//! camera (view space, metres), with the limit set to `error_px` pixels at the primitive's
+//! nearest depth. What a still rest pose cannot show is added as weighted attributes, so that
+//! collapsing two vertices that differ there counts as error too:
+//! - the shading normal (a change of 0.02 costs as much as the whole error budget),
+//! - the vertex colour (0.003 per linear channel) and the texture coordinates (half a texel of
+//!   the material's texture),
+//! - how the morph targets move the vertex: its largest delta and the sum of its deltas (in
+//!   view-space metres, weighed like positions),
+//! - for skinned primitives, the dominant joint (vertices bound to different joints never
+//!   merge); vertices in blend zones (no joint above 99.9 %) are locked.
+//!
+//! Open borders (eyelid and lip edges, cut-offs) are locked. Blended and alpha-masked
+//! materials, small primitives and primitives the simplifier cannot reduce by 10 % keep their
+//! own indices.
+
+use facecast_core::model::{AlphaMode, Avatar};
+use meshopt::{SimplifyOptions, VertexDataAdapter};
+
+use crate::camera::Camera;
+use crate::scene::Geometry;
+
+/// Primitives with fewer triangles keep their own indices.
+const MIN_TRIANGLES: usize = 256;
+/// Attributes per vertex handed to the simplifier.
+const ATTRS: usize = 16;
+/// A change of the shading normal by this much costs the whole error budget.
+const NORMAL_STEP: f32 = 0.02;
+/// A change of a linear vertex colour channel by this much costs the whole error budget.
+const COLOUR_STEP: f32 = 0.003;
+
+/// For each draw of `geo` (whose vertices must hold the rest pose seen by `cam`), the simplified
+/// index list, or `None` to draw the primitive's own. `height`: output height in pixels.
+pub(crate) fn simplify(
+    av: &Avatar,
+    geo: &Geometry,
+    cam: &Camera,
+    height: u32,
+    error_px: f32,
+) -> Vec<Option<Vec<u32>>> {
+    geo.draws
+        .iter()
+        .map(|d| {
+            let p = av
+                .meshes
+                .get(d.mesh as usize)?
+                .primitives
+                .get(d.prim as usize)?;
+            if error_px.is_nan() || error_px <= 0.0 || p.indices.len() / 3 < MIN_TRIANGLES {
+                return None;
+            }
+            let mat = p.material.and_then(|m| av.materials.get(m as usize));
+            if mat.is_some_and(|m| m.alpha_mode != AlphaMode::Opaque) {
+                return None;
+            }
+            let n = p.positions.len();
+            let verts = geo.verts.get(d.vbase as usize..d.vbase as usize + n)?;
+            // One pixel at the nearest depth, in view-space metres.
+            let zmin = verts
+                .iter()
+                .map(|v| v.cw)
+                .filter(|z| z.is_finite())
+                .fold(f32::INFINITY, f32::min)
+                .max(cam.near);
+            if !zmin.is_finite() || cam.proj[5].is_nan() || cam.proj[5] <= 0.0 {
+                return None;
+            }
+            let px = 2.0 * zmin / (cam.proj[5] * height as f32);
+            let err = error_px * px;
+            // Model → view scale (morph deltas are in model units).
+            let diag = |it: &mut dyn Iterator<Item = [f32; 3]>| {
+                let (mut lo, mut hi) = ([f32::MAX; 3], [f32::MIN; 3]);
+                for q in it {
+                    for c in 0..3 {
+                        lo[c] = lo[c].min(q[c]);
+                        hi[c] = hi[c].max(q[c]);
+                    }
+                }
+                (0..3).map(|c| (hi[c] - lo[c]).powi(2)).sum::<f32>().sqrt()
+            };
+            let model = diag(&mut p.positions.iter().copied());
+            let view = diag(&mut verts.iter().map(|v| v.vp));
+            let scale = if model > 0.0 && view.is_finite() {
+                view / model
+            } else {
+                0.0
+            };
+            let tex_size = mat
+                .and_then(|m| m.base_color_tex.as_ref().or(m.normal_tex.as_ref()))
+                .and_then(|t| av.textures.get(t.texture as usize).map(|x| (x, t.texcoord)))
+                .and_then(|(t, set)| {
+                    let l = t.mips.first()?;
+                    Some((l.width.max(l.height) as f32, set))
+                });
+            let mut attrs = vec![0f32; n * ATTRS];
+            for (i, a) in attrs.chunks_exact_mut(ATTRS).enumerate() {
+                a[0..3].copy_from_slice(&verts[i].n);
+                if let Some(c) = p.colors.get(i) {
+                    a[3..6].copy_from_slice(&c[..3]);
+                }
+                if let Some((_, set)) = tex_size {
+                    let uv = if set == 1 { p.uv1.get(i) } else { p.uv0.get(i) };
+                    if let Some(uv) = uv {
+                        a[6..8].copy_from_slice(uv);
+                    }
+                }
+                if let (Some(j), Some(w)) = (p.joints.get(i), p.weights.get(i)) {
+                    let k = (0..4).fold(0, |b, k| if w[k] > w[b] { k } else { b });
+                    a[15] = j[k] as f32;
+                }
+            }
+            for t in &p.targets {
+                for (k, &i) in t.indices.iter().enumerate() {
+                    let (Some(a), Some(dl)) = (
+                        attrs.get_mut(i as usize * ATTRS..(i as usize + 1) * ATTRS),
+                        t.positions.get(k),
+                    ) else {
+                        continue;
+                    };
+                    let dv = dl.map(|x| x * scale);
+                    let len = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>();
+                    if len(&dv) > len(&a[8..11]) {
+                        a[8..11].copy_from_slice(&dv);
+                    }
+                    for c in 0..3 {
+                        a[11 + c] += dv[c];
+                    }
+                }
+            }
+            // meshoptimizer weighs attributes against positions scaled to a unit extent: a
+            // weight of `t / δ` makes an attribute difference of δ cost the whole error budget.
+            let extent = {
+                let (mut lo, mut hi) = ([f32::MAX; 3], [f32::MIN; 3]);
+                for v in verts {
+                    for c in 0..3 {
+                        lo[c] = lo[c].min(v.vp[c]);
+                        hi[c] = hi[c].max(v.vp[c]);
+                    }
+                }
+                (0..3).map(|c| hi[c] - lo[c]).fold(0.0, f32::max)
+            };
+            if extent.is_nan() || extent <= 0.0 {
+                return None;
+            }
+            let t = err / extent;
+            let (wn, wc) = (t / NORMAL_STEP, t / COLOUR_STEP);
+            let uvw = tex_size.map_or(0.0, |(s, _)| t * s / 0.5);
+            let wm = 1.0 / extent;
+            let weights: [f32; ATTRS] = [
+                wn,
+                wn,
+                wn,
+                wc,
+                wc,
+                wc,
+                uvw,
+                uvw,
+                wm,
+                wm,
+                wm,
+                wm,
+                wm,
+                wm,
+                0.0,
+                t / 0.01,
+            ];
+            let lock: Vec<bool> = (0..n)
+                .map(|i| {
+                    p.weights
+                        .get(i)
+                        .is_some_and(|w| w.iter().all(|&x| x < 0.999))
+                })
+                .collect();
+            let pos: Vec<f32> = verts.iter().flat_map(|v| v.vp).collect();
+            if pos.iter().any(|v| !v.is_finite()) || attrs.iter().any(|v| !v.is_finite()) {
+                return None;
+            }
+            let bytes: Vec<u8> = pos.iter().flat_map(|v| v.to_ne_bytes()).collect();
+            let adapter = VertexDataAdapter::new(&bytes, 12, 0).ok()?;
+            let out = meshopt::simplify_with_attributes_and_locks(
+                &p.indices,
+                &adapter,
+                &attrs,
+                &weights,
+                ATTRS * 4,
+                &lock,
+                0,
+                err,
+                SimplifyOptions::LockBorder | SimplifyOptions::ErrorAbsolute,
+                None,
+            );
+            (out.len() * 10 < p.indices.len() * 9 && out.len().is_multiple_of(3)).then_some(out)
+        })
+        .collect()
+}
