@@ -182,6 +182,10 @@ pub struct SnapshotArgs {
         default_value = "gradient:#3a4a63:#141a24"
     )]
     pub background: String,
+    /// Level of detail: simplify dense meshes where that moves the picture by at most PX pixels
+    /// (0 draws every triangle).
+    #[arg(long, value_name = "PX", default_value_t = facecast_render::DEFAULT_LOD_PX, value_parser = parse_lod)]
+    pub lod: f32,
     /// Output PNG.
     #[arg(short, long, value_name = "OUT.png")]
     pub output: PathBuf,
@@ -199,6 +203,9 @@ pub struct BenchArgs {
     /// Frames per measurement.
     #[arg(long, default_value_t = 100)]
     pub frames: u32,
+    /// Level-of-detail error in pixels for the render measurement (0 draws every triangle).
+    #[arg(long, value_name = "PX", default_value_t = facecast_render::DEFAULT_LOD_PX, value_parser = parse_lod)]
+    pub lod: f32,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -275,5 +282,13 @@ mod tests {
         assert!(parse_size("641x480").unwrap_err().contains("even"));
         assert!(parse_size("big").is_err());
         assert!(parse_size("0x0").is_err());
+    }
+}
+
+/// `--lod PX`: a number of pixels from 0 to 4.
+fn parse_lod(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if (0.0..=4.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a pixel error from 0 to 4")),
     }
 }

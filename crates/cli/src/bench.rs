@@ -97,8 +97,12 @@ fn bench_render(args: &BenchArgs) -> Result<()> {
     println!("  live ms: the head also turns a little every frame (idle motion) and tiles whose triangles");
     println!("           did not change are reused (the default; reused %: of the tiles showing the avatar); i420 ms: same, I420 out");
     println!(
-        "{:<34} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "avatar", "size", "tris", "mean ms", "p95 ms", "live ms", "reused %", "i420 ms"
+        "  tris: the avatar's triangles; drawn: those drawn at this size (level of detail {} px)",
+        args.lod
+    );
+    println!(
+        "{:<34} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "avatar", "size", "tris", "drawn", "mean ms", "p95 ms", "live ms", "reused %", "i420 ms"
     );
     for av in avatars(args)? {
         for (w, h, label) in SIZES {
@@ -112,6 +116,7 @@ fn bench_render(args: &BenchArgs) -> Result<()> {
                 camera: None,
             };
             let mut r = Renderer::new(av.clone(), cfg)?;
+            r.set_lod(args.lod);
             r.set_tile_reuse(false);
             let mut rgba = RgbaFrame::new(w, h);
             let mut yuv = I420Frame::new(w, h);
@@ -167,10 +172,11 @@ fn bench_render(args: &BenchArgs) -> Result<()> {
             let mean = times.iter().sum::<f64>() / times.len() as f64;
             let p95 = percentile(&mut times, 0.95);
             println!(
-                "{:<34} {:>10} {:>9} {:>9.2} {:>9.2} {:>9.2} {:>9.0} {:>9.2}",
+                "{:<34} {:>10} {:>9} {:>9} {:>9.2} {:>9.2} {:>9.2} {:>9.0} {:>9.2}",
                 truncate(&av.name, 34),
                 label,
                 av.triangle_count(),
+                r.lod_triangles(),
                 mean,
                 p95,
                 live,

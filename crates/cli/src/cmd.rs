@@ -156,6 +156,7 @@ fn snapshot(a: args::SnapshotArgs) -> Result<()> {
         camera: None,
     };
     let mut r = Renderer::new(avatar, cfg)?;
+    r.set_lod(a.lod);
     let mut frame = RgbaFrame::new(width, height);
     r.render_rgba(&channels, &pose, &mut frame);
     write_png(&a.output, &frame)

@@ -364,13 +364,19 @@ impl Renderer {
     /// (Re)build the level-of-detail lists from the rest pose seen by the camera.
     fn build_lod(&mut self) {
         let av = &*self.avatar;
-        self.rast.lod.clear();
+        self.rast.lod = Default::default();
         if self.lod_px > 0.0 {
             self.scene.update(av, &HeadPose::default(), 0.0, true);
             self.morph.update(av, &[]);
             self.geo
                 .vertex_stage(av, &self.scene, &self.morph, &self.cam);
-            self.rast.lod = lod::simplify(av, &self.geo, &self.cam, self.cfg.height, self.lod_px);
+            self.rast.lod = lod::lists(
+                &self.avatar,
+                &self.geo,
+                &self.cam,
+                self.cfg.height,
+                self.lod_px,
+            );
         }
         // The next frame transforms and sets up again.
         self.geo.valid = false;
@@ -549,5 +555,29 @@ mod tests {
             c.validate(),
             Err(RenderError::InvalidBackground { .. })
         ));
+    }
+
+    #[test]
+    fn level_of_detail_lists_are_made_once_per_avatar_camera_and_size() {
+        let av = facecast_avatar::builtin();
+        let cfg = RenderConfig::default();
+        let a = Renderer::new(av.clone(), cfg.clone()).unwrap();
+        let b = Renderer::new(av.clone(), cfg.clone()).unwrap();
+        assert!(a.lod_triangles() < av.triangle_count());
+        assert!(
+            Arc::ptr_eq(&a.rast.lod, &b.rast.lod),
+            "a second session on the same avatar and size shares the lists"
+        );
+        let wide = RenderConfig {
+            width: 1280,
+            height: 720,
+            ..cfg
+        };
+        let c = Renderer::new(av, wide).unwrap();
+        assert!(!Arc::ptr_eq(&a.rast.lod, &c.rast.lod));
+        assert_ne!(a.lod_triangles(), c.lod_triangles());
+        let mut d = b;
+        d.set_lod(0.0);
+        assert!(d.rast.lod.is_empty() && d.lod_triangles() > a.lod_triangles());
     }
 }

@@ -25,6 +25,8 @@
 //! materials, small primitives and primitives the simplifier cannot reduce by 10 % keep their
 //! own indices.
 
+use std::sync::{Arc, Mutex, Weak};
+
 use facecast_core::model::{AlphaMode, Avatar};
 use meshopt::{SimplifyOptions, VertexDataAdapter};
 
@@ -39,6 +41,58 @@ const ATTRS: usize = 16;
 const NORMAL_STEP: f32 = 0.02;
 /// A change of a linear vertex colour channel by this much costs the whole error budget.
 const COLOUR_STEP: f32 = 0.003;
+
+/// Per draw: the simplified index list, or `None` (draw the primitive's own).
+pub(crate) type Lists = Arc<Vec<Option<Vec<u32>>>>;
+
+/// Lists made for one avatar, camera, height and error, shared by every renderer that needs
+/// the same (sessions on one avatar and size), so only the first pays for the simplification.
+struct Entry {
+    avatar: Weak<Avatar>,
+    key: Vec<u32>,
+    lists: Lists,
+}
+
+static CACHE: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
+/// Entries kept; the oldest goes first.
+const CACHE_ENTRIES: usize = 16;
+
+/// The level-of-detail lists for `av` seen through `cam` at `height` pixels, from the cache
+/// or made by [`simplify`] (`geo` must hold the rest pose seen by `cam`).
+pub(crate) fn lists(
+    av: &Arc<Avatar>,
+    geo: &Geometry,
+    cam: &Camera,
+    height: u32,
+    error_px: f32,
+) -> Lists {
+    let mut key: Vec<u32> = cam
+        .view
+        .iter()
+        .chain(&cam.proj)
+        .map(|v| v.to_bits())
+        .collect();
+    key.extend([height, error_px.to_bits()]);
+    // A panic while the lock was held cannot leave the list half-changed: keep using it.
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    cache.retain(|e| e.avatar.strong_count() > 0);
+    if let Some(e) = cache
+        .iter()
+        .find(|e| e.key == key && std::ptr::eq(e.avatar.as_ptr(), Arc::as_ptr(av)))
+    {
+        return e.lists.clone();
+    }
+    let lists = Arc::new(simplify(av, geo, cam, height, error_px));
+    if cache.len() >= CACHE_ENTRIES {
+        cache.remove(0);
+    }
+    cache.push(Entry {
+        avatar: Arc::downgrade(av),
+        key,
+        lists: lists.clone(),
+    });
+    lists
+}
 
 /// For each draw of `geo` (whose vertices must hold the rest pose seen by `cam`), the simplified
 /// index list, or `None` to draw the primitive's own. `height`: output height in pixels.

@@ -541,8 +541,8 @@ pub struct Raster {
     /// Per tile: signature of the output held in its `yuv` slot, or `None`.
     yuv_sig: Vec<Option<u64>>,
     /// Per draw: the level-of-detail index list drawn instead of the primitive's own (see
-    /// `lod`), or `None`.
-    pub(crate) lod: Vec<Option<Vec<u32>>>,
+    /// `lod`), or `None`; shared by the renderers of one avatar, camera and size.
+    pub(crate) lod: crate::lod::Lists,
     /// Reuse unchanged tiles (on by default; off draws every tile every frame).
     pub reuse: bool,
     /// Tiles with geometry in the last frame, and how many of them were reused.
@@ -893,7 +893,7 @@ impl Raster {
             tile_sig: vec![None; tiles_x * tiles_y],
             yuv: Vec::new(),
             yuv_sig: vec![None; tiles_x * tiles_y],
-            lod: Vec::new(),
+            lod: Default::default(),
             reuse: true,
             reused: 0,
             geo_tiles: 0,
@@ -939,11 +939,6 @@ impl Raster {
             + self.tile_sig.capacity() * size_of::<Option<u64>>()
             + self.yuv.capacity()
             + self.yuv_sig.capacity() * size_of::<Option<u64>>()
-            + self
-                .lod
-                .iter()
-                .map(|l| l.as_ref().map_or(0, |v| v.capacity() * 4))
-                .sum::<usize>()
             + self.mats.capacity() * size_of::<MatInfo>()
             + self.draw_mat.capacity() * 4
             + self.luts.srgb16.capacity() * 4
@@ -1010,7 +1005,7 @@ impl Raster {
         // Project every vertex once: triangles then cull with a few integer operations.
         let (w, h) = (self.w as f32, self.h as f32);
         project_all(&geo.verts, near, w, h, &mut self.proj);
-        let lod = std::mem::take(&mut self.lod);
+        let lod = self.lod.clone();
         for pass in 0..2 {
             for (di, d) in geo.draws.iter().enumerate() {
                 let mi = self.draw_mat[di];
@@ -1042,7 +1037,7 @@ impl Raster {
                 self.tmat.resize(self.tris.len(), mi);
             }
         }
-        self.lod = lod;
+        drop(lod);
         let mut keys = std::mem::take(&mut self.blend_keys);
         keys.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
         for &(_, id) in &keys {
