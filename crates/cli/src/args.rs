@@ -251,6 +251,14 @@ pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
+/// `--lod PX`: a number of pixels from 0 to 4.
+fn parse_lod(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if (0.0..=4.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a pixel error from 0 to 4")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,13 +290,5 @@ mod tests {
         assert!(parse_size("641x480").unwrap_err().contains("even"));
         assert!(parse_size("big").is_err());
         assert!(parse_size("0x0").is_err());
-    }
-}
-
-/// `--lod PX`: a number of pixels from 0 to 4.
-fn parse_lod(s: &str) -> Result<f32, String> {
-    match s.parse::<f32>() {
-        Ok(v) if (0.0..=4.0).contains(&v) => Ok(v),
-        _ => Err(format!("'{s}' is not a pixel error from 0 to 4")),
     }
 }
