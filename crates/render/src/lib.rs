@@ -12,6 +12,7 @@
 //! 3. **Vertex**: linear-blend skinning or the node transform, then view and projection; each
 //!    vertex's clip codes and fixed-point screen position are computed once, eight at a time
 //!    with AVX2 (bit-identical to the scalar reference, which a test checks).
+//!
 //! 3b. **Level of detail** (`lod.rs`, once per renderer, shared by renderers of the same
 //!    avatar, camera and size): dense opaque primitives are simplified by meshoptimizer's edge
 //!    collapse to at most [`DEFAULT_LOD_PX`] (0.25) pixels of error at this camera and size,
@@ -20,6 +21,7 @@
 //!    skinning work as before. At 512² the built-in avatar draws 14.5k of its 30k triangles and
 //!    the picture moves by sub-pixel edge shifts ([`Renderer::set_lod`]; 0 draws every
 //!    triangle).
+//!
 //! 4. **Setup + binning**: near/guard-band clipping, back-face culling (unless double-sided),
 //!    fixed-point (1/16 px) edge functions with the top-left fill rule, binned into 64×64 tiles.
 //!    Blended triangles are sorted back to front and drawn after the opaque ones without depth
