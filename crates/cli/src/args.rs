@@ -54,6 +54,11 @@ pub struct ServeArgs {
     /// Default: FACECAST_VIDEO_THREADS, else the number of cores.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub video_threads: Option<u16>,
+    /// Level of detail for every session: simplify dense meshes where that moves the picture by
+    /// at most PX pixels (0 draws every triangle, at more CPU per frame). Default: FACECAST_LOD,
+    /// else 0.25.
+    #[arg(long, value_name = "PX", value_parser = parse_lod)]
+    pub lod: Option<f32>,
 }
 
 #[derive(Parser, Debug)]
@@ -282,6 +287,24 @@ mod tests {
         assert_eq!(serve(&[]).unwrap(), None);
         assert_eq!(serve(&["--video-threads", "3"]).unwrap(), Some(3));
         assert!(serve(&["--video-threads", "0"]).is_err());
+    }
+
+    #[test]
+    fn lod_takes_pixels_from_0_to_4() {
+        let serve = |extra: &[&str]| {
+            let mut v = vec!["facecast", "serve"];
+            v.extend_from_slice(extra);
+            Cli::try_parse_from(v).map(|c| match c.command {
+                Command::Serve(a) => a.lod,
+                _ => unreachable!("serve parses as serve"),
+            })
+        };
+        assert_eq!(serve(&[]).unwrap(), None);
+        assert_eq!(serve(&["--lod", "0"]).unwrap(), Some(0.0));
+        assert_eq!(serve(&["--lod", "0.5"]).unwrap(), Some(0.5));
+        for bad in ["-1", "5", "NaN", "x"] {
+            assert!(serve(&["--lod", bad]).is_err(), "--lod {bad}");
+        }
     }
 
     #[test]

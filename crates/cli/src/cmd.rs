@@ -348,6 +348,9 @@ fn serve(a: args::ServeArgs) -> Result<()> {
     if let Some(n) = a.video_threads {
         cfg.video_threads = n as usize;
     }
+    if let Some(px) = a.lod {
+        cfg.lod_px = px;
+    }
     if let Some(t) = &a.tts {
         cfg.tts = facecast_server::Tts::from_setting(t);
         if cfg.tts.is_none() && t.trim() == "auto" {

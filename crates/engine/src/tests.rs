@@ -683,6 +683,21 @@ fn config_is_validated() {
     let mut c = config();
     c.emotion_intensity = 2.0;
     assert!(Session::new(c).is_err());
+    for bad in [-0.5, 4.5, f32::NAN] {
+        let mut c = config();
+        c.lod_px = bad;
+        assert!(
+            Session::new(c)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("lod_px"),
+            "lod_px {bad}"
+        );
+    }
+    let mut c = config();
+    c.lod_px = 0.0;
+    assert!(Session::new(c).is_ok());
     assert!(SessionConfig::new(test_avatar()).validate().is_ok());
 }
 

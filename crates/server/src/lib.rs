@@ -118,6 +118,10 @@ pub struct ServerConfig {
     /// due first first; see [`pool`]). [`ServerConfig::new`] reads `FACECAST_VIDEO_THREADS`,
     /// default [`pool::default_workers`] (the cores this process may use).
     pub video_threads: usize,
+    /// Level-of-detail error in pixels for every session's renderer (0 draws every triangle;
+    /// 0..=4). [`ServerConfig::new`] reads `FACECAST_LOD`, default
+    /// [`facecast_render::DEFAULT_LOD_PX`].
+    pub lod_px: f32,
 }
 
 impl ServerConfig {
@@ -143,6 +147,10 @@ impl ServerConfig {
                 .ok()
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or_else(pool::default_workers),
+            lod_px: std::env::var("FACECAST_LOD")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(facecast_render::DEFAULT_LOD_PX),
         }
     }
 
@@ -160,6 +168,12 @@ impl ServerConfig {
             return Err(ServerError::Config(
                 "video_threads must be at least 1".into(),
             ));
+        }
+        if !(0.0..=4.0).contains(&self.lod_px) {
+            return Err(ServerError::Config(format!(
+                "lod_px {} outside 0..=4 pixels",
+                self.lod_px
+            )));
         }
         Ok(())
     }
@@ -561,6 +575,7 @@ async fn create_session_inner(
         max_queue_ms: lim.max_queue_ms,
         head_motion: req.head_motion,
         seed: req.seed,
+        lod_px: st.inner.cfg.lod_px,
     };
     let pool = st.video_pool()?;
     let shared = session::spawn(id.clone(), params, st.inner.metrics.clone(), pool).await?;

@@ -150,6 +150,8 @@ pub struct SessionParams {
     pub head_motion: Option<f32>,
     /// Animation seed (random when `None`).
     pub seed: Option<u64>,
+    /// Level-of-detail error in pixels.
+    pub lod_px: f32,
 }
 
 /// State visible to the HTTP side.
@@ -322,6 +324,7 @@ fn build_engine(p: &SessionParams) -> Result<Session, ApiError> {
     cfg.fps = p.fps;
     cfg.emotion = p.emotion;
     cfg.max_queue_ms = p.max_queue_ms;
+    cfg.lod_px = p.lod_px;
     if let Some(h) = p.head_motion {
         cfg.head_motion = h;
     }

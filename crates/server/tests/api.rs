@@ -1140,3 +1140,15 @@ fn zero_video_threads_is_a_config_error() {
     cfg.video_threads = 1;
     assert!(cfg.check().is_ok());
 }
+
+#[test]
+fn level_of_detail_outside_0_to_4_pixels_is_a_config_error() {
+    let mut cfg = config();
+    for bad in [-1.0, 4.5, f32::NAN] {
+        cfg.lod_px = bad;
+        let e = cfg.check().unwrap_err().to_string();
+        assert!(e.contains("lod_px"), "{e}");
+    }
+    cfg.lod_px = 0.0;
+    assert!(cfg.check().is_ok());
+}
