@@ -98,6 +98,10 @@ pub struct RenderArgs {
     /// Head motion amount: 0 = fixed head, 1 = natural.
     #[arg(long, default_value_t = 1.0)]
     pub head_motion: f32,
+    /// Level of detail: simplify dense meshes where that moves the picture by at most PX pixels
+    /// (0 draws every triangle).
+    #[arg(long, value_name = "PX", default_value_t = facecast_render::DEFAULT_LOD_PX, value_parser = parse_lod)]
+    pub lod: f32,
     /// Output file: .mp4 (H.264 + Opus) or .webm (VP8 + Opus).
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,

@@ -280,6 +280,7 @@ fn render(a: args::RenderArgs) -> Result<()> {
             camera: None,
         },
     )?;
+    renderer.set_lod(a.lod);
     let mut writer = facecast_encode::MediaWriter::create(&a.output, width, height, a.fps)?;
     let pcm48 = facecast_audio::resample(
         &facecast_audio::to_mono(&audio),
