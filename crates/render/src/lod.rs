@@ -1,5 +1,5 @@
 //! Level of detail: per primitive, a simplified index buffer over the primitive's own vertices,
-//! made once per renderer for its camera and output size.
+//! made for one camera and output size and shared by every renderer that uses them.
 //!
 //! Real-time avatars are often far denser than the picture they are drawn into: at 512×512 the
 //! built-in face has ~2 px per triangle, and the VALID bust many triangles below a pixel. Every
