@@ -13,7 +13,8 @@
 //! camera (view space, metres), with the limit set to `error_px` pixels at the primitive's
 //! nearest depth. What a still rest pose cannot show is added as weighted attributes, so that
 //! collapsing two vertices that differ there counts as error too:
-//! - the shading normal (a change of 0.02 costs as much as the whole error budget),
+//! - the shading normal (a change of 0.02 costs as much as the whole error budget; 0.003 under
+//!   a normal map, whose tangent frame is made per triangle),
 //! - the vertex colour (0.003 per linear channel) and the texture coordinates (half a texel of
 //!   the material's texture),
 //! - how the morph targets move the vertex: its largest delta and the sum of its deltas (in
@@ -39,6 +40,8 @@ const MIN_TRIANGLES: usize = 256;
 const ATTRS: usize = 16;
 /// A change of the shading normal by this much costs the whole error budget.
 const NORMAL_STEP: f32 = 0.02;
+/// The same for materials with a normal map.
+const NORMAL_STEP_MAPPED: f32 = 0.003;
 /// A change of a linear vertex colour channel by this much costs the whole error budget.
 const COLOUR_STEP: f32 = 0.003;
 
@@ -208,7 +211,14 @@ pub(crate) fn simplify(
                 return None;
             }
             let t = err / extent;
-            let (wn, wc) = (t / NORMAL_STEP, t / COLOUR_STEP);
+            // Normal maps are read in a tangent frame made per triangle: bigger triangles on a
+            // curved surface tilt it, so their normals are held much closer.
+            let nstep = if mat.is_some_and(|m| m.normal_tex.is_some()) {
+                NORMAL_STEP_MAPPED
+            } else {
+                NORMAL_STEP
+            };
+            let (wn, wc) = (t / nstep, t / COLOUR_STEP);
             let uvw = tex_size.map_or(0.0, |(s, _)| t * s / 0.5);
             let wm = 1.0 / extent;
             let weights: [f32; ATTRS] = [

@@ -294,6 +294,13 @@ fn level_of_detail_draws_fewer_triangles_and_the_same_picture() {
             0.9,
         ),
         ("builtin 720p", facecast_avatar::builtin(), 720, 0.7),
+        // Normal maps on every part, no skin to lock anything.
+        (
+            "flight helmet",
+            load("khronos/FlightHelmet/FlightHelmet.gltf"),
+            512,
+            0.8,
+        ),
     ];
     for (name, av, h, share) in models {
         let cfg = RenderConfig {
