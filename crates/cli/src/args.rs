@@ -278,36 +278,32 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// `facecast serve EXTRA...` parsed.
+    fn serve(extra: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let mut v = vec!["facecast", "serve"];
+        v.extend_from_slice(extra);
+        Cli::try_parse_from(v).map(|c| match c.command {
+            Command::Serve(a) => a,
+            _ => unreachable!("serve parses as serve"),
+        })
+    }
+
     #[test]
     fn video_threads() {
-        let serve = |extra: &[&str]| {
-            let mut v = vec!["facecast", "serve"];
-            v.extend_from_slice(extra);
-            Cli::try_parse_from(v).map(|c| match c.command {
-                Command::Serve(a) => a.video_threads,
-                _ => unreachable!("serve parses as serve"),
-            })
-        };
-        assert_eq!(serve(&[]).unwrap(), None);
-        assert_eq!(serve(&["--video-threads", "3"]).unwrap(), Some(3));
-        assert!(serve(&["--video-threads", "0"]).is_err());
+        let threads = |extra: &[&str]| serve(extra).map(|a| a.video_threads);
+        assert_eq!(threads(&[]).unwrap(), None);
+        assert_eq!(threads(&["--video-threads", "3"]).unwrap(), Some(3));
+        assert!(threads(&["--video-threads", "0"]).is_err());
     }
 
     #[test]
     fn lod_takes_pixels_from_0_to_4() {
-        let serve = |extra: &[&str]| {
-            let mut v = vec!["facecast", "serve"];
-            v.extend_from_slice(extra);
-            Cli::try_parse_from(v).map(|c| match c.command {
-                Command::Serve(a) => a.lod,
-                _ => unreachable!("serve parses as serve"),
-            })
-        };
-        assert_eq!(serve(&[]).unwrap(), None);
-        assert_eq!(serve(&["--lod", "0"]).unwrap(), Some(0.0));
-        assert_eq!(serve(&["--lod", "0.5"]).unwrap(), Some(0.5));
+        let lod = |extra: &[&str]| serve(extra).map(|a| a.lod);
+        assert_eq!(lod(&[]).unwrap(), None);
+        assert_eq!(lod(&["--lod", "0"]).unwrap(), Some(0.0));
+        assert_eq!(lod(&["--lod", "0.5"]).unwrap(), Some(0.5));
         for bad in ["-1", "5", "NaN", "x"] {
-            assert!(serve(&["--lod", bad]).is_err(), "--lod {bad}");
+            assert!(lod(&["--lod", bad]).is_err(), "--lod {bad}");
         }
     }
 
