@@ -114,9 +114,9 @@ fn bench_render(args: &BenchArgs) -> Result<()> {
                     bottom: [20, 26, 36],
                 },
                 camera: None,
+                lod_px: args.lod,
             };
             let mut r = Renderer::new(av.clone(), cfg)?;
-            r.set_lod(args.lod);
             r.set_tile_reuse(false);
             let mut rgba = RgbaFrame::new(w, h);
             let mut yuv = I420Frame::new(w, h);
@@ -275,7 +275,7 @@ fn bench_encode(args: &BenchArgs) -> Result<()> {
                     top: [58, 74, 99],
                     bottom: [20, 26, 36],
                 },
-                camera: None,
+                ..Default::default()
             };
             let mut r = Renderer::new(av.clone(), cfg)?;
             let mut enc = VideoEncoder::new(VideoConfig {

@@ -154,9 +154,9 @@ fn snapshot(a: args::SnapshotArgs) -> Result<()> {
         height,
         background: parse_background(&a.background)?,
         camera: None,
+        lod_px: a.lod,
     };
     let mut r = Renderer::new(avatar, cfg)?;
-    r.set_lod(a.lod);
     let mut frame = RgbaFrame::new(width, height);
     r.render_rgba(&channels, &pose, &mut frame);
     write_png(&a.output, &frame)
@@ -278,9 +278,9 @@ fn render(a: args::RenderArgs) -> Result<()> {
             height,
             background,
             camera: None,
+            lod_px: a.lod,
         },
     )?;
-    renderer.set_lod(a.lod);
     let mut writer = facecast_encode::MediaWriter::create(&a.output, width, height, a.fps)?;
     let pcm48 = facecast_audio::resample(
         &facecast_audio::to_mono(&audio),

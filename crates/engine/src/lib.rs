@@ -171,8 +171,8 @@ pub struct SessionConfig {
     pub head_motion: f32,
     /// Most audio (ms) the playout queue holds; more is refused with [`EngineError::QueueFull`].
     pub max_queue_ms: u64,
-    /// Level-of-detail error in pixels ([`facecast_render::Renderer::set_lod`]; 0 draws every
-    /// triangle), 0..=4.
+    /// Level-of-detail error in pixels ([`facecast_render::RenderConfig::lod_px`]; 0 draws every
+    /// triangle), 0..=4 (checked by the renderer).
     pub lod_px: f32,
 }
 
@@ -200,6 +200,7 @@ impl SessionConfig {
             height: self.height,
             background: self.background.clone(),
             camera: None,
+            lod_px: self.lod_px,
         }
     }
 
@@ -215,12 +216,6 @@ impl SessionConfig {
             return Err(EngineError::InvalidConfig(format!(
                 "emotion_intensity {} outside 0..=1",
                 self.emotion_intensity
-            )));
-        }
-        if !(0.0..=4.0).contains(&self.lod_px) {
-            return Err(EngineError::InvalidConfig(format!(
-                "lod_px {} outside 0..=4",
-                self.lod_px
             )));
         }
         if !(self.head_motion.is_finite() && (0.0..=4.0).contains(&self.head_motion)) {
@@ -288,8 +283,7 @@ pub struct FrameRenderer {
 
 impl FrameRenderer {
     fn new(cfg: &SessionConfig) -> Result<FrameRenderer, EngineError> {
-        let mut renderer = Renderer::new(cfg.avatar.clone(), cfg.render_config())?;
-        renderer.set_lod(cfg.lod_px);
+        let renderer = Renderer::new(cfg.avatar.clone(), cfg.render_config())?;
         let jaw_bone =
             renderer.has_jaw_bone() && !cfg.avatar.rig.has_arkit(ArkitShape::JawOpen.index());
         Ok(FrameRenderer {

@@ -71,6 +71,11 @@ fn main() {
             let cfg = RenderConfig {
                 width: w,
                 height: h,
+                // `BENCH_LOD=px`: level-of-detail error (0: every triangle).
+                lod_px: std::env::var("BENCH_LOD")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(facecast_render::DEFAULT_LOD_PX),
                 ..Default::default()
             };
             let t_new = Clock::start();
@@ -80,10 +85,6 @@ fn main() {
                     "  renderer set-up (framing, level of detail): {:.1} ms",
                     t_new.per_frame(1).1
                 );
-            }
-            // `BENCH_LOD=px`: level-of-detail error (0: every triangle).
-            if let Some(px) = std::env::var("BENCH_LOD").ok().and_then(|v| v.parse().ok()) {
-                r.set_lod(px);
             }
             // `BENCH_NO_REUSE=1`: draw every tile every frame (the full cost of a frame).
             r.set_tile_reuse(std::env::var_os("BENCH_NO_REUSE").is_none());
@@ -145,11 +146,6 @@ fn main() {
                     ..sessions)
                     .map(|_| {
                         let mut r = Renderer::new(av.clone(), cfg.clone()).expect("renderer");
-                        if let Some(px) =
-                            std::env::var("BENCH_LOD").ok().and_then(|v| v.parse().ok())
-                        {
-                            r.set_lod(px);
-                        }
                         r.set_tile_reuse(std::env::var_os("BENCH_NO_REUSE").is_none());
                         (
                             r,

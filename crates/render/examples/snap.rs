@@ -39,13 +39,14 @@ fn main() {
     let cfg = RenderConfig {
         width: w,
         height: h,
+        // `SNAP_LOD=px`: level-of-detail error (0: every triangle).
+        lod_px: std::env::var("SNAP_LOD")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(facecast_render::DEFAULT_LOD_PX),
         ..Default::default()
     };
     let mut r = Renderer::new(av.clone(), cfg).unwrap();
-    // `SNAP_LOD=px`: level-of-detail error (0: every triangle).
-    if let Some(px) = std::env::var("SNAP_LOD").ok().and_then(|v| v.parse().ok()) {
-        r.set_lod(px);
-    }
     eprintln!("drawing {} triangles", r.lod_triangles());
     eprintln!("camera {:?}", r.camera());
     let mut out = RgbaFrame::default();

@@ -109,6 +109,9 @@ pub enum RenderError {
     /// A camera override with non-finite values, eye == target, or a field of view outside 1..170°.
     #[error("invalid camera override: {0}")]
     InvalidCamera(String),
+    /// A level-of-detail error that is not a number of pixels from 0 to 4.
+    #[error("lod_px {0} outside 0..=4 pixels")]
+    InvalidLod(f32),
     /// Mesh data the renderer cannot draw safely.
     #[error("mesh {mesh} primitive {primitive}: {reason}")]
     BadMesh {
@@ -225,6 +228,9 @@ pub struct RenderConfig {
     pub background: Background,
     /// Camera override; `None` frames head and shoulders automatically.
     pub camera: Option<CameraOverride>,
+    /// Level of detail: dense meshes are simplified where that moves the picture by at most
+    /// this many pixels (0..=4; 0 draws every triangle). Default [`DEFAULT_LOD_PX`].
+    pub lod_px: f32,
 }
 
 impl Default for RenderConfig {
@@ -234,6 +240,7 @@ impl Default for RenderConfig {
             height: 512,
             background: Background::default(),
             camera: None,
+            lod_px: DEFAULT_LOD_PX,
         }
     }
 }
@@ -241,6 +248,9 @@ impl Default for RenderConfig {
 impl RenderConfig {
     /// Check sizes, the background image and the camera.
     pub fn validate(&self) -> Result<(), RenderError> {
+        if !(0.0..=4.0).contains(&self.lod_px) {
+            return Err(RenderError::InvalidLod(self.lod_px));
+        }
         let ok = |v: u32| (16..=8192).contains(&v) && v & 1 == 0;
         if !ok(self.width) || !ok(self.height) {
             return Err(RenderError::InvalidSize {
@@ -295,7 +305,6 @@ pub struct Renderer {
     cam: camera::Camera,
     rast: raster::Raster,
     jaw_open: f32,
-    lod_px: f32,
 }
 
 /// Default level-of-detail error in pixels ([`Renderer::set_lod`]).
@@ -328,24 +337,24 @@ impl Renderer {
             cam,
             rast,
             jaw_open: 0.0,
-            lod_px: DEFAULT_LOD_PX,
         };
         r.build_lod();
         Ok(r)
     }
 
-    /// Draw simplified triangle lists where that moves the picture by at most `error_px` pixels
-    /// (default [`DEFAULT_LOD_PX`]; 0 draws every triangle of the avatar). The lists are made
-    /// here, for this renderer's camera and size (tens of milliseconds for a dense avatar), not
-    /// per frame. Morphs, skinning and attributes work as before on the vertices that remain.
+    /// Change the level of detail ([`RenderConfig::lod_px`]): draw simplified triangle lists
+    /// where that moves the picture by at most `error_px` pixels (clamped to 0..=4; 0 and NaN draw
+    /// every triangle of the avatar). The lists are made here, for this renderer's camera and
+    /// size (tens of milliseconds for a dense avatar, once per avatar and size), not per frame.
+    /// Morphs, skinning and attributes work as before on the vertices that remain.
     pub fn set_lod(&mut self, error_px: f32) {
         let px = if error_px.is_finite() {
             error_px.clamp(0.0, 4.0)
         } else {
             0.0
         };
-        if px != self.lod_px {
-            self.lod_px = px;
+        if px != self.cfg.lod_px {
+            self.cfg.lod_px = px;
             self.build_lod();
         }
     }
@@ -375,7 +384,7 @@ impl Renderer {
     fn build_lod(&mut self) {
         let av = &*self.avatar;
         self.rast.lod = Default::default();
-        if self.lod_px > 0.0 {
+        if self.cfg.lod_px > 0.0 {
             self.scene.update(av, &HeadPose::default(), 0.0, true);
             self.morph.update(av, &[]);
             self.geo
@@ -385,7 +394,7 @@ impl Renderer {
                 &self.geo,
                 &self.cam,
                 self.cfg.height,
-                self.lod_px,
+                self.cfg.lod_px,
             );
         }
         // The next frame transforms and sets up again.
@@ -565,6 +574,14 @@ mod tests {
             c.validate(),
             Err(RenderError::InvalidBackground { .. })
         ));
+        for bad in [-0.1, 4.5, f32::NAN] {
+            let c = RenderConfig {
+                lod_px: bad,
+                ..Default::default()
+            };
+            let e = c.validate().unwrap_err();
+            assert!(e.to_string().contains("lod_px"), "{e}");
+        }
     }
 
     #[test]

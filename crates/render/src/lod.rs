@@ -36,8 +36,10 @@ use crate::scene::Geometry;
 
 /// Primitives with fewer triangles keep their own indices.
 const MIN_TRIANGLES: usize = 256;
-/// Attributes per vertex handed to the simplifier.
-const ATTRS: usize = 16;
+/// Attributes per vertex handed to the simplifier: normal (0..3), colour (3..6), texture
+/// coordinates (6..8), largest morph delta (8..11), sum of the morph deltas (11..14), dominant
+/// skin joint (14).
+const ATTRS: usize = 15;
 /// A change of the shading normal by this much costs the whole error budget.
 const NORMAL_STEP: f32 = 0.02;
 /// The same for materials with a normal map.
@@ -106,6 +108,9 @@ pub(crate) fn simplify(
     height: u32,
     error_px: f32,
 ) -> Vec<Option<Vec<u32>>> {
+    if error_px.is_nan() || error_px <= 0.0 {
+        return vec![None; geo.draws.len()];
+    }
     geo.draws
         .iter()
         .map(|d| {
@@ -114,7 +119,7 @@ pub(crate) fn simplify(
                 .get(d.mesh as usize)?
                 .primitives
                 .get(d.prim as usize)?;
-            if error_px.is_nan() || error_px <= 0.0 || p.indices.len() / 3 < MIN_TRIANGLES {
+            if p.indices.len() / 3 < MIN_TRIANGLES {
                 return None;
             }
             let mat = p.material.and_then(|m| av.materials.get(m as usize));
@@ -136,20 +141,11 @@ pub(crate) fn simplify(
             let px = 2.0 * zmin / (cam.proj[5] * height as f32);
             let err = error_px * px;
             // Model → view scale (morph deltas are in model units).
-            let diag = |it: &mut dyn Iterator<Item = [f32; 3]>| {
-                let (mut lo, mut hi) = ([f32::MAX; 3], [f32::MIN; 3]);
-                for q in it {
-                    for c in 0..3 {
-                        lo[c] = lo[c].min(q[c]);
-                        hi[c] = hi[c].max(q[c]);
-                    }
-                }
-                (0..3).map(|c| (hi[c] - lo[c]).powi(2)).sum::<f32>().sqrt()
-            };
-            let model = diag(&mut p.positions.iter().copied());
-            let view = diag(&mut verts.iter().map(|v| v.vp));
-            let scale = if model > 0.0 && view.is_finite() {
-                view / model
+            let view = size(verts.iter().map(|v| v.vp));
+            let model = size(p.positions.iter().copied());
+            let diag = |s: [f32; 3]| s.iter().map(|x| x * x).sum::<f32>().sqrt();
+            let scale = if diag(model) > 0.0 && diag(view).is_finite() {
+                diag(view) / diag(model)
             } else {
                 0.0
             };
@@ -174,7 +170,7 @@ pub(crate) fn simplify(
                 }
                 if let (Some(j), Some(w)) = (p.joints.get(i), p.weights.get(i)) {
                     let k = (0..4).fold(0, |b, k| if w[k] > w[b] { k } else { b });
-                    a[15] = j[k] as f32;
+                    a[14] = j[k] as f32;
                 }
             }
             for t in &p.targets {
@@ -197,16 +193,7 @@ pub(crate) fn simplify(
             }
             // meshoptimizer weighs attributes against positions scaled to a unit extent: a
             // weight of `t / δ` makes an attribute difference of δ cost the whole error budget.
-            let extent = {
-                let (mut lo, mut hi) = ([f32::MAX; 3], [f32::MIN; 3]);
-                for v in verts {
-                    for c in 0..3 {
-                        lo[c] = lo[c].min(v.vp[c]);
-                        hi[c] = hi[c].max(v.vp[c]);
-                    }
-                }
-                (0..3).map(|c| hi[c] - lo[c]).fold(0.0, f32::max)
-            };
+            let extent = view.into_iter().fold(0.0, f32::max);
             if extent.is_nan() || extent <= 0.0 {
                 return None;
             }
@@ -236,7 +223,6 @@ pub(crate) fn simplify(
                 wm,
                 wm,
                 wm,
-                0.0,
                 t / 0.01,
             ];
             let lock: Vec<bool> = (0..n)
@@ -246,11 +232,15 @@ pub(crate) fn simplify(
                         .is_some_and(|w| w.iter().all(|&x| x < 0.999))
                 })
                 .collect();
-            let pos: Vec<f32> = verts.iter().flat_map(|v| v.vp).collect();
-            if pos.iter().any(|v| !v.is_finite()) || attrs.iter().any(|v| !v.is_finite()) {
+            let finite = |v: &f32| v.is_finite();
+            if !verts.iter().flat_map(|v| v.vp).all(|v| finite(&v)) || !attrs.iter().all(finite) {
                 return None;
             }
-            let bytes: Vec<u8> = pos.iter().flat_map(|v| v.to_ne_bytes()).collect();
+            let bytes: Vec<u8> = verts
+                .iter()
+                .flat_map(|v| v.vp)
+                .flat_map(f32::to_ne_bytes)
+                .collect();
             let adapter = VertexDataAdapter::new(&bytes, 12, 0).ok()?;
             let out = meshopt::simplify_with_attributes_and_locks(
                 &p.indices,
@@ -267,4 +257,16 @@ pub(crate) fn simplify(
             (out.len() * 10 < p.indices.len() * 9 && out.len().is_multiple_of(3)).then_some(out)
         })
         .collect()
+}
+
+/// Size of the bounding box of `points` along each axis.
+fn size(points: impl Iterator<Item = [f32; 3]>) -> [f32; 3] {
+    let (mut lo, mut hi) = ([f32::MAX; 3], [f32::MIN; 3]);
+    for q in points {
+        for c in 0..3 {
+            lo[c] = lo[c].min(q[c]);
+            hi[c] = hi[c].max(q[c]);
+        }
+    }
+    std::array::from_fn(|c| hi[c] - lo[c])
 }

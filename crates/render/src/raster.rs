@@ -1037,7 +1037,6 @@ impl Raster {
                 self.tmat.resize(self.tris.len(), mi);
             }
         }
-        drop(lod);
         let mut keys = std::mem::take(&mut self.blend_keys);
         keys.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
         for &(_, id) in &keys {
@@ -1584,47 +1583,27 @@ impl Raster {
                     }
                     Target::I420(out) => {
                         let w = self.w;
+                        let slot = &self.rgba[ro..ro + TILE_BYTES];
                         if !self.reuse {
                             // Straight from the RGBA slot into the frame.
-                            for ly in (0..th).step_by(2) {
-                                let s0 = ly * TILE * 4;
-                                let s1 = (ly + 1) * TILE * 4;
-                                let yrow = (y0 + ly) * w + x0;
-                                let (ya, yb) = out.y[yrow..yrow + w + tw].split_at_mut(w);
-                                let crow = (y0 + ly) / 2 * (w / 2) + x0 / 2;
-                                rgba_rows_to_i420(
-                                    &self.rgba[ro + s0..ro + s0 + tw * 4],
-                                    &self.rgba[ro + s1..ro + s1 + tw * 4],
-                                    &mut ya[..tw],
-                                    &mut yb[..tw],
-                                    &mut out.u[crow..crow + tw / 2],
-                                    &mut out.v[crow..crow + tw / 2],
-                                );
-                            }
+                            let c0 = y0 / 2 * (w / 2) + x0 / 2;
+                            tile_to_i420(
+                                slot,
+                                (tw, th),
+                                (&mut out.y[y0 * w + x0..], w),
+                                (&mut out.u[c0..], &mut out.v[c0..], w / 2),
+                            );
                             continue;
                         }
                         if self.yuv.is_empty() {
                             // Allocation: once, with the first I420 frame.
                             self.yuv = vec![0; self.tile_sig.len() * TILE_YUV];
                         }
-                        let slot = &mut self.yuv[tile * TILE_YUV..(tile + 1) * TILE_YUV];
-                        let (sy, suv) = slot.split_at_mut(TILE * TILE);
+                        let cached = &mut self.yuv[tile * TILE_YUV..(tile + 1) * TILE_YUV];
+                        let (sy, suv) = cached.split_at_mut(TILE * TILE);
                         let (su, sv) = suv.split_at_mut(TILE * TILE / 4);
                         if self.yuv_sig[tile] != Some(sig) {
-                            for ly in (0..th).step_by(2) {
-                                let s0 = ly * TILE * 4;
-                                let s1 = (ly + 1) * TILE * 4;
-                                let (ya, yb) = sy[ly * TILE..(ly + 2) * TILE].split_at_mut(TILE);
-                                let c = ly / 2 * (TILE / 2);
-                                rgba_rows_to_i420(
-                                    &self.rgba[ro + s0..ro + s0 + tw * 4],
-                                    &self.rgba[ro + s1..ro + s1 + tw * 4],
-                                    &mut ya[..tw],
-                                    &mut yb[..tw],
-                                    &mut su[c..c + tw / 2],
-                                    &mut sv[c..c + tw / 2],
-                                );
-                            }
+                            tile_to_i420(slot, (tw, th), (sy, TILE), (su, sv, TILE / 2));
                             self.yuv_sig[tile] = Some(sig);
                         }
                         for ly in 0..th {
@@ -1781,6 +1760,30 @@ fn shade_batch(
         i += 1;
     }
     b.n = 0;
+}
+
+/// Converts a tile's RGBA output (`slot`, `TILE` pixels per row; `tw` × `th` used, both even)
+/// into I420 planes: luma rows `ys` apart in `y`, chroma rows `cs` apart in `u` and `v`.
+fn tile_to_i420(
+    slot: &[u8],
+    (tw, th): (usize, usize),
+    (y, ys): (&mut [u8], usize),
+    (u, v, cs): (&mut [u8], &mut [u8], usize),
+) {
+    for ly in (0..th).step_by(2) {
+        let s0 = ly * TILE * 4;
+        let s1 = s0 + TILE * 4;
+        let (ya, yb) = y[ly * ys..ly * ys + ys + tw].split_at_mut(ys);
+        let c = ly / 2 * cs;
+        rgba_rows_to_i420(
+            &slot[s0..s0 + tw * 4],
+            &slot[s1..s1 + tw * 4],
+            &mut ya[..tw],
+            &mut yb[..tw],
+            &mut u[c..c + tw / 2],
+            &mut v[c..c + tw / 2],
+        );
+    }
 }
 
 /// Adds triangle `h` to the bin of every tile its bbox touches.

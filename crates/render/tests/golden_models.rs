@@ -309,8 +309,8 @@ fn level_of_detail_draws_fewer_triangles_and_the_same_picture() {
             ..Default::default()
         };
         let mut lod = Renderer::new(av.clone(), cfg.clone()).unwrap();
-        let mut full = Renderer::new(av.clone(), cfg).unwrap();
-        full.set_lod(0.0);
+        let full_cfg = RenderConfig { lod_px: 0.0, ..cfg };
+        let mut full = Renderer::new(av.clone(), full_cfg).unwrap();
         // Every triangle of every drawn primitive (a mesh used by two nodes counts twice).
         let all = full.lod_triangles();
         assert!(

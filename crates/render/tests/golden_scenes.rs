@@ -13,7 +13,7 @@ fn render(av: facecast_core::model::Avatar, channels: &[f32], pose: &HeadPose) -
         width: 256,
         height: 256,
         background: "gradient:#3a414e:#16191f".parse().unwrap(),
-        camera: None,
+        ..Default::default()
     };
     let mut r = Renderer::new(Arc::new(av), cfg).expect("renderer");
     let mut out = RgbaFrame::default();
@@ -66,7 +66,7 @@ fn solid_background_is_exact_and_image_background_covers() {
         width: 64,
         height: 32,
         background: Background::Solid([0x20, 0x24, 0x2c]),
-        camera: None,
+        ..Default::default()
     };
     let mut r = Renderer::new(av.clone(), cfg).unwrap();
     let mut out = RgbaFrame::default();
@@ -85,7 +85,7 @@ fn solid_background_is_exact_and_image_background_covers() {
         width: 64,
         height: 32,
         background: Background::Image(img),
-        camera: None,
+        ..Default::default()
     };
     let mut r = Renderer::new(av, cfg).unwrap();
     r.render_rgba(&[], &HeadPose::default(), &mut out);
@@ -129,7 +129,7 @@ fn two_texture_coordinate_sets_shade_alike() {
         width: 256,
         height: 256,
         background: Background::Solid([0, 0, 0]),
-        camera: None,
+        ..Default::default()
     };
     let pose = HeadPose::default();
     let draw = |av: Arc<facecast_core::model::Avatar>, simd: bool| {

@@ -274,8 +274,14 @@ impl AppState {
     }
 
     /// The video pool, started on first use with `video_threads` workers.
+    /// The shared video pool slot (`None` until the first session). A panic while it was held
+    /// cannot leave it half-changed, so a poisoned lock is used as is.
+    fn video(&self) -> std::sync::MutexGuard<'_, Option<Arc<session::ServerPool>>> {
+        self.inner.video.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn video_pool(&self) -> Result<Arc<session::ServerPool>, ApiError> {
-        let mut v = self.inner.video.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v = self.video();
         if let Some(p) = v.as_ref() {
             return Ok(p.clone());
         }
@@ -290,8 +296,7 @@ impl AppState {
 
     /// Sessions whose video state is alive in the video pool (0 before the first session).
     pub fn video_sessions(&self) -> usize {
-        let v = self.inner.video.lock().unwrap_or_else(|p| p.into_inner());
-        v.as_ref().map_or(0, |p| p.sessions())
+        self.video().as_ref().map_or(0, |p| p.sessions())
     }
 
     /// End every session and stop the video workers.
@@ -300,12 +305,7 @@ impl AppState {
         for s in sessions.values() {
             s.close();
         }
-        let pool = self
-            .inner
-            .video
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let pool = self.video().take();
         if let Some(p) = pool {
             p.shutdown();
         }
@@ -898,12 +898,7 @@ async fn metrics_text(State(st): State<AppState>) -> Response {
         s.len()
     };
     let mut body = st.inner.metrics.render(n, viewers, ws);
-    let pool = st
-        .inner
-        .video
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
+    let pool = st.video().clone();
     let (workers, queued) = pool.map_or((st.inner.cfg.video_threads, 0), |p| {
         (p.workers(), p.queued())
     });

@@ -130,7 +130,7 @@ fn main() {
         width: size,
         height: size,
         background: bg.clone(),
-        camera: None,
+        ..Default::default()
     };
     let m = lm.mouth;
     let close_cfg = RenderConfig {
@@ -142,6 +142,7 @@ fn main() {
             target: m,
             fov_y_deg: 18.0,
         }),
+        ..Default::default()
     };
     let mut full = Renderer::new(avatar.clone(), cfg).expect("renderer");
     let mut close = Renderer::new(avatar.clone(), close_cfg).expect("renderer");
