@@ -2,7 +2,8 @@
 //! `cargo run --release -p facecast-render --example bench [frames] [model filter]`
 //! (`BENCH_MEM=1` also prints each renderer's memory use; `BENCH_NO_REUSE=1` draws every tile
 //! of every frame instead of reusing unchanged ones; `BENCH_SESSIONS=N` also renders N
-//! renderers in turn, as a server's video workers do, so every frame starts with cold caches).
+//! renderers in turn, as a server's video workers do, so every frame starts with cold caches;
+//! `BENCH_SIZE=512` or `BENCH_SIZE=1280` measures only that size).
 //!
 //! Every frame changes the face weights and the head pose, so the whole pipeline (pose, sparse
 //! morph, skinning, setup, raster, shade, resolve) runs each time.
@@ -68,6 +69,12 @@ fn main() {
     let filter = std::env::args().nth(2).unwrap_or_default();
     for (name, av) in models().into_iter().filter(|(n, _)| n.contains(&filter)) {
         for (w, h) in [(512u32, 512u32), (1280, 720)] {
+            // `BENCH_SIZE=512` (or 1280): only that width.
+            if let Ok(only) = std::env::var("BENCH_SIZE") {
+                if only != w.to_string() {
+                    continue;
+                }
+            }
             let cfg = RenderConfig {
                 width: w,
                 height: h,

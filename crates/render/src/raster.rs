@@ -117,6 +117,10 @@ const _: () = assert!(
     std::mem::size_of::<Hot>() == 64
         && std::mem::offset_of!(Tri, t) == 64
         && std::mem::size_of::<Tri>() == 128
+        // The shading kernel reads the first 16 words as two rows of eight, and the tangent
+        // frame from the third row (`shade::avx2::TriFields`).
+        && std::mem::offset_of!(Tri, iwprod) == 60
+        && std::mem::offset_of!(Tri, b) + 12 <= 96
 );
 
 /// i64 edge functions `(a, b, c)` of a triangle, for every kind of triangle.

@@ -245,11 +245,6 @@ pub(crate) mod avx2 {
             }
         }
 
-        #[inline(always)]
-        unsafe fn i(&self, base: *const u8, stride: usize, off: usize) -> __m256i {
-            _mm256_castps_si256(self.f(base, stride, off))
-        }
-
         /// The source of each lane's vertex: the u32 index at byte `off` of its record.
         #[inline(always)]
         unsafe fn follow(&self, base: *const u8, stride: usize, off: usize) -> Src {
@@ -258,6 +253,101 @@ pub(crate) mod avx2 {
                 Src::One(a) => Src::One(at(a)),
                 Src::Two(a, b, m) => Src::Two(at(a), at(b), m),
                 Src::Many(idx) => Src::Many(gi(base, idx, stride, off)),
+            }
+        }
+    }
+
+    /// Transposes eight rows of eight floats: column `f` of the result holds element `f` of
+    /// every row (row `p` in lane `p`).
+    #[inline(always)]
+    unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let s1 = _mm256_shuffle_ps::<0xee>(t0, t2);
+        let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let s3 = _mm256_shuffle_ps::<0xee>(t1, t3);
+        let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let s5 = _mm256_shuffle_ps::<0xee>(t4, t6);
+        let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let s7 = _mm256_shuffle_ps::<0xee>(t5, t7);
+        [
+            _mm256_permute2f128_ps::<0x20>(s0, s4),
+            _mm256_permute2f128_ps::<0x20>(s1, s5),
+            _mm256_permute2f128_ps::<0x20>(s2, s6),
+            _mm256_permute2f128_ps::<0x20>(s3, s7),
+            _mm256_permute2f128_ps::<0x31>(s0, s4),
+            _mm256_permute2f128_ps::<0x31>(s1, s5),
+            _mm256_permute2f128_ps::<0x31>(s2, s6),
+            _mm256_permute2f128_ps::<0x31>(s3, s7),
+        ]
+    }
+
+    /// Words of a group's triangle records: per field, one vector of the eight lanes' values.
+    /// One or two distinct triangles (most groups) are broadcast from their records; more are
+    /// read as rows and transposed (eight loads and 24 shuffles per eight fields, where
+    /// gathering each field costs as much as eight loads on the CPUs measured).
+    struct TriFields {
+        src: Src,
+        cols: [__m256; TRI_WORDS],
+    }
+
+    /// Words of a triangle record the kernel reads (ids, plane, vertices, level of detail in
+    /// the first 64 bytes; the tangent frame in the next 32).
+    const TRI_WORDS: usize = 24;
+
+    impl TriFields {
+        /// `words`: 16, or 24 when the tangent frame is read.
+        ///
+        /// Safety (caller): every id in `ids` is a valid record of `stride >= 4 * TRI_WORDS`
+        /// bytes at `base`; `idv` holds the same ids.
+        #[inline(always)]
+        unsafe fn of(
+            base: *const u8,
+            stride: usize,
+            idv: __m256i,
+            ids: &[u32; 8],
+            words: usize,
+        ) -> TriFields {
+            let src = Src::of(idv, ids[0]);
+            let mut cols = [_mm256_setzero_ps(); TRI_WORDS];
+            if let Src::Many(_) = src {
+                for k in 0..words / 8 {
+                    let rows: [__m256; 8] = std::array::from_fn(|p| {
+                        _mm256_loadu_ps(base.add(ids[p] as usize * stride + 32 * k) as *const f32)
+                    });
+                    cols[8 * k..8 * k + 8].copy_from_slice(&transpose8(rows));
+                }
+            }
+            TriFields { src, cols }
+        }
+
+        /// Field at byte offset `off` (below `4 * words`).
+        #[inline(always)]
+        unsafe fn f(&self, base: *const u8, stride: usize, off: usize) -> __m256 {
+            match self.src {
+                Src::Many(_) => self.cols[off / 4],
+                s => s.f(base, stride, off),
+            }
+        }
+
+        #[inline(always)]
+        unsafe fn i(&self, base: *const u8, stride: usize, off: usize) -> __m256i {
+            _mm256_castps_si256(self.f(base, stride, off))
+        }
+
+        /// Records of another array indexed by the field at `off`.
+        #[inline(always)]
+        unsafe fn follow(&self, base: *const u8, stride: usize, off: usize) -> Src {
+            match self.src {
+                Src::Many(_) => Src::Many(_mm256_castps_si256(self.cols[off / 4])),
+                s => s.follow(base, stride, off),
             }
         }
     }
@@ -682,7 +772,12 @@ pub(crate) mod avx2 {
         let py = _mm256_add_ps(_mm256_cvtepi32_ps(ly), set(k.y0 + 0.5));
         // Barycentrics (ShadeCtx::bary).
         let t = k.tris;
-        let ts = Src::of(id, tris[0]);
+        let words = if m.normal_tex.is_some() {
+            TRI_WORDS
+        } else {
+            16
+        };
+        let ts = TriFields::of(t, tl.stride, id, tris, words);
         let dx = _mm256_sub_ps(px, ts.f(t, tl.stride, tl.ox));
         let dy = _mm256_sub_ps(py, ts.f(t, tl.stride, tl.oy));
         let mut l1 = _mm256_fmadd_ps(
