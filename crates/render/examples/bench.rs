@@ -3,7 +3,10 @@
 //! (`BENCH_MEM=1` also prints each renderer's memory use; `BENCH_NO_REUSE=1` draws every tile
 //! of every frame instead of reusing unchanged ones; `BENCH_SESSIONS=N` also renders N
 //! renderers in turn, as a server's video workers do, so every frame starts with cold caches;
-//! `BENCH_SIZE=512` or `BENCH_SIZE=1280` measures only that size).
+//! `BENCH_SIZE=512` or `BENCH_SIZE=1280` measures only that size; `BENCH_AB=1` renders every
+//! pose twice, once with each value of `facecast_render::AB`, and prints the CPU time of both
+//! variants: a paired comparison that host noise cannot tilt, for a kernel experiment that
+//! reads `facecast_render::ab()`).
 //!
 //! Every frame changes the face weights and the head pose, so the whole pipeline (pose, sparse
 //! morph, skinning, setup, raster, shade, resolve) runs each time.
@@ -121,6 +124,29 @@ fn main() {
                 step(i, &mut fw, &mut pose);
                 av.rig.resolve(&fw, av.channels.len(), &mut ch);
                 r.render_rgba(&ch, &pose, &mut rgba);
+            }
+            if std::env::var_os("BENCH_AB").is_some() {
+                // Variants 0 and 1 of the kernel, alternating frame by frame (host noise hits
+                // both alike): CPU ms per frame of each.
+                let mut tot = [0u64; 2];
+                for i in 0..frames * 2 {
+                    // Each pose is rendered twice (the second time skips the vertex stage):
+                    // the variants take turns at going first.
+                    let v = ((i & 1) ^ ((i >> 1) & 1)) as u32;
+                    facecast_render::AB.store(v, std::sync::atomic::Ordering::Relaxed);
+                    step(i / 2, &mut fw, &mut pose);
+                    av.rig.resolve(&fw, av.channels.len(), &mut ch);
+                    let t = cpu_ns();
+                    r.render_rgba(&ch, &pose, &mut rgba);
+                    tot[v as usize] += cpu_ns() - t;
+                }
+                println!(
+                    "AB {name} {w}x{h}: variant0 {:.3} variant1 {:.3} ratio1/0 {:.3}",
+                    tot[0] as f64 / 1e6 / frames as f64,
+                    tot[1] as f64 / 1e6 / frames as f64,
+                    tot[1] as f64 / tot[0] as f64
+                );
+                continue;
             }
             let t0 = Clock::start();
             for i in 0..frames {

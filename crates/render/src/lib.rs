@@ -513,6 +513,20 @@ impl Renderer {
     }
 }
 
+/// Experiment switch for paired measurements: the render example's `BENCH_AB=1` alternates it
+/// between 0 and 1 frame by frame and prints the CPU time of each, so that two variants of a
+/// kernel (one behind `ab() == 1`) meet the same machine load. Nothing reads it in committed
+/// code; it costs one relaxed load where an experiment reads it.
+#[doc(hidden)]
+pub static AB: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// The current [`AB`] variant.
+#[doc(hidden)]
+#[inline(always)]
+pub fn ab() -> u32 {
+    AB.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

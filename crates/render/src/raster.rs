@@ -9,7 +9,7 @@ use crate::camera::Camera;
 use crate::math::*;
 use crate::scene::{Geometry, VAttr, VOut};
 use crate::shade::{simd_texture, Batch, Kernel, TriLayout, VertLayout};
-use crate::texture::{linear_to_srgb, sample, srgb_to_linear, texture_ok};
+use crate::texture::{decode8, linear_to_srgb, sample, srgb_to_linear, texture_ok};
 use crate::{Background, RenderConfig};
 
 /// Tile edge in pixels.
@@ -364,8 +364,6 @@ unsafe fn project_avx2(verts: &[VOut], near: f32, w: f32, h: f32, out: &mut Vec<
 
 pub(crate) struct Luts {
     srgb: [f32; 256],
-    /// sRGB value × 16 (0..=4080) → linear, for values filtered in sRGB space.
-    pub(crate) srgb16: Vec<f32>,
     enc: Vec<u8>,
     enc_base: u32,
     pub(crate) lights: Lights,
@@ -437,9 +435,6 @@ impl Luts {
         for (i, v) in srgb.iter_mut().enumerate() {
             *v = srgb_to_linear(i as f32 / 255.0);
         }
-        let srgb16 = (0..4096)
-            .map(|i| srgb_to_linear((i as f32 / 16.0 / 255.0).min(1.0)))
-            .collect();
         let enc_base = ENC_LO_EXP << 8;
         let n = ((ENC_HI_EXP - ENC_LO_EXP) << 8) as usize;
         let enc = (0..n)
@@ -455,7 +450,6 @@ impl Luts {
         let key_h = normalize(add(l.key_dir, [0.0, 0.0, 1.0]));
         Luts {
             srgb,
-            srgb16,
             enc,
             enc_base,
             lights: l,
@@ -744,11 +738,9 @@ impl ShadeCtx<'_> {
         if let Some(ti) = &m.base_tex {
             let uv = self.uv(t, &b, ti);
             let s = sample(self.tex(ti), Self::level(t, ti, pw), uv[0], uv[1]);
-            let l = &self.luts.srgb16;
-            let dec = |v: f32| l[((v * 16.0) as usize).min(4095)];
-            c[0] *= dec(s[0]);
-            c[1] *= dec(s[1]);
-            c[2] *= dec(s[2]);
+            c[0] *= decode8(s[0]);
+            c[1] *= decode8(s[1]);
+            c[2] *= decode8(s[2]);
             c[3] *= s[3] * (1.0 / 255.0);
         }
         if m.has_color {
@@ -945,7 +937,6 @@ impl Raster {
             + self.yuv_sig.capacity() * size_of::<Option<u64>>()
             + self.mats.capacity() * size_of::<MatInfo>()
             + self.draw_mat.capacity() * 4
-            + self.luts.srgb16.capacity() * 4
             + self.luts.enc.capacity()
             + bg
             + std::mem::size_of::<Batch>()

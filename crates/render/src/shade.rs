@@ -858,17 +858,20 @@ pub(crate) mod avx2 {
             base_uv = Some(uv);
             let tex = &k.av.textures[ti.tex as usize];
             let px = sample8_levels(tex, level8(ti, ratio_prod, w), uv[0], uv[1]);
-            let lut = l.srgb16.as_ptr();
+            // crate::texture::decode8, eight-wide.
+            let d = crate::texture::DECODE_POLY;
             for q in 0..3 {
-                // Safety: indices clamped to 0..=4095, the LUT's length.
-                let idx = _mm256_min_epi32(
-                    _mm256_max_epi32(
-                        _mm256_cvttps_epi32(_mm256_mul_ps(px[q], set(16.0))),
-                        _mm256_setzero_si256(),
-                    ),
-                    seti(4095),
+                let x = _mm256_min_ps(
+                    _mm256_max_ps(_mm256_mul_ps(px[q], set(1.0 / 255.0)), zero),
+                    set(1.0),
                 );
-                c[q] = _mm256_mul_ps(c[q], _mm256_i32gather_ps::<4>(lut, idx));
+                let mut p = set(d[0]);
+                for &dk in &d[1..] {
+                    p = _mm256_fmadd_ps(p, x, set(dk));
+                }
+                let lin = _mm256_mul_ps(x, set(1.0 / 12.92));
+                let dec = _mm256_blendv_ps(p, lin, _mm256_cmp_ps::<_CMP_LE_OQ>(x, set(0.04045)));
+                c[q] = _mm256_mul_ps(c[q], dec);
             }
         }
         if m.has_color {
