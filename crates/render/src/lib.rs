@@ -385,13 +385,27 @@ impl Renderer {
         let av = &*self.avatar;
         self.rast.lod = Default::default();
         if self.cfg.lod_px > 0.0 {
-            self.scene.update(av, &HeadPose::default(), 0.0, true);
             self.morph.update(av, &[]);
+            // How skinning moves each vertex: view-space positions under the probe poses (head
+            // turned, tilted and rolled, jaw open), rest pose last (what `geo` keeps).
+            let mut probes = Vec::with_capacity(lod::PROBES.len());
+            for &(head, jaw) in &lod::PROBES {
+                let pose = HeadPose {
+                    head,
+                    ..HeadPose::default()
+                };
+                self.scene.update(av, &pose, jaw, true);
+                self.geo
+                    .vertex_stage(av, &self.scene, &self.morph, &self.cam);
+                probes.push(self.geo.verts.iter().map(|v| v.vp).collect::<Vec<_>>());
+            }
+            self.scene.update(av, &HeadPose::default(), 0.0, true);
             self.geo
                 .vertex_stage(av, &self.scene, &self.morph, &self.cam);
             self.rast.lod = lod::lists(
                 &self.avatar,
                 &self.geo,
+                &probes,
                 &self.cam,
                 self.cfg.height,
                 self.cfg.lod_px,
