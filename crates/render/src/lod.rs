@@ -21,9 +21,10 @@
 //!   view-space metres, weighed like positions),
 //! - for skinned primitives, the dominant joint (vertices bound to different joints never
 //!   merge) and how skinning moves the vertex: its displacement under probe poses ([`PROBES`]:
-//!   head turned, tilted, rolled, jaw open), weighed like positions. A rigidly moving part
-//!   displaces linearly, which interpolates exactly, so only blend zones whose motion bends
-//!   (a neck under a turning head) keep their detail.
+//!   head turned, tilted, rolled, jaw open), weighed like positions. Where the displacement
+//!   varies smoothly it interpolates well, so mostly blend zones that bend (a neck under a
+//!   turning head) keep their detail. Unskinned primitives move rigidly with their nodes and
+//!   get no probe attributes.
 //!
 //! Primitives with skin blend zones (vertices with no joint above 99.9 %) are simplified with
 //! [`BLENDED_SHARE`] of the error budget: the probes sample four poses, and what the zones do in
@@ -195,6 +196,12 @@ pub(crate) fn simplify(
                     let k = (0..4).fold(0, |b, k| if w[k] > w[b] { k } else { b });
                     a[14] = j[k] as f32;
                 }
+                // Unskinned primitives move rigidly with their node: nothing to weigh.
+                let probes = if p.weights.is_empty() {
+                    &[][..]
+                } else {
+                    probes
+                };
                 for (q, probe) in probes.iter().enumerate().take(PROBES.len()) {
                     if let Some(moved) = probe.get(d.vbase as usize + i) {
                         for c in 0..3 {
