@@ -1633,6 +1633,14 @@ const TRI_LAYOUT: TriLayout = TriLayout {
     t: std::mem::offset_of!(Tri, t),
     b: std::mem::offset_of!(Tri, b),
 };
+// The shading kernel reads a whole `VAttr` record as one row of eight words, and the normal
+// as the last three words of a 16-byte read ending at the `VOut` record's end
+// (`shade::avx2::VertFields`).
+const _: () = assert!(
+    std::mem::size_of::<VAttr>() == 32
+        && std::mem::size_of::<VOut>() == 36
+        && std::mem::offset_of!(VOut, n) == 24
+);
 const VERT_LAYOUT: VertLayout = VertLayout {
     vstride: std::mem::size_of::<VOut>(),
     n: std::mem::offset_of!(VOut, n),

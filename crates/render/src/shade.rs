@@ -353,6 +353,93 @@ pub(crate) mod avx2 {
         }
     }
 
+    /// One vertex of each lane's triangle: its attribute record (`VAttr`: texture coordinates,
+    /// colour) and normal. When the lanes hold more than two triangles (`Src::Many`), the
+    /// records wanted are read as rows and transposed, as [`TriFields`] does; otherwise fields
+    /// are broadcast from one or two records.
+    struct VertFields {
+        src: Src,
+        /// `VAttr` words 0..8 per lane (valid when `attr`).
+        acols: [__m256; 8],
+        /// `VOut` words 5..9 per lane: the normal in 1..4 (valid when `nrm`).
+        ncols: [__m256; 4],
+        attr: bool,
+        nrm: bool,
+    }
+
+    impl VertFields {
+        /// `attr`: the attribute records will be read for more than texture coordinates (vertex
+        /// colours); `nrm`: normals will be read.
+        ///
+        /// Safety (caller): every lane's vertex index is a valid vertex of `k`'s arrays.
+        #[inline(always)]
+        unsafe fn of(k: &Kernel, src: Src, attr: bool, nrm: bool) -> VertFields {
+            let mut f = VertFields {
+                src,
+                acols: [_mm256_setzero_ps(); 8],
+                ncols: [_mm256_setzero_ps(); 4],
+                attr: false,
+                nrm: false,
+            };
+            if let Src::Many(idx) = src {
+                let mut ids = [0u32; 8];
+                _mm256_storeu_si256(ids.as_mut_ptr() as *mut __m256i, idx);
+                if attr {
+                    // A record is 32 bytes (asserted beside `VERT_LAYOUT`).
+                    let rows: [__m256; 8] = std::array::from_fn(|p| {
+                        _mm256_loadu_ps(k.attrs.add(ids[p] as usize * k.vl.astride) as *const f32)
+                    });
+                    f.acols = transpose8(rows);
+                    f.attr = true;
+                }
+                if nrm {
+                    // The normal is the record's last three words: read words 5..9.
+                    let row = |p: usize| {
+                        _mm_loadu_ps(
+                            k.verts.add(ids[p] as usize * k.vl.vstride + k.vl.n - 4) as *const f32
+                        )
+                    };
+                    let pair = |p: usize| {
+                        _mm256_insertf128_ps::<1>(_mm256_castps128_ps256(row(p)), row(p + 4))
+                    };
+                    let (r0, r1, r2, r3) = (pair(0), pair(1), pair(2), pair(3));
+                    let t0 = _mm256_unpacklo_ps(r0, r1);
+                    let t1 = _mm256_unpackhi_ps(r0, r1);
+                    let t2 = _mm256_unpacklo_ps(r2, r3);
+                    let t3 = _mm256_unpackhi_ps(r2, r3);
+                    f.ncols = [
+                        _mm256_shuffle_ps::<0x44>(t0, t2),
+                        _mm256_shuffle_ps::<0xee>(t0, t2),
+                        _mm256_shuffle_ps::<0x44>(t1, t3),
+                        _mm256_shuffle_ps::<0xee>(t1, t3),
+                    ];
+                    f.nrm = true;
+                }
+            }
+            f
+        }
+
+        /// Attribute word at byte offset `off` of the lanes' `VAttr` records.
+        #[inline(always)]
+        unsafe fn a(&self, k: &Kernel, off: usize) -> __m256 {
+            if self.attr {
+                self.acols[off / 4]
+            } else {
+                self.src.f(k.attrs, k.vl.astride, off)
+            }
+        }
+
+        /// Normal component `q` of the lanes' vertices.
+        #[inline(always)]
+        unsafe fn n(&self, k: &Kernel, q: usize) -> __m256 {
+            if self.nrm {
+                self.ncols[1 + q]
+            } else {
+                self.src.f(k.verts, k.vl.vstride, k.vl.n + 4 * q)
+            }
+        }
+    }
+
     /// Eight bilinear samples of `tex` at `level` (lanes in `mask`; others read texel 0): raw
     /// channel values 0..255 (r, g, b, a). Same arithmetic as [`crate::texture::sample`].
     #[inline(always)]
@@ -489,13 +576,13 @@ pub(crate) mod avx2 {
 
     /// Interpolated texture coordinates of `ti` (texture transform applied).
     #[inline(always)]
-    unsafe fn uv8(k: &Kernel, ti: &TexInfo, v: &[Src; 3], b: &[__m256; 3]) -> [__m256; 2] {
+    unsafe fn uv8(k: &Kernel, ti: &TexInfo, v: &[VertFields; 3], b: &[__m256; 3]) -> [__m256; 2] {
         let off = if ti.uv1 { k.vl.uv1 } else { k.vl.uv0 };
         let mut u = _mm256_setzero_ps();
         let mut w = _mm256_setzero_ps();
         for i in 0..3 {
-            u = _mm256_fmadd_ps(v[i].f(k.attrs, k.vl.astride, off), b[i], u);
-            w = _mm256_fmadd_ps(v[i].f(k.attrs, k.vl.astride, off + 4), b[i], w);
+            u = _mm256_fmadd_ps(v[i].a(k, off), b[i], u);
+            w = _mm256_fmadd_ps(v[i].a(k, off + 4), b[i], w);
         }
         match ti.xf {
             Some(m) => [
@@ -837,10 +924,11 @@ pub(crate) mod avx2 {
                 *q = _mm256_blendv_ps(*q, set(1.0 / 3.0), degenerate);
             }
         }
+        let (attr, nrm) = (m.has_color, !m.unlit);
         let v = [
-            ts.follow(t, tl.stride, tl.v),
-            ts.follow(t, tl.stride, tl.v + 4),
-            ts.follow(t, tl.stride, tl.v + 8),
+            VertFields::of(k, ts.follow(t, tl.stride, tl.v), attr, nrm),
+            VertFields::of(k, ts.follow(t, tl.stride, tl.v + 4), attr, nrm),
+            VertFields::of(k, ts.follow(t, tl.stride, tl.v + 8), attr, nrm),
         ];
         let ratio_prod = if m.base_tex.is_some() || (m.normal_tex.is_some() && !m.unlit) {
             _mm256_mul_ps(
@@ -878,7 +966,7 @@ pub(crate) mod avx2 {
             for (q, cq) in c.iter_mut().enumerate() {
                 let mut a = _mm256_setzero_ps();
                 for i in 0..3 {
-                    a = _mm256_fmadd_ps(v[i].f(k.attrs, k.vl.astride, k.vl.col + 4 * q), bc[i], a);
+                    a = _mm256_fmadd_ps(v[i].a(k, k.vl.col + 4 * q), bc[i], a);
                 }
                 *cq = _mm256_mul_ps(*cq, a);
             }
@@ -893,7 +981,7 @@ pub(crate) mod avx2 {
             for (q, nq) in nn.iter_mut().enumerate() {
                 let mut a = _mm256_setzero_ps();
                 for i in 0..3 {
-                    a = _mm256_fmadd_ps(v[i].f(k.verts, k.vl.vstride, k.vl.n + 4 * q), bc[i], a);
+                    a = _mm256_fmadd_ps(v[i].n(k, q), bc[i], a);
                 }
                 *nq = a;
             }
