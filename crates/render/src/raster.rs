@@ -2697,14 +2697,14 @@ mod tests {
             seed ^= seed << 17;
             (seed >> 11) as i64 % m
         };
-        let (x0, y0, tw, th) = (64usize, 128usize, TILE, 40usize);
+        let (x0, y0, tw, th) = (64usize, 128usize, TILE, TILE.min(40));
         let mut tested = 0;
         for case in 0..400 {
             // Sizes from sub-pixel slivers to triangles larger than the tile.
             let r = [24, 80, 400, 1500][case % 4];
             let (cx, cy) = (
-                (x0 as i64 - 4) * 16 + rnd(72 * 16),
-                (y0 as i64 - 4) * 16 + rnd(48 * 16),
+                (x0 as i64 - 4) * 16 + rnd((tw as i64 + 8) * 16),
+                (y0 as i64 - 4) * 16 + rnd((th as i64 + 8) * 16),
             );
             let mut xs: [i64; 3] = std::array::from_fn(|_| cx + rnd(2 * r) - r);
             let mut ys: [i64; 3] = std::array::from_fn(|_| cy + rnd(2 * r) - r);
