@@ -372,7 +372,7 @@ fn level_of_detail_draws_fewer_triangles_and_the_same_picture() {
 /// A dense skinned tube, straight at rest, whose upper half follows the head: its blend zone
 /// (y 0.5-1.1) bends when the head rolls or pitches.
 fn bending_tube() -> Avatar {
-    use facecast_core::model::{Humanoid, Mesh, Primitive, Skin, IDENTITY};
+    use facecast_core::model::{Humanoid, Primitive};
     let mut p = Primitive {
         material: Some(0),
         ..Default::default()
@@ -398,41 +398,13 @@ fn bending_tube() -> Avatar {
             p.indices.extend([a, c, b, b, c, d]);
         }
     }
-    let mut nodes = vec![
-        node("root", None),
-        node("neck", None),
-        node("head", None),
-        node("tube", Some(0)),
-    ];
-    nodes[0].children = vec![1, 3];
-    nodes[1].parent = Some(0);
-    nodes[1].children = vec![2];
-    nodes[2].parent = Some(1);
-    nodes[2].translation = [0.0, 0.8, 0.0];
-    nodes[3].parent = Some(0);
-    nodes[3].skin = Some(0);
-    let mut ib1 = IDENTITY;
-    ib1[13] = -0.8;
-    Avatar {
-        name: "tube".into(),
-        nodes,
-        roots: vec![0],
-        meshes: vec![Mesh {
-            primitives: vec![p],
-            ..Default::default()
-        }],
-        skins: vec![Skin {
-            name: "s".into(),
-            joints: vec![1, 2],
-            inverse_bind: vec![IDENTITY, ib1],
-        }],
-        materials: vec![material([0.8, 0.55, 0.45, 1.0])],
-        humanoid: Humanoid {
-            head: Some(2),
-            ..Default::default()
-        },
+    let mut av = two_joint_avatar("tube", p, 0.8, [0.0, 0.0, 0.0, 1.0], [0.8, 0.55, 0.45, 1.0]);
+    // The upper joint is the head: the head pose turns it.
+    av.humanoid = Humanoid {
+        head: Some(2),
         ..Default::default()
-    }
+    };
+    av
 }
 
 /// Level of detail on a skin blend zone: a tube that is straight at rest simplifies to long

@@ -484,24 +484,42 @@ pub fn skin_avatar() -> Avatar {
             _ => [-r, 0.0, -r],
         };
     }
+    two_joint_avatar(
+        "skin",
+        p,
+        1.0,
+        quat_axis([0., 0., 1.], 40.0),
+        [0.3, 0.7, 0.4, 1.0],
+    )
+}
+
+/// One skinned primitive over two joints: `j0` at the origin and `j1` at height `y1`, turned by
+/// `rot` (the primitive's bind pose has `j1` unturned at `y1`).
+pub fn two_joint_avatar(
+    name: &str,
+    p: Primitive,
+    y1: f32,
+    rot: [f32; 4],
+    rgba: [f32; 4],
+) -> Avatar {
     let mut nodes = vec![
         node("armature", None),
         node("j0", None),
         node("j1", None),
-        node("bar", Some(0)),
+        node("mesh", Some(0)),
     ];
     nodes[0].children = vec![1, 3];
     nodes[1].parent = Some(0);
     nodes[1].children = vec![2];
     nodes[2].parent = Some(1);
-    nodes[2].translation = [0.0, 1.0, 0.0];
-    nodes[2].rotation = quat_axis([0., 0., 1.], 40.0);
+    nodes[2].translation = [0.0, y1, 0.0];
+    nodes[2].rotation = rot;
     nodes[3].parent = Some(0);
     nodes[3].skin = Some(0);
     let mut ib1 = IDENTITY;
-    ib1[13] = -1.0;
+    ib1[13] = -y1;
     Avatar {
-        name: "skin".into(),
+        name: name.into(),
         nodes,
         roots: vec![0],
         meshes: vec![Mesh {
@@ -513,7 +531,7 @@ pub fn skin_avatar() -> Avatar {
             joints: vec![1, 2],
             inverse_bind: vec![IDENTITY, ib1],
         }],
-        materials: vec![material([0.3, 0.7, 0.4, 1.0])],
+        materials: vec![material(rgba)],
         ..Default::default()
     }
 }
