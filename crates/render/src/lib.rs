@@ -385,31 +385,29 @@ impl Renderer {
         let av = &*self.avatar;
         self.rast.lod = Default::default();
         if self.cfg.lod_px > 0.0 {
-            self.morph.update(av, &[]);
-            // How skinning moves each vertex: view-space positions under the probe poses (head
-            // turned, tilted and rolled, jaw open), rest pose last (what `geo` keeps).
-            let mut probes = Vec::with_capacity(lod::PROBES.len());
-            for &(head, jaw) in &lod::PROBES {
-                let pose = HeadPose {
-                    head,
-                    ..HeadPose::default()
-                };
-                self.scene.update(av, &pose, jaw, true);
+            let (h, px) = (self.cfg.height, self.cfg.lod_px);
+            if let Some(l) = lod::cached(&self.avatar, &self.cam, h, px) {
+                self.rast.lod = l;
+            } else {
+                self.morph.update(av, &[]);
+                // How skinning moves each vertex: view-space positions under the probe poses
+                // (head turned, tilted and rolled, jaw open), rest pose last (what `geo` keeps).
+                let mut probes = Vec::new();
+                for &(head, jaw) in lod::PROBES.iter().filter(|_| !av.skins.is_empty()) {
+                    let pose = HeadPose {
+                        head,
+                        ..HeadPose::default()
+                    };
+                    self.scene.update(av, &pose, jaw, true);
+                    self.geo
+                        .vertex_stage(av, &self.scene, &self.morph, &self.cam);
+                    probes.push(self.geo.verts.iter().map(|v| v.vp).collect::<Vec<_>>());
+                }
+                self.scene.update(av, &HeadPose::default(), 0.0, true);
                 self.geo
                     .vertex_stage(av, &self.scene, &self.morph, &self.cam);
-                probes.push(self.geo.verts.iter().map(|v| v.vp).collect::<Vec<_>>());
+                self.rast.lod = lod::make(&self.avatar, &self.geo, &probes, &self.cam, h, px);
             }
-            self.scene.update(av, &HeadPose::default(), 0.0, true);
-            self.geo
-                .vertex_stage(av, &self.scene, &self.morph, &self.cam);
-            self.rast.lod = lod::lists(
-                &self.avatar,
-                &self.geo,
-                &probes,
-                &self.cam,
-                self.cfg.height,
-                self.cfg.lod_px,
-            );
         }
         // The next frame transforms and sets up again.
         self.geo.valid = false;

@@ -82,17 +82,8 @@ static CACHE: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
 /// Entries kept; the oldest goes first.
 const CACHE_ENTRIES: usize = 16;
 
-/// The level-of-detail lists for `av` seen through `cam` at `height` pixels, from the cache
-/// or made by [`simplify`] (`geo` must hold the rest pose seen by `cam`, `probes` the view-space
-/// positions of its vertices under each of [`PROBES`]).
-pub(crate) fn lists(
-    av: &Arc<Avatar>,
-    geo: &Geometry,
-    probes: &[Vec<[f32; 3]>],
-    cam: &Camera,
-    height: u32,
-    error_px: f32,
-) -> Lists {
+/// What the lists of one avatar depend on besides the avatar: camera, height and error.
+fn key(cam: &Camera, height: u32, error_px: f32) -> Vec<u32> {
     let mut key: Vec<u32> = cam
         .view
         .iter()
@@ -100,16 +91,45 @@ pub(crate) fn lists(
         .map(|v| v.to_bits())
         .collect();
     key.extend([height, error_px.to_bits()]);
-    // A panic while the lock was held cannot leave the list half-changed: keep using it.
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    key
+}
+
+/// The cached lists for `key`, if another renderer made them (dropping entries whose avatar is
+/// gone).
+fn find(cache: &mut Vec<Entry>, av: &Arc<Avatar>, key: &[u32]) -> Option<Lists> {
     cache.retain(|e| e.avatar.strong_count() > 0);
-    if let Some(e) = cache
+    cache
         .iter()
         .find(|e| e.key == key && std::ptr::eq(e.avatar.as_ptr(), Arc::as_ptr(av)))
-    {
-        return e.lists.clone();
-    }
+        .map(|e| e.lists.clone())
+}
+
+/// The level-of-detail lists for `av` seen through `cam` at `height` pixels, if a renderer made
+/// them already.
+pub(crate) fn cached(av: &Arc<Avatar>, cam: &Camera, height: u32, error_px: f32) -> Option<Lists> {
+    // A panic while the lock was held cannot leave the list half-changed: keep using it.
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    find(&mut cache, av, &key(cam, height, error_px))
+}
+
+/// Makes the level-of-detail lists with [`simplify`] and keeps them for the renderers that need
+/// the same (`geo` must hold the rest pose seen by `cam`, `probes` the view-space positions of
+/// its vertices under each of [`PROBES`], or nothing for an avatar without skins).
+pub(crate) fn make(
+    av: &Arc<Avatar>,
+    geo: &Geometry,
+    probes: &[Vec<[f32; 3]>],
+    cam: &Camera,
+    height: u32,
+    error_px: f32,
+) -> Lists {
     let lists = Arc::new(simplify(av, geo, probes, cam, height, error_px));
+    let key = key(cam, height, error_px);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    // Another renderer may have made the same meanwhile: share one copy.
+    if let Some(l) = find(&mut cache, av, &key) {
+        return l;
+    }
     if cache.len() >= CACHE_ENTRIES {
         cache.remove(0);
     }
