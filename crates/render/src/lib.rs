@@ -392,8 +392,14 @@ impl Renderer {
                 self.morph.update(av, &[]);
                 // How skinning moves each vertex: view-space positions under the probe poses
                 // (head turned, tilted and rolled, jaw open), rest pose last (what `geo` keeps).
-                let mut probes = Vec::new();
-                for &(head, jaw) in lod::PROBES.iter().filter(|_| !av.skins.is_empty()) {
+                // (Without skins, nothing but rigid node motion: no probes.)
+                let probes_needed = if av.skins.is_empty() {
+                    0
+                } else {
+                    lod::PROBES.len()
+                };
+                let mut probes = Vec::with_capacity(probes_needed);
+                for &(head, jaw) in &lod::PROBES[..probes_needed] {
                     let pose = HeadPose {
                         head,
                         ..HeadPose::default()

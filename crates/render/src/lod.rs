@@ -268,6 +268,8 @@ pub(crate) fn simplify(
             let mut weights = [wm; ATTRS];
             weights[..8].copy_from_slice(&[wn, wn, wn, wc, wc, wc, uvw, uvw]);
             weights[14] = t / 0.01;
+            // Nothing is locked (borders aside); the crate has no attribute variant without a
+            // lock array, and an empty one would be read past its end.
             let lock = vec![false; n];
             let finite = |v: &f32| v.is_finite();
             if !verts.iter().flat_map(|v| v.vp).all(|v| finite(&v)) || !attrs.iter().all(finite) {

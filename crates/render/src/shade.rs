@@ -294,9 +294,14 @@ pub(crate) mod avx2 {
     /// read as rows and transposed: eight loads and 24 shuffles per eight fields, where eight
     /// gathers took 8-13 cycles each on the AMD Zen 4 this was measured on (eight scalar loads:
     /// 5-8 cycles).
-    struct TriFields {
-        src: Src,
-        cols: [__m256; TRI_WORDS],
+    // Lives in registers / on the stack for one group; boxing the large variant would
+    // allocate per group.
+    #[allow(clippy::large_enum_variant)]
+    enum TriFields {
+        /// One or two distinct triangles: fields broadcast from their records.
+        Few(Src),
+        /// More: the records' words, one vector per word.
+        Many([__m256; TRI_WORDS]),
     }
 
     /// Words of a triangle record the kernel reads (ids, plane, vertices, level of detail in
@@ -317,24 +322,25 @@ pub(crate) mod avx2 {
             words: usize,
         ) -> TriFields {
             let src = Src::of(idv, ids[0]);
+            let Src::Many(_) = src else {
+                return TriFields::Few(src);
+            };
             let mut cols = [_mm256_setzero_ps(); TRI_WORDS];
-            if let Src::Many(_) = src {
-                for k in 0..words / 8 {
-                    let rows: [__m256; 8] = std::array::from_fn(|p| {
-                        _mm256_loadu_ps(base.add(ids[p] as usize * stride + 32 * k) as *const f32)
-                    });
-                    cols[8 * k..8 * k + 8].copy_from_slice(&transpose8(rows));
-                }
+            for k in 0..words / 8 {
+                let rows: [__m256; 8] = std::array::from_fn(|p| {
+                    _mm256_loadu_ps(base.add(ids[p] as usize * stride + 32 * k) as *const f32)
+                });
+                cols[8 * k..8 * k + 8].copy_from_slice(&transpose8(rows));
             }
-            TriFields { src, cols }
+            TriFields::Many(cols)
         }
 
         /// Field at byte offset `off` (below `4 * words`).
         #[inline(always)]
         unsafe fn f(&self, base: *const u8, stride: usize, off: usize) -> __m256 {
-            match self.src {
-                Src::Many(_) => self.cols[off / 4],
-                s => s.f(base, stride, off),
+            match self {
+                TriFields::Many(cols) => cols[off / 4],
+                TriFields::Few(s) => s.f(base, stride, off),
             }
         }
 
@@ -346,9 +352,9 @@ pub(crate) mod avx2 {
         /// Records of another array indexed by the field at `off`.
         #[inline(always)]
         unsafe fn follow(&self, base: *const u8, stride: usize, off: usize) -> Src {
-            match self.src {
-                Src::Many(_) => Src::Many(_mm256_castps_si256(self.cols[off / 4])),
-                s => s.follow(base, stride, off),
+            match self {
+                TriFields::Many(cols) => Src::Many(_mm256_castps_si256(cols[off / 4])),
+                TriFields::Few(s) => s.follow(base, stride, off),
             }
         }
     }
@@ -359,12 +365,10 @@ pub(crate) mod avx2 {
     /// are broadcast from one or two records.
     struct VertFields {
         src: Src,
-        /// `VAttr` words 0..8 per lane (valid when `attr`).
-        acols: [__m256; 8],
-        /// `VOut` words 5..9 per lane: the normal in 1..4 (valid when `nrm`).
-        ncols: [__m256; 4],
-        attr: bool,
-        nrm: bool,
+        /// `VAttr` words 0..8 per lane, when read as rows.
+        acols: Option<[__m256; 8]>,
+        /// `VOut` words 5..9 per lane (the normal in 1..4), when read as rows.
+        ncols: Option<[__m256; 4]>,
     }
 
     impl VertFields {
@@ -376,10 +380,8 @@ pub(crate) mod avx2 {
         unsafe fn of(k: &Kernel, src: Src, attr: bool, nrm: bool) -> VertFields {
             let mut f = VertFields {
                 src,
-                acols: [_mm256_setzero_ps(); 8],
-                ncols: [_mm256_setzero_ps(); 4],
-                attr: false,
-                nrm: false,
+                acols: None,
+                ncols: None,
             };
             if let Src::Many(idx) = src {
                 let mut ids = [0u32; 8];
@@ -389,8 +391,7 @@ pub(crate) mod avx2 {
                     let rows: [__m256; 8] = std::array::from_fn(|p| {
                         _mm256_loadu_ps(k.attrs.add(ids[p] as usize * k.vl.astride) as *const f32)
                     });
-                    f.acols = transpose8(rows);
-                    f.attr = true;
+                    f.acols = Some(transpose8(rows));
                 }
                 if nrm {
                     // The normal is the record's last three words: read words 5..9.
@@ -407,13 +408,12 @@ pub(crate) mod avx2 {
                     let t1 = _mm256_unpackhi_ps(r0, r1);
                     let t2 = _mm256_unpacklo_ps(r2, r3);
                     let t3 = _mm256_unpackhi_ps(r2, r3);
-                    f.ncols = [
+                    f.ncols = Some([
                         _mm256_shuffle_ps::<0x44>(t0, t2),
                         _mm256_shuffle_ps::<0xee>(t0, t2),
                         _mm256_shuffle_ps::<0x44>(t1, t3),
                         _mm256_shuffle_ps::<0xee>(t1, t3),
-                    ];
-                    f.nrm = true;
+                    ]);
                 }
             }
             f
@@ -422,20 +422,18 @@ pub(crate) mod avx2 {
         /// Attribute word at byte offset `off` of the lanes' `VAttr` records.
         #[inline(always)]
         unsafe fn a(&self, k: &Kernel, off: usize) -> __m256 {
-            if self.attr {
-                self.acols[off / 4]
-            } else {
-                self.src.f(k.attrs, k.vl.astride, off)
+            match &self.acols {
+                Some(cols) => cols[off / 4],
+                None => self.src.f(k.attrs, k.vl.astride, off),
             }
         }
 
         /// Normal component `q` of the lanes' vertices.
         #[inline(always)]
         unsafe fn n(&self, k: &Kernel, q: usize) -> __m256 {
-            if self.nrm {
-                self.ncols[1 + q]
-            } else {
-                self.src.f(k.verts, k.vl.vstride, k.vl.n + 4 * q)
+            match &self.ncols {
+                Some(cols) => cols[1 + q],
+                None => self.src.f(k.verts, k.vl.vstride, k.vl.n + 4 * q),
             }
         }
     }
