@@ -241,28 +241,71 @@ pub enum Wrap {
     Clamp,
 }
 
-/// One mip level, RGBA8 rows packed.
+/// One mip level: its size and where its RGBA8 rows lie in [`Texture::texels`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MipLevel {
     /// Width.
     pub width: u32,
     /// Height.
     pub height: u32,
-    /// `width * height * 4` bytes.
-    pub data: Vec<u8>,
+    /// Byte offset of the level's `width * height * 4` bytes in [`Texture::texels`].
+    pub offset: usize,
+}
+
+impl MipLevel {
+    /// Bytes of the level's texels (`width * height * 4`).
+    pub fn bytes(&self) -> usize {
+        self.width as usize * self.height as usize * 4
+    }
 }
 
 /// A decoded texture with its full mip chain (level 0 is the image).
+///
+/// All levels share one allocation, so a renderer can address a texel of any level from the
+/// start of [`texels`](Texture::texels) (the eight-wide shading kernel samples pixels of one
+/// group from different levels with one set of gathers).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Texture {
     /// Name or URI.
     pub name: String,
+    /// Every level's RGBA8 rows, largest level first, back to back.
+    pub texels: Vec<u8>,
     /// Mip levels, largest first, down to 1×1.
     pub mips: Vec<MipLevel>,
     /// Wrap in U.
     pub wrap_s: Wrap,
     /// Wrap in V.
     pub wrap_t: Wrap,
+}
+
+impl Texture {
+    /// A texture of one level per `(width, height, rgba)` entry, largest first (`rgba` holds
+    /// `width * height * 4` bytes).
+    pub fn from_levels(name: impl Into<String>, levels: Vec<(u32, u32, Vec<u8>)>) -> Texture {
+        let mut t = Texture {
+            name: name.into(),
+            texels: Vec::with_capacity(levels.iter().map(|l| l.2.len()).sum()),
+            ..Default::default()
+        };
+        for (width, height, rgba) in levels {
+            t.mips.push(MipLevel {
+                width,
+                height,
+                offset: t.texels.len(),
+            });
+            t.texels.extend_from_slice(&rgba);
+        }
+        t
+    }
+
+    /// Level `l`'s texels (`width * height * 4` bytes), or an empty slice when there is no
+    /// such level or it does not lie inside [`texels`](Texture::texels).
+    pub fn level(&self, l: usize) -> &[u8] {
+        self.mips
+            .get(l)
+            .and_then(|m| self.texels.get(m.offset..m.offset.checked_add(m.bytes())?))
+            .unwrap_or(&[])
+    }
 }
 
 /// A named morph channel: drives target `target` of mesh `mesh` for each entry.

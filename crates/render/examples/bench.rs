@@ -6,7 +6,8 @@
 //! `BENCH_SIZE=512` or `BENCH_SIZE=1280` measures only that size; `BENCH_AB=1` renders every
 //! pose twice, once with each value of `facecast_render::AB`, and prints the CPU time of both
 //! variants: a paired comparison that host noise cannot tilt, for a kernel experiment that
-//! reads `facecast_render::ab()`).
+//! reads `facecast_render::ab()`; `BENCH_VARIANT=N` runs every frame with variant N, for
+//! instruction counts under cachegrind).
 //!
 //! Every frame changes the face weights and the head pose, so the whole pipeline (pose, sparse
 //! morph, skinning, setup, raster, shade, resolve) runs each time.
@@ -70,6 +71,14 @@ fn main() {
         "model", "size", "tris", "rgba", "i420", "i420 static"
     );
     let filter = std::env::args().nth(2).unwrap_or_default();
+    // `BENCH_VARIANT=N`: every frame with `facecast_render::AB` at N (one variant per run, for
+    // instruction counts under cachegrind).
+    if let Some(v) = std::env::var("BENCH_VARIANT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        facecast_render::AB.store(v, std::sync::atomic::Ordering::Relaxed);
+    }
     for (name, av) in models().into_iter().filter(|(n, _)| n.contains(&filter)) {
         for (w, h) in [(512u32, 512u32), (1280, 720)] {
             // `BENCH_SIZE=512` (or 1280): only that width.

@@ -8,7 +8,7 @@ use facecast_core::{I420Frame, RgbaFrame};
 use crate::camera::Camera;
 use crate::math::*;
 use crate::scene::{Geometry, VAttr, VOut};
-use crate::shade::{simd_texture, Batch, Kernel, TriLayout, VertLayout};
+use crate::shade::{simd_texture, Batch, Kernel, Levels, TriLayout, VertLayout};
 use crate::texture::{decode8, linear_to_srgb, sample, srgb_to_linear, texture_ok};
 use crate::{Background, RenderConfig};
 
@@ -552,6 +552,8 @@ pub struct Raster {
     luts: Luts,
     /// Per material: textures the eight-wide shading kernel can sample.
     simd_ok: Vec<bool>,
+    /// Per texture: its mip chain as one table, for groups whose pixels want different levels.
+    levels: Vec<Option<Levels>>,
     /// Pixels of the current tile row waiting to be shaded.
     batch: Box<Batch>,
     /// Use the AVX2 kernels when the CPU has them (false: the plain reference kernels).
@@ -860,6 +862,7 @@ impl Raster {
         let n_mats = mats.len();
         Raster {
             simd_ok,
+            levels: av.textures.iter().map(Levels::of).collect(),
             batch: Batch::new(),
             simd: true,
             w,
@@ -1322,6 +1325,7 @@ impl Raster {
             verts: geo.verts.as_ptr() as *const u8,
             attrs: geo.attrs.as_ptr() as *const u8,
             vl: VERT_LAYOUT,
+            levels: &self.levels,
             x0: 0.0,
             y0: 0.0,
         };

@@ -9,7 +9,7 @@
 //! (`ShadeCtx::shade` in `raster.rs`). Both do the same arithmetic (test
 //! `simd_shading_matches_reference`), so the picture does not depend on the CPU.
 
-use facecast_core::model::{Avatar, Wrap};
+use facecast_core::model::{Avatar, Texture, Wrap};
 
 use crate::raster::{MatInfo, TexInfo, TILE};
 
@@ -106,6 +106,48 @@ pub(crate) fn simd_texture(av: &Avatar, ti: &Option<TexInfo>) -> bool {
         .all(|l| ok(t.wrap_s, l.width) && ok(t.wrap_t, l.height))
 }
 
+/// Most mip levels a [`Levels`] table describes (a 32768² texture has 16).
+pub(crate) const MAX_LEVELS: usize = 16;
+
+/// A texture's mip chain as the eight-wide kernel addresses it when the lanes of a group want
+/// different levels: every level's size and place in the texture's one texel buffer, so one set
+/// of gathers serves all lanes. Built once per renderer ([`Levels::of`]); a texture without a
+/// table (more than [`MAX_LEVELS`] levels) is sampled one level at a time.
+#[derive(Clone, Debug)]
+#[repr(C, align(32))]
+pub(crate) struct Levels {
+    /// Texel index of each level's first texel in [`Texture::texels`].
+    off: [i32; MAX_LEVELS],
+    w: [i32; MAX_LEVELS],
+    h: [i32; MAX_LEVELS],
+    /// Address of the texels the table was made for (checked before use, so a table never
+    /// addresses another texture's memory).
+    base: usize,
+}
+
+impl Levels {
+    /// The table of a texture that passes [`crate::texture::texture_ok`] (`None` beyond
+    /// [`MAX_LEVELS`] levels).
+    pub(crate) fn of(tex: &Texture) -> Option<Levels> {
+        if !crate::texture::texture_ok(tex) || tex.mips.len() > MAX_LEVELS {
+            return None;
+        }
+        let mut t = Levels {
+            off: [0; MAX_LEVELS],
+            w: [1; MAX_LEVELS],
+            h: [1; MAX_LEVELS],
+            base: tex.texels.as_ptr() as usize,
+        };
+        for (l, lv) in tex.mips.iter().enumerate() {
+            // `texture_ok`: offsets are multiples of four below `i32::MAX` texels.
+            t.off[l] = (lv.offset / 4) as i32;
+            t.w[l] = lv.width as i32;
+            t.h[l] = lv.height as i32;
+        }
+        Some(t)
+    }
+}
+
 /// Byte offsets of the fields the kernel gathers from a triangle record (`raster::Tri`).
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct TriLayout {
@@ -146,6 +188,8 @@ pub(crate) struct Kernel<'a> {
     pub verts: *const u8,
     pub attrs: *const u8,
     pub vl: VertLayout,
+    /// Per texture of `av`: its [`Levels`] table, if it has one.
+    pub levels: &'a [Option<Levels>],
     /// Tile origin in pixels.
     pub x0: f32,
     pub y0: f32,
@@ -179,7 +223,6 @@ pub(crate) struct Class8 {
 pub(crate) mod avx2 {
     use super::*;
     use crate::math::V3;
-    use facecast_core::model::Texture;
     use std::arch::x86_64::*;
 
     #[inline(always)]
@@ -466,13 +509,29 @@ pub(crate) mod avx2 {
         let x1 = wrap(_mm256_add_epi32(xi, one), w, tex.wrap_s);
         let y0 = _mm256_mullo_epi32(wrap(yi, h, tex.wrap_t), seti(w));
         let y1 = _mm256_mullo_epi32(wrap(_mm256_add_epi32(yi, one), h, tex.wrap_t), seti(w));
-        let p = lv.data.as_ptr() as *const i32;
+        // Safety: materials keep only textures that pass `texture_ok` (`raster::tex_info`): the
+        // level's w·h texels lie inside `texels`.
+        let p = tex.texels.as_ptr().add(lv.offset) as *const i32;
         // Safety: x0/x1 lie in 0..w and y0/y1 in 0..h (times w) by the wrap above (repeat only
-        // on power-of-two sizes, see `simd_texture`); `data` holds w·h texels (`texture_ok`).
+        // on power-of-two sizes, see `simd_texture`), and `p` is the level's first texel.
         let a = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y0, x0));
         let b = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y0, x1));
         let c = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y1, x0));
         let e = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y1, x1));
+        bilerp(a, b, c, e, fx, fy)
+    }
+
+    /// Bilinear blend of texels `a` (x0, y0), `b` (x1, y0), `c` (x0, y1), `e` (x1, y1) with
+    /// fractions `fx`, `fy`: raw channel values 0..255 (r, g, b, a).
+    #[inline(always)]
+    unsafe fn bilerp(
+        a: __m256i,
+        b: __m256i,
+        c: __m256i,
+        e: __m256i,
+        fx: __m256,
+        fy: __m256,
+    ) -> [__m256; 4] {
         let onef = set(1.0);
         let (gx, gy) = (_mm256_sub_ps(onef, fx), _mm256_sub_ps(onef, fy));
         let w00 = _mm256_mul_ps(gx, gy);
@@ -494,14 +553,93 @@ pub(crate) mod avx2 {
         out
     }
 
-    /// Sample with a mip level per lane: one pass per distinct level present.
+    /// Lane `l`'s entry of a 16-entry table (`l` in 0..16).
     #[inline(always)]
-    unsafe fn sample8_levels(tex: &Texture, level: __m256i, u: __m256, v: __m256) -> [__m256; 4] {
+    unsafe fn pick16(t: &[i32; MAX_LEVELS], l: __m256i) -> __m256i {
+        let lo = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(t.as_ptr() as *const __m256i), l);
+        let hi =
+            _mm256_permutevar8x32_epi32(_mm256_loadu_si256(t.as_ptr().add(8) as *const __m256i), l);
+        _mm256_blendv_epi8(lo, hi, _mm256_cmpgt_epi32(l, seti(7)))
+    }
+
+    /// [`sample8`] with a mip level per lane, in one pass: each lane's level size and texel
+    /// offset come from `t`. Same arithmetic per lane as `sample8` at that lane's level.
+    ///
+    /// Safety (caller): `t` describes `tex` (`t.base` is level 0's address); every lane's level
+    /// is below `tex.mips.len()`.
+    #[inline(always)]
+    unsafe fn sample8_mixed(
+        tex: &Texture,
+        t: &Levels,
+        level: __m256i,
+        u: __m256,
+        v: __m256,
+    ) -> [__m256; 4] {
+        let w = pick16(&t.w, level);
+        let h = pick16(&t.h, level);
+        let off = pick16(&t.off, level);
+        let fin = |x: __m256| {
+            let abs = _mm256_andnot_ps(set(-0.0), x);
+            let ok = _mm256_cmp_ps::<_CMP_LT_OQ>(abs, set(f32::INFINITY));
+            let x = _mm256_and_ps(x, ok);
+            _mm256_min_ps(_mm256_max_ps(x, set(-1.0e4)), set(1.0e4))
+        };
+        let (u, v) = (fin(u), fin(v));
+        let x = _mm256_sub_ps(_mm256_mul_ps(u, _mm256_cvtepi32_ps(w)), set(0.5));
+        let y = _mm256_sub_ps(_mm256_mul_ps(v, _mm256_cvtepi32_ps(h)), set(0.5));
+        let (xf, yf) = (_mm256_floor_ps(x), _mm256_floor_ps(y));
+        let (fx, fy) = (_mm256_sub_ps(x, xf), _mm256_sub_ps(y, yf));
+        let (xi, yi) = (_mm256_cvtps_epi32(xf), _mm256_cvtps_epi32(yf));
+        let one = seti(1);
+        let wrap = |i: __m256i, n: __m256i, mode: Wrap| {
+            let last = _mm256_sub_epi32(n, one);
+            match mode {
+                Wrap::Repeat => _mm256_and_si256(i, last),
+                _ => _mm256_min_epi32(_mm256_max_epi32(i, _mm256_setzero_si256()), last),
+            }
+        };
+        let x0 = wrap(xi, w, tex.wrap_s);
+        let x1 = wrap(_mm256_add_epi32(xi, one), w, tex.wrap_s);
+        let y0 = _mm256_add_epi32(_mm256_mullo_epi32(wrap(yi, h, tex.wrap_t), w), off);
+        let y1 = _mm256_add_epi32(
+            _mm256_mullo_epi32(wrap(_mm256_add_epi32(yi, one), h, tex.wrap_t), w),
+            off,
+        );
+        let p = t.base as *const i32;
+        // Safety: per lane, x0/x1 lie in 0..w and y0/y1 in 0..h of that lane's level (the wrap
+        // above; repeat only on power-of-two sizes, see `simd_texture`), and `off` is the index
+        // in `texels` (at `t.base`, which the caller checked is this texture's) of that level's
+        // first texel, whose w·h texels lie inside `texels` (`texture_ok`): every gathered
+        // address is a texel of the lane's level.
+        let a = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y0, x0));
+        let b = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y0, x1));
+        let c = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y1, x0));
+        let e = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y1, x1));
+        bilerp(a, b, c, e, fx, fy)
+    }
+
+    /// Sample with a mip level per lane: [`sample8`] when the lanes share one level, else one
+    /// pass through `t` ([`sample8_mixed`]) or, without a table, one pass per distinct level.
+    #[inline(always)]
+    unsafe fn sample8_levels(
+        tex: &Texture,
+        t: Option<&Levels>,
+        level: __m256i,
+        u: __m256,
+        v: __m256,
+    ) -> [__m256; 4] {
         let mut lv = [0i32; 8];
         _mm256_storeu_si256(lv.as_mut_ptr() as *mut __m256i, level);
         let first = lv[0];
-        let mut out = sample8(tex, first as usize, u, v);
         let mut done = _mm256_cmpeq_epi32(level, seti(first));
+        if _mm256_movemask_ps(_mm256_castsi256_ps(done)) != 0xff {
+            if let Some(t) = t {
+                if t.base == tex.texels.as_ptr() as usize {
+                    return sample8_mixed(tex, t, level, u, v);
+                }
+            }
+        }
+        let mut out = sample8(tex, first as usize, u, v);
         while _mm256_movemask_ps(_mm256_castsi256_ps(done)) != 0xff {
             let m = _mm256_movemask_ps(_mm256_castsi256_ps(done)) as u32;
             let k = (!m).trailing_zeros() as usize;
@@ -943,7 +1081,8 @@ pub(crate) mod avx2 {
             let uv = uv8(k, ti, &v, &bc);
             base_uv = Some(uv);
             let tex = &k.av.textures[ti.tex as usize];
-            let px = sample8_levels(tex, level8(ti, ratio_prod, w), uv[0], uv[1]);
+            let lt = k.levels.get(ti.tex as usize).and_then(|t| t.as_ref());
+            let px = sample8_levels(tex, lt, level8(ti, ratio_prod, w), uv[0], uv[1]);
             // crate::texture::decode8, eight-wide.
             let d = crate::texture::DECODE_POLY;
             for q in 0..3 {
@@ -1009,7 +1148,8 @@ pub(crate) mod avx2 {
                         _ => uv8(k, ti, &v, &bc),
                     };
                     let tex = &k.av.textures[ti.tex as usize];
-                    let px = sample8_levels(tex, level8(ti, ratio_prod, w), uv[0], uv[1]);
+                    let lt = k.levels.get(ti.tex as usize).and_then(|t| t.as_ref());
+                    let px = sample8_levels(tex, lt, level8(ti, ratio_prod, w), uv[0], uv[1]);
                     let two = set(2.0 / 255.0);
                     let x =
                         _mm256_mul_ps(_mm256_fmsub_ps(px[0], two, set(1.0)), set(m.normal_scale));

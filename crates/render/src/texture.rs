@@ -114,7 +114,7 @@ pub fn sample(tex: &Texture, level: usize, u: f32, v: f32) -> [f32; 4] {
         )
     };
     let wu = w as usize;
-    let d = &lv.data;
+    let d = tex.texels.get(lv.offset..).unwrap_or(&[]);
     let t = |x: usize, y: usize| -> [f32; 4] {
         let o = (y * wu + x) * 4;
         match d.get(o..o + 4) {
@@ -170,7 +170,7 @@ pub fn sample_ref(tex: &Texture, level: usize, u: f32, v: f32) -> [f32; 4] {
     let y0 = wrap(yi, h, tex.wrap_t, ph) as usize;
     let y1 = wrap(yi + 1, h, tex.wrap_t, ph) as usize;
     let wu = w as usize;
-    let d = &lv.data;
+    let d = tex.level(level.min(tex.mips.len() - 1));
     let t = |x: usize, y: usize| -> [f32; 4] {
         let o = (y * wu + x) * 4;
         match d.get(o..o + 4) {
@@ -190,18 +190,25 @@ pub fn sample_ref(tex: &Texture, level: usize, u: f32, v: f32) -> [f32; 4] {
     r
 }
 
-/// Whether the texture's mip chain is well formed (non-empty, sizes match data lengths).
+/// Whether the texture's mip chain is well formed: non-empty, every level non-empty, on a
+/// four-byte boundary and inside [`Texture::texels`], and the whole chain addressable with `i32`
+/// texel indices (the eight-wide kernel's gathers).
 pub fn texture_ok(t: &Texture) -> bool {
     !t.mips.is_empty()
+        && t.texels.len() / 4 < i32::MAX as usize
         && t.mips.iter().all(|m| {
-            m.width > 0 && m.height > 0 && m.data.len() == m.width as usize * m.height as usize * 4
+            m.width > 0
+                && m.height > 0
+                && m.offset % 4 == 0
+                && m.offset
+                    .checked_add(m.bytes())
+                    .is_some_and(|end| end <= t.texels.len())
         })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use facecast_core::model::MipLevel;
 
     #[test]
     fn polynomial_decode_stays_within_a_twentieth_of_a_level() {
@@ -238,6 +245,25 @@ mod tests {
     }
 
     #[test]
+    fn malformed_mip_chains_are_refused() {
+        let good = Texture::from_levels("t", vec![(2, 2, vec![9; 16]), (1, 1, vec![9; 4])]);
+        assert!(texture_ok(&good));
+        assert_eq!(good.level(1), &[9; 4][..]);
+        let mut past_end = good.clone();
+        past_end.mips[1].offset = 16 + 4;
+        assert!(!texture_ok(&past_end), "level beyond the texels");
+        assert!(past_end.level(1).is_empty());
+        let mut unaligned = good.clone();
+        unaligned.texels.push(0);
+        unaligned.mips[1].offset = 17;
+        assert!(!texture_ok(&unaligned), "level off a texel boundary");
+        let mut huge = good.clone();
+        huge.mips[0].width = u32::MAX;
+        assert!(!texture_ok(&huge), "size beyond the texels");
+        assert!(!texture_ok(&Texture::default()), "no levels");
+    }
+
+    #[test]
     fn fast_sample_equals_reference_for_every_wrap_mode() {
         let mut seed = 3u32;
         let mut rnd = || {
@@ -252,14 +278,9 @@ mod tests {
             ] {
                 let data: Vec<u8> = (0..w * h * 4).map(|_| rnd() as u8).collect();
                 let tex = Texture {
-                    name: String::new(),
-                    mips: vec![MipLevel {
-                        width: w,
-                        height: h,
-                        data,
-                    }],
                     wrap_s: ws,
                     wrap_t: wt,
+                    ..Texture::from_levels("", vec![(w, h, data)])
                 };
                 for _ in 0..500 {
                     let u = (rnd() % 40_000) as f32 / 10_000.0 - 2.0;

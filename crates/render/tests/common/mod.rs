@@ -168,22 +168,17 @@ pub fn checker(n: u32, cells: u32, a: [u8; 4], b: [u8; 4]) -> Texture {
             data.extend_from_slice(if odd { &a } else { &b });
         }
     }
-    let mut mips = vec![MipLevel {
-        width: n,
-        height: n,
-        data,
-    }];
-    while mips.last().unwrap().width > 1 {
-        let prev = mips.last().unwrap();
-        let (w, h) = (prev.width / 2, prev.height / 2);
-        let mut d = vec![0u8; (w * h * 4) as usize];
-        for y in 0..h as usize {
-            for x in 0..w as usize {
+    let mut levels = vec![(n, n, data)];
+    while levels.last().unwrap().0 > 1 {
+        let (pw, _, prev) = levels.last().unwrap();
+        let pw = *pw as usize;
+        let w = pw / 2;
+        let mut d = vec![0u8; w * w * 4];
+        for y in 0..w {
+            for x in 0..w {
                 for c in 0..4 {
-                    let at = |xx: usize, yy: usize| {
-                        prev.data[(yy * prev.width as usize + xx) * 4 + c] as u32
-                    };
-                    d[(y * w as usize + x) * 4 + c] = ((at(2 * x, 2 * y)
+                    let at = |xx: usize, yy: usize| prev[(yy * pw + xx) * 4 + c] as u32;
+                    d[(y * w + x) * 4 + c] = ((at(2 * x, 2 * y)
                         + at(2 * x + 1, 2 * y)
                         + at(2 * x, 2 * y + 1)
                         + at(2 * x + 1, 2 * y + 1)
@@ -192,17 +187,12 @@ pub fn checker(n: u32, cells: u32, a: [u8; 4], b: [u8; 4]) -> Texture {
                 }
             }
         }
-        mips.push(MipLevel {
-            width: w,
-            height: h,
-            data: d,
-        });
+        levels.push((w as u32, w as u32, d));
     }
     Texture {
-        name: "checker".into(),
-        mips,
         wrap_s: Wrap::Repeat,
         wrap_t: Wrap::Repeat,
+        ..Texture::from_levels("checker", levels)
     }
 }
 
