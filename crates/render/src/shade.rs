@@ -488,18 +488,7 @@ pub(crate) mod avx2 {
         // Safety (caller): `level < mips.len()` (levels are clamped to the chain's length).
         let lv = tex.mips.get_unchecked(level);
         let (w, h) = (lv.width as i32, lv.height as i32);
-        let fin = |x: __m256| {
-            let abs = _mm256_andnot_ps(set(-0.0), x);
-            let ok = _mm256_cmp_ps::<_CMP_LT_OQ>(abs, set(f32::INFINITY));
-            let x = _mm256_and_ps(x, ok);
-            _mm256_min_ps(_mm256_max_ps(x, set(-1.0e4)), set(1.0e4))
-        };
-        let (u, v) = (fin(u), fin(v));
-        let x = _mm256_sub_ps(_mm256_mul_ps(u, set(w as f32)), set(0.5));
-        let y = _mm256_sub_ps(_mm256_mul_ps(v, set(h as f32)), set(0.5));
-        let (xf, yf) = (_mm256_floor_ps(x), _mm256_floor_ps(y));
-        let (fx, fy) = (_mm256_sub_ps(x, xf), _mm256_sub_ps(y, yf));
-        let (xi, yi) = (_mm256_cvtps_epi32(xf), _mm256_cvtps_epi32(yf));
+        let (xi, yi, fx, fy) = texel_coords(u, v, set(w as f32), set(h as f32));
         let wrap = |i: __m256i, n: i32, mode: Wrap| match mode {
             Wrap::Repeat => _mm256_and_si256(i, seti(n - 1)),
             _ => _mm256_min_epi32(_mm256_max_epi32(i, _mm256_setzero_si256()), seti(n - 1)),
@@ -514,24 +503,52 @@ pub(crate) mod avx2 {
         let p = tex.texels.as_ptr().add(lv.offset) as *const i32;
         // Safety: x0/x1 lie in 0..w and y0/y1 in 0..h (times w) by the wrap above (repeat only
         // on power-of-two sizes, see `simd_texture`), and `p` is the level's first texel.
+        bilerp(p, [x0, x1], [y0, y1], fx, fy)
+    }
+
+    /// Texel coordinates of (u, v) in a level of `w` × `h` texels (non-finite coordinates read
+    /// as 0, the rest clamped to ±10⁴): the texel left of and above the sample point, and the
+    /// point's fractions (`x`, `y`, `fx`, `fy`).
+    #[inline(always)]
+    unsafe fn texel_coords(
+        u: __m256,
+        v: __m256,
+        w: __m256,
+        h: __m256,
+    ) -> (__m256i, __m256i, __m256, __m256) {
+        let fin = |x: __m256| {
+            let abs = _mm256_andnot_ps(set(-0.0), x);
+            let ok = _mm256_cmp_ps::<_CMP_LT_OQ>(abs, set(f32::INFINITY));
+            let x = _mm256_and_ps(x, ok);
+            _mm256_min_ps(_mm256_max_ps(x, set(-1.0e4)), set(1.0e4))
+        };
+        let x = _mm256_sub_ps(_mm256_mul_ps(fin(u), w), set(0.5));
+        let y = _mm256_sub_ps(_mm256_mul_ps(fin(v), h), set(0.5));
+        let (xf, yf) = (_mm256_floor_ps(x), _mm256_floor_ps(y));
+        (
+            _mm256_cvtps_epi32(xf),
+            _mm256_cvtps_epi32(yf),
+            _mm256_sub_ps(x, xf),
+            _mm256_sub_ps(y, yf),
+        )
+    }
+
+    /// Bilinear blend of the texels at indices `y + x` from `p` (columns `x0`, `x1`, row
+    /// starts `y0`, `y1`) with fractions `fx`, `fy`: raw channel values 0..255 (r, g, b, a).
+    ///
+    /// Safety (caller): every index addresses a texel (four readable bytes) from `p`.
+    #[inline(always)]
+    unsafe fn bilerp(
+        p: *const i32,
+        [x0, x1]: [__m256i; 2],
+        [y0, y1]: [__m256i; 2],
+        fx: __m256,
+        fy: __m256,
+    ) -> [__m256; 4] {
         let a = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y0, x0));
         let b = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y0, x1));
         let c = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y1, x0));
         let e = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y1, x1));
-        bilerp(a, b, c, e, fx, fy)
-    }
-
-    /// Bilinear blend of texels `a` (x0, y0), `b` (x1, y0), `c` (x0, y1), `e` (x1, y1) with
-    /// fractions `fx`, `fy`: raw channel values 0..255 (r, g, b, a).
-    #[inline(always)]
-    unsafe fn bilerp(
-        a: __m256i,
-        b: __m256i,
-        c: __m256i,
-        e: __m256i,
-        fx: __m256,
-        fy: __m256,
-    ) -> [__m256; 4] {
         let onef = set(1.0);
         let (gx, gy) = (_mm256_sub_ps(onef, fx), _mm256_sub_ps(onef, fy));
         let w00 = _mm256_mul_ps(gx, gy);
@@ -578,18 +595,7 @@ pub(crate) mod avx2 {
         let w = pick16(&t.w, level);
         let h = pick16(&t.h, level);
         let off = pick16(&t.off, level);
-        let fin = |x: __m256| {
-            let abs = _mm256_andnot_ps(set(-0.0), x);
-            let ok = _mm256_cmp_ps::<_CMP_LT_OQ>(abs, set(f32::INFINITY));
-            let x = _mm256_and_ps(x, ok);
-            _mm256_min_ps(_mm256_max_ps(x, set(-1.0e4)), set(1.0e4))
-        };
-        let (u, v) = (fin(u), fin(v));
-        let x = _mm256_sub_ps(_mm256_mul_ps(u, _mm256_cvtepi32_ps(w)), set(0.5));
-        let y = _mm256_sub_ps(_mm256_mul_ps(v, _mm256_cvtepi32_ps(h)), set(0.5));
-        let (xf, yf) = (_mm256_floor_ps(x), _mm256_floor_ps(y));
-        let (fx, fy) = (_mm256_sub_ps(x, xf), _mm256_sub_ps(y, yf));
-        let (xi, yi) = (_mm256_cvtps_epi32(xf), _mm256_cvtps_epi32(yf));
+        let (xi, yi, fx, fy) = texel_coords(u, v, _mm256_cvtepi32_ps(w), _mm256_cvtepi32_ps(h));
         let one = seti(1);
         let wrap = |i: __m256i, n: __m256i, mode: Wrap| {
             let last = _mm256_sub_epi32(n, one);
@@ -611,11 +617,7 @@ pub(crate) mod avx2 {
         // in `texels` (at `t.base`, which the caller checked is this texture's) of that level's
         // first texel, whose w·h texels lie inside `texels` (`texture_ok`): every gathered
         // address is a texel of the lane's level.
-        let a = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y0, x0));
-        let b = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y0, x1));
-        let c = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y1, x0));
-        let e = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y1, x1));
-        bilerp(a, b, c, e, fx, fy)
+        bilerp(p, [x0, x1], [y0, y1], fx, fy)
     }
 
     /// Sample with a mip level per lane: [`sample8`] when the lanes share one level, else one
