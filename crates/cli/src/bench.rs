@@ -65,18 +65,14 @@ fn animated_weights(avatar: &Avatar, k: u32, face: &mut FaceWeights, out: &mut V
     avatar.rig.resolve(face, avatar.channels.len(), out);
 }
 
-/// This thread's CPU time in seconds (Linux `/proc/thread-self/schedstat`), or wall time where
-/// that is unavailable. The machine may be shared, so CPU time is the fairer per-stage figure.
+/// This thread's CPU time in seconds (`CLOCK_THREAD_CPUTIME_ID`: exact to the nanosecond; the
+/// kernel's `/proc/thread-self/schedstat` only moves in scheduler ticks of 4 ms), or wall time
+/// where that clock is unavailable. The machine may be shared, so CPU time is the fairer
+/// per-stage figure.
 fn cpu_now() -> f64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .next()
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .map(|ns| ns as f64 / 1e9)
-        .unwrap_or_else(|| {
+    cpu_time::ThreadTime::try_now()
+        .map(|t| t.as_duration().as_secs_f64())
+        .unwrap_or_else(|_| {
             use std::sync::OnceLock;
             static T0: OnceLock<Instant> = OnceLock::new();
             T0.get_or_init(Instant::now).elapsed().as_secs_f64()

@@ -4,10 +4,11 @@ use facecast_core::AudioChunk;
 use facecast_lipsync::Analyzer;
 use std::time::Instant;
 
-/// CPU time of this thread in seconds (Linux /proc/thread-self/schedstat), if available.
+/// CPU time of this thread in seconds (`CLOCK_THREAD_CPUTIME_ID`), if available.
 fn cpu_secs() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(s.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9)
+    cpu_time::ThreadTime::try_now()
+        .ok()
+        .map(|t| t.as_duration().as_secs_f64())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -19,12 +19,10 @@ use facecast_core::model::Avatar;
 use facecast_core::{ArkitShape, FaceWeights, HeadPose, I420Frame, RgbaFrame};
 use facecast_render::{RenderConfig, Renderer};
 
-/// CPU time of this thread in ns (from /proc; wall time is meaningless on a loaded machine).
+/// CPU time of this thread in ns (`CLOCK_THREAD_CPUTIME_ID`, exact; wall time is meaningless
+/// on a loaded machine, and `/proc/thread-self/schedstat` moves only in 4 ms scheduler ticks).
 fn cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
+    cpu_time::ThreadTime::try_now().map_or(0, |t| t.as_duration().as_nanos() as u64)
 }
 
 struct Clock(Instant, u64);
