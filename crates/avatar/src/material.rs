@@ -3,7 +3,7 @@
 use crate::container::{data_uri_mime, read_uri};
 use crate::data::Data;
 use crate::gltf;
-use facecast_core::model::{AlphaMode, Material, MipLevel, TexRef, TexTransform, Texture, Wrap};
+use facecast_core::model::{AlphaMode, Material, TexRef, TexTransform, Texture, Wrap};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -422,13 +422,10 @@ fn decode_texture(r: &Request<'_>) -> Result<Texture, String> {
     if w == 0 || h == 0 {
         return Err("image has zero size".into());
     }
-    let (texels, mips) = build_mips(w, h, rgba.into_raw(), r.srgb);
     Ok(Texture {
-        name: r.name.clone(),
-        texels,
-        mips,
         wrap_s: r.wrap_s,
         wrap_t: r.wrap_t,
+        ..Texture::from_levels(r.name.clone(), build_mips(w, h, rgba.into_raw(), r.srgb))
     })
 }
 
@@ -469,44 +466,20 @@ fn linear_to_srgb_lut() -> &'static [u8] {
     })
 }
 
-/// Full mip chain down to 1x1 with a 2x2 box filter (colour averaged in linear light when `srgb`),
-/// every level in one buffer after `rgba` (level 0): the texels and the levels' places in them.
-pub(crate) fn build_mips(
-    w: u32,
-    h: u32,
-    mut rgba: Vec<u8>,
-    srgb: bool,
-) -> (Vec<u8>, Vec<MipLevel>) {
-    let mut mips = vec![MipLevel {
-        width: w,
-        height: h,
-        offset: 0,
-    }];
-    loop {
-        let prev = &mips[mips.len() - 1];
-        if prev.width == 1 && prev.height == 1 {
-            break;
-        }
-        let (nw, nh) = ((prev.width / 2).max(1), (prev.height / 2).max(1));
-        let offset = prev.offset + prev.bytes();
-        mips.push(MipLevel {
-            width: nw,
-            height: nh,
-            offset,
-        });
-    }
-    let total = mips.last().map_or(0, |m| m.offset + m.bytes());
-    rgba.resize(total, 0);
+/// Full mip chain down to 1x1 with a 2x2 box filter (colour averaged in linear light when `srgb`):
+/// `(width, height, RGBA8 rows)` per level, `rgba` first.
+pub(crate) fn build_mips(w: u32, h: u32, rgba: Vec<u8>, srgb: bool) -> Vec<(u32, u32, Vec<u8>)> {
+    let mut mips = vec![(w, h, rgba)];
     let dec = srgb_to_linear_lut();
     let enc = linear_to_srgb_lut();
-    for pair in mips.windows(2) {
-        let (prev, next) = (&pair[0], &pair[1]);
-        let (pw, ph) = (prev.width as usize, prev.height as usize);
-        let (nw, nh) = (next.width as usize, next.height as usize);
-        // Level n + 1 follows level n: read the one, write the other.
-        let (head, tail) = rgba.split_at_mut(next.offset);
-        let src = &head[prev.offset..];
-        let data = &mut tail[..next.bytes()];
+    loop {
+        let (pw, ph, src) = &mips[mips.len() - 1];
+        let (pw, ph) = (*pw as usize, *ph as usize);
+        if pw == 1 && ph == 1 {
+            break;
+        }
+        let (nw, nh) = ((pw / 2).max(1), (ph / 2).max(1));
+        let mut data = vec![0u8; nw * nh * 4];
         for y in 0..nh {
             let y0 = (2 * y).min(ph - 1);
             let y1 = (2 * y + 1).min(ph - 1);
@@ -532,8 +505,9 @@ pub(crate) fn build_mips(
                 }
             }
         }
+        mips.push((nw as u32, nh as u32, data));
     }
-    (rgba, mips)
+    mips
 }
 
 #[cfg(test)]
@@ -548,29 +522,24 @@ mod tests {
             let v = if i % 2 == 0 { 0 } else { 255 };
             px.extend_from_slice(&[v, v, v, 255]);
         }
-        let (t, m) = build_mips(4, 2, px.clone(), true);
+        let m = build_mips(4, 2, px.clone(), true);
         assert_eq!(
-            m.iter().map(|l| (l.width, l.height)).collect::<Vec<_>>(),
+            m.iter().map(|l| (l.0, l.1)).collect::<Vec<_>>(),
             vec![(4, 2), (2, 1), (1, 1)]
         );
-        assert_eq!(t[..32], px[..], "level 0 is the image");
-        let l1 = &t[m[1].offset..];
-        assert!((186..=190).contains(&l1[0]), "{}", l1[0]);
-        assert_eq!(l1[3], 255);
-        let (lt, lm) = build_mips(4, 2, px, false);
-        assert_eq!(lt[lm[1].offset], 128);
+        assert_eq!(m[0].2, px, "level 0 is the image");
+        assert!((186..=190).contains(&m[1].2[0]), "{}", m[1].2[0]);
+        assert_eq!(m[1].2[3], 255);
+        let lin = build_mips(4, 2, px, false);
+        assert_eq!(lin[1].2[0], 128);
     }
 
     #[test]
     fn odd_sizes_reach_1x1() {
-        let (t, m) = build_mips(5, 3, vec![7u8; 5 * 3 * 4], true);
-        assert_eq!(m.last().map(|l| (l.width, l.height)), Some((1, 1)));
-        // 5x3, 2x1, 1x1, back to back.
-        assert_eq!(
-            m.iter().map(|l| l.offset).collect::<Vec<_>>(),
-            vec![0, 60, 68]
-        );
-        assert_eq!(t.len(), 72);
-        assert!(t.iter().all(|&v| v == 7));
+        let m = build_mips(5, 3, vec![7u8; 5 * 3 * 4], true);
+        assert_eq!(m.last().map(|l| (l.0, l.1)), Some((1, 1)));
+        assert!(m
+            .iter()
+            .all(|l| l.2.len() == (l.0 * l.1 * 4) as usize && l.2.iter().all(|&v| v == 7)));
     }
 }

@@ -386,7 +386,7 @@ fn materials_textures_and_samplers() {
     assert_eq!((tr.offset, tr.scale), ([0.5, 0.0], [2.0, 2.0]));
     let tex = &a.textures[t.texture as usize];
     assert_eq!((tex.wrap_s, tex.wrap_t), (Wrap::Clamp, Wrap::Mirror));
-    assert_eq!(tex.level(0)[..4], [200, 100, 50, 255]);
+    assert_eq!(tex.texel(0, 0, 0), [200, 100, 50, 255]);
     assert_eq!(tex.mips.len(), 3);
     assert_eq!(tex.name, "albedo [PNG]");
     assert_eq!(m.normal_scale, 0.5);

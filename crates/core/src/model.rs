@@ -241,35 +241,60 @@ pub enum Wrap {
     Clamp,
 }
 
-/// One mip level: its size and where its RGBA8 rows lie in [`Texture::texels`].
+/// Texels of a [`Texture`] are stored in blocks of 4×4 (RGBA8, row by row inside the block):
+/// 64 bytes, one cache line, so a bilinear footprint and the footprints of neighbouring pixels
+/// mostly fall in one line whatever the direction the texture runs across the screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, align(64))]
+pub struct TexelBlock(pub [u8; 64]);
+
+impl Default for TexelBlock {
+    fn default() -> Self {
+        TexelBlock([0; 64])
+    }
+}
+
+/// One mip level: its size and where its blocks lie in [`Texture::blocks`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MipLevel {
     /// Width.
     pub width: u32,
     /// Height.
     pub height: u32,
-    /// Byte offset of the level's `width * height * 4` bytes in [`Texture::texels`].
-    pub offset: usize,
+    /// Index of the level's first block in [`Texture::blocks`]. Its blocks follow row by row
+    /// (`blocks_wide` per row); blocks past the right or bottom edge are padded with zeros.
+    pub block: usize,
 }
 
 impl MipLevel {
-    /// Bytes of the level's texels (`width * height * 4`).
-    pub fn bytes(&self) -> usize {
-        self.width as usize * self.height as usize * 4
+    /// Blocks per row of blocks.
+    pub fn blocks_wide(&self) -> usize {
+        (self.width as usize).div_ceil(4)
+    }
+
+    /// Blocks of the level.
+    pub fn blocks(&self) -> usize {
+        self.blocks_wide() * (self.height as usize).div_ceil(4)
+    }
+
+    /// Index of texel (`x`, `y`) counted in texels from the level's first texel (`x < width`,
+    /// `y < height`).
+    pub fn texel_index(&self, x: usize, y: usize) -> usize {
+        ((y >> 2) * self.blocks_wide() + (x >> 2)) * 16 + (y & 3) * 4 + (x & 3)
     }
 }
 
 /// A decoded texture with its full mip chain (level 0 is the image).
 ///
-/// All levels share one allocation, so a renderer can address a texel of any level from the
-/// start of [`texels`](Texture::texels) (the eight-wide shading kernel samples pixels of one
-/// group from different levels with one set of gathers).
+/// All levels share one cache-line aligned allocation of [`TexelBlock`]s, so a renderer can
+/// address a texel of any level from the start of [`blocks`](Texture::blocks) (the eight-wide
+/// shading kernel samples pixels of one group from different levels with one set of gathers).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Texture {
     /// Name or URI.
     pub name: String,
-    /// Every level's RGBA8 rows, largest level first, back to back.
-    pub texels: Vec<u8>,
+    /// Every level's texels in 4×4 blocks, largest level first.
+    pub blocks: Vec<TexelBlock>,
     /// Mip levels, largest first, down to 1×1.
     pub mips: Vec<MipLevel>,
     /// Wrap in U.
@@ -279,32 +304,64 @@ pub struct Texture {
 }
 
 impl Texture {
-    /// A texture of one level per `(width, height, rgba)` entry, largest first (`rgba` holds
-    /// `width * height * 4` bytes).
+    /// A texture of one level per `(width, height, rgba)` entry, largest first, each given as
+    /// RGBA8 rows (`rgba` holds `width * height * 4` bytes; missing bytes read as zero).
     pub fn from_levels(name: impl Into<String>, levels: Vec<(u32, u32, Vec<u8>)>) -> Texture {
         let mut t = Texture {
             name: name.into(),
-            texels: Vec::with_capacity(levels.iter().map(|l| l.2.len()).sum()),
             ..Default::default()
         };
         for (width, height, rgba) in levels {
-            t.mips.push(MipLevel {
+            let lv = MipLevel {
                 width,
                 height,
-                offset: t.texels.len(),
-            });
-            t.texels.extend_from_slice(&rgba);
+                block: t.blocks.len(),
+            };
+            t.blocks
+                .resize(lv.block + lv.blocks(), TexelBlock::default());
+            let (w, h) = (width as usize, height as usize);
+            for (y, row) in rgba.chunks(w.max(1) * 4).take(h).enumerate() {
+                for (x, px) in row.chunks_exact(4).enumerate() {
+                    let i = lv.texel_index(x, y);
+                    t.blocks[lv.block + i / 16].0[(i % 16) * 4..][..4].copy_from_slice(px);
+                }
+            }
+            t.mips.push(lv);
         }
         t
     }
 
-    /// Level `l`'s texels (`width * height * 4` bytes), or an empty slice when there is no
-    /// such level or it does not lie inside [`texels`](Texture::texels).
-    pub fn level(&self, l: usize) -> &[u8] {
-        self.mips
-            .get(l)
-            .and_then(|m| self.texels.get(m.offset..m.offset.checked_add(m.bytes())?))
-            .unwrap_or(&[])
+    /// Texel (`x`, `y`) of level `l` as RGBA8, or zeros outside the texture.
+    pub fn texel(&self, l: usize, x: usize, y: usize) -> [u8; 4] {
+        let Some(lv) = self.mips.get(l) else {
+            return [0; 4];
+        };
+        if x >= lv.width as usize || y >= lv.height as usize {
+            return [0; 4];
+        }
+        let i = lv.block * 16 + lv.texel_index(x, y);
+        match self.blocks.get(i / 16) {
+            Some(b) => {
+                let p = &b.0[(i % 16) * 4..][..4];
+                [p[0], p[1], p[2], p[3]]
+            }
+            None => [0; 4],
+        }
+    }
+
+    /// Level `l` as RGBA8 rows (`width * height * 4` bytes; empty when there is no such level).
+    pub fn level_rgba(&self, l: usize) -> Vec<u8> {
+        let Some(lv) = self.mips.get(l) else {
+            return Vec::new();
+        };
+        let (w, h) = (lv.width as usize, lv.height as usize);
+        let mut out = Vec::with_capacity(w * h * 4);
+        for y in 0..h {
+            for x in 0..w {
+                out.extend_from_slice(&self.texel(l, x, y));
+            }
+        }
+        out
     }
 }
 
@@ -464,5 +521,43 @@ impl Avatar {
             .flat_map(|m| &m.primitives)
             .map(|p| p.indices.len() / 3)
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texels_round_trip_through_blocks() {
+        // Odd sizes: levels whose sides are not multiples of four are padded inside the blocks.
+        let levels: Vec<(u32, u32, Vec<u8>)> = [(7u32, 5u32), (3, 2), (1, 1)]
+            .iter()
+            .map(|&(w, h)| (w, h, (0..w * h * 4).map(|i| (i * 7 + w) as u8).collect()))
+            .collect();
+        let t = Texture::from_levels("t", levels.clone());
+        assert_eq!(
+            t.mips.iter().map(|m| m.block).collect::<Vec<_>>(),
+            vec![0, 4, 5],
+            "7x5 takes 2x2 blocks, 3x2 and 1x1 one each"
+        );
+        assert_eq!(t.blocks.len(), 6);
+        for (l, (w, _, rgba)) in levels.iter().enumerate() {
+            assert_eq!(&t.level_rgba(l), rgba, "level {l}");
+            let x = *w as usize - 1;
+            assert_eq!(
+                t.texel(l, x, 0),
+                [
+                    rgba[x * 4],
+                    rgba[x * 4 + 1],
+                    rgba[x * 4 + 2],
+                    rgba[x * 4 + 3]
+                ]
+            );
+        }
+        assert_eq!(t.texel(0, 7, 0), [0; 4], "outside the level");
+        assert_eq!(t.texel(3, 0, 0), [0; 4], "no such level");
+        assert_eq!(std::mem::align_of::<TexelBlock>(), 64);
+        assert_eq!(t.blocks.as_ptr() as usize % 64, 0, "blocks are cache lines");
     }
 }

@@ -110,17 +110,19 @@ pub(crate) fn simd_texture(av: &Avatar, ti: &Option<TexInfo>) -> bool {
 pub(crate) const MAX_LEVELS: usize = 16;
 
 /// A texture's mip chain as the eight-wide kernel addresses it when the lanes of a group want
-/// different levels: every level's size and place in the texture's one texel buffer, so one set
+/// different levels: every level's size and place in the texture's one block buffer, so one set
 /// of gathers serves all lanes. Built once per renderer ([`Levels::of`]); a texture without a
 /// table (more than [`MAX_LEVELS`] levels) is sampled one level at a time.
 #[derive(Clone, Debug)]
 #[repr(C, align(32))]
 pub(crate) struct Levels {
-    /// Texel index of each level's first texel in [`Texture::texels`].
+    /// Texel index of each level's first texel in [`Texture::blocks`] (16 per block).
     off: [i32; MAX_LEVELS],
     w: [i32; MAX_LEVELS],
     h: [i32; MAX_LEVELS],
-    /// Address of the texels the table was made for (checked before use, so a table never
+    /// Texels per row of blocks (16 · blocks per row).
+    brow: [i32; MAX_LEVELS],
+    /// Address of the blocks the table was made for (checked before use, so a table never
     /// addresses another texture's memory).
     base: usize,
 }
@@ -136,13 +138,15 @@ impl Levels {
             off: [0; MAX_LEVELS],
             w: [1; MAX_LEVELS],
             h: [1; MAX_LEVELS],
-            base: tex.texels.as_ptr() as usize,
+            brow: [16; MAX_LEVELS],
+            base: tex.blocks.as_ptr() as usize,
         };
         for (l, lv) in tex.mips.iter().enumerate() {
-            // `texture_ok`: offsets are multiples of four below `i32::MAX` texels.
-            t.off[l] = (lv.offset / 4) as i32;
+            // `texture_ok`: every texel index fits in i32.
+            t.off[l] = (lv.block * 16) as i32;
             t.w[l] = lv.width as i32;
             t.h[l] = lv.height as i32;
+            t.brow[l] = (lv.blocks_wide() * 16) as i32;
         }
         Some(t)
     }
@@ -494,16 +498,22 @@ pub(crate) mod avx2 {
             _ => _mm256_min_epi32(_mm256_max_epi32(i, _mm256_setzero_si256()), seti(n - 1)),
         };
         let one = seti(1);
-        let x0 = wrap(xi, w, tex.wrap_s);
-        let x1 = wrap(_mm256_add_epi32(xi, one), w, tex.wrap_s);
-        let y0 = _mm256_mullo_epi32(wrap(yi, h, tex.wrap_t), seti(w));
-        let y1 = _mm256_mullo_epi32(wrap(_mm256_add_epi32(yi, one), h, tex.wrap_t), seti(w));
-        // Safety: materials keep only textures that pass `texture_ok` (`raster::tex_info`): the
-        // level's w·h texels lie inside `texels`.
-        let p = tex.texels.as_ptr().add(lv.offset) as *const i32;
-        // Safety: x0/x1 lie in 0..w and y0/y1 in 0..h (times w) by the wrap above (repeat only
-        // on power-of-two sizes, see `simd_texture`), and `p` is the level's first texel.
-        bilerp(p, [x0, x1], [y0, y1], fx, fy)
+        let x = [
+            wrap(xi, w, tex.wrap_s),
+            wrap(_mm256_add_epi32(xi, one), w, tex.wrap_s),
+        ];
+        let y = [
+            wrap(yi, h, tex.wrap_t),
+            wrap(_mm256_add_epi32(yi, one), h, tex.wrap_t),
+        ];
+        let (brow, off) = (
+            seti((lv.blocks_wide() * 16) as i32),
+            seti((lv.block * 16) as i32),
+        );
+        // Safety: x lies in 0..w and y in 0..h by the wrap above (repeat only on power-of-two
+        // sizes, see `simd_texture`); materials keep only textures that pass `texture_ok`
+        // (`raster::tex_info`), whose level blocks lie inside `blocks`.
+        bilerp_blocks(tex, x, y, brow, off, fx, fy)
     }
 
     /// Texel coordinates of (u, v) in a level of `w` × `h` texels (non-finite coordinates read
@@ -604,20 +614,61 @@ pub(crate) mod avx2 {
                 _ => _mm256_min_epi32(_mm256_max_epi32(i, _mm256_setzero_si256()), last),
             }
         };
-        let x0 = wrap(xi, w, tex.wrap_s);
-        let x1 = wrap(_mm256_add_epi32(xi, one), w, tex.wrap_s);
-        let y0 = _mm256_add_epi32(_mm256_mullo_epi32(wrap(yi, h, tex.wrap_t), w), off);
-        let y1 = _mm256_add_epi32(
-            _mm256_mullo_epi32(wrap(_mm256_add_epi32(yi, one), h, tex.wrap_t), w),
-            off,
-        );
-        let p = t.base as *const i32;
-        // Safety: per lane, x0/x1 lie in 0..w and y0/y1 in 0..h of that lane's level (the wrap
-        // above; repeat only on power-of-two sizes, see `simd_texture`), and `off` is the index
-        // in `texels` (at `t.base`, which the caller checked is this texture's) of that level's
-        // first texel, whose w·h texels lie inside `texels` (`texture_ok`): every gathered
-        // address is a texel of the lane's level.
-        bilerp(p, [x0, x1], [y0, y1], fx, fy)
+        let x = [
+            wrap(xi, w, tex.wrap_s),
+            wrap(_mm256_add_epi32(xi, one), w, tex.wrap_s),
+        ];
+        let y = [
+            wrap(yi, h, tex.wrap_t),
+            wrap(_mm256_add_epi32(yi, one), h, tex.wrap_t),
+        ];
+        // Safety: per lane, x lies in 0..w and y in 0..h of that lane's level (the wrap above;
+        // repeat only on power-of-two sizes, see `simd_texture`), and `brow` and `off` are that
+        // level's (`t` was made for `tex`, checked by the caller).
+        bilerp_blocks(tex, x, y, pick16(&t.brow, level), off, fx, fy)
+    }
+
+    /// [`bilerp`] of the texels at columns `x` and rows `y` of the levels whose rows of blocks
+    /// hold `brow` texels and whose first texel is texel `off` of `tex.blocks`.
+    ///
+    /// Safety (caller): per lane, `x` and `y` lie inside a level of `tex` described by `brow`
+    /// and `off`, and `tex` passes `texture_ok`.
+    #[inline(always)]
+    unsafe fn bilerp_blocks(
+        tex: &Texture,
+        [x0, x1]: [__m256i; 2],
+        [y0, y1]: [__m256i; 2],
+        brow: __m256i,
+        off: __m256i,
+        fx: __m256,
+        fy: __m256,
+    ) -> [__m256; 4] {
+        // Texel (x, y) of a level is texel ((y >> 2)·blocks_wide + (x >> 2))·16 + (y & 3)·4 +
+        // (x & 3) from its first (`MipLevel::texel_index`).
+        let three = seti(3);
+        let col = |x: __m256i| {
+            _mm256_add_epi32(
+                _mm256_slli_epi32::<4>(_mm256_srli_epi32::<2>(x)),
+                _mm256_and_si256(x, three),
+            )
+        };
+        let row = |y: __m256i| {
+            _mm256_add_epi32(
+                _mm256_add_epi32(
+                    _mm256_mullo_epi32(_mm256_srli_epi32::<2>(y), brow),
+                    _mm256_slli_epi32::<2>(_mm256_and_si256(y, three)),
+                ),
+                off,
+            )
+        };
+        // Safety (caller): every index is a texel of a level inside `blocks`.
+        bilerp(
+            tex.blocks.as_ptr() as *const i32,
+            [col(x0), col(x1)],
+            [row(y0), row(y1)],
+            fx,
+            fy,
+        )
     }
 
     /// Sample with a mip level per lane: [`sample8`] when the lanes share one level, else one
@@ -636,7 +687,7 @@ pub(crate) mod avx2 {
         let mut done = _mm256_cmpeq_epi32(level, seti(first));
         if _mm256_movemask_ps(_mm256_castsi256_ps(done)) != 0xff {
             if let Some(t) = t {
-                if t.base == tex.texels.as_ptr() as usize {
+                if t.base == tex.blocks.as_ptr() as usize {
                     return sample8_mixed(tex, t, level, u, v);
                 }
             }
