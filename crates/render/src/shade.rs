@@ -78,6 +78,28 @@ impl Batch {
         }
     }
 
+    /// Entries `i..i + run` share material `mat`: moves later entries of that material, among
+    /// the next `scan`, up behind them (swapping places with the entries there) until eight
+    /// share it or the scan ends. Returns the new run length. The order of entries only decides
+    /// the order in which shares of one pixel add up.
+    #[inline(always)]
+    pub fn gather_material(&mut self, i: usize, mut run: usize, mat: u32, scan: usize) -> usize {
+        let end = (i + run + scan).min(self.n);
+        let mut j = i + run;
+        while run < 8 && j < end {
+            if self.mat[j] == mat {
+                let k = i + run;
+                self.pix.swap(k, j);
+                self.tri.swap(k, j);
+                self.mat.swap(k, j);
+                self.wt.swap(k, j);
+                run += 1;
+            }
+            j += 1;
+        }
+        run
+    }
+
     /// Entries `i..i + lanes` (1..=8) as full groups of eight, padded with copies of the last.
     #[inline(always)]
     pub fn group(&self, i: usize, lanes: usize) -> ([u32; 8], [u32; 8], [f32; 8]) {
@@ -1320,5 +1342,42 @@ pub(crate) mod avx2 {
         _mm_storeu_ps(dst.add(12), _mm256_extractf128_ps::<1>(a));
         _mm_storeu_ps(dst.add(16), _mm256_extractf128_ps::<1>(m));
         _mm_storeu_ps(dst.add(20), _mm256_extractf128_ps::<1>(e));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gathering_a_material_keeps_every_entry_once() {
+        let mut b = Batch::new();
+        let mats = [1, 2, 1, 2, 2, 1, 3, 1, 1, 1, 1, 1, 1, 2];
+        for (k, &m) in mats.iter().enumerate() {
+            b.push(k, 100 + k as u32, m, 0.25 + k as f32);
+        }
+        let before: Vec<_> = (0..b.n)
+            .map(|k| (b.pix[k], b.tri[k], b.mat[k], b.wt[k].to_bits()))
+            .collect();
+        let run = b.gather_material(0, 1, 1, 32);
+        assert_eq!(
+            run, 8,
+            "eight entries of material 1 from the first fourteen"
+        );
+        assert!(b.mat[..8].iter().all(|&m| m == 1), "{:?}", &b.mat[..b.n]);
+        let mut after: Vec<_> = (0..b.n)
+            .map(|k| (b.pix[k], b.tri[k], b.mat[k], b.wt[k].to_bits()))
+            .collect();
+        let mut sorted = before.clone();
+        sorted.sort_unstable();
+        after.sort_unstable();
+        assert_eq!(after, sorted, "entries moved, none lost or copied");
+        // A short scan stops early: from entry 1 (material 2), three entries ahead hold one more.
+        let mut c = Batch::new();
+        for (k, &m) in mats.iter().enumerate() {
+            c.push(k, k as u32, m, 1.0);
+        }
+        assert_eq!(c.gather_material(1, 1, 2, 3), 3);
+        assert_eq!(&c.mat[1..4], &[2, 2, 2]);
     }
 }
