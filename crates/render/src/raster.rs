@@ -56,6 +56,9 @@ pub(crate) struct MatInfo {
     double_sided: bool,
     pub(crate) unlit: bool,
     pub(crate) has_color: bool,
+    /// Base colour and normal map are read at the same texels (same coordinates, transform,
+    /// sizes and wrap modes, and lit): the eight-wide kernel finds them once for both.
+    pub(crate) paired: bool,
 }
 
 /// What shading reads of a triangle (the eight-wide kernel through `TRI_LAYOUT`), indexed by
@@ -607,11 +610,29 @@ fn mat_info(av: &Avatar, m: &facecast_core::model::Material, has_color: bool) ->
     } else {
         1.0
     };
+    let (base_tex, normal_tex) = (tex_info(av, &m.base_color_tex), tex_info(av, &m.normal_tex));
+    let paired = match (&base_tex, &normal_tex) {
+        (Some(a), Some(b)) => {
+            let (ta, tb) = (&av.textures[a.tex as usize], &av.textures[b.tex as usize]);
+            let same_levels = ta.mips.len() == tb.mips.len()
+                && ta
+                    .mips
+                    .iter()
+                    .zip(&tb.mips)
+                    .all(|(x, y)| (x.width, x.height, x.block) == (y.width, y.height, y.block));
+            !m.unlit
+                && (a.uv1, a.xf, a.area, a.levels) == (b.uv1, b.xf, b.area, b.levels)
+                && (ta.wrap_s, ta.wrap_t) == (tb.wrap_s, tb.wrap_t)
+                && same_levels
+        }
+        _ => false,
+    };
     MatInfo {
         base,
         spec_cut,
-        base_tex: tex_info(av, &m.base_color_tex),
-        normal_tex: tex_info(av, &m.normal_tex),
+        base_tex,
+        normal_tex,
+        paired,
         normal_scale: m.normal_scale,
         emissive: m.emissive,
         kd: 1.0 - 0.7 * metallic,
@@ -2445,6 +2466,58 @@ fn raster_blend(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Base colour and normal map share one footprint only when they are read at the same
+    /// texels: same coordinate set and transform, same sizes and wrap modes, lit.
+    #[test]
+    fn textures_are_paired_only_when_read_at_the_same_texels() {
+        let tex = |n: u32| {
+            facecast_core::model::Texture::from_levels(
+                "t",
+                vec![(n, n, vec![0; (n * n * 4) as usize])],
+            )
+        };
+        let mut av = Avatar {
+            textures: vec![tex(4), tex(4), tex(2)],
+            ..Default::default()
+        };
+        let r = |texture: u32, texcoord: u32| {
+            Some(TexRef {
+                texture,
+                texcoord,
+                transform: None,
+            })
+        };
+        let mat =
+            |b: Option<TexRef>, n: Option<TexRef>, unlit: bool| facecast_core::model::Material {
+                base_color_tex: b,
+                normal_tex: n,
+                unlit,
+                ..Default::default()
+            };
+        assert!(mat_info(&av, &mat(r(0, 0), r(1, 0), false), false).paired);
+        assert!(
+            !mat_info(&av, &mat(r(0, 0), r(2, 0), false), false).paired,
+            "sizes differ"
+        );
+        assert!(
+            !mat_info(&av, &mat(r(0, 0), r(1, 1), false), false).paired,
+            "coordinate sets differ"
+        );
+        assert!(
+            !mat_info(&av, &mat(r(0, 0), r(1, 0), true), false).paired,
+            "unlit"
+        );
+        assert!(
+            !mat_info(&av, &mat(r(0, 0), None, false), false).paired,
+            "no normal map"
+        );
+        av.textures[1].wrap_s = facecast_core::model::Wrap::Clamp;
+        assert!(
+            !mat_info(&av, &mat(r(0, 0), r(1, 0), false), false).paired,
+            "wrap modes differ"
+        );
+    }
 
     #[test]
     fn luts_are_sane() {

@@ -507,35 +507,105 @@ pub(crate) mod avx2 {
         }
     }
 
-    /// Eight bilinear samples of `tex` at `level` (lanes in `mask`; others read texel 0): raw
-    /// channel values 0..255 (r, g, b, a). Same arithmetic as [`crate::texture::sample`].
+    /// Where eight bilinear samples read: per lane, the indices of the four texels (x0 y0,
+    /// x1 y0, x0 y1, x1 y1), counted in texels from the start of a texture's blocks, and the
+    /// sample point's fractions between them.
+    struct Footprint {
+        i: [__m256i; 4],
+        fx: __m256,
+        fy: __m256,
+    }
+
+    /// The footprint of (u, v) at `level` of `tex` for all lanes. Same arithmetic as
+    /// [`crate::texture::sample`].
+    ///
+    /// Safety (caller): `level < mips.len()` (levels are clamped to the chain's length).
     #[inline(always)]
-    unsafe fn sample8(tex: &Texture, level: usize, u: __m256, v: __m256) -> [__m256; 4] {
-        // Safety (caller): `level < mips.len()` (levels are clamped to the chain's length).
+    unsafe fn footprint8(tex: &Texture, level: usize, u: __m256, v: __m256) -> Footprint {
         let lv = tex.mips.get_unchecked(level);
         let (w, h) = (lv.width as i32, lv.height as i32);
         let (xi, yi, fx, fy) = texel_coords(u, v, set(w as f32), set(h as f32));
-        let wrap = |i: __m256i, n: i32, mode: Wrap| match mode {
-            Wrap::Repeat => _mm256_and_si256(i, seti(n - 1)),
-            _ => _mm256_min_epi32(_mm256_max_epi32(i, _mm256_setzero_si256()), seti(n - 1)),
-        };
+        let x = wrap_pair(xi, seti(w - 1), tex.wrap_s);
+        let y = wrap_pair(yi, seti(h - 1), tex.wrap_t);
+        let brow = seti((lv.blocks_wide() * 16) as i32);
+        let off = seti((lv.block * 16) as i32);
+        Footprint {
+            i: block_indices(x, y, brow, off),
+            fx,
+            fy,
+        }
+    }
+
+    /// [`footprint8`] with a mip level per lane: each lane's level size and place come from
+    /// `t`.
+    ///
+    /// Safety (caller): `t` was made for `tex`; every lane's level is below `tex.mips.len()`.
+    #[inline(always)]
+    unsafe fn footprint8_mixed(
+        tex: &Texture,
+        t: &Levels,
+        level: __m256i,
+        u: __m256,
+        v: __m256,
+    ) -> Footprint {
+        let w = pick16(&t.w, level);
+        let h = pick16(&t.h, level);
+        let (xi, yi, fx, fy) = texel_coords(u, v, _mm256_cvtepi32_ps(w), _mm256_cvtepi32_ps(h));
         let one = seti(1);
-        let x = [
-            wrap(xi, w, tex.wrap_s),
-            wrap(_mm256_add_epi32(xi, one), w, tex.wrap_s),
-        ];
-        let y = [
-            wrap(yi, h, tex.wrap_t),
-            wrap(_mm256_add_epi32(yi, one), h, tex.wrap_t),
-        ];
-        let (brow, off) = (
-            seti((lv.blocks_wide() * 16) as i32),
-            seti((lv.block * 16) as i32),
-        );
-        // Safety: x lies in 0..w and y in 0..h by the wrap above (repeat only on power-of-two
-        // sizes, see `simd_texture`); materials keep only textures that pass `texture_ok`
-        // (`raster::tex_info`), whose level blocks lie inside `blocks`.
-        bilerp_blocks(tex, x, y, brow, off, fx, fy)
+        let x = wrap_pair(xi, _mm256_sub_epi32(w, one), tex.wrap_s);
+        let y = wrap_pair(yi, _mm256_sub_epi32(h, one), tex.wrap_t);
+        Footprint {
+            i: block_indices(x, y, pick16(&t.brow, level), pick16(&t.off, level)),
+            fx,
+            fy,
+        }
+    }
+
+    /// Columns (or rows) `i` and `i + 1` wrapped into `0..=last` (per lane): repeat (`last + 1`
+    /// a power of two, see `simd_texture`) or clamp.
+    #[inline(always)]
+    unsafe fn wrap_pair(i: __m256i, last: __m256i, mode: Wrap) -> [__m256i; 2] {
+        let wrap = |i: __m256i| match mode {
+            Wrap::Repeat => _mm256_and_si256(i, last),
+            _ => _mm256_min_epi32(_mm256_max_epi32(i, _mm256_setzero_si256()), last),
+        };
+        [wrap(i), wrap(_mm256_add_epi32(i, seti(1)))]
+    }
+
+    /// Indices of the texels at columns `x` and rows `y` of levels whose rows of blocks hold
+    /// `brow` texels and whose first texel is texel `off` of the blocks: texel (x, y) of a
+    /// level is texel ((y >> 2)·blocks_wide + (x >> 2))·16 + (y & 3)·4 + (x & 3) from its
+    /// first (`MipLevel::texel_index`).
+    #[inline(always)]
+    unsafe fn block_indices(
+        [x0, x1]: [__m256i; 2],
+        [y0, y1]: [__m256i; 2],
+        brow: __m256i,
+        off: __m256i,
+    ) -> [__m256i; 4] {
+        let three = seti(3);
+        let col = |x: __m256i| {
+            _mm256_add_epi32(
+                _mm256_slli_epi32::<4>(_mm256_srli_epi32::<2>(x)),
+                _mm256_and_si256(x, three),
+            )
+        };
+        let row = |y: __m256i| {
+            _mm256_add_epi32(
+                _mm256_add_epi32(
+                    _mm256_mullo_epi32(_mm256_srli_epi32::<2>(y), brow),
+                    _mm256_slli_epi32::<2>(_mm256_and_si256(y, three)),
+                ),
+                off,
+            )
+        };
+        let (c0, c1, r0, r1) = (col(x0), col(x1), row(y0), row(y1));
+        [
+            _mm256_add_epi32(r0, c0),
+            _mm256_add_epi32(r0, c1),
+            _mm256_add_epi32(r1, c0),
+            _mm256_add_epi32(r1, c1),
+        ]
     }
 
     /// Texel coordinates of (u, v) in a level of `w` × `h` texels (non-finite coordinates read
@@ -565,23 +635,20 @@ pub(crate) mod avx2 {
         )
     }
 
-    /// Bilinear blend of the texels at indices `y + x` from `p` (columns `x0`, `x1`, row
-    /// starts `y0`, `y1`) with fractions `fx`, `fy`: raw channel values 0..255 (r, g, b, a).
+    /// Bilinear samples of `tex` over footprint `f`: raw channel values 0..255 (r, g, b, a).
     ///
-    /// Safety (caller): every index addresses a texel (four readable bytes) from `p`.
+    /// Safety (caller): `tex` passes `texture_ok` and every index of `f` is a texel of one of
+    /// its levels (the footprint was made for `tex`, or for a texture with the same levels).
     #[inline(always)]
-    unsafe fn bilerp(
-        p: *const i32,
-        [x0, x1]: [__m256i; 2],
-        [y0, y1]: [__m256i; 2],
-        fx: __m256,
-        fy: __m256,
-    ) -> [__m256; 4] {
-        let a = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y0, x0));
-        let b = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y0, x1));
-        let c = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y1, x0));
-        let e = _mm256_i32gather_epi32::<4>(p, _mm256_add_epi32(y1, x1));
+    unsafe fn bilerp(tex: &Texture, f: &Footprint) -> [__m256; 4] {
+        let p = tex.blocks.as_ptr() as *const i32;
+        // Safety: see the function's contract; every index addresses four bytes of `blocks`.
+        let a = _mm256_i32gather_epi32::<4>(p, f.i[0]);
+        let b = _mm256_i32gather_epi32::<4>(p, f.i[1]);
+        let c = _mm256_i32gather_epi32::<4>(p, f.i[2]);
+        let e = _mm256_i32gather_epi32::<4>(p, f.i[3]);
         let onef = set(1.0);
+        let (fx, fy) = (f.fx, f.fy);
         let (gx, gy) = (_mm256_sub_ps(onef, fx), _mm256_sub_ps(onef, fy));
         let w00 = _mm256_mul_ps(gx, gy);
         let w10 = _mm256_mul_ps(fx, gy);
@@ -611,98 +678,22 @@ pub(crate) mod avx2 {
         _mm256_blendv_epi8(lo, hi, _mm256_cmpgt_epi32(l, seti(7)))
     }
 
-    /// [`sample8`] with a mip level per lane, in one pass: each lane's level size and texel
-    /// offset come from `t`. Same arithmetic per lane as `sample8` at that lane's level.
+    /// Bilinear samples of `N` textures with the same levels (sizes and wrap modes; the first
+    /// decides the footprint) at (u, v) with a mip level per lane: one footprint when the lanes
+    /// share a level, else one through `t` (the first texture's table), or without a table one
+    /// footprint per distinct level.
     ///
-    /// Safety (caller): `t` describes `tex` (`t.base` is level 0's address); every lane's level
-    /// is below `tex.mips.len()`.
+    /// Safety (caller): every texture passes `texture_ok` and has the first one's levels;
+    /// every lane's level is below their `mips.len()`.
     #[inline(always)]
-    unsafe fn sample8_mixed(
-        tex: &Texture,
-        t: &Levels,
-        level: __m256i,
-        u: __m256,
-        v: __m256,
-    ) -> [__m256; 4] {
-        let w = pick16(&t.w, level);
-        let h = pick16(&t.h, level);
-        let off = pick16(&t.off, level);
-        let (xi, yi, fx, fy) = texel_coords(u, v, _mm256_cvtepi32_ps(w), _mm256_cvtepi32_ps(h));
-        let one = seti(1);
-        let wrap = |i: __m256i, n: __m256i, mode: Wrap| {
-            let last = _mm256_sub_epi32(n, one);
-            match mode {
-                Wrap::Repeat => _mm256_and_si256(i, last),
-                _ => _mm256_min_epi32(_mm256_max_epi32(i, _mm256_setzero_si256()), last),
-            }
-        };
-        let x = [
-            wrap(xi, w, tex.wrap_s),
-            wrap(_mm256_add_epi32(xi, one), w, tex.wrap_s),
-        ];
-        let y = [
-            wrap(yi, h, tex.wrap_t),
-            wrap(_mm256_add_epi32(yi, one), h, tex.wrap_t),
-        ];
-        // Safety: per lane, x lies in 0..w and y in 0..h of that lane's level (the wrap above;
-        // repeat only on power-of-two sizes, see `simd_texture`), and `brow` and `off` are that
-        // level's (`t` was made for `tex`, checked by the caller).
-        bilerp_blocks(tex, x, y, pick16(&t.brow, level), off, fx, fy)
-    }
-
-    /// [`bilerp`] of the texels at columns `x` and rows `y` of the levels whose rows of blocks
-    /// hold `brow` texels and whose first texel is texel `off` of `tex.blocks`.
-    ///
-    /// Safety (caller): per lane, `x` and `y` lie inside a level of `tex` described by `brow`
-    /// and `off`, and `tex` passes `texture_ok`.
-    #[inline(always)]
-    unsafe fn bilerp_blocks(
-        tex: &Texture,
-        [x0, x1]: [__m256i; 2],
-        [y0, y1]: [__m256i; 2],
-        brow: __m256i,
-        off: __m256i,
-        fx: __m256,
-        fy: __m256,
-    ) -> [__m256; 4] {
-        // Texel (x, y) of a level is texel ((y >> 2)·blocks_wide + (x >> 2))·16 + (y & 3)·4 +
-        // (x & 3) from its first (`MipLevel::texel_index`).
-        let three = seti(3);
-        let col = |x: __m256i| {
-            _mm256_add_epi32(
-                _mm256_slli_epi32::<4>(_mm256_srli_epi32::<2>(x)),
-                _mm256_and_si256(x, three),
-            )
-        };
-        let row = |y: __m256i| {
-            _mm256_add_epi32(
-                _mm256_add_epi32(
-                    _mm256_mullo_epi32(_mm256_srli_epi32::<2>(y), brow),
-                    _mm256_slli_epi32::<2>(_mm256_and_si256(y, three)),
-                ),
-                off,
-            )
-        };
-        // Safety (caller): every index is a texel of a level inside `blocks`.
-        bilerp(
-            tex.blocks.as_ptr() as *const i32,
-            [col(x0), col(x1)],
-            [row(y0), row(y1)],
-            fx,
-            fy,
-        )
-    }
-
-    /// Sample with a mip level per lane: [`sample8`] when the lanes share one level, else one
-    /// pass through `t` ([`sample8_mixed`]) or, without a table, one pass per distinct level.
-    #[inline(always)]
-    unsafe fn sample8_levels(
-        tex: &Texture,
+    unsafe fn sample8_levels<const N: usize>(
+        texs: [&Texture; N],
         t: Option<&Levels>,
         level: __m256i,
         u: __m256,
         v: __m256,
-    ) -> [__m256; 4] {
+    ) -> [[__m256; 4]; N] {
+        let tex = texs[0];
         let mut lv = [0i32; 8];
         _mm256_storeu_si256(lv.as_mut_ptr() as *mut __m256i, level);
         let first = lv[0];
@@ -710,20 +701,32 @@ pub(crate) mod avx2 {
         if _mm256_movemask_ps(_mm256_castsi256_ps(done)) != 0xff {
             if let Some(t) = t {
                 if t.base == tex.blocks.as_ptr() as usize {
-                    return sample8_mixed(tex, t, level, u, v);
+                    let f = footprint8_mixed(tex, t, level, u, v);
+                    let mut out = [[_mm256_setzero_ps(); 4]; N];
+                    for n in 0..N {
+                        out[n] = bilerp(texs[n], &f);
+                    }
+                    return out;
                 }
             }
         }
-        let mut out = sample8(tex, first as usize, u, v);
+        let f = footprint8(tex, first as usize, u, v);
+        let mut out = [[_mm256_setzero_ps(); 4]; N];
+        for n in 0..N {
+            out[n] = bilerp(texs[n], &f);
+        }
         while _mm256_movemask_ps(_mm256_castsi256_ps(done)) != 0xff {
             let m = _mm256_movemask_ps(_mm256_castsi256_ps(done)) as u32;
             let k = (!m).trailing_zeros() as usize;
             let l = lv[k];
             let sel = _mm256_cmpeq_epi32(level, seti(l));
-            let s = sample8(tex, l as usize, u, v);
             let self_ = _mm256_castsi256_ps(sel);
-            for q in 0..4 {
-                out[q] = _mm256_blendv_ps(out[q], s[q], self_);
+            let f = footprint8(tex, l as usize, u, v);
+            for n in 0..N {
+                let s = bilerp(texs[n], &f);
+                for q in 0..4 {
+                    out[n][q] = _mm256_blendv_ps(out[n][q], s[q], self_);
+                }
             }
             done = _mm256_or_si256(done, sel);
         }
@@ -1152,12 +1155,23 @@ pub(crate) mod avx2 {
         // Base colour.
         let mut c = [set(m.base[0]), set(m.base[1]), set(m.base[2])];
         let mut base_uv = None;
+        let mut paired_normal = None;
         if let Some(ti) = &m.base_tex {
             let uv = uv8(k, ti, &v, &bc);
             base_uv = Some(uv);
             let tex = &k.av.textures[ti.tex as usize];
             let lt = k.levels.get(ti.tex as usize).and_then(|t| t.as_ref());
-            let px = sample8_levels(tex, lt, level8(ti, ratio_prod, w), uv[0], uv[1]);
+            let level = level8(ti, ratio_prod, w);
+            let px = match &m.normal_tex {
+                // Same texels as the normal map: one footprint for both.
+                Some(ni) if m.paired => {
+                    let ntex = &k.av.textures[ni.tex as usize];
+                    let [px, pn] = sample8_levels([tex, ntex], lt, level, uv[0], uv[1]);
+                    paired_normal = Some(pn);
+                    px
+                }
+                _ => sample8_levels([tex], lt, level, uv[0], uv[1])[0],
+            };
             // crate::texture::decode8, eight-wide.
             let d = crate::texture::DECODE_POLY;
             for q in 0..3 {
@@ -1224,7 +1238,12 @@ pub(crate) mod avx2 {
                     };
                     let tex = &k.av.textures[ti.tex as usize];
                     let lt = k.levels.get(ti.tex as usize).and_then(|t| t.as_ref());
-                    let px = sample8_levels(tex, lt, level8(ti, ratio_prod, w), uv[0], uv[1]);
+                    let px = match paired_normal {
+                        Some(px) => px,
+                        None => {
+                            sample8_levels([tex], lt, level8(ti, ratio_prod, w), uv[0], uv[1])[0]
+                        }
+                    };
                     let two = set(2.0 / 255.0);
                     let x =
                         _mm256_mul_ps(_mm256_fmsub_ps(px[0], two, set(1.0)), set(m.normal_scale));
