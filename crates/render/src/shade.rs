@@ -1163,7 +1163,8 @@ pub(crate) mod avx2 {
             let lt = k.levels.get(ti.tex as usize).and_then(|t| t.as_ref());
             let level = level8(ti, ratio_prod, w);
             let px = match &m.normal_tex {
-                // Same texels as the normal map: one footprint for both.
+                // Same texels as the normal map: one footprint for both (`MatInfo::paired`: the
+                // two textures have the same levels and wrap modes, as `sample8_levels` needs).
                 Some(ni) if m.paired => {
                     let ntex = &k.av.textures[ni.tex as usize];
                     let [px, pn] = sample8_levels([tex, ntex], lt, level, uv[0], uv[1]);
