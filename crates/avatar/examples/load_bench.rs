@@ -1,18 +1,19 @@
 //! Load-time benchmark: loads each file several times and prints wall-clock and CPU time.
 //!
 //! `cargo run --release -p facecast-avatar --example load_bench -- [--runs N] FILE...`
-//! (defaults to the shared test models). CPU time (user + system, all threads) is read from
-//! `/proc/self/stat`, so it is meaningful even on a busy machine where wall time is inflated.
+//! (defaults to the shared test models). CPU time (all threads) comes from
+//! `CLOCK_PROCESS_CPUTIME_ID`, so it is meaningful even on a busy machine where wall time is
+//! inflated.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// CPU time of the process, all threads (`CLOCK_PROCESS_CPUTIME_ID`, exact to the nanosecond;
+/// `/proc/self/stat` counts only in 10 ms ticks, coarse against a load of tens of ms).
 fn cpu_seconds() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = &s[s.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
+    cpu_time::ProcessTime::try_now()
+        .ok()
+        .map(|t| t.as_duration().as_secs_f64())
 }
 
 fn main() {

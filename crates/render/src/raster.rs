@@ -614,6 +614,9 @@ fn mat_info(av: &Avatar, m: &facecast_core::model::Material, has_color: bool) ->
     let paired = match (&base_tex, &normal_tex) {
         (Some(a), Some(b)) => {
             let (ta, tb) = (&av.textures[a.tex as usize], &av.textures[b.tex as usize]);
+            // Same level sizes and transform make the same mip selection (`TexInfo::area` and
+            // `levels` follow from them); the same block offsets make one footprint's texel
+            // indices valid in both textures.
             let same_levels = ta.mips.len() == tb.mips.len()
                 && ta
                     .mips
@@ -621,7 +624,7 @@ fn mat_info(av: &Avatar, m: &facecast_core::model::Material, has_color: bool) ->
                     .zip(&tb.mips)
                     .all(|(x, y)| (x.width, x.height, x.block) == (y.width, y.height, y.block));
             !m.unlit
-                && (a.uv1, a.xf, a.area, a.levels) == (b.uv1, b.xf, b.area, b.levels)
+                && (a.uv1, a.xf) == (b.uv1, b.xf)
                 && (ta.wrap_s, ta.wrap_t) == (tb.wrap_s, tb.wrap_t)
                 && same_levels
         }
@@ -2511,6 +2514,15 @@ mod tests {
         assert!(
             !mat_info(&av, &mat(r(0, 0), None, false), false).paired,
             "no normal map"
+        );
+        // Same sizes, texels elsewhere in the blocks: one footprint's indices would not fit.
+        let mut shifted = av.textures[1].clone();
+        shifted.blocks.insert(0, Default::default());
+        shifted.mips[0].block = 1;
+        av.textures.push(shifted);
+        assert!(
+            !mat_info(&av, &mat(r(0, 0), r(3, 0), false), false).paired,
+            "block offsets differ"
         );
         av.textures[1].wrap_s = facecast_core::model::Wrap::Clamp;
         assert!(
