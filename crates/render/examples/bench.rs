@@ -7,7 +7,8 @@
 //! pose twice, once with each value of `facecast_render::AB`, and prints the CPU time of both
 //! variants: a paired comparison that host noise cannot tilt, for a kernel experiment that
 //! reads `facecast_render::ab()`; `BENCH_VARIANT=N` runs every frame with variant N, for
-//! instruction counts under cachegrind).
+//! instruction counts under cachegrind; `BENCH_AB_LOD=px` renders every pose with a second
+//! renderer whose level-of-detail error is `px` and prints both renderers' CPU time, paired).
 //!
 //! Every frame changes the face weights and the head pose, so the whole pipeline (pose, sparse
 //! morph, skinning, setup, raster, shade, resolve) runs each time.
@@ -131,6 +132,42 @@ fn main() {
                 step(i, &mut fw, &mut pose);
                 av.rig.resolve(&fw, av.channels.len(), &mut ch);
                 r.render_rgba(&ch, &pose, &mut rgba);
+            }
+            if let Some(l2) = std::env::var("BENCH_AB_LOD")
+                .ok()
+                .and_then(|v| v.parse::<f32>().ok())
+            {
+                let mut r2 = Renderer::new(
+                    av.clone(),
+                    RenderConfig {
+                        lod_px: l2,
+                        ..cfg.clone()
+                    },
+                )
+                .expect("renderer");
+                r2.set_tile_reuse(std::env::var_os("BENCH_NO_REUSE").is_none());
+                let mut tot = [0u64; 2];
+                for i in 0..frames * 2 {
+                    let v = (i & 1) ^ ((i >> 1) & 1);
+                    step(i / 2, &mut fw, &mut pose);
+                    av.rig.resolve(&fw, av.channels.len(), &mut ch);
+                    let t = cpu_ns();
+                    if v == 0 {
+                        r.render_rgba(&ch, &pose, &mut rgba);
+                    } else {
+                        r2.render_rgba(&ch, &pose, &mut rgba);
+                    }
+                    tot[v] += cpu_ns() - t;
+                }
+                println!(
+                    "ABLOD {name} {w}x{h}: lod{} {:.3} lod{} {:.3} ratio {:.3}",
+                    cfg.lod_px,
+                    tot[0] as f64 / 1e6 / frames as f64,
+                    l2,
+                    tot[1] as f64 / 1e6 / frames as f64,
+                    tot[1] as f64 / tot[0] as f64
+                );
+                continue;
             }
             if std::env::var_os("BENCH_AB").is_some() {
                 // Variants 0 and 1 of the kernel, alternating frame by frame (host noise hits

@@ -246,6 +246,13 @@ pub(crate) struct Class8 {
 }
 
 #[cfg(target_arch = "x86_64")]
+/// The eight-wide kernels. Helpers are `#[inline(always)]` functions without target features:
+/// they are compiled as part of the `#[target_feature]` entry points that inline them. Closures
+/// and `array::map`/`from_fn` around intrinsics inside such helpers are not: a closure the
+/// compiler does not inline is compiled without AVX2, and each intrinsic in it becomes a call
+/// (one footprint path of `shade8` did that, and `array::map` over gathers once tripled VALID's
+/// frame time). Use plain loops and named helpers here; `objdump -d` of the render example
+/// shows no `core_arch` calls.
 pub(crate) mod avx2 {
     use super::*;
     use crate::math::V3;
@@ -306,10 +313,13 @@ pub(crate) mod avx2 {
         /// The f32 at byte `off` of each lane's record (records of `stride` bytes at `base`).
         #[inline(always)]
         unsafe fn f(&self, base: *const u8, stride: usize, off: usize) -> __m256 {
-            let at = |r: usize| _mm256_broadcast_ss(&*(base.add(r * stride + off) as *const f32));
             match *self {
-                Src::One(a) => at(a),
-                Src::Two(a, b, m) => _mm256_blendv_ps(at(a), at(b), m),
+                Src::One(a) => bcast(base, a * stride + off),
+                Src::Two(a, b, m) => _mm256_blendv_ps(
+                    bcast(base, a * stride + off),
+                    bcast(base, b * stride + off),
+                    m,
+                ),
                 Src::Many(idx) => gf(base, idx, stride, off),
             }
         }
@@ -324,6 +334,12 @@ pub(crate) mod avx2 {
                 Src::Many(idx) => Src::Many(gi(base, idx, stride, off)),
             }
         }
+    }
+
+    /// The f32 at byte `off` of `base` in every lane.
+    #[inline(always)]
+    unsafe fn bcast(base: *const u8, off: usize) -> __m256 {
+        _mm256_broadcast_ss(&*(base.add(off) as *const f32))
     }
 
     /// Transposes eight rows of eight floats: column `f` of the result holds element `f` of
@@ -396,9 +412,10 @@ pub(crate) mod avx2 {
             };
             let mut cols = [_mm256_setzero_ps(); TRI_WORDS];
             for k in 0..words / 8 {
-                let rows: [__m256; 8] = std::array::from_fn(|p| {
-                    _mm256_loadu_ps(base.add(ids[p] as usize * stride + 32 * k) as *const f32)
-                });
+                let mut rows = [_mm256_setzero_ps(); 8];
+                for (row, &id) in rows.iter_mut().zip(ids) {
+                    *row = _mm256_loadu_ps(base.add(id as usize * stride + 32 * k) as *const f32);
+                }
                 cols[8 * k..8 * k + 8].copy_from_slice(&transpose8(rows));
             }
             TriFields::Many(cols)
@@ -457,22 +474,26 @@ pub(crate) mod avx2 {
                 _mm256_storeu_si256(ids.as_mut_ptr() as *mut __m256i, idx);
                 if attr {
                     // A record is 32 bytes (asserted beside `VERT_LAYOUT`).
-                    let rows: [__m256; 8] = std::array::from_fn(|p| {
-                        _mm256_loadu_ps(k.attrs.add(ids[p] as usize * k.vl.astride) as *const f32)
-                    });
+                    let mut rows = [_mm256_setzero_ps(); 8];
+                    for (row, &id) in rows.iter_mut().zip(&ids) {
+                        *row =
+                            _mm256_loadu_ps(k.attrs.add(id as usize * k.vl.astride) as *const f32);
+                    }
                     f.acols = Some(transpose8(rows));
                 }
                 if nrm {
                     // The normal is the record's last three words: read words 5..9.
-                    let row = |p: usize| {
-                        _mm_loadu_ps(
+                    let mut r = [_mm256_setzero_ps(); 4];
+                    for (p, rp) in r.iter_mut().enumerate() {
+                        let row = |p: usize| {
                             k.verts.add(ids[p] as usize * k.vl.vstride + k.vl.n - 4) as *const f32
-                        )
-                    };
-                    let pair = |p: usize| {
-                        _mm256_insertf128_ps::<1>(_mm256_castps128_ps256(row(p)), row(p + 4))
-                    };
-                    let (r0, r1, r2, r3) = (pair(0), pair(1), pair(2), pair(3));
+                        };
+                        *rp = _mm256_insertf128_ps::<1>(
+                            _mm256_castps128_ps256(_mm_loadu_ps(row(p))),
+                            _mm_loadu_ps(row(p + 4)),
+                        );
+                    }
+                    let [r0, r1, r2, r3] = r;
                     let t0 = _mm256_unpacklo_ps(r0, r1);
                     let t1 = _mm256_unpackhi_ps(r0, r1);
                     let t2 = _mm256_unpacklo_ps(r2, r3);
@@ -565,11 +586,19 @@ pub(crate) mod avx2 {
     /// a power of two, see `simd_texture`) or clamp.
     #[inline(always)]
     unsafe fn wrap_pair(i: __m256i, last: __m256i, mode: Wrap) -> [__m256i; 2] {
-        let wrap = |i: __m256i| match mode {
+        [
+            wrap1(i, last, mode),
+            wrap1(_mm256_add_epi32(i, seti(1)), last, mode),
+        ]
+    }
+
+    /// Column (or row) `i` wrapped into `0..=last` (per lane), as [`wrap_pair`] does.
+    #[inline(always)]
+    unsafe fn wrap1(i: __m256i, last: __m256i, mode: Wrap) -> __m256i {
+        match mode {
             Wrap::Repeat => _mm256_and_si256(i, last),
             _ => _mm256_min_epi32(_mm256_max_epi32(i, _mm256_setzero_si256()), last),
-        };
-        [wrap(i), wrap(_mm256_add_epi32(i, seti(1)))]
+        }
     }
 
     /// Indices of the texels at columns `x` and rows `y` of levels whose rows of blocks hold
@@ -583,29 +612,36 @@ pub(crate) mod avx2 {
         brow: __m256i,
         off: __m256i,
     ) -> [__m256i; 4] {
-        let three = seti(3);
-        let col = |x: __m256i| {
-            _mm256_add_epi32(
-                _mm256_slli_epi32::<4>(_mm256_srli_epi32::<2>(x)),
-                _mm256_and_si256(x, three),
-            )
-        };
-        let row = |y: __m256i| {
-            _mm256_add_epi32(
-                _mm256_add_epi32(
-                    _mm256_mullo_epi32(_mm256_srli_epi32::<2>(y), brow),
-                    _mm256_slli_epi32::<2>(_mm256_and_si256(y, three)),
-                ),
-                off,
-            )
-        };
-        let (c0, c1, r0, r1) = (col(x0), col(x1), row(y0), row(y1));
+        let (c0, c1) = (block_col(x0), block_col(x1));
+        let (r0, r1) = (block_row(y0, brow, off), block_row(y1, brow, off));
         [
             _mm256_add_epi32(r0, c0),
             _mm256_add_epi32(r0, c1),
             _mm256_add_epi32(r1, c0),
             _mm256_add_epi32(r1, c1),
         ]
+    }
+
+    /// Column `x`'s part of a texel index in a block layout ([`block_indices`]).
+    #[inline(always)]
+    unsafe fn block_col(x: __m256i) -> __m256i {
+        _mm256_add_epi32(
+            _mm256_slli_epi32::<4>(_mm256_srli_epi32::<2>(x)),
+            _mm256_and_si256(x, seti(3)),
+        )
+    }
+
+    /// Row `y`'s part of a texel index in a block layout, with the level's offset
+    /// ([`block_indices`]).
+    #[inline(always)]
+    unsafe fn block_row(y: __m256i, brow: __m256i, off: __m256i) -> __m256i {
+        _mm256_add_epi32(
+            _mm256_add_epi32(
+                _mm256_mullo_epi32(_mm256_srli_epi32::<2>(y), brow),
+                _mm256_slli_epi32::<2>(_mm256_and_si256(y, seti(3))),
+            ),
+            off,
+        )
     }
 
     /// Texel coordinates of (u, v) in a level of `w` × `h` texels (non-finite coordinates read
@@ -618,14 +654,8 @@ pub(crate) mod avx2 {
         w: __m256,
         h: __m256,
     ) -> (__m256i, __m256i, __m256, __m256) {
-        let fin = |x: __m256| {
-            let abs = _mm256_andnot_ps(set(-0.0), x);
-            let ok = _mm256_cmp_ps::<_CMP_LT_OQ>(abs, set(f32::INFINITY));
-            let x = _mm256_and_ps(x, ok);
-            _mm256_min_ps(_mm256_max_ps(x, set(-1.0e4)), set(1.0e4))
-        };
-        let x = _mm256_sub_ps(_mm256_mul_ps(fin(u), w), set(0.5));
-        let y = _mm256_sub_ps(_mm256_mul_ps(fin(v), h), set(0.5));
+        let x = _mm256_sub_ps(_mm256_mul_ps(finite_clamped(u), w), set(0.5));
+        let y = _mm256_sub_ps(_mm256_mul_ps(finite_clamped(v), h), set(0.5));
         let (xf, yf) = (_mm256_floor_ps(x), _mm256_floor_ps(y));
         (
             _mm256_cvtps_epi32(xf),
@@ -633,6 +663,15 @@ pub(crate) mod avx2 {
             _mm256_sub_ps(x, xf),
             _mm256_sub_ps(y, yf),
         )
+    }
+
+    /// `x` with non-finite lanes read as 0, the rest clamped to ±10⁴ ([`texel_coords`]).
+    #[inline(always)]
+    unsafe fn finite_clamped(x: __m256) -> __m256 {
+        let abs = _mm256_andnot_ps(set(-0.0), x);
+        let ok = _mm256_cmp_ps::<_CMP_LT_OQ>(abs, set(f32::INFINITY));
+        let x = _mm256_and_ps(x, ok);
+        _mm256_min_ps(_mm256_max_ps(x, set(-1.0e4)), set(1.0e4))
     }
 
     /// Bilinear samples of `tex` over footprint `f`: raw channel values 0..255 (r, g, b, a).
@@ -654,19 +693,22 @@ pub(crate) mod avx2 {
         let w10 = _mm256_mul_ps(fx, gy);
         let w01 = _mm256_mul_ps(gx, fy);
         let w11 = _mm256_mul_ps(fx, fy);
-        let ch = |t: __m256i, k: i32| -> __m256 {
-            let s = _mm256_srlv_epi32(t, seti(k * 8));
-            _mm256_cvtepi32_ps(_mm256_and_si256(s, seti(255)))
-        };
         let mut out = [_mm256_setzero_ps(); 4];
         for (k, o) in out.iter_mut().enumerate() {
             let k = k as i32;
-            let r = _mm256_mul_ps(ch(a, k), w00);
-            let r = _mm256_fmadd_ps(ch(b, k), w10, r);
-            let r = _mm256_fmadd_ps(ch(c, k), w01, r);
-            *o = _mm256_fmadd_ps(ch(e, k), w11, r);
+            let r = _mm256_mul_ps(channel(a, k), w00);
+            let r = _mm256_fmadd_ps(channel(b, k), w10, r);
+            let r = _mm256_fmadd_ps(channel(c, k), w01, r);
+            *o = _mm256_fmadd_ps(channel(e, k), w11, r);
         }
         out
+    }
+
+    /// Byte `k` (0..4) of every lane, as a float.
+    #[inline(always)]
+    unsafe fn channel(t: __m256i, k: i32) -> __m256 {
+        let s = _mm256_srlv_epi32(t, seti(k * 8));
+        _mm256_cvtepi32_ps(_mm256_and_si256(s, seti(255)))
     }
 
     /// Lane `l`'s entry of a 16-entry table (`l` in 0..16).
