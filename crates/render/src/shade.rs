@@ -483,11 +483,12 @@ pub(crate) mod avx2 {
                 }
                 if nrm {
                     // The normal is the record's last three words: read words 5..9.
+                    // (Addresses only: no intrinsics in the closure.)
+                    let row = |p: usize| {
+                        k.verts.add(ids[p] as usize * k.vl.vstride + k.vl.n - 4) as *const f32
+                    };
                     let mut r = [_mm256_setzero_ps(); 4];
                     for (p, rp) in r.iter_mut().enumerate() {
-                        let row = |p: usize| {
-                            k.verts.add(ids[p] as usize * k.vl.vstride + k.vl.n - 4) as *const f32
-                        };
                         *rp = _mm256_insertf128_ps::<1>(
                             _mm256_castps128_ps256(_mm_loadu_ps(row(p))),
                             _mm_loadu_ps(row(p + 4)),
