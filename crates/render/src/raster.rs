@@ -56,15 +56,24 @@ pub(crate) struct MatInfo {
     double_sided: bool,
     pub(crate) unlit: bool,
     pub(crate) has_color: bool,
+    /// The triangle records hold vertex colour planes (`A_COL`: vertex colours and no texture);
+    /// with a texture, vertex colours are read from the vertices.
+    pub(crate) col_planes: bool,
     /// Base colour and normal map are read at the same texels (same coordinates, transform,
     /// sizes and wrap modes, and lit): the eight-wide kernel finds them once for both.
     pub(crate) paired: bool,
 }
 
 /// What shading reads of a triangle (the eight-wide kernel through `TRI_LAYOUT`), indexed by
-/// triangle id. Rasterisation reads the compact [`Hot`] records (`Raster::hot`) instead.
-/// Cache-line aligned: everything but the tangent frame (read for normal maps only) lies in the
-/// first line.
+/// triangle id: its screen-space barycentrics, and its attributes as planes, so shading reads
+/// this record and no vertex. Rasterisation reads the compact [`Hot`] records (`Raster::hot`)
+/// instead. 128 bytes, cache-line aligned; the kernel reads it as rows of eight words.
+///
+/// Attribute planes: for an attribute `A` with values `A_i` at the vertices, `A/w` is linear in
+/// the screen-space barycentrics `(l1, l2)` of vertices 1 and 2, so `A` is stored as
+/// `[A_0/w_0, A_1/w_1 - A_0/w_0, A_2/w_2 - A_0/w_0]` and the perspective-correct value at a
+/// pixel is `(p0 + l1·p1 + l2·p2) · w`, where `1/w` is the plane `q`. Normals are stored the
+/// same way without the final `· w` (the shading normalises them).
 #[derive(Copy, Clone, Debug, Default)]
 #[repr(C, align(64))]
 struct Tri {
@@ -72,25 +81,33 @@ struct Tri {
     oy: f32,
     fa: [f32; 2],
     fb: [f32; 2],
-    invw: [f32; 3],
-    v: [u32; 3],
-    mat: u32,
-    /// 1 for a back face (drawn because its material is double-sided), else 0. A whole word, so
-    /// the SIMD shading kernel can load it like the other fields.
-    back: u32,
-    uv_ratio: f32,
-    /// Product of the vertices' 1/w (per-pixel LOD: texels ∝ w³ · this).
-    iwprod: f32,
-    t: V3,
-    b: V3,
+    /// `1/w` plane.
+    q: [f32; 3],
+    /// Normal planes (x, y, z), sign-flipped for a back face (drawn because its material is
+    /// double-sided). Unused for unlit materials.
+    n: [[f32; 3]; 3],
+    /// Per material (`MatInfo::planes`): with a texture, the texture coordinate planes (u, v;
+    /// at `A_UV`), the level-of-detail factor (`A_LOD`) and the tangent frame (`A_T`, `A_B`);
+    /// with vertex colours and no texture, the colour planes (r, g, b, a; at `A_COL`).
+    a: [f32; 14],
 }
+
+/// `Tri::a` index of the texture coordinate planes (u then v).
+const A_UV: usize = 0;
+/// `Tri::a` index of the level-of-detail factor: UV area per pixel area · the product of the
+/// vertices' 1/w (per-pixel LOD: texels ∝ w³ · this).
+const A_LOD: usize = 6;
+/// `Tri::a` index of the unit tangent and bitangent (in the triangle's plane, sign-flipped
+/// for back faces; zero when the UV mapping is degenerate or there is no normal map).
+const A_T: usize = 7;
+const A_B: usize = 10;
+/// `Tri::a` index of the vertex colour planes (r, g, b, a).
+const A_COL: usize = 0;
 
 /// `Hot::flags`: edge values fit in i32 (extents below 1024 px): `ea`/`eb`/`ec` hold them.
 const F_SMALL: u32 = 1;
 /// `Hot::flags`: the material is alpha-masked (coverage needs the texture's alpha).
 const F_MASK: u32 = 2;
-/// `Hot::flags`: the material has a normal map (shading reads the tangent frame).
-const F_TAN: u32 = 4;
 
 /// What rasterisation reads of a triangle: one cache line (the tile loop reads one line per
 /// triangle instead of the several a record with the shading fields would span).
@@ -116,14 +133,11 @@ struct Hot {
     flags: u32,
 }
 
+// The shading kernel reads the record as four rows of eight words (`shade::avx2::TriFields`).
 const _: () = assert!(
     std::mem::size_of::<Hot>() == 64
-        && std::mem::offset_of!(Tri, t) == 64
         && std::mem::size_of::<Tri>() == 128
-        // The shading kernel reads the first 16 words as two rows of eight, and the tangent
-        // frame from the third row (`shade::avx2::TriFields`).
-        && std::mem::offset_of!(Tri, iwprod) == 60
-        && std::mem::offset_of!(Tri, b) + 12 <= 96
+        && std::mem::offset_of!(Tri, a) + 4 * 14 == 128
 );
 
 /// i64 edge functions `(a, b, c)` of a triangle, for every kind of triangle.
@@ -534,6 +548,9 @@ pub struct Raster {
     rgba: Vec<u8>,
     /// Per triangle (indexed like `tris`): hash of its vertices, material and facing.
     thash: Vec<u64>,
+    /// Per triangle: its vertex indices (shading reads vertices only for attributes the
+    /// triangle record holds no plane for).
+    tv: Vec<[u32; 3]>,
     /// Per tile: signature of what was drawn into its `rgba` slot, or `None` (not drawn yet).
     tile_sig: Vec<Option<u64>>,
     /// I420 conversion of every tile's `rgba` slot (`TILE_YUV` each; allocated with the first
@@ -645,6 +662,16 @@ fn mat_info(av: &Avatar, m: &facecast_core::model::Material, has_color: bool) ->
         double_sided: m.double_sided,
         unlit: m.unlit,
         has_color,
+        col_planes: has_color && base_tex.is_none() && normal_tex.is_none(),
+    }
+}
+
+impl MatInfo {
+    /// The texture whose coordinate set the triangle records hold as planes (`A_UV`): the base
+    /// colour texture, else the normal map.
+    #[inline(always)]
+    pub(crate) fn plane_tex(&self) -> Option<&TexInfo> {
+        self.base_tex.as_ref().or(self.normal_tex.as_ref())
     }
 }
 
@@ -654,24 +681,35 @@ fn perturb(t: &Tri, m: &MatInfo, n: V3, s: [f32; 4]) -> V3 {
     let tx = (s[0] * (2.0 / 255.0) - 1.0) * m.normal_scale;
     let ty = (s[1] * (2.0 / 255.0) - 1.0) * m.normal_scale;
     let tz = s[2] * (2.0 / 255.0) - 1.0;
-    // t.t / t.b: unit tangent and bitangent in the triangle's plane (so already orthogonal to
-    // the face normal, and nearly so to the interpolated one), sign-flipped for back faces;
-    // zero when the UV mapping is degenerate.
-    if t.t == [0.0; 3] {
+    // Unit tangent and bitangent in the triangle's plane (so already orthogonal to the face
+    // normal, and nearly so to the interpolated one), sign-flipped for back faces; zero when
+    // the UV mapping is degenerate.
+    let tt = [t.a[A_T], t.a[A_T + 1], t.a[A_T + 2]];
+    let bb = [t.a[A_B], t.a[A_B + 1], t.a[A_B + 2]];
+    if tt == [0.0; 3] {
         return n;
     }
     normalize(add(
-        add(scale(t.t, tx), scale(t.b, ty)),
+        add(scale(tt, tx), scale(bb, ty)),
         scale(n, tz.max(0.05)),
     ))
 }
 
+/// A plane of [`Tri`] (`[p0, p1, p2]`) at barycentrics `l` (`l[1]`, `l[2]`), not yet `· w`.
+#[inline(always)]
+fn plane(p: &[f32], l: &[f32; 3]) -> f32 {
+    p[0] + l[1] * p[1] + l[2] * p[2]
+}
+
 struct ShadeCtx<'a> {
     av: &'a Avatar,
-    verts: &'a [VOut],
     attrs: &'a [VAttr],
     mats: &'a [MatInfo],
     luts: &'a Luts,
+    /// Per triangle: its material and vertex indices (read where the record holds no plane
+    /// for an attribute).
+    tmat: &'a [u32],
+    tv: &'a [[u32; 3]],
 }
 
 impl ShadeCtx<'_> {
@@ -681,7 +719,8 @@ impl ShadeCtx<'_> {
         &self.av.textures[ti.tex as usize]
     }
 
-    /// Perspective-correct barycentrics at pixel position (x, y), clamped into the triangle.
+    /// Screen-space barycentrics at pixel position (x, y), clamped into the triangle, and the
+    /// perspective `w` there.
     #[inline(always)]
     fn bary(&self, t: &Tri, x: f32, y: f32) -> ([f32; 3], f32) {
         let (dx, dy) = (x - t.ox, y - t.oy);
@@ -693,43 +732,78 @@ impl ShadeCtx<'_> {
             l1 = l1.max(0.0);
             l2 = l2.max(0.0);
             let s = l0 + l1 + l2;
-            if s <= 0.0 {
-                return ([1.0 / 3.0; 3], 3.0 / (t.invw[0] + t.invw[1] + t.invw[2]));
+            if s > 0.0 {
+                let inv = 1.0 / s;
+                l0 *= inv;
+                l1 *= inv;
+                l2 *= inv;
+            } else {
+                (l0, l1, l2) = (1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0);
             }
-            let inv = 1.0 / s;
-            l0 *= inv;
-            l1 *= inv;
-            l2 *= inv;
         }
-        let (p0, p1, p2) = (l0 * t.invw[0], l1 * t.invw[1], l2 * t.invw[2]);
-        let s = 1.0 / (p0 + p1 + p2);
-        ([p0 * s, p1 * s, p2 * s], s)
+        let l = [l0, l1, l2];
+        (l, 1.0 / plane(&t.q, &l))
+    }
+
+    /// Perspective-correct vertex weights (for attributes read from the vertices).
+    #[inline(always)]
+    fn weights(t: &Tri, l: &[f32; 3], w: f32) -> [f32; 3] {
+        [
+            l[0] * t.q[0] * w,
+            l[1] * (t.q[0] + t.q[1]) * w,
+            l[2] * (t.q[0] + t.q[2]) * w,
+        ]
     }
 
     #[inline(always)]
-    fn uv(&self, t: &Tri, b: &[f32; 3], ti: &TexInfo) -> [f32; 2] {
-        let a = |i: usize| {
-            let at = &self.attrs[t.v[i] as usize];
-            if ti.uv1 {
-                at.uv1
-            } else {
-                at.uv0
-            }
+    fn uv(&self, t: &Tri, id: u32, (l, w): (&[f32; 3], f32), ti: &TexInfo) -> [f32; 2] {
+        let m = &self.mats[self.tmat[id as usize] as usize];
+        let [u, v] = if m.plane_tex().is_some_and(|p| p.uv1 == ti.uv1) {
+            [plane(&t.a[A_UV..], l) * w, plane(&t.a[A_UV + 3..], l) * w]
+        } else {
+            let b = Self::weights(t, l, w);
+            let vi = self.tv[id as usize];
+            let a = |i: usize| {
+                let at = &self.attrs[vi[i] as usize];
+                if ti.uv1 {
+                    at.uv1
+                } else {
+                    at.uv0
+                }
+            };
+            let (a0, a1, a2) = (a(0), a(1), a(2));
+            [
+                a0[0] * b[0] + a1[0] * b[1] + a2[0] * b[2],
+                a0[1] * b[0] + a1[1] * b[1] + a2[1] * b[2],
+            ]
         };
-        let (a0, a1, a2) = (a(0), a(1), a(2));
-        let u = a0[0] * b[0] + a1[0] * b[1] + a2[0] * b[2];
-        let v = a0[1] * b[0] + a1[1] * b[1] + a2[1] * b[2];
         match ti.xf {
             Some(m) => [m[0] * u + m[2] * v + m[4], m[1] * u + m[3] * v + m[5]],
             None => [u, v],
         }
     }
 
+    /// Vertex colour (RGBA) at barycentrics `l`.
+    #[inline(always)]
+    fn color(&self, t: &Tri, id: u32, m: &MatInfo, (l, w): (&[f32; 3], f32)) -> [f32; 4] {
+        if m.col_planes {
+            return std::array::from_fn(|k| plane(&t.a[A_COL + 3 * k..], l) * w);
+        }
+        let b = Self::weights(t, l, w);
+        let vi = self.tv[id as usize];
+        let (c0, c1, c2) = (
+            self.attrs[vi[0] as usize].col,
+            self.attrs[vi[1] as usize].col,
+            self.attrs[vi[2] as usize].col,
+        );
+        std::array::from_fn(|k| c0[k] * b[0] + c1[k] * b[1] + c2[k] * b[2])
+    }
+
     #[inline(always)]
     fn level(t: &Tri, ti: &TexInfo, w: f32) -> usize {
         // Texel area per pixel of a perspective-mapped planar triangle:
         // (uv area / screen area) · w³ / (w0 w1 w2).
-        let texels = t.uv_ratio * ti.area * 2.0 * t.iwprod * w * w * w;
+        let texels = t.a[A_LOD] * ti.area * 2.0 * w * w * w;
         if texels.is_nan() || texels <= 2.0 {
             return 0;
         }
@@ -737,46 +811,40 @@ impl ShadeCtx<'_> {
         ((e.max(0) / 2) as u32).min(ti.levels - 1) as usize
     }
 
-    /// Base colour alpha only (for MASK tests during rasterisation).
+    /// Base colour alpha only (for MASK tests during rasterisation) of triangle `id`.
     #[inline(always)]
-    fn alpha(&self, t: &Tri, x: f32, y: f32) -> f32 {
-        let m = &self.mats[t.mat as usize];
-        let (b, pw) = self.bary(t, x, y);
+    fn alpha(&self, t: &Tri, id: u32, x: f32, y: f32) -> f32 {
+        let m = &self.mats[self.tmat[id as usize] as usize];
+        let (l, w) = self.bary(t, x, y);
         let mut a = m.base[3];
         if let Some(ti) = &m.base_tex {
-            let uv = self.uv(t, &b, ti);
-            a *= sample(self.tex(ti), Self::level(t, ti, pw), uv[0], uv[1])[3] * (1.0 / 255.0);
+            let uv = self.uv(t, id, (&l, w), ti);
+            a *= sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1])[3] * (1.0 / 255.0);
         }
         if m.has_color {
-            a *= self.attrs[t.v[0] as usize].col[3] * b[0]
-                + self.attrs[t.v[1] as usize].col[3] * b[1]
-                + self.attrs[t.v[2] as usize].col[3] * b[2];
+            a *= self.color(t, id, m, (&l, w))[3];
         }
         a
     }
 
-    /// Linear RGB + alpha at pixel position (x, y).
+    /// Linear RGB + alpha of triangle `id` at pixel position (x, y).
     #[inline(always)]
-    fn shade(&self, t: &Tri, x: f32, y: f32) -> [f32; 4] {
-        let m = &self.mats[t.mat as usize];
-        let (b, pw) = self.bary(t, x, y);
+    fn shade(&self, t: &Tri, id: u32, x: f32, y: f32) -> [f32; 4] {
+        let m = &self.mats[self.tmat[id as usize] as usize];
+        let (l, w) = self.bary(t, x, y);
         let mut c = m.base;
         if let Some(ti) = &m.base_tex {
-            let uv = self.uv(t, &b, ti);
-            let s = sample(self.tex(ti), Self::level(t, ti, pw), uv[0], uv[1]);
+            let uv = self.uv(t, id, (&l, w), ti);
+            let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
             c[0] *= decode8(s[0]);
             c[1] *= decode8(s[1]);
             c[2] *= decode8(s[2]);
             c[3] *= s[3] * (1.0 / 255.0);
         }
         if m.has_color {
-            let (c0, c1, c2) = (
-                self.attrs[t.v[0] as usize].col,
-                self.attrs[t.v[1] as usize].col,
-                self.attrs[t.v[2] as usize].col,
-            );
+            let vc = self.color(t, id, m, (&l, w));
             for k in 0..4 {
-                c[k] *= c0[k] * b[0] + c1[k] * b[1] + c2[k] * b[2];
+                c[k] *= vc[k];
             }
         }
         if m.unlit {
@@ -787,23 +855,10 @@ impl ShadeCtx<'_> {
                 c[3],
             ];
         }
-        let (n0, n1, n2) = (
-            self.verts[t.v[0] as usize].n,
-            self.verts[t.v[1] as usize].n,
-            self.verts[t.v[2] as usize].n,
-        );
-        let mut n = [
-            n0[0] * b[0] + n1[0] * b[1] + n2[0] * b[2],
-            n0[1] * b[0] + n1[1] * b[1] + n2[1] * b[2],
-            n0[2] * b[0] + n1[2] * b[1] + n2[2] * b[2],
-        ];
-        if t.back != 0 {
-            n = [-n[0], -n[1], -n[2]];
-        }
-        n = normalize(n);
+        let mut n = normalize([plane(&t.n[0], &l), plane(&t.n[1], &l), plane(&t.n[2], &l)]);
         if let Some(ti) = &m.normal_tex {
-            let uv = self.uv(t, &b, ti);
-            let s = sample(self.tex(ti), Self::level(t, ti, pw), uv[0], uv[1]);
+            let uv = self.uv(t, id, (&l, w), ti);
+            let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
             n = perturb(t, m, n, s);
         }
         self.light(m, c, n)
@@ -913,6 +968,7 @@ impl Raster {
             bgflag: vec![true; TILE * TILE],
             rgba: vec![0; tiles_x * tiles_y * TILE_BYTES],
             thash: Vec::with_capacity(tri_total + tri_total / 32 + 64),
+            tv: Vec::with_capacity(tri_total + tri_total / 32 + 64),
             tile_sig: vec![None; tiles_x * tiles_y],
             yuv: Vec::new(),
             yuv_sig: vec![None; tiles_x * tiles_y],
@@ -959,6 +1015,7 @@ impl Raster {
             + self.bgflag.capacity()
             + self.rgba.capacity()
             + self.thash.capacity() * 8
+            + self.tv.capacity() * 12
             + self.tile_sig.capacity() * size_of::<Option<u64>>()
             + self.yuv.capacity()
             + self.yuv_sig.capacity() * size_of::<Option<u64>>()
@@ -974,6 +1031,7 @@ impl Raster {
         let mut v = vec![
             self.tris.capacity(),
             self.thash.capacity(),
+            self.tv.capacity(),
             self.tmat.capacity(),
             self.big.capacity(),
             self.hot.capacity(),
@@ -1011,6 +1069,7 @@ impl Raster {
     fn setup_impl(&mut self, av: &Avatar, geo: &mut Geometry, cam: &Camera) {
         self.tris.clear();
         self.thash.clear();
+        self.tv.clear();
         self.tmat.clear();
         self.big.clear();
         self.hot.clear();
@@ -1190,8 +1249,7 @@ impl Raster {
                     F_MASK
                 } else {
                     0
-                }
-                | if m.normal_tex.is_some() { F_TAN } else { 0 },
+                },
             ..Default::default()
         };
         if small {
@@ -1232,21 +1290,43 @@ impl Raster {
         h.zb = fb0 * iw[0] + fb[0] * iw[1] + fb[1] * iw[2];
         h.z0 = iw[0];
         h.zmax = iw[0].max(iw[1]).max(iw[2]);
+        // Attribute planes over (l1, l2): `plane(A)` holds A_i/w_i as described at `Tri`.
+        let plane = |a: [f32; 3]| {
+            let p0 = a[0] * iw[0];
+            [p0, a[1] * iw[1] - p0, a[2] * iw[2] - p0]
+        };
         let mut t = Tri {
             ox,
             oy,
             fa,
             fb,
-            invw: iw,
-            v: vi,
-            mat,
-            back: (!front) as u32,
-            iwprod: iw[0] * iw[1] * iw[2],
+            q: plane([1.0; 3]),
             ..Default::default()
         };
+        if !m.unlit {
+            let sgn = if front { 1.0 } else { -1.0 };
+            let nv = [
+                verts[vi[0] as usize].n,
+                verts[vi[1] as usize].n,
+                verts[vi[2] as usize].n,
+            ];
+            for c in 0..3 {
+                t.n[c] = plane([sgn * nv[0][c], sgn * nv[1][c], sgn * nv[2][c]]);
+            }
+        }
+        if m.col_planes {
+            let cv = [
+                attrs[vi[0] as usize].col,
+                attrs[vi[1] as usize].col,
+                attrs[vi[2] as usize].col,
+            ];
+            for c in 0..4 {
+                t.a[A_COL + 3 * c..A_COL + 3 * c + 3]
+                    .copy_from_slice(&plane([cv[0][c], cv[1][c], cv[2][c]]));
+            }
+        }
         let px_area = area as f32 / 256.0;
-        let ti = m.base_tex.or(m.normal_tex);
-        if let Some(ti) = ti {
+        if let Some(ti) = m.plane_tex() {
             let uv = |k: usize| {
                 let a = &attrs[vi[k] as usize];
                 if ti.uv1 {
@@ -1256,8 +1336,10 @@ impl Raster {
                 }
             };
             let (u0, u1, u2) = (uv(0), uv(1), uv(2));
+            t.a[A_UV..A_UV + 3].copy_from_slice(&plane([u0[0], u1[0], u2[0]]));
+            t.a[A_UV + 3..A_UV + 6].copy_from_slice(&plane([u0[1], u1[1], u2[1]]));
             let uva = ((u1[0] - u0[0]) * (u2[1] - u0[1]) - (u2[0] - u0[0]) * (u1[1] - u0[1])).abs();
-            t.uv_ratio = uva / px_area;
+            t.a[A_LOD] = uva / px_area * (iw[0] * iw[1] * iw[2]);
             if m.normal_tex.is_some() {
                 let (p0, p1, p2) = (
                     verts[vi[0] as usize].vp,
@@ -1276,13 +1358,14 @@ impl Raster {
                     let (lt, lb) = (dot(tt, tt), dot(bb, bb));
                     if lt > 1e-24 && lb > 1e-24 && lt.is_finite() && lb.is_finite() {
                         let sgn = if front { 1.0 } else { -1.0 };
-                        t.t = scale(tt, sgn / lt.sqrt());
-                        t.b = scale(bb, sgn / lb.sqrt());
+                        t.a[A_T..A_T + 3].copy_from_slice(&scale(tt, sgn / lt.sqrt()));
+                        t.a[A_B..A_B + 3].copy_from_slice(&scale(bb, sgn / lb.sqrt()));
                     }
                 }
             }
         }
         self.tris.push(t);
+        self.tv.push(vi);
         let facing = (mat as u64) << 1 | front as u64;
         self.thash
             .push(mix(mix(mix(pv[0].hash, pv[1].hash), pv[2].hash), facing));
@@ -1335,10 +1418,11 @@ impl Raster {
         self.geo_tiles = 0;
         let ctx = ShadeCtx {
             av,
-            verts: &geo.verts,
             attrs: &geo.attrs,
             mats: &self.mats,
             luts: &self.luts,
+            tmat: &self.tmat,
+            tv: &self.tv,
         };
         let mut kern = Kernel {
             av,
@@ -1346,7 +1430,7 @@ impl Raster {
             luts: &self.luts,
             tris: self.tris.as_ptr() as *const u8,
             tl: TRI_LAYOUT,
-            verts: geo.verts.as_ptr() as *const u8,
+            tv: self.tv.as_ptr() as *const u8,
             attrs: geo.attrs.as_ptr() as *const u8,
             vl: VERT_LAYOUT,
             levels: &self.levels,
@@ -1653,35 +1737,24 @@ const TRI_LAYOUT: TriLayout = TriLayout {
     oy: std::mem::offset_of!(Tri, oy),
     fa: std::mem::offset_of!(Tri, fa),
     fb: std::mem::offset_of!(Tri, fb),
-    invw: std::mem::offset_of!(Tri, invw),
-    v: std::mem::offset_of!(Tri, v),
-    back: std::mem::offset_of!(Tri, back),
-    uv_ratio: std::mem::offset_of!(Tri, uv_ratio),
-    iwprod: std::mem::offset_of!(Tri, iwprod),
-    t: std::mem::offset_of!(Tri, t),
-    b: std::mem::offset_of!(Tri, b),
+    q: std::mem::offset_of!(Tri, q),
+    n: std::mem::offset_of!(Tri, n),
+    uv: std::mem::offset_of!(Tri, a) + 4 * A_UV,
+    lod: std::mem::offset_of!(Tri, a) + 4 * A_LOD,
+    t: std::mem::offset_of!(Tri, a) + 4 * A_T,
+    b: std::mem::offset_of!(Tri, a) + 4 * A_B,
+    col: std::mem::offset_of!(Tri, a) + 4 * A_COL,
 };
-// The shading kernel reads a whole `VAttr` record as one row of eight words, and the normal
-// as the last three words of a 16-byte read ending at the `VOut` record's end
+// The shading kernel reads a whole `VAttr` record as one row of eight words
 // (`shade::avx2::VertFields`).
-const _: () = assert!(
-    std::mem::size_of::<VAttr>() == 32
-        && std::mem::size_of::<VOut>() == 36
-        && std::mem::offset_of!(VOut, n) == 24
-);
+const _: () = assert!(std::mem::size_of::<VAttr>() == 32);
 const VERT_LAYOUT: VertLayout = VertLayout {
-    vstride: std::mem::size_of::<VOut>(),
-    n: std::mem::offset_of!(VOut, n),
     astride: std::mem::size_of::<VAttr>(),
     uv0: std::mem::offset_of!(VAttr, uv0),
     uv1: std::mem::offset_of!(VAttr, uv1),
     col: std::mem::offset_of!(VAttr, col),
 };
-const _: () = assert!(
-    std::mem::size_of::<Tri>().is_multiple_of(4)
-        && std::mem::size_of::<VOut>().is_multiple_of(4)
-        && std::mem::size_of::<VAttr>().is_multiple_of(4)
-);
+const _: () = assert!(std::mem::size_of::<Tri>().is_multiple_of(4));
 
 /// Shade the queued pixels of one tile row into `col`: runs of at least three entries of one
 /// material through the eight-wide kernel (padded to eight), the rest through the reference path.
@@ -1793,7 +1866,7 @@ fn shade_batch(
         let k = b.pix[i] as usize;
         let px = (kern.x0 as usize + k % TILE) as f32 + 0.5;
         let py = (kern.y0 as usize + k / TILE) as f32 + 0.5;
-        let c = ctx.shade(&tris[b.tri[i] as usize], px, py);
+        let c = ctx.shade(&tris[b.tri[i] as usize], b.tri[i], px, py);
         crate::shade::store(&mut col[k], [c[0], c[1], c[2]], b.wt[i]);
         i += 1;
     }
@@ -1978,9 +2051,7 @@ fn prefetch_tri(tris: &[Tri], h: &Hot) {
         // record (`Tri` is 128 bytes, cache-line aligned).
         unsafe {
             _mm_prefetch::<_MM_HINT_T1>(p);
-            if h.flags & F_TAN != 0 {
-                _mm_prefetch::<_MM_HINT_T1>(p.add(64));
-            }
+            _mm_prefetch::<_MM_HINT_T1>(p.add(64));
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -2083,7 +2154,7 @@ fn raster_opaque(
         return;
     }
     let mask_cut = if t.flags & F_MASK != 0 {
-        match ctx.mats[tris[id as usize].mat as usize].alpha {
+        match ctx.mats[ctx.tmat[id as usize] as usize].alpha {
             AlphaMode::Mask(c) => Some(c),
             _ => None,
         }
@@ -2129,7 +2200,8 @@ fn raster_opaque(
                         any = true;
                     }
                 }
-                if !any || ctx.alpha(&tris[id as usize], px as f32 + 0.5, py as f32 + 0.5) < cut {
+                if !any || ctx.alpha(&tris[id as usize], id, px as f32 + 0.5, py as f32 + 0.5) < cut
+                {
                     continue;
                 }
             }
@@ -2449,7 +2521,7 @@ fn raster_blend(
             if cnt == 0 {
                 continue;
             }
-            let c = ctx.shade(tri, px as f32 + 0.5, py as f32 + 0.5);
+            let c = ctx.shade(tri, t.id, px as f32 + 0.5, py as f32 + 0.5);
             let a = c[3].clamp(0.0, 1.0) * cnt as f32 * 0.25;
             if a <= 0.0 {
                 continue;

@@ -3,8 +3,8 @@
 //! The rasteriser leaves, per sample, the id of the nearest triangle. The shading pass queues
 //! each pixel that one surface covers as a (pixel, triangle) entry of a [`Batch`] (one tile row at
 //! a time), and [`shade_batch`] shades the queue: eight pixels at a time with the AVX2 + FMA
-//! kernel (`avx2::shade8`: barycentrics, attribute interpolation by gathers from the triangle and
-//! vertex arrays, texture sampling, normal mapping and lighting, all eight-wide) where the CPU has
+//! kernel (`avx2::shade8`: barycentrics, attribute interpolation from the planes in the triangle
+//! records, texture sampling, normal mapping and lighting, all eight-wide) where the CPU has
 //! it and the eight share a material, one at a time through the plain reference path otherwise
 //! (`ShadeCtx::shade` in `raster.rs`). Both do the same arithmetic (test
 //! `simd_shading_matches_reference`), so the picture does not depend on the CPU.
@@ -174,7 +174,8 @@ impl Levels {
     }
 }
 
-/// Byte offsets of the fields the kernel gathers from a triangle record (`raster::Tri`).
+/// Byte offsets of the fields the kernel reads from a triangle record (`raster::Tri`): the
+/// barycentric set-up, and the attribute planes (three words each).
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct TriLayout {
     pub stride: usize,
@@ -182,36 +183,42 @@ pub(crate) struct TriLayout {
     pub oy: usize,
     pub fa: usize,
     pub fb: usize,
-    pub invw: usize,
-    pub v: usize,
-    pub back: usize,
-    pub uv_ratio: usize,
-    pub iwprod: usize,
+    /// The 1/w plane.
+    pub q: usize,
+    /// Normal planes x, y, z.
+    pub n: usize,
+    /// Texture coordinate planes u, v (textured materials).
+    pub uv: usize,
+    /// Level-of-detail factor (one word; textured materials).
+    pub lod: usize,
+    /// Tangent and bitangent (three words each; normal-mapped materials).
     pub t: usize,
     pub b: usize,
+    /// Vertex colour planes r, g, b, a (`MatInfo::col_planes`).
+    pub col: usize,
 }
 
-/// Byte offsets of the vertex fields the kernel gathers (`scene::VOut` / `scene::VAttr`).
+/// Byte offsets of the vertex attribute fields (`scene::VAttr`) the kernel reads for
+/// attributes the triangle record has no plane for.
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct VertLayout {
-    pub vstride: usize,
-    pub n: usize,
     pub astride: usize,
     pub uv0: usize,
     pub uv1: usize,
     pub col: usize,
 }
 
-/// Everything the eight-wide kernel reads. The raw pointers are the frame's triangle, vertex and
-/// attribute arrays; every triangle id in a batch indexes `tris`, and every vertex index of
-/// those triangles indexes `verts` and `attrs` (the setup only records such triangles).
+/// Everything the eight-wide kernel reads. The raw pointers are the frame's triangle records,
+/// triangle vertex indices (`[u32; 3]` per triangle) and vertex attributes; every triangle id in
+/// a batch indexes `tris` and `tv`, and every vertex index in `tv` indexes `attrs` (the setup
+/// only records such triangles).
 pub(crate) struct Kernel<'a> {
     pub av: &'a Avatar,
     pub mats: &'a [MatInfo],
     pub luts: &'a crate::raster::Luts,
     pub tris: *const u8,
     pub tl: TriLayout,
-    pub verts: *const u8,
+    pub tv: *const u8,
     pub attrs: *const u8,
     pub vl: VertLayout,
     /// Per texture of `av`: its [`Levels`] table, if it has one.
@@ -389,12 +396,11 @@ pub(crate) mod avx2 {
         Many([__m256; TRI_WORDS]),
     }
 
-    /// Words of a triangle record the kernel reads (ids, plane, vertices, level of detail in
-    /// the first 64 bytes; the tangent frame in the next 32).
-    const TRI_WORDS: usize = 24;
+    /// Words of a triangle record (`raster::Tri`): the kernel reads the first 16, 24 or all 32.
+    const TRI_WORDS: usize = 32;
 
     impl TriFields {
-        /// `words`: 16, or 24 when the tangent frame is read.
+        /// `words`: how many leading words will be read (a multiple of eight).
         ///
         /// Safety (caller): every id in `ids` is a valid record of `stride >= 4 * TRI_WORDS`
         /// bytes at `base`; `idv` holds the same ids.
@@ -429,83 +435,33 @@ pub(crate) mod avx2 {
                 TriFields::Few(s) => s.f(base, stride, off),
             }
         }
-
-        #[inline(always)]
-        unsafe fn i(&self, base: *const u8, stride: usize, off: usize) -> __m256i {
-            _mm256_castps_si256(self.f(base, stride, off))
-        }
-
-        /// Records of another array indexed by the field at `off`.
-        #[inline(always)]
-        unsafe fn follow(&self, base: *const u8, stride: usize, off: usize) -> Src {
-            match self {
-                TriFields::Many(cols) => Src::Many(_mm256_castps_si256(cols[off / 4])),
-                TriFields::Few(s) => s.follow(base, stride, off),
-            }
-        }
     }
 
     /// One vertex of each lane's triangle: its attribute record (`VAttr`: texture coordinates,
-    /// colour) and normal. When the lanes hold more than two triangles (`Src::Many`), the
-    /// records wanted are read as rows and transposed, as [`TriFields`] does; otherwise fields
-    /// are broadcast from one or two records.
+    /// colour), read only for attributes the triangle record holds no plane for (vertex colours
+    /// beside a texture, a second coordinate set). When the lanes hold more than two triangles
+    /// (`Src::Many`), the records are read as rows and transposed, as [`TriFields`] does;
+    /// otherwise fields are broadcast from one or two records.
     struct VertFields {
         src: Src,
         /// `VAttr` words 0..8 per lane, when read as rows.
         acols: Option<[__m256; 8]>,
-        /// `VOut` words 5..9 per lane (the normal in 1..4), when read as rows.
-        ncols: Option<[__m256; 4]>,
     }
 
     impl VertFields {
-        /// `attr`: the attribute records will be read for more than texture coordinates (vertex
-        /// colours); `nrm`: normals will be read.
-        ///
         /// Safety (caller): every lane's vertex index is a valid vertex of `k`'s arrays.
         #[inline(always)]
-        unsafe fn of(k: &Kernel, src: Src, attr: bool, nrm: bool) -> VertFields {
-            let mut f = VertFields {
-                src,
-                acols: None,
-                ncols: None,
-            };
+        unsafe fn of(k: &Kernel, src: Src) -> VertFields {
+            let mut f = VertFields { src, acols: None };
             if let Src::Many(idx) = src {
                 let mut ids = [0u32; 8];
                 _mm256_storeu_si256(ids.as_mut_ptr() as *mut __m256i, idx);
-                if attr {
-                    // A record is 32 bytes (asserted beside `VERT_LAYOUT`).
-                    let mut rows = [_mm256_setzero_ps(); 8];
-                    for (row, &id) in rows.iter_mut().zip(&ids) {
-                        *row =
-                            _mm256_loadu_ps(k.attrs.add(id as usize * k.vl.astride) as *const f32);
-                    }
-                    f.acols = Some(transpose8(rows));
+                // A record is 32 bytes (asserted beside `VERT_LAYOUT`).
+                let mut rows = [_mm256_setzero_ps(); 8];
+                for (row, &id) in rows.iter_mut().zip(&ids) {
+                    *row = _mm256_loadu_ps(k.attrs.add(id as usize * k.vl.astride) as *const f32);
                 }
-                if nrm {
-                    // The normal is the record's last three words: read words 5..9.
-                    // (Addresses only: no intrinsics in the closure.)
-                    let row = |p: usize| {
-                        k.verts.add(ids[p] as usize * k.vl.vstride + k.vl.n - 4) as *const f32
-                    };
-                    let mut r = [_mm256_setzero_ps(); 4];
-                    for (p, rp) in r.iter_mut().enumerate() {
-                        *rp = _mm256_insertf128_ps::<1>(
-                            _mm256_castps128_ps256(_mm_loadu_ps(row(p))),
-                            _mm_loadu_ps(row(p + 4)),
-                        );
-                    }
-                    let [r0, r1, r2, r3] = r;
-                    let t0 = _mm256_unpacklo_ps(r0, r1);
-                    let t1 = _mm256_unpackhi_ps(r0, r1);
-                    let t2 = _mm256_unpacklo_ps(r2, r3);
-                    let t3 = _mm256_unpackhi_ps(r2, r3);
-                    f.ncols = Some([
-                        _mm256_shuffle_ps::<0x44>(t0, t2),
-                        _mm256_shuffle_ps::<0xee>(t0, t2),
-                        _mm256_shuffle_ps::<0x44>(t1, t3),
-                        _mm256_shuffle_ps::<0xee>(t1, t3),
-                    ]);
-                }
+                f.acols = Some(transpose8(rows));
             }
             f
         }
@@ -518,14 +474,54 @@ pub(crate) mod avx2 {
                 None => self.src.f(k.attrs, k.vl.astride, off),
             }
         }
+    }
 
-        /// Normal component `q` of the lanes' vertices.
+    /// A group's lanes: their triangle records, screen-space barycentrics (clamped into the
+    /// triangle) and perspective `w`.
+    struct Lanes<'a> {
+        ts: TriFields,
+        l: [__m256; 3],
+        w: __m256,
+        ids: &'a [u32; 8],
+        idv: __m256i,
+    }
+
+    impl Lanes<'_> {
+        /// The plane at byte offset `off` of the records at `l` (`p0 + l1·p1 + l2·p2`, not `· w`).
         #[inline(always)]
-        unsafe fn n(&self, k: &Kernel, q: usize) -> __m256 {
-            match &self.ncols {
-                Some(cols) => cols[1 + q],
-                None => self.src.f(k.verts, k.vl.vstride, k.vl.n + 4 * q),
+        unsafe fn plane(&self, k: &Kernel, off: usize) -> __m256 {
+            let (t, s) = (k.tris, k.tl.stride);
+            _mm256_fmadd_ps(
+                self.ts.f(t, s, off + 8),
+                self.l[2],
+                _mm256_fmadd_ps(self.ts.f(t, s, off + 4), self.l[1], self.ts.f(t, s, off)),
+            )
+        }
+
+        /// The lanes' vertex records and perspective-correct vertex weights, for attributes
+        /// without a plane (`ShadeCtx::weights`).
+        ///
+        /// Safety (caller): as [`shade8`]'s.
+        #[inline(always)]
+        unsafe fn verts(&self, k: &Kernel) -> ([VertFields; 3], [__m256; 3]) {
+            let (t, s, q) = (k.tris, k.tl.stride, k.tl.q);
+            let q0 = self.ts.f(t, s, q);
+            let iw = [
+                q0,
+                _mm256_add_ps(q0, self.ts.f(t, s, q + 4)),
+                _mm256_add_ps(q0, self.ts.f(t, s, q + 8)),
+            ];
+            let mut b = [_mm256_setzero_ps(); 3];
+            for i in 0..3 {
+                b[i] = _mm256_mul_ps(_mm256_mul_ps(self.l[i], iw[i]), self.w);
             }
+            let src = Src::of(self.idv, self.ids[0]);
+            let v = [
+                VertFields::of(k, src.follow(k.tv, 12, 0)),
+                VertFields::of(k, src.follow(k.tv, 12, 4)),
+                VertFields::of(k, src.follow(k.tv, 12, 8)),
+            ];
+            (v, b)
         }
     }
 
@@ -831,16 +827,26 @@ pub(crate) mod avx2 {
         _mm256_mul_ps(poly, _mm256_castsi256_ps(ex))
     }
 
-    /// Interpolated texture coordinates of `ti` (texture transform applied).
+    /// Interpolated texture coordinates of `ti` (texture transform applied), from the records'
+    /// planes when they hold `ti`'s coordinate set, else from the vertices (`ShadeCtx::uv`).
     #[inline(always)]
-    unsafe fn uv8(k: &Kernel, ti: &TexInfo, v: &[VertFields; 3], b: &[__m256; 3]) -> [__m256; 2] {
-        let off = if ti.uv1 { k.vl.uv1 } else { k.vl.uv0 };
-        let mut u = _mm256_setzero_ps();
-        let mut w = _mm256_setzero_ps();
-        for i in 0..3 {
-            u = _mm256_fmadd_ps(v[i].a(k, off), b[i], u);
-            w = _mm256_fmadd_ps(v[i].a(k, off + 4), b[i], w);
-        }
+    unsafe fn uv8(k: &Kernel, m: &MatInfo, ti: &TexInfo, g: &Lanes) -> [__m256; 2] {
+        let (u, w) = if m.plane_tex().is_some_and(|p| p.uv1 == ti.uv1) {
+            (
+                _mm256_mul_ps(g.plane(k, k.tl.uv), g.w),
+                _mm256_mul_ps(g.plane(k, k.tl.uv + 12), g.w),
+            )
+        } else {
+            let off = if ti.uv1 { k.vl.uv1 } else { k.vl.uv0 };
+            let (v, b) = g.verts(k);
+            let mut u = _mm256_setzero_ps();
+            let mut w = _mm256_setzero_ps();
+            for i in 0..3 {
+                u = _mm256_fmadd_ps(v[i].a(k, off), b[i], u);
+                w = _mm256_fmadd_ps(v[i].a(k, off + 4), b[i], w);
+            }
+            (u, w)
+        };
         match ti.xf {
             Some(m) => [
                 _mm256_fmadd_ps(set(m[0]), u, _mm256_fmadd_ps(set(m[2]), w, set(m[4]))),
@@ -851,11 +857,11 @@ pub(crate) mod avx2 {
     }
 
     /// Mip level per lane (`ShadeCtx::level`, eight-wide): texel area per pixel
-    /// `uv_ratio · area · 2 · iwprod · w³`, level ⌊log4⌋, 0 below 2 texels.
+    /// `lod · area · 2 · w³`, level ⌊log4⌋, 0 below 2 texels.
     #[inline(always)]
-    unsafe fn level8(ti: &TexInfo, ratio_prod: __m256, w: __m256) -> __m256i {
+    unsafe fn level8(ti: &TexInfo, lod: __m256, w: __m256) -> __m256i {
         let w3 = _mm256_mul_ps(_mm256_mul_ps(w, w), w);
-        let texels = _mm256_mul_ps(_mm256_mul_ps(ratio_prod, set(ti.area * 2.0)), w3);
+        let texels = _mm256_mul_ps(_mm256_mul_ps(lod, set(ti.area * 2.0)), w3);
         let big = _mm256_cmp_ps::<_CMP_GT_OQ>(texels, set(2.0)); // false for NaN
         let e = _mm256_sub_epi32(
             _mm256_and_si256(
@@ -1117,8 +1123,10 @@ pub(crate) mod avx2 {
         let py = _mm256_add_ps(_mm256_cvtepi32_ps(ly), set(k.y0 + 0.5));
         // Barycentrics (ShadeCtx::bary).
         let t = k.tris;
-        let words = if m.normal_tex.is_some() {
+        let words = if m.plane_tex().is_some() || m.col_planes {
             TRI_WORDS
+        } else if !m.unlit {
+            24
         } else {
             16
         };
@@ -1144,12 +1152,6 @@ pub(crate) mod avx2 {
             ),
             _mm256_cmp_ps::<_CMP_LT_OQ>(l2, zero),
         );
-        let iw = [
-            ts.f(t, tl.stride, tl.invw),
-            ts.f(t, tl.stride, tl.invw + 4),
-            ts.f(t, tl.stride, tl.invw + 8),
-        ];
-        let mut degenerate = zero;
         if _mm256_movemask_ps(neg) != 0 {
             let (c0, c1, c2) = (
                 _mm256_max_ps(l0, zero),
@@ -1158,40 +1160,27 @@ pub(crate) mod avx2 {
             );
             let s = _mm256_add_ps(_mm256_add_ps(c0, c1), c2);
             let inv = _mm256_div_ps(set(1.0), s);
+            // Nothing left inside (only with non-finite set-up): the centroid.
+            let degenerate = _mm256_and_ps(neg, _mm256_cmp_ps::<_CMP_LE_OQ>(s, zero));
+            let third = set(1.0 / 3.0);
             l0 = _mm256_blendv_ps(l0, _mm256_mul_ps(c0, inv), neg);
             l1 = _mm256_blendv_ps(l1, _mm256_mul_ps(c1, inv), neg);
             l2 = _mm256_blendv_ps(l2, _mm256_mul_ps(c2, inv), neg);
-            degenerate = _mm256_and_ps(neg, _mm256_cmp_ps::<_CMP_LE_OQ>(s, zero));
+            l0 = _mm256_blendv_ps(l0, third, degenerate);
+            l1 = _mm256_blendv_ps(l1, third, degenerate);
+            l2 = _mm256_blendv_ps(l2, third, degenerate);
         }
-        let (p0, p1, p2) = (
-            _mm256_mul_ps(l0, iw[0]),
-            _mm256_mul_ps(l1, iw[1]),
-            _mm256_mul_ps(l2, iw[2]),
-        );
-        let mut w = _mm256_div_ps(set(1.0), _mm256_add_ps(_mm256_add_ps(p0, p1), p2));
-        let mut bc = [
-            _mm256_mul_ps(p0, w),
-            _mm256_mul_ps(p1, w),
-            _mm256_mul_ps(p2, w),
-        ];
-        if _mm256_movemask_ps(degenerate) != 0 {
-            let wd = _mm256_div_ps(set(3.0), _mm256_add_ps(_mm256_add_ps(iw[0], iw[1]), iw[2]));
-            w = _mm256_blendv_ps(w, wd, degenerate);
-            for q in &mut bc {
-                *q = _mm256_blendv_ps(*q, set(1.0 / 3.0), degenerate);
-            }
-        }
-        let (attr, nrm) = (m.has_color, !m.unlit);
-        let v = [
-            VertFields::of(k, ts.follow(t, tl.stride, tl.v), attr, nrm),
-            VertFields::of(k, ts.follow(t, tl.stride, tl.v + 4), attr, nrm),
-            VertFields::of(k, ts.follow(t, tl.stride, tl.v + 8), attr, nrm),
-        ];
-        let ratio_prod = if m.base_tex.is_some() || (m.normal_tex.is_some() && !m.unlit) {
-            _mm256_mul_ps(
-                ts.f(t, tl.stride, tl.uv_ratio),
-                ts.f(t, tl.stride, tl.iwprod),
-            )
+        let mut g = Lanes {
+            ts,
+            l: [l0, l1, l2],
+            w: zero,
+            ids: tris,
+            idv: id,
+        };
+        let w = _mm256_div_ps(set(1.0), g.plane(k, tl.q));
+        g.w = w;
+        let lod = if m.base_tex.is_some() || (m.normal_tex.is_some() && !m.unlit) {
+            g.ts.f(t, tl.stride, tl.lod)
         } else {
             zero
         };
@@ -1200,11 +1189,11 @@ pub(crate) mod avx2 {
         let mut base_uv = None;
         let mut paired_normal = None;
         if let Some(ti) = &m.base_tex {
-            let uv = uv8(k, ti, &v, &bc);
+            let uv = uv8(k, m, ti, &g);
             base_uv = Some(uv);
             let tex = &k.av.textures[ti.tex as usize];
             let lt = k.levels.get(ti.tex as usize).and_then(|t| t.as_ref());
-            let level = level8(ti, ratio_prod, w);
+            let level = level8(ti, lod, w);
             let px = match &m.normal_tex {
                 // Same texels as the normal map: one footprint for both (`MatInfo::paired`: the
                 // two textures have the same levels and wrap modes, as `sample8_levels` needs).
@@ -1232,11 +1221,16 @@ pub(crate) mod avx2 {
                 c[q] = _mm256_mul_ps(c[q], dec);
             }
         }
-        if m.has_color {
+        if m.col_planes {
+            for (q, cq) in c.iter_mut().enumerate() {
+                *cq = _mm256_mul_ps(*cq, _mm256_mul_ps(g.plane(k, tl.col + 12 * q), w));
+            }
+        } else if m.has_color {
+            let (v, b) = g.verts(k);
             for (q, cq) in c.iter_mut().enumerate() {
                 let mut a = _mm256_setzero_ps();
                 for i in 0..3 {
-                    a = _mm256_fmadd_ps(v[i].a(k, k.vl.col + 4 * q), bc[i], a);
+                    a = _mm256_fmadd_ps(v[i].a(k, k.vl.col + 4 * q), b[i], a);
                 }
                 *cq = _mm256_mul_ps(*cq, a);
             }
@@ -1247,27 +1241,17 @@ pub(crate) mod avx2 {
                 _mm256_storeu_ps(out[q].as_mut_ptr(), _mm256_add_ps(c[q], set(m.emissive[q])));
             }
         } else {
-            let mut nn = [zero; 3];
-            for (q, nq) in nn.iter_mut().enumerate() {
-                let mut a = _mm256_setzero_ps();
-                for i in 0..3 {
-                    a = _mm256_fmadd_ps(v[i].n(k, q), bc[i], a);
-                }
-                *nq = a;
-            }
-            let back = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
-                ts.i(t, tl.stride, tl.back),
-                _mm256_setzero_si256(),
-            ));
-            if _mm256_movemask_ps(back) != 0 {
-                for q in &mut nn {
-                    *q = _mm256_blendv_ps(*q, _mm256_sub_ps(zero, *q), back);
-                }
-            }
-            let mut n = normalize8(nn[0], nn[1], nn[2]);
+            let mut n = normalize8(
+                g.plane(k, tl.n),
+                g.plane(k, tl.n + 12),
+                g.plane(k, tl.n + 24),
+            );
             if let Some(ti) = &m.normal_tex {
-                let g = |o: usize| ts.f(t, tl.stride, o);
-                let (tx, ty, tz) = (g(tl.t), g(tl.t + 4), g(tl.t + 8));
+                let (tx, ty, tz) = (
+                    g.ts.f(t, tl.stride, tl.t),
+                    g.ts.f(t, tl.stride, tl.t + 4),
+                    g.ts.f(t, tl.stride, tl.t + 8),
+                );
                 let has_t = _mm256_or_ps(
                     _mm256_or_ps(
                         _mm256_cmp_ps::<_CMP_NEQ_UQ>(tx, zero),
@@ -1278,15 +1262,13 @@ pub(crate) mod avx2 {
                 if _mm256_movemask_ps(has_t) != 0 {
                     let uv = match (&m.base_tex, base_uv) {
                         (Some(bt), Some(uv)) if bt.uv1 == ti.uv1 && bt.xf == ti.xf => uv,
-                        _ => uv8(k, ti, &v, &bc),
+                        _ => uv8(k, m, ti, &g),
                     };
                     let tex = &k.av.textures[ti.tex as usize];
                     let lt = k.levels.get(ti.tex as usize).and_then(|t| t.as_ref());
                     let px = match paired_normal {
                         Some(px) => px,
-                        None => {
-                            sample8_levels([tex], lt, level8(ti, ratio_prod, w), uv[0], uv[1])[0]
-                        }
+                        None => sample8_levels([tex], lt, level8(ti, lod, w), uv[0], uv[1])[0],
                     };
                     let two = set(2.0 / 255.0);
                     let x =
@@ -1294,7 +1276,11 @@ pub(crate) mod avx2 {
                     let y =
                         _mm256_mul_ps(_mm256_fmsub_ps(px[1], two, set(1.0)), set(m.normal_scale));
                     let z = _mm256_max_ps(_mm256_fmsub_ps(px[2], two, set(1.0)), set(0.05));
-                    let (bx, by, bz) = (g(tl.b), g(tl.b + 4), g(tl.b + 8));
+                    let (bx, by, bz) = (
+                        g.ts.f(t, tl.stride, tl.b),
+                        g.ts.f(t, tl.stride, tl.b + 4),
+                        g.ts.f(t, tl.stride, tl.b + 8),
+                    );
                     let p = normalize8(
                         _mm256_fmadd_ps(tx, x, _mm256_fmadd_ps(bx, y, _mm256_mul_ps(n[0], z))),
                         _mm256_fmadd_ps(ty, x, _mm256_fmadd_ps(by, y, _mm256_mul_ps(n[1], z))),

@@ -95,8 +95,10 @@ fn solid_background_is_exact_and_image_background_covers() {
 }
 
 /// A material reading its base colour through the second texture coordinate set and its normal
-/// map through the first: the eight-wide kernel draws what the reference path draws, and the
-/// base texture really follows the second set.
+/// map through the first, on vertex colours: the eight-wide kernel draws what the reference path
+/// draws (the triangle records hold planes for one coordinate set and, beside a texture, none
+/// for colours: both kernels read those from the vertices), and the base texture really follows
+/// the second set.
 #[test]
 fn two_texture_coordinate_sets_shade_alike() {
     use facecast_core::model::TexRef;
@@ -110,6 +112,15 @@ fn two_texture_coordinate_sets_shade_alike() {
             .iter()
             .map(|uv| [uv[0] * 2.0, uv[1] * 2.0])
             .collect();
+        // Turned away on its right side, so perspective weights the vertices unequally.
+        quad.positions[1][2] -= 0.5;
+        quad.positions[2][2] -= 0.5;
+        quad.colors = vec![
+            [1.0, 0.3, 0.3, 1.0],
+            [0.3, 1.0, 0.3, 1.0],
+            [0.3, 0.3, 1.0, 1.0],
+            [1.0, 1.0, 1.0, 1.0],
+        ];
         let m = &mut av.materials[1];
         m.base_color_tex = Some(TexRef {
             texture: 1,
