@@ -71,9 +71,10 @@ pub(crate) struct MatInfo {
 ///
 /// Attribute planes: for an attribute `A` with values `A_i` at the vertices, `A/w` is linear in
 /// the screen-space barycentrics `(l1, l2)` of vertices 1 and 2, so `A` is stored as
-/// `[A_0/w_0, A_1/w_1 - A_0/w_0, A_2/w_2 - A_0/w_0]` and the perspective-correct value at a
-/// pixel is `(p0 + l1·p1 + l2·p2) · w`, where `1/w` is the plane `q`. Normals are stored the
-/// same way without the final `· w` (the shading normalises them).
+/// `p0 = A_0/w_0, p1 = A_1/w_1 - A_0/w_0, p2 = A_2/w_2 - A_0/w_0` and the perspective-correct
+/// value at a pixel is `(p0 + l1·p1 + l2·p2) · w`, where `1/w` is the plane `q`. An attribute of
+/// `D` components is stored coefficient-major: `p0` (D words), `p1`, `p2`. Normals are
+/// stored the same way and used without the final `· w` (the shading normalises them).
 #[derive(Copy, Clone, Debug, Default)]
 #[repr(C, align(64))]
 struct Tri {
@@ -83,16 +84,16 @@ struct Tri {
     fb: [f32; 2],
     /// `1/w` plane.
     q: [f32; 3],
-    /// Normal planes (x, y, z), sign-flipped for a back face (drawn because its material is
-    /// double-sided). Unused for unlit materials.
-    n: [[f32; 3]; 3],
+    /// Normal plane (three components), sign-flipped for a back face (drawn because its
+    /// material is double-sided). Unused for unlit materials.
+    n: [f32; 9],
     /// Per material (`MatInfo::planes`): with a texture, the texture coordinate planes (u, v;
     /// at `A_UV`), the level-of-detail factor (`A_LOD`) and the tangent frame (`A_T`, `A_B`);
     /// with vertex colours and no texture, the colour planes (r, g, b, a; at `A_COL`).
     a: [f32; 14],
 }
 
-/// `Tri::a` index of the texture coordinate planes (u then v).
+/// `Tri::a` index of the texture coordinate plane (two components, u and v).
 const A_UV: usize = 0;
 /// `Tri::a` index of the level-of-detail factor: UV area per pixel area · the product of the
 /// vertices' 1/w (per-pixel LOD: texels ∝ w³ · this).
@@ -101,7 +102,7 @@ const A_LOD: usize = 6;
 /// for back faces; zero when the UV mapping is degenerate or there is no normal map).
 const A_T: usize = 7;
 const A_B: usize = 10;
-/// `Tri::a` index of the vertex colour planes (r, g, b, a).
+/// `Tri::a` index of the vertex colour plane (four components, r g b a).
 const A_COL: usize = 0;
 
 /// `Hot::flags`: edge values fit in i32 (extents below 1024 px): `ea`/`eb`/`ec` hold them.
@@ -695,10 +696,24 @@ fn perturb(t: &Tri, m: &MatInfo, n: V3, s: [f32; 4]) -> V3 {
     ))
 }
 
-/// A plane of [`Tri`] (`[p0, p1, p2]`) at barycentrics `l` (`l[1]`, `l[2]`), not yet `· w`.
+/// Component `c` of a plane of [`Tri`] with `d` components per coefficient, at barycentrics `l`
+/// (`l[1]`, `l[2]`), not yet `· w`.
 #[inline(always)]
-fn plane(p: &[f32], l: &[f32; 3]) -> f32 {
-    p[0] + l[1] * p[1] + l[2] * p[2]
+fn plane(p: &[f32], d: usize, c: usize, l: &[f32; 3]) -> f32 {
+    p[c] + l[1] * p[d + c] + l[2] * p[2 * d + c]
+}
+
+/// Writes the plane of a `D`-component attribute with values `a` at the vertices (whose 1/w are
+/// `iw`) to `dst`, coefficient-major (see [`Tri`]).
+#[inline(always)]
+fn set_plane<const D: usize>(dst: &mut [f32], a: [[f32; D]; 3], iw: [f32; 3]) {
+    let p0: [f32; D] = std::array::from_fn(|c| a[0][c] * iw[0]);
+    dst[..D].copy_from_slice(&p0);
+    for k in 1..3 {
+        for c in 0..D {
+            dst[D * k + c] = a[k][c] * iw[k] - p0[c];
+        }
+    }
 }
 
 struct ShadeCtx<'a> {
@@ -742,7 +757,7 @@ impl ShadeCtx<'_> {
             }
         }
         let l = [l0, l1, l2];
-        (l, 1.0 / plane(&t.q, &l))
+        (l, 1.0 / plane(&t.q, 1, 0, &l))
     }
 
     /// Perspective-correct vertex weights (for attributes read from the vertices).
@@ -759,7 +774,10 @@ impl ShadeCtx<'_> {
     fn uv(&self, t: &Tri, id: u32, (l, w): (&[f32; 3], f32), ti: &TexInfo) -> [f32; 2] {
         let m = &self.mats[self.tmat[id as usize] as usize];
         let [u, v] = if m.plane_tex().is_some_and(|p| p.uv1 == ti.uv1) {
-            [plane(&t.a[A_UV..], l) * w, plane(&t.a[A_UV + 3..], l) * w]
+            [
+                plane(&t.a[A_UV..], 2, 0, l) * w,
+                plane(&t.a[A_UV..], 2, 1, l) * w,
+            ]
         } else {
             let b = Self::weights(t, l, w);
             let vi = self.tv[id as usize];
@@ -787,7 +805,7 @@ impl ShadeCtx<'_> {
     #[inline(always)]
     fn color(&self, t: &Tri, id: u32, m: &MatInfo, (l, w): (&[f32; 3], f32)) -> [f32; 4] {
         if m.col_planes {
-            return std::array::from_fn(|k| plane(&t.a[A_COL + 3 * k..], l) * w);
+            return std::array::from_fn(|k| plane(&t.a[A_COL..], 4, k, l) * w);
         }
         let b = Self::weights(t, l, w);
         let vi = self.tv[id as usize];
@@ -855,7 +873,11 @@ impl ShadeCtx<'_> {
                 c[3],
             ];
         }
-        let mut n = normalize([plane(&t.n[0], &l), plane(&t.n[1], &l), plane(&t.n[2], &l)]);
+        let mut n = normalize([
+            plane(&t.n, 3, 0, &l),
+            plane(&t.n, 3, 1, &l),
+            plane(&t.n, 3, 2, &l),
+        ]);
         if let Some(ti) = &m.normal_tex {
             let uv = self.uv(t, id, (&l, w), ti);
             let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
@@ -1290,17 +1312,13 @@ impl Raster {
         h.zb = fb0 * iw[0] + fb[0] * iw[1] + fb[1] * iw[2];
         h.z0 = iw[0];
         h.zmax = iw[0].max(iw[1]).max(iw[2]);
-        // Attribute planes over (l1, l2): `plane(A)` holds A_i/w_i as described at `Tri`.
-        let plane = |a: [f32; 3]| {
-            let p0 = a[0] * iw[0];
-            [p0, a[1] * iw[1] - p0, a[2] * iw[2] - p0]
-        };
+        // Attribute planes over (l1, l2), as described at `Tri`.
         let mut t = Tri {
             ox,
             oy,
             fa,
             fb,
-            q: plane([1.0; 3]),
+            q: [iw[0], iw[1] - iw[0], iw[2] - iw[0]],
             ..Default::default()
         };
         if !m.unlit {
@@ -1310,9 +1328,7 @@ impl Raster {
                 verts[vi[1] as usize].n,
                 verts[vi[2] as usize].n,
             ];
-            for c in 0..3 {
-                t.n[c] = plane([sgn * nv[0][c], sgn * nv[1][c], sgn * nv[2][c]]);
-            }
+            set_plane(&mut t.n, nv, iw.map(|x| x * sgn));
         }
         if m.col_planes {
             let cv = [
@@ -1320,10 +1336,7 @@ impl Raster {
                 attrs[vi[1] as usize].col,
                 attrs[vi[2] as usize].col,
             ];
-            for c in 0..4 {
-                t.a[A_COL + 3 * c..A_COL + 3 * c + 3]
-                    .copy_from_slice(&plane([cv[0][c], cv[1][c], cv[2][c]]));
-            }
+            set_plane(&mut t.a[A_COL..], cv, iw);
         }
         let px_area = area as f32 / 256.0;
         if let Some(ti) = m.plane_tex() {
@@ -1336,8 +1349,7 @@ impl Raster {
                 }
             };
             let (u0, u1, u2) = (uv(0), uv(1), uv(2));
-            t.a[A_UV..A_UV + 3].copy_from_slice(&plane([u0[0], u1[0], u2[0]]));
-            t.a[A_UV + 3..A_UV + 6].copy_from_slice(&plane([u0[1], u1[1], u2[1]]));
+            set_plane(&mut t.a[A_UV..], [u0, u1, u2], iw);
             let uva = ((u1[0] - u0[0]) * (u2[1] - u0[1]) - (u2[0] - u0[0]) * (u1[1] - u0[1])).abs();
             t.a[A_LOD] = uva / px_area * (iw[0] * iw[1] * iw[2]);
             if m.normal_tex.is_some() {

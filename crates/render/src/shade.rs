@@ -185,16 +185,16 @@ pub(crate) struct TriLayout {
     pub fb: usize,
     /// The 1/w plane.
     pub q: usize,
-    /// Normal planes x, y, z.
+    /// Normal plane (three components).
     pub n: usize,
-    /// Texture coordinate planes u, v (textured materials).
+    /// Texture coordinate plane (u, v; textured materials).
     pub uv: usize,
     /// Level-of-detail factor (one word; textured materials).
     pub lod: usize,
     /// Tangent and bitangent (three words each; normal-mapped materials).
     pub t: usize,
     pub b: usize,
-    /// Vertex colour planes r, g, b, a (`MatInfo::col_planes`).
+    /// Vertex colour plane (r, g, b, a; `MatInfo::col_planes`).
     pub col: usize,
 }
 
@@ -487,14 +487,16 @@ pub(crate) mod avx2 {
     }
 
     impl Lanes<'_> {
-        /// The plane at byte offset `off` of the records at `l` (`p0 + l1·p1 + l2·p2`, not `· w`).
+        /// A plane component of the records at `l` (`p0 + l1·p1 + l2·p2`, not `· w`): `p0` at
+        /// byte offset `off`, `p1` and `p2` `step` and `2 · step` bytes on (`step`: 4 bytes per
+        /// component of the attribute; see `raster::Tri`).
         #[inline(always)]
-        unsafe fn plane(&self, k: &Kernel, off: usize) -> __m256 {
+        unsafe fn plane(&self, k: &Kernel, off: usize, step: usize) -> __m256 {
             let (t, s) = (k.tris, k.tl.stride);
             _mm256_fmadd_ps(
-                self.ts.f(t, s, off + 8),
+                self.ts.f(t, s, off + 2 * step),
                 self.l[2],
-                _mm256_fmadd_ps(self.ts.f(t, s, off + 4), self.l[1], self.ts.f(t, s, off)),
+                _mm256_fmadd_ps(self.ts.f(t, s, off + step), self.l[1], self.ts.f(t, s, off)),
             )
         }
 
@@ -833,8 +835,8 @@ pub(crate) mod avx2 {
     unsafe fn uv8(k: &Kernel, m: &MatInfo, ti: &TexInfo, g: &Lanes) -> [__m256; 2] {
         let (u, w) = if m.plane_tex().is_some_and(|p| p.uv1 == ti.uv1) {
             (
-                _mm256_mul_ps(g.plane(k, k.tl.uv), g.w),
-                _mm256_mul_ps(g.plane(k, k.tl.uv + 12), g.w),
+                _mm256_mul_ps(g.plane(k, k.tl.uv, 8), g.w),
+                _mm256_mul_ps(g.plane(k, k.tl.uv + 4, 8), g.w),
             )
         } else {
             let off = if ti.uv1 { k.vl.uv1 } else { k.vl.uv0 };
@@ -1177,7 +1179,7 @@ pub(crate) mod avx2 {
             ids: tris,
             idv: id,
         };
-        let w = _mm256_div_ps(set(1.0), g.plane(k, tl.q));
+        let w = _mm256_div_ps(set(1.0), g.plane(k, tl.q, 4));
         g.w = w;
         let lod = if m.base_tex.is_some() || (m.normal_tex.is_some() && !m.unlit) {
             g.ts.f(t, tl.stride, tl.lod)
@@ -1223,7 +1225,7 @@ pub(crate) mod avx2 {
         }
         if m.col_planes {
             for (q, cq) in c.iter_mut().enumerate() {
-                *cq = _mm256_mul_ps(*cq, _mm256_mul_ps(g.plane(k, tl.col + 12 * q), w));
+                *cq = _mm256_mul_ps(*cq, _mm256_mul_ps(g.plane(k, tl.col + 4 * q, 16), w));
             }
         } else if m.has_color {
             let (v, b) = g.verts(k);
@@ -1242,9 +1244,9 @@ pub(crate) mod avx2 {
             }
         } else {
             let mut n = normalize8(
-                g.plane(k, tl.n),
-                g.plane(k, tl.n + 12),
-                g.plane(k, tl.n + 24),
+                g.plane(k, tl.n, 12),
+                g.plane(k, tl.n + 4, 12),
+                g.plane(k, tl.n + 8, 12),
             );
             if let Some(ti) = &m.normal_tex {
                 let (tx, ty, tz) = (
