@@ -2307,7 +2307,6 @@ unsafe fn raster_small_avx2(
         let jv0 = _mm256_set_m128(_mm_set1_ps(j0 + 1.0), _mm_set1_ps(j0));
         let two = _mm256_set1_ps(2.0);
         let idv = _mm256_castsi256_ps(_mm256_set1_epi32(id as i32));
-        let neg = _mm256_set1_epi32(-1);
         for py in by0..by1 {
             let (mut e0, mut e1, mut e2) = (r0, r1, r2);
             r0 = _mm256_add_epi32(r0, y0v);
@@ -2325,13 +2324,14 @@ unsafe fn raster_small_avx2(
                 e0 = _mm256_add_epi32(e0, s0);
                 e1 = _mm256_add_epi32(e1, s1);
                 e2 = _mm256_add_epi32(e2, s2);
-                let cov = _mm256_cmpgt_epi32(inside, neg);
                 let zc = _mm256_add_ps(_mm256_add_ps(zrv, _mm256_mul_ps(zav, jv)), zoff);
                 jv = _mm256_add_ps(jv, two);
                 let old = _mm256_loadu_ps(dp.add(p * 8));
-                let win = _mm256_and_ps(
+                // Only the sign bits matter (`blendv`): set where the sample is covered (all
+                // three edge values non-negative: `inside`'s sign bit clear) and nearer.
+                let win = _mm256_andnot_ps(
+                    _mm256_castsi256_ps(inside),
                     _mm256_cmp_ps::<_CMP_GT_OQ>(zc, old),
-                    _mm256_castsi256_ps(cov),
                 );
                 let mut nd = _mm256_blendv_ps(old, zc, win);
                 let oi = _mm256_loadu_ps(ip.add(p * 8));
