@@ -2074,16 +2074,29 @@ fn prefetch_tri(tris: &[Tri], h: &Hot) {
 const BLOCK: usize = 8;
 const BLOCKS: usize = TILE / BLOCK;
 
-/// Farthest depth (smallest 1/w; 0 where nothing is drawn) per 8×8 block of the tile.
+/// Farthest depth (smallest 1/w; 0 where nothing is drawn) per 8×8 block of the tile. Eight
+/// running minima per block (lane-wise, so the compiler keeps them in one vector), folded once
+/// per block.
 #[inline(always)]
 fn block_min_depth(depth: &[f32], tw: usize, th: usize, out: &mut [f32; BLOCKS * BLOCKS]) {
     out.fill(f32::INFINITY);
-    for ly in 0..th {
-        let row = &depth[ly * TILE * 4..(ly * TILE + tw) * 4];
-        let brow = &mut out[(ly / BLOCK) * BLOCKS..(ly / BLOCK + 1) * BLOCKS];
-        for (b, chunk) in brow.iter_mut().zip(row.chunks(BLOCK * 4)) {
-            let m = chunk.iter().fold(f32::INFINITY, |a, &v| a.min(v));
-            *b = b.min(m);
+    for by in 0..th.div_ceil(BLOCK) {
+        for bx in 0..tw.div_ceil(BLOCK) {
+            let (x0, x1) = (bx * BLOCK, ((bx + 1) * BLOCK).min(tw));
+            let mut m = [f32::INFINITY; 8];
+            for ly in by * BLOCK..((by + 1) * BLOCK).min(th) {
+                let row = &depth[(ly * TILE + x0) * 4..(ly * TILE + x1) * 4];
+                let chunks = row.chunks_exact(8);
+                for (i, &v) in chunks.remainder().iter().enumerate() {
+                    m[i] = m[i].min(v);
+                }
+                for c in chunks {
+                    for i in 0..8 {
+                        m[i] = m[i].min(c[i]);
+                    }
+                }
+            }
+            out[by * BLOCKS + bx] = m.iter().fold(f32::INFINITY, |a, &v| a.min(v));
         }
     }
 }
