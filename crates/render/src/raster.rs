@@ -2851,6 +2851,47 @@ mod tests {
         }
     }
 
+    /// The back-face occlusion test's per-block farthest depth is the minimum over exactly the
+    /// block's samples, in whole and partial (edge) tiles.
+    #[test]
+    fn block_min_depth_is_the_minimum_of_each_block() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut rnd = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        };
+        for (tw, th) in [(TILE, TILE), (37, 21), (8, 8), (1, 5), (TILE, 3)] {
+            let depth: Vec<f32> = (0..TILE * TILE * 4).map(|_| 0.5 + rnd()).collect();
+            // One sample per block, at a random place, is the farthest (smallest 1/w): the
+            // block's minimum must find it.
+            let mut depth = depth;
+            let mut want = [f32::INFINITY; BLOCKS * BLOCKS];
+            for by in 0..th.div_ceil(BLOCK) {
+                for bx in 0..tw.div_ceil(BLOCK) {
+                    let ly = (by * BLOCK + (rnd() * BLOCK as f32) as usize).min(th - 1);
+                    let lx = (bx * BLOCK + (rnd() * BLOCK as f32) as usize).min(tw - 1);
+                    let s = (rnd() * 4.0) as usize;
+                    let v = rnd() * 0.25;
+                    depth[(ly * TILE + lx) * 4 + s] = v;
+                    want[by * BLOCKS + bx] = v;
+                }
+            }
+            // Samples outside the tile's used area must not count.
+            for ly in 0..TILE {
+                for lx in 0..TILE {
+                    if lx >= tw || ly >= th {
+                        depth[(ly * TILE + lx) * 4..(ly * TILE + lx) * 4 + 4].fill(-1.0);
+                    }
+                }
+            }
+            let mut got = [0.0; BLOCKS * BLOCKS];
+            block_min_depth(&depth, tw, th, &mut got);
+            assert_eq!(got, want, "tile {tw}x{th}");
+        }
+    }
+
     #[test]
     fn a_box_without_sample_positions_is_detected() {
         // Brute force over small boxes near the origin (including negative coordinates).
