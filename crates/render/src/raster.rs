@@ -1562,7 +1562,13 @@ impl Raster {
                                 if c.simple == 0xff {
                                     batch.push8(k, &c.best, last_mat);
                                 } else {
-                                    batch.push_masked(k, &c.best, last_mat, c.simple);
+                                    // Safety: AVX2 (above); one tile row queues at most four
+                                    // entries per pixel, so `n <= BATCH - 8` here.
+                                    unsafe {
+                                        crate::shade::avx2::push_masked8(
+                                            batch, k, &c.best, last_mat, c.simple,
+                                        )
+                                    };
                                 }
                                 let flags = &mut self.bgflag[k..k + 8];
                                 // Safety: AVX2 (above); `flags` holds eight flags.
@@ -1843,17 +1849,27 @@ fn shade_batch(
     let mut i = 0;
     // Shading records start loading (into L1) up to two groups ahead of the one shaded.
     let mut ahead = 0;
+    let mut last_fetched = u32::MAX;
     while i < n {
-        // `to` never decreases, so each entry is prefetched once.
+        // `to` never decreases, so each entry is looked at once; runs of one triangle start
+        // loading its record (both lines) once.
         let to = (i + 16).min(n);
         for &id in &b.tri[ahead..to] {
-            prefetch_l1(tris, id);
+            if id != last_fetched {
+                prefetch_l1(tris, id);
+                last_fetched = id;
+            }
         }
         ahead = to;
         let mi = b.mat[i];
         if simd && simd_ok[mi as usize] {
-            let end = (i + 8).min(n);
-            let mut run = b.mat[i..end].iter().take_while(|&&m| m == mi).count();
+            // Entries of material `mi` from `i` on, at most eight (a bit mask over eight slots,
+            // which the batch always has: see `BATCH`).
+            let same = b.mat[i..i + 8]
+                .iter()
+                .enumerate()
+                .fold(0u32, |a, (p, &m)| a | ((m == mi) as u32) << p);
+            let mut run = ((!same).trailing_zeros() as usize).min(n - i);
             if run < 8 {
                 // Fill the group with entries of the same material from a little further on
                 // (short runs come where surfaces of two materials share pixels): fewer
@@ -2037,15 +2053,18 @@ fn cover(img: &RgbaFrame, w: usize, h: usize) -> Vec<[u8; 4]> {
     out
 }
 
-/// Starts loading (into L1) the first cache line of record `id` of `records` (a triangle's raster
+/// Starts loading (into L1) every cache line of record `id` of `records` (a triangle's raster
 /// or shading record); an id past the end is ignored.
 #[inline(always)]
 fn prefetch_l1<T>(records: &[T], id: u32) {
     #[cfg(target_arch = "x86_64")]
     if let Some(r) = records.get(id as usize) {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // Safety: a prefetch has no architectural effect; the address lies in the record.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(r as *const T as *const i8) };
+        let p = r as *const T as *const i8;
+        for off in (0..std::mem::size_of::<T>()).step_by(64) {
+            // Safety: a prefetch has no architectural effect; the address lies in the record.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.add(off)) };
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (records, id);

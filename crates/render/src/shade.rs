@@ -63,8 +63,9 @@ impl Batch {
     }
 
     /// Of the eight whole pixels `k..k + 8` of material `mat` (`tri` as [`Class8::best`] gives
-    /// them), queues those whose bit is set in `mask`, without a branch per pixel.
-    #[inline(always)]
+    /// them), queues those whose bit is set in `mask`, without a branch per pixel. The reference
+    /// for the eight-wide `avx2::push_masked8`, which the renderer uses.
+    #[cfg(test)]
     pub fn push_masked(&mut self, k: usize, tri: &[u32; 8], mat: u32, mask: u32) {
         for p in 0..8 {
             // `n <= BATCH - 8` before each group of eight (one tile row, at most four entries
@@ -879,6 +880,59 @@ pub(crate) mod avx2 {
         _mm256_and_si256(l, _mm256_castps_si256(big))
     }
 
+    /// Per 8-bit mask: the positions of its set bits in ascending order (then zeros), one byte
+    /// each: the permutation that packs the selected lanes to the front.
+    const COMPRESS: [u64; 256] = {
+        let mut t = [0u64; 256];
+        let mut m = 0;
+        while m < 256 {
+            let (mut v, mut n, mut p) = (0u64, 0, 0);
+            while p < 8 {
+                if m >> p & 1 != 0 {
+                    v |= (p as u64) << (8 * n);
+                    n += 1;
+                }
+                p += 1;
+            }
+            t[m] = v;
+            m += 1;
+        }
+        t
+    };
+
+    /// [`Batch::push_masked`], eight-wide: the selected lanes packed to the front with one
+    /// permutation, all eight slots written, the count advanced by the selected ones.
+    ///
+    /// # Safety
+    /// AVX2 present; `b.n <= BATCH - 8` (as for `push_masked`).
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) unsafe fn push_masked8(
+        b: &mut Batch,
+        k: usize,
+        tri: &[u32; 8],
+        mat: u32,
+        mask: u32,
+    ) {
+        let i = b.n;
+        debug_assert!(i + 8 <= BATCH);
+        let m = (mask & 0xff) as usize;
+        let perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(COMPRESS[m] as i64));
+        let pix = _mm256_add_epi32(seti(k as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        let t = _mm256_loadu_si256(tri.as_ptr() as *const __m256i);
+        // Safety (writes): `i + 8 <= BATCH` (caller), so all four arrays have eight slots at `i`.
+        _mm256_storeu_si256(
+            b.pix.as_mut_ptr().add(i) as *mut __m256i,
+            _mm256_permutevar8x32_epi32(pix, perm),
+        );
+        _mm256_storeu_si256(
+            b.tri.as_mut_ptr().add(i) as *mut __m256i,
+            _mm256_permutevar8x32_epi32(t, perm),
+        );
+        _mm256_storeu_si256(b.mat.as_mut_ptr().add(i) as *mut __m256i, seti(mat as i32));
+        _mm256_storeu_ps(b.wt.as_mut_ptr().add(i), set(1.0));
+        b.n = i + m.count_ones() as usize;
+    }
+
     /// Writes `mask`'s eight low bits to eight flags (`dst[p] = bit p`).
     ///
     /// # Safety
@@ -1399,6 +1453,32 @@ pub(crate) mod avx2 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The eight-wide masked push queues exactly what the plain one does, for every mask.
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn eight_wide_masked_push_matches_the_plain_one() {
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            return;
+        }
+        let tri: [u32; 8] = std::array::from_fn(|p| 40 + 3 * p as u32);
+        for mask in 0..256u32 {
+            let (mut a, mut b) = (Batch::new(), Batch::new());
+            for x in [&mut a, &mut b] {
+                x.push(5, 9, 2, 0.5);
+            }
+            a.push_masked(64, &tri, 7, mask);
+            // Safety: AVX2 checked above; one entry queued, far below `BATCH - 8`.
+            unsafe { avx2::push_masked8(&mut b, 64, &tri, 7, mask) };
+            assert_eq!(a.n, b.n, "mask {mask:08b}");
+            let n = a.n;
+            assert_eq!(
+                (&a.pix[..n], &a.tri[..n], &a.mat[..n], &a.wt[..n]),
+                (&b.pix[..n], &b.tri[..n], &b.mat[..n], &b.wt[..n]),
+                "mask {mask:08b}"
+            );
+        }
+    }
 
     #[test]
     fn gathering_a_material_keeps_every_entry_once() {
