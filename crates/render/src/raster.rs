@@ -1865,7 +1865,12 @@ fn shade_batch(
         if simd && simd_ok[mi as usize] {
             // Entries of material `mi` from `i` on, at most eight (a bit mask over eight slots,
             // which the batch always has: see `BATCH`).
-            let same = b.mat[i..i + 8]
+            let slots: &[u32; 8] = b.mat[i..i + 8].try_into().expect("eight slots");
+            #[cfg(target_arch = "x86_64")]
+            // Safety: `simd` is set only when the CPU has AVX2 (`Raster::draw`).
+            let same = unsafe { crate::shade::avx2::eq_mask8(slots, mi) };
+            #[cfg(not(target_arch = "x86_64"))]
+            let same = slots
                 .iter()
                 .enumerate()
                 .fold(0u32, |a, (p, &m)| a | ((m == mi) as u32) << p);
@@ -1878,11 +1883,20 @@ fn shade_batch(
                 run = b.gather_material(i, run, mi, 32);
             }
             if run >= 3 {
-                let g = b.group(i, run);
+                // Eight entries are shaded in place; fewer are copied out and padded.
+                let padded;
+                let g = if run == 8 {
+                    let eight = |a: &[u32]| -> [u32; 8] { a[i..i + 8].try_into().expect("8") };
+                    let wt: [f32; 8] = b.wt[i..i + 8].try_into().expect("8");
+                    (eight(&b.pix), eight(&b.tri), wt)
+                } else {
+                    padded = b.group(i, run);
+                    padded
+                };
                 #[cfg(target_arch = "x86_64")]
                 // Safety: `simd` is set only when the CPU has AVX2 and FMA (`Raster::draw`);
                 // the entries share material `mi` whose textures pass `simd_texture`; the
-                // pointers in `kern` are this frame's `tris`, `verts` and `attrs`, which the
+                // pointers in `kern` are this frame's `tris`, `tv` and `attrs`, which the
                 // batch's triangle ids and their vertex indices index.
                 unsafe {
                     crate::shade::avx2::shade8(kern, (&g.0, &g.1, &g.2), mi, run, col)
@@ -2111,7 +2125,8 @@ fn block_min_depth(depth: &[f32], tw: usize, th: usize, out: &mut [f32; BLOCKS *
                 }
                 for c in chunks {
                     for i in 0..8 {
-                        m[i] = m[i].min(c[i]);
+                        // `vminps` form (depths are never NaN).
+                        m[i] = if c[i] < m[i] { c[i] } else { m[i] };
                     }
                 }
             }

@@ -880,6 +880,16 @@ pub(crate) mod avx2 {
         _mm256_and_si256(l, _mm256_castps_si256(big))
     }
 
+    /// Bit `p` set where `v[p] == x`.
+    ///
+    /// # Safety
+    /// AVX2 present.
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) unsafe fn eq_mask8(v: &[u32; 8], x: u32) -> u32 {
+        let a = _mm256_loadu_si256(v.as_ptr() as *const __m256i);
+        _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(a, seti(x as i32)))) as u32
+    }
+
     /// Per 8-bit mask: the positions of its set bits in ascending order (then zeros), one byte
     /// each: the permutation that packs the selected lanes to the front.
     const COMPRESS: [u64; 256] = {
