@@ -1312,15 +1312,15 @@ impl Raster {
         h.zb = fb0 * iw[0] + fb[0] * iw[1] + fb[1] * iw[2];
         h.z0 = iw[0];
         h.zmax = iw[0].max(iw[1]).max(iw[2]);
-        // Attribute planes over (l1, l2), as described at `Tri`.
-        let mut t = Tri {
-            ox,
-            oy,
-            fa,
-            fb,
-            q: [iw[0], iw[1] - iw[0], iw[2] - iw[0]],
-            ..Default::default()
-        };
+        // Attribute planes over (l1, l2), as described at `Tri`. Written in place (a record
+        // built aside and pushed is copied: ~6 % of set-up's instructions on VALID).
+        self.tris.push(Tri::default());
+        let t = self.tris.last_mut().expect("just pushed");
+        t.ox = ox;
+        t.oy = oy;
+        t.fa = fa;
+        t.fb = fb;
+        t.q = [iw[0], iw[1] - iw[0], iw[2] - iw[0]];
         if !m.unlit {
             let sgn = if front { 1.0 } else { -1.0 };
             let nv = [
@@ -1376,7 +1376,6 @@ impl Raster {
                 }
             }
         }
-        self.tris.push(t);
         self.tv.push(vi);
         let facing = (mat as u64) << 1 | front as u64;
         self.thash
