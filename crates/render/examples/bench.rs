@@ -8,7 +8,9 @@
 //! variants: a paired comparison that host noise cannot tilt, for a kernel experiment that
 //! reads `facecast_render::ab()`; `BENCH_VARIANT=N` runs every frame with variant N, for
 //! instruction counts under cachegrind; `BENCH_AB_LOD=px` renders every pose with a second
-//! renderer whose level-of-detail error is `px` and prints both renderers' CPU time, paired).
+//! renderer whose level-of-detail error is `px` and prints both renderers' CPU time, paired;
+//! `BENCH_PCT=1` also prints the 10th, 50th and 90th percentile of per-frame CPU time, which a
+//! loaded host moves far less than the mean).
 //!
 //! Every frame changes the face weights and the head pose, so the whole pipeline (pose, sparse
 //! morph, skinning, setup, raster, shade, resolve) runs each time.
@@ -255,6 +257,33 @@ fn main() {
                     "  memory: {:.2} MB owned by this renderer (textures/meshes shared via the Arc<Avatar>)",
                     r.memory_bytes() as f64 / 1e6
                 );
+            }
+            // `BENCH_PCT=1`: per-frame CPU time percentiles of RGBA and I420 frames (a burst of
+            // host load moves the mean of a round; the 10th percentile hardly moves).
+            if std::env::var_os("BENCH_PCT").is_some() {
+                let mut t = vec![0u64; frames];
+                for live in [false, true] {
+                    for (i, ti) in t.iter_mut().enumerate() {
+                        step(i, &mut fw, &mut pose);
+                        av.rig.resolve(&fw, av.channels.len(), &mut ch);
+                        let c = cpu_ns();
+                        if live {
+                            r.render_i420(&ch, &pose, &mut yuv);
+                        } else {
+                            r.render_rgba(&ch, &pose, &mut rgba);
+                        }
+                        *ti = cpu_ns() - c;
+                    }
+                    t.sort_unstable();
+                    let q = |p: usize| t[(frames - 1) * p / 100] as f64 / 1e6;
+                    println!(
+                        "PCT {name} {w}x{h} {}: p10 {:.2} p50 {:.2} p90 {:.2} ms",
+                        if live { "i420" } else { "rgba" },
+                        q(10),
+                        q(50),
+                        q(90)
+                    );
+                }
             }
             println!(
                 "{:<42} {:>9} {:>6} {:>16} {:>16} {:>16}",

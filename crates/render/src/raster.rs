@@ -191,6 +191,9 @@ struct PVert {
     /// Hash of the vertex's index and transformed data (`VOut`): equal from one frame to the
     /// next when the vertex did not move (tile reuse, see `Raster::draw`).
     hash: u64,
+    /// The view-space normal (`VOut::n`), copied here while the projection streams through the
+    /// vertices, so the set-up of a triangle's normal plane reads no other vertex array.
+    n: V3,
 }
 
 /// One step of a 64-bit multiply-xorshift hash.
@@ -255,6 +258,7 @@ fn project(index: usize, v: &VOut, near: f32, w: f32, h: f32) -> PVert {
         iw: inv,
         code,
         hash: vertex_hash(index, v),
+        n: v.n,
     }
 }
 
@@ -369,6 +373,7 @@ unsafe fn project_avx2(verts: &[VOut], near: f32, w: f32, h: f32, out: &mut Vec<
                 iw: iws[k],
                 code: codes[k] as u32,
                 hash: vertex_hash(base + k, &verts[base + k]),
+                n: verts[base + k].n,
             });
         }
     }
@@ -1229,6 +1234,7 @@ impl Raster {
         let mut xs = [pv[0].x as i64, pv[1].x as i64, pv[2].x as i64];
         let mut ys = [pv[0].y as i64, pv[1].y as i64, pv[2].y as i64];
         let mut iw = [pv[0].iw, pv[1].iw, pv[2].iw];
+        let mut nv = [pv[0].n, pv[1].n, pv[2].n];
         let mut area = (xs[1] - xs[0]) * (ys[2] - ys[0]) - (xs[2] - xs[0]) * (ys[1] - ys[0]);
         if area == 0 {
             return;
@@ -1242,6 +1248,7 @@ impl Raster {
             xs.swap(1, 2);
             ys.swap(1, 2);
             iw.swap(1, 2);
+            nv.swap(1, 2);
             area = -area;
         }
         let minx = xs[0].min(xs[1]).min(xs[2]);
@@ -1323,11 +1330,6 @@ impl Raster {
         t.q = [iw[0], iw[1] - iw[0], iw[2] - iw[0]];
         if !m.unlit {
             let sgn = if front { 1.0 } else { -1.0 };
-            let nv = [
-                verts[vi[0] as usize].n,
-                verts[vi[1] as usize].n,
-                verts[vi[2] as usize].n,
-            ];
             set_plane(&mut t.n, nv, iw.map(|x| x * sgn));
         }
         if m.col_planes {
