@@ -199,3 +199,70 @@ fn camera_inside_the_model_clips_instead_of_crashing() {
     // clipped faces must not produce garbage: every pixel is opaque.
     assert!(out.data.chunks_exact(4).all(|p| p[3] == 255));
 }
+
+/// Alpha-blended and alpha-masked surfaces are shaded while rasterising, from shading records
+/// written at set-up; opaque ones from records written when first shaded in a frame. A renderer
+/// that drew another pose first draws a frame exactly as a fresh renderer does, so no record of
+/// an earlier frame is ever read.
+#[test]
+fn every_frame_is_shaded_from_its_own_triangles() {
+    use facecast_core::model::AlphaMode;
+    let mut av = morph_face_avatar();
+    // The head half transparent, the eyes alpha-tested.
+    av.materials[0].alpha_mode = AlphaMode::Blend;
+    av.materials[0].base_color[3] = 0.7;
+    av.materials[2].alpha_mode = AlphaMode::Mask(0.5);
+    let av = Arc::new(av);
+    let poses = [
+        ([0.0, 0.0, 0.0], 0.0),
+        ([0.45, -0.2, 0.1], 1.0),
+        ([-0.3, 0.15, 0.0], 0.4),
+    ];
+    let mut warm = Renderer::new(av.clone(), cfg(160, 160)).unwrap();
+    let mut out = RgbaFrame::default();
+    for (k, &(head, jaw)) in poses.iter().enumerate() {
+        let pose = HeadPose {
+            head,
+            eyes: [0.0; 2],
+        };
+        warm.render_rgba(&[jaw], &pose, &mut out);
+        let mut fresh = Renderer::new(av.clone(), cfg(160, 160)).unwrap();
+        let mut want = RgbaFrame::default();
+        fresh.render_rgba(&[jaw], &pose, &mut want);
+        assert!(out == want, "frame {k} differs from a fresh renderer's");
+    }
+    // And those records hold the triangles' own attributes: blended at alpha 1, the head is
+    // drawn as the opaque head is (lit by its interpolated normals, not flat).
+    let pose = HeadPose {
+        head: [0.3, -0.1, 0.0],
+        eyes: [0.0; 2],
+    };
+    let draw = |mode: AlphaMode| {
+        let mut av = morph_face_avatar();
+        av.materials[0].alpha_mode = mode;
+        let mut r = Renderer::new(Arc::new(av), cfg(160, 160)).unwrap();
+        let mut f = RgbaFrame::default();
+        r.render_rgba(&[0.5], &pose, &mut f);
+        f
+    };
+    let (opaque, blended) = (draw(AlphaMode::Opaque), draw(AlphaMode::Blend));
+    // Over the skin (red well above green in the opaque picture), the lighting's spread of
+    // brightness: a blended head shaded from empty or stale records would come out flat.
+    let spread = |f: &RgbaFrame| {
+        let v: Vec<f64> = opaque
+            .data
+            .chunks_exact(4)
+            .zip(f.data.chunks_exact(4))
+            .filter(|(o, _)| o[0] as i32 > o[1] as i32 + 30)
+            .map(|(_, p)| p[0] as f64 + p[1] as f64 + p[2] as f64)
+            .collect();
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / v.len() as f64).sqrt()
+    };
+    let (so, sb) = (spread(&opaque), spread(&blended));
+    eprintln!("skin brightness spread: opaque {so:.1}, blended {sb:.1}");
+    assert!(
+        so > 10.0 && sb > 0.85 * so,
+        "blended head shading is flat: spread {sb:.1} against {so:.1} opaque"
+    );
+}
