@@ -109,8 +109,6 @@ const A_COL: usize = 0;
 const F_SMALL: u32 = 1;
 /// `Hot::flags`: the material is alpha-masked (coverage needs the texture's alpha).
 const F_MASK: u32 = 2;
-/// `Hot::flags`: a back face (drawn because its material is double-sided).
-const F_BACK: u32 = 4;
 
 /// What rasterisation reads of a triangle: one cache line (the tile loop reads one line per
 /// triangle instead of the several a record with the shading fields would span).
@@ -527,15 +525,7 @@ pub struct Raster {
     tiles_y: usize,
     mats: Vec<MatInfo>,
     draw_mat: Vec<u32>,
-    /// Shading records, written when first needed in a frame (`ready`): most triangles set up
-    /// are never shaded (hidden or sub-sample; VALID at 512²: 2 of 3), and a record written
-    /// just before it is read is still in cache. Its length only grows (records past this
-    /// frame's triangles, or not `ready`, hold stale data and are never read).
     tris: Vec<Tri>,
-    /// Per triangle: the frame (`frame`) whose record `tris` holds.
-    ready: Vec<u32>,
-    /// Set-up counter (never 0: `ready` starts at 0).
-    frame: u32,
     /// Material of each triangle in `tris` (compact: read per pixel when classifying).
     tmat: Vec<u32>,
     /// Per material: the range of triangle ids drawn with it this frame (one material's
@@ -728,120 +718,6 @@ fn set_plane<const D: usize>(dst: &mut [f32], a: [[f32; D]; 3], iw: [f32; 3]) {
         for c in 0..D {
             dst[D * k + c] = a[k][c] * iw[k] - p0[c];
         }
-    }
-}
-
-/// Writes the shading record of the triangle with vertices `vi` (in set-up order: clockwise on
-/// screen, back faces turned round) and material `m` into `t`, from the frame's projected
-/// vertices, vertices and attributes (the same arithmetic as the set-up's raster record).
-#[inline(always)]
-fn write_tri(
-    t: &mut Tri,
-    m: &MatInfo,
-    vi: [u32; 3],
-    front: bool,
-    (proj, verts, attrs): (&[PVert], &[VOut], &[VAttr]),
-) {
-    let pv = vi.map(|v| &proj[v as usize]);
-    let xs = pv.map(|p| p.x as i64);
-    let ys = pv.map(|p| p.y as i64);
-    let iw = pv.map(|p| p.iw);
-    let area = (xs[1] - xs[0]) * (ys[2] - ys[0]) - (xs[2] - xs[0]) * (ys[1] - ys[0]);
-    // Edge functions 1 and 2 (`setup_tri`'s `ea`, `eb`).
-    let (ea, eb) = (
-        [ys[2] - ys[0], ys[0] - ys[1]],
-        [xs[0] - xs[2], xs[1] - xs[0]],
-    );
-    let inv_area = 1.0 / area as f32;
-    *t = Tri {
-        ox: xs[0] as f32 / 16.0,
-        oy: ys[0] as f32 / 16.0,
-        fa: ea.map(|a| a as f32 * 16.0 * inv_area),
-        fb: eb.map(|b| b as f32 * 16.0 * inv_area),
-        // Attribute planes over (l1, l2), as described at `Tri`.
-        q: [iw[0], iw[1] - iw[0], iw[2] - iw[0]],
-        ..Default::default()
-    };
-    if !m.unlit {
-        let sgn = if front { 1.0 } else { -1.0 };
-        set_plane(&mut t.n, pv.map(|p| p.n), iw.map(|x| x * sgn));
-    }
-    if m.col_planes {
-        let cv = vi.map(|v| attrs[v as usize].col);
-        set_plane(&mut t.a[A_COL..], cv, iw);
-    }
-    let px_area = area as f32 / 256.0;
-    if let Some(ti) = m.plane_tex() {
-        let uv = |k: usize| {
-            let a = &attrs[vi[k] as usize];
-            if ti.uv1 {
-                a.uv1
-            } else {
-                a.uv0
-            }
-        };
-        let (u0, u1, u2) = (uv(0), uv(1), uv(2));
-        set_plane(&mut t.a[A_UV..], [u0, u1, u2], iw);
-        let uva = ((u1[0] - u0[0]) * (u2[1] - u0[1]) - (u2[0] - u0[0]) * (u1[1] - u0[1])).abs();
-        t.a[A_LOD] = uva / px_area * (iw[0] * iw[1] * iw[2]);
-        if m.normal_tex.is_some() {
-            let [p0, p1, p2] = vi.map(|v| verts[v as usize].vp);
-            let (e1, e2) = (sub(p1, p0), sub(p2, p0));
-            let (du1, dv1) = (u1[0] - u0[0], u1[1] - u0[1]);
-            let (du2, dv2) = (u2[0] - u0[0], u2[1] - u0[1]);
-            let det = du1 * dv2 - du2 * dv1;
-            if det.abs() > 1e-20 {
-                let r = 1.0 / det;
-                let tt = scale(sub(scale(e1, dv2), scale(e2, dv1)), r);
-                // glTF: +Y of the normal map points toward decreasing v.
-                let bb = scale(sub(scale(e2, du1), scale(e1, du2)), -r);
-                let (lt, lb) = (dot(tt, tt), dot(bb, bb));
-                if lt > 1e-24 && lb > 1e-24 && lt.is_finite() && lb.is_finite() {
-                    let sgn = if front { 1.0 } else { -1.0 };
-                    t.a[A_T..A_T + 3].copy_from_slice(&scale(tt, sgn / lt.sqrt()));
-                    t.a[A_B..A_B + 3].copy_from_slice(&scale(bb, sgn / lb.sqrt()));
-                }
-            }
-        }
-    }
-}
-
-/// What writing a triangle's shading record reads: per triangle its material, vertex indices
-/// and raster record (facing); the frame's projected vertices, vertices and attributes.
-struct TriInputs<'a> {
-    mats: &'a [MatInfo],
-    tmat: &'a [u32],
-    tv: &'a [[u32; 3]],
-    hot: &'a [Hot],
-    vdata: (&'a [PVert], &'a [VOut], &'a [VAttr]),
-}
-
-/// Makes sure every triangle queued in `ids` has this frame's shading record, writing those
-/// that have none yet, and starts loading the others into L1 (they were written earlier in the
-/// frame, for another tile or row).
-#[inline(always)]
-fn prepare_tris((tris, ready): (&mut [Tri], &mut [u32]), frame: u32, ids: &[u32], src: &TriInputs) {
-    let TriInputs {
-        mats,
-        tmat,
-        tv,
-        hot,
-        vdata,
-    } = *src;
-    let mut last = u32::MAX;
-    for &id in ids {
-        if id == last {
-            continue;
-        }
-        last = id;
-        let i = id as usize;
-        if ready[i] == frame {
-            prefetch_l1(tris, id);
-            continue;
-        }
-        let m = &mats[tmat[i] as usize];
-        write_tri(&mut tris[i], m, tv[i], hot[i].flags & F_BACK == 0, vdata);
-        ready[i] = frame;
     }
 }
 
@@ -1103,8 +979,6 @@ impl Raster {
             draw_mat,
             // Clipping adds a few triangles near the guard band; the Vec grows once if ever needed.
             tris: Vec::with_capacity(tri_total + tri_total / 32 + 64),
-            ready: Vec::with_capacity(tri_total + tri_total / 32 + 64),
-            frame: 0,
             tmat: Vec::with_capacity(tri_total + tri_total / 32 + 64),
             mrange: vec![(0, 0); n_mats],
             big: Vec::new(),
@@ -1156,7 +1030,6 @@ impl Raster {
             Bg::Image(i) => i.capacity() * 4,
         };
         self.tris.capacity() * size_of::<Tri>()
-            + self.ready.capacity() * 4
             + self.tmat.capacity() * 4
             + self.mrange.capacity() * 8
             + self.big.capacity() * size_of::<Edges>()
@@ -1184,7 +1057,6 @@ impl Raster {
     pub fn capacities(&self) -> Vec<usize> {
         let mut v = vec![
             self.tris.capacity(),
-            self.ready.capacity(),
             self.thash.capacity(),
             self.tv.capacity(),
             self.tmat.capacity(),
@@ -1222,11 +1094,7 @@ impl Raster {
 
     #[inline(always)]
     fn setup_impl(&mut self, av: &Avatar, geo: &mut Geometry, cam: &Camera) {
-        self.frame = self.frame.wrapping_add(1);
-        if self.frame == 0 {
-            self.ready.fill(0);
-            self.frame = 1;
-        }
+        self.tris.clear();
         self.thash.clear();
         self.tv.clear();
         self.tmat.clear();
@@ -1268,39 +1136,14 @@ impl Raster {
                         continue;
                     }
                     if (pv[0].code | pv[1].code | pv[2].code) & C_GUARD == 0 {
-                        self.setup_tri(&geo.verts, vi, pv, mi, blend);
+                        self.setup_tri(&geo.verts, &geo.attrs, vi, pv, mi, blend);
                     } else {
                         self.clip_and_setup(&mut geo.verts, &mut geo.attrs, vi, mi, near, blend);
                     }
                 }
-                let (from, to) = (self.tmat.len(), self.hot.len());
-                self.mrange[mi as usize] = (from as u32, to as u32);
-                self.tmat.resize(to, mi);
-                // Alpha-masked and blended triangles are shaded while rasterising (coverage,
-                // blending): their records are written now.
-                let mat = &self.mats[mi as usize];
-                if mat.alpha != AlphaMode::Opaque {
-                    if self.tris.len() < to {
-                        self.tris.resize(to, Tri::default());
-                        self.ready.resize(to, 0);
-                    }
-                    for id in from..to {
-                        write_tri(
-                            &mut self.tris[id],
-                            mat,
-                            self.tv[id],
-                            self.hot[id].flags & F_BACK == 0,
-                            (&self.proj, &geo.verts, &geo.attrs),
-                        );
-                        self.ready[id] = self.frame;
-                    }
-                }
+                self.mrange[mi as usize] = (self.tmat.len() as u32, self.tris.len() as u32);
+                self.tmat.resize(self.tris.len(), mi);
             }
-        }
-        let n = self.hot.len();
-        if self.tris.len() < n {
-            self.tris.resize(n, Tri::default());
-            self.ready.resize(n, 0);
         }
         let mut keys = std::mem::take(&mut self.blend_keys);
         keys.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
@@ -1370,7 +1213,7 @@ impl Raster {
                 self.proj[vi[1] as usize],
                 self.proj[vi[2] as usize],
             ];
-            self.setup_tri(verts, vi, pv, mat, blend);
+            self.setup_tri(verts, attrs, vi, pv, mat, blend);
         }
     }
 
@@ -1378,6 +1221,7 @@ impl Raster {
     fn setup_tri(
         &mut self,
         verts: &[VOut],
+        attrs: &[VAttr],
         mut vi: [u32; 3],
         pv: [PVert; 3],
         mat: u32,
@@ -1390,6 +1234,7 @@ impl Raster {
         let mut xs = [pv[0].x as i64, pv[1].x as i64, pv[2].x as i64];
         let mut ys = [pv[0].y as i64, pv[1].y as i64, pv[2].y as i64];
         let mut iw = [pv[0].iw, pv[1].iw, pv[2].iw];
+        let mut nv = [pv[0].n, pv[1].n, pv[2].n];
         let mut area = (xs[1] - xs[0]) * (ys[2] - ys[0]) - (xs[2] - xs[0]) * (ys[1] - ys[0]);
         if area == 0 {
             return;
@@ -1403,6 +1248,7 @@ impl Raster {
             xs.swap(1, 2);
             ys.swap(1, 2);
             iw.swap(1, 2);
+            nv.swap(1, 2);
             area = -area;
         }
         let minx = xs[0].min(xs[1]).min(xs[2]);
@@ -1422,7 +1268,7 @@ impl Raster {
         let eb: [i64; 3] = std::array::from_fn(|i| xs[(i + 2) % 3] - xs[(i + 1) % 3]);
         let bias: [i64; 3] =
             std::array::from_fn(|i| !(ea[i] > 0 || (ea[i] == 0 && eb[i] > 0)) as i64);
-        let id = self.hot.len() as u32;
+        let id = self.tris.len() as u32;
         // Render sizes are at most 8192 (`RenderConfig` validation): the bbox fits in u16.
         let mut h = Hot {
             bbox: [bx0 as u16, by0 as u16, bx1 as u16, by1 as u16],
@@ -1432,8 +1278,7 @@ impl Raster {
                     F_MASK
                 } else {
                     0
-                }
-                | if front { 0 } else { F_BACK },
+                },
             ..Default::default()
         };
         if small {
@@ -1474,6 +1319,65 @@ impl Raster {
         h.zb = fb0 * iw[0] + fb[0] * iw[1] + fb[1] * iw[2];
         h.z0 = iw[0];
         h.zmax = iw[0].max(iw[1]).max(iw[2]);
+        // Attribute planes over (l1, l2), as described at `Tri`. Written in place (a record
+        // built aside and pushed is copied: ~6 % of set-up's instructions on VALID).
+        self.tris.push(Tri::default());
+        let t = self.tris.last_mut().expect("just pushed");
+        t.ox = ox;
+        t.oy = oy;
+        t.fa = fa;
+        t.fb = fb;
+        t.q = [iw[0], iw[1] - iw[0], iw[2] - iw[0]];
+        if !m.unlit {
+            let sgn = if front { 1.0 } else { -1.0 };
+            set_plane(&mut t.n, nv, iw.map(|x| x * sgn));
+        }
+        if m.col_planes {
+            let cv = [
+                attrs[vi[0] as usize].col,
+                attrs[vi[1] as usize].col,
+                attrs[vi[2] as usize].col,
+            ];
+            set_plane(&mut t.a[A_COL..], cv, iw);
+        }
+        let px_area = area as f32 / 256.0;
+        if let Some(ti) = m.plane_tex() {
+            let uv = |k: usize| {
+                let a = &attrs[vi[k] as usize];
+                if ti.uv1 {
+                    a.uv1
+                } else {
+                    a.uv0
+                }
+            };
+            let (u0, u1, u2) = (uv(0), uv(1), uv(2));
+            set_plane(&mut t.a[A_UV..], [u0, u1, u2], iw);
+            let uva = ((u1[0] - u0[0]) * (u2[1] - u0[1]) - (u2[0] - u0[0]) * (u1[1] - u0[1])).abs();
+            t.a[A_LOD] = uva / px_area * (iw[0] * iw[1] * iw[2]);
+            if m.normal_tex.is_some() {
+                let (p0, p1, p2) = (
+                    verts[vi[0] as usize].vp,
+                    verts[vi[1] as usize].vp,
+                    verts[vi[2] as usize].vp,
+                );
+                let (e1, e2) = (sub(p1, p0), sub(p2, p0));
+                let (du1, dv1) = (u1[0] - u0[0], u1[1] - u0[1]);
+                let (du2, dv2) = (u2[0] - u0[0], u2[1] - u0[1]);
+                let det = du1 * dv2 - du2 * dv1;
+                if det.abs() > 1e-20 {
+                    let r = 1.0 / det;
+                    let tt = scale(sub(scale(e1, dv2), scale(e2, dv1)), r);
+                    // glTF: +Y of the normal map points toward decreasing v.
+                    let bb = scale(sub(scale(e2, du1), scale(e1, du2)), -r);
+                    let (lt, lb) = (dot(tt, tt), dot(bb, bb));
+                    if lt > 1e-24 && lb > 1e-24 && lt.is_finite() && lb.is_finite() {
+                        let sgn = if front { 1.0 } else { -1.0 };
+                        t.a[A_T..A_T + 3].copy_from_slice(&scale(tt, sgn / lt.sqrt()));
+                        t.a[A_B..A_B + 3].copy_from_slice(&scale(bb, sgn / lb.sqrt()));
+                    }
+                }
+            }
+        }
         self.tv.push(vi);
         let facing = (mat as u64) << 1 | front as u64;
         self.thash
@@ -1610,6 +1514,7 @@ impl Raster {
                     }
                     let (tris, big, hot) = (&self.tris[..], &self.big[..], &self.hot[..]);
                     let draw = |h: &Hot, depth: &mut [f32], ids: &mut [u32]| {
+                        prefetch_tri(tris, h);
                         raster_opaque(&ctx, h, (tris, big, simd), x0, y0, tw, th, depth, ids);
                     };
                     let bin = &self.bins[tile];
@@ -1719,19 +1624,6 @@ impl Raster {
                                 &self.luts,
                             );
                         }
-                        prepare_tris(
-                            (&mut self.tris, &mut self.ready),
-                            self.frame,
-                            &batch.tri[..batch.n],
-                            &TriInputs {
-                                mats: &self.mats,
-                                tmat: &self.tmat,
-                                tv: &self.tv,
-                                hot: &self.hot,
-                                vdata: (&self.proj, &geo.verts, &geo.attrs),
-                            },
-                        );
-                        kern.tris = self.tris.as_ptr() as *const u8;
                         shade_batch(
                             &ctx,
                             &kern,
@@ -1956,7 +1848,20 @@ fn shade_batch(
 ) {
     let n = b.n;
     let mut i = 0;
+    // Shading records start loading (into L1) up to two groups ahead of the one shaded.
+    let mut ahead = 0;
+    let mut last_fetched = u32::MAX;
     while i < n {
+        // `to` never decreases, so each entry is looked at once; runs of one triangle start
+        // loading its record (both lines) once.
+        let to = (i + 16).min(n);
+        for &id in &b.tri[ahead..to] {
+            if id != last_fetched {
+                prefetch_l1(tris, id);
+                last_fetched = id;
+            }
+        }
+        ahead = to;
         let mi = b.mat[i];
         if simd && simd_ok[mi as usize] {
             // Entries of material `mi` from `i` on, at most eight (a bit mask over eight slots,
@@ -2178,6 +2083,25 @@ fn prefetch_l1<T>(records: &[T], id: u32) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (records, id);
+}
+
+/// Starts loading the shading record of a triangle being rasterised (into L2): the tile's
+/// shading reads it soon after, and the records are not otherwise in cache.
+#[inline(always)]
+fn prefetch_tri(tris: &[Tri], h: &Hot) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(t) = tris.get(h.id as usize) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
+        let p = t as *const Tri as *const i8;
+        // Safety: a prefetch has no architectural effect; `p` and `p + 64` lie inside the
+        // record (`Tri` is 128 bytes, cache-line aligned).
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T1>(p);
+            _mm_prefetch::<_MM_HINT_T1>(p.add(64));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (tris, h);
 }
 
 /// Edge of the depth-rejection blocks in pixels, and blocks per tile edge.

@@ -200,10 +200,9 @@ fn camera_inside_the_model_clips_instead_of_crashing() {
     assert!(out.data.chunks_exact(4).all(|p| p[3] == 255));
 }
 
-/// Alpha-blended and alpha-masked surfaces are shaded while rasterising, from shading records
-/// written at set-up; opaque ones from records written when first shaded in a frame. A renderer
-/// that drew another pose first draws a frame exactly as a fresh renderer does, so no record of
-/// an earlier frame is ever read.
+/// Every frame is shaded from that frame's triangle records: a renderer that drew other poses
+/// first draws a frame exactly as a fresh renderer does, with alpha-blended and alpha-masked
+/// surfaces (shaded while rasterising) as well as opaque ones.
 #[test]
 fn every_frame_is_shaded_from_its_own_triangles() {
     use facecast_core::model::AlphaMode;
