@@ -11,6 +11,8 @@ echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets --release -- -D warnings
 echo "== cargo test" >&2
 cargo test --workspace --release
+echo "== render stage cycle counters (feature stage-cycles)" >&2
+cargo test --release -p facecast-render --features stage-cycles --lib stages
 if [ -f tests/browser/run.sh ]; then
   echo "== browser test (headless Chromium against facecast serve)" >&2
   bash tests/browser/run.sh

@@ -10,7 +10,10 @@
 //! instruction counts under cachegrind; `BENCH_AB_LOD=px` renders every pose with a second
 //! renderer whose level-of-detail error is `px` and prints both renderers' CPU time, paired;
 //! `BENCH_PCT=1` also prints the 10th, 50th and 90th percentile of per-frame CPU time, which a
-//! loaded host moves far less than the mean).
+//! loaded host moves far less than the mean; `BENCH_STAGES=1`, with the example built with
+//! `--features stage-cycles`, prints the CPU cycles each stage of a frame took: the fastest of
+//! several runs is a far steadier measure than times, and unlike instruction counts it shows
+//! cache and memory stalls).
 //!
 //! Every frame changes the face weights and the head pose, so the whole pipeline (pose, sparse
 //! morph, skinning, setup, raster, shade, resolve) runs each time.
@@ -194,6 +197,7 @@ fn main() {
                 );
                 continue;
             }
+            facecast_render::reset_stage_cycles();
             let t0 = Clock::start();
             for i in 0..frames {
                 step(i, &mut fw, &mut pose);
@@ -201,6 +205,25 @@ fn main() {
                 r.render_rgba(&ch, &pose, &mut rgba);
             }
             let ms_rgba = t0.per_frame(frames);
+            // `BENCH_STAGES=1` (built with `--features stage-cycles`): cycles per stage of
+            // the RGBA frames just rendered.
+            if std::env::var_os("BENCH_STAGES").is_some() {
+                if facecast_render::STAGE_CYCLES {
+                    let c = facecast_render::stage_cycles();
+                    let row: Vec<String> = facecast_render::STAGE_NAMES
+                        .iter()
+                        .zip(c)
+                        .map(|(n, c)| format!("{n} {:.3}", c as f64 / frames as f64 / 1e6))
+                        .collect();
+                    println!(
+                        "STAGES {name} {w}x{h} Mcycles/frame: {} | sum {:.3}",
+                        row.join(" "),
+                        c.iter().sum::<u64>() as f64 / frames as f64 / 1e6
+                    );
+                } else {
+                    println!("STAGES: build the example with --features stage-cycles");
+                }
+            }
             let t0 = Clock::start();
             for i in 0..frames {
                 step(i, &mut fw, &mut pose);

@@ -73,6 +73,7 @@ mod math;
 mod raster;
 mod scene;
 mod shade;
+mod stages;
 mod texture;
 
 use std::str::FromStr;
@@ -82,6 +83,7 @@ use facecast_core::model::Avatar;
 use facecast_core::{HeadPose, I420Frame, RgbaFrame};
 
 pub use raster::TILE;
+pub use stages::{reset_stage_cycles, stage_cycles, Stage, STAGE_COUNT, STAGE_CYCLES, STAGE_NAMES};
 
 /// Errors of the renderer.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -476,11 +478,14 @@ impl Renderer {
     fn prepare(&mut self, channels: &[f32], pose: &HeadPose) {
         let av = &*self.avatar;
         let pose_changed = self.scene.update(av, pose, self.jaw_open, false);
+        let t = stages::now();
         let morph_changed = self.morph.update(av, channels);
         if pose_changed || morph_changed || !self.geo.valid {
             self.geo
                 .vertex_stage(av, &self.scene, &self.morph, &self.cam);
+            let t = stages::lap(Stage::Vertex, t);
             self.rast.setup(av, &mut self.geo, &self.cam);
+            stages::lap(Stage::Setup, t);
         }
     }
 

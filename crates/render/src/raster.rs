@@ -9,6 +9,7 @@ use crate::camera::Camera;
 use crate::math::*;
 use crate::scene::{Geometry, VAttr, VOut};
 use crate::shade::{simd_texture, Batch, Kernel, Levels, TriLayout, VertLayout};
+use crate::stages::Stage;
 use crate::texture::{decode8, linear_to_srgb, sample, srgb_to_linear, texture_ok};
 use crate::{Background, RenderConfig};
 
@@ -1507,11 +1508,13 @@ impl Raster {
                             }
                         }
                     }
+                    let t = crate::stages::now();
                     for ly in 0..if empty { 0 } else { th } {
                         let o = ly * TILE * 4;
                         self.depth[o..o + tw * 4].fill(0.0);
                         self.ids[o..o + tw * 4].fill(NONE);
                     }
+                    let t = crate::stages::lap(Stage::Clear, t);
                     let (tris, big, hot) = (&self.tris[..], &self.big[..], &self.hot[..]);
                     let draw = |h: &Hot, depth: &mut [f32], ids: &mut [u32]| {
                         prefetch_tri(tris, h);
@@ -1526,6 +1529,7 @@ impl Raster {
                         }
                         draw(&hot[id as usize], &mut self.depth, &mut self.ids);
                     }
+                    let t = crate::stages::lap(Stage::Raster, t);
                     if !self.bins_back[tile].is_empty() {
                         block_min_depth(&self.depth, tw, th, &mut self.block_min);
                         for &id in &self.bins_back[tile] {
@@ -1535,6 +1539,7 @@ impl Raster {
                             }
                         }
                     }
+                    let mut t = crate::stages::lap(Stage::RasterBack, t);
                     // Shade: once per pixel and distinct triangle.
                     kern.x0 = x0 as f32;
                     kern.y0 = y0 as f32;
@@ -1624,6 +1629,7 @@ impl Raster {
                                 &self.luts,
                             );
                         }
+                        t = crate::stages::lap(Stage::Classify, t);
                         shade_batch(
                             &ctx,
                             &kern,
@@ -1633,6 +1639,7 @@ impl Raster {
                             &mut self.col,
                             simd,
                         );
+                        t = crate::stages::lap(Stage::Shade, t);
                     }
                     for &id in &self.bins_blend[tile] {
                         let (h, t) = (&self.hot[id as usize], &self.tris[id as usize]);
@@ -1650,6 +1657,7 @@ impl Raster {
                             bgc,
                         );
                     }
+                    let t = crate::stages::lap(Stage::Blend, t);
                     // Encode to sRGB.
                     for ly in 0..if empty { 0 } else { th } {
                         let mut done = 0;
@@ -1696,6 +1704,7 @@ impl Raster {
                                 .copy_from_slice(&[px[0], px[1], px[2], 255]);
                         }
                     }
+                    crate::stages::lap(Stage::Encode, t);
                     self.tile_sig[tile] = Some(sig);
                 }
                 match &mut target {
