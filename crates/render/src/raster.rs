@@ -2837,17 +2837,22 @@ mod tests {
         );
     }
 
-    #[test]
-    fn eight_wide_projection_matches_the_reference() {
-        // Ordinary vertices, vertices on and beyond every clip plane, behind the eye, huge
-        // and non-finite values; lengths that leave a scalar tail.
+    /// A fixed xorshift sequence of floats in [0, 1).
+    fn unit_floats() -> impl FnMut() -> f32 {
         let mut rng = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = || {
+        move || {
             rng ^= rng << 13;
             rng ^= rng >> 7;
             rng ^= rng << 17;
             (rng >> 40) as f32 / (1u64 << 24) as f32
-        };
+        }
+    }
+
+    #[test]
+    fn eight_wide_projection_matches_the_reference() {
+        // Ordinary vertices, vertices on and beyond every clip plane, behind the eye, huge
+        // and non-finite values; lengths that leave a scalar tail.
+        let mut next = unit_floats();
         let special = [
             0.0,
             -0.0,
@@ -2899,13 +2904,7 @@ mod tests {
     /// block's samples, in whole and partial (edge) tiles.
     #[test]
     fn block_min_depth_is_the_minimum_of_each_block() {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut rnd = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 24) as f32
-        };
+        let mut rnd = unit_floats();
         for (tw, th) in [(TILE, TILE), (37, 21), (8, 8), (1, 5), (TILE, 3)] {
             let depth: Vec<f32> = (0..TILE * TILE * 4).map(|_| 0.5 + rnd()).collect();
             // One sample per block, at a random place, is the farthest (smallest 1/w): the
