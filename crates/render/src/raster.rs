@@ -777,8 +777,12 @@ impl ShadeCtx<'_> {
     }
 
     #[inline(always)]
-    fn uv(&self, t: &Tri, id: u32, (l, w): (&[f32; 3], f32), ti: &TexInfo) -> [f32; 2] {
-        let m = &self.mats[self.tmat[id as usize] as usize];
+    fn uv(
+        &self,
+        (t, id, m): (&Tri, u32, &MatInfo),
+        (l, w): (&[f32; 3], f32),
+        ti: &TexInfo,
+    ) -> [f32; 2] {
         let [u, v] = if m.plane_tex().is_some_and(|p| p.uv1 == ti.uv1) {
             [
                 plane(&t.a[A_UV..], 2, 0, l) * w,
@@ -842,7 +846,7 @@ impl ShadeCtx<'_> {
         let (l, w) = self.bary(t, x, y);
         let mut a = m.base[3];
         if let Some(ti) = &m.base_tex {
-            let uv = self.uv(t, id, (&l, w), ti);
+            let uv = self.uv((t, id, m), (&l, w), ti);
             a *= sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1])[3] * (1.0 / 255.0);
         }
         if m.has_color {
@@ -858,7 +862,7 @@ impl ShadeCtx<'_> {
         let (l, w) = self.bary(t, x, y);
         let mut c = m.base;
         if let Some(ti) = &m.base_tex {
-            let uv = self.uv(t, id, (&l, w), ti);
+            let uv = self.uv((t, id, m), (&l, w), ti);
             let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
             c[0] *= decode8(s[0]);
             c[1] *= decode8(s[1]);
@@ -885,7 +889,7 @@ impl ShadeCtx<'_> {
             plane(&t.n, 3, 2, &l),
         ]);
         if let Some(ti) = &m.normal_tex {
-            let uv = self.uv(t, id, (&l, w), ti);
+            let uv = self.uv((t, id, m), (&l, w), ti);
             let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
             n = perturb(t, m, n, s);
         }

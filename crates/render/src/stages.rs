@@ -5,9 +5,10 @@
 //! is empty and compiles away). With it, the renderer adds the CPU's time-stamp counter
 //! (`rdtsc`) between stage boundaries to one process-wide counter per [`Stage`]; the render
 //! example prints them (`BENCH_STAGES=1`). Instruction counts (cachegrind) can mislead: a
-//! change that removed 13 % of the set-up's instructions and 8 % of its simulated cache misses
-//! cost 10-60 % more cycles, because it turned sequential writes into random ones. The counters
-//! are shared by every renderer of the process: measure one renderer at a time.
+//! change that removed a third of VALID's set-up instructions and 8 % of the frame's simulated
+//! last-level misses cost 10-65 % more cycles in set-up, because it turned sequential writes
+//! into random ones. The counters are shared by every renderer of the process: measure one
+//! renderer at a time.
 
 /// A stage of a frame, in drawing order.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
