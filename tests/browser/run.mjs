@@ -59,6 +59,7 @@ async function waitHealthy(base, proc, ms = 30000) {
   throw new Error('server did not become healthy');
 }
 
+const pc = x => `${(100 * x).toFixed(2)} %`;
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]; };
 
 async function main() {
@@ -95,9 +96,13 @@ async function main() {
       ['demo page loads and lists avatars', demoOk],
       [`video plays: ${r.summary.fpsMeasured.toFixed(2)} fps presented >= 95 % of ${FPS}`, r.summary.fpsMeasured >= 0.95 * FPS],
       [`audio arrives: ${r.summary.audioBytes} bytes, analyser peak RMS ${r.summary.audioPeakRms.toFixed(4)}`, r.summary.audioBytes > 10000 && r.summary.audioPeakRms > 0.01],
-      [`mouth moves in speech: ${r.summary.mouthSpeech.toFixed(2)} vs rest ${r.summary.mouthSilence.toFixed(2)} (mean abs diff from the resting face)`,
-        r.summary.mouthSpeech > 3 * Math.max(r.summary.mouthSilence, 0.3)],
-      [`mouth rests in silence: ${r.summary.mouthSilence.toFixed(2)} < 1.5`, r.summary.mouthSilence < 1.5],
+      // "Changed": a pixel of the mouth region whose luma is more than 24 levels from the resting
+      // face. Codec noise stays far below that (0 such pixels in silence here), an open mouth is
+      // about 1 % of the region; the mean abs diff is printed beside it.
+      [`mouth moves in speech: ${pc(r.summary.movedSpeech)} of the mouth region changed vs ${pc(r.summary.movedSilence)} in silence (mean abs diff ${r.summary.mouthSpeech.toFixed(2)} vs ${r.summary.mouthSilence.toFixed(2)}; windows timed from the mouth's onset)`,
+        r.summary.movedSpeech > Math.max(0.004, 4 * r.summary.movedSilence)],
+      [`mouth rests in silence: ${pc(r.summary.movedSilence)} changed < 0.30 %, mean abs diff ${r.summary.mouthSilence.toFixed(2)} < 1.5`,
+        r.summary.movedSilence < 0.003 && r.summary.mouthSilence < 1.5],
       [`every burst moved the mouth: ${r.summary.latencies.length}/${BURSTS}`, r.summary.latencies.length >= BURSTS - 1],
       [`mouth trails audio by less than one frame: median ${r.summary.avOffsetMedianMs?.toFixed(1)} ms (mouth onset - audio onset)`,
         r.summary.avOffsetMedianMs !== null && r.summary.avOffsetMedianMs < 1000 / FPS],
@@ -108,6 +113,13 @@ async function main() {
     }
     const l = r.summary.latencies;
     if (l.length) console.log(`end-to-end latency (speak POST -> mouth change painted): p50 ${pct(l, 50).toFixed(0)} ms, p95 ${pct(l, 95).toFixed(0)} ms (n=${l.length})`);
+    const al = r.summary.audioLatencies;
+    if (al.length) {
+      console.log(`received audio onset after the POST: p50 ${pct(al, 50).toFixed(0)} ms, min ${Math.min(...al).toFixed(0)} ms, max ${Math.max(...al).toFixed(0)} ms (n=${al.length})`);
+      if (Math.max(...al) - Math.min(...al) > 300) {
+        console.log('note: the browser\'s audio output drifted by more than 300 ms during the run (an overloaded host starves its audio thread); the mouth checks are timed from the picture, not the audio');
+      }
+    }
   } catch (e) {
     console.error(e);
     failed = true;
@@ -167,8 +179,17 @@ async function measure({ fps, bursts, codec, lowDelay }) {
     const luma = new Float32Array(roi.w * roi.h);
     for (let i = 0; i < luma.length; i++) luma[i] = 0.299 * d[4 * i] + 0.587 * d[4 * i + 1] + 0.114 * d[4 * i + 2];
     let diff = 0;
-    if (rest) { for (let i = 0; i < luma.length; i++) diff += Math.abs(luma[i] - rest[i]); diff /= luma.length; }
-    frames.push([meta.expectedDisplayTime || now, diff, meta.presentedFrames, luma]);
+    let moved = 0;
+    if (rest) {
+      for (let i = 0; i < luma.length; i++) {
+        const e = Math.abs(luma[i] - rest[i]);
+        diff += e;
+        if (e > 24) moved++;
+      }
+      diff /= luma.length;
+      moved /= luma.length;
+    }
+    frames.push([meta.expectedDisplayTime || now, diff, meta.presentedFrames, luma, moved]);
     if (running) video.requestVideoFrameCallback(onFrame);
   };
   video.requestVideoFrameCallback(onFrame);
@@ -234,7 +255,7 @@ async function measure({ fps, bursts, codec, lowDelay }) {
   })();
   const audioThresh = Math.max(0.01, noiseFloor * 4);
   const latencies = [], avOffsets = [], audioLatencies = [], traces = [];
-  const inSpeech = [], inSilence = [];
+  const inSpeech = [], inSilence = [], movedSpeech = [], movedSilence = [];
   for (let k = 0; k < posts.length; k++) {
     const t0 = posts[k], t1 = k + 1 < posts.length ? posts[k + 1] : tEnd;
     const fr = frames.filter(f => f[0] >= t0 && f[0] < t1);
@@ -247,12 +268,16 @@ async function measure({ fps, bursts, codec, lowDelay }) {
     // breakdown aid: the first painted frames after the POST, [ms after POST, mouth diff]
     traces.push(fr.slice(0, 8).map(f => [Math.round(f[0] - t0), Math.round(f[1] * 100) / 100]));
     if (mOn && aOn) avOffsets.push(mOn[0] - aOn[0]);
-    if (aOn) {
-      for (const f of fr) {
-        const dt = f[0] - aOn[0];
-        if (dt > 100 && dt < burstMs - 100) inSpeech.push(f[1]);
-        if (dt > burstMs + 400 && dt < burstMs + gapMs - 200) inSilence.push(f[1]);
-      }
+    // The speech and silence windows are timed from the mouth's own onset (else the audio's,
+    // else the POST): this check is about the picture, and on an overloaded host the browser's
+    // audio output can fall seconds behind real time (in one CI run the received audio fell from
+    // 0.1 s to 1.1 s behind the mouth over 16 s), which would slide an audio-timed
+    // window off the speech. Audio/picture alignment has its own check below.
+    const anchor = mOn ? mOn[0] : aOn ? aOn[0] : t0;
+    for (const f of fr) {
+      const dt = f[0] - anchor;
+      if (dt > 100 && dt < burstMs - 100) { inSpeech.push(f[1]); movedSpeech.push(f[4]); }
+      if (dt > burstMs + 400 && dt < burstMs + gapMs - 200) { inSilence.push(f[1]); movedSilence.push(f[4]); }
     }
   }
   const mean = xs => xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
@@ -269,6 +294,8 @@ async function measure({ fps, bursts, codec, lowDelay }) {
       audioThreshold: audioThresh,
       mouthSpeech: mean(inSpeech),
       mouthSilence: mean(inSilence),
+      movedSpeech: mean(movedSpeech),
+      movedSilence: mean(movedSilence),
       latencies,
       audioLatencies,
       traces,
