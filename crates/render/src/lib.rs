@@ -25,7 +25,9 @@
 //! 4. **Setup + binning**: near/guard-band clipping, back-face culling (unless double-sided),
 //!    fixed-point (1/16 px) edge functions with the top-left fill rule, binned into 64×64 tiles.
 //!    Blended triangles are sorted back to front and drawn after the opaque ones without depth
-//!    writes.
+//!    writes, composited per sample (each of a pixel's four samples blends the triangles that
+//!    cover it, then the pixel takes their mean), so the triangles of one blended surface that
+//!    share a pixel cover it together instead of each letting the background through.
 //! 5. **Tiles**: a visibility buffer with 4 rotated-grid samples per pixel (depth + triangle id,
 //!    SSE2 edge/depth test of the 4 samples at once), so every visible pixel is shaded once (edge
 //!    pixels once per distinct triangle, weighted by its share of the samples). Back faces of double-sided materials are binned apart

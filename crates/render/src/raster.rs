@@ -550,6 +550,8 @@ pub struct Raster {
     ids: Vec<u32>,
     col: Vec<V3>,
     bgflag: Vec<bool>,
+    /// Alpha blending per sample (see [`BlendSamples`]).
+    blend: BlendSamples,
     /// sRGB RGBA output of every tile (`TILE_BYTES` each) as last drawn: a tile whose
     /// triangles are all unchanged since then is not drawn again (see `Raster::draw`).
     rgba: Vec<u8>,
@@ -998,6 +1000,7 @@ impl Raster {
             ids: vec![NONE; TILE * TILE * 4],
             col: vec![[0.0; 3]; TILE * TILE],
             bgflag: vec![true; TILE * TILE],
+            blend: BlendSamples::default(),
             rgba: vec![0; tiles_x * tiles_y * TILE_BYTES],
             thash: Vec::with_capacity(tri_total + tri_total / 32 + 64),
             tv: Vec::with_capacity(tri_total + tri_total / 32 + 64),
@@ -1045,6 +1048,7 @@ impl Raster {
             + self.ids.capacity() * 4
             + self.col.capacity() * size_of::<V3>()
             + self.bgflag.capacity()
+            + self.blend.memory_bytes()
             + self.rgba.capacity()
             + self.thash.capacity() * 8
             + self.tv.capacity() * 12
@@ -1645,6 +1649,9 @@ impl Raster {
                         );
                         t = crate::stages::lap(Stage::Shade, t);
                     }
+                    if !self.bins_blend[tile].is_empty() {
+                        self.blend.ensure();
+                    }
                     for &id in &self.bins_blend[tile] {
                         let (h, t) = (&self.hot[id as usize], &self.tris[id as usize]);
                         let bgc = (&self.bg, self.w);
@@ -1656,11 +1663,11 @@ impl Raster {
                             tw,
                             th,
                             &self.depth,
-                            &mut self.col,
-                            &mut self.bgflag,
+                            (&self.col, &mut self.bgflag, &mut self.blend),
                             bgc,
                         );
                     }
+                    self.blend.resolve(&mut self.col);
                     let t = crate::stages::lap(Stage::Blend, t);
                     // Encode to sRGB.
                     for ly in 0..if empty { 0 } else { th } {
@@ -2553,8 +2560,7 @@ fn raster_blend(
     tw: usize,
     th: usize,
     depth: &[f32],
-    col: &mut [V3],
-    bgflag: &mut [bool],
+    (col, bgflag, samples): (&[V3], &mut [bool], &mut BlendSamples),
     (bg, w): (&Bg, usize),
 ) {
     let bx0 = (t.bbox[0] as usize).max(x0);
@@ -2580,32 +2586,101 @@ fn raster_blend(
             let xx = px as i64 * 16;
             let zc = t.z0 + t.za * (px as f32 + 0.5 - t.ox) + t.zb * (py as f32 + 0.5 - t.oy);
             let k = (py - y0) * TILE + px - x0;
-            let mut cnt = 0;
+            let mut covered = 0u32;
             for s in 0..4 {
                 let v = (ea[0] * xx + eb[0] * yy + ec[0] + so[0][s])
                     | (ea[1] * xx + eb[1] * yy + ec[1] + so[1][s])
                     | (ea[2] * xx + eb[2] * yy + ec[2] + so[2][s]);
                 if v >= 0 && zc + zdx[s] > depth[k * 4 + s] {
-                    cnt += 1;
+                    covered |= 1 << s;
                 }
             }
-            if cnt == 0 {
+            if covered == 0 {
                 continue;
             }
             let c = ctx.shade(tri, t.id, px as f32 + 0.5, py as f32 + 0.5);
-            let a = c[3].clamp(0.0, 1.0) * cnt as f32 * 0.25;
+            let a = c[3].clamp(0.0, 1.0);
             if a <= 0.0 {
                 continue;
             }
-            if bgflag[k] {
-                col[k] = bg_lin(bg, px, py, w, ctx.luts);
-            }
-            let d = &mut col[k];
-            for q in 0..3 {
-                d[q] += (c[q] - d[q]) * a;
-            }
+            let start = || {
+                if bgflag[k] {
+                    bg_lin(bg, px, py, w, ctx.luts)
+                } else {
+                    col[k]
+                }
+            };
+            samples.blend(k, start, covered, [c[0], c[1], c[2]], a);
             bgflag[k] = false;
         }
+    }
+}
+
+/// Alpha blending per sample, for one tile. A blended triangle is composited into the samples
+/// it covers (the four of the visibility buffer), and each pixel touched by blending is resolved
+/// to the mean of its samples once the tile's blended triangles are drawn. Compositing the
+/// pixel with alpha scaled by coverage instead lets the background through wherever two
+/// triangles of one blended surface share a pixel (two halves at alpha 1 leave a quarter of
+/// it), which draws every internal edge of a blended mesh as a faint grid. Samples start at the
+/// pixel's resolved opaque colour (or the background), so a pixel covered by one blended
+/// triangle comes out as before.
+#[derive(Default)]
+struct BlendSamples {
+    /// Per tile pixel: its four sample colours while it is being blended (allocated once, with
+    /// the first tile that has blended triangles).
+    samp: Vec<[V3; 4]>,
+    /// Per tile pixel: whether `samp` holds it (it is in `touched`).
+    live: Vec<bool>,
+    /// Tile pixels blended into since the last resolve (capacity one tile: never grows).
+    touched: Vec<u16>,
+}
+
+impl BlendSamples {
+    /// Allocates the per-tile buffers (once per renderer).
+    fn ensure(&mut self) {
+        if self.samp.is_empty() {
+            // One-time allocation (first tile with blended triangles), not per frame.
+            self.samp = vec![[[0.0; 3]; 4]; TILE * TILE];
+            self.live = vec![false; TILE * TILE];
+            self.touched = Vec::with_capacity(TILE * TILE);
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.samp.capacity() * std::mem::size_of::<[V3; 4]>()
+            + self.live.capacity()
+            + self.touched.capacity() * 2
+    }
+
+    /// Composites colour `c` at alpha `a` into the samples of tile pixel `k` in the mask
+    /// `covered`; a pixel not blended into yet starts with all samples at `start()`.
+    fn blend(&mut self, k: usize, start: impl FnOnce() -> V3, covered: u32, c: V3, a: f32) {
+        if !self.live[k] {
+            self.live[k] = true;
+            self.touched.push(k as u16);
+            self.samp[k] = [start(); 4];
+        }
+        let s = &mut self.samp[k];
+        for (i, d) in s.iter_mut().enumerate() {
+            if covered & (1 << i) != 0 {
+                for q in 0..3 {
+                    d[q] += (c[q] - d[q]) * a;
+                }
+            }
+        }
+    }
+
+    /// Writes the mean of each blended pixel's samples to `col` and forgets them.
+    fn resolve(&mut self, col: &mut [V3]) {
+        for &k in &self.touched {
+            let k = k as usize;
+            let s = &self.samp[k];
+            for q in 0..3 {
+                col[k][q] = (s[0][q] + s[1][q] + s[2][q] + s[3][q]) * 0.25;
+            }
+            self.live[k] = false;
+        }
+        self.touched.clear();
     }
 }
 

@@ -265,3 +265,56 @@ fn every_frame_is_shaded_from_its_own_triangles() {
         "blended head shading is flat: spread {sb:.1} against {so:.1} opaque"
     );
 }
+
+/// A blended surface at alpha 1 covers what is behind it: where two of its triangles share a
+/// pixel, their coverage adds up instead of each letting the background through (which drew
+/// every internal triangle edge of a blended mesh as a faint grid). Inside the head (away from
+/// its outline), the blended head is the opaque head.
+#[test]
+fn a_blended_mesh_at_full_alpha_shows_no_triangle_edges() {
+    use facecast_core::model::AlphaMode;
+    let pose = HeadPose {
+        head: [0.3, -0.1, 0.0],
+        eyes: [0.0; 2],
+    };
+    let draw = |mode: AlphaMode| {
+        let mut av = morph_face_avatar();
+        av.materials[0].alpha_mode = mode;
+        let mut r = Renderer::new(Arc::new(av), cfg(160, 160)).unwrap();
+        let mut f = RgbaFrame::default();
+        r.render_rgba(&[0.5], &pose, &mut f);
+        f
+    };
+    let (opaque, blended) = (draw(AlphaMode::Opaque), draw(AlphaMode::Blend));
+    let (w, h) = (opaque.width as usize, opaque.height as usize);
+    let px = |f: &RgbaFrame, x: usize, y: usize| -> [i32; 3] {
+        let o = (y * w + x) * 4;
+        [f.data[o] as i32, f.data[o + 1] as i32, f.data[o + 2] as i32]
+    };
+    let skin = |x: usize, y: usize| {
+        let p = px(&opaque, x, y);
+        p[0] > p[1] + 30
+    };
+    let (mut inside, mut off, mut worst) = (0, 0, 0);
+    for y in 2..h - 2 {
+        for x in 2..w - 2 {
+            // Skin here and in the 5x5 around it: not the outline, not a material border.
+            if !(y - 2..=y + 2).all(|yy| (x - 2..=x + 2).all(|xx| skin(xx, yy))) {
+                continue;
+            }
+            inside += 1;
+            let (a, b) = (px(&opaque, x, y), px(&blended, x, y));
+            let d = (0..3).map(|q| (a[q] - b[q]).abs()).max().unwrap();
+            worst = worst.max(d);
+            if d > 4 {
+                off += 1;
+            }
+        }
+    }
+    eprintln!("inside pixels {inside}, differing by more than 4 levels {off}, worst {worst}");
+    assert!(inside > 1500, "too few skin pixels ({inside}) to judge");
+    assert!(
+        off * 200 < inside,
+        "{off} of {inside} pixels inside a blended head at alpha 1 differ from the opaque head (worst {worst} levels): triangle edges show through"
+    );
+}
