@@ -200,6 +200,20 @@ fn camera_inside_the_model_clips_instead_of_crashing() {
     assert!(out.data.chunks_exact(4).all(|p| p[3] == 255));
 }
 
+/// The test head, turned and with the jaw half open, its skin drawn with alpha mode `mode`.
+fn turned_head(mode: facecast_core::model::AlphaMode) -> RgbaFrame {
+    let mut av = morph_face_avatar();
+    av.materials[0].alpha_mode = mode;
+    let pose = HeadPose {
+        head: [0.3, -0.1, 0.0],
+        eyes: [0.0; 2],
+    };
+    let mut r = Renderer::new(Arc::new(av), cfg(160, 160)).unwrap();
+    let mut f = RgbaFrame::default();
+    r.render_rgba(&[0.5], &pose, &mut f);
+    f
+}
+
 /// Every frame is shaded from that frame's triangle records: a renderer that drew other poses
 /// first draws a frame exactly as a fresh renderer does, with alpha-blended and alpha-masked
 /// surfaces (shaded while rasterising) as well as opaque ones.
@@ -232,19 +246,10 @@ fn every_frame_is_shaded_from_its_own_triangles() {
     }
     // And those records hold the triangles' own attributes: blended at alpha 1, the head is
     // drawn as the opaque head is (lit by its interpolated normals, not flat).
-    let pose = HeadPose {
-        head: [0.3, -0.1, 0.0],
-        eyes: [0.0; 2],
-    };
-    let draw = |mode: AlphaMode| {
-        let mut av = morph_face_avatar();
-        av.materials[0].alpha_mode = mode;
-        let mut r = Renderer::new(Arc::new(av), cfg(160, 160)).unwrap();
-        let mut f = RgbaFrame::default();
-        r.render_rgba(&[0.5], &pose, &mut f);
-        f
-    };
-    let (opaque, blended) = (draw(AlphaMode::Opaque), draw(AlphaMode::Blend));
+    let (opaque, blended) = (
+        turned_head(AlphaMode::Opaque),
+        turned_head(AlphaMode::Blend),
+    );
     // Over the skin (red well above green in the opaque picture), the lighting's spread of
     // brightness: a blended head shaded from empty or stale records would come out flat.
     let spread = |f: &RgbaFrame| {
@@ -273,19 +278,10 @@ fn every_frame_is_shaded_from_its_own_triangles() {
 #[test]
 fn a_blended_mesh_at_full_alpha_shows_no_triangle_edges() {
     use facecast_core::model::AlphaMode;
-    let pose = HeadPose {
-        head: [0.3, -0.1, 0.0],
-        eyes: [0.0; 2],
-    };
-    let draw = |mode: AlphaMode| {
-        let mut av = morph_face_avatar();
-        av.materials[0].alpha_mode = mode;
-        let mut r = Renderer::new(Arc::new(av), cfg(160, 160)).unwrap();
-        let mut f = RgbaFrame::default();
-        r.render_rgba(&[0.5], &pose, &mut f);
-        f
-    };
-    let (opaque, blended) = (draw(AlphaMode::Opaque), draw(AlphaMode::Blend));
+    let (opaque, blended) = (
+        turned_head(AlphaMode::Opaque),
+        turned_head(AlphaMode::Blend),
+    );
     let (w, h) = (opaque.width as usize, opaque.height as usize);
     let px = |f: &RgbaFrame, x: usize, y: usize| -> [i32; 3] {
         let o = (y * w + x) * 4;
