@@ -463,8 +463,10 @@ pub struct Draw {
     pub vbase: u32,
 }
 
-/// Transformed vertex: clip-space x, y, w and view-space position and normal.
+/// Transformed vertex: clip-space x, y, w and view-space position and normal. (`repr(C)`: the
+/// eight-wide set-up reads fields at fixed offsets.)
 #[derive(Copy, Clone, Debug, Default)]
+#[repr(C)]
 pub struct VOut {
     pub cx: f32,
     pub cy: f32,
@@ -490,7 +492,9 @@ impl VOut {
 }
 
 /// Static per-vertex attributes (copied once; clipped vertices are appended per frame).
+/// (`repr(C)`: the eight-wide set-up reads fields at fixed offsets.)
 #[derive(Copy, Clone, Debug, Default)]
+#[repr(C)]
 pub struct VAttr {
     pub uv0: [f32; 2],
     pub uv1: [f32; 2],

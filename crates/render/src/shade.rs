@@ -353,7 +353,7 @@ pub(crate) mod avx2 {
     /// Transposes eight rows of eight floats: column `f` of the result holds element `f` of
     /// every row (row `p` in lane `p`).
     #[inline(always)]
-    unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+    pub(crate) unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
         let t0 = _mm256_unpacklo_ps(r[0], r[1]);
         let t1 = _mm256_unpackhi_ps(r[0], r[1]);
         let t2 = _mm256_unpacklo_ps(r[2], r[3]);
