@@ -1145,6 +1145,8 @@ impl Raster {
                 let indices = lod.get(di).and_then(|l| l.as_deref()).unwrap_or(&p.indices);
                 #[allow(unused_mut)]
                 let mut scalar = true;
+                #[cfg(not(target_arch = "x86_64"))]
+                let _ = simd8;
                 #[cfg(target_arch = "x86_64")]
                 if simd8 {
                     // Safety: `simd8` is only set with AVX2 (`setup`); `self.proj` was made
