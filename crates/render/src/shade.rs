@@ -267,12 +267,12 @@ pub(crate) mod avx2 {
     use std::arch::x86_64::*;
 
     #[inline(always)]
-    unsafe fn set(x: f32) -> __m256 {
+    pub(crate) unsafe fn set(x: f32) -> __m256 {
         _mm256_set1_ps(x)
     }
 
     #[inline(always)]
-    unsafe fn seti(x: i32) -> __m256i {
+    pub(crate) unsafe fn seti(x: i32) -> __m256i {
         _mm256_set1_epi32(x)
     }
 

@@ -18,6 +18,7 @@ use super::{
     F_MASK, F_SMALL, SX, SY,
 };
 use crate::scene::{VAttr, VOut};
+use crate::shade::avx2::{set, seti, transpose8};
 use facecast_core::model::AlphaMode;
 
 // Field offsets the record loads use: the first 32 bytes of a projected vertex hold its
@@ -72,16 +73,6 @@ impl Queue {
             n: 0,
         }
     }
-}
-
-#[inline(always)]
-unsafe fn seti(x: i32) -> __m256i {
-    _mm256_set1_epi32(x)
-}
-
-#[inline(always)]
-unsafe fn set(x: f32) -> __m256 {
-    _mm256_set1_ps(x)
 }
 
 /// The first eight words of the records at byte offsets `off[j]` from `base`, transposed:
@@ -184,6 +175,52 @@ unsafe fn max3(a: __m256i, b: __m256i, c: __m256i) -> __m256i {
     _mm256_max_epi32(_mm256_max_epi32(a, b), c)
 }
 
+/// Screen bounds of eight triangles with vertices at `x`, `y` (1/16 px) in a `w` × `h`
+/// picture, as `setup_tri` computes them: the extremes, the pixel box clamped to the picture
+/// (`bx1`, `by1` exclusive) and twice the signed area (exact in i32 for extents below 2^14).
+struct Bounds {
+    minx: __m256i,
+    maxx: __m256i,
+    miny: __m256i,
+    maxy: __m256i,
+    bx0: __m256i,
+    by0: __m256i,
+    bx1: __m256i,
+    by1: __m256i,
+    area: __m256i,
+}
+
+#[inline(always)]
+unsafe fn bounds(x: [__m256i; 3], y: [__m256i; 3], w: usize, h: usize) -> Bounds {
+    let zero = _mm256_setzero_si256();
+    let (minx, maxx) = (min3(x[0], x[1], x[2]), max3(x[0], x[1], x[2]));
+    let (miny, maxy) = (min3(y[0], y[1], y[2]), max3(y[0], y[1], y[2]));
+    Bounds {
+        minx,
+        maxx,
+        miny,
+        maxy,
+        bx0: _mm256_max_epi32(_mm256_srai_epi32::<4>(minx), zero),
+        by0: _mm256_max_epi32(_mm256_srai_epi32::<4>(miny), zero),
+        bx1: box_end(maxx, w),
+        by1: box_end(maxy, h),
+        area: _mm256_sub_epi32(
+            _mm256_mullo_epi32(_mm256_sub_epi32(x[1], x[0]), _mm256_sub_epi32(y[2], y[0])),
+            _mm256_mullo_epi32(_mm256_sub_epi32(x[2], x[0]), _mm256_sub_epi32(y[1], y[0])),
+        ),
+    }
+}
+
+/// One past the last pixel column (row) of a box whose largest coordinate is `m` (1/16 px),
+/// at most `size`. (A function, not a closure: closures here would not get the AVX2 target.)
+#[inline(always)]
+unsafe fn box_end(m: __m256i, size: usize) -> __m256i {
+    _mm256_min_epi32(
+        _mm256_add_epi32(_mm256_srai_epi32::<4>(m), seti(1)),
+        seti(size as i32),
+    )
+}
+
 /// Lane masks of eight triangles (bit `j` for lane `j`).
 struct Class {
     /// Set up by [`flush`].
@@ -212,8 +249,8 @@ unsafe fn classify(r: &Raster, v: &[[u32; 8]; 3], double_sided: bool) -> Class {
     let off_screen = hit(and, C_SCREEN);
     let guard = hit(or, C_GUARD);
     let bad = hit(or, C_BAD);
-    let (minx, maxx) = (min3(x[0], x[1], x[2]), max3(x[0], x[1], x[2]));
-    let (miny, maxy) = (min3(y[0], y[1], y[2]), max3(y[0], y[1], y[2]));
+    let b = bounds(x, y, r.w, r.h);
+    let (minx, maxx, miny, maxy) = (b.minx, b.maxx, b.miny, b.maxy);
     let (dx, dy) = (_mm256_sub_epi32(maxx, minx), _mm256_sub_epi32(maxy, miny));
     let lim = seti(1 << 14);
     let small = mask(_mm256_and_si256(
@@ -221,26 +258,13 @@ unsafe fn classify(r: &Raster, v: &[[u32; 8]; 3], double_sided: bool) -> Class {
         _mm256_cmpgt_epi32(lim, dy),
     ));
     // Exact in i32 for small triangles (extents below 2^14); other lanes go scalar.
-    let area = _mm256_sub_epi32(
-        _mm256_mullo_epi32(_mm256_sub_epi32(x[1], x[0]), _mm256_sub_epi32(y[2], y[0])),
-        _mm256_mullo_epi32(_mm256_sub_epi32(x[2], x[0]), _mm256_sub_epi32(y[1], y[0])),
-    );
+    let area = b.area;
     let zero_area = mask(_mm256_cmpeq_epi32(area, zero));
     let front = mask(_mm256_cmpgt_epi32(zero, area));
     let back_culled = if double_sided { 0 } else { !front & 0xff };
-    let bx0 = _mm256_max_epi32(_mm256_srai_epi32::<4>(minx), zero);
-    let by0 = _mm256_max_epi32(_mm256_srai_epi32::<4>(miny), zero);
-    let bx1 = _mm256_min_epi32(
-        _mm256_add_epi32(_mm256_srai_epi32::<4>(maxx), seti(1)),
-        seti(r.w as i32),
-    );
-    let by1 = _mm256_min_epi32(
-        _mm256_add_epi32(_mm256_srai_epi32::<4>(maxy), seti(1)),
-        seti(r.h as i32),
-    );
     let nonempty = mask(_mm256_and_si256(
-        _mm256_cmpgt_epi32(bx1, bx0),
-        _mm256_cmpgt_epi32(by1, by0),
+        _mm256_cmpgt_epi32(b.bx1, b.bx0),
+        _mm256_cmpgt_epi32(b.by1, b.by0),
     ));
     // bbox_holds_sample.
     let wide = _mm256_and_si256(
@@ -376,22 +400,14 @@ impl Raster {
         let y = [int(p[0][1]), int(p[1][1]), int(p[2][1])];
         let iw = [p[0][2], p[1][2], p[2][2]];
         let zero = _mm256_setzero_si256();
-        let (minx, maxx) = (min3(x[0], x[1], x[2]), max3(x[0], x[1], x[2]));
-        let (miny, maxy) = (min3(y[0], y[1], y[2]), max3(y[0], y[1], y[2]));
-        let bx0 = _mm256_max_epi32(_mm256_srai_epi32::<4>(minx), zero);
-        let by0 = _mm256_max_epi32(_mm256_srai_epi32::<4>(miny), zero);
-        let bx1 = _mm256_min_epi32(
-            _mm256_add_epi32(_mm256_srai_epi32::<4>(maxx), seti(1)),
-            seti(self.w as i32),
-        );
-        let by1 = _mm256_min_epi32(
-            _mm256_add_epi32(_mm256_srai_epi32::<4>(maxy), seti(1)),
-            seti(self.h as i32),
-        );
-        let area = _mm256_sub_epi32(
-            _mm256_mullo_epi32(_mm256_sub_epi32(x[1], x[0]), _mm256_sub_epi32(y[2], y[0])),
-            _mm256_mullo_epi32(_mm256_sub_epi32(x[2], x[0]), _mm256_sub_epi32(y[1], y[0])),
-        );
+        let Bounds {
+            bx0,
+            by0,
+            bx1,
+            by1,
+            area,
+            ..
+        } = bounds(x, y, self.w, self.h);
         // Edge i: a = y[i+1] - y[i+2], b = x[i+2] - x[i+1] (indices mod 3).
         let ea = [
             _mm256_sub_epi32(y[1], y[2]),
@@ -637,10 +653,4 @@ unsafe fn plane<const D: usize>(dst: &mut [__m256], a: [[__m256; D]; 3], iw: [__
             dst[D * k + c] = _mm256_sub_ps(_mm256_mul_ps(a[k][c], iw[k]), p0);
         }
     }
-}
-
-/// Transposes eight rows of eight words (`crate::shade::avx2::transpose8`'s arithmetic).
-#[inline(always)]
-unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
-    crate::shade::avx2::transpose8(r)
 }
