@@ -23,7 +23,8 @@
 //!    triangle).
 //!
 //! 4. **Setup + binning**: near/guard-band clipping, back-face culling (unless double-sided),
-//!    fixed-point (1/16 px) edge functions with the top-left fill rule, binned into 64×64 tiles.
+//!    fixed-point (1/16 px) edge functions with the top-left fill rule, binned into 64×64 tiles
+//!    (with AVX2, eight triangles at a time; the same records as the plain path).
 //!    Blended triangles are sorted back to front and drawn after the opaque ones without depth
 //!    writes, composited per sample (each of a pixel's four samples blends the triangles that
 //!    cover it, then the pixel takes their mean), so the triangles of one blended surface that

@@ -1092,11 +1092,10 @@ impl Raster {
             if std::arch::is_x86_feature_detected!("avx2") {
                 // Safety: the CPU supports AVX2 (checked just above); the function only differs
                 // from `setup_impl` by the instructions the compiler may use (Rust never fuses
-                // multiplies and adds on its own, so the results are the same).
-                // With `simd` (not the reference kernels), the eight-wide set-up sets up the
-                // triangles (the same records).
-                let simd8 = self.simd;
-                unsafe { self.setup_avx2(av, geo, cam, simd8) };
+                // multiplies and adds on its own, so the results are the same). With `simd`
+                // (not the reference kernels) the eight-wide set-up does the work, with the
+                // same records.
+                unsafe { self.setup_avx2(av, geo, cam, self.simd) };
                 return;
             }
         }
@@ -1143,15 +1142,11 @@ impl Raster {
                 let p = &av.meshes[d.mesh as usize].primitives[d.prim as usize];
                 let vb = d.vbase;
                 let indices = lod.get(di).and_then(|l| l.as_deref()).unwrap_or(&p.indices);
-                #[allow(unused_mut)]
-                let mut scalar = true;
-                #[cfg(not(target_arch = "x86_64"))]
-                let _ = simd8;
-                #[cfg(target_arch = "x86_64")]
                 if simd8 {
                     // Safety: `simd8` is only set with AVX2 (`setup`); `self.proj` was made
                     // above from `geo.verts`; the primitive's indices (and its level-of-detail
                     // lists) index its vertices, which start at `vb` (`scene::validate_avatar`).
+                    #[cfg(target_arch = "x86_64")]
                     unsafe {
                         self.setup_draw8(
                             &mut geo.verts,
@@ -1163,9 +1158,7 @@ impl Raster {
                             near,
                         )
                     };
-                    scalar = false;
-                }
-                if scalar {
+                } else {
                     for tri in indices.chunks_exact(3) {
                         let vi = [vb + tri[0], vb + tri[1], vb + tri[2]];
                         self.setup_one(&mut geo.verts, &mut geo.attrs, vi, mi, near, blend);
@@ -3135,7 +3128,8 @@ mod tests {
                 };
                 same(&keys(a), &keys(b), &format!("{what}: blend order"));
                 big_seen += a.big.len();
-                // A large triangle set up between small ones of its group.
+                // A large triangle (scalar path) with small ones (eight-wide path) on both
+                // sides of it in id order.
                 scalar_mid_group += a
                     .hot
                     .windows(3)

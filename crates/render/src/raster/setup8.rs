@@ -36,7 +36,6 @@ const _: () = assert!(
         && std::mem::offset_of!(VAttr, uv1) == 8
         && std::mem::offset_of!(VAttr, col) == 16
         && std::mem::size_of::<VOut>() == 36
-        && std::mem::size_of::<VOut>() >= 32
         && std::mem::offset_of!(VOut, vp) == 12
         && std::mem::offset_of!(Hot, ea) == 0
         && std::mem::offset_of!(Hot, eb) == 6
@@ -329,33 +328,31 @@ impl Raster {
                 (1u32 << lanes) - 1
             };
             let (pass, scalar) = (c.pass & valid, c.scalar & valid);
-            if pass | scalar != 0 {
-                let mut todo = pass | scalar;
-                while todo != 0 {
-                    let j = todo.trailing_zeros() as usize;
-                    todo &= todo - 1;
-                    let vi = [vv[0][j], vv[1][j], vv[2][j]];
-                    if scalar & (1 << j) != 0 {
-                        self.flush(verts, attrs, mi, blend, q);
-                        self.setup_one(verts, attrs, vi, mi, near, blend);
-                        continue;
-                    }
-                    let front = (c.front >> j) & 1;
-                    let n = q.n;
-                    // Front faces are wound clockwise: set up with vertices 1 and 2 swapped.
-                    let (a, b) = if front != 0 {
-                        (vi[2], vi[1])
-                    } else {
-                        (vi[1], vi[2])
-                    };
-                    q.v[0][n] = vi[0];
-                    q.v[1][n] = a;
-                    q.v[2][n] = b;
-                    q.front[n] = front;
-                    q.n += 1;
-                    if q.n == 8 {
-                        self.flush(verts, attrs, mi, blend, q);
-                    }
+            let mut todo = pass | scalar;
+            while todo != 0 {
+                let j = todo.trailing_zeros() as usize;
+                todo &= todo - 1;
+                let vi = [vv[0][j], vv[1][j], vv[2][j]];
+                if scalar & (1 << j) != 0 {
+                    self.flush(verts, attrs, mi, blend, q);
+                    self.setup_one(verts, attrs, vi, mi, near, blend);
+                    continue;
+                }
+                let front = (c.front >> j) & 1;
+                let n = q.n;
+                // Front faces are wound clockwise: set up with vertices 1 and 2 swapped.
+                let (a, b) = if front != 0 {
+                    (vi[2], vi[1])
+                } else {
+                    (vi[1], vi[2])
+                };
+                q.v[0][n] = vi[0];
+                q.v[1][n] = a;
+                q.v[2][n] = b;
+                q.front[n] = front;
+                q.n += 1;
+                if q.n == 8 {
+                    self.flush(verts, attrs, mi, blend, q);
                 }
             }
             t += lanes;
