@@ -33,7 +33,9 @@
 //!    SSE2 edge/depth test of the 4 samples at once), so every visible pixel is shaded once (edge
 //!    pixels once per distinct triangle, weighted by its share of the samples). Back faces of double-sided materials are binned apart
 //!    and rasterised after the front faces, skipped when every 8×8 block under them already
-//!    holds nearer samples (exact: such a triangle cannot win a depth test). Then blended
+//!    holds nearer samples (exact: such a triangle cannot win a depth test). Their shading
+//!    records are written only for the few that win a sample, before the tile is shaded (set-up
+//!    writes those of front faces; the same bits either way). Then blended
 //!    geometry, then the resolve to sRGB written straight into the RGBA frame or converted to
 //!    I420 with [`facecast_core::convert`]'s row kernel (AVX2 when available) in the same pass.
 //!

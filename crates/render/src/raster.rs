@@ -113,6 +113,9 @@ const A_COL: usize = 0;
 const F_SMALL: u32 = 1;
 /// `Hot::flags`: the material is alpha-masked (coverage needs the texture's alpha).
 const F_MASK: u32 = 2;
+/// `Hot::flags`: a front face (set up with its vertices 1 and 2 swapped; its shading record's
+/// normal and tangent frame keep their sign).
+const F_FRONT: u32 = 4;
 
 /// What rasterisation reads of a triangle: one cache line (the tile loop reads one line per
 /// triangle instead of the several a record with the shading fields would span).
@@ -531,7 +534,16 @@ pub struct Raster {
     tiles_y: usize,
     mats: Vec<MatInfo>,
     draw_mat: Vec<u32>,
+    /// Shading records: set-up writes those of front faces and of the triangles rasterisation
+    /// reads; a back face gets its record only once it holds a sample (see [`fill`]). `ready`
+    /// tells which records are this frame's. Longer than `hot` when an earlier frame had more
+    /// triangles (the surplus is stale).
     tris: Vec<Tri>,
+    /// One bit per triangle: its shading record in `tris` is written.
+    ready: Vec<u64>,
+    /// Back faces whose shading records the current tile still needs ([`pending`] entries;
+    /// room for every triangle, so that drawing appends without checks).
+    pending: Vec<u32>,
     /// Material of each triangle in `tris` (compact: read per pixel when classifying).
     tmat: Vec<u32>,
     /// Per material: the range of triangle ids drawn with it this frame (one material's
@@ -686,6 +698,19 @@ impl MatInfo {
     #[inline(always)]
     pub(crate) fn plane_tex(&self) -> Option<&TexInfo> {
         self.base_tex.as_ref().or(self.normal_tex.as_ref())
+    }
+
+    /// Which planes a shading record of this material holds: materials of one kind have their
+    /// records written by the same arithmetic (so eight at a time, whatever the material).
+    #[inline(always)]
+    pub(crate) fn record_kind(&self) -> u32 {
+        self.unlit as u32
+            | (self.col_planes as u32) << 1
+            | match self.plane_tex() {
+                None => 0,
+                Some(t) => 4 << t.uv1 as u32,
+            }
+            | (self.normal_tex.is_some() as u32) << 4
     }
 }
 
@@ -991,6 +1016,8 @@ impl Raster {
             draw_mat,
             // Clipping adds a few triangles near the guard band; the Vec grows once if ever needed.
             tris: Vec::with_capacity(tri_total + tri_total / 32 + 64),
+            ready: Vec::with_capacity((tri_total + tri_total / 32 + 64).div_ceil(64)),
+            pending: Vec::with_capacity(tri_total + tri_total / 32 + 64),
             tmat: Vec::with_capacity(tri_total + tri_total / 32 + 64),
             mrange: vec![(0, 0); n_mats],
             big: Vec::new(),
@@ -1043,6 +1070,8 @@ impl Raster {
             Bg::Image(i) => i.capacity() * 4,
         };
         self.tris.capacity() * size_of::<Tri>()
+            + self.ready.capacity() * 8
+            + self.pending.capacity() * 4
             + self.tmat.capacity() * 4
             + self.mrange.capacity() * 8
             + self.big.capacity() * size_of::<Edges>()
@@ -1071,6 +1100,8 @@ impl Raster {
     pub fn capacities(&self) -> Vec<usize> {
         let mut v = vec![
             self.tris.capacity(),
+            self.ready.capacity(),
+            self.pending.capacity(),
             self.thash.capacity(),
             self.tv.capacity(),
             self.tmat.capacity(),
@@ -1111,8 +1142,8 @@ impl Raster {
     /// `simd8`: set up with [`Raster::setup_draw8`] (only true with AVX2 on x86-64).
     #[inline(always)]
     fn setup_impl(&mut self, av: &Avatar, geo: &mut Geometry, cam: &Camera, simd8: bool) {
-        self.tris.clear();
         self.thash.clear();
+        self.ready.clear();
         self.tv.clear();
         self.tmat.clear();
         self.big.clear();
@@ -1164,10 +1195,15 @@ impl Raster {
                         self.setup_one(&mut geo.verts, &mut geo.attrs, vi, mi, near, blend);
                     }
                 }
-                self.mrange[mi as usize] = (self.tmat.len() as u32, self.tris.len() as u32);
-                self.tmat.resize(self.tris.len(), mi);
+                self.mrange[mi as usize] = (self.tmat.len() as u32, self.hot.len() as u32);
+                self.tmat.resize(self.hot.len(), mi);
             }
         }
+        let n = self.hot.len();
+        self.ready_slots(n);
+        // A buffer with room for every triangle (`draw` appends without checks).
+        self.pending.clear();
+        self.pending.resize(n + 1, 0);
         let mut keys = std::mem::take(&mut self.blend_keys);
         keys.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
         for &(_, id) in &keys {
@@ -1267,6 +1303,10 @@ impl Raster {
         }
     }
 
+    /// Culls one triangle, else writes its raster record, vertex indices (in set-up order:
+    /// counter-clockwise on screen), hash and bins, and the shading record of a front face or
+    /// of a triangle that rasterisation reads (alpha-masked or blended). A back face's waits
+    /// for a sample (see [`fill`]).
     #[inline(always)]
     fn setup_tri(
         &mut self,
@@ -1284,7 +1324,6 @@ impl Raster {
         let mut xs = [pv[0].x as i64, pv[1].x as i64, pv[2].x as i64];
         let mut ys = [pv[0].y as i64, pv[1].y as i64, pv[2].y as i64];
         let mut iw = [pv[0].iw, pv[1].iw, pv[2].iw];
-        let mut nv = [pv[0].n, pv[1].n, pv[2].n];
         let mut area = (xs[1] - xs[0]) * (ys[2] - ys[0]) - (xs[2] - xs[0]) * (ys[1] - ys[0]);
         if area == 0 {
             return;
@@ -1293,12 +1332,12 @@ impl Raster {
         if !front && !m.double_sided {
             return;
         }
+        let now = front || m.alpha != AlphaMode::Opaque;
         if area < 0 {
             vi.swap(1, 2);
             xs.swap(1, 2);
             ys.swap(1, 2);
             iw.swap(1, 2);
-            nv.swap(1, 2);
             area = -area;
         }
         let minx = xs[0].min(xs[1]).min(xs[2]);
@@ -1318,7 +1357,7 @@ impl Raster {
         let eb: [i64; 3] = std::array::from_fn(|i| xs[(i + 2) % 3] - xs[(i + 1) % 3]);
         let bias: [i64; 3] =
             std::array::from_fn(|i| !(ea[i] > 0 || (ea[i] == 0 && eb[i] > 0)) as i64);
-        let id = self.tris.len() as u32;
+        let id = self.hot.len() as u32;
         // Render sizes are at most 8192 (`RenderConfig` validation): the bbox fits in u16.
         let mut h = Hot {
             bbox: [bx0 as u16, by0 as u16, bx1 as u16, by1 as u16],
@@ -1328,7 +1367,8 @@ impl Raster {
                     F_MASK
                 } else {
                     0
-                },
+                }
+                | if front { F_FRONT } else { 0 },
             ..Default::default()
         };
         if small {
@@ -1369,65 +1409,6 @@ impl Raster {
         h.zb = fb0 * iw[0] + fb[0] * iw[1] + fb[1] * iw[2];
         h.z0 = iw[0];
         h.zmax = iw[0].max(iw[1]).max(iw[2]);
-        // Attribute planes over (l1, l2), as described at `Tri`. Written in place (a record
-        // built aside and pushed is copied; in place, set-up runs 1-3 % fewer instructions).
-        self.tris.push(Tri::default());
-        let t = self.tris.last_mut().expect("just pushed");
-        t.ox = ox;
-        t.oy = oy;
-        t.fa = fa;
-        t.fb = fb;
-        t.q = [iw[0], iw[1] - iw[0], iw[2] - iw[0]];
-        if !m.unlit {
-            let sgn = if front { 1.0 } else { -1.0 };
-            set_plane(&mut t.n, nv, iw.map(|x| x * sgn));
-        }
-        if m.col_planes {
-            let cv = [
-                attrs[vi[0] as usize].col,
-                attrs[vi[1] as usize].col,
-                attrs[vi[2] as usize].col,
-            ];
-            set_plane(&mut t.a[A_COL..], cv, iw);
-        }
-        let px_area = area as f32 / 256.0;
-        if let Some(ti) = m.plane_tex() {
-            let uv = |k: usize| {
-                let a = &attrs[vi[k] as usize];
-                if ti.uv1 {
-                    a.uv1
-                } else {
-                    a.uv0
-                }
-            };
-            let (u0, u1, u2) = (uv(0), uv(1), uv(2));
-            set_plane(&mut t.a[A_UV..], [u0, u1, u2], iw);
-            let uva = ((u1[0] - u0[0]) * (u2[1] - u0[1]) - (u2[0] - u0[0]) * (u1[1] - u0[1])).abs();
-            t.a[A_LOD] = uva / px_area * (iw[0] * iw[1] * iw[2]);
-            if m.normal_tex.is_some() {
-                let (p0, p1, p2) = (
-                    verts[vi[0] as usize].vp,
-                    verts[vi[1] as usize].vp,
-                    verts[vi[2] as usize].vp,
-                );
-                let (e1, e2) = (sub(p1, p0), sub(p2, p0));
-                let (du1, dv1) = (u1[0] - u0[0], u1[1] - u0[1]);
-                let (du2, dv2) = (u2[0] - u0[0], u2[1] - u0[1]);
-                let det = du1 * dv2 - du2 * dv1;
-                if det.abs() > 1e-20 {
-                    let r = 1.0 / det;
-                    let tt = scale(sub(scale(e1, dv2), scale(e2, dv1)), r);
-                    // glTF: +Y of the normal map points toward decreasing v.
-                    let bb = scale(sub(scale(e2, du1), scale(e1, du2)), -r);
-                    let (lt, lb) = (dot(tt, tt), dot(bb, bb));
-                    if lt > 1e-24 && lb > 1e-24 && lt.is_finite() && lb.is_finite() {
-                        let sgn = if front { 1.0 } else { -1.0 };
-                        t.a[A_T..A_T + 3].copy_from_slice(&scale(tt, sgn / lt.sqrt()));
-                        t.a[A_B..A_B + 3].copy_from_slice(&scale(bb, sgn / lb.sqrt()));
-                    }
-                }
-            }
-        }
         self.tv.push(vi);
         let facing = (mat as u64) << 1 | front as u64;
         self.thash
@@ -1442,6 +1423,50 @@ impl Raster {
             bin(&mut self.bins_back, self.tiles_x, &h);
         }
         self.hot.push(h);
+        if now {
+            self.ready_slots(id as usize + 1);
+            self.ready[id as usize / 64] |= 1 << (id % 64);
+            let src = FillSrc {
+                hot: &self.hot,
+                tv: &self.tv,
+                tmat: &self.tmat,
+                mats: &self.mats,
+                proj: &self.proj,
+                verts,
+                attrs,
+            };
+            fill_tri(&mut self.tris[id as usize], &src, id, mat);
+        }
+    }
+
+    /// Room in `tris` and `ready` for the first `n` triangles.
+    #[inline(always)]
+    fn ready_slots(&mut self, n: usize) {
+        if self.tris.len() < n {
+            // Allocation: only when a frame has more triangles than any before.
+            self.tris.resize(n, Tri::default());
+        }
+        if self.ready.len() < n.div_ceil(64) {
+            self.ready.resize(n.div_ceil(64), 0);
+        }
+    }
+
+    /// Writes the shading record of every triangle set up (tests: the records the tiles would
+    /// ask for), eight at a time with `simd8` (needs AVX2) or one by one.
+    #[cfg(test)]
+    fn fill_all(&mut self, geo: &Geometry, simd8: bool) {
+        let ids: Vec<u32> = self.hot.iter().map(pending).collect();
+        let src = FillSrc {
+            hot: &self.hot,
+            tv: &self.tv,
+            tmat: &self.tmat,
+            mats: &self.mats,
+            proj: &self.proj,
+            verts: &geo.verts,
+            attrs: &geo.attrs,
+        };
+        fill(&mut self.tris, &src, &ids, simd8);
+        self.ready.fill(u64::MAX);
     }
 
     /// Rasterise, shade and resolve every tile into `target`.
@@ -1565,10 +1590,7 @@ impl Raster {
                     }
                     let t = crate::stages::lap(Stage::Clear, t);
                     let (tris, big, hot) = (&self.tris[..], &self.big[..], &self.hot[..]);
-                    let draw = |h: &Hot, depth: &mut [f32], ids: &mut [u32]| {
-                        prefetch_tri(tris, h);
-                        raster_opaque(&ctx, h, (tris, big, simd), x0, y0, tw, th, depth, ids);
-                    };
+                    let (depth, ids) = (&mut self.depth[..], &mut self.ids[..]);
                     let bin = &self.bins[tile];
                     for (j, &id) in bin.iter().enumerate() {
                         // The raster records are read in bin order, spread over the array:
@@ -1576,19 +1598,57 @@ impl Raster {
                         if let Some(&ahead) = bin.get(j + 6) {
                             prefetch_l1(hot, ahead);
                         }
-                        draw(&hot[id as usize], &mut self.depth, &mut self.ids);
+                        let h = &hot[id as usize];
+                        raster_opaque(&ctx, h, (tris, big, simd), x0, y0, tw, th, depth, ids);
                     }
                     let t = crate::stages::lap(Stage::Raster, t);
+                    // Back faces mostly stay hidden, and most have no shading record yet: the
+                    // ones that write a sample get theirs before the tile is shaded.
+                    let mut np = 0;
                     if !self.bins_back[tile].is_empty() {
-                        block_min_depth(&self.depth, tw, th, &mut self.block_min);
+                        block_min_depth(depth, tw, th, &mut self.block_min);
+                        let (ready, pend) = (&self.ready, &mut self.pending[..]);
                         for &id in &self.bins_back[tile] {
                             let h = &hot[id as usize];
-                            if !hidden(h, x0, y0, tw, th, &self.block_min) {
-                                draw(h, &mut self.depth, &mut self.ids);
+                            if hidden(h, x0, y0, tw, th, &self.block_min) {
+                                continue;
                             }
+                            let wrote = raster_opaque(
+                                &ctx,
+                                h,
+                                (tris, big, simd),
+                                x0,
+                                y0,
+                                tw,
+                                th,
+                                depth,
+                                ids,
+                            );
+                            let (word, bit) = (id as usize / 64, 1u64 << (id % 64));
+                            // A tile draws a triangle once: `np` stays below `pend.len()`.
+                            pend[np] = pending(h);
+                            np += (wrote && ready[word] & bit == 0) as usize;
                         }
                     }
-                    let mut t = crate::stages::lap(Stage::RasterBack, t);
+                    let t = crate::stages::lap(Stage::RasterBack, t);
+                    if np > 0 {
+                        for &e in &self.pending[..np] {
+                            let id = e & P_ID;
+                            self.ready[id as usize / 64] |= 1 << (id % 64);
+                        }
+                        let src = FillSrc {
+                            hot: &self.hot,
+                            tv: &self.tv,
+                            tmat: &self.tmat,
+                            mats: &self.mats,
+                            proj: &self.proj,
+                            verts: &geo.verts,
+                            attrs: &geo.attrs,
+                        };
+                        fill(&mut self.tris, &src, &self.pending[..np], simd);
+                        kern.tris = self.tris.as_ptr() as *const u8;
+                    }
+                    let mut t = crate::stages::lap(Stage::Fill, t);
                     // Shade: once per pixel and distinct triangle.
                     kern.x0 = x0 as f32;
                     kern.y0 = y0 as f32;
@@ -1804,6 +1864,145 @@ impl Raster {
                             out.v[d..d + tw / 2].copy_from_slice(&sv[c..c + tw / 2]);
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// What writing shading records reads: this frame's set-up (raster records, vertex indices,
+/// materials, projected vertices) and vertex data.
+pub(crate) struct FillSrc<'a> {
+    hot: &'a [Hot],
+    tv: &'a [[u32; 3]],
+    tmat: &'a [u32],
+    mats: &'a [MatInfo],
+    proj: &'a [PVert],
+    verts: &'a [VOut],
+    attrs: &'a [VAttr],
+}
+
+/// [`fill`]'s list entry for a triangle: its id, with what the eight-wide path asks of its raster
+/// record (`P_BIG`, `P_FRONT`) so that it need not read it again.
+#[inline(always)]
+fn pending(h: &Hot) -> u32 {
+    h.id | if h.flags & F_SMALL == 0 { P_BIG } else { 0 }
+        | if h.flags & F_FRONT != 0 { P_FRONT } else { 0 }
+}
+
+/// [`pending`] entries: the triangle id, and flags for its edges not fitting in i32 and for a
+/// front face. (Ids stay far below 2^30: a frame's triangles are bounded by its index lists.)
+const P_ID: u32 = (1 << 30) - 1;
+const P_FRONT: u32 = 1 << 30;
+const P_BIG: u32 = 1 << 31;
+
+/// Writes the shading records of the triangles in `ids` ([`pending`] entries) into `tris`:
+/// with `simd8` (AVX2 present) eight at a time where their edges fit in i32, else one by one;
+/// the same bits either way.
+///
+/// Back faces of double-sided materials are set up and rasterised, but almost none of them
+/// ever holds a sample (the VALID bust: 8,500 of the 21,000 triangles set up per frame are
+/// back faces; 17 samples of them survive over several frames; facecap: 2,950 of 7,900, 29
+/// samples). Set-up therefore leaves their shading records out (except in eight-wide groups
+/// shared with a front face), and a tile writes them for the back faces that wrote a sample,
+/// before it is shaded.
+fn fill(tris: &mut [Tri], src: &FillSrc, ids: &[u32], simd8: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if simd8 {
+        // Safety: `simd8` is only set with AVX2 (`Raster::setup`, `Raster::draw`); `ids` are
+        // triangles of this frame's set-up, which `src` and `tris` hold.
+        unsafe { setup8::fill8_all(tris, src, ids) };
+        return;
+    }
+    let _ = simd8;
+    for &e in ids {
+        let id = e & P_ID;
+        fill_tri(&mut tris[id as usize], src, id, src.tmat[id as usize]);
+    }
+}
+
+/// The shading record of triangle `id` of material `mi` (see [`Tri`]), from its vertices in
+/// set-up order.
+#[inline(always)]
+fn fill_tri(t: &mut Tri, src: &FillSrc, id: u32, mi: u32) {
+    let vi = src.tv[id as usize];
+    let (verts, attrs) = (src.verts, src.attrs);
+    let pv = [
+        src.proj[vi[0] as usize],
+        src.proj[vi[1] as usize],
+        src.proj[vi[2] as usize],
+    ];
+    let m = &src.mats[mi as usize];
+    let front = src.hot[id as usize].flags & F_FRONT != 0;
+    let xs = [pv[0].x as i64, pv[1].x as i64, pv[2].x as i64];
+    let ys = [pv[0].y as i64, pv[1].y as i64, pv[2].y as i64];
+    let iw = [pv[0].iw, pv[1].iw, pv[2].iw];
+    let nv = [pv[0].n, pv[1].n, pv[2].n];
+    // Counter-clockwise in set-up order: the area is positive.
+    let area = (xs[1] - xs[0]) * (ys[2] - ys[0]) - (xs[2] - xs[0]) * (ys[1] - ys[0]);
+    let ea: [i64; 3] = std::array::from_fn(|i| ys[(i + 1) % 3] - ys[(i + 2) % 3]);
+    let eb: [i64; 3] = std::array::from_fn(|i| xs[(i + 2) % 3] - xs[(i + 1) % 3]);
+    let inv_area = 1.0 / area as f32;
+    // Attribute planes over (l1, l2), as described at `Tri`; every word written (the slot
+    // may hold an earlier frame's record).
+    *t = Tri::default();
+    t.ox = xs[0] as f32 / 16.0;
+    t.oy = ys[0] as f32 / 16.0;
+    t.fa = [
+        ea[1] as f32 * 16.0 * inv_area,
+        ea[2] as f32 * 16.0 * inv_area,
+    ];
+    t.fb = [
+        eb[1] as f32 * 16.0 * inv_area,
+        eb[2] as f32 * 16.0 * inv_area,
+    ];
+    t.q = [iw[0], iw[1] - iw[0], iw[2] - iw[0]];
+    if !m.unlit {
+        let sgn = if front { 1.0 } else { -1.0 };
+        set_plane(&mut t.n, nv, iw.map(|x| x * sgn));
+    }
+    if m.col_planes {
+        let cv = [
+            attrs[vi[0] as usize].col,
+            attrs[vi[1] as usize].col,
+            attrs[vi[2] as usize].col,
+        ];
+        set_plane(&mut t.a[A_COL..], cv, iw);
+    }
+    let px_area = area as f32 / 256.0;
+    if let Some(ti) = m.plane_tex() {
+        let uv = |k: usize| {
+            let a = &attrs[vi[k] as usize];
+            if ti.uv1 {
+                a.uv1
+            } else {
+                a.uv0
+            }
+        };
+        let (u0, u1, u2) = (uv(0), uv(1), uv(2));
+        set_plane(&mut t.a[A_UV..], [u0, u1, u2], iw);
+        let uva = ((u1[0] - u0[0]) * (u2[1] - u0[1]) - (u2[0] - u0[0]) * (u1[1] - u0[1])).abs();
+        t.a[A_LOD] = uva / px_area * (iw[0] * iw[1] * iw[2]);
+        if m.normal_tex.is_some() {
+            let (p0, p1, p2) = (
+                verts[vi[0] as usize].vp,
+                verts[vi[1] as usize].vp,
+                verts[vi[2] as usize].vp,
+            );
+            let (e1, e2) = (sub(p1, p0), sub(p2, p0));
+            let (du1, dv1) = (u1[0] - u0[0], u1[1] - u0[1]);
+            let (du2, dv2) = (u2[0] - u0[0], u2[1] - u0[1]);
+            let det = du1 * dv2 - du2 * dv1;
+            if det.abs() > 1e-20 {
+                let r = 1.0 / det;
+                let tt = scale(sub(scale(e1, dv2), scale(e2, dv1)), r);
+                // glTF: +Y of the normal map points toward decreasing v.
+                let bb = scale(sub(scale(e2, du1), scale(e1, du2)), -r);
+                let (lt, lb) = (dot(tt, tt), dot(bb, bb));
+                if lt > 1e-24 && lb > 1e-24 && lt.is_finite() && lb.is_finite() {
+                    let sgn = if front { 1.0 } else { -1.0 };
+                    t.a[A_T..A_T + 3].copy_from_slice(&scale(tt, sgn / lt.sqrt()));
+                    t.a[A_B..A_B + 3].copy_from_slice(&scale(bb, sgn / lb.sqrt()));
                 }
             }
         }
@@ -2144,25 +2343,6 @@ fn prefetch_l1<T>(records: &[T], id: u32) {
     let _ = (records, id);
 }
 
-/// Starts loading the shading record of a triangle being rasterised (into L2): the tile's
-/// shading reads it soon after, and the records are not otherwise in cache.
-#[inline(always)]
-fn prefetch_tri(tris: &[Tri], h: &Hot) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(t) = tris.get(h.id as usize) {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
-        let p = t as *const Tri as *const i8;
-        // Safety: a prefetch has no architectural effect; `p` and `p + 64` lie inside the
-        // record (`Tri` is 128 bytes, cache-line aligned).
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T1>(p);
-            _mm_prefetch::<_MM_HINT_T1>(p.add(64));
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (tris, h);
-}
-
 /// Edge of the depth-rejection blocks in pixels, and blocks per tile edge.
 const BLOCK: usize = 8;
 const BLOCKS: usize = TILE / BLOCK;
@@ -2240,13 +2420,13 @@ fn raster_opaque(
     th: usize,
     depth: &mut [f32],
     ids: &mut [u32],
-) {
+) -> bool {
     let bx0 = (t.bbox[0] as usize).max(x0);
     let by0 = (t.bbox[1] as usize).max(y0);
     let bx1 = (t.bbox[2] as usize).min(x0 + tw);
     let by1 = (t.bbox[3] as usize).min(y0 + th);
     if bx0 >= bx1 || by0 >= by1 {
-        return;
+        return false;
     }
     let id = t.id;
     let zdx: [f32; 4] = std::array::from_fn(|s| {
@@ -2260,17 +2440,15 @@ fn raster_opaque(
             if simd || std::arch::is_x86_feature_detected!("avx2") {
                 // Safety: the CPU supports AVX2 (`simd` means AVX2 + FMA, see `Raster::draw`,
                 // else checked just above).
-                unsafe { raster_small_avx2(t, rect, (x0, y0), &zdx, depth, ids) };
-            } else {
-                raster_small::<1>(t, rect, (x0, y0), &zdx, depth, ids);
+                return unsafe { raster_small_avx2(t, rect, (x0, y0), &zdx, depth, ids) };
             }
+            return raster_small::<1>(t, rect, (x0, y0), &zdx, depth, ids);
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
             let _ = simd;
-            raster_small::<0>(t, rect, (x0, y0), &zdx, depth, ids);
+            return raster_small::<0>(t, rect, (x0, y0), &zdx, depth, ids);
         }
-        return;
     }
     let mask_cut = if t.flags & F_MASK != 0 {
         match ctx.mats[ctx.tmat[id as usize] as usize].alpha {
@@ -2288,6 +2466,7 @@ fn raster_opaque(
         }
     }
     let step = [ea[0] * 16, ea[1] * 16, ea[2] * 16];
+    let mut wrote = false;
     for py in by0..by1 {
         let yy = py as i64 * 16;
         let xx = bx0 as i64 * 16;
@@ -2329,10 +2508,12 @@ fn raster_opaque(
                 if mask & (1 << s) != 0 && z > depth[k + s] {
                     depth[k + s] = z;
                     ids[k + s] = id;
+                    wrote = true;
                 }
             }
         }
     }
+    wrote
 }
 
 /// i32 stepping constants of a small triangle (edge values fit in i32): per-sample offsets of
@@ -2375,7 +2556,7 @@ unsafe fn raster_small_avx2(
     zdx: &[f32; 4],
     depth: &mut [f32],
     ids: &mut [u32],
-) {
+) -> bool {
     use std::arch::x86_64::*;
     let id = t.id;
     let (so32, st, sy, e00) = small_steps(t, bx0, by0);
@@ -2414,6 +2595,8 @@ unsafe fn raster_small_avx2(
         let jv0 = _mm256_set_m128(_mm_set1_ps(j0 + 1.0), _mm_set1_ps(j0));
         let two = _mm256_set1_ps(2.0);
         let idv = _mm256_castsi256_ps(_mm256_set1_epi32(id as i32));
+        // Whether any sample was written (a scalar: the loop uses every vector register).
+        let mut wrote = 0;
         for py in by0..by1 {
             let (mut e0, mut e1, mut e2) = (r0, r1, r2);
             r0 = _mm256_add_epi32(r0, y0v);
@@ -2440,6 +2623,7 @@ unsafe fn raster_small_avx2(
                     _mm256_castsi256_ps(inside),
                     _mm256_cmp_ps::<_CMP_GT_OQ>(zc, old),
                 );
+                wrote |= _mm256_movemask_ps(win);
                 let mut nd = _mm256_blendv_ps(old, zc, win);
                 let oi = _mm256_loadu_ps(ip.add(p * 8));
                 let mut ni = _mm256_blendv_ps(oi, idv, win);
@@ -2455,6 +2639,7 @@ unsafe fn raster_small_avx2(
                 _mm256_storeu_ps(ip.add(p * 8), ni);
             }
         }
+        wrote != 0
     }
 }
 
@@ -2470,8 +2655,9 @@ fn raster_small<const K: u8>(
     zdx: &[f32; 4],
     depth: &mut [f32],
     ids: &mut [u32],
-) {
+) -> bool {
     let id = t.id;
+    let mut wrote = false;
     // Edge values at (bx0, by0), stepped by one row per iteration (exact integers: every
     // value inside the bbox fits in i32 for small triangles).
     let (so32, st, sy, mut base) = small_steps(t, bx0, by0);
@@ -2488,12 +2674,13 @@ fn raster_small<const K: u8>(
         let k1 = (row + bx1 - x0) * 4;
         let d = &mut depth[k0..k1];
         let ii = &mut ids[k0..k1];
-        match K {
+        wrote |= match K {
             #[cfg(target_arch = "x86_64")]
             1 => row_sse2(e, st, (zrow, t.za), zdx, id, d, ii, span),
             _ => row_scalar(e, st, (zrow, t.za), zdx, id, d, ii, span),
-        }
+        };
     }
+    wrote
 }
 
 /// Depth test of the pixels `span.0..span.1` of one row of a small triangle; `e` holds the
@@ -2511,7 +2698,8 @@ fn row_scalar(
     d: &mut [f32],
     ii: &mut [u32],
     span: (usize, usize),
-) {
+) -> bool {
+    let mut wrote = false;
     for j in span.0..span.1 {
         let mut mask = 0u32;
         for s in 0..4 {
@@ -2531,9 +2719,11 @@ fn row_scalar(
             if mask & (1 << s) != 0 && z > d[j * 4 + s] {
                 d[j * 4 + s] = z;
                 ii[j * 4 + s] = id;
+                wrote = true;
             }
         }
     }
+    wrote
 }
 
 /// SSE2 (baseline on x86-64) version of `row_scalar`: one lane per sample, branch-free depth
@@ -2550,7 +2740,7 @@ fn row_sse2(
     d: &mut [f32],
     ii: &mut [u32],
     span: (usize, usize),
-) {
+) -> bool {
     use std::arch::x86_64::*;
     assert!(span.1 * 4 <= d.len() && span.1 * 4 <= ii.len());
     // Safety: SSE2 is part of the x86-64 baseline; every load/store below covers
@@ -2565,6 +2755,7 @@ fn row_sse2(
         );
         let zoff = _mm_loadu_ps(zdx.as_ptr());
         let idv = _mm_set1_epi32(id as i32);
+        let mut wrote = _mm_setzero_ps();
         for j in span.0..span.1 {
             let inside = _mm_or_si128(_mm_or_si128(e0, e1), e2);
             e0 = _mm_add_epi32(e0, s0);
@@ -2578,6 +2769,7 @@ fn row_sse2(
             let ip = ii.as_mut_ptr().add(j * 4) as *mut __m128i;
             let old = _mm_loadu_ps(dp);
             let win = _mm_and_ps(_mm_cmpgt_ps(zc, old), _mm_castsi128_ps(cov));
+            wrote = _mm_or_ps(wrote, win);
             let mut nd = _mm_or_ps(_mm_and_ps(win, zc), _mm_andnot_ps(win, old));
             let wi = _mm_castps_si128(win);
             let oi = _mm_loadu_si128(ip);
@@ -2588,6 +2780,7 @@ fn row_sse2(
             _mm_storeu_ps(dp, nd);
             _mm_storeu_si128(ip, ni);
         }
+        _mm_movemask_ps(wrote) != 0
     }
 }
 
@@ -3089,11 +3282,39 @@ mod tests {
                 for r in r.iter_mut() {
                     r.prepare(&ch, &pose);
                 }
-                let [a, b] = [&r[0].rast, &r[1].rast];
                 let what = format!("{name} at {w}x{h}, close up {}", cam.is_some());
-                assert!(b.tris.len() > 50, "{what}: only {} triangles", b.tris.len());
-                assert_eq!(a.tris.len(), b.tris.len(), "{what}: triangle count");
-                for (i, (x, y)) in a.tris.iter().zip(&b.tris).enumerate() {
+                // Set-up writes the shading records of front faces (and of back faces sharing
+                // an eight-wide group with one); drawing asks for the others.
+                let ready = |r: &Raster, id: usize| r.ready[id / 64] & 1 << (id % 64) != 0;
+                let at_setup: Vec<bool> = (0..r[0].rast.hot.len())
+                    .map(|id| ready(&r[0].rast, id))
+                    .collect();
+                for (r, name) in [(&r[0].rast, "eight-wide"), (&r[1].rast, "scalar")] {
+                    for (id, h) in r.hot.iter().enumerate() {
+                        if h.flags & (F_FRONT | F_MASK) != 0 {
+                            assert!(ready(r, id), "{what}: {name}: no record for {id}");
+                        }
+                    }
+                }
+                for (r, simd) in r.iter_mut().zip([true, false]) {
+                    let before = r.rast.tris.clone();
+                    // Every shading record, as the tiles would ask for them.
+                    r.rast.fill_all(&r.geo, simd);
+                    if simd {
+                        // Those set-up wrote stay as they were.
+                        for (id, &done) in at_setup.iter().enumerate() {
+                            if done {
+                                let (x, y) = (&before[id], &r.rast.tris[id]);
+                                assert_eq!(format!("{x:?}"), format!("{y:?}"), "{what}: {id}");
+                            }
+                        }
+                    }
+                }
+                let [a, b] = [&r[0].rast, &r[1].rast];
+                assert!(b.hot.len() > 50, "{what}: only {} triangles", b.hot.len());
+                assert_eq!(a.hot.len(), b.hot.len(), "{what}: triangle count");
+                let n = a.hot.len();
+                for (i, (x, y)) in a.tris[..n].iter().zip(&b.tris[..n]).enumerate() {
                     assert_eq!(format!("{x:?}"), format!("{y:?}"), "{what}: record {i}");
                 }
                 for (i, (x, y)) in a.hot.iter().zip(&b.hot).enumerate() {

@@ -23,6 +23,8 @@ pub enum Stage {
     Raster,
     /// Back faces (double-sided materials), with the per-block occlusion test.
     RasterBack,
+    /// Shading records of the triangles a tile newly shows (`raster::fill`).
+    Fill,
     /// Classifying pixels and queueing them for shading.
     Classify,
     /// Shading the queued pixels.
@@ -34,7 +36,7 @@ pub enum Stage {
 }
 
 /// Number of [`Stage`]s.
-pub const STAGE_COUNT: usize = 9;
+pub const STAGE_COUNT: usize = 10;
 
 /// Names of the stages, indexed by `Stage as usize`.
 pub const STAGE_NAMES: [&str; STAGE_COUNT] = [
@@ -43,6 +45,7 @@ pub const STAGE_NAMES: [&str; STAGE_COUNT] = [
     "clear",
     "raster",
     "raster_back",
+    "fill",
     "classify",
     "shade",
     "blend",

@@ -314,3 +314,45 @@ fn a_blended_mesh_at_full_alpha_shows_no_triangle_edges() {
         "{off} of {inside} pixels inside a blended head at alpha 1 differ from the opaque head (worst {worst} levels): triangle edges show through"
     );
 }
+
+/// A double-sided surface seen from behind is shaded from its own attributes. Its back faces
+/// get their shading records only once they hold a sample (set-up skips them): the textured
+/// quad wound the other way round, with its normals flipped to match, is the picture of the
+/// quad seen from the front, with both kernels.
+#[test]
+fn the_back_of_a_double_sided_surface_is_shaded_like_its_front() {
+    use facecast_core::model::AlphaMode;
+    let picture = |back: bool, simd: bool| {
+        let mut av = textured_avatar();
+        av.materials[1].alpha_mode = AlphaMode::Opaque;
+        if back {
+            let p = &mut av.meshes[1].primitives[0];
+            p.indices = vec![0, 2, 1, 0, 3, 2];
+            p.normals = vec![[0., 0., -1.]; 4];
+        }
+        let mut r = Renderer::new(Arc::new(av), cfg(320, 240)).unwrap();
+        r.set_simd(simd);
+        let mut f = RgbaFrame::default();
+        r.render_rgba(&[], &HeadPose::default(), &mut f);
+        f
+    };
+    for simd in [true, false] {
+        let (front, back) = (picture(false, simd), picture(true, simd));
+        // The quad's checker (yellow cells) covers a good part of the picture.
+        let yellow = front
+            .data
+            .chunks_exact(4)
+            .filter(|p| p[0] > 150 && p[1] > 110 && p[2] < 80)
+            .count();
+        let d = mean_diff(&front, &back);
+        eprintln!("simd {simd}: {yellow} yellow pixels, mean difference {d:.3}");
+        assert!(
+            yellow > 1000,
+            "the quad is not in view ({yellow} yellow pixels)"
+        );
+        assert!(
+            d < 0.2,
+            "back differs from front by {d:.3} on average (simd {simd})"
+        );
+    }
+}

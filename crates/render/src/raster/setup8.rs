@@ -14,8 +14,8 @@
 use std::arch::x86_64::*;
 
 use super::{
-    bin, mix, Hot, PVert, Raster, Tri, A_B, A_COL, A_LOD, A_T, A_UV, C_BAD, C_GUARD, C_SCREEN,
-    F_MASK, F_SMALL, SX, SY,
+    bin, mix, FillSrc, Hot, PVert, Raster, Tri, A_B, A_COL, A_LOD, A_T, A_UV, C_BAD, C_GUARD,
+    C_SCREEN, F_FRONT, F_MASK, F_SMALL, P_BIG, P_FRONT, P_ID, SX, SY,
 };
 use crate::scene::{VAttr, VOut};
 use crate::shade::avx2::{set, seti, transpose8};
@@ -387,6 +387,9 @@ impl Raster {
             q.front[j] = q.front[0];
         }
         let m = &self.mats[mi as usize];
+        // Shading records now for front faces and the triangles rasterisation reads; only
+        // queues of back faces alone leave theirs to `super::fill`.
+        let now = m.alpha != AlphaMode::Opaque || q.front[..n].contains(&1);
         let front = _mm256_cmpeq_epi32(
             _mm256_loadu_si256(q.front.as_ptr() as *const __m256i),
             seti(1),
@@ -454,126 +457,22 @@ impl Raster {
         let za = dot3([fa0, fa1, fa2], iw);
         let zb = dot3([fb0, fb1, fb2], iw);
         let zmax = _mm256_max_ps(_mm256_max_ps(iw[0], iw[1]), iw[2]);
-        let base_id = self.tris.len() as u32;
+        let base_id = self.hot.len() as u32;
         let id = _mm256_add_epi32(
             seti(base_id as i32),
             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
         );
-        let flags = F_SMALL
-            | if matches!(m.alpha, AlphaMode::Mask(_)) {
-                F_MASK
-            } else {
-                0
-            };
-        // The shading record, word by word (see `Tri`): ox oy fa fb q, n (9), a (14).
-        let fz = _mm256_setzero_ps();
-        let mut w = [fz; 32];
-        w[0] = ox;
-        w[1] = oy;
-        w[2] = fa1;
-        w[3] = fa2;
-        w[4] = fb1;
-        w[5] = fb2;
-        w[6] = iw[0];
-        w[7] = _mm256_sub_ps(iw[1], iw[0]);
-        w[8] = _mm256_sub_ps(iw[2], iw[0]);
-        let sgn = _mm256_blendv_ps(set(-1.0), set(1.0), _mm256_castsi256_ps(front));
-        if !m.unlit {
-            let s = [
-                _mm256_mul_ps(iw[0], sgn),
-                _mm256_mul_ps(iw[1], sgn),
-                _mm256_mul_ps(iw[2], sgn),
-            ];
-            let nv = [
-                [p[0][4], p[0][5], p[0][6]],
-                [p[1][4], p[1][5], p[1][6]],
-                [p[2][4], p[2][5], p[2][6]],
-            ];
-            plane::<3>(&mut w[9..18], nv, s);
-        }
-        let ab = attrs.as_ptr() as *const u8;
-        if m.col_planes {
-            let a = rows8x3(ab, &q.v, AV);
-            let cv = [
-                [a[0][4], a[0][5], a[0][6], a[0][7]],
-                [a[1][4], a[1][5], a[1][6], a[1][7]],
-                [a[2][4], a[2][5], a[2][6], a[2][7]],
-            ];
-            plane::<4>(&mut w[18 + A_COL..18 + A_COL + 12], cv, iw);
-        }
-        if let Some(ti) = m.plane_tex() {
-            let uo = if ti.uv1 { 2 } else { 0 };
-            let a = rows8x3(ab, &q.v, AV);
-            let uv = [
-                [a[0][uo], a[0][uo + 1]],
-                [a[1][uo], a[1][uo + 1]],
-                [a[2][uo], a[2][uo + 1]],
-            ];
-            plane::<2>(&mut w[18 + A_UV..18 + A_UV + 6], uv, iw);
-            let [u0, u1, u2] = uv;
-            let (du1, dv1) = (_mm256_sub_ps(u1[0], u0[0]), _mm256_sub_ps(u1[1], u0[1]));
-            let (du2, dv2) = (_mm256_sub_ps(u2[0], u0[0]), _mm256_sub_ps(u2[1], u0[1]));
-            let uva = _mm256_andnot_ps(
-                set(-0.0),
-                _mm256_sub_ps(_mm256_mul_ps(du1, dv2), _mm256_mul_ps(du2, dv1)),
-            );
-            let px_area = _mm256_div_ps(areaf, set(256.0));
-            w[18 + A_LOD] = _mm256_mul_ps(
-                _mm256_div_ps(uva, px_area),
-                _mm256_mul_ps(_mm256_mul_ps(iw[0], iw[1]), iw[2]),
-            );
-            if m.normal_tex.is_some() {
-                let vb = verts.as_ptr() as *const u8;
-                let vr = rows8x3(vb, &q.v, VO);
-                let mut e1 = [fz; 3];
-                let mut e2 = [fz; 3];
-                for c in 0..3 {
-                    e1[c] = _mm256_sub_ps(vr[1][3 + c], vr[0][3 + c]);
-                    e2[c] = _mm256_sub_ps(vr[2][3 + c], vr[0][3 + c]);
-                }
-                let det = _mm256_sub_ps(_mm256_mul_ps(du1, dv2), _mm256_mul_ps(du2, dv1));
-                let det_ok =
-                    _mm256_cmp_ps::<_CMP_GT_OQ>(_mm256_andnot_ps(set(-0.0), det), set(1e-20));
-                if _mm256_movemask_ps(det_ok) != 0 {
-                    let r = _mm256_div_ps(set(1.0), det);
-                    let nr = _mm256_xor_ps(r, set(-0.0));
-                    let mut tt = [fz; 3];
-                    let mut bb = [fz; 3];
-                    for c in 0..3 {
-                        tt[c] = _mm256_mul_ps(
-                            _mm256_sub_ps(_mm256_mul_ps(e1[c], dv2), _mm256_mul_ps(e2[c], dv1)),
-                            r,
-                        );
-                        bb[c] = _mm256_mul_ps(
-                            _mm256_sub_ps(_mm256_mul_ps(e2[c], du1), _mm256_mul_ps(e1[c], du2)),
-                            nr,
-                        );
-                    }
-                    let (lt, lb) = (dot3(tt, tt), dot3(bb, bb));
-                    let tiny = set(1e-24);
-                    let inf = set(f32::INFINITY);
-                    let ok = _mm256_and_ps(
-                        _mm256_and_ps(
-                            det_ok,
-                            _mm256_and_ps(
-                                _mm256_cmp_ps::<_CMP_GT_OQ>(lt, tiny),
-                                _mm256_cmp_ps::<_CMP_GT_OQ>(lb, tiny),
-                            ),
-                        ),
-                        _mm256_and_ps(
-                            _mm256_cmp_ps::<_CMP_LT_OQ>(lt, inf),
-                            _mm256_cmp_ps::<_CMP_LT_OQ>(lb, inf),
-                        ),
-                    );
-                    let st = _mm256_div_ps(sgn, _mm256_sqrt_ps(lt));
-                    let sb = _mm256_div_ps(sgn, _mm256_sqrt_ps(lb));
-                    for c in 0..3 {
-                        w[18 + A_T + c] = _mm256_and_ps(_mm256_mul_ps(tt[c], st), ok);
-                        w[18 + A_B + c] = _mm256_and_ps(_mm256_mul_ps(bb[c], sb), ok);
-                    }
-                }
-            }
-        }
+        let flags = _mm256_or_si256(
+            seti(
+                (F_SMALL
+                    | if matches!(m.alpha, AlphaMode::Mask(_)) {
+                        F_MASK
+                    } else {
+                        0
+                    }) as i32,
+            ),
+            _mm256_and_si256(front, seti(F_FRONT as i32)),
+        );
         // The raster record (see `Hot`): ea, eb as i16, ec, bbox as u16, depth plane, id, flags.
         let h: [__m256; 16] = [
             pack(ea[0], ea[1]),
@@ -591,20 +490,12 @@ impl Raster {
             zb,
             zmax,
             _mm256_castsi256_ps(id),
-            _mm256_castsi256_ps(seti(flags as i32)),
+            _mm256_castsi256_ps(flags),
         ];
-        self.tris.reserve(8);
         self.hot.reserve(8);
-        // Safety: both vectors have room for eight more records (reserved above); every record
-        // `base_id + j` for `j < n` is written whole (32 and 16 words) before the lengths grow,
-        // and `Tri` and `Hot` are plain words.
-        let tp = self.tris.as_mut_ptr().add(base_id as usize) as *mut f32;
-        for b in 0..4 {
-            let rows = transpose8(w[8 * b..8 * b + 8].try_into().expect("8"));
-            for (j, row) in rows.iter().enumerate().take(n) {
-                _mm256_storeu_ps(tp.add(32 * j + 8 * b), *row);
-            }
-        }
+        // Safety: the vector has room for eight more records (reserved above); every record
+        // `base_id + j` for `j < n` is written whole (16 words) before the length grows, and
+        // `Hot` is plain words.
         let hp = self.hot.as_mut_ptr().add(self.hot.len()) as *mut f32;
         for b in 0..2 {
             let rows = transpose8(h[8 * b..8 * b + 8].try_into().expect("8"));
@@ -612,8 +503,7 @@ impl Raster {
                 _mm256_storeu_ps(hp.add(16 * j + 8 * b), *row);
             }
         }
-        let (tl, hl) = (self.tris.len(), self.hot.len());
-        self.tris.set_len(tl + n);
+        let hl = self.hot.len();
         self.hot.set_len(hl + n);
         for j in 0..n {
             let vi = [q.v[0][j], q.v[1][j], q.v[2][j]];
@@ -634,6 +524,245 @@ impl Raster {
             } else {
                 bin(&mut self.bins_back, self.tiles_x, &self.hot[id as usize]);
             }
+        }
+        if now {
+            let mut e = [0u32; 8];
+            for j in 0..n {
+                let id = base_id + j as u32;
+                e[j] = id | if q.front[j] != 0 { P_FRONT } else { 0 };
+                self.ready_slots(id as usize + 1);
+                self.ready[id as usize / 64] |= 1 << (id % 64);
+            }
+            let src = FillSrc {
+                hot: &self.hot,
+                tv: &self.tv,
+                tmat: &self.tmat,
+                mats: &self.mats,
+                proj: &self.proj,
+                verts,
+                attrs,
+            };
+            fill8(&mut self.tris, &src, &e, n, mi);
+        }
+    }
+}
+
+/// [`super::fill`] with AVX2: triangles whose edges fit in i32 eight at a time (consecutive
+/// ones whose materials' records are of one kind, `MatInfo::record_kind`, form a group), the
+/// others one by one.
+///
+/// # Safety
+/// AVX2 present; every id indexes `src.hot`, `src.tv`, `src.tmat` and `tris`, and the vertex
+/// indices in `src.tv` index `src.proj`, `src.verts` and `src.attrs`.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn fill8_all(tris: &mut [Tri], src: &FillSrc, ids: &[u32]) {
+    assert!(src.hot.len() <= tris.len() && src.tv.len() == src.hot.len());
+    let mut g = [0u32; 8];
+    let mut n = 0;
+    let (mut mat, mut kind) = (0, 0);
+    for (i, &e) in ids.iter().enumerate() {
+        // The vertex records are spread over the arrays: start loading them a group ahead
+        // (their indices two groups ahead).
+        if let Some(&a) = ids.get(i + 16) {
+            prefetch(src.tv.as_ptr().add((a & P_ID) as usize) as *const u8);
+        }
+        if let Some(&a) = ids.get(i + 8) {
+            let t = src.tv.get_unchecked((a & P_ID) as usize);
+            for &v in t {
+                prefetch(src.proj.as_ptr().add(v as usize) as *const u8);
+                prefetch(src.attrs.as_ptr().add(v as usize) as *const u8);
+            }
+        }
+        let id = e & P_ID;
+        if e & P_BIG != 0 {
+            super::fill_tri(&mut tris[id as usize], src, id, src.tmat[id as usize]);
+            continue;
+        }
+        let mi = src.tmat[id as usize];
+        let k = src.mats[mi as usize].record_kind();
+        if n > 0 && k != kind {
+            fill8(tris, src, &g, n, mat);
+            n = 0;
+        }
+        (mat, kind) = (mi, k);
+        g[n] = e;
+        n += 1;
+        if n == 8 {
+            fill8(tris, src, &g, n, mat);
+            n = 0;
+        }
+    }
+    if n > 0 {
+        fill8(tris, src, &g, n, mat);
+    }
+}
+
+/// Starts loading the cache line at `p` (no architectural effect).
+#[inline(always)]
+unsafe fn prefetch(p: *const u8) {
+    _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
+}
+
+/// The shading records of the first `n` triangles of `ids` ([`super::pending`] entries; all small, all of materials whose
+/// records are of the kind of `mi`'s), with the arithmetic of [`super::fill_tri`] in the same
+/// order (no fused operations).
+///
+/// Safety (caller): as [`fill8_all`], and `ids[..n]` are below `tris.len()`.
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn fill8(tris: &mut [Tri], src: &FillSrc, ids: &[u32; 8], n: usize, mi: u32) {
+    let m = &src.mats[mi as usize];
+    let mut v = [[0u32; 8]; 3];
+    let mut fr = [0i32; 8];
+    for j in 0..8 {
+        // Lanes past `n` repeat the first triangle (computed, not stored).
+        let e = ids[if j < n { j } else { 0 }];
+        let t = src.tv[(e & P_ID) as usize];
+        v[0][j] = t[0];
+        v[1][j] = t[1];
+        v[2][j] = t[2];
+        fr[j] = (e & P_FRONT) as i32;
+    }
+    let front = _mm256_cmpeq_epi32(
+        _mm256_loadu_si256(fr.as_ptr() as *const __m256i),
+        seti(P_FRONT as i32),
+    );
+    let p = rows8x3(src.proj.as_ptr() as *const u8, &v, PV);
+    let x = [int(p[0][0]), int(p[1][0]), int(p[2][0])];
+    let y = [int(p[0][1]), int(p[1][1]), int(p[2][1])];
+    let iw = [p[0][2], p[1][2], p[2][2]];
+    // Counter-clockwise in set-up order: a positive area, exact in i32 (small triangles).
+    let area = _mm256_sub_epi32(
+        _mm256_mullo_epi32(_mm256_sub_epi32(x[1], x[0]), _mm256_sub_epi32(y[2], y[0])),
+        _mm256_mullo_epi32(_mm256_sub_epi32(x[2], x[0]), _mm256_sub_epi32(y[1], y[0])),
+    );
+    let areaf = _mm256_cvtepi32_ps(area);
+    let inv_area = _mm256_div_ps(set(1.0), areaf);
+    let (fa1, fa2) = (
+        f16(_mm256_sub_epi32(y[2], y[0]), inv_area),
+        f16(_mm256_sub_epi32(y[0], y[1]), inv_area),
+    );
+    let (fb1, fb2) = (
+        f16(_mm256_sub_epi32(x[0], x[2]), inv_area),
+        f16(_mm256_sub_epi32(x[1], x[0]), inv_area),
+    );
+    let ox = _mm256_div_ps(_mm256_cvtepi32_ps(x[0]), set(16.0));
+    let oy = _mm256_div_ps(_mm256_cvtepi32_ps(y[0]), set(16.0));
+    // The shading record, word by word (see `Tri`): ox oy fa fb q, n (9), a (14).
+    let fz = _mm256_setzero_ps();
+    let mut w = [fz; 32];
+    w[0] = ox;
+    w[1] = oy;
+    w[2] = fa1;
+    w[3] = fa2;
+    w[4] = fb1;
+    w[5] = fb2;
+    w[6] = iw[0];
+    w[7] = _mm256_sub_ps(iw[1], iw[0]);
+    w[8] = _mm256_sub_ps(iw[2], iw[0]);
+    let sgn = _mm256_blendv_ps(set(-1.0), set(1.0), _mm256_castsi256_ps(front));
+    if !m.unlit {
+        let s = [
+            _mm256_mul_ps(iw[0], sgn),
+            _mm256_mul_ps(iw[1], sgn),
+            _mm256_mul_ps(iw[2], sgn),
+        ];
+        let nv = [
+            [p[0][4], p[0][5], p[0][6]],
+            [p[1][4], p[1][5], p[1][6]],
+            [p[2][4], p[2][5], p[2][6]],
+        ];
+        plane::<3>(&mut w[9..18], nv, s);
+    }
+    let ab = src.attrs.as_ptr() as *const u8;
+    if m.col_planes {
+        let a = rows8x3(ab, &v, AV);
+        let cv = [
+            [a[0][4], a[0][5], a[0][6], a[0][7]],
+            [a[1][4], a[1][5], a[1][6], a[1][7]],
+            [a[2][4], a[2][5], a[2][6], a[2][7]],
+        ];
+        plane::<4>(&mut w[18 + A_COL..18 + A_COL + 12], cv, iw);
+    }
+    if let Some(ti) = m.plane_tex() {
+        let uo = if ti.uv1 { 2 } else { 0 };
+        let a = rows8x3(ab, &v, AV);
+        let uv = [
+            [a[0][uo], a[0][uo + 1]],
+            [a[1][uo], a[1][uo + 1]],
+            [a[2][uo], a[2][uo + 1]],
+        ];
+        plane::<2>(&mut w[18 + A_UV..18 + A_UV + 6], uv, iw);
+        let [u0, u1, u2] = uv;
+        let (du1, dv1) = (_mm256_sub_ps(u1[0], u0[0]), _mm256_sub_ps(u1[1], u0[1]));
+        let (du2, dv2) = (_mm256_sub_ps(u2[0], u0[0]), _mm256_sub_ps(u2[1], u0[1]));
+        let uva = _mm256_andnot_ps(
+            set(-0.0),
+            _mm256_sub_ps(_mm256_mul_ps(du1, dv2), _mm256_mul_ps(du2, dv1)),
+        );
+        let px_area = _mm256_div_ps(areaf, set(256.0));
+        w[18 + A_LOD] = _mm256_mul_ps(
+            _mm256_div_ps(uva, px_area),
+            _mm256_mul_ps(_mm256_mul_ps(iw[0], iw[1]), iw[2]),
+        );
+        if m.normal_tex.is_some() {
+            let vb = src.verts.as_ptr() as *const u8;
+            let vr = rows8x3(vb, &v, VO);
+            let mut e1 = [fz; 3];
+            let mut e2 = [fz; 3];
+            for c in 0..3 {
+                e1[c] = _mm256_sub_ps(vr[1][3 + c], vr[0][3 + c]);
+                e2[c] = _mm256_sub_ps(vr[2][3 + c], vr[0][3 + c]);
+            }
+            let det = _mm256_sub_ps(_mm256_mul_ps(du1, dv2), _mm256_mul_ps(du2, dv1));
+            let det_ok = _mm256_cmp_ps::<_CMP_GT_OQ>(_mm256_andnot_ps(set(-0.0), det), set(1e-20));
+            if _mm256_movemask_ps(det_ok) != 0 {
+                let r = _mm256_div_ps(set(1.0), det);
+                let nr = _mm256_xor_ps(r, set(-0.0));
+                let mut tt = [fz; 3];
+                let mut bb = [fz; 3];
+                for c in 0..3 {
+                    tt[c] = _mm256_mul_ps(
+                        _mm256_sub_ps(_mm256_mul_ps(e1[c], dv2), _mm256_mul_ps(e2[c], dv1)),
+                        r,
+                    );
+                    bb[c] = _mm256_mul_ps(
+                        _mm256_sub_ps(_mm256_mul_ps(e2[c], du1), _mm256_mul_ps(e1[c], du2)),
+                        nr,
+                    );
+                }
+                let (lt, lb) = (dot3(tt, tt), dot3(bb, bb));
+                let tiny = set(1e-24);
+                let inf = set(f32::INFINITY);
+                let ok = _mm256_and_ps(
+                    _mm256_and_ps(
+                        det_ok,
+                        _mm256_and_ps(
+                            _mm256_cmp_ps::<_CMP_GT_OQ>(lt, tiny),
+                            _mm256_cmp_ps::<_CMP_GT_OQ>(lb, tiny),
+                        ),
+                    ),
+                    _mm256_and_ps(
+                        _mm256_cmp_ps::<_CMP_LT_OQ>(lt, inf),
+                        _mm256_cmp_ps::<_CMP_LT_OQ>(lb, inf),
+                    ),
+                );
+                let st = _mm256_div_ps(sgn, _mm256_sqrt_ps(lt));
+                let sb = _mm256_div_ps(sgn, _mm256_sqrt_ps(lb));
+                for c in 0..3 {
+                    w[18 + A_T + c] = _mm256_and_ps(_mm256_mul_ps(tt[c], st), ok);
+                    w[18 + A_B + c] = _mm256_and_ps(_mm256_mul_ps(bb[c], sb), ok);
+                }
+            }
+        }
+    }
+    // Safety: every `ids[j]`, `j < n`, is below `tris.len()` (asserted by the caller's
+    // contract and `fill8_all`); a record is 32 words, written as four rows.
+    let tp = tris.as_mut_ptr() as *mut f32;
+    for b in 0..4 {
+        let rows = transpose8(w[8 * b..8 * b + 8].try_into().expect("8"));
+        for (j, row) in rows.iter().enumerate().take(n) {
+            _mm256_storeu_ps(tp.add(32 * (ids[j] & P_ID) as usize + 8 * b), *row);
         }
     }
 }
