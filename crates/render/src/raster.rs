@@ -1425,17 +1425,13 @@ impl Raster {
         self.hot.push(h);
         if now {
             self.ready_slots(id as usize + 1);
-            self.ready[id as usize / 64] |= 1 << (id % 64);
-            let src = FillSrc {
-                hot: &self.hot,
-                tv: &self.tv,
-                tmat: &self.tmat,
-                mats: &self.mats,
-                proj: &self.proj,
-                verts,
-                attrs,
-            };
-            fill_tri(&mut self.tris[id as usize], &src, id, mat);
+            mark_ready(&mut self.ready, id);
+            fill_tri(
+                &mut self.tris[id as usize],
+                &fill_src!(self, verts, attrs),
+                id,
+                mat,
+            );
         }
     }
 
@@ -1456,15 +1452,7 @@ impl Raster {
     #[cfg(test)]
     fn fill_all(&mut self, geo: &Geometry, simd8: bool) {
         let ids: Vec<u32> = self.hot.iter().map(pending).collect();
-        let src = FillSrc {
-            hot: &self.hot,
-            tv: &self.tv,
-            tmat: &self.tmat,
-            mats: &self.mats,
-            proj: &self.proj,
-            verts: &geo.verts,
-            attrs: &geo.attrs,
-        };
+        let src = fill_src!(self, &geo.verts, &geo.attrs);
         fill(&mut self.tris, &src, &ids, simd8);
         self.ready.fill(u64::MAX);
     }
@@ -1633,18 +1621,9 @@ impl Raster {
                     let t = crate::stages::lap(Stage::RasterBack, t);
                     if np > 0 {
                         for &e in &self.pending[..np] {
-                            let id = e & P_ID;
-                            self.ready[id as usize / 64] |= 1 << (id % 64);
+                            mark_ready(&mut self.ready, e & P_ID);
                         }
-                        let src = FillSrc {
-                            hot: &self.hot,
-                            tv: &self.tv,
-                            tmat: &self.tmat,
-                            mats: &self.mats,
-                            proj: &self.proj,
-                            verts: &geo.verts,
-                            attrs: &geo.attrs,
-                        };
+                        let src = fill_src!(self, &geo.verts, &geo.attrs);
                         fill(&mut self.tris, &src, &self.pending[..np], simd);
                         kern.tris = self.tris.as_ptr() as *const u8;
                     }
@@ -1868,6 +1847,29 @@ impl Raster {
             }
         }
     }
+}
+
+/// [`FillSrc`] over a [`Raster`]'s set-up and the vertex data `verts`, `attrs` (a macro, so
+/// that the raster's shading records stay free to be written while it is borrowed).
+macro_rules! fill_src {
+    ($r:expr, $verts:expr, $attrs:expr) => {
+        FillSrc {
+            hot: &$r.hot,
+            tv: &$r.tv,
+            tmat: &$r.tmat,
+            mats: &$r.mats,
+            proj: &$r.proj,
+            verts: $verts,
+            attrs: $attrs,
+        }
+    };
+}
+pub(crate) use fill_src;
+
+/// Marks triangle `id`'s shading record as written this frame.
+#[inline(always)]
+fn mark_ready(ready: &mut [u64], id: u32) {
+    ready[id as usize / 64] |= 1 << (id % 64);
 }
 
 /// What writing shading records reads: this frame's set-up (raster records, vertex indices,

@@ -14,8 +14,8 @@
 use std::arch::x86_64::*;
 
 use super::{
-    bin, mix, FillSrc, Hot, PVert, Raster, Tri, A_B, A_COL, A_LOD, A_T, A_UV, C_BAD, C_GUARD,
-    C_SCREEN, F_FRONT, F_MASK, F_SMALL, P_BIG, P_FRONT, P_ID, SX, SY,
+    bin, fill_src, mark_ready, mix, FillSrc, Hot, PVert, Raster, Tri, A_B, A_COL, A_LOD, A_T, A_UV,
+    C_BAD, C_GUARD, C_SCREEN, F_FRONT, F_MASK, F_SMALL, P_BIG, P_FRONT, P_ID, SX, SY,
 };
 use crate::scene::{VAttr, VOut};
 use crate::shade::avx2::{set, seti, transpose8};
@@ -531,18 +531,9 @@ impl Raster {
                 let id = base_id + j as u32;
                 e[j] = id | if q.front[j] != 0 { P_FRONT } else { 0 };
                 self.ready_slots(id as usize + 1);
-                self.ready[id as usize / 64] |= 1 << (id % 64);
+                mark_ready(&mut self.ready, id);
             }
-            let src = FillSrc {
-                hot: &self.hot,
-                tv: &self.tv,
-                tmat: &self.tmat,
-                mats: &self.mats,
-                proj: &self.proj,
-                verts,
-                attrs,
-            };
-            fill8(&mut self.tris, &src, &e, n, mi);
+            fill8(&mut self.tris, &fill_src!(self, verts, attrs), &e, n, mi);
         }
     }
 }
