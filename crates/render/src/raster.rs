@@ -1587,6 +1587,7 @@ impl Raster {
                             prefetch_l1(hot, ahead);
                         }
                         let h = &hot[id as usize];
+                        prefetch_tri(tris, h);
                         raster_opaque(&ctx, h, (tris, big, simd), x0, y0, tw, th, depth, ids);
                     }
                     let t = crate::stages::lap(Stage::Raster, t);
@@ -2343,6 +2344,25 @@ fn prefetch_l1<T>(records: &[T], id: u32) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (records, id);
+}
+
+/// Starts loading the shading record of a front face being rasterised (into L2): the tile's
+/// shading reads it soon after, and set-up wrote it long before.
+#[inline(always)]
+fn prefetch_tri(tris: &[Tri], h: &Hot) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(t) = tris.get(h.id as usize) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
+        let p = t as *const Tri as *const i8;
+        // Safety: a prefetch has no architectural effect; `p` and `p + 64` lie inside the
+        // record (`Tri` is 128 bytes, cache-line aligned).
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T1>(p);
+            _mm_prefetch::<_MM_HINT_T1>(p.add(64));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (tris, h);
 }
 
 /// Edge of the depth-rejection blocks in pixels, and blocks per tile edge.
