@@ -541,8 +541,8 @@ pub struct Raster {
     tris: Vec<Tri>,
     /// One bit per triangle: its shading record in `tris` is written.
     ready: Vec<u64>,
-    /// Back faces whose shading records the current tile still needs ([`pending`] entries;
-    /// room for every triangle, so that drawing appends without checks).
+    /// Back faces whose shading records the current tile still needs (room for every
+    /// triangle, so that drawing appends without checks).
     pending: Vec<u32>,
     /// Material of each triangle in `tris` (compact: read per pixel when classifying).
     tmat: Vec<u32>,
@@ -698,19 +698,6 @@ impl MatInfo {
     #[inline(always)]
     pub(crate) fn plane_tex(&self) -> Option<&TexInfo> {
         self.base_tex.as_ref().or(self.normal_tex.as_ref())
-    }
-
-    /// Which planes a shading record of this material holds: materials of one kind have their
-    /// records written by the same arithmetic (so eight at a time, whatever the material).
-    #[inline(always)]
-    pub(crate) fn record_kind(&self) -> u32 {
-        self.unlit as u32
-            | (self.col_planes as u32) << 1
-            | match self.plane_tex() {
-                None => 0,
-                Some(t) => 4 << t.uv1 as u32,
-            }
-            | (self.normal_tex.is_some() as u32) << 4
     }
 }
 
@@ -1201,9 +1188,11 @@ impl Raster {
         }
         let n = self.hot.len();
         self.ready_slots(n);
-        // A buffer with room for every triangle (`draw` appends without checks).
-        self.pending.clear();
-        self.pending.resize(n + 1, 0);
+        // Room for every triangle (`draw` appends without checks: a tile's list holds fewer
+        // entries than its back-face bin).
+        if self.pending.len() < n {
+            self.pending.resize(n, 0);
+        }
         let mut keys = std::mem::take(&mut self.blend_keys);
         keys.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
         for &(_, id) in &keys {
@@ -1451,7 +1440,7 @@ impl Raster {
     /// ask for), eight at a time with `simd8` (needs AVX2) or one by one.
     #[cfg(test)]
     fn fill_all(&mut self, geo: &Geometry, simd8: bool) {
-        let ids: Vec<u32> = self.hot.iter().map(pending).collect();
+        let ids: Vec<u32> = (0..self.hot.len() as u32).collect();
         let src = fill_src!(self, &geo.verts, &geo.attrs);
         fill(&mut self.tris, &src, &ids, simd8);
         self.ready.fill(u64::MAX);
@@ -1615,14 +1604,14 @@ impl Raster {
                             );
                             let (word, bit) = (id as usize / 64, 1u64 << (id % 64));
                             // A tile draws a triangle once: `np` stays below `pend.len()`.
-                            pend[np] = pending(h);
+                            pend[np] = id;
                             np += (wrote && ready[word] & bit == 0) as usize;
                         }
                     }
                     let t = crate::stages::lap(Stage::RasterBack, t);
                     if np > 0 {
-                        for &e in &self.pending[..np] {
-                            mark_ready(&mut self.ready, e & P_ID);
+                        for &id in &self.pending[..np] {
+                            mark_ready(&mut self.ready, id);
                         }
                         let src = fill_src!(self, &geo.verts, &geo.attrs);
                         fill(&mut self.tris, &src, &self.pending[..np], simd);
@@ -1885,21 +1874,7 @@ pub(crate) struct FillSrc<'a> {
     attrs: &'a [VAttr],
 }
 
-/// [`fill`]'s list entry for a triangle: its id, with what the eight-wide path asks of its raster
-/// record (`P_BIG`, `P_FRONT`) so that it need not read it again.
-#[inline(always)]
-fn pending(h: &Hot) -> u32 {
-    h.id | if h.flags & F_SMALL == 0 { P_BIG } else { 0 }
-        | if h.flags & F_FRONT != 0 { P_FRONT } else { 0 }
-}
-
-/// [`pending`] entries: the triangle id, and flags for its edges not fitting in i32 and for a
-/// front face. (Ids stay far below 2^30: a frame's triangles are bounded by its index lists.)
-const P_ID: u32 = (1 << 30) - 1;
-const P_FRONT: u32 = 1 << 30;
-const P_BIG: u32 = 1 << 31;
-
-/// Writes the shading records of the triangles in `ids` ([`pending`] entries) into `tris`:
+/// Writes the shading records of the triangles `ids` into `tris`:
 /// with `simd8` (AVX2 present) eight at a time where their edges fit in i32, else one by one;
 /// the same bits either way.
 ///
@@ -1918,8 +1893,7 @@ fn fill(tris: &mut [Tri], src: &FillSrc, ids: &[u32], simd8: bool) {
         return;
     }
     let _ = simd8;
-    for &e in ids {
-        let id = e & P_ID;
+    for &id in ids {
         fill_tri(&mut tris[id as usize], src, id, src.tmat[id as usize]);
     }
 }

@@ -15,7 +15,7 @@ use std::arch::x86_64::*;
 
 use super::{
     bin, fill_src, mark_ready, mix, FillSrc, Hot, PVert, Raster, Tri, A_B, A_COL, A_LOD, A_T, A_UV,
-    C_BAD, C_GUARD, C_SCREEN, F_FRONT, F_MASK, F_SMALL, P_BIG, P_FRONT, P_ID, SX, SY,
+    C_BAD, C_GUARD, C_SCREEN, F_FRONT, F_MASK, F_SMALL, SX, SY,
 };
 use crate::scene::{VAttr, VOut};
 use crate::shade::avx2::{set, seti, transpose8};
@@ -526,21 +526,19 @@ impl Raster {
             }
         }
         if now {
-            let mut e = [0u32; 8];
-            for j in 0..n {
-                let id = base_id + j as u32;
-                e[j] = id | if q.front[j] != 0 { P_FRONT } else { 0 };
-                self.ready_slots(id as usize + 1);
-                mark_ready(&mut self.ready, id);
+            let mut ids = [0u32; 8];
+            self.ready_slots(base_id as usize + n);
+            for (j, id) in ids.iter_mut().enumerate().take(n) {
+                *id = base_id + j as u32;
+                mark_ready(&mut self.ready, *id);
             }
-            fill8(&mut self.tris, &fill_src!(self, verts, attrs), &e, n, mi);
+            fill8(&mut self.tris, &fill_src!(self, verts, attrs), &ids, n, mi);
         }
     }
 }
 
 /// [`super::fill`] with AVX2: triangles whose edges fit in i32 eight at a time (consecutive
-/// ones whose materials' records are of one kind, `MatInfo::record_kind`, form a group), the
-/// others one by one.
+/// ones of one material form a group), the others one by one.
 ///
 /// # Safety
 /// AVX2 present; every id indexes `src.hot`, `src.tv`, `src.tmat` and `tris`, and the vertex
@@ -550,33 +548,19 @@ pub(super) unsafe fn fill8_all(tris: &mut [Tri], src: &FillSrc, ids: &[u32]) {
     assert!(src.hot.len() <= tris.len() && src.tv.len() == src.hot.len());
     let mut g = [0u32; 8];
     let mut n = 0;
-    let (mut mat, mut kind) = (0, 0);
-    for (i, &e) in ids.iter().enumerate() {
-        // The vertex records are spread over the arrays: start loading them a group ahead
-        // (their indices two groups ahead).
-        if let Some(&a) = ids.get(i + 16) {
-            prefetch(src.tv.as_ptr().add((a & P_ID) as usize) as *const u8);
-        }
-        if let Some(&a) = ids.get(i + 8) {
-            let t = src.tv.get_unchecked((a & P_ID) as usize);
-            for &v in t {
-                prefetch(src.proj.as_ptr().add(v as usize) as *const u8);
-                prefetch(src.attrs.as_ptr().add(v as usize) as *const u8);
-            }
-        }
-        let id = e & P_ID;
-        if e & P_BIG != 0 {
-            super::fill_tri(&mut tris[id as usize], src, id, src.tmat[id as usize]);
+    let mut mat = 0;
+    for &id in ids {
+        let mi = src.tmat[id as usize];
+        if src.hot[id as usize].flags & F_SMALL == 0 {
+            super::fill_tri(&mut tris[id as usize], src, id, mi);
             continue;
         }
-        let mi = src.tmat[id as usize];
-        let k = src.mats[mi as usize].record_kind();
-        if n > 0 && k != kind {
+        if n > 0 && mi != mat {
             fill8(tris, src, &g, n, mat);
             n = 0;
         }
-        (mat, kind) = (mi, k);
-        g[n] = e;
+        mat = mi;
+        g[n] = id;
         n += 1;
         if n == 8 {
             fill8(tris, src, &g, n, mat);
@@ -588,15 +572,9 @@ pub(super) unsafe fn fill8_all(tris: &mut [Tri], src: &FillSrc, ids: &[u32]) {
     }
 }
 
-/// Starts loading the cache line at `p` (no architectural effect).
-#[inline(always)]
-unsafe fn prefetch(p: *const u8) {
-    _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
-}
-
-/// The shading records of the first `n` triangles of `ids` ([`super::pending`] entries; all small, all of materials whose
-/// records are of the kind of `mi`'s), with the arithmetic of [`super::fill_tri`] in the same
-/// order (no fused operations).
+/// The shading records of the first `n` triangles of `ids` (all small, all of material `mi`,
+/// their raster records written), with the arithmetic of [`super::fill_tri`] in the same order
+/// (no fused operations).
 ///
 /// Safety (caller): as [`fill8_all`], and `ids[..n]` are below `tris.len()`.
 #[target_feature(enable = "avx2")]
@@ -607,16 +585,16 @@ unsafe fn fill8(tris: &mut [Tri], src: &FillSrc, ids: &[u32; 8], n: usize, mi: u
     let mut fr = [0i32; 8];
     for j in 0..8 {
         // Lanes past `n` repeat the first triangle (computed, not stored).
-        let e = ids[if j < n { j } else { 0 }];
-        let t = src.tv[(e & P_ID) as usize];
+        let id = ids[if j < n { j } else { 0 }] as usize;
+        let t = src.tv[id];
         v[0][j] = t[0];
         v[1][j] = t[1];
         v[2][j] = t[2];
-        fr[j] = (e & P_FRONT) as i32;
+        fr[j] = (src.hot[id].flags & F_FRONT) as i32;
     }
     let front = _mm256_cmpeq_epi32(
         _mm256_loadu_si256(fr.as_ptr() as *const __m256i),
-        seti(P_FRONT as i32),
+        seti(F_FRONT as i32),
     );
     let p = rows8x3(src.proj.as_ptr() as *const u8, &v, PV);
     let x = [int(p[0][0]), int(p[1][0]), int(p[2][0])];
@@ -753,7 +731,7 @@ unsafe fn fill8(tris: &mut [Tri], src: &FillSrc, ids: &[u32; 8], n: usize, mi: u
     for b in 0..4 {
         let rows = transpose8(w[8 * b..8 * b + 8].try_into().expect("8"));
         for (j, row) in rows.iter().enumerate().take(n) {
-            _mm256_storeu_ps(tp.add(32 * (ids[j] & P_ID) as usize + 8 * b), *row);
+            _mm256_storeu_ps(tp.add(32 * ids[j] as usize + 8 * b), *row);
         }
     }
 }
