@@ -554,8 +554,10 @@ pub struct Raster {
     /// What rasterisation reads of each triangle (indexed like `tris`).
     hot: Vec<Hot>,
     bins: Vec<Vec<u32>>,
-    /// Opaque back-facing triangles of double-sided materials, drawn after the front faces and
-    /// skipped where the depth buffer already holds nearer samples everywhere under them.
+    /// Opaque back-facing triangles of double-sided materials, and every opaque triangle of
+    /// the draws in `defer`: drawn after the other opaque triangles, skipped where the depth
+    /// buffer already holds nearer samples everywhere under them, and given their shading
+    /// records only once they hold a sample.
     bins_back: Vec<Vec<u32>>,
     bins_blend: Vec<Vec<u32>>,
     /// Per 8×8-pixel block of the current tile: the farthest depth (smallest 1/w) of its samples.
@@ -604,6 +606,19 @@ pub struct Raster {
     batch: Box<Batch>,
     /// Use the AVX2 kernels when the CPU has them (false: the plain reference kernels).
     pub simd: bool,
+    /// Per draw: its front faces too go to `bins_back`. Decided once, from the first frame
+    /// drawn: opaque draws that showed under a quarter of the front faces they set up (teeth
+    /// and tongue behind closed lips, eyeballs under the lids). The picture is the same either
+    /// way (see `raster_opaque` for depth ties).
+    defer: Vec<bool>,
+    /// Set-up state: the draw being set up is in `defer`.
+    deferring: bool,
+    /// Per draw: the range of triangle ids it set up this frame.
+    draw_hot: Vec<(u32, u32)>,
+    /// Until `defer` is decided: one bit per triangle shaded in this frame (else empty).
+    seen: Vec<u64>,
+    /// `defer` is decided.
+    decided: bool,
 }
 
 fn tex_info(av: &Avatar, r: &Option<TexRef>) -> Option<TexInfo> {
@@ -1033,7 +1048,17 @@ impl Raster {
             cached_simd: true,
             bg,
             luts: Luts::new(),
+            defer: vec![false; geo.draws.len()],
+            deferring: false,
+            draw_hot: vec![(0, 0); geo.draws.len()],
+            seen: Vec::new(),
+            decided: false,
         }
+    }
+
+    /// How many draws have their front faces drawn late (see `defer`).
+    pub fn deferred_draws(&self) -> usize {
+        self.defer.iter().filter(|&&d| d).count()
     }
 
     /// Tiles with geometry reused in the last frame, and tiles with geometry in it.
@@ -1159,6 +1184,8 @@ impl Raster {
                 }
                 let p = &av.meshes[d.mesh as usize].primitives[d.prim as usize];
                 let vb = d.vbase;
+                self.deferring = self.defer.get(di).copied().unwrap_or(false);
+                let first = self.hot.len() as u32;
                 let indices = lod.get(di).and_then(|l| l.as_deref()).unwrap_or(&p.indices);
                 if simd8 {
                     // Safety: `simd8` is only set with AVX2 (`setup`); `self.proj` was made
@@ -1184,10 +1211,18 @@ impl Raster {
                 }
                 self.mrange[mi as usize] = (self.tmat.len() as u32, self.hot.len() as u32);
                 self.tmat.resize(self.hot.len(), mi);
+                if let Some(r) = self.draw_hot.get_mut(di) {
+                    *r = (first, self.hot.len() as u32);
+                }
             }
         }
+        self.deferring = false;
         let n = self.hot.len();
         self.ready_slots(n);
+        if !self.decided {
+            self.seen.clear();
+            self.seen.resize(n.div_ceil(64), 0);
+        }
         // Room for every triangle (`draw` appends without checks: a tile's list holds fewer
         // entries than its back-face bin).
         if self.pending.len() < n {
@@ -1321,7 +1356,7 @@ impl Raster {
         if !front && !m.double_sided {
             return;
         }
-        let now = front || m.alpha != AlphaMode::Opaque;
+        let now = (front && !self.deferring) || m.alpha != AlphaMode::Opaque;
         if area < 0 {
             vi.swap(1, 2);
             xs.swap(1, 2);
@@ -1406,7 +1441,7 @@ impl Raster {
             let key =
                 verts[vi[0] as usize].cw + verts[vi[1] as usize].cw + verts[vi[2] as usize].cw;
             self.blend_keys.push((key, id));
-        } else if front {
+        } else if front && !self.deferring {
             bin(&mut self.bins, self.tiles_x, &h);
         } else {
             bin(&mut self.bins_back, self.tiles_x, &h);
@@ -1577,7 +1612,17 @@ impl Raster {
                         }
                         let h = &hot[id as usize];
                         prefetch_tri(tris, h);
-                        raster_opaque(&ctx, h, (tris, big, simd), x0, y0, tw, th, depth, ids);
+                        raster_opaque::<false>(
+                            &ctx,
+                            h,
+                            (tris, big, simd),
+                            x0,
+                            y0,
+                            tw,
+                            th,
+                            depth,
+                            ids,
+                        );
                     }
                     let t = crate::stages::lap(Stage::Raster, t);
                     // Back faces mostly stay hidden, and most have no shading record yet: the
@@ -1591,7 +1636,7 @@ impl Raster {
                             if hidden(h, x0, y0, tw, th, &self.block_min) {
                                 continue;
                             }
-                            let wrote = raster_opaque(
+                            let wrote = raster_opaque::<true>(
                                 &ctx,
                                 h,
                                 (tris, big, simd),
@@ -1716,6 +1761,7 @@ impl Raster {
                             batch,
                             &mut self.col,
                             simd,
+                            &mut self.seen,
                         );
                         t = crate::stages::lap(Stage::Shade, t);
                     }
@@ -1836,6 +1882,29 @@ impl Raster {
                 }
             }
         }
+        if !self.decided {
+            self.decide_deferral();
+        }
+    }
+
+    /// Fills `defer` from the first frame drawn (`seen`), and stops tracking what is shaded.
+    fn decide_deferral(&mut self) {
+        self.decided = true;
+        for (di, &(a, b)) in self.draw_hot.iter().enumerate() {
+            let mi = self.draw_mat[di] as usize;
+            if self.mats[mi].alpha != AlphaMode::Opaque {
+                continue;
+            }
+            let (mut front, mut shown) = (0, 0);
+            for id in a..b {
+                if self.hot[id as usize].flags & F_FRONT != 0 {
+                    front += 1;
+                    shown += (self.seen[id as usize / 64] >> (id % 64) & 1) as usize;
+                }
+            }
+            self.defer[di] = front > 0 && 4 * shown < front;
+        }
+        self.seen = Vec::new();
     }
 }
 
@@ -2073,6 +2142,7 @@ fn silhouette(
     acc
 }
 
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn shade_batch(
     ctx: &ShadeCtx,
@@ -2082,6 +2152,7 @@ fn shade_batch(
     b: &mut Batch,
     col: &mut [V3],
     simd: bool,
+    seen: &mut [u64],
 ) {
     let n = b.n;
     let mut i = 0;
@@ -2096,6 +2167,10 @@ fn shade_batch(
             if id != last_fetched {
                 prefetch_l1(tris, id);
                 last_fetched = id;
+                // Until the deferral is decided (`Raster::defer`): triangles shaded.
+                if let Some(w) = seen.get_mut(id as usize / 64) {
+                    *w |= 1 << (id % 64);
+                }
             }
         }
         ahead = to;
@@ -2404,9 +2479,16 @@ fn hidden(
     true
 }
 
+/// Rasterises opaque triangle `t` into the tile's visibility buffer; true if it wrote a
+/// sample. A sample takes the triangle where it is nearer, and with `TIE` (the late pass:
+/// back faces and deferred draws, drawn after the other opaque triangles) also at equal depth
+/// where the triangle's id is lower. Triangles of one pass come in id order, so either way an
+/// exact depth tie goes to the lowest id, whichever pass drew it: the picture does not depend
+/// on which draws are deferred. (Empty samples, `NONE`, never tie: their depth 0 is no
+/// triangle's.)
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn raster_opaque(
+fn raster_opaque<const TIE: bool>(
     ctx: &ShadeCtx,
     t: &Hot,
     (tris, big, simd): (&[Tri], &[Edges], bool),
@@ -2436,14 +2518,14 @@ fn raster_opaque(
             if simd || std::arch::is_x86_feature_detected!("avx2") {
                 // Safety: the CPU supports AVX2 (`simd` means AVX2 + FMA, see `Raster::draw`,
                 // else checked just above).
-                return unsafe { raster_small_avx2(t, rect, (x0, y0), &zdx, depth, ids) };
+                return unsafe { raster_small_avx2::<TIE>(t, rect, (x0, y0), &zdx, depth, ids) };
             }
-            return raster_small::<1>(t, rect, (x0, y0), &zdx, depth, ids);
+            return raster_small::<1, TIE>(t, rect, (x0, y0), &zdx, depth, ids);
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
             let _ = simd;
-            return raster_small::<0>(t, rect, (x0, y0), &zdx, depth, ids);
+            return raster_small::<0, TIE>(t, rect, (x0, y0), &zdx, depth, ids);
         }
     }
     let mask_cut = if t.flags & F_MASK != 0 {
@@ -2490,7 +2572,9 @@ fn raster_opaque(
             if let Some(cut) = mask_cut {
                 let mut any = false;
                 for s in 0..4 {
-                    if mask & (1 << s) != 0 && zc + zdx[s] > depth[k + s] {
+                    if mask & (1 << s) != 0
+                        && wins::<TIE>(zc + zdx[s], depth[k + s], id, ids[k + s])
+                    {
                         any = true;
                     }
                 }
@@ -2501,7 +2585,7 @@ fn raster_opaque(
             }
             for s in 0..4 {
                 let z = zc + zdx[s];
-                if mask & (1 << s) != 0 && z > depth[k + s] {
+                if mask & (1 << s) != 0 && wins::<TIE>(z, depth[k + s], id, ids[k + s]) {
                     depth[k + s] = z;
                     ids[k + s] = id;
                     wrote = true;
@@ -2510,6 +2594,13 @@ fn raster_opaque(
         }
     }
     wrote
+}
+
+/// Whether a covered sample at depth `z` of triangle `id` replaces the sample `(d, cur)` (see
+/// [`raster_opaque`]; ids compared as i32, as the SIMD kernels do).
+#[inline(always)]
+fn wins<const TIE: bool>(z: f32, d: f32, id: u32, cur: u32) -> bool {
+    z > d || (TIE && z == d && (id as i32) < (cur as i32))
 }
 
 /// i32 stepping constants of a small triangle (edge values fit in i32): per-sample offsets of
@@ -2545,7 +2636,7 @@ fn small_steps(t: &Hot, px: usize, py: usize) -> ([[i32; 4]; 3], [i32; 3], [i32;
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn raster_small_avx2(
+unsafe fn raster_small_avx2<const TIE: bool>(
     t: &Hot,
     [bx0, by0, bx1, by1]: [usize; 4],
     (x0, y0): (usize, usize),
@@ -2613,15 +2704,23 @@ unsafe fn raster_small_avx2(
                 let zc = _mm256_add_ps(_mm256_add_ps(zrv, _mm256_mul_ps(zav, jv)), zoff);
                 jv = _mm256_add_ps(jv, two);
                 let old = _mm256_loadu_ps(dp.add(p * 8));
+                let oi = _mm256_loadu_ps(ip.add(p * 8));
                 // Only the sign bits matter (`blendv`): set where the sample is covered (all
-                // three edge values non-negative: `inside`'s sign bit clear) and nearer.
-                let win = _mm256_andnot_ps(
-                    _mm256_castsi256_ps(inside),
-                    _mm256_cmp_ps::<_CMP_GT_OQ>(zc, old),
-                );
+                // three edge values non-negative: `inside`'s sign bit clear) and nearer (see
+                // `wins`).
+                let mut near = _mm256_cmp_ps::<_CMP_GT_OQ>(zc, old);
+                if TIE {
+                    let lower =
+                        _mm256_cmpgt_epi32(_mm256_castps_si256(oi), _mm256_castps_si256(idv));
+                    let tie = _mm256_and_ps(
+                        _mm256_cmp_ps::<_CMP_EQ_OQ>(zc, old),
+                        _mm256_castsi256_ps(lower),
+                    );
+                    near = _mm256_or_ps(near, tie);
+                }
+                let win = _mm256_andnot_ps(_mm256_castsi256_ps(inside), near);
                 wrote |= _mm256_movemask_ps(win);
                 let mut nd = _mm256_blendv_ps(old, zc, win);
-                let oi = _mm256_loadu_ps(ip.add(p * 8));
                 let mut ni = _mm256_blendv_ps(oi, idv, win);
                 // Opaque to the optimiser: otherwise load + select + store becomes a masked
                 // store (`vmaskmovps`), several times slower on AMD cores.
@@ -2644,7 +2743,7 @@ unsafe fn raster_small_avx2(
 /// visibility result).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn raster_small<const K: u8>(
+fn raster_small<const K: u8, const TIE: bool>(
     t: &Hot,
     [bx0, by0, bx1, by1]: [usize; 4],
     (x0, y0): (usize, usize),
@@ -2672,8 +2771,8 @@ fn raster_small<const K: u8>(
         let ii = &mut ids[k0..k1];
         wrote |= match K {
             #[cfg(target_arch = "x86_64")]
-            1 => row_sse2(e, st, (zrow, t.za), zdx, id, d, ii, span),
-            _ => row_scalar(e, st, (zrow, t.za), zdx, id, d, ii, span),
+            1 => row_sse2::<TIE>(e, st, (zrow, t.za), zdx, id, d, ii, span),
+            _ => row_scalar::<TIE>(e, st, (zrow, t.za), zdx, id, d, ii, span),
         };
     }
     wrote
@@ -2685,7 +2784,7 @@ fn raster_small<const K: u8>(
 /// `row_sse2` (same visibility result).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn row_scalar(
+fn row_scalar<const TIE: bool>(
     mut e: [[i32; 4]; 3],
     st: [i32; 3],
     (zrow, za): (f32, f32),
@@ -2712,7 +2811,7 @@ fn row_scalar(
         let zc = zrow + za * j as f32;
         for s in 0..4 {
             let z = zc + zdx[s];
-            if mask & (1 << s) != 0 && z > d[j * 4 + s] {
+            if mask & (1 << s) != 0 && wins::<TIE>(z, d[j * 4 + s], id, ii[j * 4 + s]) {
                 d[j * 4 + s] = z;
                 ii[j * 4 + s] = id;
                 wrote = true;
@@ -2727,7 +2826,7 @@ fn row_scalar(
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn row_sse2(
+fn row_sse2<const TIE: bool>(
     e: [[i32; 4]; 3],
     st: [i32; 3],
     (zrow, za): (f32, f32),
@@ -2764,11 +2863,19 @@ fn row_sse2(
             let dp = d.as_mut_ptr().add(j * 4);
             let ip = ii.as_mut_ptr().add(j * 4) as *mut __m128i;
             let old = _mm_loadu_ps(dp);
-            let win = _mm_and_ps(_mm_cmpgt_ps(zc, old), _mm_castsi128_ps(cov));
+            let oi = _mm_loadu_si128(ip);
+            let mut near = _mm_cmpgt_ps(zc, old);
+            if TIE {
+                let tie = _mm_and_ps(
+                    _mm_cmpeq_ps(zc, old),
+                    _mm_castsi128_ps(_mm_cmpgt_epi32(oi, idv)),
+                );
+                near = _mm_or_ps(near, tie);
+            }
+            let win = _mm_and_ps(near, _mm_castsi128_ps(cov));
             wrote = _mm_or_ps(wrote, win);
             let mut nd = _mm_or_ps(_mm_and_ps(win, zc), _mm_andnot_ps(win, old));
             let wi = _mm_castps_si128(win);
-            let oi = _mm_loadu_si128(ip);
             let mut ni = _mm_or_si128(_mm_and_si128(wi, idv), _mm_andnot_si128(wi, oi));
             // Opaque to the optimiser: where AVX is enabled, load + select + store would
             // otherwise become a (slow) masked store.
@@ -3434,7 +3541,7 @@ mod tests {
             (seed >> 11) as i64 % m
         };
         let (x0, y0, tw, th) = (64usize, 128usize, TILE, TILE.min(40));
-        let mut tested = 0;
+        let (mut tested, mut tied) = (0, 0);
         for case in 0..400 {
             // Sizes from sub-pixel slivers to triangles larger than the tile.
             let r = [24, 80, 400, 1500][case % 4];
@@ -3448,7 +3555,8 @@ mod tests {
             if area == 0 {
                 continue;
             }
-            if area > 0 {
+            // Set-up's winding: positive area (edge functions non-negative inside).
+            if area < 0 {
                 xs.swap(1, 2);
                 ys.swap(1, 2);
             }
@@ -3498,50 +3606,97 @@ mod tests {
                 t.za * ((SX[s] - 8) as f32 / 16.0) + t.zb * ((SY[s] - 8) as f32 / 16.0)
             });
             let n = TILE * TILE * 4;
-            let d0: Vec<f32> = (0..n).map(|_| rnd(1000) as f32 * 1e-3).collect();
-            let i0: Vec<u32> = (0..n).map(|_| rnd(5) as u32).collect();
-            // Reference.
-            let (mut dr, mut ir) = (d0.clone(), i0.clone());
-            for py in rect[1]..rect[3] {
+            let mut d0: Vec<f32> = (0..n).map(|_| rnd(1000) as f32 * 1e-3).collect();
+            // Ids below and above the triangle's (7), and empty samples.
+            let i0: Vec<u32> = (0..n)
+                .map(|_| match rnd(17) {
+                    16 => NONE,
+                    i => i as u32,
+                })
+                .collect();
+            // The triangle's depth at each sample of the rect; a third of them are given to
+            // the buffer exactly (depth ties).
+            let z_at = |px: usize, py: usize, s: usize| {
                 let zrow =
                     t.z0 + t.za * (rect[0] as f32 + 0.5 - t.ox) + t.zb * (py as f32 + 0.5 - t.oy);
+                zrow + t.za * (px - rect[0]) as f32 + zdx[s]
+            };
+            for py in rect[1]..rect[3] {
                 for px in rect[0]..rect[2] {
-                    let zc = zrow + t.za * (px - rect[0]) as f32;
                     for s in 0..4 {
-                        let (sx, sy) = (px as i64 * 16 + SX[s], py as i64 * 16 + SY[s]);
-                        let inside = (0..3).all(|i| ea[i] * sx + eb[i] * sy + ec[i] >= 0);
-                        let k = ((py - y0) * TILE + px - x0) * 4 + s;
-                        if inside && zc + zdx[s] > dr[k] {
-                            dr[k] = zc + zdx[s];
-                            ir[k] = 7;
+                        if rnd(3) == 0 {
+                            d0[((py - y0) * TILE + px - x0) * 4 + s] = z_at(px, py, s);
                         }
                     }
                 }
             }
-            let check = |d: &[f32], ids: &[u32], what: &str| {
-                let same = d.iter().zip(&dr).all(|(a, b)| a.to_bits() == b.to_bits());
-                assert!(
-                    same && ids == ir,
-                    "{what} differs, case {case}: {xs:?} {ys:?}"
-                );
-            };
-            let (mut d, mut ids) = (d0.clone(), i0.clone());
-            raster_small::<0>(&t, rect, (x0, y0), &zdx, &mut d, &mut ids);
-            check(&d, &ids, "plain");
-            #[cfg(target_arch = "x86_64")]
-            {
-                let (mut d, mut ids) = (d0.clone(), i0.clone());
-                raster_small::<1>(&t, rect, (x0, y0), &zdx, &mut d, &mut ids);
-                check(&d, &ids, "sse2");
-                if std::arch::is_x86_feature_detected!("avx2") {
+            for tie in [false, true] {
+                // Reference.
+                let (mut dr, mut ir) = (d0.clone(), i0.clone());
+                let mut ties = 0;
+                for py in rect[1]..rect[3] {
+                    for px in rect[0]..rect[2] {
+                        for s in 0..4 {
+                            let (sx, sy) = (px as i64 * 16 + SX[s], py as i64 * 16 + SY[s]);
+                            let inside = (0..3).all(|i| ea[i] * sx + eb[i] * sy + ec[i] >= 0);
+                            let k = ((py - y0) * TILE + px - x0) * 4 + s;
+                            let z = z_at(px, py, s);
+                            let lower = ir[k] != NONE && 7 < ir[k];
+                            if inside && (z > dr[k] || (tie && z == dr[k] && lower)) {
+                                ties += (z == dr[k]) as usize;
+                                dr[k] = z;
+                                ir[k] = 7;
+                            }
+                        }
+                    }
+                }
+                tied += ties;
+                let check = |d: &[f32], ids: &[u32], what: &str| {
+                    let same = d.iter().zip(&dr).all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(
+                        same && ids == ir,
+                        "{what} (ties {tie}) differs, case {case}: {xs:?} {ys:?}"
+                    );
+                };
+                let run = |k: &dyn Fn(&mut [f32], &mut [u32])| {
                     let (mut d, mut ids) = (d0.clone(), i0.clone());
-                    // Safety: AVX2 support checked just above.
-                    unsafe { raster_small_avx2(&t, rect, (x0, y0), &zdx, &mut d, &mut ids) };
-                    check(&d, &ids, "avx2");
+                    k(&mut d, &mut ids);
+                    (d, ids)
+                };
+                let r = (&t, rect, (x0, y0), &zdx);
+                let (d, ids) = if tie {
+                    run(&|d, i| _ = raster_small::<0, true>(r.0, r.1, r.2, r.3, d, i))
+                } else {
+                    run(&|d, i| _ = raster_small::<0, false>(r.0, r.1, r.2, r.3, d, i))
+                };
+                check(&d, &ids, "plain");
+                #[cfg(target_arch = "x86_64")]
+                {
+                    let (d, ids) = if tie {
+                        run(&|d, i| _ = raster_small::<1, true>(r.0, r.1, r.2, r.3, d, i))
+                    } else {
+                        run(&|d, i| _ = raster_small::<1, false>(r.0, r.1, r.2, r.3, d, i))
+                    };
+                    check(&d, &ids, "sse2");
+                    if std::arch::is_x86_feature_detected!("avx2") {
+                        // Safety: AVX2 support checked just above.
+                        let (d, ids) = if tie {
+                            run(&|d, i| unsafe {
+                                _ = raster_small_avx2::<true>(r.0, r.1, r.2, r.3, d, i)
+                            })
+                        } else {
+                            run(&|d, i| unsafe {
+                                _ = raster_small_avx2::<false>(r.0, r.1, r.2, r.3, d, i)
+                            })
+                        };
+                        check(&d, &ids, "avx2");
+                    }
                 }
             }
         }
         assert!(tested > 250, "{tested}");
+        // Ties the late pass's rule decided (the test can tell the two rules apart).
+        assert!(tied > 1000, "{tied}");
     }
 
     #[test]

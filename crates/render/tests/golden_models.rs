@@ -196,6 +196,64 @@ fn simd_shading_matches_reference() {
     }
 }
 
+/// Draws that showed under a quarter of their front faces in the first frame (teeth and tongue
+/// behind closed lips, eyeballs under the lids) are drawn late from then on, with shading records
+/// written only for the triangles that win a sample. When the mouth opens and the head turns,
+/// the picture is exactly the one a fresh renderer (which defers nothing) draws, with both
+/// kernels.
+#[test]
+fn draws_hidden_in_the_first_frame_are_drawn_late_and_the_same() {
+    let models = [
+        ("builtin", facecast_avatar::builtin()),
+        ("facecap", load("facecap/facecap_plain.glb")),
+        ("valid", load("valid/VALID_Hispanic_F_2_Busi_plain.glb")),
+    ];
+    for (name, av) in models {
+        let cfg = RenderConfig {
+            width: 384,
+            height: 384,
+            ..Default::default()
+        };
+        let open = weights(&av, &[ArkitShape::JawOpen, ArkitShape::MouthSmileLeft]);
+        let pose = HeadPose {
+            head: [0.25, -0.15, 0.05],
+            eyes: [0.2, 0.1],
+        };
+        for simd in [true, false] {
+            let mut warm = Renderer::new(av.clone(), cfg.clone()).unwrap();
+            warm.set_simd(simd);
+            assert_eq!(
+                warm.deferred_draws(),
+                0,
+                "{name}: deferred before any frame"
+            );
+            let mut rest = RgbaFrame::default();
+            warm.render_rgba(&weights(&av, &[]), &HeadPose::default(), &mut rest);
+            let deferred = warm.deferred_draws();
+            let mut fresh = Renderer::new(av.clone(), cfg.clone()).unwrap();
+            fresh.set_simd(simd);
+            let (mut a, mut b) = (RgbaFrame::default(), RgbaFrame::default());
+            warm.render_rgba(&open, &pose, &mut a);
+            fresh.render_rgba(&open, &pose, &mut b);
+            let off = changed_pixels(&a, &b, 0);
+            let shown = changed_pixels(&rest, &a, 16);
+            eprintln!(
+                "{name} simd {simd}: {deferred} draws deferred, {off} pixels differ, the open \
+                 mouth and turn change {shown}"
+            );
+            assert!(deferred > 0, "{name}: no draw deferred");
+            assert!(
+                shown > 500,
+                "{name}: the second frame barely differs ({shown} pixels)"
+            );
+            assert_eq!(
+                off, 0,
+                "{name} (simd {simd}): drawing late changed {off} pixels"
+            );
+        }
+    }
+}
+
 /// Tile reuse: over a talking sequence (mouth, blinks, head turns, pauses, a jaw bone where
 /// there is one, RGBA and I420 frames) a renderer that reuses unchanged tiles draws exactly the
 /// pixels of one that draws every tile, and it does reuse: a repeated frame reuses every tile,

@@ -387,9 +387,9 @@ impl Raster {
             q.front[j] = q.front[0];
         }
         let m = &self.mats[mi as usize];
-        // Shading records now for front faces and the triangles rasterisation reads; only
-        // queues of back faces alone leave theirs to `super::fill`.
-        let now = m.alpha != AlphaMode::Opaque || q.front[..n].contains(&1);
+        // Shading records now for front faces (unless the draw is deferred) and the triangles
+        // rasterisation reads; the other queues leave theirs to `super::fill`.
+        let now = m.alpha != AlphaMode::Opaque || (!self.deferring && q.front[..n].contains(&1));
         let front = _mm256_cmpeq_epi32(
             _mm256_loadu_si256(q.front.as_ptr() as *const __m256i),
             seti(1),
@@ -519,7 +519,7 @@ impl Raster {
                 let key =
                     verts[vi[0] as usize].cw + verts[vi[1] as usize].cw + verts[vi[2] as usize].cw;
                 self.blend_keys.push((key, id));
-            } else if fr {
+            } else if fr && !self.deferring {
                 bin(&mut self.bins, self.tiles_x, &self.hot[id as usize]);
             } else {
                 bin(&mut self.bins_back, self.tiles_x, &self.hot[id as usize]);
