@@ -31,11 +31,16 @@
 //!    share a pixel cover it together instead of each letting the background through.
 //! 5. **Tiles**: a visibility buffer with 4 rotated-grid samples per pixel (depth + triangle id,
 //!    SSE2 edge/depth test of the 4 samples at once), so every visible pixel is shaded once (edge
-//!    pixels once per distinct triangle, weighted by its share of the samples). Back faces of double-sided materials are binned apart
-//!    and rasterised after the front faces, skipped when every 8×8 block under them already
-//!    holds nearer samples (exact: such a triangle cannot win a depth test). Their shading
-//!    records are written only for the few that win a sample, before the tile is shaded (set-up
-//!    writes those of front faces; the same bits either way). Then blended
+//!    pixels once per distinct triangle, weighted by its share of the samples). Back faces of
+//!    double-sided materials are binned apart and rasterised in a late pass after the front
+//!    faces, skipped when every 8×8 block under them already holds nearer samples (exact: such
+//!    a triangle cannot win a depth test). Their shading records are written only for the few
+//!    that win a sample, before the tile is shaded (set-up writes those of front faces; the same
+//!    bits either way). Draws that showed under a quarter of their front faces in the first
+//!    frame (teeth and tongue behind closed lips, eyeballs under the lids) go to the late pass
+//!    whole, and stay there if its depth-block test turned away a third or more of their
+//!    triangles in the second ([`Renderer::deferred_draws`]). An exact depth tie goes to the lowest triangle id
+//!    in both passes, so the picture does not depend on what is drawn late. Then blended
 //!    geometry, then the resolve to sRGB written straight into the RGBA frame or converted to
 //!    I420 with [`facecast_core::convert`]'s row kernel (AVX2 when available) in the same pass.
 //!
@@ -448,9 +453,10 @@ impl Renderer {
     }
 
     /// How many of the avatar's draws have their front faces drawn late, after the other opaque
-    /// triangles, with shading records written only for the triangles that show. Decided from
-    /// the first frame drawn: the draws that showed under a quarter of their front faces, such
-    /// as teeth behind closed lips. The pictures are the same either way.
+    /// triangles, with shading records written only for the triangles that show. After the
+    /// first frame: the draws that showed under a quarter of their front faces, such as teeth
+    /// behind closed lips; after the second, those of them whose triangles the depth blocks
+    /// mostly turned away (a third or more). The pictures are the same either way.
     pub fn deferred_draws(&self) -> usize {
         self.rast.deferred_draws()
     }

@@ -606,19 +606,25 @@ pub struct Raster {
     batch: Box<Batch>,
     /// Use the AVX2 kernels when the CPU has them (false: the plain reference kernels).
     pub simd: bool,
-    /// Per draw: its front faces too go to `bins_back`. Decided once, from the first frame
-    /// drawn: opaque draws that showed under a quarter of the front faces they set up (teeth
-    /// and tongue behind closed lips, eyeballs under the lids). The picture is the same either
-    /// way (see `raster_opaque` for depth ties).
+    /// Per draw: its front faces too go to `bins_back`. Decided from the first two frames
+    /// drawn: opaque draws that showed under a quarter of the front faces they set up in the
+    /// first (teeth and tongue behind closed lips, eyeballs under the lids), kept only if in the
+    /// second, drawn late, the depth blocks turned away at least a third of their tiles'
+    /// triangles (a triangle that is rasterised costs more late than in the first pass). The
+    /// picture is the same either way (see `raster_opaque` for depth ties).
     defer: Vec<bool>,
     /// Set-up state: the draw being set up is in `defer`.
     deferring: bool,
     /// Per draw: the range of triangle ids it set up this frame.
     draw_hot: Vec<(u32, u32)>,
-    /// Until `defer` is decided: one bit per triangle shaded in this frame (else empty).
+    /// In the first frame: one bit per triangle shaded (else empty).
     seen: Vec<u64>,
-    /// `defer` is decided.
-    decided: bool,
+    /// Frames into the deferral decision: 0 the first (tracking `seen`), 1 the second (the
+    /// candidates drawn late, counting `probe`), 2 decided.
+    decided: u8,
+    /// In the second frame, per draw: late-pass entries (tile and triangle), and how many of
+    /// them the depth blocks turned away.
+    probe: Vec<(u32, u32)>,
 }
 
 fn tex_info(av: &Avatar, r: &Option<TexRef>) -> Option<TexInfo> {
@@ -1052,7 +1058,8 @@ impl Raster {
             deferring: false,
             draw_hot: vec![(0, 0); geo.draws.len()],
             seen: Vec::new(),
-            decided: false,
+            decided: 0,
+            probe: Vec::new(),
         }
     }
 
@@ -1219,7 +1226,7 @@ impl Raster {
         self.deferring = false;
         let n = self.hot.len();
         self.ready_slots(n);
-        if !self.decided {
+        if self.decided == 0 {
             self.seen.clear();
             self.seen.resize(n.div_ceil(64), 0);
         }
@@ -1633,7 +1640,17 @@ impl Raster {
                         let (ready, pend) = (&self.ready, &mut self.pending[..]);
                         for &id in &self.bins_back[tile] {
                             let h = &hot[id as usize];
-                            if hidden(h, x0, y0, tw, th, &self.block_min) {
+                            let hid = hidden(h, x0, y0, tw, th, &self.block_min);
+                            if self.decided == 1 {
+                                // Second frame: how well drawing late pays, per draw.
+                                let of = |r: &(u32, u32)| r.0 <= id && id < r.1;
+                                let di = self.draw_hot.iter().position(of);
+                                if let Some(p) = di.and_then(|di| self.probe.get_mut(di)) {
+                                    p.0 += 1;
+                                    p.1 += hid as u32;
+                                }
+                            }
+                            if hid {
                                 continue;
                             }
                             let wrote = raster_opaque::<true>(
@@ -1882,14 +1899,23 @@ impl Raster {
                 }
             }
         }
-        if !self.decided {
+        if self.decided < 2 {
             self.decide_deferral();
         }
     }
 
-    /// Fills `defer` from the first frame drawn (`seen`), and stops tracking what is shaded.
+    /// After the first frame: the candidates for `defer` (from `seen`); after the second: the
+    /// candidates whose late drawing paid (from `probe`).
     fn decide_deferral(&mut self) {
-        self.decided = true;
+        self.decided += 1;
+        if self.decided == 2 {
+            for (d, &(tested, hidden)) in self.defer.iter_mut().zip(&self.probe) {
+                *d &= 3 * hidden >= tested;
+            }
+            self.probe = Vec::new();
+            return;
+        }
+        self.probe = vec![(0, 0); self.defer.len()];
         for (di, &(a, b)) in self.draw_hot.iter().enumerate() {
             let mi = self.draw_mat[di] as usize;
             if self.mats[mi].alpha != AlphaMode::Opaque {
