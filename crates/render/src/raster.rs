@@ -1623,10 +1623,7 @@ impl Raster {
                             &ctx,
                             h,
                             (tris, big, simd),
-                            x0,
-                            y0,
-                            tw,
-                            th,
+                            (x0, y0, tw, th),
                             depth,
                             ids,
                         );
@@ -1657,10 +1654,7 @@ impl Raster {
                                 &ctx,
                                 h,
                                 (tris, big, simd),
-                                x0,
-                                y0,
-                                tw,
-                                th,
+                                (x0, y0, tw, th),
                                 depth,
                                 ids,
                             );
@@ -2512,16 +2506,12 @@ fn hidden(
 /// exact depth tie goes to the lowest id, whichever pass drew it: the picture does not depend
 /// on which draws are deferred. (Empty samples, `NONE`, never tie: their depth 0 is no
 /// triangle's.)
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn raster_opaque<const TIE: bool>(
     ctx: &ShadeCtx,
     t: &Hot,
     (tris, big, simd): (&[Tri], &[Edges], bool),
-    x0: usize,
-    y0: usize,
-    tw: usize,
-    th: usize,
+    (x0, y0, tw, th): (usize, usize, usize, usize),
     depth: &mut [f32],
     ids: &mut [u32],
 ) -> bool {
