@@ -1629,8 +1629,9 @@ impl Raster {
                         );
                     }
                     let t = crate::stages::lap(Stage::Raster, t);
-                    // Back faces mostly stay hidden, and most have no shading record yet: the
-                    // ones that write a sample get theirs before the tile is shaded.
+                    // The late pass (back faces, deferred draws) mostly stays hidden, and most
+                    // of it has no shading record yet: the triangles that write a sample get
+                    // theirs before the tile is shaded.
                     let mut np = 0;
                     if !self.bins_back[tile].is_empty() {
                         block_min_depth(depth, tw, th, &mut self.block_min);
@@ -2187,7 +2188,7 @@ fn shade_batch(
             if id != last_fetched {
                 prefetch_l1(tris, id);
                 last_fetched = id;
-                // Until the deferral is decided (`Raster::defer`): triangles shaded.
+                // In the first frame (`Raster::defer`'s decision): triangles shaded.
                 if let Some(w) = seen.get_mut(id as usize / 64) {
                     *w |= 1 << (id % 64);
                 }

@@ -21,7 +21,8 @@ pub enum Stage {
     Clear,
     /// Rasterising front faces into the visibility buffer.
     Raster,
-    /// Back faces (double-sided materials), with the per-block occlusion test.
+    /// The late pass: back faces (double-sided materials) and deferred draws, with the
+    /// per-block occlusion test.
     RasterBack,
     /// Shading records of the triangles a tile newly shows (`raster::fill`).
     Fill,
