@@ -702,3 +702,59 @@ fn idle_render_blinks_and_moves() {
         "head looks frozen: only {moved}/750 frames differ from the first"
     );
 }
+
+#[test]
+fn bench_render_prints_a_row_per_size_with_budget() {
+    // The built-in avatar only (`--avatar` given), a few frames: the table's shape and values,
+    // not the speed.
+    let builtin =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../avatar/assets/facecast_default.glb");
+    let o = ok(exe()
+        .args(["bench", "--what", "render", "--frames", "4", "--avatar"])
+        .arg(&builtin));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let header = out
+        .lines()
+        .find(|l| l.starts_with("avatar "))
+        .unwrap_or_else(|| panic!("no header: {out}"));
+    let cols: Vec<&str> = header
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            "avatar", "size", "tris", "drawn", "mean ms", "p50 ms", "p95 ms", "live ms",
+            "reused %", "i420 ms", "budget"
+        ],
+        "{out}"
+    );
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .filter(|l| l.starts_with("facecast_default"))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    for (row, size) in rows.iter().zip(["512x512", "1280x720"]) {
+        assert_eq!(row.len(), 11, "{row:?}");
+        assert_eq!(row[1], size);
+        let n = |i: usize| row[i].parse::<f64>().unwrap_or_else(|_| panic!("{row:?}"));
+        assert!(
+            n(3) > 1000.0 && n(3) <= n(2),
+            "drawn within the avatar's triangles: {row:?}"
+        );
+        let (mean, p50, p95) = (n(4), n(5), n(6));
+        assert!(mean > 0.0 && p50 > 0.0 && p50 <= p95, "{row:?}");
+        assert!((0.0..=100.0).contains(&n(8)), "{row:?}");
+        let budget = if size == "512x512" { 3.0 } else { 8.0 };
+        let want = if p50 <= budget {
+            "met"
+        } else if n(7).max(n(9)) <= budget {
+            "live"
+        } else {
+            "over"
+        };
+        assert_eq!(row[10], want, "{row:?}");
+    }
+}
