@@ -39,8 +39,9 @@
 //!    bits either way). Draws that showed under a quarter of their front faces in the first
 //!    frame (teeth and tongue behind closed lips, eyeballs under the lids) go to the late pass
 //!    whole, and stay there if its depth-block test turned away a third or more of their
-//!    triangles in the second ([`Renderer::deferred_draws`]). An exact depth tie goes to the lowest triangle id
-//!    in both passes, so the picture does not depend on what is drawn late. Then blended
+//!    triangles in the second ([`Renderer::deferred_draws`]). An exact depth tie goes to the
+//!    lowest triangle id in both passes, so the picture does not depend on what is drawn late.
+//!    Then blended
 //!    geometry, then the resolve to sRGB written straight into the RGBA frame or converted to
 //!    I420 with [`facecast_core::convert`]'s row kernel (AVX2 when available) in the same pass.
 //!

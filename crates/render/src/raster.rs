@@ -3331,8 +3331,6 @@ mod tests {
         }
     }
 
-    /// The back-face occlusion test's per-block farthest depth is the minimum over exactly the
-    /// block's samples, in whole and partial (edge) tiles.
     /// The eight-wide set-up writes exactly the records, ids, bins and hashes of the scalar
     /// one, on real models (textured and double-sided, normal-mapped, vertex-coloured, masked
     /// and blended), framed as usual and with the eye so close that triangles cross the near
@@ -3444,7 +3442,6 @@ mod tests {
                         "{what}: raster record {i}"
                     );
                 }
-                assert_eq!(a.hot.len(), b.hot.len(), "{what}");
                 // The first difference, not whole arrays of thousands.
                 fn same<T: PartialEq + std::fmt::Debug>(a: &[T], b: &[T], what: &str) {
                     assert_eq!(a.len(), b.len(), "{what}: lengths");
@@ -3485,6 +3482,8 @@ mod tests {
         );
     }
 
+    /// The back-face occlusion test's per-block farthest depth is the minimum over exactly the
+    /// block's samples, in whole and partial (edge) tiles.
     #[test]
     fn block_min_depth_is_the_minimum_of_each_block() {
         let mut rnd = unit_floats();
