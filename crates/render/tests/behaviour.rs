@@ -356,3 +356,105 @@ fn the_back_of_a_double_sided_surface_is_shaded_like_its_front() {
         );
     }
 }
+
+/// Values that no exporter should write but a user's file can hold: NaN, infinities and huge
+/// numbers in positions, normals, texture coordinates, morph deltas, skin weights, inverse bind
+/// matrices, node transforms, morph weights and the head pose. Each poisoned avatar renders (RGBA
+/// and I420, eight-wide and reference kernels) without a panic, every pixel opaque, and the
+/// unpoisoned parts of the picture still drawn.
+#[test]
+fn non_finite_and_huge_values_render_without_panics() {
+    const BAD: [f32; 5] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30, -1e30];
+    type Poison = fn(&mut Avatar, f32);
+    let poisons: [(&str, fn() -> Avatar, Poison); 11] = [
+        ("position", morph_face_avatar, |a, x| {
+            let p = &mut a.meshes[0].primitives[0].positions;
+            p[40] = [x, 0.0, 0.0];
+            p[41] = [0.0, x, x];
+        }),
+        ("normal", morph_face_avatar, |a, x| {
+            a.meshes[0].primitives[0].normals[40] = [x, x, 0.0];
+        }),
+        ("morph delta", morph_face_avatar, |a, x| {
+            a.meshes[0].primitives[0].targets[0].positions[3] = [0.0, x, 0.0];
+            a.meshes[0].primitives[0].targets[0].normals[4] = [x, 0.0, 0.0];
+        }),
+        ("texture coordinate", textured_avatar, |a, x| {
+            a.meshes[0].primitives[0].uv0[1] = [x, 0.5];
+            a.meshes[1].primitives[0].uv0[2] = [0.5, x];
+        }),
+        ("floor vertex", textured_avatar, |a, x| {
+            a.meshes[0].primitives[0].positions[2] = [x, -1.0, -12.0];
+        }),
+        ("node translation", morph_face_avatar, |a, x| {
+            a.nodes[3].translation = [x, 0.0, 0.0];
+        }),
+        ("node scale", morph_face_avatar, |a, x| {
+            a.nodes[3].scale = [x, x, x];
+        }),
+        ("node rotation", morph_face_avatar, |a, x| {
+            a.nodes[3].rotation = [x, 0.0, 0.0, 1.0];
+        }),
+        ("skin weight", skin_avatar, |a, x| {
+            a.meshes[0].primitives[0].weights[5] = [x, 1.0, 0.0, 0.0];
+            a.meshes[0].primitives[0].weights[9] = [x, x, x, x];
+        }),
+        ("inverse bind matrix", skin_avatar, |a, x| {
+            a.skins[0].inverse_bind[1][5] = x;
+        }),
+        ("material", textured_avatar, |a, x| {
+            a.materials[0].base_color = [x, 0.5, 0.5, 1.0];
+            a.materials[2].base_color[3] = x;
+            a.materials[1].alpha_mode = facecast_core::model::AlphaMode::Mask(x);
+        }),
+    ];
+    let mut rgba = RgbaFrame::default();
+    let mut yuv = I420Frame::new(96, 96);
+    for (what, make, poison) in poisons {
+        let clean = {
+            let mut r = Renderer::new(Arc::new(make()), cfg(96, 96)).unwrap();
+            let mut out = RgbaFrame::default();
+            r.render_rgba(&[], &HeadPose::default(), &mut out);
+            out
+        };
+        for x in BAD {
+            let mut av = make();
+            poison(&mut av, x);
+            let n = av.channels.len();
+            let ctx = format!("{what} = {x}");
+            let mut r = match Renderer::new(Arc::new(av), cfg(96, 96)) {
+                Ok(r) => r,
+                // Refusing the avatar with an error is as good as drawing it.
+                Err(e) => {
+                    assert!(!e.to_string().is_empty(), "{ctx}");
+                    continue;
+                }
+            };
+            for simd in [true, false] {
+                r.set_simd(simd);
+                let mut pose = HeadPose::default();
+                r.render_rgba(&vec![1.0; n], &pose, &mut rgba);
+                assert!(rgba.data.chunks_exact(4).all(|p| p[3] == 255), "{ctx}");
+                // Most of the picture is the clean avatar's.
+                let same = rgba
+                    .data
+                    .chunks_exact(4)
+                    .zip(clean.data.chunks_exact(4))
+                    .filter(|(a, b)| {
+                        a[..3]
+                            .iter()
+                            .zip(b.iter())
+                            .all(|(p, q)| p.abs_diff(*q) < 40)
+                    })
+                    .count();
+                assert!(
+                    same > 96 * 96 / 3,
+                    "{ctx}: only {same} pixels like the clean picture"
+                );
+                pose.head = [x, 0.1, -0.1];
+                r.render_i420(&[x; 4], &pose, &mut yuv);
+                r.render_rgba(&[x; 4], &HeadPose::default(), &mut rgba);
+            }
+        }
+    }
+}
