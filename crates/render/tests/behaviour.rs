@@ -365,8 +365,9 @@ fn the_back_of_a_double_sided_surface_is_shaded_like_its_front() {
 #[test]
 fn non_finite_and_huge_values_render_without_panics() {
     const BAD: [f32; 5] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30, -1e30];
-    type Poison = fn(&mut Avatar, f32);
-    let poisons: [(&str, fn() -> Avatar, Poison); 11] = [
+    /// What is poisoned, the avatar it is poisoned in, and how.
+    type Case = (&'static str, fn() -> Avatar, fn(&mut Avatar, f32));
+    let poisons: [Case; 11] = [
         ("position", morph_face_avatar, |a, x| {
             let p = &mut a.meshes[0].primitives[0].positions;
             p[40] = [x, 0.0, 0.0];
