@@ -383,58 +383,54 @@ pub(crate) mod avx2 {
     }
 
     /// Words of a group's triangle records: per field, one vector of the eight lanes' values.
-    /// One or two distinct triangles (most groups) are broadcast from their records; more are
-    /// read as rows and transposed: eight loads and 24 shuffles per eight fields, where eight
-    /// gathers took 8-13 cycles each on the AMD Zen 4 this was measured on (eight scalar loads:
-    /// 5-8 cycles).
-    // Lives in registers / on the stack for one group; boxing the large variant would
-    // allocate per group.
-    #[allow(clippy::large_enum_variant)]
-    enum TriFields {
-        /// One or two distinct triangles: fields broadcast from their records.
-        Few(Src),
-        /// More: the records' words, one vector per word.
-        Many([__m256; TRI_WORDS]),
+    /// One or two distinct triangles (most groups) are broadcast from their records ([`Src`]);
+    /// more are read as rows and transposed ([`Cols`]): eight loads and 24 shuffles per eight
+    /// fields, where eight gathers took 8-13 cycles each on the AMD Zen 4 this was measured on
+    /// (eight scalar loads: 5-8 cycles). The kernel body is compiled once per kind
+    /// ([`shade8`] picks), so a field read is one load or broadcast, not a branch on the kind
+    /// first (that branch, repeated for every field, was ~10 % of the kernel's instructions).
+    trait Fields {
+        /// The f32 at byte `off` of each lane's record (records of `stride` bytes at `base`).
+        unsafe fn f(&self, base: *const u8, stride: usize, off: usize) -> __m256;
     }
+
+    impl Fields for Src {
+        #[inline(always)]
+        unsafe fn f(&self, base: *const u8, stride: usize, off: usize) -> __m256 {
+            Src::f(self, base, stride, off)
+        }
+    }
+
+    /// The first `words` words of every lane's record, transposed: one vector per word.
+    struct Cols([__m256; TRI_WORDS]);
 
     /// Words of a triangle record (`raster::Tri`): the kernel reads the first 16, 24 or all 32.
     const TRI_WORDS: usize = 32;
 
-    impl TriFields {
+    impl Cols {
         /// `words`: how many leading words will be read (a multiple of eight).
         ///
         /// Safety (caller): every id in `ids` is a valid record of `stride >= 4 * TRI_WORDS`
-        /// bytes at `base`; `idv` holds the same ids.
+        /// bytes at `base`.
         #[inline(always)]
-        unsafe fn of(
-            base: *const u8,
-            stride: usize,
-            idv: __m256i,
-            ids: &[u32; 8],
-            words: usize,
-        ) -> TriFields {
-            let src = Src::of(idv, ids[0]);
-            let Src::Many(_) = src else {
-                return TriFields::Few(src);
-            };
-            let mut cols = [_mm256_setzero_ps(); TRI_WORDS];
+        unsafe fn of(base: *const u8, stride: usize, ids: &[u32; 8], words: usize) -> Cols {
+            let mut cols = Cols([_mm256_setzero_ps(); TRI_WORDS]);
             for k in 0..words / 8 {
                 let mut rows = [_mm256_setzero_ps(); 8];
                 for (row, &id) in rows.iter_mut().zip(ids) {
                     *row = _mm256_loadu_ps(base.add(id as usize * stride + 32 * k) as *const f32);
                 }
-                cols[8 * k..8 * k + 8].copy_from_slice(&transpose8(rows));
+                cols.0[8 * k..8 * k + 8].copy_from_slice(&transpose8(rows));
             }
-            TriFields::Many(cols)
+            cols
         }
+    }
 
+    impl Fields for Cols {
         /// Field at byte offset `off` (below `4 * words`).
         #[inline(always)]
-        unsafe fn f(&self, base: *const u8, stride: usize, off: usize) -> __m256 {
-            match self {
-                TriFields::Many(cols) => cols[off / 4],
-                TriFields::Few(s) => s.f(base, stride, off),
-            }
+        unsafe fn f(&self, _: *const u8, _: usize, off: usize) -> __m256 {
+            self.0[off / 4]
         }
     }
 
@@ -479,15 +475,15 @@ pub(crate) mod avx2 {
 
     /// A group's lanes: their triangle records, screen-space barycentrics (clamped into the
     /// triangle) and perspective `w`.
-    struct Lanes<'a> {
-        ts: TriFields,
+    struct Lanes<'a, F: Fields> {
+        ts: &'a F,
         l: [__m256; 3],
         w: __m256,
         ids: &'a [u32; 8],
         idv: __m256i,
     }
 
-    impl Lanes<'_> {
+    impl<F: Fields> Lanes<'_, F> {
         /// A plane component of the records at `l` (`p0 + l1·p1 + l2·p2`, not `· w`): `p0` at
         /// byte offset `off`, `p1` and `p2` `step` and `2 · step` bytes on (`step`: 4 bytes per
         /// component of the attribute; see `raster::Tri`).
@@ -833,7 +829,7 @@ pub(crate) mod avx2 {
     /// Interpolated texture coordinates of `ti` (texture transform applied), from the records'
     /// planes when they hold `ti`'s coordinate set, else from the vertices (`ShadeCtx::uv`).
     #[inline(always)]
-    unsafe fn uv8(k: &Kernel, m: &MatInfo, ti: &TexInfo, g: &Lanes) -> [__m256; 2] {
+    unsafe fn uv8<F: Fields>(k: &Kernel, m: &MatInfo, ti: &TexInfo, g: &Lanes<F>) -> [__m256; 2] {
         let (u, w) = if m.plane_tex().is_some_and(|p| p.uv1 == ti.uv1) {
             (
                 _mm256_mul_ps(g.plane(k, k.tl.uv, 8), g.w),
@@ -1178,7 +1174,6 @@ pub(crate) mod avx2 {
         col: &mut [V3],
     ) {
         let m = &k.mats[mat as usize];
-        let l = k.luts;
         let tl = &k.tl;
         let pix = _mm256_loadu_si256(pixs.as_ptr() as *const __m256i);
         let id = _mm256_loadu_si256(tris.as_ptr() as *const __m256i);
@@ -1187,16 +1182,47 @@ pub(crate) mod avx2 {
         let ly = _mm256_srlv_epi32(pix, seti(tile_bits));
         let px = _mm256_add_ps(_mm256_cvtepi32_ps(lx), set(k.x0 + 0.5));
         let py = _mm256_add_ps(_mm256_cvtepi32_ps(ly), set(k.y0 + 0.5));
-        // Barycentrics (ShadeCtx::bary).
         let t = k.tris;
-        let words = if m.plane_tex().is_some() || m.col_planes {
-            TRI_WORDS
-        } else if !m.unlit {
-            24
-        } else {
-            16
-        };
-        let ts = TriFields::of(t, tl.stride, id, tris, words);
+        match Src::of(id, tris[0]) {
+            Src::Many(_) => {
+                let words = if m.plane_tex().is_some() || m.col_planes {
+                    TRI_WORDS
+                } else if !m.unlit {
+                    24
+                } else {
+                    16
+                };
+                let cols = Cols::of(t, tl.stride, tris, words);
+                shade8_with(
+                    k,
+                    (pixs, tris, wts),
+                    m,
+                    lanes,
+                    col,
+                    (pix, px, py, id),
+                    &cols,
+                )
+            }
+            src => shade8_with(k, (pixs, tris, wts), m, lanes, col, (pix, px, py, id), &src),
+        }
+    }
+
+    /// [`shade8`]'s body, for one kind of field source.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn shade8_with<F: Fields>(
+        k: &Kernel,
+        (pixs, tris, wts): (&[u32; 8], &[u32; 8], &[f32; 8]),
+        m: &MatInfo,
+        lanes: usize,
+        col: &mut [V3],
+        (pix, px, py, id): (__m256i, __m256, __m256, __m256i),
+        ts: &F,
+    ) {
+        let l = k.luts;
+        let tl = &k.tl;
+        let t = k.tris;
+        // Barycentrics (ShadeCtx::bary).
         let dx = _mm256_sub_ps(px, ts.f(t, tl.stride, tl.ox));
         let dy = _mm256_sub_ps(py, ts.f(t, tl.stride, tl.oy));
         let mut l1 = _mm256_fmadd_ps(
