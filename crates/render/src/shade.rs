@@ -1207,7 +1207,10 @@ pub(crate) mod avx2 {
         }
     }
 
-    /// [`shade8`]'s body, for one kind of field source.
+    /// [`shade8`]'s body, for one kind of field source (`ts` holds the fields of the lanes'
+    /// triangles `tris`).
+    ///
+    /// Safety (caller): as [`shade8`]'s.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     unsafe fn shade8_with<F: Fields>(
