@@ -388,7 +388,8 @@ pub(crate) mod avx2 {
     /// fields, where eight gathers took 8-13 cycles each on the AMD Zen 4 this was measured on
     /// (eight scalar loads: 5-8 cycles). The kernel body is compiled once per kind
     /// ([`shade8`] picks), so a field read is one load or broadcast, not a branch on the kind
-    /// first (that branch, repeated for every field, was ~10 % of the kernel's instructions).
+    /// first (removing that branch, taken again at every field read, cut ~5 % of the kernel's
+    /// instructions and 7-14 % of its cycles).
     trait Fields {
         /// The f32 at byte `off` of each lane's record (records of `stride` bytes at `base`).
         unsafe fn f(&self, base: *const u8, stride: usize, off: usize) -> __m256;

@@ -426,10 +426,7 @@ fn non_finite_and_huge_values_render_without_panics() {
             let mut r = match Renderer::new(Arc::new(av), cfg(96, 96)) {
                 Ok(r) => r,
                 // Refusing the avatar with an error is as good as drawing it.
-                Err(e) => {
-                    assert!(!e.to_string().is_empty(), "{ctx}");
-                    continue;
-                }
+                Err(_) => continue,
             };
             for simd in [true, false] {
                 r.set_simd(simd);
