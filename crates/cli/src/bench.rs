@@ -85,25 +85,25 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 }
 
 fn bench_render(args: &BenchArgs) -> Result<()> {
-    println!(
+    crate::outln!(
         "render: morph + skin + rasterize + shade (+ I420), single thread, {} frames, mouth and eyes animated",
         args.frames
     );
-    println!(
+    crate::outln!(
         "  mean/p50/p95 ms: every tile drawn (tile reuse off; the full cost of a frame); p50, the"
     );
-    println!("           median, is the steadiest on a shared machine");
-    println!("  live ms: the head also turns a little every frame (idle motion) and tiles whose triangles");
-    println!("           did not change are reused (the default; reused %: of the tiles showing the avatar); i420 ms: same, I420 out");
-    println!(
+    crate::outln!("           median, is the steadiest on a shared machine");
+    crate::outln!("  live ms: the head also turns a little every frame (idle motion) and tiles whose triangles");
+    crate::outln!("           did not change are reused (the default; reused %: of the tiles showing the avatar); i420 ms: same, I420 out");
+    crate::outln!(
         "  tris: the avatar's triangles; drawn: those drawn at this size (level of detail {} px)",
         args.lod
     );
-    println!(
+    crate::outln!(
         "  budget: {BUDGET_512_MS} ms at 512x512, {BUDGET_720P_MS} ms at 1280x720 (ARCHITECTURE.md); met: p50 within it,"
     );
-    println!("           live: only live frames (live and i420 ms) within it, over: neither");
-    println!(
+    crate::outln!("           live: only live frames (live and i420 ms) within it, over: neither");
+    crate::outln!(
         "{:<34} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
         "avatar",
         "size",
@@ -185,7 +185,7 @@ fn bench_render(args: &BenchArgs) -> Result<()> {
             let mean = times.iter().sum::<f64>() / times.len() as f64;
             let p50 = percentile(&mut times, 0.5);
             let p95 = percentile(&mut times, 0.95);
-            println!(
+            crate::outln!(
                 "{:<34} {:>10} {:>9} {:>9} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.0} {:>9.2} {:>7}",
                 truncate(&av.name, 34),
                 label,
@@ -278,11 +278,12 @@ fn bench_lipsync() -> Result<()> {
         }
     }
     let secs = cpu_now() - t0;
-    println!(
+    crate::outln!(
         "lipsync: streaming analysis, {:.1} s of {} Hz audio x{reps}",
-        dur, audio.rate
+        dur,
+        audio.rate
     );
-    println!(
+    crate::outln!(
         "  {:.0}x real time on one core ({:.3} ms CPU per s of audio), {} frames, look-ahead {:.0} ms",
         dur * reps as f64 / secs,
         secs * 1e3 / (dur * reps as f64),
@@ -294,10 +295,15 @@ fn bench_lipsync() -> Result<()> {
 
 fn bench_encode(args: &BenchArgs) -> Result<()> {
     use facecast_encode::{VideoCodec, VideoConfig, VideoEncoder};
-    println!("encode: render (I420) + encode of the built-in avatar speaking, single thread, CPU ms per frame, {} frames", args.frames);
-    println!(
+    crate::outln!("encode: render (I420) + encode of the built-in avatar speaking, single thread, CPU ms per frame, {} frames", args.frames);
+    crate::outln!(
         "{:<10} {:>10} {:>11} {:>11} {:>9} {:>9}",
-        "codec", "size", "render ms", "encode ms", "total", "fps"
+        "codec",
+        "size",
+        "render ms",
+        "encode ms",
+        "total",
+        "fps"
     );
     let av = facecast_avatar::builtin();
     for codec in [VideoCodec::H264, VideoCodec::Vp8] {
@@ -343,7 +349,7 @@ fn bench_encode(args: &BenchArgs) -> Result<()> {
             }
             let n = args.frames as f64;
             let total = (t_render + t_enc) * 1e3 / n;
-            println!(
+            crate::outln!(
                 "{:<10} {:>10} {:>11.2} {:>11.2} {:>9.2} {:>9.0}",
                 format!("{codec:?}"),
                 label,

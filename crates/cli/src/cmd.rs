@@ -73,13 +73,15 @@ fn inspect(a: args::InspectArgs) -> Result<()> {
     let avatar = facecast_avatar::load(&a.file)?;
     let report = facecast_avatar::inspect(&avatar);
     let mut out = std::io::stdout().lock();
-    if a.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
+    let written = if a.json {
+        // serde_json hands back the io::Error it met (a closed pipe stays one).
+        serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
     } else {
-        write!(out, "{report}")?;
-    }
-    Ok(())
+        write!(out, "{report}")
+    };
+    written.map_err(crate::out::error)
 }
 
 /// Apply `--set NAME=WEIGHT` values: canonical ARKit names and Oculus visemes go through the
@@ -226,7 +228,10 @@ fn lipsync(a: args::LipsyncArgs) -> Result<()> {
     match &a.output {
         Some(p) => std::fs::write(p, text.as_bytes())
             .with_context(|| format!("{}: cannot write", p.display()))?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        None => std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .map_err(crate::out::error)?,
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 mod args;
 mod bench;
 mod cmd;
+mod out;
 
 use clap::Parser;
 
@@ -13,6 +14,8 @@ fn main() -> std::process::ExitCode {
     let cli = args::Cli::parse();
     match cmd::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader of standard output went away (`facecast inspect X | head`): done.
+        Err(e) if out::closed(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // One clear line: the outermost context, then the causes joined.
             let mut msg = e.to_string();

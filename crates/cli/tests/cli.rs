@@ -758,3 +758,47 @@ fn bench_render_prints_a_row_per_size_with_budget() {
         assert_eq!(row[10], want, "{row:?}");
     }
 }
+
+/// Runs facecast with its standard output's reader gone before anything is written (as in
+/// `facecast inspect X | head -0`).
+fn with_stdout_closed(args: &[&str]) -> Output {
+    let mut child = exe()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run facecast");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("wait for facecast")
+}
+
+/// `facecast inspect X | head` and the like: a reader that goes away ends the command quietly
+/// and successfully (no "Broken pipe" line, no panic), while a real error still reports.
+#[test]
+fn closed_stdout_ends_quietly() {
+    let model = shared("assets/models/facecap/facecap_plain.glb");
+    let wav = shared("assets/audio/cmu_goforward.wav");
+    let (model, wav) = (model.to_str().unwrap(), wav.to_str().unwrap());
+    for args in [
+        vec!["inspect", model],
+        vec!["inspect", model, "--json"],
+        vec!["lipsync", wav, "-f", "tsv"],
+        vec!["bench", "--what", "lipsync"],
+    ] {
+        let o = with_stdout_closed(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.success(),
+            "{args:?}: {:?}, stderr: {err}",
+            o.status
+        );
+        assert!(
+            !err.contains("Broken pipe") && !err.contains("panicked") && !err.contains("error"),
+            "{args:?}: stderr: {err}"
+        );
+    }
+    let o = with_stdout_closed(&["inspect", "/nonexistent/avatar.glb"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "a missing file still fails");
+    assert!(err.contains("/nonexistent/avatar.glb"), "stderr: {err}");
+}
