@@ -12,6 +12,8 @@ done | python3 -c "
 import collections, re, sys
 mins = collections.OrderedDict()
 for l in sys.stdin:
+    if 'Mcycles/frame:' not in l:
+        sys.exit('stages.sh: no stage cycles; build the example with --features stage-cycles')
     name = ' '.join(l.split()[1:3])
     d = mins.setdefault(name, {})
     for k, v in re.findall(r'(\w+) ([0-9.]+)', l.split('Mcycles/frame:')[1]):
