@@ -41,7 +41,7 @@ fn avatars(args: &BenchArgs) -> Result<Vec<Arc<Avatar>>> {
             if p.exists() {
                 out.push(Arc::new(facecast_avatar::load(&p)?));
             } else {
-                eprintln!("(skipping {rel}: not found)");
+                facecast_core::diag!("(skipping {rel}: not found)");
             }
         }
     } else {

@@ -102,7 +102,7 @@ pub fn channel_weights(avatar: &Avatar, sets: &[String]) -> Result<Vec<f32>> {
             direct.push((c as usize, w));
         } else if let Some(shape) = ArkitShape::from_name(name) {
             if !avatar.rig.has_arkit(shape.index()) {
-                eprintln!(
+                facecast_core::diag!(
                     "facecast: warning: {} has no morph for ARKit shape {name}; ignored",
                     avatar.name
                 );
@@ -312,7 +312,7 @@ fn render(a: args::RenderArgs) -> Result<()> {
     }
     writer.finish()?;
     bar.finish_and_clear();
-    eprintln!(
+    facecast_core::diag!(
         "facecast: wrote {} ({} frames, {width}x{height} @ {} fps, {:.2} s)",
         a.output.display(),
         n_frames,
@@ -360,20 +360,22 @@ fn serve(a: args::ServeArgs) -> Result<()> {
     if let Some(t) = &a.tts {
         cfg.tts = facecast_server::Tts::from_setting(t);
         if cfg.tts.is_none() && t.trim() == "auto" {
-            eprintln!(
+            facecast_core::diag!(
                 "facecast: --tts auto: espeak-ng is not installed; text speak requests get 501"
             );
         }
     }
     match &cfg.tts {
-        Some(t) => eprintln!(
+        Some(t) => facecast_core::diag!(
             "facecast: speech engine for text: {} {}",
             t.program,
             t.args.join(" ")
         ),
-        None => eprintln!("facecast: no speech engine: text speak requests get 501 (see --tts)"),
+        None => facecast_core::diag!(
+            "facecast: no speech engine: text speak requests get 501 (see --tts)"
+        ),
     }
-    eprintln!(
+    facecast_core::diag!(
         "facecast: {} video worker thread(s) shared by all sessions (see --video-threads)",
         cfg.video_threads
     );

@@ -26,7 +26,7 @@ fn main() -> std::process::ExitCode {
                     msg.push_str(&c);
                 }
             }
-            eprintln!("facecast: error: {msg}");
+            facecast_core::diag!("facecast: error: {msg}");
             std::process::ExitCode::FAILURE
         }
     }

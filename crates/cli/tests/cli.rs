@@ -802,3 +802,60 @@ fn closed_stdout_ends_quietly() {
     assert!(!o.status.success(), "a missing file still fails");
     assert!(err.contains("/nonexistent/avatar.glb"), "stderr: {err}");
 }
+
+/// Runs `facecast ARGS` with the reader of its standard error gone before the first write.
+fn spawn_stderr_closed(args: &[&str]) -> std::process::Child {
+    let mut child = exe()
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run facecast");
+    drop(child.stderr.take());
+    child
+}
+
+/// `facecast serve 2>&1 | head`, or a log pipe a supervisor closed: diagnostics nobody reads are
+/// dropped, never a panic (exit status 101). An error still fails with status 1, and the
+/// server, whose first act is a line on standard error, keeps serving.
+#[test]
+fn closed_stderr_never_panics() {
+    let mut child = spawn_stderr_closed(&["inspect", "/nonexistent/avatar.glb"]);
+    let status = child.wait().expect("wait for facecast");
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "a missing file fails cleanly: {status:?}"
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = spawn_stderr_closed(&["serve", "--addr", &addr, "--tts", "off"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let answer = loop {
+        if let Some(status) = child.try_wait().expect("poll the server") {
+            panic!("the server exited with its standard error closed: {status:?}");
+        }
+        if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+            use std::io::{Read, Write};
+            let req = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+            let mut resp = String::new();
+            if s.write_all(req.as_bytes()).is_ok() && s.read_to_string(&mut resp).is_ok() {
+                break resp;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never answered on {addr}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let alive = child.try_wait().expect("poll the server").is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(answer.starts_with("HTTP/1.1 200"), "healthz: {answer}");
+    assert!(alive, "the server kept running");
+}

@@ -12,9 +12,11 @@
 //! | [`packet`] | [`EncodedPacket`] |
 //! | [`event`] | [`Event`], what a session reports |
 //! | [`model`] | [`model::Avatar`], the immutable avatar data model shared (`Arc`) by all sessions |
+//! | [`diag`] | [`diag!`], a diagnostic line on standard error that never panics |
 
 pub mod audio;
 pub mod convert;
+pub mod diag;
 pub mod event;
 pub mod face;
 pub mod frame;

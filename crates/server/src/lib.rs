@@ -361,7 +361,7 @@ pub async fn serve(cfg: ServerConfig) -> Result<(), ServerError> {
         .await
         .map_err(|source| ServerError::Bind { addr, source })?;
     let local = listener.local_addr()?;
-    eprintln!(
+    facecast_core::diag!(
         "facecast listening on http://{local} (WebRTC host candidates on {}, avatars: {})",
         state.inner.rtc_advertise,
         state

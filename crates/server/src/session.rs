@@ -576,7 +576,7 @@ impl SessionLoop {
                     }
                     if self.trace_latency {
                         if late > Duration::from_millis(15) && !self.peers.is_empty() {
-                            eprintln!(
+                            facecast_core::diag!(
                                 "latency session {}: audio frame pts {} ms sent {:.1} ms late",
                                 self.shared.id,
                                 pts.as_millis(),
@@ -587,7 +587,7 @@ impl SessionLoop {
                         self.audio_late_sum += late;
                         self.audio_late_n += 1;
                         if self.audio_late_n == 250 {
-                            eprintln!(
+                            facecast_core::diag!(
                                 "latency session {}: audio frames sent after their pts: mean {:.1} ms, max {:.1} ms (last 5 s, {} viewers)",
                                 self.shared.id,
                                 self.audio_late_sum.as_secs_f64() * 1e3 / 250.0,
@@ -665,7 +665,7 @@ impl SessionLoop {
         {
             if p.1.is_none() {
                 p.1 = Some(*at_ms);
-                eprintln!(
+                facecast_core::diag!(
                     "latency session {}: speak handled -> first audio frame out {:.1} ms (segment start at media {} ms)",
                     self.shared.id,
                     p.0.elapsed().as_secs_f64() * 1e3,
@@ -1041,7 +1041,7 @@ impl VideoWorker {
                 Some(s) => format!("segment start +{} ms", pts.as_millis().saturating_sub(s)),
                 None => "before the segment start event".to_string(),
             };
-            eprintln!(
+            facecast_core::diag!(
                 "latency session {}: frame pts {} ms ({rel}), out {:.1} ms after speak; rendered {:+.1} ms after its pts, encode+send {:.1} ms, {packets} packets",
                 self.shared.id,
                 pts.as_millis(),
