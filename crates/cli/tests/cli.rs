@@ -762,14 +762,19 @@ fn bench_render_prints_a_row_per_size_with_budget() {
 /// Runs facecast with its standard output's reader gone before anything is written (as in
 /// `facecast inspect X | head -0`).
 fn with_stdout_closed(args: &[&str]) -> Output {
-    let mut child = exe()
+    let mut child = spawn_piped(args);
+    drop(child.stdout.take());
+    child.wait_with_output().expect("wait for facecast")
+}
+
+/// Runs `facecast ARGS` with its standard output and error piped to this test.
+fn spawn_piped(args: &[&str]) -> std::process::Child {
+    exe()
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("run facecast");
-    drop(child.stdout.take());
-    child.wait_with_output().expect("wait for facecast")
+        .expect("run facecast")
 }
 
 /// `facecast inspect X | head` and the like: a reader that goes away ends the command quietly
@@ -805,12 +810,7 @@ fn closed_stdout_ends_quietly() {
 
 /// Runs `facecast ARGS` with the reader of its standard error gone before the first write.
 fn spawn_stderr_closed(args: &[&str]) -> std::process::Child {
-    let mut child = exe()
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run facecast");
+    let mut child = spawn_piped(args);
     drop(child.stderr.take());
     child
 }
