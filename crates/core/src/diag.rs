@@ -8,8 +8,8 @@
 use std::fmt;
 use std::io::Write;
 
-/// Writes `args` and a newline to standard error in one write of the locked handle; a failure
-/// to write (closed pipe, full disk) is ignored.
+/// Writes `args` and a newline to standard error while holding its lock (lines of several
+/// threads do not interleave); a failure to write (closed pipe, full disk) is ignored.
 pub fn line(args: fmt::Arguments<'_>) {
     let mut err = std::io::stderr().lock();
     let _ = err.write_fmt(args).and_then(|()| err.write_all(b"\n"));
