@@ -3,7 +3,8 @@
 
 usage: scripts/perf/cgline.py CALLGRIND_OUT BINARY FUNCTION_SUBSTRING [TOP]
 
-CALLGRIND_OUT must come from `valgrind --tool=callgrind --dump-instr=yes` (see callgrind.sh).
+CALLGRIND_OUT must come from `valgrind --tool=callgrind --dump-instr=yes` (see callgrind.sh),
+run on BINARY itself: another build's addresses map to unrelated lines.
 Per-function totals hide costs spread over many inlined call sites (a field read inlined 35
 times); this charges each instruction of the matching functions to the innermost frame that
 `addr2line -i` places in this repository's `crates/`, so such costs add up on one line.
@@ -13,6 +14,8 @@ import re
 import subprocess
 import sys
 
+if len(sys.argv) < 4:
+    sys.exit(__doc__.split('\n\n')[1])
 out, binary, pattern = sys.argv[1], sys.argv[2], sys.argv[3]
 top = int(sys.argv[4]) if len(sys.argv) > 4 else 40
 cost = collections.Counter()
@@ -57,8 +60,13 @@ for raw in open(out):
 
 addrs = sorted(cost)
 total = sum(cost.values())
+if not addrs:
+    sys.exit(f"cgline.py: no instructions of a function matching '{pattern}' in {out}")
 res = subprocess.run(['addr2line', '-a', '-i', '-e', binary] + [hex(a) for a in addrs],
-                     capture_output=True, text=True, check=True).stdout
+                     capture_output=True, text=True)
+if res.returncode != 0:
+    sys.exit(f"cgline.py: addr2line cannot read {binary}: {res.stderr.strip()}")
+res = res.stdout
 by_line = collections.Counter()
 here = None
 picked = False

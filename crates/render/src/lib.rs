@@ -41,9 +41,9 @@
 //!    whole, and stay there if its depth-block test turned away a third or more of their
 //!    triangles in the second ([`Renderer::deferred_draws`]). An exact depth tie goes to the
 //!    lowest triangle id in both passes, so the picture does not depend on what is drawn late.
-//!    Then blended
-//!    geometry, then the resolve to sRGB written straight into the RGBA frame or converted to
-//!    I420 with [`facecast_core::convert`]'s row kernel (AVX2 when available) in the same pass.
+//!    Then blended geometry, then the resolve to sRGB written straight into the RGBA frame or
+//!    converted to I420 with [`facecast_core::convert`]'s row kernel (AVX2 when available) in
+//!    the same pass.
 //!
 //! 5b. **Tile reuse**: every projected vertex gets a hash of its index and transformed data,
 //!    every triangle one of its vertices, material and facing, every tile one of its triangles

@@ -318,20 +318,6 @@ pub(crate) mod avx2 {
             Src::Many(idx)
         }
 
-        /// The f32 at byte `off` of each lane's record (records of `stride` bytes at `base`).
-        #[inline(always)]
-        unsafe fn f(&self, base: *const u8, stride: usize, off: usize) -> __m256 {
-            match *self {
-                Src::One(a) => bcast(base, a * stride + off),
-                Src::Two(a, b, m) => _mm256_blendv_ps(
-                    bcast(base, a * stride + off),
-                    bcast(base, b * stride + off),
-                    m,
-                ),
-                Src::Many(idx) => gf(base, idx, stride, off),
-            }
-        }
-
         /// The source of each lane's vertex: the u32 index at byte `off` of its record.
         #[inline(always)]
         unsafe fn follow(&self, base: *const u8, stride: usize, off: usize) -> Src {
@@ -398,7 +384,15 @@ pub(crate) mod avx2 {
     impl Fields for Src {
         #[inline(always)]
         unsafe fn f(&self, base: *const u8, stride: usize, off: usize) -> __m256 {
-            Src::f(self, base, stride, off)
+            match *self {
+                Src::One(a) => bcast(base, a * stride + off),
+                Src::Two(a, b, m) => _mm256_blendv_ps(
+                    bcast(base, a * stride + off),
+                    bcast(base, b * stride + off),
+                    m,
+                ),
+                Src::Many(idx) => gf(base, idx, stride, off),
+            }
         }
     }
 
