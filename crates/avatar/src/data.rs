@@ -227,7 +227,12 @@ impl<'a> Data<'a> {
         Ok(&buf[bv.byte_offset..end])
     }
 
-    fn accessor(&self, i: usize) -> Res<&'a Accessor> {
+    /// Bytes of decoded output still allowed (see [`charge`](Self::charge)).
+    pub fn budget_left(&self) -> usize {
+        self.decode_budget.get()
+    }
+
+    pub fn accessor(&self, i: usize) -> Res<&'a Accessor> {
         self.root.accessors.get(i).ok_or_else(|| {
             invalid!(
                 "accessor {i} does not exist ({} accessors)",

@@ -12,7 +12,8 @@
 //!   double-sided, `KHR_texture_transform`, `KHR_materials_unlit`; PNG, JPEG and WebP textures
 //!   decoded to RGBA8 with a full sRGB-aware box-filtered mip chain.
 //! - Extensions: `KHR_mesh_quantization`, `EXT_meshopt_compression` (pure-Rust decoder, see
-//!   [`meshopt`]), `EXT_texture_webp`, `KHR_texture_basisu` (file loads, KTX2 textures are dropped
+//!   [`meshopt`]), `KHR_draco_mesh_compression` (the pure-Rust `draco-core` decoder, its output
+//!   capped by the same size budget), `EXT_texture_webp`, `KHR_texture_basisu` (file loads, KTX2 textures are dropped
 //!   with a warning: no Basis Universal transcoder). Other required extensions are rejected with
 //!   an error naming them.
 //! - VRM 0.x and 1.0 expressions and humanoid bones; humanoid nodes of other files are found by
@@ -24,6 +25,7 @@
 
 mod container;
 mod data;
+mod draco;
 mod error;
 mod gltf;
 mod inspect;
@@ -50,6 +52,7 @@ use std::sync::{Arc, OnceLock};
 const SUPPORTED: &[&str] = &[
     "KHR_mesh_quantization",
     "EXT_meshopt_compression",
+    "KHR_draco_mesh_compression",
     "KHR_texture_transform",
     "KHR_materials_unlit",
     "KHR_materials_emissive_strength",

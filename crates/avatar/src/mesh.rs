@@ -1,6 +1,7 @@
 //! Meshes: primitives (attributes, indices, triangulation), sparse morph targets, smooth normals.
 
 use crate::data::{Data, MorphData};
+use crate::draco;
 use crate::error::{invalid, Res};
 use crate::gltf;
 use facecast_core::model::{Mesh, MorphTarget, Primitive};
@@ -29,23 +30,52 @@ fn to_vec4(v: Vec<f32>) -> Vec<[f32; 4]> {
         .collect()
 }
 
-/// Read a float attribute with the given element types, checking its count.
-fn attribute(
-    data: &Data<'_>,
-    acc: usize,
-    types: &[&str],
-    n: usize,
-    what: &str,
-) -> Res<(Vec<f32>, usize)> {
-    data.expect_type(acc, types, what)?;
-    let (v, comps) = data.read_f32(acc)?;
-    if v.len() / comps.max(1) != n {
-        return Err(invalid!(
-            "{what}: accessor {acc} has {} elements but POSITION has {n}",
-            v.len() / comps.max(1)
-        ));
+/// Where a primitive's vertex data comes from: its accessors, or for the attributes a
+/// `KHR_draco_mesh_compression` stream names, the decoded stream.
+struct Source<'s, 'd> {
+    data: &'s Data<'d>,
+    draco: Option<&'s draco::Decoded>,
+}
+
+impl Source<'_, '_> {
+    /// Float attribute `name` (accessor `acc`), checked to have `n` elements when given.
+    fn floats(
+        &self,
+        name: &str,
+        acc: usize,
+        n: Option<usize>,
+        what: &str,
+    ) -> Res<(Vec<f32>, usize)> {
+        let (v, comps) = match self.draco {
+            Some(d) if d.has(name) => d.read(self.data, name, acc, what)?,
+            _ => self.data.read_f32(acc)?,
+        };
+        let count = v.len() / comps.max(1);
+        match n {
+            Some(n) if count != n => Err(invalid!(
+                "{what}: {name} accessor {acc} has {count} elements but POSITION has {n}"
+            )),
+            _ => Ok((v, comps)),
+        }
     }
-    Ok((v, comps))
+
+    /// `JOINTS_0` (accessor `acc`) as integers, four per vertex.
+    fn joints(&self, acc: usize, n: usize, what: &str) -> Res<Vec<u32>> {
+        let jv = match self.draco {
+            Some(d) if d.has("JOINTS_0") => {
+                let (v, _) = self.floats("JOINTS_0", acc, Some(n), what)?;
+                v.into_iter().map(|x| x as u32).collect()
+            }
+            _ => self.data.read_u32(acc, what)?.0,
+        };
+        if jv.len() / 4 != n {
+            return Err(invalid!(
+                "{what}: JOINTS_0 accessor {acc} has {} elements but POSITION has {n}",
+                jv.len() / 4
+            ));
+        }
+        Ok(jv)
+    }
 }
 
 /// Build mesh `mi`.
@@ -77,8 +107,13 @@ pub(crate) fn build_mesh(
                 .push(format!("{what}: no POSITION attribute, skipped"));
             continue;
         };
+        let draco = draco::decode(data, gp, &what)?;
+        let src = Source {
+            data,
+            draco: draco.as_ref(),
+        };
         data.expect_type(pos_acc, &["VEC3"], &what)?;
-        let positions = to_vec3(data.read_f32(pos_acc)?.0);
+        let positions = to_vec3(src.floats("POSITION", pos_acc, None, &what)?.0);
         let n = positions.len();
         if n > u32::MAX as usize {
             return Err(invalid!("{what}: too many vertices ({n})"));
@@ -87,38 +122,40 @@ pub(crate) fn build_mesh(
             positions,
             ..Default::default()
         };
-        if let Some(&a) = gp.attributes.get("NORMAL") {
-            p.normals = to_vec3(attribute(data, a, &["VEC3"], n, &what)?.0);
+        let read = |name: &str, types: &[&str]| -> Res<Option<(Vec<f32>, usize)>> {
+            match gp.attributes.get(name) {
+                Some(&a) => {
+                    data.expect_type(a, types, &what)?;
+                    src.floats(name, a, Some(n), &what).map(Some)
+                }
+                None => Ok(None),
+            }
+        };
+        if let Some((v, _)) = read("NORMAL", &["VEC3"])? {
+            p.normals = to_vec3(v);
         }
-        if let Some(&a) = gp.attributes.get("TANGENT") {
-            p.tangents = to_vec4(attribute(data, a, &["VEC4"], n, &what)?.0);
+        if let Some((v, _)) = read("TANGENT", &["VEC4"])? {
+            p.tangents = to_vec4(v);
         }
-        if let Some(&a) = gp.attributes.get("TEXCOORD_0") {
-            p.uv0 = to_vec2(attribute(data, a, &["VEC2"], n, &what)?.0);
+        if let Some((v, _)) = read("TEXCOORD_0", &["VEC2"])? {
+            p.uv0 = to_vec2(v);
         }
-        if let Some(&a) = gp.attributes.get("TEXCOORD_1") {
-            p.uv1 = to_vec2(attribute(data, a, &["VEC2"], n, &what)?.0);
+        if let Some((v, _)) = read("TEXCOORD_1", &["VEC2"])? {
+            p.uv1 = to_vec2(v);
         }
-        if let Some(&a) = gp.attributes.get("COLOR_0") {
-            let (v, comps) = attribute(data, a, &["VEC3", "VEC4"], n, &what)?;
+        if let Some((v, comps)) = read("COLOR_0", &["VEC3", "VEC4"])? {
             p.colors = if comps == 3 {
                 v.chunks_exact(3).map(|c| [c[0], c[1], c[2], 1.0]).collect()
             } else {
                 to_vec4(v)
             };
         }
-        if let (Some(&j), Some(&w)) = (
+        if let (Some(&j), Some(_)) = (
             gp.attributes.get("JOINTS_0"),
             gp.attributes.get("WEIGHTS_0"),
         ) {
             data.expect_type(j, &["VEC4"], &what)?;
-            let (jv, _) = data.read_u32(j, &what)?;
-            if jv.len() / 4 != n {
-                return Err(invalid!(
-                    "{what}: JOINTS_0 accessor {j} has {} elements but POSITION has {n}",
-                    jv.len() / 4
-                ));
-            }
+            let jv = src.joints(j, n, &what)?;
             let mut joints = Vec::with_capacity(n);
             for c in jv.chunks_exact(4) {
                 let mut o = [0u16; 4];
@@ -128,7 +165,7 @@ pub(crate) fn build_mesh(
                 }
                 joints.push(o);
             }
-            let mut weights = to_vec4(attribute(data, w, &["VEC4"], n, &what)?.0);
+            let mut weights = to_vec4(read("WEIGHTS_0", &["VEC4"])?.unwrap_or_default().0);
             for wt in weights.iter_mut() {
                 for x in wt.iter_mut() {
                     if !x.is_finite() || *x < 0.0 {
@@ -151,19 +188,23 @@ pub(crate) fn build_mesh(
             p.joints = joints;
             p.weights = weights;
         }
-        // indices
-        let raw: Vec<u32> = match gp.indices {
-            Some(ia) => {
-                data.expect_type(ia, &["SCALAR"], &what)?;
-                let (v, _) = data.read_u32(ia, &format!("{what} indices"))?;
-                if let Some(bad) = v.iter().find(|&&x| x as usize >= n) {
-                    return Err(invalid!("{what}: index {bad} out of range ({n} vertices)"));
+        // indices (a Draco stream holds its own triangle list)
+        if let Some(d) = draco {
+            p.indices = d.indices;
+        } else {
+            let raw: Vec<u32> = match gp.indices {
+                Some(ia) => {
+                    data.expect_type(ia, &["SCALAR"], &what)?;
+                    let (v, _) = data.read_u32(ia, &format!("{what} indices"))?;
+                    if let Some(bad) = v.iter().find(|&&x| x as usize >= n) {
+                        return Err(invalid!("{what}: index {bad} out of range ({n} vertices)"));
+                    }
+                    v
                 }
-                v
-            }
-            None => (0..n as u32).collect(),
-        };
-        p.indices = triangulate(raw, gp.mode);
+                None => (0..n as u32).collect(),
+            };
+            p.indices = triangulate(raw, gp.mode);
+        }
         if let Some(m) = gp.material {
             if m >= root.materials.len() {
                 return Err(invalid!(
