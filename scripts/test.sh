@@ -9,6 +9,8 @@ echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets --release -- -D warnings
+echo "== test models (npm registry: tests/models)" >&2
+npm ci --prefix tests/models --no-audit --no-fund --loglevel=error >&2
 echo "== cargo test" >&2
 cargo test --workspace --release
 echo "== render stage cycle counters (feature stage-cycles)" >&2
