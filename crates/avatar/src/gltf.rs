@@ -199,6 +199,30 @@ pub(crate) struct Material {
     pub extensions: Option<Value>,
 }
 
+impl Material {
+    /// `KHR_materials_pbrSpecularGlossiness` (archived by Khronos, still common in older
+    /// exports): when present it describes the material instead of `pbrMetallicRoughness`.
+    /// A malformed object is treated as absent.
+    pub fn spec_gloss(&self) -> Option<SpecGloss> {
+        let v = self
+            .extensions
+            .as_ref()?
+            .get("KHR_materials_pbrSpecularGlossiness")?;
+        serde_json::from_value(v.clone()).ok()
+    }
+}
+
+/// The parts of `KHR_materials_pbrSpecularGlossiness` the renderer uses: the diffuse colour
+/// and texture (as base colour) and the glossiness (as 1 - roughness). The specular colour and
+/// the specular-glossiness texture are not read.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct SpecGloss {
+    pub diffuse_factor: Option<[f32; 4]>,
+    pub diffuse_texture: Option<TextureInfo>,
+    pub glossiness_factor: Option<f32>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct Pbr {

@@ -9,7 +9,8 @@
 //!   dropped); names from `mesh.extras.targetNames` (else `target_N`); default weights.
 //! - Skins (renormalised `WEIGHTS_0`), node hierarchy (matrices decomposed to TRS), scene roots.
 //! - Materials: base colour, normal map, emissive, metallic/roughness factors, alpha modes,
-//!   double-sided, `KHR_texture_transform`, `KHR_materials_unlit`; PNG, JPEG and WebP textures
+//!   double-sided, `KHR_texture_transform`, `KHR_materials_unlit`, `KHR_materials_pbrSpecularGlossiness` (diffuse
+//!   colour and texture as base colour, glossiness as 1 - roughness); PNG, JPEG and WebP textures
 //!   decoded to RGBA8 with a full sRGB-aware box-filtered mip chain.
 //! - Extensions: `KHR_mesh_quantization`, `EXT_meshopt_compression` (pure-Rust decoder, see
 //!   [`meshopt`]), `KHR_draco_mesh_compression` (the pure-Rust `draco-core` decoder, its output
@@ -62,10 +63,16 @@ const SUPPORTED: &[&str] = &[
 ];
 
 /// Extensions accepted even when required, but only partly supported (reason given).
-const PARTIAL: &[(&str, &str)] = &[(
-    "KHR_texture_basisu",
-    "KTX2/Basis Universal textures are not decoded (missing: a Basis Universal transcoder); such textures are dropped and their materials use the base colour factor",
-)];
+const PARTIAL: &[(&str, &str)] = &[
+    (
+        "KHR_texture_basisu",
+        "KTX2/Basis Universal textures are not decoded (missing: a Basis Universal transcoder); such textures are dropped and their materials use the base colour factor",
+    ),
+    (
+        "KHR_materials_pbrSpecularGlossiness",
+        "diffuse colour and texture used as base colour and glossiness as 1 - roughness; the specular colour and specularGlossinessTexture are not read",
+    ),
+];
 
 /// Used-only extensions with a specific note (everything else used and unknown is "ignored").
 const NOTES: &[(&str, &str)] = &[
@@ -75,10 +82,6 @@ const NOTES: &[(&str, &str)] = &[
     ),
     ("VRMC_springBone", "spring bones are not simulated"),
     ("VRMC_node_constraint", "node constraints are not evaluated"),
-    (
-        "KHR_materials_pbrSpecularGlossiness",
-        "specular-glossiness ignored (metallic-roughness defaults used)",
-    ),
     ("KHR_animation_pointer", "animations are not played"),
 ];
 

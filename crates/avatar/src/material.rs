@@ -113,6 +113,9 @@ pub(crate) fn build_materials(
         {
             wanted.push((t.index, true));
         }
+        if let Some(t) = m.spec_gloss().and_then(|sg| sg.diffuse_texture) {
+            wanted.push((t.index, true));
+        }
         if let Some(t) = &m.normal_texture {
             wanted.push((t.index, false));
         }
@@ -321,6 +324,23 @@ pub(crate) fn build_materials(
                 .filter(|x| x.is_finite())
                 .unwrap_or(1.0)
                 .clamp(0.0, 1.0);
+        }
+        if let Some(sg) = m.spec_gloss() {
+            // Diffuse is the base colour of a dielectric; glossiness is 1 - roughness.
+            out.base_color = sg
+                .diffuse_factor
+                .filter(|f| f.iter().all(|x| x.is_finite()))
+                .unwrap_or([1.0; 4]);
+            out.base_color_tex = sg
+                .diffuse_texture
+                .as_ref()
+                .and_then(|t| tex_ref(t, true, notes));
+            out.metallic = 0.0;
+            out.roughness = 1.0
+                - sg.glossiness_factor
+                    .filter(|x| x.is_finite())
+                    .unwrap_or(1.0)
+                    .clamp(0.0, 1.0);
         }
         if let Some(n) = &m.normal_texture {
             out.normal_tex = tex_ref(n, false, notes);

@@ -101,12 +101,12 @@ fn bad_magic_is_reported() {
 
 #[test]
 fn unsupported_required_extension_is_named() {
-    let doc = json!({"asset": {"version": "2.0"}, "extensionsUsed": ["KHR_materials_pbrSpecularGlossiness"],
-        "extensionsRequired": ["KHR_materials_pbrSpecularGlossiness"]});
+    let doc = json!({"asset": {"version": "2.0"}, "extensionsUsed": ["EXT_mesh_gpu_instancing"],
+        "extensionsRequired": ["EXT_mesh_gpu_instancing"]});
     let e = err(&serde_json::to_vec(&doc).expect("json"), "facecap.glb");
     assert_eq!(
         e,
-        "facecap.glb: required extension KHR_materials_pbrSpecularGlossiness is not supported"
+        "facecap.glb: required extension EXT_mesh_gpu_instancing is not supported"
     );
 }
 
@@ -401,6 +401,51 @@ fn materials_textures_and_samplers() {
     assert_eq!(
         inspect(&a).unsupported,
         vec!["KHR_materials_sheen: ignored".to_string()]
+    );
+}
+
+/// Older exports (Sketchfab, early Blender) describe materials with the archived
+/// `KHR_materials_pbrSpecularGlossiness`, often as a required extension: its diffuse colour and
+/// texture must become the base colour, or the model renders untextured white.
+#[test]
+fn specular_glossiness_diffuse_becomes_base_colour() {
+    let mut d = Doc::default();
+    let pos = d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let r = d.bin.u8s(&tiny_png([10, 200, 30, 255]));
+    let img = d.view(r);
+    let sg = "KHR_materials_pbrSpecularGlossiness";
+    let bytes = d.finish(json!({
+        "extensionsUsed": [sg], "extensionsRequired": [sg],
+        "images": [{"bufferView": img, "mimeType": "image/png"}], "textures": [{"source": 0}],
+        "materials": [
+            {"pbrMetallicRoughness": {"baseColorFactor": [0.0, 0.0, 0.0, 1.0], "metallicFactor": 1.0},
+             "extensions": {sg: {"diffuseFactor": [1.0, 0.5, 0.25, 0.8], "diffuseTexture": {"index": 0},
+                 "specularFactor": [0.2, 0.2, 0.2], "glossinessFactor": 0.7}}},
+            {"extensions": {sg: {}}}
+        ],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": pos}, "material": 0}, {"attributes": {"POSITION": pos}, "material": 1}]}]
+    }));
+    let a = load_bytes(&bytes, "sg.gltf", None).expect("a required spec-gloss extension loads");
+    let m = &a.materials[0];
+    assert_eq!(m.base_color, [1.0, 0.5, 0.25, 0.8]);
+    let t = m
+        .base_color_tex
+        .expect("diffuse texture as base colour texture");
+    assert_eq!(
+        a.textures[t.texture as usize].texel(0, 0, 0),
+        [10, 200, 30, 255]
+    );
+    assert_eq!(m.metallic, 0.0);
+    assert!((m.roughness - 0.3).abs() < 1e-6, "{}", m.roughness);
+    // Spec defaults: diffuse white, glossiness 1.
+    let m1 = &a.materials[1];
+    assert_eq!((m1.base_color, m1.roughness), ([1.0; 4], 0.0));
+    assert!(m1.base_color_tex.is_none());
+    let why = &inspect(&a).unsupported;
+    assert!(
+        why.iter()
+            .any(|w| w.starts_with(sg) && w.contains("specularGlossinessTexture are not read")),
+        "{why:?}"
     );
 }
 
