@@ -22,6 +22,30 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
         .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
+/// A GLB file from a glTF JSON document and its binary chunk (`bin` may be empty: then no BIN
+/// chunk is written). The JSON is padded with spaces and the BIN chunk with zeros to four bytes,
+/// as the GLB format requires.
+pub fn write_glb(json: &[u8], bin: &[u8]) -> Vec<u8> {
+    let pad = |n: usize| n.next_multiple_of(4);
+    let (jl, bl) = (pad(json.len()), pad(bin.len()));
+    let total = 12 + 8 + jl + if bin.is_empty() { 0 } else { 8 + bl };
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(&GLB_MAGIC.to_le_bytes());
+    out.extend_from_slice(&2u32.to_le_bytes());
+    out.extend_from_slice(&(total as u32).to_le_bytes());
+    out.extend_from_slice(&(jl as u32).to_le_bytes());
+    out.extend_from_slice(&CHUNK_JSON.to_le_bytes());
+    out.extend_from_slice(json);
+    out.resize(20 + jl, b' ');
+    if !bin.is_empty() {
+        out.extend_from_slice(&(bl as u32).to_le_bytes());
+        out.extend_from_slice(&CHUNK_BIN.to_le_bytes());
+        out.extend_from_slice(bin);
+        out.resize(total, 0);
+    }
+    out
+}
+
 /// Split a file into JSON and BIN by sniffing its first bytes.
 pub(crate) fn split(bytes: &[u8]) -> Res<Container<'_>> {
     if u32_at(bytes, 0) == Some(GLB_MAGIC) {

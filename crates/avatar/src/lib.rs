@@ -38,6 +38,7 @@ pub mod rigmap;
 mod scene;
 mod vrm;
 
+pub use container::write_glb;
 pub use error::AvatarError;
 pub use inspect::{
     inspect, ExpressionReport, HumanoidReport, InspectReport, MeshReport, SkinReport, TextureReport,

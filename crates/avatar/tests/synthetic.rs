@@ -564,6 +564,11 @@ fn glb_container_roundtrip_and_truncation() {
     glb.extend_from_slice(&(bin.len() as u32).to_le_bytes());
     glb.extend_from_slice(b"BIN\0");
     glb.extend_from_slice(&bin);
+    assert_eq!(
+        facecast_avatar::write_glb(&json, &bin),
+        glb,
+        "write_glb writes the same bytes"
+    );
     let a = load_bytes(&glb, "t.glb", None).expect("load");
     assert_eq!(a.vertex_count(), 3);
     assert_eq!(a.name, "t");
