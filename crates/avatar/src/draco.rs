@@ -31,7 +31,14 @@ pub(crate) struct Decoded {
     /// Triangle list (point indices, each below `points`).
     pub indices: Vec<u32>,
     pub points: usize,
+    /// Edgebreaker connectivity: decoded points are not in the encoder's input order (sequential
+    /// coding keeps it), so uncompressed morph targets may not line up.
+    pub reordered: bool,
 }
+
+/// Byte of the Draco header ("DRACO", major, minor, encoder type) holding the connectivity
+/// method: 0 sequential, 1 Edgebreaker.
+const METHOD_BYTE: usize = 8;
 
 /// Decode primitive `gp`'s Draco stream, if it has one.
 pub(crate) fn decode(data: &Data<'_>, gp: &gltf::Primitive, what: &str) -> Res<Option<Decoded>> {
@@ -92,6 +99,7 @@ pub(crate) fn decode(data: &Data<'_>, gp: &gltf::Primitive, what: &str) -> Res<O
         attributes: ext.attributes,
         indices,
         points,
+        reordered: bytes.get(METHOD_BYTE) == Some(&1),
     }))
 }
 

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 /// Warnings gathered while building meshes.
 #[derive(Default)]
 pub(crate) struct MeshStats {
+    /// Primitives skipped or loaded with a caveat, one line each.
     pub skipped_primitives: Vec<String>,
     pub generated_normals: usize,
     pub renormalized_weights: usize,
@@ -187,6 +188,12 @@ pub(crate) fn build_mesh(
             }
             p.joints = joints;
             p.weights = weights;
+        }
+        if draco.as_ref().is_some_and(|d| d.reordered) && !gp.targets.is_empty() {
+            stats.skipped_primitives.push(format!(
+                "{what}: morph targets on an Edgebreaker-coded {} stream, whose decoder reorders the points; the targets may move the wrong vertices (encoders keep the order with sequential coding)",
+                draco::NAME
+            ));
         }
         // indices (a Draco stream holds its own triangle list)
         if let Some(d) = draco {

@@ -74,7 +74,9 @@ fn le<T: Copy, const K: usize>(v: &[[T; K]], f: impl Fn(T) -> Vec<u8>) -> Vec<u8
 /// The grid as one Draco stream: attribute ids (unique ids) 0..6 in the order POSITION,
 /// NORMAL, TEXCOORD_0, COLOR_0, JOINTS_0, WEIGHTS_0; quantised as glTF-Transform does by
 /// default (positions 14 bits, normals 10, texture coordinates 12).
-fn encode(verts: &[Vert], idx: &[u32]) -> Vec<u8> {
+/// `sequential`: Draco's sequential connectivity, which keeps the point order (what glTF-Transform
+/// uses for primitives with morph targets); otherwise Edgebreaker, which reorders points.
+fn encode(verts: &[Vert], idx: &[u32], sequential: bool) -> Vec<u8> {
     let n = verts.len();
     let mut mesh = Mesh::new();
     let mut add = |kind, comps: u8, dt, norm, bytes: Vec<u8>| {
@@ -142,6 +144,9 @@ fn encode(verts: &[Vert], idx: &[u32]) -> Vec<u8> {
     for (id, bits) in [(0, 14), (1, 10), (2, 12)] {
         opts.set_attribute_quantization(id, bits);
     }
+    if sequential {
+        opts.set_encoding_method(0);
+    }
     let mut enc = MeshEncoder::new();
     enc.set_mesh(mesh);
     let mut out = EncoderBuffer::new();
@@ -172,8 +177,17 @@ const KINDS: [(&str, u32, bool); 6] = [
     ("VEC4", 5121, true),
 ];
 
-/// The grid's file, plain (`draco == None`) or with the given Draco stream and attribute map.
-fn document(verts: &[Vert], idx: &[u32], draco: Option<(&[u8], Value)>) -> Vec<u8> {
+/// Morph target of the grid: a "jaw" that drops the lower half (deltas per vertex).
+fn jaw(verts: &[Vert]) -> Vec<[f32; 3]> {
+    verts
+        .iter()
+        .map(|v| [0.0, -0.2 * (-v.pos[1]).max(0.0), 0.05 * v.pos[0]])
+        .collect()
+}
+
+/// The grid's file, plain (`draco == None`) or with the given Draco stream and attribute map;
+/// with `morph`, one morph target (`jaw`), uncompressed as the extension requires.
+fn document(verts: &[Vert], idx: &[u32], draco: Option<(&[u8], Value)>, morph: bool) -> Vec<u8> {
     let n = verts.len();
     let mut bin = Vec::new();
     let mut views = Vec::new();
@@ -219,6 +233,12 @@ fn document(verts: &[Vert], idx: &[u32], draco: Option<(&[u8], Value)>) -> Vec<u
     }
     let mut ind = json!({"componentType": 5125, "count": idx.len(), "type": "SCALAR"});
     let mut prim = json!({"attributes": attributes, "indices": 6, "mode": 4});
+    if morph {
+        let bytes = le(&jaw(verts), f32le);
+        let v = view(&mut bin, &bytes);
+        accessors.push(json!({"bufferView": v, "componentType": 5126, "count": n, "type": "VEC3"}));
+        prim["targets"] = json!([{"POSITION": 7}]);
+    }
     let mut ext = json!([]);
     match draco {
         None => {
@@ -232,7 +252,7 @@ fn document(verts: &[Vert], idx: &[u32], draco: Option<(&[u8], Value)>) -> Vec<u
             ext = json!(["KHR_draco_mesh_compression"]);
         }
     }
-    accessors.push(ind);
+    accessors.insert(6, ind);
     let doc = json!({
         "asset": {"version": "2.0"},
         "extensionsUsed": ext, "extensionsRequired": ext,
@@ -257,6 +277,13 @@ fn load(bytes: &[u8], name: &str) -> Primitive {
 /// vertex comes first (winding kept), then sorted: equal for the same triangles in any vertex
 /// order.
 fn triangles(p: &Primitive) -> Vec<[Vec<f32>; 3]> {
+    // Dense deltas of the first morph target, if any.
+    let mut delta = vec![[0f32; 3]; p.positions.len()];
+    if let Some(t) = p.targets.first() {
+        for (&i, d) in t.indices.iter().zip(&t.positions) {
+            delta[i as usize] = *d;
+        }
+    }
     let vert = |i: u32| {
         let i = i as usize;
         let mut v = Vec::new();
@@ -266,6 +293,7 @@ fn triangles(p: &Primitive) -> Vec<[Vec<f32>; 3]> {
         v.extend_from_slice(&p.colors[i]);
         v.extend(p.joints[i].iter().map(|&j| j as f32));
         v.extend_from_slice(&p.weights[i]);
+        v.extend_from_slice(&delta[i]);
         v
     };
     let key = |v: &Vec<f32>| {
@@ -288,52 +316,30 @@ fn triangles(p: &Primitive) -> Vec<[Vec<f32>; 3]> {
     out
 }
 
-#[test]
-fn draco_primitive_loads_the_same_triangles_as_the_plain_one() {
-    let (verts, idx) = grid();
-    let stream = encode(&verts, &idx);
-    let plain = load(&document(&verts, &idx, None), "plain.glb");
-    let packed = load(
-        &document(&verts, &idx, Some((&stream, id_map()))),
-        "draco.glb",
-    );
-    assert_eq!(packed.indices.len(), idx.len(), "triangle count");
-    assert_eq!(packed.positions.len(), verts.len(), "point count");
-    let (a, b) = (triangles(&plain), triangles(&packed));
-    // Per component: position (14-bit quantisation over a 2-unit range), normal (10-bit
-    // octahedral), texture coordinates (12 bits), colour (exact bytes), joints (exact),
-    // weights (exact bytes, renormalised the same way).
+/// Asserts that two loads of the grid hold the same triangles: per component, positions within
+/// one step of 14-bit quantisation over the 2-unit range, normals within 0.01 (10-bit
+/// octahedral), texture coordinates within one 12-bit step, colours, joints and weights exact
+/// (same bytes, normalised and renormalised the same way), morph deltas exact (uncompressed).
+fn assert_same_triangles(plain: &Primitive, packed: &Primitive) {
+    assert_eq!(packed.indices.len(), plain.indices.len(), "triangle count");
+    assert_eq!(packed.positions.len(), plain.positions.len(), "point count");
+    let q = 2.0 / 16383.0 * 1.01;
+    let uv = 1.0 / 4095.0;
+    #[rustfmt::skip]
     let tol = [
-        2.0 / 16383.0 * 1.01,
-        2.0 / 16383.0 * 1.01,
-        2.0 / 16383.0 * 1.01,
-        0.01,
-        0.01,
-        0.01,
-        1.0 / 4095.0,
-        1.0 / 4095.0,
-        1e-6,
-        1e-6,
-        1e-6,
-        1e-6,
-        0.0,
-        0.0,
-        0.0,
-        0.0,
-        1e-6,
-        1e-6,
-        1e-6,
-        1e-6,
+        q, q, q, 0.01, 0.01, 0.01, uv, uv,
+        1e-6, 1e-6, 1e-6, 1e-6, 0.0, 0.0, 0.0, 0.0, 1e-6, 1e-6, 1e-6, 1e-6,
+        1e-6, 1e-6, 1e-6,
     ];
-    let mut worst = [0f32; 20];
-    for (ta, tb) in a.iter().zip(&b) {
+    let mut worst = [0f32; 23];
+    for (ta, tb) in triangles(plain).iter().zip(&triangles(packed)) {
         for (va, vb) in ta.iter().zip(tb) {
             for (c, (x, y)) in va.iter().zip(vb).enumerate() {
                 worst[c] = worst[c].max((x - y).abs());
             }
         }
     }
-    for c in 0..20 {
+    for c in 0..23 {
         assert!(
             worst[c] <= tol[c],
             "component {c} differs by {} (tolerance {})",
@@ -341,6 +347,18 @@ fn draco_primitive_loads_the_same_triangles_as_the_plain_one() {
             tol[c]
         );
     }
+}
+
+#[test]
+fn draco_primitive_loads_the_same_triangles_as_the_plain_one() {
+    let (verts, idx) = grid();
+    let stream = encode(&verts, &idx, false);
+    let plain = load(&document(&verts, &idx, None, false), "plain.glb");
+    let packed = load(
+        &document(&verts, &idx, Some((&stream, id_map())), false),
+        "draco.glb",
+    );
+    assert_same_triangles(&plain, &packed);
     // The colours went through the normalised u8 path: 200/255 blue, not 200.
     assert!(
         (packed.colors[0][2] - 200.0 / 255.0).abs() < 1e-6,
@@ -349,14 +367,38 @@ fn draco_primitive_loads_the_same_triangles_as_the_plain_one() {
     );
 }
 
+/// Draco cannot hold morph targets: a primitive with targets keeps them uncompressed and is
+/// encoded sequentially so that the decoded points keep their order (glTF-Transform does this).
+/// The targets must then move the same vertices as in the plain file.
+#[test]
+fn sequential_draco_with_uncompressed_morph_targets() {
+    let (verts, idx) = grid();
+    let stream = encode(&verts, &idx, true);
+    let plain = load(&document(&verts, &idx, None, true), "plain.glb");
+    let packed = load(
+        &document(&verts, &idx, Some((&stream, id_map())), true),
+        "draco-morph.glb",
+    );
+    assert_eq!(packed.targets.len(), 1);
+    assert!(
+        packed.targets[0].indices.len() > 50,
+        "the jaw moves vertices"
+    );
+    assert_same_triangles(&plain, &packed);
+}
+
 #[test]
 fn broken_draco_streams_are_errors_naming_the_extension() {
     let (verts, idx) = grid();
-    let stream = encode(&verts, &idx);
+    let stream = encode(&verts, &idx, false);
     let err = |s: &[u8], map: Value| {
-        load_bytes(&document(&verts, &idx, Some((s, map))), "broken.glb", None)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        load_bytes(
+            &document(&verts, &idx, Some((s, map)), false),
+            "broken.glb",
+            None,
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
     };
     // Truncated, cut to its first four bytes, bad magic.
     for (what, s) in [
