@@ -48,9 +48,9 @@ pub(crate) fn decode(data: &Data<'_>, gp: &gltf::Primitive, what: &str) -> Res<O
     let ext: Ext = serde_json::from_value(v.clone())
         .map_err(|e| invalid!("{what}: malformed {NAME} object: {e}"))?;
     let bytes = data.view(ext.buffer_view)?;
-    // Budget: what the loader still allows for decoded data (at least 1 MiB so that tiny files
-    // with legitimately repetitive geometry still decode).
-    let budget = data.budget_left().max(1 << 20) as u64;
+    // The loader's remaining budget for decoded data; a point holds at least a position and a
+    // face its three indices, 12 bytes each.
+    let budget = data.budget_left() as u64;
     let limits = DecodeLimits::default()
         .with_max_decoded_bytes(budget)
         .with_max_points((budget / 12).min(u32::MAX as u64))

@@ -9,14 +9,15 @@
 //!   dropped); names from `mesh.extras.targetNames` (else `target_N`); default weights.
 //! - Skins (renormalised `WEIGHTS_0`), node hierarchy (matrices decomposed to TRS), scene roots.
 //! - Materials: base colour, normal map, emissive, metallic/roughness factors, alpha modes,
-//!   double-sided, `KHR_texture_transform`, `KHR_materials_unlit`, `KHR_materials_pbrSpecularGlossiness` (diffuse
-//!   colour and texture as base colour, glossiness as 1 - roughness); PNG, JPEG and WebP textures
-//!   decoded to RGBA8 with a full sRGB-aware box-filtered mip chain.
+//!   double-sided, `KHR_texture_transform`, `KHR_materials_unlit`,
+//!   `KHR_materials_pbrSpecularGlossiness` (diffuse colour and texture as base colour, glossiness
+//!   as 1 - roughness); PNG, JPEG and WebP textures decoded to RGBA8 with a full sRGB-aware
+//!   box-filtered mip chain.
 //! - Extensions: `KHR_mesh_quantization`, `EXT_meshopt_compression` (pure-Rust decoder, see
 //!   [`meshopt`]), `KHR_draco_mesh_compression` (the pure-Rust `draco-core` decoder, its output
-//!   capped by the same size budget), `EXT_texture_webp`, `KHR_texture_basisu` (file loads, KTX2 textures are dropped
-//!   with a warning: no Basis Universal transcoder). Other required extensions are rejected with
-//!   an error naming them.
+//!   capped by the same size budget), `EXT_texture_webp`, `KHR_texture_basisu` (file loads, KTX2
+//!   textures are dropped with a warning: no Basis Universal transcoder). Other required
+//!   extensions are rejected with an error naming them.
 //! - VRM 0.x and 1.0 expressions and humanoid bones; humanoid nodes of other files are found by
 //!   name. The face rig (ARKit 52 + Oculus visemes) is mapped from morph names by the data tables
 //!   in [`rigmap`].
@@ -318,7 +319,7 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
     let rig = rigmap::build_rig(&channels, &vrm.expressions);
 
     // info
-    let mut warnings = stats.skipped_primitives;
+    let mut warnings = stats.primitive_notes;
     if stats.generated_normals > 0 {
         warnings.push(format!(
             "generated smooth normals for {} primitive(s) without NORMAL",

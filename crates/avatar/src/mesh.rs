@@ -11,7 +11,7 @@ use std::collections::HashMap;
 #[derive(Default)]
 pub(crate) struct MeshStats {
     /// Primitives skipped or loaded with a caveat, one line each.
-    pub skipped_primitives: Vec<String>,
+    pub primitive_notes: Vec<String>,
     pub generated_normals: usize,
     pub renormalized_weights: usize,
     pub zero_weights: usize,
@@ -95,7 +95,7 @@ pub(crate) fn build_mesh(
             4..=6 => {}
             0..=3 => {
                 let kind = ["points", "lines", "line loop", "line strip"][gp.mode as usize];
-                stats.skipped_primitives.push(format!(
+                stats.primitive_notes.push(format!(
                     "{what}: {kind} primitive skipped (only triangles are rendered)"
                 ));
                 continue;
@@ -104,7 +104,7 @@ pub(crate) fn build_mesh(
         }
         let Some(&pos_acc) = gp.attributes.get("POSITION") else {
             stats
-                .skipped_primitives
+                .primitive_notes
                 .push(format!("{what}: no POSITION attribute, skipped"));
             continue;
         };
@@ -190,7 +190,7 @@ pub(crate) fn build_mesh(
             p.weights = weights;
         }
         if draco.as_ref().is_some_and(|d| d.reordered) && !gp.targets.is_empty() {
-            stats.skipped_primitives.push(format!(
+            stats.primitive_notes.push(format!(
                 "{what}: morph targets on an Edgebreaker-coded {} stream, whose decoder reorders the points; the targets may move the wrong vertices (encoders keep the order with sequential coding)",
                 draco::NAME
             ));
