@@ -349,15 +349,21 @@ fn assert_same_triangles(plain: &Primitive, packed: &Primitive) {
     }
 }
 
-#[test]
-fn draco_primitive_loads_the_same_triangles_as_the_plain_one() {
+/// The grid loaded from its plain file and from its Draco file (see `encode` and `document`).
+fn plain_and_draco(sequential: bool, morph: bool) -> (Primitive, Primitive) {
     let (verts, idx) = grid();
-    let stream = encode(&verts, &idx, false);
-    let plain = load(&document(&verts, &idx, None, false), "plain.glb");
+    let stream = encode(&verts, &idx, sequential);
+    let plain = load(&document(&verts, &idx, None, morph), "plain.glb");
     let packed = load(
-        &document(&verts, &idx, Some((&stream, id_map())), false),
+        &document(&verts, &idx, Some((&stream, id_map())), morph),
         "draco.glb",
     );
+    (plain, packed)
+}
+
+#[test]
+fn draco_primitive_loads_the_same_triangles_as_the_plain_one() {
+    let (plain, packed) = plain_and_draco(false, false);
     assert_same_triangles(&plain, &packed);
     // The colours went through the normalised u8 path: 200/255 blue, not 200.
     assert!(
@@ -372,19 +378,34 @@ fn draco_primitive_loads_the_same_triangles_as_the_plain_one() {
 /// The targets must then move the same vertices as in the plain file.
 #[test]
 fn sequential_draco_with_uncompressed_morph_targets() {
-    let (verts, idx) = grid();
-    let stream = encode(&verts, &idx, true);
-    let plain = load(&document(&verts, &idx, None, true), "plain.glb");
-    let packed = load(
-        &document(&verts, &idx, Some((&stream, id_map())), true),
-        "draco-morph.glb",
-    );
+    let (plain, packed) = plain_and_draco(true, true);
     assert_eq!(packed.targets.len(), 1);
     assert!(
         packed.targets[0].indices.len() > 50,
         "the jaw moves vertices"
     );
     assert_same_triangles(&plain, &packed);
+    assert!(load_warnings(true).is_empty(), "{:?}", load_warnings(true));
+    // Coded with Edgebreaker, the same file loads with a warning that the targets may not line
+    // up with the reordered points.
+    let w = load_warnings(false);
+    assert!(
+        w.iter().any(|w| w.contains(
+            "mesh 0 primitive 0: morph targets on an Edgebreaker-coded KHR_draco_mesh_compression stream"
+        )),
+        "{w:?}"
+    );
+}
+
+/// The warnings of the grid's Draco file with a morph target.
+fn load_warnings(sequential: bool) -> Vec<String> {
+    let (verts, idx) = grid();
+    let stream = encode(&verts, &idx, sequential);
+    let doc = document(&verts, &idx, Some((&stream, id_map())), true);
+    load_bytes(&doc, "morph.glb", None)
+        .expect("load")
+        .info
+        .warnings
 }
 
 #[test]
