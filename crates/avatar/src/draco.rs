@@ -152,8 +152,9 @@ impl Decoded {
             DataType::Int32 => 1.0 / 2147483647.0,
             _ => 1.0,
         };
-        // glTF says how the values are meant: a normalized accessor of an integer type maps them
-        // to [0, 1] or [-1, 1] (the stream's own flag is not always set by encoders).
+        // Integer values are scaled to [0, 1] or [-1, 1] when either the accessor (of an integer
+        // component type) or the stream marks them normalised: encoders do not always set the
+        // stream's flag, so the accessor's counts as well.
         let normalized = (a.normalized || att.normalized())
             && matches!(a.component_type, I8 | U8 | I16 | U16 | U32);
         if normalized && scale != 1.0 {
