@@ -11,13 +11,14 @@
 //! - Materials: base colour, normal map, emissive, metallic/roughness factors, alpha modes,
 //!   double-sided, `KHR_texture_transform`, `KHR_materials_unlit`,
 //!   `KHR_materials_pbrSpecularGlossiness` (diffuse colour and texture as base colour, glossiness
-//!   as 1 - roughness); PNG, JPEG and WebP textures decoded to RGBA8 with a full sRGB-aware
-//!   box-filtered mip chain.
+//!   as 1 - roughness); PNG, JPEG, WebP and KTX2/Basis Universal textures decoded to RGBA8 with
+//!   a full sRGB-aware box-filtered mip chain.
 //! - Extensions: `KHR_mesh_quantization`, `EXT_meshopt_compression` (pure-Rust decoder, see
 //!   [`meshopt`]), `KHR_draco_mesh_compression` (the pure-Rust `draco-core` decoder, its output
-//!   capped by the same size budget), `EXT_texture_webp`, `KHR_texture_basisu` (file loads, KTX2
-//!   textures are dropped with a warning: no Basis Universal transcoder). Other required
-//!   extensions are rejected with an error naming them.
+//!   capped by the same size budget), `EXT_texture_webp`, `KHR_texture_basisu` (ETC1S/BasisLZ
+//!   and UASTC, plain or Zstandard-supercompressed, transcoded by the pure-Rust `basisu` crate
+//!   after the KTX2 header's sizes are checked). Other required extensions are rejected with an
+//!   error naming them.
 //! - VRM 0.x and 1.0 expressions and humanoid bones; humanoid nodes of other files are found by
 //!   name. The face rig (ARKit 52 + Oculus visemes) is mapped from morph names by the data tables
 //!   in [`rigmap`].
@@ -31,6 +32,7 @@ mod draco;
 mod error;
 mod gltf;
 mod inspect;
+mod ktx2;
 mod material;
 mod mesh;
 pub mod meshopt;
@@ -60,16 +62,13 @@ const SUPPORTED: &[&str] = &[
     "KHR_materials_unlit",
     "KHR_materials_emissive_strength",
     "EXT_texture_webp",
+    "KHR_texture_basisu",
     "VRM",
     "VRMC_vrm",
 ];
 
 /// Extensions accepted even when required, but only partly supported (reason given).
 const PARTIAL: &[(&str, &str)] = &[
-    (
-        "KHR_texture_basisu",
-        "KTX2/Basis Universal textures are not decoded (missing: a Basis Universal transcoder); such textures are dropped and their materials use the base colour factor",
-    ),
     (
         "KHR_materials_pbrSpecularGlossiness",
         "diffuse colour and texture used as base colour and glossiness as 1 - roughness; the specular colour and specularGlossinessTexture are not read",
@@ -348,26 +347,12 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
             continue;
         }
         if let Some((_, why)) = PARTIAL.iter().find(|(n, _)| n == ext) {
-            unsupported.push(format!(
-                "{ext}: {why} ({} texture(s) dropped)",
-                notes.basisu_textures
-            ));
+            unsupported.push(format!("{ext}: {why}"));
         } else if let Some((_, why)) = NOTES.iter().find(|(n, _)| n == ext) {
             unsupported.push(format!("{ext}: {why}"));
         } else {
             unsupported.push(format!("{ext}: ignored"));
         }
-    }
-    if notes.basisu_textures > 0
-        && !root
-            .extensions_used
-            .iter()
-            .any(|e| e == "KHR_texture_basisu")
-    {
-        unsupported.push(format!(
-            "KTX2 images: not decoded (missing: a Basis Universal transcoder); {} texture(s) dropped",
-            notes.basisu_textures
-        ));
     }
     Ok(Avatar {
         name: name.to_string(),

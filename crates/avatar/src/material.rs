@@ -1,4 +1,5 @@
-//! Materials, textures (PNG / JPEG / WebP decoded to RGBA8) and box-filtered mip chains.
+//! Materials, textures (PNG / JPEG / WebP decoded to RGBA8, KTX2/Basis Universal transcoded to
+//! RGBA8) and box-filtered mip chains.
 
 use crate::container::{data_uri_mime, read_uri};
 use crate::data::Data;
@@ -15,7 +16,6 @@ use std::sync::{Mutex, OnceLock};
 #[derive(Default)]
 pub(crate) struct Notes {
     pub warnings: Vec<String>,
-    pub basisu_textures: usize,
 }
 
 /// Largest accepted texture side.
@@ -68,9 +68,10 @@ impl ImgFmt {
     }
 }
 
-/// Which image a glTF texture shows: `EXT_texture_webp` first, then `source`.
-/// Returns `Err(true)` when only a `KHR_texture_basisu` source exists.
-fn texture_source(t: &gltf::Texture) -> Result<usize, bool> {
+/// Which image a glTF texture shows: `EXT_texture_webp` first, then `source` (an exporter's PNG
+/// or JPEG fallback is the lossless original), then `KHR_texture_basisu`'s KTX2 image. `None`
+/// when the texture names no image.
+fn texture_source(t: &gltf::Texture) -> Option<u64> {
     let ext = |name: &str| {
         t.extensions
             .as_ref()
@@ -78,13 +79,9 @@ fn texture_source(t: &gltf::Texture) -> Result<usize, bool> {
             .and_then(|e| e.get("source"))
             .and_then(Value::as_u64)
     };
-    if let Some(s) = ext("EXT_texture_webp") {
-        return usize::try_from(s).map_err(|_| false);
-    }
-    if let Some(s) = t.source {
-        return Ok(s);
-    }
-    Err(ext("KHR_texture_basisu").is_some())
+    ext("EXT_texture_webp")
+        .or(t.source.map(|s| s as u64))
+        .or_else(|| ext("KHR_texture_basisu"))
 }
 
 struct Request<'b> {
@@ -136,23 +133,13 @@ pub(crate) fn build_materials(
             ));
             continue;
         };
-        let img = match texture_source(t) {
-            Ok(i) => i,
-            Err(true) => {
-                notes.basisu_textures += 1;
-                notes.warnings.push(format!(
-                    "texture {ti}: KHR_texture_basisu (KTX2/Basis Universal) image not decoded (no Basis Universal transcoder); dropped"
-                ));
-                continue;
-            }
-            Err(false) => {
-                notes
-                    .warnings
-                    .push(format!("texture {ti} has no image source; dropped"));
-                continue;
-            }
+        let Some(img) = texture_source(t) else {
+            notes
+                .warnings
+                .push(format!("texture {ti} has no image source; dropped"));
+            continue;
         };
-        let Some(gi) = root.images.get(img) else {
+        let Some(gi) = usize::try_from(img).ok().and_then(|i| root.images.get(i)) else {
             notes.warnings.push(format!(
                 "texture {ti} refers to image {img}, which does not exist; dropped"
             ));
@@ -162,6 +149,7 @@ pub(crate) fn build_materials(
         let (ws, wt) = sampler
             .map(|s| (wrap(s.wrap_s), wrap(s.wrap_t)))
             .unwrap_or((Wrap::Repeat, Wrap::Repeat));
+        let img = img as usize;
         if let Some(&r) = req_index.get(&(img, srgb, ws as u8, wt as u8)) {
             tex_to_req.insert((ti, srgb), r);
             continue;
@@ -193,18 +181,28 @@ pub(crate) fn build_materials(
             .mime_type
             .as_deref()
             .or_else(|| gi.uri.as_deref().and_then(data_uri_mime));
-        if fmt == ImgFmt::Ktx2 || mime == Some("image/ktx2") {
-            notes.basisu_textures += 1;
+        if fmt != ImgFmt::Ktx2 && mime == Some("image/ktx2") {
             notes.warnings.push(format!(
-                "image {img}: KTX2/Basis Universal image not decoded (no Basis Universal transcoder); texture dropped"
+                "image {img}: declared image/ktx2 but is not a KTX2 file; texture dropped"
             ));
             continue;
         }
-        let dims = image_format(fmt).and_then(|f| {
-            image::ImageReader::with_format(std::io::Cursor::new(&bytes[..]), f)
-                .into_dimensions()
-                .ok()
-        });
+        let dims = match fmt {
+            ImgFmt::Ktx2 => match crate::ktx2::header(&bytes) {
+                Ok(h) => Some((h.width, h.height)),
+                Err(e) => {
+                    notes
+                        .warnings
+                        .push(format!("image {img}: {e}; texture dropped"));
+                    continue;
+                }
+            },
+            _ => image_format(fmt).and_then(|f| {
+                image::ImageReader::with_format(std::io::Cursor::new(&bytes[..]), f)
+                    .into_dimensions()
+                    .ok()
+            }),
+        };
         if let Some((w, h)) = dims {
             let texels = w as u64 * h as u64;
             if w > MAX_TEXTURE_SIDE || h > MAX_TEXTURE_SIDE || texels > texel_budget {
@@ -427,8 +425,19 @@ fn image_format(fmt: ImgFmt) -> Option<image::ImageFormat> {
 }
 
 fn decode_texture(r: &Request<'_>) -> Result<Texture, String> {
-    let format = image_format(ImgFmt::sniff(&r.bytes)).ok_or_else(|| {
-        "unsupported image format (only PNG, JPEG and WebP are decoded)".to_string()
+    let fmt = ImgFmt::sniff(&r.bytes);
+    if fmt == ImgFmt::Ktx2 {
+        // Side and texel budget were checked against the header before the request was made.
+        let (w, h, rgba) = crate::ktx2::decode(&r.bytes)?;
+        return Ok(Texture {
+            wrap_s: r.wrap_s,
+            wrap_t: r.wrap_t,
+            ..Texture::from_levels(r.name.clone(), build_mips(w, h, rgba, r.srgb))
+        });
+    }
+    let format = image_format(fmt).ok_or_else(|| {
+        "unsupported image format (only PNG, JPEG, WebP and KTX2/Basis Universal are decoded)"
+            .to_string()
     })?;
     let mut reader = image::ImageReader::with_format(std::io::Cursor::new(&r.bytes[..]), format);
     let mut limits = image::Limits::default();

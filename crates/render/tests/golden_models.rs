@@ -108,6 +108,20 @@ fn golden_facecap() {
     face_set("facecap/facecap_plain.glb", "facecap");
 }
 
+/// The original facecap.glb (meshopt geometry, KTX2/ETC1S texture) draws the very picture of
+/// facecap_plain.glb (its plain geometry and the PNG that KTX2 texture was transcoded to), at
+/// rest and with the mouth open: the same golden images hold for both.
+#[test]
+fn compressed_facecap_draws_the_plain_pictures() {
+    let av = load("facecap/facecap.glb");
+    let mut r = Renderer::new(av.clone(), cfg()).unwrap();
+    check_golden("facecap_rest", &render(&mut r, &weights(&av, &[])));
+    check_golden(
+        "facecap_jaw",
+        &render(&mut r, &weights(&av, &[ArkitShape::JawOpen])),
+    );
+}
+
 #[test]
 fn golden_valid_bust() {
     face_set("valid/VALID_Hispanic_F_2_Busi_plain.glb", "valid");
