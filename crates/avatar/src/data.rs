@@ -1,4 +1,5 @@
-//! Buffer views (plain or `EXT_meshopt_compression`) and accessors (dense, sparse, normalized).
+//! Buffer views (plain, `KHR_meshopt_compression` or `EXT_meshopt_compression`) and accessors
+//! (dense, sparse, normalized).
 
 use crate::container::BufData;
 use crate::error::{invalid, Res};
@@ -127,11 +128,11 @@ impl<'a> Data<'a> {
             )
         })?;
         buf.bytes().ok_or_else(|| {
-            invalid!("{what} reads buffer {b}, which has no data (an EXT_meshopt_compression fallback buffer or a missing GLB BIN chunk)")
+            invalid!("{what} reads buffer {b}, which has no data (a meshopt compression fallback buffer or a missing GLB BIN chunk)")
         })
     }
 
-    /// The bytes of buffer view `i` (decompressed when it uses `EXT_meshopt_compression`).
+    /// The bytes of buffer view `i` (decompressed when it uses meshopt compression).
     pub fn view(&self, i: usize) -> Res<&[u8]> {
         let bv = self.root.buffer_views.get(i).ok_or_else(|| {
             invalid!(
@@ -139,11 +140,11 @@ impl<'a> Data<'a> {
                 self.root.buffer_views.len()
             )
         })?;
-        if let Some(m) = &bv.extensions.meshopt {
+        if let Some((m, ext)) = bv.extensions.meshopt() {
             if let Some(v) = self.meshopt[i].get() {
                 return Ok(v);
             }
-            let what = format!("buffer view {i} (EXT_meshopt_compression)");
+            let what = format!("buffer view {i} ({ext})");
             let mode = meshopt::Mode::parse(&m.mode)
                 .ok_or_else(|| invalid!("{what}: unknown mode '{}'", m.mode))?;
             let filter = meshopt::Filter::parse(m.filter.as_deref()).ok_or_else(|| {
@@ -187,8 +188,15 @@ impl<'a> Data<'a> {
                     )
                 })?;
             let src = &src[m.byte_offset..end];
-            // The codecs compress at most ~64:1 (an all-zero attribute group costs 2 bits per 16 bytes).
-            if size > src.len().saturating_mul(128).saturating_add(4096) {
+            // Version 0 codecs compress at most ~64:1 (an all-zero attribute group costs 2 bits
+            // per 16 bytes); version 1 attributes up to 1024:1 (a control byte for four constant
+            // planes of 256 elements).
+            let ratio = if src.first() == Some(&0xa1) {
+                1100
+            } else {
+                128
+            };
+            if size > src.len().saturating_mul(ratio).saturating_add(4096) {
                 return Err(invalid!(
                     "{what}: {size} bytes cannot come from {} compressed bytes",
                     src.len()

@@ -47,14 +47,19 @@ pub(crate) struct Buffer {
 }
 
 impl Buffer {
-    /// `EXT_meshopt_compression.fallback`: a placeholder only filled by decompressed views.
+    /// `KHR_meshopt_compression.fallback` (or `EXT_…`): a placeholder only filled by
+    /// decompressed views.
     pub fn is_meshopt_fallback(&self) -> bool {
-        self.extensions
-            .as_ref()
-            .and_then(|e| e.get("EXT_meshopt_compression"))
-            .and_then(|m| m.get("fallback"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        ["KHR_meshopt_compression", "EXT_meshopt_compression"]
+            .iter()
+            .any(|name| {
+                self.extensions
+                    .as_ref()
+                    .and_then(|e| e.get(*name))
+                    .and_then(|m| m.get("fallback"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false)
+            })
     }
 }
 
@@ -71,11 +76,28 @@ pub(crate) struct BufferView {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct BufferViewExtensions {
+    #[serde(rename = "KHR_meshopt_compression")]
+    pub khr_meshopt: Option<MeshoptView>,
     #[serde(rename = "EXT_meshopt_compression")]
-    pub meshopt: Option<MeshoptView>,
+    pub ext_meshopt: Option<MeshoptView>,
 }
 
-/// `EXT_meshopt_compression` on a buffer view.
+impl BufferViewExtensions {
+    /// The view's meshopt compression and the extension's name (the ratified
+    /// `KHR_meshopt_compression` first; a view may not carry both).
+    pub fn meshopt(&self) -> Option<(&MeshoptView, &'static str)> {
+        self.khr_meshopt
+            .as_ref()
+            .map(|m| (m, "KHR_meshopt_compression"))
+            .or_else(|| {
+                self.ext_meshopt
+                    .as_ref()
+                    .map(|m| (m, "EXT_meshopt_compression"))
+            })
+    }
+}
+
+/// `KHR_meshopt_compression` / `EXT_meshopt_compression` on a buffer view (same fields).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct MeshoptView {

@@ -13,8 +13,8 @@
 //!   `KHR_materials_pbrSpecularGlossiness` (diffuse colour and texture as base colour, glossiness
 //!   as 1 - roughness); PNG, JPEG, WebP and KTX2/Basis Universal textures decoded to RGBA8 with
 //!   a full sRGB-aware box-filtered mip chain.
-//! - Extensions: `KHR_mesh_quantization`, `EXT_meshopt_compression` (pure-Rust decoder, see
-//!   [`meshopt`]), `KHR_draco_mesh_compression` (the pure-Rust `draco-core` decoder, its output
+//! - Extensions: `KHR_mesh_quantization`, `KHR_meshopt_compression` and its predecessor
+//!   `EXT_meshopt_compression` (pure-Rust decoder, see [`meshopt`]), `KHR_draco_mesh_compression` (the pure-Rust `draco-core` decoder, its output
 //!   capped by the same size budget), `EXT_texture_webp`, `KHR_texture_basisu` (ETC1S/BasisLZ
 //!   and UASTC, plain or Zstandard-supercompressed, transcoded by the pure-Rust `basisu` crate
 //!   after the KTX2 header's sizes are checked). Other required extensions are rejected with an
@@ -56,6 +56,7 @@ use std::sync::{Arc, OnceLock};
 /// Extensions implemented in full.
 const SUPPORTED: &[&str] = &[
     "KHR_mesh_quantization",
+    "KHR_meshopt_compression",
     "EXT_meshopt_compression",
     "KHR_draco_mesh_compression",
     "KHR_texture_transform",

@@ -1,9 +1,11 @@
-//! Pure-Rust decoder for `EXT_meshopt_compression` buffer views.
+//! Pure-Rust decoder for `KHR_meshopt_compression` and `EXT_meshopt_compression` buffer views.
 //!
-//! Written from the bitstream description in the Khronos `EXT_meshopt_compression` specification
-//! (Appendix A: attributes `0xa0`, triangles `0xe1`, indices `0xd1`; Appendix B: the octahedral,
-//! quaternion and exponential filters). Every read is bounds-checked: corrupt input yields an
-//! error, never a panic or an out-of-bounds access, and decoding time is linear in the output.
+//! Written from the bitstream description in the Khronos specifications (Appendix A: attributes
+//! `0xa0` and, `KHR_meshopt_compression` only, version 1 `0xa1` with per-byte control modes and
+//! 16-bit / XOR channel deltas; triangles `0xe1`; indices `0xd1`. Appendix B: the octahedral,
+//! quaternion, exponential and colour filters). Every read is bounds-checked: corrupt input
+//! yields an error, never a panic or an out-of-bounds access, and decoding time is linear in the
+//! output.
 
 use std::fmt;
 
@@ -74,6 +76,8 @@ pub enum Filter {
     Quaternion,
     /// Exponent/mantissa floats.
     Exponential,
+    /// YCoCg colours with the precision kept in alpha's top bit (`KHR_meshopt_compression`).
+    Color,
 }
 
 impl Filter {
@@ -84,6 +88,7 @@ impl Filter {
             Some("OCTAHEDRAL") => Some(Filter::Octahedral),
             Some("QUATERNION") => Some(Filter::Quaternion),
             Some("EXPONENTIAL") => Some(Filter::Exponential),
+            Some("COLOR") => Some(Filter::Color),
             _ => None,
         }
     }
@@ -118,7 +123,16 @@ fn unzigzag8(v: u8) -> u8 {
     (0u8.wrapping_sub(v & 1)) ^ (v >> 1)
 }
 
-/// Mode 0: attributes (header `0xa0`).
+/// Bits per delta of a group, by its 2-bit header: version 0, then version 1 under byte control
+/// modes 0 and 1 (8: the 16 bytes are stored as they are).
+const GROUP_BITS: [[u8; 4]; 3] = [[0, 2, 4, 8], [0, 1, 2, 4], [1, 2, 4, 8]];
+
+/// Mode 0: attributes (header `0xa0`, or `0xa1` for version 1).
+///
+/// Each block of up to 256 elements stores its bytes as `stride` planes of per-element deltas.
+/// Version 1 adds, per block, a 2-bit control mode per plane (0 and 1 pick a table of group
+/// encodings, 2: all deltas zero, 3: deltas stored raw), and, per 4-byte channel, how the deltas
+/// combine (0: bytes, 1: 16-bit words, 2: 32-bit XOR after a rotation) in the stream's tail.
 pub fn decode_vertex_buffer(
     count: usize,
     stride: usize,
@@ -130,44 +144,118 @@ pub fn decode_vertex_buffer(
         ));
     }
     let first = *src.first().ok_or(MeshoptError::Truncated)?;
-    if first != 0xa0 {
-        return Err(MeshoptError::Header {
-            expected: 0xa0,
-            found: first,
-        });
+    let v1 = match first {
+        0xa0 => false,
+        0xa1 => true,
+        _ => {
+            return Err(MeshoptError::Header {
+                expected: 0xa1,
+                found: first,
+            })
+        }
+    };
+    if v1 && !stride.is_multiple_of(4) {
+        return Err(MeshoptError::Invalid(
+            "version 1 attribute streams need a byteStride divisible by 4",
+        ));
     }
-    let tail = stride.max(32);
+    let ctrl_len = if v1 { stride / 4 } else { 0 };
+    // The tail: the first element's bytes (what the deltas start from), then version 1's
+    // channel modes; padded to 32 bytes (version 0) or 24 (version 1).
+    let tail_len = stride + ctrl_len;
+    let tail = tail_len.max(if v1 { 24 } else { 32 });
     if src.len() < 1 + tail {
         return Err(MeshoptError::Truncated);
     }
     let total = count
         .checked_mul(stride)
         .ok_or(MeshoptError::Invalid("element count overflows"))?;
-    // each data block spends at least one header byte per 64 output bytes; reject impossible
-    // sizes before allocating
-    if total / 64 > src.len() {
+    // Every block spends at least one byte per 64 output bytes (version 0: a header byte per
+    // group of 16 elements, per plane) or per 1024 (version 1: one control byte per four planes
+    // of at most 256 elements); reject impossible sizes before allocating.
+    if total / if v1 { 1024 } else { 64 } > src.len() {
         return Err(MeshoptError::Truncated);
     }
     let data_end = src.len() - tail;
     let mut last = [0u8; 256];
-    last[..stride].copy_from_slice(&src[src.len() - stride..]);
+    last[..stride].copy_from_slice(&src[src.len() - tail_len..src.len() - tail_len + stride]);
+    let channels = &src[src.len() - ctrl_len..];
+    if channels.iter().any(|&c| c & 3 == 3) {
+        return Err(MeshoptError::Invalid("channel mode 3 is reserved"));
+    }
     let block_max = ((8192 / stride) & !15).min(256);
     let mut out = vec![0u8; total];
-    let mut buffer = [0u8; 256];
+    // One block's deltas, plane by plane (`aligned` per plane): at most 8192 + 15·stride bytes.
+    let mut deltas = vec![0u8; (block_max + 15) * stride];
     let mut pos = 1usize;
     let mut offset = 0usize;
     while offset < count {
         let n = block_max.min(count - offset);
         let aligned = (n + 15) & !15;
+        let ctrl = src
+            .get(pos..pos + ctrl_len)
+            .filter(|_| pos + ctrl_len <= data_end)
+            .ok_or(MeshoptError::Truncated)?;
+        pos += ctrl_len;
+        for k in 0..stride {
+            let plane = &mut deltas[k * aligned..(k + 1) * aligned];
+            let mode = if v1 {
+                (ctrl[k / 4] >> ((k % 4) * 2)) & 3
+            } else {
+                0
+            };
+            pos = match mode {
+                2 => {
+                    plane.fill(0);
+                    pos
+                }
+                3 => {
+                    let raw = src
+                        .get(pos..pos + n)
+                        .filter(|_| pos + n <= data_end)
+                        .ok_or(MeshoptError::Truncated)?;
+                    plane[..n].copy_from_slice(raw);
+                    pos + n
+                }
+                m => {
+                    let bits = &GROUP_BITS[if v1 { 1 + m as usize } else { 0 }];
+                    decode_bytes(src, pos, data_end, plane, bits)?
+                }
+            };
+        }
         let block = &mut out[offset * stride..(offset + n) * stride];
-        for (k, last_k) in last.iter_mut().enumerate().take(stride) {
-            pos = decode_bytes(src, pos, data_end, &mut buffer[..aligned])?;
-            let mut p = *last_k;
-            for (i, &d) in buffer[..n].iter().enumerate() {
-                p = unzigzag8(d).wrapping_add(p);
-                block[i * stride + k] = p;
+        let d = |k: usize, i: usize| deltas[k * aligned + i];
+        for (i, e) in block.chunks_exact_mut(stride).enumerate() {
+            for c in (0..stride).step_by(4) {
+                let width = (stride - c).min(4);
+                let mode = if v1 { channels[c / 4] } else { 0 };
+                match mode & 3 {
+                    0 => {
+                        for k in c..c + width {
+                            last[k] = unzigzag8(d(k, i)).wrapping_add(last[k]);
+                            e[k] = last[k];
+                        }
+                    }
+                    1 => {
+                        for k in [c, c + 2] {
+                            let delta = u16::from_le_bytes([d(k, i), d(k + 1, i)]);
+                            let delta = (delta >> 1) ^ 0u16.wrapping_sub(delta & 1);
+                            let v = u16::from_le_bytes([last[k], last[k + 1]]).wrapping_add(delta);
+                            last[k..k + 2].copy_from_slice(&v.to_le_bytes());
+                            e[k..k + 2].copy_from_slice(&v.to_le_bytes());
+                        }
+                    }
+                    _ => {
+                        let delta =
+                            u32::from_le_bytes([d(c, i), d(c + 1, i), d(c + 2, i), d(c + 3, i)]);
+                        let prev =
+                            u32::from_le_bytes([last[c], last[c + 1], last[c + 2], last[c + 3]]);
+                        let v = prev ^ delta.rotate_right((mode >> 4) as u32);
+                        last[c..c + 4].copy_from_slice(&v.to_le_bytes());
+                        e[c..c + 4].copy_from_slice(&v.to_le_bytes());
+                    }
+                }
             }
-            *last_k = p;
         }
         offset += n;
     }
@@ -177,12 +265,14 @@ pub fn decode_vertex_buffer(
     Ok(out)
 }
 
-/// One "data block": 2-bit headers for each group of 16 bytes, then the groups.
+/// One plane of a block: 2-bit headers for each group of 16 bytes, then the groups, each
+/// encoded with `bits[header]` bits per delta.
 fn decode_bytes(
     src: &[u8],
     mut pos: usize,
     end: usize,
     buf: &mut [u8],
+    bits: &[u8; 4],
 ) -> Result<usize, MeshoptError> {
     let groups = buf.len() / 16;
     let header_size = groups.div_ceil(4);
@@ -192,16 +282,14 @@ fn decode_bytes(
     let header = &src[pos..pos + header_size];
     pos += header_size;
     for g in 0..groups {
-        let bits = (header[g / 4] >> ((g % 4) * 2)) & 3;
+        let h = (header[g / 4] >> ((g % 4) * 2)) & 3;
         let out = &mut buf[g * 16..g * 16 + 16];
-        pos = match bits {
+        pos = match bits[h as usize] {
             0 => {
                 out.fill(0);
                 pos
             }
-            1 => decode_sentinel_group(src, pos, end, out, 2)?,
-            2 => decode_sentinel_group(src, pos, end, out, 4)?,
-            _ => {
+            8 => {
                 let raw = src
                     .get(pos..pos + 16)
                     .filter(|_| pos + 16 <= end)
@@ -209,12 +297,15 @@ fn decode_bytes(
                 out.copy_from_slice(raw);
                 pos + 16
             }
+            b => decode_sentinel_group(src, pos, end, out, b as u32)?,
         };
     }
     Ok(pos)
 }
 
-/// 16 deltas of `bits` (2 or 4) bits, most significant first; all-ones means "explicit byte follows".
+/// 16 deltas of `bits` (1, 2 or 4) bits; all-ones means "explicit byte follows". Two- and
+/// four-bit deltas are packed most significant first, one-bit deltas (version 1) least
+/// significant first.
 fn decode_sentinel_group(
     src: &[u8],
     pos: usize,
@@ -232,7 +323,11 @@ fn decode_sentinel_group(
     let mut extra = pos + packed_len;
     for (i, o) in out.iter_mut().enumerate() {
         let byte = packed[i / per_byte];
-        let shift = 8 - bits as usize * (i % per_byte + 1);
+        let shift = if bits == 1 {
+            i % 8
+        } else {
+            8 - bits as usize * (i % per_byte + 1)
+        };
         let enc = (byte >> shift) & sentinel;
         if enc == sentinel {
             if extra >= end {
@@ -586,8 +681,73 @@ pub fn apply_filter(filter: Filter, stride: usize, data: &mut [u8]) -> Result<()
                 "EXPONENTIAL filter needs byteStride divisible by 4",
             ))
         }
+        Filter::Color if stride == 4 => {
+            for e in data.chunks_exact_mut(4) {
+                let rgba = color(
+                    [
+                        e[0] as i32,
+                        e[1] as i8 as i32,
+                        e[2] as i8 as i32,
+                        e[3] as i32,
+                    ],
+                    8,
+                );
+                for (o, v) in e.iter_mut().zip(rgba) {
+                    *o = v as u8;
+                }
+            }
+        }
+        Filter::Color if stride == 8 => {
+            for e in data.chunks_exact_mut(8) {
+                let w = |i: usize| u16::from_le_bytes([e[2 * i], e[2 * i + 1]]);
+                let rgba = color(
+                    [
+                        w(0) as i32,
+                        w(1) as i16 as i32,
+                        w(2) as i16 as i32,
+                        w(3) as i32,
+                    ],
+                    16,
+                );
+                for (i, v) in rgba.iter().enumerate() {
+                    e[2 * i..2 * i + 2].copy_from_slice(&(*v as u16).to_le_bytes());
+                }
+            }
+        }
+        Filter::Color => {
+            return Err(MeshoptError::Invalid(
+                "COLOR filter needs byteStride 4 or 8",
+            ))
+        }
     }
     Ok(())
+}
+
+/// One colour of the COLOR filter: `[Y, Co, Cg, A]` (Co and Cg signed) of `bits`-bit components
+/// → RGBA at full `bits` range. Alpha's highest set bit marks the precision the encoder used
+/// (its other bits are alpha, one bit short, the last bit repeated); the channels are scaled from
+/// that precision to the full range. Out-of-range results of corrupt input are clamped; an alpha
+/// of 0 (no precision bit, which no encoder writes) gives zeros.
+fn color([y, co, cg, a]: [i32; 4], bits: u32) -> [u32; 4] {
+    // `a` is 0..=65535: its highest set bit is below 16.
+    let a = a as u32;
+    if a == 0 {
+        return [0; 4];
+    }
+    let max = ((1u64 << bits) - 1) as f64;
+    let top = 31 - a.leading_zeros();
+    let scale_max = ((1u64 << (top + 1)) - 1) as u32;
+    let rgb = [y + co - cg, y + cg, y - co - cg];
+    let alpha = a & (scale_max >> 1);
+    let alpha = (alpha << 1) | (alpha & 1);
+    let s = max / scale_max as f64;
+    let q = |v: f64| (v * s).round().clamp(0.0, max) as u32;
+    [
+        q(rgb[0] as f64),
+        q(rgb[1] as f64),
+        q(rgb[2] as f64),
+        q(alpha as f64),
+    ]
 }
 
 #[inline]

@@ -122,6 +122,40 @@ fn compressed_facecap_draws_the_plain_pictures() {
     );
 }
 
+/// The built-in avatar through `gltfpack -cz` (`KHR_meshopt_compression`: version 1 attribute
+/// streams, COLOR-filtered vertex colours, OCTAHEDRAL normals, quantized positions) draws what
+/// the original draws from the same camera, up to quantization.
+#[test]
+fn gltfpack_compressed_builtin_draws_the_original() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../avatar/tests/fixtures/builtin_gltfpack_cz.glb");
+    let packed = Arc::new(facecast_avatar::load(&fixture).unwrap_or_else(|e| panic!("{e}")));
+    let original = facecast_avatar::builtin();
+    // Both from the camera that frames the original (gltfpack regroups nodes, which moves the
+    // automatic framing).
+    let cfg = RenderConfig {
+        camera: Some(Renderer::new(original.clone(), cfg()).unwrap().camera()),
+        ..cfg()
+    };
+    let draw = |av: &Arc<Avatar>| {
+        let mut r = Renderer::new(av.clone(), cfg.clone()).unwrap();
+        render(&mut r, &weights(av, &[ArkitShape::JawOpen]))
+    };
+    let (a, b) = (draw(&packed), draw(&original));
+    let mean = region_diff(&a, &b, 0.0, 0.0, 1.0, 1.0);
+    let off = changed_pixels(&a, &b, 24);
+    let face = changed_pixels(&b, &draw_background(&cfg), 24);
+    println!("mean difference {mean:.3}, {off} pixels off by more than 24; face covers {face}");
+    assert!(face > 5000, "the camera sees the face ({face} pixels)");
+    assert!(mean < 1.5 && off < 400, "mean {mean:.3}, {off} pixels off");
+}
+
+fn draw_background(cfg: &RenderConfig) -> RgbaFrame {
+    let empty = Arc::new(Avatar::default());
+    let mut r = Renderer::new(empty, cfg.clone()).unwrap();
+    render(&mut r, &[])
+}
+
 #[test]
 fn golden_valid_bust() {
     face_set("valid/VALID_Hispanic_F_2_Busi_plain.glb", "valid");
