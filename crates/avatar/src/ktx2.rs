@@ -108,7 +108,17 @@ fn describe(e: &Error) -> String {
 }
 
 /// The base level of a KTX2/Basis Universal image as `(width, height, RGBA8 rows)`.
+///
+/// The transcoder is a young port of C++ code: should it panic on some input (fuzzing found an
+/// integer overflow in its ETC1S slice decoder, a panic only where overflow checks are on; see
+/// the workspace `Cargo.toml`), the panic costs this texture, not the process.
 pub(crate) fn decode(b: &[u8]) -> Result<(u32, u32, Vec<u8>), String> {
+    std::panic::catch_unwind(|| transcode(b)).unwrap_or_else(|_| {
+        Err("the Basis Universal transcoder failed on this image (an internal error)".into())
+    })
+}
+
+fn transcode(b: &[u8]) -> Result<(u32, u32, Vec<u8>), String> {
     let hd = header(b)?;
     let t = Transcoder::new(b).map_err(|e| describe(&e))?;
     let (w, h) = t.base_dimensions();

@@ -242,3 +242,17 @@ fn damaged_ktx2_never_panics() {
         println!("{file}: {decoded} damaged copies decoded, {dropped} dropped with a warning");
     }
 }
+
+/// An input the fuzz target `load_glb` found (a damaged copy of the ETC1S fixture): the
+/// transcoder's ETC1S slice decoder overflows a counter on it. In every build (overflow checks
+/// off for the `basisu` crate, see the workspace `Cargo.toml`) the texture is dropped with a
+/// warning and the model loads.
+#[test]
+fn fuzzer_found_etc1s_overflow_drops_the_texture() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz_basisu_overflow.glb");
+    let a = facecast_avatar::load(&p).unwrap_or_else(|e| panic!("{e}"));
+    assert!(a.textures.is_empty());
+    let w = a.info.warnings.join("\n");
+    assert!(w.contains("[KTX2]: cannot decode"), "{w}");
+}
