@@ -18,7 +18,6 @@ pub(crate) const MAGIC: &[u8; 12] = b"\xABKTX 20\xBB\r\n\x1A\n";
 pub(crate) struct Header {
     pub width: u32,
     pub height: u32,
-    pub levels: u32,
 }
 
 fn u32_at(b: &[u8], o: usize) -> u32 {
@@ -90,7 +89,6 @@ pub(crate) fn header(b: &[u8]) -> Result<Header, String> {
     Ok(Header {
         width: w,
         height: h,
-        levels,
     })
 }
 
@@ -166,8 +164,7 @@ mod tests {
             header(&ok),
             Ok(Header {
                 width: 8,
-                height: 8,
-                levels: 1
+                height: 8
             })
         );
         let cases: [(Vec<u8>, &str); 6] = [
