@@ -188,14 +188,9 @@ impl<'a> Data<'a> {
                     )
                 })?;
             let src = &src[m.byte_offset..end];
-            // Version 0 codecs compress at most ~64:1 (an all-zero attribute group costs 2 bits
-            // per 16 bytes); version 1 attributes up to 1024:1 (a control byte for four constant
-            // planes of 256 elements).
-            let ratio = if src.first() == Some(&0xa1) {
-                1100
-            } else {
-                128
-            };
+            // Twice the codec's largest ratio: a clear error for absurd sizes before the
+            // budget is charged (the decoders check the exact bound themselves).
+            let ratio = 2 * meshopt::max_ratio(src);
             if size > src.len().saturating_mul(ratio).saturating_add(4096) {
                 return Err(invalid!(
                     "{what}: {size} bytes cannot come from {} compressed bytes",

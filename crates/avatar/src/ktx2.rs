@@ -31,7 +31,7 @@ fn u64_at(b: &[u8], o: usize) -> u64 {
 }
 
 /// Bytes of 4×4 blocks (16 bytes each, the most any Basis format stores per block) covering a
-/// `w` × `h` level: an upper bound for one level's transcoder input after supercompression.
+/// `w` × `h` level: the most a Zstandard-supercompressed level can inflate to.
 fn block_bytes(w: u64, h: u64) -> u64 {
     w.div_ceil(4) * h.div_ceil(4) * 16
 }
@@ -97,7 +97,7 @@ fn describe(e: &Error) -> String {
         Error::InvalidData => "not valid Basis Universal data".into(),
         Error::Truncated => "Basis Universal data is cut off".into(),
         Error::Unsupported { source, .. } => {
-            format!("Basis Universal {source:?} data cannot be transcoded to RGBA8 (HDR?)")
+            format!("Basis Universal {source:?} data has no 8-bit RGBA transcode (HDR formats are not supported)")
         }
         Error::UnsupportedFeature(what) => format!("Basis Universal feature not supported: {what}"),
         Error::VideoRequiresState => "KTX2 file is a Basis Universal video, not an image".into(),

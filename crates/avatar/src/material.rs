@@ -50,7 +50,7 @@ impl ImgFmt {
             ImgFmt::Jpeg
         } else if b.len() >= 12 && &b[0..4] == b"RIFF" && &b[8..12] == b"WEBP" {
             ImgFmt::WebP
-        } else if b.starts_with(b"\xABKTX 20\xBB") {
+        } else if b.starts_with(crate::ktx2::MAGIC) {
             ImgFmt::Ktx2
         } else {
             ImgFmt::Other

@@ -197,6 +197,14 @@ pub(crate) fn build_mesh(
         }
         // indices (a Draco stream holds its own triangle list)
         if let Some(d) = draco {
+            // Its indices address the stream's points, which every attribute must have.
+            if d.points != n {
+                return Err(invalid!(
+                    "{what}: POSITION has {n} vertices but the {} stream decodes {} points",
+                    draco::NAME,
+                    d.points
+                ));
+            }
             p.indices = d.indices;
         } else {
             let raw: Vec<u32> = match gp.indices {

@@ -127,6 +127,18 @@ fn unzigzag8(v: u8) -> u8 {
 /// modes 0 and 1 (8: the 16 bytes are stored as they are).
 const GROUP_BITS: [[u8; 4]; 3] = [[0, 2, 4, 8], [0, 1, 2, 4], [1, 2, 4, 8]];
 
+/// The most output bytes one compressed byte can stand for, by the stream's header byte:
+/// version 1 attribute streams (`0xa1`) reach 1024 (one control byte for four constant planes of
+/// 256 elements), every other stream 64 (version 0 attributes: a 2-bit header for an all-zero
+/// group of 16 bytes; the index codecs spend at least a byte per triangle or index).
+pub fn max_ratio(src: &[u8]) -> usize {
+    if src.first() == Some(&0xa1) {
+        1024
+    } else {
+        64
+    }
+}
+
 /// Mode 0: attributes (header `0xa0`, or `0xa1` for version 1).
 ///
 /// Each block of up to 256 elements stores its bytes as `stride` planes of per-element deltas.
@@ -170,10 +182,8 @@ pub fn decode_vertex_buffer(
     let total = count
         .checked_mul(stride)
         .ok_or(MeshoptError::Invalid("element count overflows"))?;
-    // Every block spends at least one byte per 64 output bytes (version 0: a header byte per
-    // group of 16 elements, per plane) or per 1024 (version 1: one control byte per four planes
-    // of at most 256 elements); reject impossible sizes before allocating.
-    if total / if v1 { 1024 } else { 64 } > src.len() {
+    // Reject sizes no stream of this length can hold before allocating.
+    if total / max_ratio(src) > src.len() {
         return Err(MeshoptError::Truncated);
     }
     let data_end = src.len() - tail;

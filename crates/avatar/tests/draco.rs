@@ -540,3 +540,32 @@ fn real_draco_files_decode_to_what_their_accessors_declare() {
         }
     }
 }
+
+/// A stream that leaves every attribute to its accessor, whose counts differ from the stream's
+/// points: the stream's indices would address vertices that do not exist, so the primitive is
+/// an error naming both counts.
+#[test]
+fn draco_points_must_match_the_position_accessor() {
+    let (verts, idx) = grid();
+    let stream = encode(&verts, &idx, false);
+    let bytes = document(&verts, &idx, Some((&stream, json!({}))), false);
+    // Rewrite the GLB with the six attribute accessors holding three vertices each.
+    let json_len = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
+    let mut doc: Value = serde_json::from_slice(&bytes[20..20 + json_len]).expect("json");
+    for k in 0..6 {
+        doc["accessors"][k]["count"] = json!(3);
+    }
+    let bin = &bytes[20 + json_len + 8..];
+    let e = load_bytes(
+        &write_glb(&serde_json::to_vec(&doc).expect("json"), bin),
+        "few.glb",
+        None,
+    )
+    .map(|_| ())
+    .expect_err("3 vertices for a 144-point stream");
+    let e = e.to_string();
+    assert!(
+        e.contains("POSITION has 3 vertices") && e.contains(&format!("{} points", verts.len())),
+        "{e}"
+    );
+}
