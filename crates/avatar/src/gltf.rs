@@ -214,6 +214,8 @@ pub(crate) struct Material {
     pub name: Option<String>,
     pub pbr_metallic_roughness: Option<Pbr>,
     pub normal_texture: Option<TextureInfo>,
+    pub occlusion_texture: Option<TextureInfo>,
+    pub emissive_texture: Option<TextureInfo>,
     pub emissive_factor: Option<[f32; 3]>,
     pub alpha_mode: Option<String>,
     pub alpha_cutoff: Option<f32>,
@@ -252,15 +254,18 @@ pub(crate) struct Pbr {
     pub base_color_texture: Option<TextureInfo>,
     pub metallic_factor: Option<f32>,
     pub roughness_factor: Option<f32>,
+    pub metallic_roughness_texture: Option<TextureInfo>,
 }
 
-/// A `textureInfo` / `normalTextureInfo`.
+/// A `textureInfo` / `normalTextureInfo` / `occlusionTextureInfo`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct TextureInfo {
     pub index: usize,
     pub tex_coord: u32,
     pub scale: Option<f32>,
+    /// `occlusionTextureInfo.strength`.
+    pub strength: Option<f32>,
     pub extensions: Option<Value>,
 }
 

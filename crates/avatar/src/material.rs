@@ -113,8 +113,21 @@ pub(crate) fn build_materials(
         if let Some(t) = m.spec_gloss().and_then(|sg| sg.diffuse_texture) {
             wanted.push((t.index, true));
         }
-        if let Some(t) = &m.normal_texture {
+        if let Some(t) = m
+            .pbr_metallic_roughness
+            .as_ref()
+            .and_then(|p| p.metallic_roughness_texture.as_ref())
+        {
             wanted.push((t.index, false));
+        }
+        for t in [&m.normal_texture, &m.occlusion_texture]
+            .into_iter()
+            .flatten()
+        {
+            wanted.push((t.index, false));
+        }
+        if let Some(t) = &m.emissive_texture {
+            wanted.push((t.index, true));
         }
     }
     wanted.sort_unstable();
@@ -322,6 +335,10 @@ pub(crate) fn build_materials(
                 .filter(|x| x.is_finite())
                 .unwrap_or(1.0)
                 .clamp(0.0, 1.0);
+            out.metallic_roughness_tex = p
+                .metallic_roughness_texture
+                .as_ref()
+                .and_then(|t| tex_ref(t, false, notes));
         }
         if let Some(sg) = m.spec_gloss() {
             // Diffuse is the base colour of a dielectric; glossiness is 1 - roughness.
@@ -334,6 +351,7 @@ pub(crate) fn build_materials(
                 .as_ref()
                 .and_then(|t| tex_ref(t, true, notes));
             out.metallic = 0.0;
+            out.metallic_roughness_tex = None;
             out.roughness = 1.0
                 - sg.glossiness_factor
                     .filter(|x| x.is_finite())
@@ -344,6 +362,18 @@ pub(crate) fn build_materials(
             out.normal_tex = tex_ref(n, false, notes);
             out.normal_scale = n.scale.filter(|x| x.is_finite()).unwrap_or(1.0);
         }
+        if let Some(o) = &m.occlusion_texture {
+            out.occlusion_tex = tex_ref(o, false, notes);
+            out.occlusion_strength = o
+                .strength
+                .filter(|x| x.is_finite())
+                .unwrap_or(1.0)
+                .clamp(0.0, 1.0);
+        }
+        out.emissive_tex = m
+            .emissive_texture
+            .as_ref()
+            .and_then(|t| tex_ref(t, true, notes));
         if let Some(e) = m
             .emissive_factor
             .filter(|f| f.iter().all(|x| x.is_finite()))

@@ -199,10 +199,19 @@ pub struct Material {
     pub normal_scale: f32,
     /// Emissive factor, linear RGB.
     pub emissive: [f32; 3],
+    /// Emissive texture (sRGB), multiplied by the emissive factor.
+    pub emissive_tex: Option<TexRef>,
     /// Metallic factor.
     pub metallic: f32,
     /// Roughness factor.
     pub roughness: f32,
+    /// Metallic-roughness texture (linear): green scales the roughness factor, blue the
+    /// metallic factor.
+    pub metallic_roughness_tex: Option<TexRef>,
+    /// Ambient occlusion texture (linear, red channel): darkens the indirect light.
+    pub occlusion_tex: Option<TexRef>,
+    /// How much of the occlusion texture applies (glTF `occlusionTexture.strength`, 0..1).
+    pub occlusion_strength: f32,
     /// Alpha mode.
     pub alpha_mode: AlphaMode,
     /// Render back faces too.
@@ -220,8 +229,12 @@ impl Default for Material {
             normal_tex: None,
             normal_scale: 1.0,
             emissive: [0.0; 3],
+            emissive_tex: None,
             metallic: 1.0,
             roughness: 1.0,
+            metallic_roughness_tex: None,
+            occlusion_tex: None,
+            occlusion_strength: 1.0,
             alpha_mode: AlphaMode::Opaque,
             double_sided: false,
             unlit: false,

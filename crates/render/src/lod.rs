@@ -194,7 +194,14 @@ pub(crate) fn simplify(
                 0.0
             };
             let tex_size = mat
-                .and_then(|m| m.base_color_tex.as_ref().or(m.normal_tex.as_ref()))
+                .and_then(|m| {
+                    m.base_color_tex
+                        .as_ref()
+                        .or(m.normal_tex.as_ref())
+                        .or(m.emissive_tex.as_ref())
+                        .or(m.metallic_roughness_tex.as_ref())
+                        .or(m.occlusion_tex.as_ref())
+                })
                 .and_then(|t| av.textures.get(t.texture as usize).map(|x| (x, t.texcoord)))
                 .and_then(|(t, set)| {
                     let l = t.mips.first()?;

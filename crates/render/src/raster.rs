@@ -66,6 +66,18 @@ pub(crate) struct MatInfo {
     /// Base colour and normal map are read at the same texels (same coordinates, transform,
     /// sizes and wrap modes, and lit): the eight-wide kernel finds them once for both.
     pub(crate) paired: bool,
+    /// Metallic-roughness texture (green scales the roughness factor, blue the metallic
+    /// factor): with it, `kd`, `ks` and `spec_pow` follow per pixel from [`pbr_terms`].
+    pub(crate) mr_tex: Option<TexInfo>,
+    /// The metallic and roughness factors.
+    pub(crate) metal_rough: [f32; 2],
+    /// Ambient occlusion texture (red) and how much of it applies.
+    pub(crate) occ_tex: Option<TexInfo>,
+    pub(crate) occ_strength: f32,
+    /// The occlusion texture is `mr_tex` at the same coordinates (one "ORM" texture): read once.
+    pub(crate) occ_in_mr: bool,
+    /// Emissive texture (sRGB), times `emissive`.
+    pub(crate) emis_tex: Option<TexInfo>,
 }
 
 /// What shading reads of a triangle (the eight-wide kernel through `TRI_LAYOUT`), indexed by
@@ -441,8 +453,10 @@ fn lights() -> Lights {
 
 /// Diffuse light arriving at a surface with (unit, view-space) normal `n`: wrap-lit key (soft
 /// terminator for skin), fill, rim, Fresnel-ish edge light and a sky/ground hemisphere.
+/// Ambient occlusion `ao` (0..1) darkens the indirect terms (fill and hemisphere); `ao = 1`
+/// leaves them exactly as they are.
 #[inline(always)]
-pub(crate) fn diffuse_env(l: &Lights, n: V3) -> V3 {
+pub(crate) fn diffuse_env(l: &Lights, n: V3, ao: f32) -> V3 {
     let k = ((dot(n, l.key_dir) + 0.45) * (1.0 / 1.45)).clamp(0.0, 1.0);
     let k = k * k * (3.0 - 2.0 * k) * 0.35 + k * 0.65; // soft terminator
     let f = ((dot(n, l.fill_dir) + 0.5) * (1.0 / 1.5)).max(0.0);
@@ -450,12 +464,13 @@ pub(crate) fn diffuse_env(l: &Lights, n: V3) -> V3 {
     let e = 1.0 - n[2].max(0.0);
     let fres = e * e * e * 0.35;
     let h = 0.5 + 0.5 * n[1];
+    let (f, h) = (f * ao, h * ao);
     let mut out = [0.0; 3];
     for c in 0..3 {
         out[c] = l.key_col[c] * k
             + l.fill_col[c] * f
             + l.rim_col[c] * (r * r + fres * 0.6)
-            + l.ground[c]
+            + l.ground[c] * ao
             + (l.sky[c] - l.ground[c]) * h;
     }
     out
@@ -655,26 +670,49 @@ fn tex_info(av: &Avatar, r: &Option<TexRef>) -> Option<TexInfo> {
     })
 }
 
-fn mat_info(av: &Avatar, m: &facecast_core::model::Material, has_color: bool) -> MatInfo {
-    let metallic = m.metallic.clamp(0.0, 1.0);
-    let rough = m.roughness.clamp(0.04, 1.0);
+/// Diffuse weight, specular colour weights and specular exponent of metallic `metal` and
+/// roughness `rough` (factors, or factors × texture) over base colour factor `base`.
+#[inline(always)]
+pub(crate) fn pbr_terms(metal: f32, rough: f32, base: [f32; 4]) -> (f32, V3, f32) {
+    let metallic = metal.clamp(0.0, 1.0);
+    let rough = rough.clamp(0.04, 1.0);
     let spec_pow = (2.0 / (rough * rough * rough * rough) - 2.0).clamp(2.0, 512.0);
     let norm = (spec_pow + 8.0) / (8.0 * std::f32::consts::PI);
     let f0 = 0.04 + (0.5 - 0.04) * metallic;
-    let base = m.base_color;
     let ks = [
         norm * (f0 + (base[0] - f0) * metallic * 0.5),
         norm * (f0 + (base[1] - f0) * metallic * 0.5),
         norm * (f0 + (base[2] - f0) * metallic * 0.5),
     ];
+    (1.0 - 0.7 * metallic, ks, spec_pow)
+}
+
+fn mat_info(av: &Avatar, m: &facecast_core::model::Material, has_color: bool) -> MatInfo {
+    let base = m.base_color;
+    let (kd, ks, spec_pow) = pbr_terms(m.metallic, m.roughness, base);
+    let mr_tex = tex_info(av, &m.metallic_roughness_tex);
     let ks_max = ks[0].max(ks[1]).max(ks[2]);
-    // nh^p · ks < 1e-4  ⇔  nh < (1e-4 / ks)^(1/p).
-    let spec_cut = if ks_max > 1e-4 {
+    // nh^p · ks < 1e-4  ⇔  nh < (1e-4 / ks)^(1/p). A texture can lower both (down to p = 2 and
+    // any ks): then every lit pixel gets a highlight.
+    let spec_cut = if mr_tex.is_some() {
+        0.0
+    } else if ks_max > 1e-4 {
         (1e-4 / ks_max).powf(1.0 / spec_pow)
     } else {
         1.0
     };
     let (base_tex, normal_tex) = (tex_info(av, &m.base_color_tex), tex_info(av, &m.normal_tex));
+    let occ_tex = tex_info(av, &m.occlusion_tex);
+    let occ_in_mr = match (&occ_tex, &mr_tex) {
+        (Some(o), Some(r)) => (o.tex, o.uv1, o.xf) == (r.tex, r.uv1, r.xf),
+        _ => false,
+    };
+    let emis_tex = tex_info(av, &m.emissive_tex);
+    let any_tex = base_tex.is_some()
+        || normal_tex.is_some()
+        || mr_tex.is_some()
+        || occ_tex.is_some()
+        || emis_tex.is_some();
     let paired = match (&base_tex, &normal_tex) {
         (Some(a), Some(b)) => {
             let (ta, tb) = (&av.textures[a.tex as usize], &av.textures[b.tex as usize]);
@@ -702,23 +740,55 @@ fn mat_info(av: &Avatar, m: &facecast_core::model::Material, has_color: bool) ->
         paired,
         normal_scale: m.normal_scale,
         emissive: m.emissive,
-        kd: 1.0 - 0.7 * metallic,
+        kd,
         ks,
         spec_pow,
         alpha: m.alpha_mode,
         double_sided: m.double_sided,
         unlit: m.unlit,
         has_color,
-        col_planes: has_color && base_tex.is_none() && normal_tex.is_none(),
+        col_planes: has_color && !any_tex,
+        mr_tex,
+        metal_rough: [m.metallic, m.roughness],
+        occ_tex,
+        occ_strength: m.occlusion_strength,
+        occ_in_mr,
+        emis_tex,
     }
 }
 
 impl MatInfo {
     /// The texture whose coordinate set the triangle records hold as planes (`A_UV`): the base
-    /// colour texture, else the normal map.
+    /// colour texture, else the normal map, else the emissive, metallic-roughness or occlusion
+    /// texture.
     #[inline(always)]
     pub(crate) fn plane_tex(&self) -> Option<&TexInfo> {
-        self.base_tex.as_ref().or(self.normal_tex.as_ref())
+        self.base_tex
+            .as_ref()
+            .or(self.normal_tex.as_ref())
+            .or(self.emis_tex.as_ref())
+            .or(self.mr_tex.as_ref())
+            .or(self.occ_tex.as_ref())
+    }
+
+    /// Whether shading reads a texture (and so the level-of-detail factor `A_LOD`).
+    #[inline(always)]
+    pub(crate) fn samples_texture(&self) -> bool {
+        self.base_tex.is_some()
+            || self.emis_tex.is_some()
+            || (!self.unlit
+                && (self.normal_tex.is_some() || self.mr_tex.is_some() || self.occ_tex.is_some()))
+    }
+
+    /// Every texture the material reads.
+    pub(crate) fn textures(&self) -> [&Option<TexInfo>; 5] {
+        [
+            &self.base_tex,
+            &self.normal_tex,
+            &self.mr_tex,
+            &self.occ_tex,
+            &self.emis_tex,
+        ]
     }
 }
 
@@ -915,11 +985,19 @@ impl ShadeCtx<'_> {
                 c[k] *= vc[k];
             }
         }
+        let emissive = match &m.emis_tex {
+            Some(ti) => {
+                let uv = self.uv((t, id, m), (&l, w), ti);
+                let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
+                std::array::from_fn(|k| m.emissive[k] * decode8(s[k]))
+            }
+            None => m.emissive,
+        };
         if m.unlit {
             return [
-                c[0] + m.emissive[0],
-                c[1] + m.emissive[1],
-                c[2] + m.emissive[2],
+                c[0] + emissive[0],
+                c[1] + emissive[1],
+                c[2] + emissive[2],
                 c[3],
             ];
         }
@@ -933,24 +1011,54 @@ impl ShadeCtx<'_> {
             let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
             n = perturb(t, m, n, s);
         }
-        self.light(m, c, n)
+        let mut terms = (m.kd, m.ks, m.spec_pow);
+        let mut mr = None;
+        if let Some(ti) = &m.mr_tex {
+            let uv = self.uv((t, id, m), (&l, w), ti);
+            let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
+            let [metal, rough] = m.metal_rough;
+            terms = pbr_terms(
+                metal * s[2] * (1.0 / 255.0),
+                rough * s[1] * (1.0 / 255.0),
+                m.base,
+            );
+            mr = Some(s);
+        }
+        let mut ao = 1.0;
+        if let Some(ti) = &m.occ_tex {
+            let s = match mr {
+                Some(s) if m.occ_in_mr => s,
+                _ => {
+                    let uv = self.uv((t, id, m), (&l, w), ti);
+                    sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1])
+                }
+            };
+            ao = 1.0 + m.occ_strength * (s[0] * (1.0 / 255.0) - 1.0);
+        }
+        self.light(m, (terms, ao, emissive), c, n)
     }
 
-    /// Lit colour of albedo `c` with unit view-space normal `n`.
+    /// Lit colour of albedo `c` with unit view-space normal `n`, with diffuse and specular
+    /// terms `kd, ks, spec_pow` ([`pbr_terms`]), ambient occlusion `ao` and emission `emissive`.
     #[inline(always)]
-    fn light(&self, m: &MatInfo, c: [f32; 4], n: V3) -> [f32; 4] {
-        let irr = diffuse_env(&self.luts.lights, n);
+    fn light(
+        &self,
+        m: &MatInfo,
+        ((kd, ks, spec_pow), ao, emissive): ((f32, V3, f32), f32, V3),
+        c: [f32; 4],
+        n: V3,
+    ) -> [f32; 4] {
+        let irr = diffuse_env(&self.luts.lights, n, ao);
         let nh = dot(n, self.luts.key_h);
         let nl = dot(n, self.luts.lights.key_dir);
         let spec = if nh > m.spec_cut && nl > 0.0 {
-            fast_exp2(m.spec_pow * fast_log2(nh)) * nl.min(0.5) * 2.0
+            fast_exp2(spec_pow * fast_log2(nh)) * nl.min(0.5) * 2.0
         } else {
             0.0
         };
         let mut out = [0.0; 4];
         for k in 0..3 {
-            out[k] =
-                c[k] * m.kd * irr[k] + m.ks[k] * spec * self.luts.lights.key_col[k] + m.emissive[k];
+            out[k] = c[k] * kd * irr[k] + ks[k] * spec * self.luts.lights.key_col[k] + emissive[k];
         }
         out[3] = c[3];
         out
@@ -1008,7 +1116,7 @@ impl Raster {
         };
         let simd_ok = mats
             .iter()
-            .map(|m| simd_texture(av, &m.base_tex) && simd_texture(av, &m.normal_tex))
+            .map(|m| m.textures().into_iter().all(|t| simd_texture(av, t)))
             .collect();
         let n_mats = mats.len();
         Raster {
@@ -3107,8 +3215,8 @@ mod tests {
     fn luts_are_sane() {
         let l = Luts::new();
         // Lit side brighter than the shadow side, never negative.
-        let front = diffuse_env(&l.lights, normalize([-0.55, 0.5, 0.68]));
-        let back = diffuse_env(&l.lights, normalize([0.3, -0.5, -0.8]));
+        let front = diffuse_env(&l.lights, normalize([-0.55, 0.5, 0.68]), 1.0);
+        let back = diffuse_env(&l.lights, normalize([0.3, -0.5, -0.8]), 1.0);
         assert!(
             front[0] > 1.0 && back[0] > 0.0 && back[0] < 0.5,
             "{front:?} {back:?}"

@@ -766,6 +766,47 @@ pub(crate) mod avx2 {
         out
     }
 
+    /// `crate::texture::decode8`, eight-wide: sRGB texel values (0..255) to linear.
+    #[inline(always)]
+    unsafe fn decode8(px: __m256) -> __m256 {
+        let d = crate::texture::DECODE_POLY;
+        let x = _mm256_min_ps(
+            _mm256_max_ps(_mm256_mul_ps(px, set(1.0 / 255.0)), _mm256_setzero_ps()),
+            set(1.0),
+        );
+        let mut p = set(d[0]);
+        for &dk in &d[1..] {
+            p = _mm256_fmadd_ps(p, x, set(dk));
+        }
+        let lin = _mm256_mul_ps(x, set(1.0 / 12.92));
+        _mm256_blendv_ps(p, lin, _mm256_cmp_ps::<_CMP_LE_OQ>(x, set(0.04045)))
+    }
+
+    /// `raster::pbr_terms`, eight-wide (the same operations in the same order).
+    #[inline(always)]
+    unsafe fn pbr_terms8(
+        metal: __m256,
+        rough: __m256,
+        base: [f32; 4],
+    ) -> (__m256, [__m256; 3], __m256) {
+        let metallic = _mm256_min_ps(_mm256_max_ps(metal, _mm256_setzero_ps()), set(1.0));
+        let rough = _mm256_min_ps(_mm256_max_ps(rough, set(0.04)), set(1.0));
+        let r4 = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(rough, rough), rough), rough);
+        let p = _mm256_sub_ps(_mm256_div_ps(set(2.0), r4), set(2.0));
+        let p = _mm256_min_ps(_mm256_max_ps(p, set(2.0)), set(512.0));
+        let norm = _mm256_div_ps(_mm256_add_ps(p, set(8.0)), set(8.0 * std::f32::consts::PI));
+        let f0 = _mm256_add_ps(set(0.04), _mm256_mul_ps(set(0.5 - 0.04), metallic));
+        let ks = std::array::from_fn(|q| {
+            let d = _mm256_mul_ps(
+                _mm256_mul_ps(_mm256_sub_ps(set(base[q]), f0), metallic),
+                set(0.5),
+            );
+            _mm256_mul_ps(norm, _mm256_add_ps(f0, d))
+        });
+        let kd = _mm256_sub_ps(set(1.0), _mm256_mul_ps(set(0.7), metallic));
+        (kd, ks, p)
+    }
+
     /// 1/|n| · n with the reference's fallback (+Z) for (near) zero vectors.
     #[inline(always)]
     unsafe fn normalize8(x: __m256, y: __m256, z: __m256) -> [__m256; 3] {
@@ -791,6 +832,12 @@ pub(crate) mod avx2 {
     /// Eight-wide `fast_exp2(p · fast_log2(x))`.
     #[inline(always)]
     unsafe fn pow8(x: __m256, p: f32) -> __m256 {
+        pow8v(x, set(p))
+    }
+
+    /// [`pow8`] with an exponent per lane.
+    #[inline(always)]
+    unsafe fn pow8v(x: __m256, p: __m256) -> __m256 {
         let b = _mm256_castps_si256(x);
         let e = _mm256_sub_ps(
             _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32::<23>(b), seti(255))),
@@ -807,10 +854,7 @@ pub(crate) mod avx2 {
                 set(5.0 / 3.0),
             ),
         );
-        let q = _mm256_min_ps(
-            _mm256_max_ps(_mm256_mul_ps(set(p), lg), set(-126.0)),
-            set(0.0),
-        );
+        let q = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(p, lg), set(-126.0)), set(0.0));
         let fl = _mm256_floor_ps(q);
         let z = _mm256_sub_ps(q, fl);
         let poly = _mm256_fmadd_ps(z, set(0.009_618_1), set(0.055_504_1));
@@ -1269,7 +1313,7 @@ pub(crate) mod avx2 {
         };
         let w = _mm256_div_ps(set(1.0), g.plane(k, tl.q, 4));
         g.w = w;
-        let lod = if m.base_tex.is_some() || (m.normal_tex.is_some() && !m.unlit) {
+        let lod = if m.samples_texture() {
             g.ts.f(t, tl.stride, tl.lod)
         } else {
             zero
@@ -1295,22 +1339,29 @@ pub(crate) mod avx2 {
                 }
                 _ => sample8_levels([tex], lt, level, uv[0], uv[1])[0],
             };
-            // crate::texture::decode8, eight-wide.
-            let d = crate::texture::DECODE_POLY;
             for q in 0..3 {
-                let x = _mm256_min_ps(
-                    _mm256_max_ps(_mm256_mul_ps(px[q], set(1.0 / 255.0)), zero),
-                    set(1.0),
-                );
-                let mut p = set(d[0]);
-                for &dk in &d[1..] {
-                    p = _mm256_fmadd_ps(p, x, set(dk));
-                }
-                let lin = _mm256_mul_ps(x, set(1.0 / 12.92));
-                let dec = _mm256_blendv_ps(p, lin, _mm256_cmp_ps::<_CMP_LE_OQ>(x, set(0.04045)));
-                c[q] = _mm256_mul_ps(c[q], dec);
+                c[q] = _mm256_mul_ps(c[q], decode8(px[q]));
             }
         }
+        // Texture coordinates of `ti`: the base colour's when it has the same set and transform.
+        let uv_of = |ti: &TexInfo| match (&m.base_tex, base_uv) {
+            (Some(bt), Some(uv)) if bt.uv1 == ti.uv1 && bt.xf == ti.xf => uv,
+            _ => uv8(k, m, ti, &g),
+        };
+        // One texture's texels (raw, 0..255) at the lanes' coordinates.
+        let texels = |ti: &TexInfo| {
+            let uv = uv_of(ti);
+            let tex = &k.av.textures[ti.tex as usize];
+            let lt = k.levels.get(ti.tex as usize).and_then(|t| t.as_ref());
+            sample8_levels([tex], lt, level8(ti, lod, w), uv[0], uv[1])[0]
+        };
+        let emissive = match &m.emis_tex {
+            Some(ti) => {
+                let px = texels(ti);
+                std::array::from_fn(|q| _mm256_mul_ps(set(m.emissive[q]), decode8(px[q])))
+            }
+            None => [set(m.emissive[0]), set(m.emissive[1]), set(m.emissive[2])],
+        };
         if m.col_planes {
             for (q, cq) in c.iter_mut().enumerate() {
                 *cq = _mm256_mul_ps(*cq, _mm256_mul_ps(g.plane(k, tl.col + 4 * q, 16), w));
@@ -1328,7 +1379,7 @@ pub(crate) mod avx2 {
         let mut out = [[0f32; 8]; 3];
         if m.unlit {
             for q in 0..3 {
-                _mm256_storeu_ps(out[q].as_mut_ptr(), _mm256_add_ps(c[q], set(m.emissive[q])));
+                _mm256_storeu_ps(out[q].as_mut_ptr(), _mm256_add_ps(c[q], emissive[q]));
             }
         } else {
             let mut n = normalize8(
@@ -1350,15 +1401,9 @@ pub(crate) mod avx2 {
                     _mm256_cmp_ps::<_CMP_NEQ_UQ>(tz, zero),
                 );
                 if _mm256_movemask_ps(has_t) != 0 {
-                    let uv = match (&m.base_tex, base_uv) {
-                        (Some(bt), Some(uv)) if bt.uv1 == ti.uv1 && bt.xf == ti.xf => uv,
-                        _ => uv8(k, m, ti, &g),
-                    };
-                    let tex = &k.av.textures[ti.tex as usize];
-                    let lt = k.levels.get(ti.tex as usize).and_then(|t| t.as_ref());
                     let px = match paired_normal {
                         Some(px) => px,
-                        None => sample8_levels([tex], lt, level8(ti, lod, w), uv[0], uv[1])[0],
+                        None => texels(ti),
                     };
                     let two = set(2.0 / 255.0);
                     let x =
@@ -1381,6 +1426,35 @@ pub(crate) mod avx2 {
                     }
                 }
             }
+            // Metallic-roughness and occlusion textures (ShadeCtx::shade).
+            let mut mr = None;
+            let terms = match &m.mr_tex {
+                Some(ti) => {
+                    let px = texels(ti);
+                    mr = Some(px);
+                    let [metal, rough] = m.metal_rough;
+                    Some(pbr_terms8(
+                        _mm256_mul_ps(_mm256_mul_ps(set(metal), px[2]), set(1.0 / 255.0)),
+                        _mm256_mul_ps(_mm256_mul_ps(set(rough), px[1]), set(1.0 / 255.0)),
+                        m.base,
+                    ))
+                }
+                None => None,
+            };
+            let ao = match &m.occ_tex {
+                Some(ti) => {
+                    let px = match mr {
+                        Some(px) if m.occ_in_mr => px,
+                        _ => texels(ti),
+                    };
+                    let a = _mm256_sub_ps(_mm256_mul_ps(px[0], set(1.0 / 255.0)), set(1.0));
+                    Some(_mm256_add_ps(
+                        set(1.0),
+                        _mm256_mul_ps(set(m.occ_strength), a),
+                    ))
+                }
+                None => None,
+            };
             // raster::diffuse_env, eight-wide.
             let lt = &l.lights;
             let kd = _mm256_min_ps(
@@ -1408,8 +1482,22 @@ pub(crate) mod avx2 {
             let r = _mm256_max_ps(dot8(&n, lt.rim_dir), zero);
             let e = _mm256_sub_ps(set(1.0), _mm256_max_ps(n[2], zero));
             let fres = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(e, e), e), set(0.35));
-            let h = _mm256_fmadd_ps(set(0.5), n[1], set(0.5));
+            let mut h = _mm256_fmadd_ps(set(0.5), n[1], set(0.5));
             let rim = _mm256_fmadd_ps(r, r, _mm256_mul_ps(fres, set(0.6)));
+            let (f, ground) = match ao {
+                Some(ao) => {
+                    h = _mm256_mul_ps(h, ao);
+                    (
+                        _mm256_mul_ps(f, ao),
+                        [
+                            _mm256_mul_ps(set(lt.ground[0]), ao),
+                            _mm256_mul_ps(set(lt.ground[1]), ao),
+                            _mm256_mul_ps(set(lt.ground[2]), ao),
+                        ],
+                    )
+                }
+                None => (f, [set(lt.ground[0]), set(lt.ground[1]), set(lt.ground[2])]),
+            };
             // Specular (ShadeCtx::light).
             let nh = dot8(&n, l.key_h);
             let nl = dot8(&n, lt.key_dir);
@@ -1418,20 +1506,27 @@ pub(crate) mod avx2 {
                 _mm256_cmp_ps::<_CMP_GT_OQ>(nl, zero),
             );
             let spec = if _mm256_movemask_ps(on) != 0 {
-                let p = pow8(nh, m.spec_pow);
+                let p = match &terms {
+                    Some((_, _, p)) => pow8v(nh, *p),
+                    None => pow8(nh, m.spec_pow),
+                };
                 let sp = _mm256_mul_ps(_mm256_mul_ps(p, _mm256_min_ps(nl, set(0.5))), set(2.0));
                 _mm256_and_ps(sp, on)
             } else {
                 zero
             };
             for q in 0..3 {
-                let irr = _mm256_fmadd_ps(set(lt.key_col[q]), key, set(lt.ground[q]));
+                let irr = _mm256_fmadd_ps(set(lt.key_col[q]), key, ground[q]);
                 let irr = _mm256_fmadd_ps(set(lt.fill_col[q]), f, irr);
                 let irr = _mm256_fmadd_ps(set(lt.rim_col[q]), rim, irr);
                 let irr = _mm256_fmadd_ps(set(lt.sky[q] - lt.ground[q]), h, irr);
-                let o = _mm256_mul_ps(_mm256_mul_ps(c[q], set(m.kd)), irr);
-                let o = _mm256_fmadd_ps(set(m.ks[q] * lt.key_col[q]), spec, o);
-                _mm256_storeu_ps(out[q].as_mut_ptr(), _mm256_add_ps(o, set(m.emissive[q])));
+                let (kd, ks) = match &terms {
+                    Some((kd, ks, _)) => (*kd, _mm256_mul_ps(ks[q], set(lt.key_col[q]))),
+                    None => (set(m.kd), set(m.ks[q] * lt.key_col[q])),
+                };
+                let o = _mm256_mul_ps(_mm256_mul_ps(c[q], kd), irr);
+                let o = _mm256_fmadd_ps(ks, spec, o);
+                _mm256_storeu_ps(out[q].as_mut_ptr(), _mm256_add_ps(o, emissive[q]));
             }
         }
         // Eight whole consecutive pixels (most groups): interleave in registers and store.
