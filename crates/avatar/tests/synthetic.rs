@@ -407,6 +407,65 @@ fn materials_textures_and_samplers() {
 /// Older exports (Sketchfab, early Blender) describe materials with the archived
 /// `KHR_materials_pbrSpecularGlossiness`, often as a required extension: its diffuse colour and
 /// texture must become the base colour, or the model renders untextured white.
+/// The metallic-roughness, occlusion and emissive textures are loaded (the first two as linear
+/// data, the emissive one as colour) with the occlusion strength; one image used as both
+/// occlusion and metallic-roughness ("ORM") is one texture.
+#[test]
+fn metallic_roughness_occlusion_and_emissive_textures() {
+    let mut d = Doc::default();
+    let pos = d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let orm = d.bin.u8s(&tiny_png([255, 128, 0, 255]));
+    let orm_view = d.view(orm);
+    let glow = d.bin.u8s(&tiny_png([255, 0, 0, 255]));
+    let glow_view = d.view(glow);
+    let bytes = d.finish(json!({
+        "images": [{"bufferView": orm_view, "mimeType": "image/png", "name": "orm"},
+                   {"bufferView": glow_view, "mimeType": "image/png", "name": "glow"}],
+        "textures": [{"source": 0}, {"source": 1}],
+        "materials": [
+            {"pbrMetallicRoughness": {"metallicRoughnessTexture": {"index": 0}},
+             "occlusionTexture": {"index": 0, "strength": 0.25},
+             "emissiveTexture": {"index": 1}, "emissiveFactor": [1.0, 0.5, 0.0]},
+            {"occlusionTexture": {"index": 0, "strength": 7.0}},
+            {"pbrMetallicRoughness": {"metallicFactor": 0.0}}
+        ],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": pos}, "material": 0},
+                                   {"attributes": {"POSITION": pos}, "material": 1},
+                                   {"attributes": {"POSITION": pos}, "material": 2}]}]
+    }));
+    let a = load_bytes(&bytes, "orm.gltf", None).expect("load");
+    let m = &a.materials[0];
+    let mr = m
+        .metallic_roughness_tex
+        .expect("metallic-roughness texture");
+    let occ = m.occlusion_tex.expect("occlusion texture");
+    assert_eq!(mr.texture, occ.texture, "one image, one linear texture");
+    assert_eq!(
+        a.textures[mr.texture as usize].texel(0, 0, 0),
+        [255, 128, 0, 255]
+    );
+    assert_eq!(
+        (m.metallic, m.roughness),
+        (1.0, 1.0),
+        "glTF's default factors"
+    );
+    assert_eq!(m.occlusion_strength, 0.25);
+    let e = m.emissive_tex.expect("emissive texture");
+    assert_eq!(
+        a.textures[e.texture as usize].texel(0, 0, 0),
+        [255, 0, 0, 255]
+    );
+    assert_eq!(m.emissive, [1.0, 0.5, 0.0]);
+    assert_eq!(
+        a.materials[1].occlusion_strength, 1.0,
+        "strength clamped to 1"
+    );
+    let plain = &a.materials[2];
+    assert!(plain.metallic_roughness_tex.is_none() && plain.occlusion_tex.is_none());
+    assert!(plain.emissive_tex.is_none());
+    assert_eq!(plain.occlusion_strength, 1.0);
+}
+
 #[test]
 fn specular_glossiness_diffuse_becomes_base_colour() {
     let mut d = Doc::default();

@@ -172,3 +172,175 @@ fn two_texture_coordinate_sets_shade_alike() {
         "only {changed} pixels depend on the coordinate set"
     );
 }
+
+/// The metallic-roughness, occlusion and emissive textures scale their factors per pixel, in
+/// both kernels: a texture holding one value draws what that value as a factor draws, an
+/// occlusion texture at strength 0 or an emissive texture that is black change nothing, and a
+/// checkered metallic-roughness texture draws its checker (and the kernels agree on it).
+#[test]
+fn material_textures_scale_their_factors() {
+    use facecast_core::model::{Material, TexRef};
+    let tex = |texture: u32| {
+        Some(TexRef {
+            texture,
+            texcoord: 0,
+            transform: None,
+        })
+    };
+    // Textures 2.. (0 and 1 are the scene's checkers): one value each, or a checker.
+    let flat = |c: [u8; 4]| checker(64, 4, c, c);
+    let build = |edit: &dyn Fn(&mut Material)| {
+        let mut av = textured_avatar();
+        av.textures.extend([
+            flat([0, 128, 0, 255]), // 2: metal 0, rough 0.502 ("ORM" without occlusion)
+            flat([0, 128, 0, 255]), // 3: the same, occlusion 0
+            flat([0, 0, 0, 255]),   // 4: black
+            flat([255, 255, 255, 255]), // 5: white
+            checker(64, 4, [255, 60, 255, 255], [255, 230, 0, 255]), // 6: metal/rough checker
+        ]);
+        // The floor: textured, receding (mip levels vary per pixel), lit.
+        edit(&mut av.materials[0]);
+        Arc::new(av)
+    };
+    let cfg = RenderConfig {
+        width: 256,
+        height: 256,
+        background: Background::Solid([0, 0, 0]),
+        ..Default::default()
+    };
+    let draw = |av: Arc<facecast_core::model::Avatar>, simd: bool| {
+        let mut r = Renderer::new(av, cfg.clone()).unwrap();
+        r.set_simd(simd);
+        let mut out = RgbaFrame::default();
+        r.render_rgba(&[], &HeadPose::default(), &mut out);
+        out
+    };
+    let worst = |a: &RgbaFrame, b: &RgbaFrame| {
+        a.data
+            .iter()
+            .zip(&b.data)
+            .map(|(x, y)| x.abs_diff(*y))
+            .max()
+            .unwrap()
+    };
+    let changed = |a: &RgbaFrame, b: &RgbaFrame| {
+        a.data
+            .chunks_exact(4)
+            .zip(b.data.chunks_exact(4))
+            .filter(|(p, q)| (0..3).any(|c| p[c].abs_diff(q[c]) > 12))
+            .count()
+    };
+    for simd in [true, false] {
+        // Metal 1 and roughness 1 as factors, scaled by the texture to metal 0, rough 0.502.
+        let textured = draw(
+            build(&|m| {
+                m.metallic = 1.0;
+                m.roughness = 1.0;
+                m.metallic_roughness_tex = tex(2);
+            }),
+            simd,
+        );
+        let factors = draw(
+            build(&|m| {
+                m.metallic = 0.0;
+                m.roughness = 128.0 / 255.0;
+            }),
+            simd,
+        );
+        let untextured = draw(
+            build(&|m| {
+                m.metallic = 1.0;
+                m.roughness = 1.0;
+            }),
+            simd,
+        );
+        let d = worst(&textured, &factors);
+        assert!(d <= 1, "simd {simd}: texture vs the same factors: {d}");
+        let n = changed(&textured, &untextured);
+        assert!(n > 2000, "simd {simd}: the texture changed only {n} pixels");
+
+        // Occlusion: strength 0 changes nothing; from the same ("ORM") or its own texture it
+        // darkens the floor, alike.
+        let occ = |t: u32, strength: f32| {
+            draw(
+                build(&move |m| {
+                    m.metallic = 1.0;
+                    m.roughness = 1.0;
+                    m.metallic_roughness_tex = tex(2);
+                    m.occlusion_tex = tex(t);
+                    m.occlusion_strength = strength;
+                }),
+                simd,
+            )
+        };
+        assert_eq!(worst(&occ(3, 0.0), &textured), 0, "simd {simd}: strength 0");
+        let (own, orm) = (occ(4, 1.0), occ(2, 1.0));
+        assert_eq!(
+            worst(&own, &orm),
+            0,
+            "simd {simd}: ORM and own occlusion texture"
+        );
+        // Pixels the occlusion made darker by 4 levels or more (and none brighter).
+        let (mut darker, mut brighter) = (0, 0);
+        for (p, q) in own.data.chunks_exact(4).zip(textured.data.chunks_exact(4)) {
+            let (a, b) = (
+                (0..3).map(|c| p[c] as i32).sum::<i32>(),
+                (0..3).map(|c| q[c] as i32).sum::<i32>(),
+            );
+            darker += (a + 12 <= b) as usize;
+            brighter += (a > b) as usize;
+        }
+        assert!(
+            darker > 2000 && brighter == 0,
+            "simd {simd}: occlusion darkened {darker} pixels, brightened {brighter}"
+        );
+
+        // Emission: a black texture adds nothing; a white one adds the factor.
+        let glow = [0.3, 0.1, 0.05];
+        let emis = |t: Option<u32>| {
+            draw(
+                build(&move |m| {
+                    m.emissive = glow;
+                    m.emissive_tex = t.and_then(tex);
+                }),
+                simd,
+            )
+        };
+        let plain = draw(build(&|_| {}), simd);
+        assert_eq!(
+            worst(&emis(Some(4)), &plain),
+            0,
+            "simd {simd}: black emission"
+        );
+        let d = worst(&emis(Some(5)), &emis(None));
+        assert!(d <= 1, "simd {simd}: white emissive texture vs factor: {d}");
+        let n = changed(&emis(None), &plain);
+        assert!(n > 2000, "simd {simd}: emission changed only {n} pixels");
+    }
+    // A checkered metallic-roughness texture: the kernels agree, and the checker shows.
+    let check = build(&|m| {
+        (m.metallic, m.roughness) = (1.0, 1.0);
+        m.metallic_roughness_tex = tex(6);
+    });
+    let (fast, slow) = (draw(check.clone(), true), draw(check, false));
+    let d = worst(&fast, &slow);
+    let off = fast
+        .data
+        .chunks_exact(4)
+        .zip(slow.data.chunks_exact(4))
+        .filter(|(p, q)| (0..3).any(|c| p[c].abs_diff(q[c]) > 2))
+        .count();
+    assert!(
+        d <= 8 && off <= 65,
+        "SIMD and reference: worst {d}, {off} pixels by > 2"
+    );
+    let flat2 = draw(
+        build(&|m| {
+            (m.metallic, m.roughness) = (1.0, 1.0);
+            m.metallic_roughness_tex = tex(2);
+        }),
+        true,
+    );
+    let n = changed(&fast, &flat2);
+    assert!(n > 1000, "the checker changed only {n} pixels");
+}
