@@ -8,7 +8,8 @@
 //! - Morph targets: POSITION and NORMAL deltas, dense or sparse, stored sparse (zero deltas
 //!   dropped); names from `mesh.extras.targetNames` (else `target_N`); default weights.
 //! - Skins (renormalised `WEIGHTS_0`), node hierarchy (matrices decomposed to TRS), scene roots.
-//! - Materials: base colour, normal map, emissive, metallic/roughness factors, alpha modes,
+//! - Materials: base colour, normal map, emissive factor and texture, metallic/roughness factors
+//!   and texture, occlusion texture and strength, alpha modes,
 //!   double-sided, `KHR_texture_transform`, `KHR_materials_unlit`,
 //!   `KHR_materials_pbrSpecularGlossiness` (diffuse colour and texture as base colour, glossiness
 //!   as 1 - roughness); PNG, JPEG, WebP and KTX2/Basis Universal textures decoded to RGBA8 with

@@ -64,10 +64,12 @@
 //!
 //! Shading: perspective-correct attributes, bilinear mip-mapped textures (LOD per triangle from the
 //! UV/screen area ratio), `KHR_texture_transform`, wrap modes, sRGB decode, derivative-based
-//! normal mapping, vertex colours, `KHR_materials_unlit`, alpha MASK/BLEND. Lighting is
+//! normal mapping, metallic-roughness, occlusion and emissive textures (per pixel, scaling their
+//! factors), vertex colours, `KHR_materials_unlit`, alpha MASK/BLEND. Lighting is
 //! camera-relative: a warm key, a cool fill, a rim light and a sky/ground hemisphere with wrap
-//! diffuse (soft skin), plus an analytic Blinn-Phong highlight from the key light (skipped where
-//! it would add less than 1e-4); output goes through a soft filmic shoulder and the sRGB curve
+//! diffuse (soft skin; occlusion darkens the fill and the hemisphere), plus an analytic
+//! Blinn-Phong highlight from the key light whose exponent and colour follow roughness and
+//! metalness (skipped where it would add less than 1e-4); output goes through a soft filmic shoulder and the sRGB curve
 //! (lookup tables). Normal maps use a per-triangle unit tangent frame.
 //!
 //! Memory: textures and meshes are read from the shared `Arc<Avatar>`, never copied; each
