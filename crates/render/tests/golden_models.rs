@@ -150,6 +150,46 @@ fn gltfpack_compressed_builtin_draws_the_original() {
     assert!(mean < 1.5 && off < 400, "mean {mean:.3}, {off} pixels off");
 }
 
+/// The built-in avatar through glTF-Transform's `palette` and `meshopt` (what its `optimize`
+/// does to materials): the eight materials become two whose roughness lives in a 4×1
+/// metallic-roughness palette texture, with the factors left at glTF's default of 1 (fully
+/// metallic). It draws what the original draws; read without the texture it drew grey and dark.
+#[test]
+fn gltf_transform_palette_builtin_draws_the_original() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../avatar/tests/fixtures/builtin_gltf_transform_palette.glb");
+    let packed = Arc::new(facecast_avatar::load(&fixture).unwrap_or_else(|e| panic!("{e}")));
+    assert!(
+        packed.materials.len() == 2
+            && packed
+                .materials
+                .iter()
+                .all(|m| m.metallic == 1.0 && m.metallic_roughness_tex.is_some()),
+        "the palette's materials: {:?}",
+        packed.materials
+    );
+    let original = facecast_avatar::builtin();
+    let cfg = RenderConfig {
+        camera: Some(Renderer::new(original.clone(), cfg()).unwrap().camera()),
+        ..cfg()
+    };
+    let draw = |av: &Arc<Avatar>, simd: bool| {
+        let mut r = Renderer::new(av.clone(), cfg.clone()).unwrap();
+        r.set_simd(simd);
+        render(&mut r, &weights(av, &[ArkitShape::JawOpen]))
+    };
+    for simd in [true, false] {
+        let (a, b) = (draw(&packed, simd), draw(&original, simd));
+        let mean = region_diff(&a, &b, 0.0, 0.0, 1.0, 1.0);
+        let off = changed_pixels(&a, &b, 24);
+        println!("simd {simd}: mean difference {mean:.3}, {off} pixels off by more than 24");
+        assert!(
+            mean < 1.5 && off < 400,
+            "simd {simd}: mean {mean:.3}, {off} pixels off"
+        );
+    }
+}
+
 fn draw_background(cfg: &RenderConfig) -> RgbaFrame {
     let empty = Arc::new(Avatar::default());
     let mut r = Renderer::new(empty, cfg.clone()).unwrap();
