@@ -325,16 +325,8 @@ pub(crate) fn build_materials(
                 .base_color_texture
                 .as_ref()
                 .and_then(|t| tex_ref(t, true, notes));
-            out.metallic = p
-                .metallic_factor
-                .filter(|x| x.is_finite())
-                .unwrap_or(1.0)
-                .clamp(0.0, 1.0);
-            out.roughness = p
-                .roughness_factor
-                .filter(|x| x.is_finite())
-                .unwrap_or(1.0)
-                .clamp(0.0, 1.0);
+            out.metallic = unit(p.metallic_factor, 1.0);
+            out.roughness = unit(p.roughness_factor, 1.0);
             out.metallic_roughness_tex = p
                 .metallic_roughness_texture
                 .as_ref()
@@ -352,11 +344,7 @@ pub(crate) fn build_materials(
                 .and_then(|t| tex_ref(t, true, notes));
             out.metallic = 0.0;
             out.metallic_roughness_tex = None;
-            out.roughness = 1.0
-                - sg.glossiness_factor
-                    .filter(|x| x.is_finite())
-                    .unwrap_or(1.0)
-                    .clamp(0.0, 1.0);
+            out.roughness = 1.0 - unit(sg.glossiness_factor, 1.0);
         }
         if let Some(n) = &m.normal_texture {
             out.normal_tex = tex_ref(n, false, notes);
@@ -364,11 +352,7 @@ pub(crate) fn build_materials(
         }
         if let Some(o) = &m.occlusion_texture {
             out.occlusion_tex = tex_ref(o, false, notes);
-            out.occlusion_strength = o
-                .strength
-                .filter(|x| x.is_finite())
-                .unwrap_or(1.0)
-                .clamp(0.0, 1.0);
+            out.occlusion_strength = unit(o.strength, 1.0);
         }
         out.emissive_tex = m
             .emissive_texture
@@ -404,6 +388,13 @@ pub(crate) fn build_materials(
         materials.push(out);
     }
     (materials, textures)
+}
+
+/// A factor in 0..1: `x` clamped, `default` when absent or not finite.
+fn unit(x: Option<f32>, default: f32) -> f32 {
+    x.filter(|x| x.is_finite())
+        .unwrap_or(default)
+        .clamp(0.0, 1.0)
 }
 
 /// Decode all requests, spreading them over a few threads.

@@ -21,6 +21,21 @@ fn render(av: facecast_core::model::Avatar, channels: &[f32], pose: &HeadPose) -
     out
 }
 
+/// 256×256 on black, at rest, with the AVX2 kernels (`simd`) or the reference ones.
+fn draw_on_black(av: Arc<facecast_core::model::Avatar>, simd: bool) -> RgbaFrame {
+    let cfg = RenderConfig {
+        width: 256,
+        height: 256,
+        background: Background::Solid([0, 0, 0]),
+        ..Default::default()
+    };
+    let mut r = Renderer::new(av, cfg).unwrap();
+    r.set_simd(simd);
+    let mut out = RgbaFrame::default();
+    r.render_rgba(&[], &HeadPose::default(), &mut out);
+    out
+}
+
 #[test]
 fn golden_cube() {
     check_golden("cube", &render(cube_avatar(), &[], &HeadPose::default()));
@@ -136,20 +151,7 @@ fn two_texture_coordinate_sets_shade_alike() {
         m.normal_scale = 0.8;
         Arc::new(av)
     };
-    let cfg = RenderConfig {
-        width: 256,
-        height: 256,
-        background: Background::Solid([0, 0, 0]),
-        ..Default::default()
-    };
-    let pose = HeadPose::default();
-    let draw = |av: Arc<facecast_core::model::Avatar>, simd: bool| {
-        let mut r = Renderer::new(av, cfg.clone()).unwrap();
-        r.set_simd(simd);
-        let mut out = RgbaFrame::default();
-        r.render_rgba(&[], &pose, &mut out);
-        out
-    };
+    let draw = draw_on_black;
     let (fast, slow) = (draw(build(1), true), draw(build(1), false));
     let worst = fast
         .data
@@ -192,9 +194,9 @@ fn material_textures_scale_their_factors() {
     let build = |edit: &dyn Fn(&mut Material)| {
         let mut av = textured_avatar();
         av.textures.extend([
-            flat([0, 128, 0, 255]), // 2: metal 0, rough 0.502 ("ORM" without occlusion)
-            flat([0, 128, 0, 255]), // 3: the same, occlusion 0
-            flat([0, 0, 0, 255]),   // 4: black
+            flat([0, 128, 0, 255]),     // 2: occlusion 0, rough 0.502, metal 0 (ORM)
+            flat([0, 128, 0, 255]),     // 3: the same, as a texture of its own
+            flat([0, 0, 0, 255]),       // 4: black
             flat([255, 255, 255, 255]), // 5: white
             checker(64, 4, [255, 60, 255, 255], [255, 230, 0, 255]), // 6: metal/rough checker
         ]);
@@ -202,19 +204,7 @@ fn material_textures_scale_their_factors() {
         edit(&mut av.materials[0]);
         Arc::new(av)
     };
-    let cfg = RenderConfig {
-        width: 256,
-        height: 256,
-        background: Background::Solid([0, 0, 0]),
-        ..Default::default()
-    };
-    let draw = |av: Arc<facecast_core::model::Avatar>, simd: bool| {
-        let mut r = Renderer::new(av, cfg.clone()).unwrap();
-        r.set_simd(simd);
-        let mut out = RgbaFrame::default();
-        r.render_rgba(&[], &HeadPose::default(), &mut out);
-        out
-    };
+    let draw = draw_on_black;
     let worst = |a: &RgbaFrame, b: &RgbaFrame| {
         a.data
             .iter()
