@@ -796,13 +796,12 @@ pub(crate) mod avx2 {
         let p = _mm256_min_ps(_mm256_max_ps(p, set(2.0)), set(512.0));
         let norm = _mm256_div_ps(_mm256_add_ps(p, set(8.0)), set(8.0 * std::f32::consts::PI));
         let f0 = _mm256_add_ps(set(0.04), _mm256_mul_ps(set(0.5 - 0.04), metallic));
-        let ks = std::array::from_fn(|q| {
-            let d = _mm256_mul_ps(
-                _mm256_mul_ps(_mm256_sub_ps(set(base[q]), f0), metallic),
-                set(0.5),
-            );
-            _mm256_mul_ps(norm, _mm256_add_ps(f0, d))
-        });
+        let mut ks = [norm; 3];
+        for (q, kq) in ks.iter_mut().enumerate() {
+            let d = _mm256_sub_ps(set(base[q]), f0);
+            let d = _mm256_mul_ps(_mm256_mul_ps(d, metallic), set(0.5));
+            *kq = _mm256_mul_ps(norm, _mm256_add_ps(f0, d));
+        }
         let kd = _mm256_sub_ps(set(1.0), _mm256_mul_ps(set(0.7), metallic));
         (kd, ks, p)
     }
@@ -892,6 +891,25 @@ pub(crate) mod avx2 {
             ],
             None => [u, w],
         }
+    }
+
+    /// One texture's texels (raw, 0..255) at the lanes' coordinates: the base colour's
+    /// coordinates `base_uv` when `ti` has the same set and transform, else its own.
+    #[inline(always)]
+    unsafe fn texels8<F: Fields>(
+        k: &Kernel,
+        m: &MatInfo,
+        ti: &TexInfo,
+        g: &Lanes<F>,
+        (base_uv, lod, w): (Option<[__m256; 2]>, __m256, __m256),
+    ) -> [__m256; 4] {
+        let uv = match (&m.base_tex, base_uv) {
+            (Some(bt), Some(uv)) if bt.uv1 == ti.uv1 && bt.xf == ti.xf => uv,
+            _ => uv8(k, m, ti, g),
+        };
+        let tex = &k.av.textures[ti.tex as usize];
+        let lt = k.levels.get(ti.tex as usize).and_then(|t| t.as_ref());
+        sample8_levels([tex], lt, level8(ti, lod, w), uv[0], uv[1])[0]
     }
 
     /// Mip level per lane (`ShadeCtx::level`, eight-wide): texel area per pixel
@@ -1343,22 +1361,17 @@ pub(crate) mod avx2 {
                 c[q] = _mm256_mul_ps(c[q], decode8(px[q]));
             }
         }
-        // Texture coordinates of `ti`: the base colour's when it has the same set and transform.
-        let uv_of = |ti: &TexInfo| match (&m.base_tex, base_uv) {
-            (Some(bt), Some(uv)) if bt.uv1 == ti.uv1 && bt.xf == ti.xf => uv,
-            _ => uv8(k, m, ti, &g),
-        };
-        // One texture's texels (raw, 0..255) at the lanes' coordinates.
-        let texels = |ti: &TexInfo| {
-            let uv = uv_of(ti);
-            let tex = &k.av.textures[ti.tex as usize];
-            let lt = k.levels.get(ti.tex as usize).and_then(|t| t.as_ref());
-            sample8_levels([tex], lt, level8(ti, lod, w), uv[0], uv[1])[0]
-        };
+        // (Not closures: a closure does not inherit the kernel's `target_feature`s, and its
+        // intrinsics would become calls.)
+        let at = (base_uv, lod, w);
         let emissive = match &m.emis_tex {
             Some(ti) => {
-                let px = texels(ti);
-                std::array::from_fn(|q| _mm256_mul_ps(set(m.emissive[q]), decode8(px[q])))
+                let px = texels8(k, m, ti, &g, at);
+                let mut e = [_mm256_setzero_ps(); 3];
+                for q in 0..3 {
+                    e[q] = _mm256_mul_ps(set(m.emissive[q]), decode8(px[q]));
+                }
+                e
             }
             None => [set(m.emissive[0]), set(m.emissive[1]), set(m.emissive[2])],
         };
@@ -1403,7 +1416,7 @@ pub(crate) mod avx2 {
                 if _mm256_movemask_ps(has_t) != 0 {
                     let px = match paired_normal {
                         Some(px) => px,
-                        None => texels(ti),
+                        None => texels8(k, m, ti, &g, at),
                     };
                     let two = set(2.0 / 255.0);
                     let x =
@@ -1430,7 +1443,7 @@ pub(crate) mod avx2 {
             let mut mr = None;
             let terms = match &m.mr_tex {
                 Some(ti) => {
-                    let px = texels(ti);
+                    let px = texels8(k, m, ti, &g, at);
                     mr = Some(px);
                     let [metal, rough] = m.metal_rough;
                     Some(pbr_terms8(
@@ -1445,7 +1458,7 @@ pub(crate) mod avx2 {
                 Some(ti) => {
                     let px = match mr {
                         Some(px) if m.occ_in_mr => px,
-                        _ => texels(ti),
+                        _ => texels8(k, m, ti, &g, at),
                     };
                     let a = _mm256_sub_ps(_mm256_mul_ps(px[0], set(1.0 / 255.0)), set(1.0));
                     Some(_mm256_add_ps(
