@@ -55,8 +55,14 @@ pub struct ExpressionReport {
     pub binds: Vec<(String, f32)>,
     /// `isBinary`.
     pub is_binary: bool,
-    /// Material colour / texture-transform binds (not driven).
+    /// Material colour and texture-transform binds.
     pub other_binds: usize,
+    /// What each bind moves: `color`, `emissionColor`, `texture` (drawn), or an MToon colour
+    /// (`shadeColor`, `rimColor`, ...: facecast draws MToon unlit, so these are not drawn), with
+    /// the material's name.
+    pub material_binds: Vec<String>,
+    /// `overrideBlink`, `overrideLookAt`, `overrideMouth` (`none`, `block`, `blend`).
+    pub overrides: [&'static str; 3],
 }
 
 /// Humanoid nodes by name.
@@ -235,7 +241,30 @@ pub fn inspect(a: &Avatar) -> InspectReport {
                 preset: e.preset.clone(),
                 binds: e.binds.iter().map(|&(c, w)| (ch_name(c), w)).collect(),
                 is_binary: e.is_binary,
-                other_binds: e.other_binds,
+                other_binds: e.material_binds(),
+                material_binds: {
+                    let mat = |m: u32| {
+                        a.materials
+                            .get(m as usize)
+                            .map(|m| m.name.clone())
+                            .filter(|n| !n.is_empty())
+                            .unwrap_or_else(|| format!("material {m}"))
+                    };
+                    e.color_binds
+                        .iter()
+                        .map(|b| format!("{} of {}", b.target.as_str(), mat(b.material)))
+                        .chain(
+                            e.texture_binds
+                                .iter()
+                                .map(|b| format!("texture of {}", mat(b.material))),
+                        )
+                        .collect()
+                },
+                overrides: [
+                    e.override_blink.as_str(),
+                    e.override_look_at.as_str(),
+                    e.override_mouth.as_str(),
+                ],
             })
             .collect(),
         vrm_version: a.info.vrm_version.clone(),
@@ -338,9 +367,15 @@ impl fmt::Display for InspectReport {
             for e in &self.expressions {
                 let binds: Vec<String> =
                     e.binds.iter().map(|(n, w)| format!("{n}*{w:.2}")).collect();
+                let overrides: Vec<String> = ["blink", "lookAt", "mouth"]
+                    .iter()
+                    .zip(e.overrides)
+                    .filter(|(_, o)| *o != "none")
+                    .map(|(g, o)| format!("{o}s {g}"))
+                    .collect();
                 writeln!(
                     f,
-                    "  {}{}{}: {} morph bind(s) [{}], {} material/texture bind(s)",
+                    "  {}{}{}: {} morph bind(s) [{}], {} material/texture bind(s) [{}]{}",
                     e.name,
                     e.preset
                         .as_ref()
@@ -349,7 +384,13 @@ impl fmt::Display for InspectReport {
                     if e.is_binary { " binary" } else { "" },
                     e.binds.len(),
                     binds.join(", "),
-                    e.other_binds
+                    e.other_binds,
+                    e.material_binds.join(", "),
+                    if overrides.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {}", overrides.join(", "))
+                    }
                 )?;
             }
         }

@@ -493,7 +493,7 @@ mod tests {
             preset: Some(name.into()),
             binds: vec![(ch, 1.0)],
             is_binary: false,
-            other_binds: 0,
+            ..Default::default()
         };
         let rig = build_rig(&channels, &[ex("blink", 1), ex("aa", 2), ex("happy", 1)]);
         assert_eq!(rig.arkit[ArkitShape::EyeBlinkLeft.index()], vec![(0, 1.0)]);

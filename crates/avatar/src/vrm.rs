@@ -1,7 +1,9 @@
 //! VRM 0.x (`extensions.VRM`) and VRM 1.0 (`extensions.VRMC_vrm`): expressions and humanoid bones.
 
 use crate::gltf;
-use facecast_core::model::{Bind, Expression, Humanoid};
+use facecast_core::model::{
+    Bind, ColorBind, ColorTarget, ExprOverride, Expression, Humanoid, TextureBind,
+};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -82,8 +84,138 @@ fn num(v: Option<&Value>) -> f32 {
         .unwrap_or(0.0) as f32
 }
 
-fn arr_len(v: Option<&Value>) -> usize {
-    v.and_then(Value::as_array).map_or(0, Vec::len)
+fn arr(v: Option<&Value>) -> impl Iterator<Item = &Value> {
+    v.and_then(Value::as_array).into_iter().flatten()
+}
+
+/// `n` finite numbers from a JSON array of at least `n`.
+fn floats<const N: usize>(v: Option<&Value>) -> Option<[f32; N]> {
+    let a = v?.as_array()?;
+    let mut out = [0.0f32; N];
+    for (o, x) in out.iter_mut().zip(a) {
+        *o = x.as_f64().filter(|x| x.is_finite())? as f32;
+    }
+    (a.len() >= N).then_some(out)
+}
+
+fn srgb_to_linear(c: f32) -> f32 {
+    if c <= 0.04045 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+fn expr_override(v: Option<&Value>) -> ExprOverride {
+    match v.and_then(Value::as_str) {
+        Some("block") => ExprOverride::Block,
+        Some("blend") => ExprOverride::Blend,
+        _ => ExprOverride::None,
+    }
+}
+
+/// VRM 1.0 `materialColorBinds` and `textureTransformBinds`; binds naming a material that does
+/// not exist or holding malformed values are counted in `bad`.
+fn material_binds_v1(
+    e: &Value,
+    n_materials: usize,
+    bad: &mut usize,
+) -> (Vec<ColorBind>, Vec<TextureBind>) {
+    let material = |b: &Value| {
+        b.get("material")
+            .and_then(Value::as_u64)
+            .filter(|&m| (m as usize) < n_materials)
+            .map(|m| m as u32)
+    };
+    let mut colors = Vec::new();
+    for b in arr(e.get("materialColorBinds")) {
+        let target = match b.get("type").and_then(Value::as_str) {
+            Some("color") => Some(ColorTarget::Color),
+            Some("emissionColor") => Some(ColorTarget::Emission),
+            Some("shadeColor") => Some(ColorTarget::Shade),
+            Some("matcapColor") => Some(ColorTarget::Matcap),
+            Some("rimColor") => Some(ColorTarget::Rim),
+            Some("outlineColor") => Some(ColorTarget::Outline),
+            _ => None,
+        };
+        let value = floats::<4>(b.get("targetValue"))
+            .or_else(|| floats::<3>(b.get("targetValue")).map(|[r, g, b]| [r, g, b, 1.0]));
+        match (material(b), target, value) {
+            (Some(material), Some(target), Some(value)) => colors.push(ColorBind {
+                material,
+                target,
+                value,
+            }),
+            _ => *bad += 1,
+        }
+    }
+    let mut textures = Vec::new();
+    for b in arr(e.get("textureTransformBinds")) {
+        let scale = match b.get("scale") {
+            None => Some([1.0, 1.0]),
+            v => floats::<2>(v),
+        };
+        let offset = match b.get("offset") {
+            None => Some([0.0, 0.0]),
+            v => floats::<2>(v),
+        };
+        match (material(b), scale, offset) {
+            (Some(material), Some(scale), Some(offset)) => textures.push(TextureBind {
+                material,
+                scale,
+                offset,
+            }),
+            _ => *bad += 1,
+        }
+    }
+    (colors, textures)
+}
+
+/// VRM 0.x `materialValues`: colours are Unity sRGB colours (made linear here) and `_MainTex_ST`
+/// is Unity's (scale x, scale y, offset x, offset y) with V pointing up (flipped to glTF's).
+fn material_binds_v0(
+    g: &Value,
+    root: &gltf::Root,
+    bad: &mut usize,
+) -> (Vec<ColorBind>, Vec<TextureBind>) {
+    let (mut colors, mut textures) = (Vec::new(), Vec::new());
+    for b in arr(g.get("materialValues")) {
+        let material = b.get("materialName").and_then(Value::as_str).and_then(|n| {
+            root.materials
+                .iter()
+                .position(|m| m.name.as_deref() == Some(n))
+                .map(|i| i as u32)
+        });
+        let value = floats::<4>(b.get("targetValue"));
+        let prop = b.get("propertyName").and_then(Value::as_str).unwrap_or("");
+        let target = match prop {
+            "_Color" => Some(ColorTarget::Color),
+            "_EmissionColor" => Some(ColorTarget::Emission),
+            "_ShadeColor" => Some(ColorTarget::Shade),
+            "_RimColor" => Some(ColorTarget::Rim),
+            "_OutlineColor" => Some(ColorTarget::Outline),
+            _ => None,
+        };
+        match (material, value) {
+            (Some(material), Some(v)) if prop == "_MainTex_ST" => textures.push(TextureBind {
+                material,
+                scale: [v[0], v[1]],
+                offset: [v[2], 1.0 - v[3] - v[1]],
+            }),
+            (Some(material), Some(v)) if target.is_some() => colors.push(ColorBind {
+                material,
+                target: target.unwrap_or(ColorTarget::Color),
+                value: [
+                    srgb_to_linear(v[0]),
+                    srgb_to_linear(v[1]),
+                    srgb_to_linear(v[2]),
+                    v[3],
+                ],
+            }),
+            _ => *bad += 1,
+        }
+    }
+    (colors, textures)
 }
 
 /// Read the VRM extension if present. `channel_of` maps (mesh, morph target) to a channel.
@@ -98,6 +230,7 @@ pub(crate) fn read(
     };
     let n_nodes = root.nodes.len();
     let mut missing_binds = 0usize;
+    let mut bad_material_binds = 0usize;
     let mut bind = |mesh: Option<u64>, index: Option<u64>, weight: f32, binds: &mut Vec<Bind>| {
         let ch = mesh
             .zip(index)
@@ -161,13 +294,18 @@ pub(crate) fn read(
                 }
                 let preset =
                     (is_preset && VRM1_PRESETS.contains(&name.as_str())).then(|| name.clone());
+                let (color_binds, texture_binds) =
+                    material_binds_v1(e, root.materials.len(), &mut bad_material_binds);
                 out.expressions.push(Expression {
                     name: name.clone(),
                     preset,
                     binds,
                     is_binary: e.get("isBinary").and_then(Value::as_bool).unwrap_or(false),
-                    other_binds: arr_len(e.get("materialColorBinds"))
-                        + arr_len(e.get("textureTransformBinds")),
+                    override_blink: expr_override(e.get("overrideBlink")),
+                    override_look_at: expr_override(e.get("overrideLookAt")),
+                    override_mouth: expr_override(e.get("overrideMouth")),
+                    color_binds,
+                    texture_binds,
                 });
             }
         }
@@ -223,12 +361,15 @@ pub(crate) fn read(
                 .map(str::to_string)
                 .or_else(|| preset.clone())
                 .unwrap_or_else(|| format!("expression {}", out.expressions.len()));
+            let (color_binds, texture_binds) = material_binds_v0(g, root, &mut bad_material_binds);
             out.expressions.push(Expression {
                 name,
                 preset,
                 binds,
                 is_binary: g.get("isBinary").and_then(Value::as_bool).unwrap_or(false),
-                other_binds: arr_len(g.get("materialValues")),
+                color_binds,
+                texture_binds,
+                ..Default::default()
             });
         }
         for m in v0
@@ -244,6 +385,9 @@ pub(crate) fn read(
                 }
             }
         }
+    }
+    if bad_material_binds > 0 {
+        warnings.push(format!("{bad_material_binds} VRM expression material bind(s) name a material that does not exist or hold malformed values; ignored"));
     }
     if missing_binds > 0 {
         warnings.push(format!("{missing_binds} VRM expression bind(s) refer to morph targets that do not exist; ignored"));

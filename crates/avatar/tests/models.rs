@@ -2,7 +2,7 @@
 //! meshopt / quantized originals load to the same geometry as their `_plain` conversions.
 
 use facecast_avatar::{inspect, load};
-use facecast_core::model::Avatar;
+use facecast_core::model::{Avatar, ExprOverride, TextureBind};
 use facecast_core::{ArkitShape, Viseme};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -497,14 +497,33 @@ fn vrm_expressions_are_read() {
         .expect("happy");
     assert_eq!(happy.preset.as_deref(), Some("happy"));
     assert!(happy.is_binary);
-    assert_eq!(happy.other_binds, 2);
+    assert_eq!(happy.override_blink, ExprOverride::Blend);
+    assert_eq!(happy.override_mouth, ExprOverride::None);
+    assert!(happy.color_binds.is_empty());
+    assert_eq!(
+        happy.texture_binds,
+        vec![
+            TextureBind {
+                material: 0,
+                scale: [0.125, 0.125],
+                offset: [0.875, 0.0]
+            },
+            TextureBind {
+                material: 2,
+                scale: [255.0 / 512.0, 0.0],
+                offset: [0.0009765625, 0.0]
+            }
+        ]
+    );
     let blink = a
         .expressions
         .iter()
         .find(|e| e.name == "blink")
         .expect("blink");
     assert!(!blink.is_binary);
-    assert_eq!(blink.other_binds, 2);
+    assert_eq!(blink.override_blink, ExprOverride::None);
+    assert_eq!(blink.material_binds(), 2);
+    assert_eq!(blink.texture_binds[1].material, 3);
     assert!(blink.binds.is_empty());
     // humanoid from VRMC_vrm.humanoid
     assert_eq!(

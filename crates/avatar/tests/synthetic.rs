@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use facecast_avatar::{inspect, load_bytes, AvatarError};
-use facecast_core::model::{AlphaMode, Wrap};
+use facecast_core::model::{AlphaMode, ColorTarget, TextureBind, Wrap};
 use facecast_core::{ArkitShape, Viseme};
 use serde_json::{json, Value};
 
@@ -543,13 +543,16 @@ fn vrm0_blend_shapes_humanoid_and_orientation() {
             "extras": {"targetNames": ["Fcl_MTH_A_custom", "Fcl_EYE_Joy"]}}],
         "nodes": [{"name": "root", "children": [1], "translation": [1.0, 0.0, 2.0]}, {"name": "J_Bip_C_Head", "mesh": 0}],
         "scenes": [{"nodes": [0]}],
+        "materials": [{"name": "Face"}],
         "extensions": {"VRM": {
             "humanoid": {"humanBones": [{"bone": "head", "node": 1}, {"bone": "neck", "node": 0}]},
             "blendShapeMaster": {"blendShapeGroups": [
                 {"name": "A", "presetName": "a", "binds": [{"mesh": 0, "index": 0, "weight": 100}]},
                 {"name": "Blink", "presetName": "blink", "binds": [{"mesh": 0, "index": 1, "weight": 50}], "isBinary": true},
                 {"name": "Joy", "presetName": "joy", "binds": [{"mesh": 0, "index": 1, "weight": 100}],
-                 "materialValues": [{"materialName": "x"}]},
+                 "materialValues": [{"materialName": "x"},
+                    {"materialName": "Face", "propertyName": "_Color", "targetValue": [1.0, 0.5, 0.0, 1.0]},
+                    {"materialName": "Face", "propertyName": "_MainTex_ST", "targetValue": [0.5, 0.25, 0.5, 0.0]}]},
                 {"name": "Broken", "presetName": "unknown", "binds": [{"mesh": 5, "index": 0, "weight": 100}]}
             ]}
         }}
@@ -565,7 +568,28 @@ fn vrm0_blend_shapes_humanoid_and_orientation() {
     assert_eq!(a.expressions[1].binds, vec![(1, 0.5)]);
     assert!(a.expressions[1].is_binary);
     assert_eq!(a.expressions[2].preset.as_deref(), Some("happy"));
-    assert_eq!(a.expressions[2].other_binds, 1);
+    // materialValues: sRGB colours made linear, Unity's _MainTex_ST flipped to glTF's V
+    let joy = &a.expressions[2];
+    assert_eq!(joy.color_binds.len(), 1);
+    let c = joy.color_binds[0];
+    assert_eq!((c.material, c.target), (0, ColorTarget::Color));
+    assert!((c.value[1] - 0.214).abs() < 1e-3, "{c:?}");
+    assert_eq!(
+        joy.texture_binds,
+        vec![TextureBind {
+            material: 0,
+            scale: [0.5, 0.25],
+            offset: [0.5, 0.75]
+        }]
+    );
+    assert!(
+        a.info
+            .warnings
+            .iter()
+            .any(|w| w.contains("1 VRM expression material bind(s)")),
+        "{:?}",
+        a.info.warnings
+    );
     assert!(a.expressions[3].binds.is_empty() && a.expressions[3].preset.is_none());
     // presets provide the rig where no morph name maps
     assert_eq!(a.rig.visemes[Viseme::Aa.index()], vec![(0, 1.0)]);

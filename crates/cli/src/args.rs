@@ -177,8 +177,9 @@ pub struct SnapshotArgs {
     /// Image size.
     #[arg(long, value_name = "WxH", default_value = "512x512")]
     pub size: String,
-    /// Set a shape: a canonical ARKit name (`jawOpen=1`), an Oculus viseme (`aa=1`) or one of the
-    /// avatar's own morph names. Repeatable.
+    /// Set a shape: one of the avatar's own morph names, a canonical ARKit name (`jawOpen=1`),
+    /// an Oculus viseme (`aa=1`) or a VRM expression by name or preset (`happy=1`; with its
+    /// material binds, `isBinary` and overrides). Repeatable.
     #[arg(long = "set", value_name = "NAME=WEIGHT")]
     pub set: Vec<String>,
     /// Head pose in degrees: yaw,pitch,roll.

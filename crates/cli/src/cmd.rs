@@ -3,6 +3,7 @@
 use crate::args::{self, Cli, Command};
 use anyhow::{anyhow, bail, Context, Result};
 use facecast_anim::{AnimConfig, Animator};
+use facecast_core::expr::{apply_expressions, MaterialValues, Suppression};
 use facecast_core::model::Avatar;
 use facecast_core::{
     ArkitShape, AudioChunk, Emotion, FaceWeights, HeadPose, I420Frame, RgbaFrame, Viseme,
@@ -84,11 +85,22 @@ fn inspect(a: args::InspectArgs) -> Result<()> {
     written.map_err(crate::out::error)
 }
 
-/// Apply `--set NAME=WEIGHT` values: canonical ARKit names and Oculus visemes go through the
-/// rig, anything else must be one of the avatar's own morph channel names.
-pub fn channel_weights(avatar: &Avatar, sets: &[String]) -> Result<Vec<f32>> {
+/// What `--set` values make of an avatar: a weight per morph channel and the values of its
+/// materials.
+pub struct SetWeights {
+    /// One weight per `avatar.channels` entry.
+    pub channels: Vec<f32>,
+    /// One entry per avatar material (VRM expressions' material binds).
+    pub materials: Vec<MaterialValues>,
+}
+
+/// Apply `--set NAME=WEIGHT` values: the avatar's own morph channel names directly, canonical
+/// ARKit names and Oculus visemes through the rig, and VRM expressions (by name, then preset)
+/// with VRM's rules (`isBinary`, overrides of the blink, look and mouth groups, material binds).
+pub fn channel_weights(avatar: &Avatar, sets: &[String]) -> Result<SetWeights> {
     let mut face = FaceWeights::default();
     let mut direct = Vec::new();
+    let mut expr = vec![0.0f32; avatar.expressions.len()];
     for s in sets {
         let (name, w) = s
             .split_once('=')
@@ -110,22 +122,46 @@ pub fn channel_weights(avatar: &Avatar, sets: &[String]) -> Result<Vec<f32>> {
             face.set(shape, w);
         } else if let Some(v) = Viseme::from_name(name) {
             face.visemes[v.index()] = w;
+        } else if let Some(i) = avatar
+            .expressions
+            .iter()
+            .position(|e| e.name == name)
+            .or_else(|| {
+                avatar
+                    .expressions
+                    .iter()
+                    .position(|e| e.preset.as_deref() == Some(name))
+            })
+        {
+            expr[i] = w;
         } else {
             let mut names: Vec<&str> = avatar.channels.iter().map(|c| c.name.as_str()).collect();
             names.truncate(12);
+            let mut exprs: Vec<&str> = avatar.expressions.iter().map(|e| e.name.as_str()).collect();
+            exprs.truncate(12);
             bail!(
-                "--set '{s}': '{name}' is neither an ARKit shape, an Oculus viseme nor a morph of {} (its morphs include: {})",
+                "--set '{s}': '{name}' is neither an ARKit shape, an Oculus viseme, a morph nor an expression of {} (its morphs include: {}; its expressions: {})",
                 avatar.name,
-                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                if names.is_empty() { "none".to_string() } else { names.join(", ") },
+                if exprs.is_empty() { "none".to_string() } else { exprs.join(", ") }
             );
         }
     }
-    let mut ch = Vec::new();
-    avatar.rig.resolve(&face, avatar.channels.len(), &mut ch);
+    // Expressions' overrides also hold down the canonical blinks, eye looks and visemes.
+    Suppression::of(&avatar.expressions, &expr).apply_to_face(&mut face);
+    let mut channels = Vec::new();
+    avatar
+        .rig
+        .resolve(&face, avatar.channels.len(), &mut channels);
+    let mut materials = Vec::new();
+    apply_expressions(avatar, &expr, &mut channels, &mut materials);
     for (c, w) in direct {
-        ch[c] = w.clamp(0.0, 1.0);
+        channels[c] = w.clamp(0.0, 1.0);
     }
-    Ok(ch)
+    Ok(SetWeights {
+        channels,
+        materials,
+    })
 }
 
 fn parse_head(spec: &Option<String>) -> Result<HeadPose> {
@@ -149,7 +185,7 @@ fn parse_head(spec: &Option<String>) -> Result<HeadPose> {
 fn snapshot(a: args::SnapshotArgs) -> Result<()> {
     let (width, height) = args::parse_size(&a.size).map_err(|e| anyhow!(e))?;
     let avatar = load_avatar(a.avatar.as_deref())?;
-    let channels = channel_weights(&avatar, &a.set)?;
+    let set = channel_weights(&avatar, &a.set)?;
     let pose = parse_head(&a.head)?;
     let cfg = RenderConfig {
         width,
@@ -159,8 +195,9 @@ fn snapshot(a: args::SnapshotArgs) -> Result<()> {
         lod_px: a.lod,
     };
     let mut r = Renderer::new(avatar, cfg)?;
+    r.set_material_values(&set.materials);
     let mut frame = RgbaFrame::new(width, height);
-    r.render_rgba(&channels, &pose, &mut frame);
+    r.render_rgba(&set.channels, &pose, &mut frame);
     write_png(&a.output, &frame)
 }
 

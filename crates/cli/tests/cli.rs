@@ -219,6 +219,91 @@ fn snapshot_every_shared_model() {
     }
 }
 
+/// Pixels of `p` that are green, red and yellow, and the rows of the yellow ones.
+fn validation_colours(p: &Path) -> (usize, usize, Vec<u32>) {
+    let img = image::open(p).unwrap().to_rgb8();
+    let (mut green, mut red, mut yellow) = (0, 0, Vec::new());
+    for (_, y, px) in img.enumerate_pixels() {
+        let [r, g, b] = px.0.map(i32::from);
+        if g > r + 8 && g > b + 15 {
+            green += 1;
+        }
+        if r > g + 40 {
+            red += 1;
+        }
+        if r > b + 50 && g > b + 30 {
+            yellow.push(y);
+        }
+    }
+    (green, red, yellow)
+}
+
+/// pixiv's VRM 1.0 conformance model for `isBinary` and `overrideBlink`: `happy` (binary,
+/// blends blink) and `blink` move texture transforms only. Its window shows green check marks
+/// when the expressions were applied by the rules and red crosses otherwise (e.g. happy at 0.7
+/// not rounded to 1, or blink not held down by happy); two meters show each expression's
+/// applied weight.
+#[test]
+fn snapshot_applies_vrm_expression_rules_and_texture_binds() {
+    let model = shared("assets/models/vrm/VRMC_vrm_expressions_isBinary_Overrides.vrm");
+    let snap = |name: &str, sets: &[&str]| {
+        let out = tmp(name);
+        let mut cmd = exe();
+        cmd.args(["snapshot", "--size", "384x384", "--avatar"])
+            .arg(&model)
+            .arg("-o")
+            .arg(&out);
+        for s in sets {
+            cmd.args(["--set", s]);
+        }
+        ok(&mut cmd);
+        validation_colours(&out)
+    };
+    let (g0, r0, y0) = snap("vrm_rest.png", &[]);
+    assert!(
+        g0 > 20_000 && r0 == 0 && y0.is_empty(),
+        "at rest: green {g0}, red {r0}, yellow {}",
+        y0.len()
+    );
+    // happy 0.7 counts as 1 (binary) and blends blink fully away: the happy meter is full, the
+    // blink meter empty, the window green.
+    let (g1, r1, y1) = snap("vrm_happy.png", &["happy=0.7", "blink=1"]);
+    assert!(g1 > 20_000 && r1 < 50, "happy+blink: green {g1}, red {r1}");
+    assert!(
+        y1.len() > 1500,
+        "happy meter not full: {} yellow pixels",
+        y1.len()
+    );
+    // happy 0.4 counts as 0: blink shows at 0.6 on the lower meter.
+    let (g2, r2, y2) = snap("vrm_blink.png", &["happy=0.4", "blink=0.6"]);
+    assert!(g2 > 20_000 && r2 < 50, "blink: green {g2}, red {r2}");
+    let ratio = y2.len() as f32 / y1.len() as f32;
+    assert!(
+        (0.5..0.7).contains(&ratio),
+        "blink meter at 0.6 shows {ratio:.2} of a full one"
+    );
+    let mean = |v: &[u32]| v.iter().sum::<u32>() as f32 / v.len() as f32;
+    assert!(
+        mean(&y2) > mean(&y1) + 10.0,
+        "blink meter is below the happy meter"
+    );
+    eprintln!(
+        "vrm expressions: rest green {g0}; happy+blink green {g1} red {r1} meter {} px; blink 0.6 meter {} px ({ratio:.2})",
+        y1.len(),
+        y2.len()
+    );
+    // Expression names the avatar lacks are rejected, naming its expressions.
+    let msg = fails_with_one_line(
+        exe()
+            .args(["snapshot", "--set", "sad=1", "--avatar"])
+            .arg(&model)
+            .arg("-o")
+            .arg(tmp("n.png")),
+        "sad",
+    );
+    assert!(msg.contains("its expressions: blink, happy"), "{msg}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // lipsync
 

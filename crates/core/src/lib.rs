@@ -18,6 +18,7 @@ pub mod audio;
 pub mod convert;
 pub mod diag;
 pub mod event;
+pub mod expr;
 pub mod face;
 pub mod frame;
 pub mod model;

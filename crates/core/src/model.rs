@@ -484,10 +484,102 @@ pub struct Expression {
     pub preset: Option<String>,
     /// Morph binds: channel index and weight 0..1.
     pub binds: Vec<Bind>,
-    /// `isBinary`.
+    /// `isBinary`: the weight is rounded to 0 or 1 (above 0.5 is 1).
     pub is_binary: bool,
-    /// Number of material colour / texture-transform binds (not driven by facecast yet).
-    pub other_binds: usize,
+    /// What this expression does to the blink expressions while it is active.
+    pub override_blink: ExprOverride,
+    /// What this expression does to the look expressions while it is active.
+    pub override_look_at: ExprOverride,
+    /// What this expression does to the mouth expressions (`aa ih ou ee oh`) while it is active.
+    pub override_mouth: ExprOverride,
+    /// Material colour binds.
+    pub color_binds: Vec<ColorBind>,
+    /// Texture-transform binds.
+    pub texture_binds: Vec<TextureBind>,
+}
+
+impl Expression {
+    /// Number of material colour and texture-transform binds.
+    pub fn material_binds(&self) -> usize {
+        self.color_binds.len() + self.texture_binds.len()
+    }
+}
+
+/// VRM 1.0 `overrideBlink` / `overrideLookAt` / `overrideMouth`.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum ExprOverride {
+    /// No effect.
+    #[default]
+    None,
+    /// Any weight above 0 turns the overridden expressions off.
+    Block,
+    /// The overridden expressions are scaled by `1 - weight`.
+    Blend,
+}
+
+impl ExprOverride {
+    /// The VRM spelling (`none`, `block`, `blend`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExprOverride::None => "none",
+            ExprOverride::Block => "block",
+            ExprOverride::Blend => "blend",
+        }
+    }
+}
+
+/// Which colour of a material a [`ColorBind`] moves (VRM `materialColorBinds.type`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ColorTarget {
+    /// Base colour factor (`color`, VRM 0.x `_Color`).
+    Color,
+    /// Emissive factor (`emissionColor`, `_EmissionColor`).
+    Emission,
+    /// MToon shade colour (`shadeColor`, `_ShadeColor`): facecast draws MToon unlit, so unused.
+    Shade,
+    /// MToon matcap colour: unused.
+    Matcap,
+    /// MToon rim colour (`rimColor`, `_RimColor`): unused.
+    Rim,
+    /// MToon outline colour (`outlineColor`, `_OutlineColor`): unused.
+    Outline,
+}
+
+impl ColorTarget {
+    /// The VRM 1.0 spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColorTarget::Color => "color",
+            ColorTarget::Emission => "emissionColor",
+            ColorTarget::Shade => "shadeColor",
+            ColorTarget::Matcap => "matcapColor",
+            ColorTarget::Rim => "rimColor",
+            ColorTarget::Outline => "outlineColor",
+        }
+    }
+}
+
+/// An expression's material colour bind: at weight 1 the colour is `value` (linear RGBA).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct ColorBind {
+    /// Index into [`Avatar::materials`].
+    pub material: u32,
+    /// Which colour.
+    pub target: ColorTarget,
+    /// Target value, linear RGBA (RGB for emission; alpha then unused).
+    pub value: [f32; 4],
+}
+
+/// An expression's texture-transform bind: at weight 1 the material's textures have this scale
+/// and offset (glTF UV convention, as in `KHR_texture_transform`).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct TextureBind {
+    /// Index into [`Avatar::materials`].
+    pub material: u32,
+    /// Target UV scale.
+    pub scale: [f32; 2],
+    /// Target UV offset.
+    pub offset: [f32; 2],
 }
 
 /// What the file declared and what the loader noticed.

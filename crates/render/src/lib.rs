@@ -489,6 +489,20 @@ impl Renderer {
         };
     }
 
+    /// Set the material values expressions give (VRM material colour and texture-transform
+    /// binds; see [`facecast_core::expr::apply_expressions`]), one entry per avatar material;
+    /// missing entries are the materials' own values. Takes effect from the next frame. When
+    /// the values changed, that frame sets every triangle up again and draws every tile; when
+    /// they did not, this costs one comparison per draw.
+    pub fn set_material_values(&mut self, values: &[facecast_core::expr::MaterialValues]) {
+        if self
+            .rast
+            .set_material_values(&self.avatar, &self.geo, values)
+        {
+            self.geo.valid = false;
+        }
+    }
+
     /// Whether [`Renderer::set_jaw_open`] moves anything on this avatar.
     pub fn has_jaw_bone(&self) -> bool {
         self.avatar

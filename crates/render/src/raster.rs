@@ -2,7 +2,8 @@
 //! shading, blending and the resolve into RGBA or I420.
 
 use facecast_core::convert::rgba_rows_to_i420;
-use facecast_core::model::{AlphaMode, Avatar, TexRef, Texture};
+use facecast_core::expr::MaterialValues;
+use facecast_core::model::{AlphaMode, Avatar, TexRef, TexTransform, Texture};
 use facecast_core::{I420Frame, RgbaFrame};
 
 use crate::camera::Camera;
@@ -549,6 +550,9 @@ pub struct Raster {
     tiles_y: usize,
     mats: Vec<MatInfo>,
     draw_mat: Vec<u32>,
+    /// Per draw: the values expressions gave its material, `None` at rest
+    /// ([`Raster::set_material_values`]).
+    mat_vals: Vec<Option<MaterialValues>>,
     /// Shading records: set-up writes those of front faces and of the triangles rasterisation
     /// reads; a back face gets its record only once it holds a sample (see [`fill`]). `ready`
     /// tells which records are this frame's. Longer than `hot` when an earlier frame had more
@@ -642,13 +646,29 @@ pub struct Raster {
     probe: Vec<(u32, u32)>,
 }
 
-fn tex_info(av: &Avatar, r: &Option<TexRef>) -> Option<TexInfo> {
+/// `uv`: scale and offset added to the texture's transform (expressions' texture-transform
+/// binds, [`MaterialValues`]); zero leaves the reference as loaded.
+fn tex_info(av: &Avatar, r: &Option<TexRef>, uv: ([f32; 2], [f32; 2])) -> Option<TexInfo> {
     let r = r.as_ref()?;
     let t = av.textures.get(r.texture as usize)?;
     if !texture_ok(t) {
         return None;
     }
-    let xf = r.transform.map(|x| {
+    let transform = if uv == ([0.0; 2], [0.0; 2]) {
+        r.transform
+    } else {
+        let mut x = r.transform.unwrap_or(TexTransform {
+            offset: [0.0; 2],
+            rotation: 0.0,
+            scale: [1.0; 2],
+        });
+        for k in 0..2 {
+            x.scale[k] += uv.0[k];
+            x.offset[k] += uv.1[k];
+        }
+        Some(x)
+    };
+    let xf = transform.map(|x| {
         let (s, c) = x.rotation.sin_cos();
         // KHR_texture_transform: T * R * S, R = [[c, -s], [s, c]] in (column) glTF form.
         [
@@ -688,9 +708,21 @@ pub(crate) fn pbr_terms(metal: f32, rough: f32, base: [f32; 4]) -> (f32, V3, f32
 }
 
 fn mat_info(av: &Avatar, m: &facecast_core::model::Material, has_color: bool) -> MatInfo {
-    let base = m.base_color;
+    mat_info_with(av, m, has_color, &MaterialValues::of(m))
+}
+
+/// [`mat_info`] with the values expressions change replaced by `v`.
+fn mat_info_with(
+    av: &Avatar,
+    m: &facecast_core::model::Material,
+    has_color: bool,
+    v: &MaterialValues,
+) -> MatInfo {
+    let base = v.base_color;
+    let uv = (v.uv_scale_delta, v.uv_offset_delta);
+    let tex_info = |r: &Option<TexRef>| tex_info(av, r, uv);
     let (kd, ks, spec_pow) = pbr_terms(m.metallic, m.roughness, base);
-    let mr_tex = tex_info(av, &m.metallic_roughness_tex);
+    let mr_tex = tex_info(&m.metallic_roughness_tex);
     let ks_max = ks[0].max(ks[1]).max(ks[2]);
     // nh^p · ks < 1e-4  ⇔  nh < (1e-4 / ks)^(1/p). A texture can lower both (down to p = 2 and
     // any ks): then every lit pixel gets a highlight.
@@ -701,13 +733,13 @@ fn mat_info(av: &Avatar, m: &facecast_core::model::Material, has_color: bool) ->
     } else {
         1.0
     };
-    let (base_tex, normal_tex) = (tex_info(av, &m.base_color_tex), tex_info(av, &m.normal_tex));
-    let occ_tex = tex_info(av, &m.occlusion_tex);
+    let (base_tex, normal_tex) = (tex_info(&m.base_color_tex), tex_info(&m.normal_tex));
+    let occ_tex = tex_info(&m.occlusion_tex);
     let occ_in_mr = match (&occ_tex, &mr_tex) {
         (Some(o), Some(r)) => (o.tex, o.uv1, o.xf) == (r.tex, r.uv1, r.xf),
         _ => false,
     };
-    let emis_tex = tex_info(av, &m.emissive_tex);
+    let emis_tex = tex_info(&m.emissive_tex);
     let any_tex = base_tex.is_some()
         || normal_tex.is_some()
         || mr_tex.is_some()
@@ -739,7 +771,7 @@ fn mat_info(av: &Avatar, m: &facecast_core::model::Material, has_color: bool) ->
         normal_tex,
         paired,
         normal_scale: m.normal_scale,
-        emissive: m.emissive,
+        emissive: v.emissive,
         kd,
         ks,
         spec_pow,
@@ -1066,6 +1098,48 @@ impl ShadeCtx<'_> {
 }
 
 impl Raster {
+    /// Give each draw's material the values in `values` (indexed by avatar material; missing
+    /// entries are the material's own). Rebuilds the shading constants of the draws whose values
+    /// changed and forgets every cached tile; returns whether anything changed (the caller then
+    /// sets the triangles up again: texture transforms live in their records).
+    pub fn set_material_values(
+        &mut self,
+        av: &Avatar,
+        geo: &Geometry,
+        values: &[MaterialValues],
+    ) -> bool {
+        let mut changed = false;
+        for (d, draw) in geo.draws.iter().enumerate() {
+            let p = &av.meshes[draw.mesh as usize].primitives[draw.prim as usize];
+            let Some((mi, m)) = p
+                .material
+                .and_then(|mi| Some((mi, av.materials.get(mi as usize)?)))
+            else {
+                continue;
+            };
+            let want = values
+                .get(mi as usize)
+                .filter(|v| **v != MaterialValues::of(m))
+                .copied();
+            if want == self.mat_vals[d] {
+                continue;
+            }
+            self.mat_vals[d] = want;
+            self.mats[self.draw_mat[d] as usize] = mat_info_with(
+                av,
+                m,
+                !p.colors.is_empty(),
+                &want.unwrap_or_else(|| MaterialValues::of(m)),
+            );
+            changed = true;
+        }
+        if changed {
+            self.tile_sig.fill(None);
+            self.yuv_sig.fill(None);
+        }
+        changed
+    }
+
     pub fn new(av: &Avatar, cfg: &RenderConfig, geo: &Geometry) -> Raster {
         let (w, h) = (cfg.width as usize, cfg.height as usize);
         let (tiles_x, tiles_y) = (w.div_ceil(TILE), h.div_ceil(TILE));
@@ -1129,6 +1203,7 @@ impl Raster {
             tiles_x,
             tiles_y,
             mats,
+            mat_vals: vec![None; draw_mat.len()],
             draw_mat,
             // Clipping adds a few triangles near the guard band; the Vec grows once if ever needed.
             tris: Vec::with_capacity(tri_total + tri_total / 32 + 64),
