@@ -42,7 +42,8 @@ use std::collections::VecDeque;
 
 use facecast_core::model::FaceRig;
 use facecast_core::{
-    ArkitShape as A, Emotion, FaceWeights, HeadPose, Viseme, VisemeFrame, ARKIT_COUNT, VISEME_COUNT,
+    ArkitShape as A, Emotion, FaceWeights, HeadPose, Viseme, VisemeFrame, ARKIT_COUNT,
+    EMOTION_COUNT, VISEME_COUNT,
 };
 
 pub mod emotions;
@@ -160,7 +161,11 @@ impl Animator {
             jaw_arkit,
             kernel,
             frames: VecDeque::with_capacity(1024),
-            emotion: EmotionTrack::new(cfg.emotion, intensity),
+            emotion: EmotionTrack::new(
+                cfg.emotion,
+                intensity,
+                avatar_rig.emotion_exprs.map(|e| e.is_some()),
+            ),
             blink: Blinker::new(Rng::new(seed, 1)),
             gaze: Gaze::new(Rng::new(seed, 2)),
             head: Head::new(Rng::new(seed, 3)),
@@ -266,7 +271,8 @@ impl Animator {
 
         // --- emotion, handed over to speech in the mouth region ---
         let mut emo = [0.0f32; ARKIT_COUNT];
-        let emo_head = self.emotion.eval(t, &mut emo);
+        let emo_head = self.emotion.eval(t, &mut emo, &mut out_face.emotions);
+        let face = &mut out_face.arkit;
         let open_keep = (1.0 - sp.closure) * (1.0 - 0.8 * sp.activity) * (1.0 - sp.contact);
         for s in visemes::OPENING {
             emo[s.index()] *= open_keep;
@@ -441,22 +447,53 @@ struct EmotionTrack {
     to: [f32; ARKIT_COUNT],
     head_from: [f32; 3],
     head_to: [f32; 3],
+    /// Weights of the emotions the avatar shows with its own expressions.
+    expr_from: [f32; EMOTION_COUNT],
+    expr_to: [f32; EMOTION_COUNT],
+    /// Which emotions those are ([`FaceRig::emotion_exprs`]).
+    via_expr: [bool; EMOTION_COUNT],
     start: f64,
 }
 
 impl EmotionTrack {
-    fn new(e: Emotion, intensity: f32) -> Self {
-        let (w, h) = emotions::dense(e, intensity);
-        EmotionTrack {
-            from: w,
-            to: w,
-            head_from: h,
-            head_to: h,
+    fn new(e: Emotion, intensity: f32, via_expr: [bool; EMOTION_COUNT]) -> Self {
+        let mut t = EmotionTrack {
+            from: [0.0; ARKIT_COUNT],
+            to: [0.0; ARKIT_COUNT],
+            head_from: [0.0; 3],
+            head_to: [0.0; 3],
+            expr_from: [0.0; EMOTION_COUNT],
+            expr_to: [0.0; EMOTION_COUNT],
+            via_expr,
             start: f64::NEG_INFINITY,
+        };
+        t.target(e, intensity);
+        t.from = t.to;
+        t.head_from = t.head_to;
+        t.expr_from = t.expr_to;
+        t
+    }
+
+    /// Aim at emotion `e`: its ARKit recipe, or its expression's weight when the avatar has one
+    /// (the head motion of the recipe either way).
+    fn target(&mut self, e: Emotion, intensity: f32) {
+        let (w, h) = emotions::dense(e, intensity);
+        self.head_to = h;
+        self.expr_to = [0.0; EMOTION_COUNT];
+        if self.via_expr[e.index()] {
+            self.to = [0.0; ARKIT_COUNT];
+            self.expr_to[e.index()] = intensity;
+        } else {
+            self.to = w;
         }
     }
 
-    fn eval(&self, t: f64, out: &mut [f32; ARKIT_COUNT]) -> [f32; 3] {
+    fn eval(
+        &self,
+        t: f64,
+        out: &mut [f32; ARKIT_COUNT],
+        expr: &mut [f32; EMOTION_COUNT],
+    ) -> [f32; 3] {
         let x = if self.start.is_finite() {
             smoother01((t - self.start) / EMOTION_EASE)
         } else {
@@ -465,6 +502,9 @@ impl EmotionTrack {
         let x = x as f32;
         for i in 0..ARKIT_COUNT {
             out[i] = self.from[i] + (self.to[i] - self.from[i]) * x;
+        }
+        for i in 0..EMOTION_COUNT {
+            expr[i] = self.expr_from[i] + (self.expr_to[i] - self.expr_from[i]) * x;
         }
         let mut h = [0.0; 3];
         for i in 0..3 {
@@ -475,13 +515,12 @@ impl EmotionTrack {
 
     fn set(&mut self, at: f64, e: Emotion, intensity: f32) {
         let at = if at.is_finite() { at } else { 0.0 };
-        let mut cur = [0.0; ARKIT_COUNT];
-        let h = self.eval(at, &mut cur);
-        let (w, hh) = emotions::dense(e, intensity);
+        let (mut cur, mut expr) = ([0.0; ARKIT_COUNT], [0.0; EMOTION_COUNT]);
+        let h = self.eval(at, &mut cur, &mut expr);
         self.from = cur;
         self.head_from = h;
-        self.to = w;
-        self.head_to = hh;
+        self.expr_from = expr;
+        self.target(e, intensity);
         self.start = at;
     }
 }

@@ -341,6 +341,35 @@ fn direct_viseme_rig_is_not_double_driven() {
     assert_eq!(fw.get(A::MouthLowerDownLeft), 0.0);
 }
 
+/// An emotion the avatar shows with its own expression (a VRM `happy`) arrives as that
+/// emotion's weight, eased like the recipes, and not also as the ARKit recipe; the others keep
+/// their recipes.
+#[test]
+fn emotions_with_an_expression_drive_it_instead_of_the_recipe() {
+    let mut rig = FaceRig::default();
+    rig.emotion_exprs[Emotion::Happy.index()] = Some(0);
+    let mut a = Animator::new(&rig, AnimConfig::default());
+    let (mut fw, mut hp) = (FaceWeights::default(), HeadPose::default());
+    a.set_emotion(1.0, Emotion::Happy, 0.8);
+    a.sample(1.1, &mut fw, &mut hp);
+    let early = fw.emotions[Emotion::Happy.index()];
+    assert!(early > 0.0 && early < 0.8, "eased: {early}");
+    a.sample(2.0, &mut fw, &mut hp);
+    assert!((fw.emotions[Emotion::Happy.index()] - 0.8).abs() < 1e-6);
+    assert_eq!(fw.get(A::MouthSmileLeft), 0.0);
+    // Sad has no expression here: its recipe, and the happy expression eases out.
+    a.set_emotion(2.0, Emotion::Sad, 1.0);
+    a.sample(3.0, &mut fw, &mut hp);
+    assert_eq!(fw.emotions, [0.0; EMOTION_COUNT]);
+    assert!(fw.get(A::MouthFrownLeft) > 0.2);
+    // Without the expression, happy is the recipe.
+    let mut b = anim(0, 1.0);
+    b.set_emotion(1.0, Emotion::Happy, 0.8);
+    b.sample(2.0, &mut fw, &mut hp);
+    assert!(fw.get(A::MouthSmileLeft) > 0.2);
+    assert_eq!(fw.emotions, [0.0; EMOTION_COUNT]);
+}
+
 #[test]
 fn bad_input_is_sanitized() {
     let mut a = anim(0, f32::NAN);

@@ -117,6 +117,9 @@ pub struct InspectReport {
     pub materials: usize,
     /// VRM expressions.
     pub expressions: Vec<ExpressionReport>,
+    /// Emotions shown with the avatar's own expressions instead of ARKit recipes, as
+    /// (emotion, expression name).
+    pub emotion_expressions: Vec<(String, String)>,
     /// VRM version, if any.
     pub vrm_version: Option<String>,
     /// `extensionsUsed`.
@@ -233,6 +236,14 @@ pub fn inspect(a: &Avatar) -> InspectReport {
             })
             .collect(),
         materials: a.materials.len(),
+        emotion_expressions: facecast_core::Emotion::ALL
+            .iter()
+            .zip(&a.rig.emotion_exprs)
+            .filter_map(|(e, x)| {
+                let x = a.expressions.get((*x)? as usize)?;
+                Some((e.name().to_string(), x.name.clone()))
+            })
+            .collect(),
         expressions: a
             .expressions
             .iter()
@@ -391,6 +402,18 @@ impl fmt::Display for InspectReport {
                     } else {
                         format!(", {}", overrides.join(", "))
                     }
+                )?;
+            }
+            if !self.emotion_expressions.is_empty() {
+                let list: Vec<String> = self
+                    .emotion_expressions
+                    .iter()
+                    .map(|(e, x)| format!("{e} by '{x}'"))
+                    .collect();
+                writeln!(
+                    f,
+                    "  emotions shown by the avatar's expressions: {} (the others by ARKit recipes)",
+                    list.join(", ")
                 )?;
             }
         }

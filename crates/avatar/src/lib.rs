@@ -20,9 +20,12 @@
 //!   and UASTC, plain or Zstandard-supercompressed, transcoded by the pure-Rust `basisu` crate
 //!   after the KTX2 header's sizes are checked). Other required extensions are rejected with an
 //!   error naming them.
-//! - VRM 0.x and 1.0 expressions and humanoid bones; humanoid nodes of other files are found by
-//!   name. The face rig (ARKit 52 + Oculus visemes) is mapped from morph names by the data tables
-//!   in [`rigmap`].
+//! - VRM 0.x and 1.0 expressions (morph binds, `isBinary`, `overrideBlink` / `overrideLookAt` /
+//!   `overrideMouth`, material colour and texture-transform binds, VRM 0.x `materialValues`
+//!   converted to VRM 1.0's linear colours and glTF UVs) and humanoid bones; humanoid nodes of
+//!   other files are found by name. The face rig (ARKit 52 + Oculus visemes, and the emotions an
+//!   avatar's own `happy` / `sad` / `angry` / `surprised` expressions show) is mapped by the data
+//!   tables in [`rigmap`]; expressions are applied by [`facecast_core::expr`].
 //!
 //! Loading never panics and never hangs on malformed input: every offset and count is checked
 //! and allocations are bounded by the input size.

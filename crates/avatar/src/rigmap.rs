@@ -15,6 +15,7 @@
 //! Face Cap `_L`, VRM `blinkLeft` / `blink_l`, VRoid `_L` and Rocketbox `L...` names.
 
 use facecast_core::model::{Bind, Expression, FaceRig, Humanoid, MorphChannel, Node};
+use facecast_core::Emotion;
 use facecast_core::{ArkitShape, Viseme, ARKIT_NAMES, VISEME_NAMES};
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -384,8 +385,27 @@ pub fn build_rig(channels: &[MorphChannel], expressions: &[Expression]) -> FaceR
             }
         }
     }
+    for (emotion, preset) in VRM_EMOTION_PRESETS {
+        rig.emotion_exprs[emotion.index()] = expressions
+            .iter()
+            .position(|e| {
+                e.preset.as_deref() == Some(preset)
+                    && (!e.binds.is_empty() || e.material_binds() > 0)
+            })
+            .map(|i| i as u32);
+    }
     rig
 }
+
+/// Emotions an avatar's own VRM expression presets show, instead of facecast's ARKit recipes
+/// (the avatar's author made them for that face). `relaxed` has no facecast emotion; `fearful`,
+/// `disgusted` and `concerned` have no VRM preset and keep their recipes.
+pub const VRM_EMOTION_PRESETS: &[(Emotion, &str)] = &[
+    (Emotion::Happy, "happy"),
+    (Emotion::Sad, "sad"),
+    (Emotion::Angry, "angry"),
+    (Emotion::Surprised, "surprised"),
+];
 
 /// Node-name normalisation for humanoid matching.
 fn norm_node(s: &str) -> String {
@@ -496,6 +516,8 @@ mod tests {
             ..Default::default()
         };
         let rig = build_rig(&channels, &[ex("blink", 1), ex("aa", 2), ex("happy", 1)]);
+        assert_eq!(rig.emotion_exprs[Emotion::Happy.index()], Some(2));
+        assert_eq!(rig.emotion_exprs[Emotion::Sad.index()], None);
         assert_eq!(rig.arkit[ArkitShape::EyeBlinkLeft.index()], vec![(0, 1.0)]);
         assert_eq!(rig.arkit[ArkitShape::EyeBlinkRight.index()], vec![(1, 1.0)]);
         assert_eq!(rig.visemes[Viseme::Aa.index()], vec![(2, 1.0)]);

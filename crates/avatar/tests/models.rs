@@ -525,6 +525,14 @@ fn vrm_expressions_are_read() {
     assert_eq!(blink.material_binds(), 2);
     assert_eq!(blink.texture_binds[1].material, 3);
     assert!(blink.binds.is_empty());
+    let report = inspect(&a);
+    assert_eq!(
+        report.emotion_expressions,
+        vec![("happy".to_string(), "happy".to_string())]
+    );
+    assert!(report
+        .to_string()
+        .contains("emotions shown by the avatar's expressions: happy by 'happy'"));
     // humanoid from VRMC_vrm.humanoid
     assert_eq!(
         a.humanoid.head.map(|h| a.nodes[h as usize].name.as_str()),

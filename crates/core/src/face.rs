@@ -109,13 +109,21 @@ pub struct FaceWeights {
     pub arkit: [f32; ARKIT_COUNT],
     /// Direct viseme weights, 0..1, in [`crate::Viseme`] order.
     pub visemes: [f32; crate::VISEME_COUNT],
+    /// Weights, 0..1, in [`Emotion::ALL`] order, of the emotions the avatar shows with its own
+    /// expressions ([`crate::model::FaceRig::emotion_exprs`], e.g. a VRM `happy`); the other
+    /// emotions arrive as ARKit weights in `arkit`.
+    pub emotions: [f32; EMOTION_COUNT],
 }
+
+/// Number of emotions ([`Emotion::ALL`]).
+pub const EMOTION_COUNT: usize = 8;
 
 impl Default for FaceWeights {
     fn default() -> Self {
         FaceWeights {
             arkit: [0.0; ARKIT_COUNT],
             visemes: [0.0; crate::VISEME_COUNT],
+            emotions: [0.0; EMOTION_COUNT],
         }
     }
 }
@@ -163,7 +171,7 @@ pub enum Emotion {
 
 impl Emotion {
     /// All emotions.
-    pub const ALL: [Emotion; 8] = [
+    pub const ALL: [Emotion; EMOTION_COUNT] = [
         Emotion::Neutral,
         Emotion::Happy,
         Emotion::Sad,
@@ -173,6 +181,11 @@ impl Emotion {
         Emotion::Disgusted,
         Emotion::Concerned,
     ];
+
+    /// Position in [`Emotion::ALL`] (and [`FaceWeights::emotions`]).
+    pub fn index(self) -> usize {
+        self as usize
+    }
 
     /// Lower-case name.
     pub fn name(self) -> &'static str {

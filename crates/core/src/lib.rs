@@ -12,6 +12,7 @@
 //! | [`packet`] | [`EncodedPacket`] |
 //! | [`event`] | [`Event`], what a session reports |
 //! | [`model`] | [`model::Avatar`], the immutable avatar data model shared (`Arc`) by all sessions |
+//! | [`expr`] | VRM expressions at run time: weights → morph weights and material values |
 //! | [`diag`] | [`diag!`], a diagnostic line on standard error that never panics |
 
 pub mod audio;
@@ -28,7 +29,9 @@ pub mod viseme;
 
 pub use audio::AudioChunk;
 pub use event::Event;
-pub use face::{ArkitShape, Emotion, FaceWeights, HeadPose, ARKIT_COUNT, ARKIT_NAMES};
+pub use face::{
+    ArkitShape, Emotion, FaceWeights, HeadPose, ARKIT_COUNT, ARKIT_NAMES, EMOTION_COUNT,
+};
 pub use frame::{I420Frame, RgbaFrame};
 pub use packet::{Codec, EncodedPacket};
 pub use time::{MediaTime, OUTPUT_RATE};

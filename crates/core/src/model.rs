@@ -397,6 +397,11 @@ pub struct FaceRig {
     pub arkit: Vec<Vec<Bind>>,
     /// For each viseme (index order), the avatar's own viseme channels, if it has them.
     pub visemes: Vec<Vec<Bind>>,
+    /// For each emotion ([`crate::Emotion::ALL`] order), the expression (index into
+    /// [`Avatar::expressions`]) that shows it, if the avatar has one (VRM `happy`, `sad`,
+    /// `angry`, `surprised`). Such emotions are driven through
+    /// [`crate::FaceWeights::emotions`] and the expression, not through ARKit recipes.
+    pub emotion_exprs: [Option<u32>; crate::face::EMOTION_COUNT],
 }
 
 impl Default for FaceRig {
@@ -404,6 +409,7 @@ impl Default for FaceRig {
         FaceRig {
             arkit: vec![Vec::new(); ARKIT_COUNT],
             visemes: vec![Vec::new(); VISEME_COUNT],
+            emotion_exprs: [None; crate::face::EMOTION_COUNT],
         }
     }
 }

@@ -69,6 +69,7 @@ use std::sync::Arc;
 
 use facecast_anim::{AnimConfig, Animator};
 use facecast_audio::Resampler;
+use facecast_core::expr::{apply_expressions, MaterialValues, Suppression};
 use facecast_core::model::Avatar;
 use facecast_core::{
     ArkitShape, AudioChunk, Emotion, Event, FaceWeights, HeadPose, I420Frame, MediaTime,
@@ -279,6 +280,10 @@ pub struct FrameRenderer {
     /// Jaw driven by a bone (no ARKit jawOpen morph).
     jaw_bone: bool,
     channels: Vec<f32>,
+    /// Emotions shown by the avatar's own expressions (VRM `happy`...): per-expression weights
+    /// and the material values they give. Empty vectors when the avatar has none.
+    expr: Vec<f32>,
+    materials: Vec<MaterialValues>,
 }
 
 impl FrameRenderer {
@@ -286,19 +291,51 @@ impl FrameRenderer {
         let renderer = Renderer::new(cfg.avatar.clone(), cfg.render_config())?;
         let jaw_bone =
             renderer.has_jaw_bone() && !cfg.avatar.rig.has_arkit(ArkitShape::JawOpen.index());
+        let has_expr = cfg.avatar.rig.emotion_exprs.iter().any(Option::is_some);
         Ok(FrameRenderer {
             renderer,
             jaw_bone,
             channels: Vec::with_capacity(cfg.avatar.channels.len()),
+            expr: vec![
+                0.0;
+                if has_expr {
+                    cfg.avatar.expressions.len()
+                } else {
+                    0
+                }
+            ],
+            materials: Vec::with_capacity(if has_expr {
+                cfg.avatar.materials.len()
+            } else {
+                0
+            }),
         })
     }
 
     /// Render the face and pose (e.g. of an [`Output::Face`]) into `out` (the session's size).
     pub fn render(&mut self, face: &FaceWeights, pose: &HeadPose, out: &mut I420Frame) {
-        let avatar = self.renderer.avatar();
-        avatar
-            .rig
-            .resolve(face, avatar.channels.len(), &mut self.channels);
+        let avatar = self.renderer.avatar().clone();
+        if self.expr.is_empty() {
+            avatar
+                .rig
+                .resolve(face, avatar.channels.len(), &mut self.channels);
+        } else {
+            // Emotions through the avatar's expressions, with VRM's rules: their overrides
+            // hold down blinks, eye looks and visemes, then their morph and material binds.
+            self.expr.fill(0.0);
+            for (e, x) in avatar.rig.emotion_exprs.iter().zip(face.emotions) {
+                if let Some(slot) = e.and_then(|i| self.expr.get_mut(i as usize)) {
+                    *slot += x;
+                }
+            }
+            let mut face = *face;
+            Suppression::of(&avatar.expressions, &self.expr).apply_to_face(&mut face);
+            avatar
+                .rig
+                .resolve(&face, avatar.channels.len(), &mut self.channels);
+            apply_expressions(&avatar, &self.expr, &mut self.channels, &mut self.materials);
+            self.renderer.set_material_values(&self.materials);
+        }
         if self.jaw_bone {
             self.renderer.set_jaw_open(face.get(ArkitShape::JawOpen));
         }

@@ -1345,3 +1345,53 @@ fn onset_frames_over_an_hour_leave_the_grid_exact() {
     assert_eq!(extra, 60, "one onset frame per clip");
     assert_eq!(s.dropped_frames(), 0);
 }
+
+/// An emotion the avatar has its own expression for is shown with it: pixiv's VRM 1.0
+/// conformance model has a `happy` expression that moves the texture of a meter (and no ARKit
+/// shapes at all), so the happy emotion fills the meter, and going back to neutral empties it.
+#[test]
+fn emotion_drives_the_avatars_own_expression() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/assets/models/vrm/VRMC_vrm_expressions_isBinary_Overrides.vrm"
+    );
+    let avatar = Arc::new(facecast_avatar::load(std::path::Path::new(path)).expect("load"));
+    assert!(avatar.rig.emotion_exprs[Emotion::Happy.index()].is_some());
+    let mut cfg = SessionConfig::new(avatar);
+    (cfg.width, cfg.height, cfg.head_motion) = (128, 128, 0.0);
+    let mut s = Session::new(cfg).expect("session");
+    let mut luma = Vec::new();
+    let mut run_to = |s: &mut Session, until: MediaTime| -> Vec<u8> {
+        let mut t = s.now();
+        while t < until {
+            t = (t + ms(20)).min(until);
+            s.handle_timeout(t);
+            while let Some(o) = s.poll_output() {
+                match o {
+                    Output::Video { frame, .. } => {
+                        luma.clone_from(&frame.y);
+                        s.recycle(frame);
+                    }
+                    Output::Audio { pcm, .. } => s.recycle_pcm(pcm),
+                    _ => {}
+                }
+            }
+        }
+        luma.clone()
+    };
+    let rest = run_to(&mut s, ms(500));
+    s.set_emotion(Emotion::Happy, 1.0);
+    let happy = run_to(&mut s, ms(1500));
+    s.set_emotion(Emotion::Neutral, 1.0);
+    let back = run_to(&mut s, ms(2500));
+    let differ = |a: &[u8], b: &[u8]| {
+        a.iter()
+            .zip(b)
+            .filter(|(x, y)| (**x as i32 - **y as i32).abs() > 20)
+            .count()
+    };
+    let (on, off) = (differ(&rest, &happy), differ(&rest, &back));
+    assert!(on > 40, "happy changed {on} pixels");
+    assert_eq!(off, 0, "back at neutral, {off} pixels still differ");
+    eprintln!("happy expression: {on} of {} pixels changed", rest.len());
+}
