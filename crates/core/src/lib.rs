@@ -13,7 +13,7 @@
 //! | [`event`] | [`Event`], what a session reports |
 //! | [`model`] | [`model::Avatar`], the immutable avatar data model shared (`Arc`) by all sessions |
 //! | [`expr`] | VRM expressions at run time: weights → morph weights and material values |
-//! | [`diag`] | [`diag!`], a diagnostic line on standard error that never panics |
+//! | [`mod@diag`] | [`diag!`], a diagnostic line on standard error that never panics |
 
 pub mod audio;
 pub mod convert;
