@@ -14,7 +14,9 @@
 //! itself without being listed. Mirror convention: ARKit `Left` is the *subject's* left, and so are
 //! Face Cap `_L`, VRM `blinkLeft` / `blink_l`, VRoid `_L` and Rocketbox `L...` names.
 
-use facecast_core::model::{Bind, Expression, FaceRig, Humanoid, MorphChannel, Node};
+use facecast_core::model::{
+    Bind, ColorBind, ColorTarget, Expression, FaceRig, Humanoid, MorphChannel, Node,
+};
 use facecast_core::Emotion;
 use facecast_core::{ArkitShape, Viseme, ARKIT_NAMES, VISEME_NAMES};
 use std::collections::HashMap;
@@ -388,13 +390,20 @@ pub fn build_rig(channels: &[MorphChannel], expressions: &[Expression]) -> FaceR
     for (emotion, preset) in VRM_EMOTION_PRESETS {
         rig.emotion_exprs[emotion.index()] = expressions
             .iter()
-            .position(|e| {
-                e.preset.as_deref() == Some(preset)
-                    && (!e.binds.is_empty() || e.material_binds() > 0)
-            })
+            .position(|e| e.preset.as_deref() == Some(preset) && shows_something(e))
             .map(|i| i as u32);
     }
     rig
+}
+
+/// Whether facecast draws anything of expression `e`: morph binds, texture-transform binds, or
+/// base / emissive colour binds (MToon's other colours are not drawn).
+fn shows_something(e: &Expression) -> bool {
+    !e.binds.is_empty()
+        || !e.texture_binds.is_empty()
+        || e.color_binds
+            .iter()
+            .any(|b| matches!(b.target, ColorTarget::Color | ColorTarget::Emission))
 }
 
 /// Emotions an avatar's own VRM expression presets show, instead of facecast's ARKit recipes
@@ -515,7 +524,19 @@ mod tests {
             is_binary: false,
             ..Default::default()
         };
-        let rig = build_rig(&channels, &[ex("blink", 1), ex("aa", 2), ex("happy", 1)]);
+        // `sad` only moves MToon's shade colour, which facecast does not draw: sad keeps its
+        // ARKit recipe.
+        let mut sad = ex("sad", 0);
+        sad.binds.clear();
+        sad.color_binds.push(ColorBind {
+            material: 0,
+            target: ColorTarget::Shade,
+            value: [0.0; 4],
+        });
+        let rig = build_rig(
+            &channels,
+            &[ex("blink", 1), ex("aa", 2), ex("happy", 1), sad],
+        );
         assert_eq!(rig.emotion_exprs[Emotion::Happy.index()], Some(2));
         assert_eq!(rig.emotion_exprs[Emotion::Sad.index()], None);
         assert_eq!(rig.arkit[ArkitShape::EyeBlinkLeft.index()], vec![(0, 1.0)]);
