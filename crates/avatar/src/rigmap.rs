@@ -14,9 +14,7 @@
 //! itself without being listed. Mirror convention: ARKit `Left` is the *subject's* left, and so are
 //! Face Cap `_L`, VRM `blinkLeft` / `blink_l`, VRoid `_L` and Rocketbox `L...` names.
 
-use facecast_core::model::{
-    Bind, ColorBind, ColorTarget, Expression, FaceRig, Humanoid, MorphChannel, Node,
-};
+use facecast_core::model::{Bind, ColorTarget, Expression, FaceRig, Humanoid, MorphChannel, Node};
 use facecast_core::Emotion;
 use facecast_core::{ArkitShape, Viseme, ARKIT_NAMES, VISEME_NAMES};
 use std::collections::HashMap;
@@ -526,6 +524,7 @@ mod tests {
         };
         // `sad` only moves MToon's shade colour, which facecast does not draw: sad keeps its
         // ARKit recipe.
+        use facecast_core::model::ColorBind;
         let mut sad = ex("sad", 0);
         sad.binds.clear();
         sad.color_binds.push(ColorBind {
