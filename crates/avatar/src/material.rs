@@ -479,18 +479,22 @@ fn decode_texture(r: &Request<'_>) -> Result<Texture, String> {
     })
 }
 
+/// sRGB-encoded value (0..1) -> linear.
+pub(crate) fn srgb_to_linear(c: f32) -> f32 {
+    if c <= 0.04045 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
+}
+
 /// sRGB byte -> linear lookup.
 fn srgb_to_linear_lut() -> &'static [f32; 256] {
     static LUT: OnceLock<[f32; 256]> = OnceLock::new();
     LUT.get_or_init(|| {
         let mut t = [0.0f32; 256];
         for (i, v) in t.iter_mut().enumerate() {
-            let c = i as f32 / 255.0;
-            *v = if c <= 0.04045 {
-                c / 12.92
-            } else {
-                ((c + 0.055) / 1.055).powf(2.4)
-            };
+            *v = srgb_to_linear(i as f32 / 255.0);
         }
         t
     })

@@ -1,6 +1,7 @@
 //! VRM 0.x (`extensions.VRM`) and VRM 1.0 (`extensions.VRMC_vrm`): expressions and humanoid bones.
 
 use crate::gltf;
+use crate::material::srgb_to_linear;
 use facecast_core::model::{
     Bind, ColorBind, ColorTarget, ExprOverride, Expression, Humanoid, TextureBind,
 };
@@ -96,14 +97,6 @@ fn floats<const N: usize>(v: Option<&Value>) -> Option<[f32; N]> {
         *o = x.as_f64().filter(|x| x.is_finite())? as f32;
     }
     (a.len() >= N).then_some(out)
-}
-
-fn srgb_to_linear(c: f32) -> f32 {
-    if c <= 0.04045 {
-        c / 12.92
-    } else {
-        ((c + 0.055) / 1.055).powf(2.4)
-    }
 }
 
 fn expr_override(v: Option<&Value>) -> ExprOverride {

@@ -3,7 +3,7 @@
 use crate::args::{self, Cli, Command};
 use anyhow::{anyhow, bail, Context, Result};
 use facecast_anim::{AnimConfig, Animator};
-use facecast_core::expr::{apply_expressions, MaterialValues, Suppression};
+use facecast_core::expr::{resolve_face, MaterialValues};
 use facecast_core::model::Avatar;
 use facecast_core::{
     ArkitShape, AudioChunk, Emotion, FaceWeights, HeadPose, I420Frame, RgbaFrame, Viseme,
@@ -148,13 +148,8 @@ pub fn channel_weights(avatar: &Avatar, sets: &[String]) -> Result<SetWeights> {
         }
     }
     // Expressions' overrides also hold down the canonical blinks, eye looks and visemes.
-    Suppression::of(&avatar.expressions, &expr).apply_to_face(&mut face);
-    let mut channels = Vec::new();
-    avatar
-        .rig
-        .resolve(&face, avatar.channels.len(), &mut channels);
-    let mut materials = Vec::new();
-    apply_expressions(avatar, &expr, &mut channels, &mut materials);
+    let (mut channels, mut materials) = (Vec::new(), Vec::new());
+    resolve_face(avatar, &face, &expr, &mut channels, &mut materials);
     for (c, w) in direct {
         channels[c] = w.clamp(0.0, 1.0);
     }

@@ -200,10 +200,37 @@ pub fn apply_expressions(
     channels: &mut Vec<f32>,
     materials: &mut Vec<MaterialValues>,
 ) -> bool {
+    let sup = Suppression::of(&avatar.expressions, weights);
+    apply_with(avatar, weights, sup, channels, materials)
+}
+
+/// One instant's whole face: the canonical weights `face` through the avatar's rig, held down by
+/// the expressions' overrides ([`Suppression::apply_to_face`]), then the expression weights
+/// `weights` ([`apply_expressions`]). Returns whether any material differs from its rest values.
+pub fn resolve_face(
+    avatar: &Avatar,
+    face: &FaceWeights,
+    weights: &[f32],
+    channels: &mut Vec<f32>,
+    materials: &mut Vec<MaterialValues>,
+) -> bool {
+    let sup = Suppression::of(&avatar.expressions, weights);
+    let mut face = *face;
+    sup.apply_to_face(&mut face);
+    avatar.rig.resolve(&face, avatar.channels.len(), channels);
+    apply_with(avatar, weights, sup, channels, materials)
+}
+
+fn apply_with(
+    avatar: &Avatar,
+    weights: &[f32],
+    sup: Suppression,
+    channels: &mut Vec<f32>,
+    materials: &mut Vec<MaterialValues>,
+) -> bool {
     channels.resize(avatar.channels.len(), 0.0);
     materials.clear();
     materials.extend(avatar.materials.iter().map(MaterialValues::of));
-    let sup = Suppression::of(&avatar.expressions, weights);
     let mut changed = false;
     for (e, &w) in avatar.expressions.iter().zip(weights) {
         let w = output_weight(e, w) * sup.factor(ExprGroup::of(e));

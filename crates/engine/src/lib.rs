@@ -69,7 +69,7 @@ use std::sync::Arc;
 
 use facecast_anim::{AnimConfig, Animator};
 use facecast_audio::Resampler;
-use facecast_core::expr::{apply_expressions, MaterialValues, Suppression};
+use facecast_core::expr::{resolve_face, MaterialValues};
 use facecast_core::model::Avatar;
 use facecast_core::{
     ArkitShape, AudioChunk, Emotion, Event, FaceWeights, HeadPose, I420Frame, MediaTime,
@@ -314,7 +314,7 @@ impl FrameRenderer {
 
     /// Render the face and pose (e.g. of an [`Output::Face`]) into `out` (the session's size).
     pub fn render(&mut self, face: &FaceWeights, pose: &HeadPose, out: &mut I420Frame) {
-        let avatar = self.renderer.avatar().clone();
+        let avatar = self.renderer.avatar();
         if self.expr.is_empty() {
             avatar
                 .rig
@@ -328,12 +328,13 @@ impl FrameRenderer {
                     *slot += x;
                 }
             }
-            let mut face = *face;
-            Suppression::of(&avatar.expressions, &self.expr).apply_to_face(&mut face);
-            avatar
-                .rig
-                .resolve(&face, avatar.channels.len(), &mut self.channels);
-            apply_expressions(&avatar, &self.expr, &mut self.channels, &mut self.materials);
+            resolve_face(
+                avatar,
+                face,
+                &self.expr,
+                &mut self.channels,
+                &mut self.materials,
+            );
             self.renderer.set_material_values(&self.materials);
         }
         if self.jaw_bone {
