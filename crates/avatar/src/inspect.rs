@@ -57,9 +57,9 @@ pub struct ExpressionReport {
     pub is_binary: bool,
     /// Material colour and texture-transform binds.
     pub other_binds: usize,
-    /// What each bind moves: `color`, `emissionColor`, `texture` (drawn), or an MToon colour
-    /// (`shadeColor`, `rimColor`, ...: facecast draws MToon unlit, so these are not drawn), with
-    /// the material's name.
+    /// What each bind moves: `color`, `emissionColor`, `texture`, or an MToon colour
+    /// (`shadeColor` and `rimColor` are drawn on MToon materials; `matcapColor` and
+    /// `outlineColor` are not drawn), with the material's name.
     pub material_binds: Vec<String>,
     /// `overrideBlink`, `overrideLookAt`, `overrideMouth` (`none`, `block`, `blend`).
     pub overrides: [&'static str; 3],

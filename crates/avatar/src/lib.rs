@@ -10,7 +10,8 @@
 //! - Skins (renormalised `WEIGHTS_0`), node hierarchy (matrices decomposed to TRS), scene roots.
 //! - Materials: base colour, normal map, emissive factor and texture, metallic/roughness factors
 //!   and texture, occlusion texture and strength, alpha modes,
-//!   double-sided, `KHR_texture_transform`, `KHR_materials_unlit`,
+//!   double-sided, `KHR_texture_transform`, `KHR_materials_unlit`, VRM MToon
+//!   (`VRMC_materials_mtoon`, VRM 0.x `materialProperties` converted to 1.0's terms),
 //!   `KHR_materials_pbrSpecularGlossiness` (diffuse colour and texture as base colour, glossiness
 //!   as 1 - roughness); PNG, JPEG, WebP and KTX2/Basis Universal textures decoded to RGBA8 with
 //!   a full sRGB-aware box-filtered mip chain.
@@ -84,7 +85,7 @@ const PARTIAL: &[(&str, &str)] = &[
 const NOTES: &[(&str, &str)] = &[
     (
         "VRMC_materials_mtoon",
-        "MToon shading approximated as unlit base colour",
+        "MToon drawn with its lit and shade colours, shading shift and toony factors, GI equalisation, parametric rim and emission; outlines, matcap, rim and shading-shift textures and UV animation are not drawn",
     ),
     ("VRMC_springBone", "spring bones are not simulated"),
     ("VRMC_node_constraint", "node constraints are not evaluated"),
@@ -312,7 +313,7 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
 
     // materials and textures
     let (materials, textures) =
-        material::build_materials(&root, &data, base_dir, &vrm.mtoon_materials, &mut notes);
+        material::build_materials(&root, &data, base_dir, &vrm.v0_materials, &mut notes);
 
     let mut humanoid = vrm.humanoid.clone();
     let vrm_eyes = humanoid.left_eye.is_some() || humanoid.right_eye.is_some();
@@ -320,7 +321,7 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
     if !vrm_eyes {
         orient_eyes(&nodes, &mut humanoid, &mut notes.warnings);
     }
-    let rig = rigmap::build_rig(&channels, &vrm.expressions);
+    let rig = rigmap::build_rig(&channels, &vrm.expressions, &materials);
 
     // info
     let mut warnings = stats.primitive_notes;

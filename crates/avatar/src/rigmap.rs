@@ -14,7 +14,9 @@
 //! itself without being listed. Mirror convention: ARKit `Left` is the *subject's* left, and so are
 //! Face Cap `_L`, VRM `blinkLeft` / `blink_l`, VRoid `_L` and Rocketbox `L...` names.
 
-use facecast_core::model::{Bind, ColorTarget, Expression, FaceRig, Humanoid, MorphChannel, Node};
+use facecast_core::model::{
+    Bind, ColorTarget, Expression, FaceRig, Humanoid, Material, MorphChannel, Node,
+};
 use facecast_core::Emotion;
 use facecast_core::{ArkitShape, Viseme, ARKIT_NAMES, VISEME_NAMES};
 use std::collections::HashMap;
@@ -357,7 +359,11 @@ fn push_bind(binds: &mut Vec<Bind>, b: Bind) {
 }
 
 /// Build the face rig from channel names, then fill empty slots from VRM expression presets.
-pub fn build_rig(channels: &[MorphChannel], expressions: &[Expression]) -> FaceRig {
+pub fn build_rig(
+    channels: &[MorphChannel],
+    expressions: &[Expression],
+    materials: &[Material],
+) -> FaceRig {
     let mut rig = FaceRig::default();
     for (ci, ch) in channels.iter().enumerate() {
         for &(slot, w) in map_morph_name(&ch.name) {
@@ -388,20 +394,25 @@ pub fn build_rig(channels: &[MorphChannel], expressions: &[Expression]) -> FaceR
     for (emotion, preset) in VRM_EMOTION_PRESETS {
         rig.emotion_exprs[emotion.index()] = expressions
             .iter()
-            .position(|e| e.preset.as_deref() == Some(preset) && shows_something(e))
+            .position(|e| e.preset.as_deref() == Some(preset) && shows_something(e, materials))
             .map(|i| i as u32);
     }
     rig
 }
 
-/// Whether facecast draws anything of expression `e`: morph binds, texture-transform binds, or
-/// base / emissive colour binds (MToon's other colours are not drawn).
-fn shows_something(e: &Expression) -> bool {
+/// Whether facecast draws anything of expression `e`: morph binds, texture-transform binds,
+/// base / emissive colour binds, or shade / rim colour binds of MToon materials (matcap and
+/// outline colours are not drawn).
+fn shows_something(e: &Expression, materials: &[Material]) -> bool {
     !e.binds.is_empty()
         || !e.texture_binds.is_empty()
-        || e.color_binds
-            .iter()
-            .any(|b| matches!(b.target, ColorTarget::Color | ColorTarget::Emission))
+        || e.color_binds.iter().any(|b| match b.target {
+            ColorTarget::Color | ColorTarget::Emission => true,
+            ColorTarget::Shade | ColorTarget::Rim => materials
+                .get(b.material as usize)
+                .is_some_and(|m| m.toon.is_some()),
+            ColorTarget::Matcap | ColorTarget::Outline => false,
+        })
 }
 
 /// Emotions an avatar's own VRM expression presets show, instead of facecast's ARKit recipes
@@ -522,8 +533,8 @@ mod tests {
             is_binary: false,
             ..Default::default()
         };
-        // `sad` only moves MToon's shade colour, which facecast does not draw: sad keeps its
-        // ARKit recipe.
+        // `sad` only moves the shade colour of a material that is not MToon, which facecast
+        // does not draw: sad keeps its ARKit recipe; on an MToon material it is drawn.
         use facecast_core::model::ColorBind;
         let mut sad = ex("sad", 0);
         sad.binds.clear();
@@ -532,12 +543,17 @@ mod tests {
             target: ColorTarget::Shade,
             value: [0.0; 4],
         });
-        let rig = build_rig(
-            &channels,
-            &[ex("blink", 1), ex("aa", 2), ex("happy", 1), sad],
-        );
+        let exprs = [ex("blink", 1), ex("aa", 2), ex("happy", 1), sad];
+        let plain = [Material::default()];
+        let rig = build_rig(&channels, &exprs, &plain);
         assert_eq!(rig.emotion_exprs[Emotion::Happy.index()], Some(2));
         assert_eq!(rig.emotion_exprs[Emotion::Sad.index()], None);
+        let toon = [Material {
+            toon: Some(Default::default()),
+            ..Default::default()
+        }];
+        let toon_rig = build_rig(&channels, &exprs, &toon);
+        assert_eq!(toon_rig.emotion_exprs[Emotion::Sad.index()], Some(3));
         assert_eq!(rig.arkit[ArkitShape::EyeBlinkLeft.index()], vec![(0, 1.0)]);
         assert_eq!(rig.arkit[ArkitShape::EyeBlinkRight.index()], vec![(1, 1.0)]);
         assert_eq!(rig.visemes[Viseme::Aa.index()], vec![(2, 1.0)]);

@@ -14,8 +14,8 @@ pub(crate) struct VrmData {
     pub version: Option<String>,
     pub expressions: Vec<Expression>,
     pub humanoid: Humanoid,
-    /// VRM 0.x material names using MToon / unlit shaders.
-    pub mtoon_materials: Vec<String>,
+    /// VRM 0.x `materialProperties` entries of MToon / unlit shaders, by material name.
+    pub v0_materials: Vec<(String, Value)>,
 }
 
 /// VRM 0.x preset names -> VRM 1.0 preset names (facecast stores the 1.0 spelling).
@@ -374,7 +374,7 @@ pub(crate) fn read(
             let shader = m.get("shader").and_then(Value::as_str).unwrap_or("");
             if shader.starts_with("VRM/MToon") || shader.starts_with("VRM/Unlit") {
                 if let Some(n) = m.get("name").and_then(Value::as_str) {
-                    out.mtoon_materials.push(n.to_string());
+                    out.v0_materials.push((n.to_string(), m.clone()));
                 }
             }
         }

@@ -551,8 +551,10 @@ fn vrm_expressions_are_read() {
         Some("eye.L")
     );
     assert!(
-        m.materials.iter().all(|mat| mat.unlit),
-        "KHR_materials_unlit / MToon -> unlit"
+        m.materials
+            .iter()
+            .all(|mat| mat.toon.is_some() && !mat.unlit),
+        "MToon -> toon (not its KHR_materials_unlit fallback)"
     );
     assert!(inspect(&m)
         .unsupported

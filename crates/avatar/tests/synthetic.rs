@@ -608,6 +608,103 @@ fn vrm0_blend_shapes_humanoid_and_orientation() {
     assert!(a.info.warnings.iter().any(|w| w.contains("bind")));
 }
 
+/// MToon materials are read as toon shading (not as the `KHR_materials_unlit` fallback they
+/// carry): VRM 1.0's factors and shade texture as written, VRM 0.x's `materialProperties`
+/// converted as UniVRM's migration does (colours sRGB → linear, `_ShadeToony 0.9` /
+/// `_ShadeShift 0` → toony 0.95 / shift -0.05, the main texture as shade texture when there is
+/// none); `VRM/UnlitTexture` stays unlit.
+#[test]
+fn mtoon_materials_are_toon_shaded_in_both_vrm_versions() {
+    let mut d = Doc::default();
+    let pos = d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let png = tiny_png([200, 100, 50, 255]);
+    let r = d.bin.u8s(&png);
+    let v = d.view(r);
+    let prims = json!([{"attributes": {"POSITION": pos}, "material": 0},
+        {"attributes": {"POSITION": pos}, "material": 1}]);
+    let images = json!([{"bufferView": v, "mimeType": "image/png"}]);
+    let bytes = d.finish(json!({
+        "extensionsUsed": ["VRMC_vrm", "VRMC_materials_mtoon", "KHR_materials_unlit"],
+        "images": images.clone(), "textures": [{"source": 0}, {"source": 0}],
+        "materials": [
+            {"name": "skin", "pbrMetallicRoughness": {"baseColorTexture": {"index": 0}},
+             "extensions": {"KHR_materials_unlit": {}, "VRMC_materials_mtoon": {
+                "specVersion": "1.0", "shadeColorFactor": [0.5, 0.25, 0.75],
+                "shadeMultiplyTexture": {"index": 1}, "shadingShiftFactor": -0.2,
+                "shadingToonyFactor": 0.8, "giEqualizationFactor": 0.5,
+                "parametricRimColorFactor": [0.1, 0.2, 0.3],
+                "parametricRimFresnelPowerFactor": 3.0, "parametricRimLiftFactor": 0.1}}},
+            {"name": "plain", "extensions": {"VRMC_materials_mtoon": {"specVersion": "1.0"}}}
+        ],
+        "meshes": [{"primitives": prims.clone()}],
+        "nodes": [{"name": "Head", "mesh": 0}], "scenes": [{"nodes": [0]}],
+        "extensions": {"VRMC_vrm": {"specVersion": "1.0", "humanoid": {"humanBones": {"head": {"node": 0}}}}}
+    }));
+    let a = load_bytes(&bytes, "toon1.vrm", None).expect("load");
+    let m = &a.materials[0];
+    assert!(!m.unlit, "MToon is not the unlit fallback");
+    let t = m.toon.as_ref().expect("toon");
+    assert_eq!(t.shade_color, [0.5, 0.25, 0.75]);
+    assert_eq!(
+        (t.shading_shift, t.shading_toony, t.gi_equalization),
+        (-0.2, 0.8, 0.5)
+    );
+    assert_eq!(t.rim_color, [0.1, 0.2, 0.3]);
+    assert_eq!((t.rim_fresnel_power, t.rim_lift), (3.0, 0.1));
+    let st = t.shade_tex.expect("shade texture");
+    let tex = &a.textures[st.texture as usize];
+    assert_eq!(tex.texel(0, 0, 0), [200, 100, 50, 255]);
+    // The schema's defaults.
+    let p = a.materials[1].toon.as_ref().expect("toon");
+    assert_eq!(*p, facecast_core::model::Toon::default());
+    assert_eq!(
+        (p.shade_color, p.shading_toony, p.rim_fresnel_power),
+        ([1.0; 3], 0.9, 1.0)
+    );
+
+    let mut d = Doc::default();
+    let pos = d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let r = d.bin.u8s(&png);
+    let v = d.view(r);
+    let prims = json!([{"attributes": {"POSITION": pos}, "material": 0},
+        {"attributes": {"POSITION": pos}, "material": 1}]);
+    let bytes = d.finish(json!({
+        "extensionsUsed": ["VRM"],
+        "images": [{"bufferView": v, "mimeType": "image/png"}], "textures": [{"source": 0}],
+        "materials": [{"name": "Body"}, {"name": "Eyes"}],
+        "meshes": [{"primitives": prims}],
+        "nodes": [{"name": "Head", "mesh": 0}], "scenes": [{"nodes": [0]}],
+        "extensions": {"VRM": {
+            "humanoid": {"humanBones": [{"bone": "head", "node": 0}]},
+            "materialProperties": [
+                {"name": "Body", "shader": "VRM/MToon",
+                 "floatProperties": {"_ShadeToony": 0.9, "_ShadeShift": 0.0, "_IndirectLightIntensity": 0.25,
+                    "_RimFresnelPower": 2.0, "_RimLift": 0.05},
+                 "vectorProperties": {"_ShadeColor": [0.5, 0.5, 1.0, 1.0], "_RimColor": [1.0, 0.0, 0.0, 1.0]},
+                 "textureProperties": {"_MainTex": 0}},
+                {"name": "Eyes", "shader": "VRM/UnlitTexture"}
+            ]
+        }}
+    }));
+    let a = load_bytes(&bytes, "toon0.vrm", None).expect("load");
+    let t = a.materials[0].toon.as_ref().expect("toon");
+    assert!(!a.materials[0].unlit);
+    assert!((t.shading_toony - 0.95).abs() < 1e-6, "{t:?}");
+    assert!((t.shading_shift + 0.05).abs() < 1e-6, "{t:?}");
+    assert!((t.gi_equalization - 0.75).abs() < 1e-6, "{t:?}");
+    assert!(
+        (t.shade_color[0] - 0.214).abs() < 1e-3 && t.shade_color[2] == 1.0,
+        "{t:?}"
+    );
+    assert_eq!(t.rim_color, [1.0, 0.0, 0.0]);
+    assert_eq!((t.rim_fresnel_power, t.rim_lift), (2.0, 0.05));
+    assert!(
+        t.shade_tex.is_some(),
+        "the main texture is the shade texture"
+    );
+    assert!(a.materials[1].unlit && a.materials[1].toon.is_none());
+}
+
 #[test]
 fn default_avatar_node_names_are_found() {
     let nodes: Vec<Value> = ["body", "neck", "head", "jaw", "eye_L", "eye_R"]

@@ -159,6 +159,10 @@ pub struct MaterialValues {
     pub uv_scale_delta: [f32; 2],
     /// Added to the offset of each of the material's textures' transforms.
     pub uv_offset_delta: [f32; 2],
+    /// MToon shade colour, linear RGB (zero for other materials).
+    pub shade: [f32; 3],
+    /// MToon parametric rim colour, linear RGB (zero for other materials).
+    pub rim: [f32; 3],
 }
 
 impl MaterialValues {
@@ -169,6 +173,8 @@ impl MaterialValues {
             emissive: m.emissive,
             uv_scale_delta: [0.0; 2],
             uv_offset_delta: [0.0; 2],
+            shade: m.toon.as_ref().map_or([0.0; 3], |t| t.shade_color),
+            rim: m.toon.as_ref().map_or([0.0; 3], |t| t.rim_color),
         }
     }
 }
@@ -249,20 +255,32 @@ fn apply_with(
             ) else {
                 continue;
             };
-            match b.target {
-                ColorTarget::Color => {
+            match (b.target, &m.toon) {
+                (ColorTarget::Color, _) => {
                     for k in 0..4 {
                         out.base_color[k] += (b.value[k] - m.base_color[k]) * w;
                     }
                     changed = true;
                 }
-                ColorTarget::Emission => {
+                (ColorTarget::Emission, _) => {
                     for k in 0..3 {
                         out.emissive[k] += (b.value[k] - m.emissive[k]) * w;
                     }
                     changed = true;
                 }
-                // MToon's other colours: facecast draws MToon as unlit base colour.
+                (ColorTarget::Shade | ColorTarget::Rim, Some(t)) => {
+                    let (out, rest) = if b.target == ColorTarget::Shade {
+                        (&mut out.shade, t.shade_color)
+                    } else {
+                        (&mut out.rim, t.rim_color)
+                    };
+                    for k in 0..3 {
+                        out[k] += (b.value[k] - rest[k]) * w;
+                    }
+                    changed = true;
+                }
+                // Matcap and outline colours (not drawn), or MToon colours of a material
+                // that is not MToon.
                 _ => {}
             }
         }
@@ -288,8 +306,11 @@ fn apply_with(
         for c in &mut m.base_color {
             *c = c.clamp(0.0, 1.0);
         }
-        for c in &mut m.emissive {
+        for c in m.emissive.iter_mut().chain(&mut m.rim) {
             *c = c.max(0.0);
+        }
+        for c in &mut m.shade {
+            *c = c.clamp(0.0, 1.0);
         }
     }
     changed

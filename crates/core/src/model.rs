@@ -216,8 +216,51 @@ pub struct Material {
     pub alpha_mode: AlphaMode,
     /// Render back faces too.
     pub double_sided: bool,
-    /// `KHR_materials_unlit` (or VRM MToon treated as unlit-ish).
+    /// `KHR_materials_unlit` (or VRM 0.x `VRM/Unlit*`): base colour and emission, no light.
     pub unlit: bool,
+    /// VRM MToon toon shading (`VRMC_materials_mtoon`, VRM 0.x `VRM/MToon`): when present it
+    /// takes the place of the lit model (and of `unlit`, which MToon files set as a fallback).
+    pub toon: Option<Toon>,
+}
+
+/// The MToon terms facecast draws (VRM 1.0's `VRMC_materials_mtoon` vocabulary; VRM 0.x values
+/// are converted on load). The key light's `n·l + shading_shift` runs through a ramp from
+/// `-1 + shading_toony` to `1 - shading_toony`, mixing the shade colour (0) into the lit colour
+/// (1); a parametric rim and the emission are added. Defaults are the extension schema's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Toon {
+    /// `shadeColorFactor`, linear RGB.
+    pub shade_color: [f32; 3],
+    /// `shadeMultiplyTexture` (sRGB), multiplied by `shade_color`.
+    pub shade_tex: Option<TexRef>,
+    /// `shadingShiftFactor` (-1..1; VRM's default 0).
+    pub shading_shift: f32,
+    /// `shadingToonyFactor` (0..1; 1 is a hard edge; VRM's default 0.9).
+    pub shading_toony: f32,
+    /// `giEqualizationFactor` (0..1): 1 lights every direction alike, 0 follows the sky above
+    /// and the ground below.
+    pub gi_equalization: f32,
+    /// `parametricRimColorFactor`, linear RGB (black: no rim).
+    pub rim_color: [f32; 3],
+    /// `parametricRimFresnelPowerFactor`.
+    pub rim_fresnel_power: f32,
+    /// `parametricRimLiftFactor`.
+    pub rim_lift: f32,
+}
+
+impl Default for Toon {
+    fn default() -> Self {
+        Toon {
+            shade_color: [1.0; 3],
+            shade_tex: None,
+            shading_shift: 0.0,
+            shading_toony: 0.9,
+            gi_equalization: 0.9,
+            rim_color: [0.0; 3],
+            rim_fresnel_power: 1.0,
+            rim_lift: 0.0,
+        }
+    }
 }
 
 impl Default for Material {
@@ -238,6 +281,7 @@ impl Default for Material {
             alpha_mode: AlphaMode::Opaque,
             double_sided: false,
             unlit: false,
+            toon: None,
         }
     }
 }
@@ -541,13 +585,13 @@ pub enum ColorTarget {
     Color,
     /// Emissive factor (`emissionColor`, `_EmissionColor`).
     Emission,
-    /// MToon shade colour (`shadeColor`, `_ShadeColor`): facecast draws MToon unlit, so unused.
+    /// MToon shade colour (`shadeColor`, `_ShadeColor`): drawn on MToon materials.
     Shade,
-    /// MToon matcap colour: unused.
+    /// MToon matcap colour: not drawn (facecast draws no matcap).
     Matcap,
-    /// MToon rim colour (`rimColor`, `_RimColor`): unused.
+    /// MToon parametric rim colour (`rimColor`, `_RimColor`): drawn on MToon materials.
     Rim,
-    /// MToon outline colour (`outlineColor`, `_OutlineColor`): unused.
+    /// MToon outline colour (`outlineColor`, `_OutlineColor`): not drawn (no outlines).
     Outline,
 }
 

@@ -65,7 +65,9 @@
 //! Shading: perspective-correct attributes, bilinear mip-mapped textures (LOD per triangle from the
 //! UV/screen area ratio), `KHR_texture_transform`, wrap modes, sRGB decode, derivative-based
 //! normal mapping, metallic-roughness, occlusion and emissive textures (per pixel, scaling their
-//! factors), vertex colours, `KHR_materials_unlit`, alpha MASK/BLEND. Lighting is
+//! factors), vertex colours, `KHR_materials_unlit`, VRM MToon toon shading (shade colour and
+//! texture over a ramp from the key light's `n·l`, shading shift and toony factors, GI
+//! equalisation, parametric rim), alpha MASK/BLEND. Lighting is
 //! camera-relative: a warm key, a cool fill, a rim light and a sky/ground hemisphere with wrap
 //! diffuse (soft skin; occlusion darkens the fill and the hemisphere), plus an analytic
 //! Blinn-Phong highlight from the key light whose exponent and colour follow roughness and

@@ -79,6 +79,54 @@ pub(crate) struct MatInfo {
     pub(crate) occ_in_mr: bool,
     /// Emissive texture (sRGB), times `emissive`.
     pub(crate) emis_tex: Option<TexInfo>,
+    /// MToon toon shading ([`toon_light`]) instead of the lit model.
+    pub(crate) toon: Option<ToonInfo>,
+}
+
+/// A material's MToon terms ([`facecast_core::model::Toon`]) as shading uses them.
+#[derive(Clone, Debug)]
+pub(crate) struct ToonInfo {
+    /// Shade colour factor, linear RGB.
+    pub(crate) shade: V3,
+    /// Shade texture (sRGB), when it is not the base colour texture read at the same texels.
+    pub(crate) shade_tex: Option<TexInfo>,
+    /// The shade texture is the base colour texture (same texture, coordinates and transform):
+    /// the base colour's texel serves both (VRoid's and UniVRM's usual set-up).
+    pub(crate) shade_is_base: bool,
+    /// Ramp from shade (0) to lit (1): `clamp((n·l - lo) · inv_width, 0, 1)`, MToon's
+    /// `linearstep(-1 + toony, 1 - toony, n·l + shift)`.
+    pub(crate) lo: f32,
+    pub(crate) inv_width: f32,
+    /// `giEqualizationFactor`.
+    pub(crate) gi_eq: f32,
+    /// Parametric rim colour (linear RGB; `None` when black) and its Fresnel power and lift.
+    pub(crate) rim: Option<V3>,
+    pub(crate) rim_pow: f32,
+    pub(crate) rim_lift: f32,
+}
+
+/// Share of a toon material's light that comes from the sky and ground instead of the key
+/// light: a lit surface facing the camera gets exactly its lit colour.
+pub(crate) const TOON_GI: f32 = 0.15;
+
+/// MToon's colour of a surface with lit colour `lit`, shade colour `shade` and unit view-space
+/// normal `n`: the key light's `n·l` through the ramp mixes shade into lit (times `1 -
+/// TOON_GI`), the hemisphere adds `lit · TOON_GI` (evened out by `giEqualizationFactor`), and
+/// the parametric rim `rim · clamp(1 - n·v + lift, 0, 1)^power` is added. No specular, no fill
+/// light: toon shading keeps two tones.
+#[inline(always)]
+pub(crate) fn toon_light(l: &Lights, t: &ToonInfo, lit: V3, shade: V3, n: V3) -> V3 {
+    let r = ((dot(n, l.key_dir) - t.lo) * t.inv_width).clamp(0.0, 1.0);
+    let h = 0.5 + 0.5 * n[1];
+    let g = TOON_GI * 2.0 * (t.gi_eq * 0.5 + (1.0 - t.gi_eq) * h);
+    let rim = match t.rim {
+        Some(_) => fast_exp2(t.rim_pow * fast_log2((1.0 - n[2] + t.rim_lift).clamp(0.0, 1.0))),
+        None => 0.0,
+    };
+    let rc = t.rim.unwrap_or([0.0; 3]);
+    std::array::from_fn(|k| {
+        (shade[k] + (lit[k] - shade[k]) * r) * (1.0 - TOON_GI) + lit[k] * g + rc[k] * rim
+    })
 }
 
 /// What shading reads of a triangle (the eight-wide kernel through `TRI_LAYOUT`), indexed by
@@ -735,12 +783,40 @@ fn mat_info_with(
     };
     let (base_tex, normal_tex) = (tex_info(&m.base_color_tex), tex_info(&m.normal_tex));
     let occ_tex = tex_info(&m.occlusion_tex);
+    // MToon takes the place of the `KHR_materials_unlit` fallback its files carry.
+    let unlit = m.unlit && m.toon.is_none();
     let occ_in_mr = match (&occ_tex, &mr_tex) {
         (Some(o), Some(r)) => (o.tex, o.uv1, o.xf) == (r.tex, r.uv1, r.xf),
         _ => false,
     };
     let emis_tex = tex_info(&m.emissive_tex);
-    let any_tex = base_tex.is_some()
+    let toon = m.toon.as_ref().map(|t| {
+        let shade_tex = tex_info(&t.shade_tex);
+        let shade_is_base = match (&shade_tex, &base_tex) {
+            (Some(s), Some(b)) => (s.tex, s.uv1, s.xf) == (b.tex, b.uv1, b.xf),
+            _ => false,
+        };
+        ToonInfo {
+            shade: v.shade,
+            shade_tex: if shade_is_base { None } else { shade_tex },
+            shade_is_base,
+            lo: -1.0 + t.shading_toony - t.shading_shift,
+            inv_width: 1.0 / (2.0 - 2.0 * t.shading_toony).max(1e-3),
+            gi_eq: t.gi_equalization,
+            rim: (v.rim != [0.0; 3]).then_some(v.rim),
+            rim_pow: t.rim_fresnel_power,
+            rim_lift: t.rim_lift,
+        }
+    });
+    // MToon ignores the metallic-roughness model.
+    let (mr_tex, occ_tex) = if toon.is_some() {
+        (None, None)
+    } else {
+        (mr_tex, occ_tex)
+    };
+    let shade_tex = toon.as_ref().and_then(|t| t.shade_tex.as_ref());
+    let any_tex = shade_tex.is_some()
+        || base_tex.is_some()
         || normal_tex.is_some()
         || mr_tex.is_some()
         || occ_tex.is_some()
@@ -757,7 +833,7 @@ fn mat_info_with(
                     .iter()
                     .zip(&tb.mips)
                     .all(|(x, y)| (x.width, x.height, x.block) == (y.width, y.height, y.block));
-            !m.unlit
+            !unlit
                 && (a.uv1, a.xf) == (b.uv1, b.xf)
                 && (ta.wrap_s, ta.wrap_t) == (tb.wrap_s, tb.wrap_t)
                 && same_levels
@@ -777,7 +853,7 @@ fn mat_info_with(
         spec_pow,
         alpha: m.alpha_mode,
         double_sided: m.double_sided,
-        unlit: m.unlit,
+        unlit,
         has_color,
         col_planes: has_color && !any_tex,
         mr_tex,
@@ -786,6 +862,7 @@ fn mat_info_with(
         occ_strength: m.occlusion_strength,
         occ_in_mr,
         emis_tex,
+        toon,
     }
 }
 
@@ -801,6 +878,7 @@ impl MatInfo {
             .or(self.emis_tex.as_ref())
             .or(self.mr_tex.as_ref())
             .or(self.occ_tex.as_ref())
+            .or(self.toon.as_ref().and_then(|t| t.shade_tex.as_ref()))
     }
 
     /// Whether shading reads a texture (and so the level-of-detail factor `A_LOD`).
@@ -808,18 +886,21 @@ impl MatInfo {
     pub(crate) fn samples_texture(&self) -> bool {
         self.base_tex.is_some()
             || self.emis_tex.is_some()
+            || self.toon.as_ref().is_some_and(|t| t.shade_tex.is_some())
             || (!self.unlit
                 && (self.normal_tex.is_some() || self.mr_tex.is_some() || self.occ_tex.is_some()))
     }
 
     /// Every texture the material reads.
-    pub(crate) fn textures(&self) -> [&Option<TexInfo>; 5] {
+    pub(crate) fn textures(&self) -> [&Option<TexInfo>; 6] {
+        const NONE: &Option<TexInfo> = &None;
         [
             &self.base_tex,
             &self.normal_tex,
             &self.mr_tex,
             &self.occ_tex,
             &self.emis_tex,
+            self.toon.as_ref().map_or(NONE, |t| &t.shade_tex),
         ]
     }
 }
@@ -1003,12 +1084,14 @@ impl ShadeCtx<'_> {
         let m = &self.mats[self.tmat[id as usize] as usize];
         let (l, w) = self.bary(t, x, y);
         let mut c = m.base;
+        let mut texel = [1.0; 3];
         if let Some(ti) = &m.base_tex {
             let uv = self.uv((t, id, m), (&l, w), ti);
             let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
-            c[0] *= decode8(s[0]);
-            c[1] *= decode8(s[1]);
-            c[2] *= decode8(s[2]);
+            texel = [decode8(s[0]), decode8(s[1]), decode8(s[2])];
+            c[0] *= texel[0];
+            c[1] *= texel[1];
+            c[2] *= texel[2];
             c[3] *= s[3] * (1.0 / 255.0);
         }
         if m.has_color {
@@ -1042,6 +1125,24 @@ impl ShadeCtx<'_> {
             let uv = self.uv((t, id, m), (&l, w), ti);
             let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
             n = perturb(t, m, n, s);
+        }
+        if let Some(tn) = &m.toon {
+            let shade = if tn.shade_is_base {
+                std::array::from_fn(|k| tn.shade[k] * texel[k])
+            } else if let Some(ti) = &tn.shade_tex {
+                let uv = self.uv((t, id, m), (&l, w), ti);
+                let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
+                std::array::from_fn(|k| tn.shade[k] * decode8(s[k]))
+            } else {
+                tn.shade
+            };
+            let o = toon_light(&self.luts.lights, tn, [c[0], c[1], c[2]], shade, n);
+            return [
+                o[0] + emissive[0],
+                o[1] + emissive[1],
+                o[2] + emissive[2],
+                c[3],
+            ];
         }
         let mut terms = (m.kd, m.ks, m.spec_pow);
         let mut mr = None;

@@ -11,7 +11,7 @@
 
 use facecast_core::model::{Avatar, Texture, Wrap};
 
-use crate::raster::{MatInfo, TexInfo, TILE};
+use crate::raster::{MatInfo, TexInfo, TILE, TOON_GI};
 
 /// Entries per batch: one tile row, up to four surfaces per pixel (silhouette pixels).
 pub(crate) const BATCH: usize = 4 * TILE + 8;
@@ -1338,6 +1338,8 @@ pub(crate) mod avx2 {
         };
         // Base colour.
         let mut c = [set(m.base[0]), set(m.base[1]), set(m.base[2])];
+        // The decoded base texel, for a toon material whose shade texture is the base texture.
+        let mut texel = [set(1.0); 3];
         let mut base_uv = None;
         let mut paired_normal = None;
         if let Some(ti) = &m.base_tex {
@@ -1358,7 +1360,8 @@ pub(crate) mod avx2 {
                 _ => sample8_levels([tex], lt, level, uv[0], uv[1])[0],
             };
             for q in 0..3 {
-                c[q] = _mm256_mul_ps(c[q], decode8(px[q]));
+                texel[q] = decode8(px[q]);
+                c[q] = _mm256_mul_ps(c[q], texel[q]);
             }
         }
         // (Not closures: a closure does not inherit the kernel's `target_feature`s, and its
@@ -1439,107 +1442,163 @@ pub(crate) mod avx2 {
                     }
                 }
             }
-            // Metallic-roughness and occlusion textures (ShadeCtx::shade).
-            let mut mr = None;
-            let terms = match &m.mr_tex {
-                Some(ti) => {
+            if let Some(tn) = &m.toon {
+                // ShadeCtx::shade and raster::toon_light, eight-wide.
+                let mut sh = [set(tn.shade[0]), set(tn.shade[1]), set(tn.shade[2])];
+                if tn.shade_is_base {
+                    for q in 0..3 {
+                        sh[q] = _mm256_mul_ps(sh[q], texel[q]);
+                    }
+                } else if let Some(ti) = &tn.shade_tex {
                     let px = texels8(k, m, ti, &g, at);
-                    mr = Some(px);
-                    let [metal, rough] = m.metal_rough;
-                    Some(pbr_terms8(
-                        _mm256_mul_ps(_mm256_mul_ps(set(metal), px[2]), set(1.0 / 255.0)),
-                        _mm256_mul_ps(_mm256_mul_ps(set(rough), px[1]), set(1.0 / 255.0)),
-                        m.base,
-                    ))
+                    for q in 0..3 {
+                        sh[q] = _mm256_mul_ps(sh[q], decode8(px[q]));
+                    }
                 }
-                None => None,
-            };
-            let ao = match &m.occ_tex {
-                Some(ti) => {
-                    let px = match mr {
-                        Some(px) if m.occ_in_mr => px,
-                        _ => texels8(k, m, ti, &g, at),
-                    };
-                    let a = _mm256_sub_ps(_mm256_mul_ps(px[0], set(1.0 / 255.0)), set(1.0));
-                    Some(_mm256_add_ps(
-                        set(1.0),
-                        _mm256_mul_ps(set(m.occ_strength), a),
-                    ))
+                let lt = &l.lights;
+                let r = _mm256_min_ps(
+                    _mm256_max_ps(
+                        _mm256_mul_ps(
+                            _mm256_sub_ps(dot8(&n, lt.key_dir), set(tn.lo)),
+                            set(tn.inv_width),
+                        ),
+                        zero,
+                    ),
+                    set(1.0),
+                );
+                let h = _mm256_fmadd_ps(set(0.5), n[1], set(0.5));
+                let gi = _mm256_mul_ps(
+                    set(TOON_GI * 2.0),
+                    _mm256_fmadd_ps(set(1.0 - tn.gi_eq), h, set(tn.gi_eq * 0.5)),
+                );
+                let rim = match tn.rim {
+                    Some(rc) => {
+                        let x = _mm256_min_ps(
+                            _mm256_max_ps(
+                                _mm256_add_ps(_mm256_sub_ps(set(1.0), n[2]), set(tn.rim_lift)),
+                                zero,
+                            ),
+                            set(1.0),
+                        );
+                        let p = pow8(x, tn.rim_pow);
+                        [
+                            _mm256_mul_ps(set(rc[0]), p),
+                            _mm256_mul_ps(set(rc[1]), p),
+                            _mm256_mul_ps(set(rc[2]), p),
+                        ]
+                    }
+                    None => [zero; 3],
+                };
+                for q in 0..3 {
+                    let d = _mm256_fmadd_ps(_mm256_sub_ps(c[q], sh[q]), r, sh[q]);
+                    let o = _mm256_mul_ps(d, set(1.0 - TOON_GI));
+                    let o = _mm256_fmadd_ps(c[q], gi, o);
+                    let o = _mm256_add_ps(_mm256_add_ps(o, rim[q]), emissive[q]);
+                    _mm256_storeu_ps(out[q].as_mut_ptr(), o);
                 }
-                None => None,
-            };
-            // raster::diffuse_env, eight-wide.
-            let lt = &l.lights;
-            let kd = _mm256_min_ps(
-                _mm256_max_ps(
+            } else {
+                // Metallic-roughness and occlusion textures (ShadeCtx::shade).
+                let mut mr = None;
+                let terms = match &m.mr_tex {
+                    Some(ti) => {
+                        let px = texels8(k, m, ti, &g, at);
+                        mr = Some(px);
+                        let [metal, rough] = m.metal_rough;
+                        Some(pbr_terms8(
+                            _mm256_mul_ps(_mm256_mul_ps(set(metal), px[2]), set(1.0 / 255.0)),
+                            _mm256_mul_ps(_mm256_mul_ps(set(rough), px[1]), set(1.0 / 255.0)),
+                            m.base,
+                        ))
+                    }
+                    None => None,
+                };
+                let ao = match &m.occ_tex {
+                    Some(ti) => {
+                        let px = match mr {
+                            Some(px) if m.occ_in_mr => px,
+                            _ => texels8(k, m, ti, &g, at),
+                        };
+                        let a = _mm256_sub_ps(_mm256_mul_ps(px[0], set(1.0 / 255.0)), set(1.0));
+                        Some(_mm256_add_ps(
+                            set(1.0),
+                            _mm256_mul_ps(set(m.occ_strength), a),
+                        ))
+                    }
+                    None => None,
+                };
+                // raster::diffuse_env, eight-wide.
+                let lt = &l.lights;
+                let kd = _mm256_min_ps(
+                    _mm256_max_ps(
+                        _mm256_mul_ps(
+                            _mm256_add_ps(dot8(&n, lt.key_dir), set(0.45)),
+                            set(1.0 / 1.45),
+                        ),
+                        zero,
+                    ),
+                    set(1.0),
+                );
+                let ks = _mm256_mul_ps(
+                    _mm256_mul_ps(kd, kd),
+                    _mm256_fnmadd_ps(set(2.0), kd, set(3.0)),
+                );
+                let key = _mm256_fmadd_ps(ks, set(0.35), _mm256_mul_ps(kd, set(0.65)));
+                let f = _mm256_max_ps(
                     _mm256_mul_ps(
-                        _mm256_add_ps(dot8(&n, lt.key_dir), set(0.45)),
-                        set(1.0 / 1.45),
+                        _mm256_add_ps(dot8(&n, lt.fill_dir), set(0.5)),
+                        set(1.0 / 1.5),
                     ),
                     zero,
-                ),
-                set(1.0),
-            );
-            let ks = _mm256_mul_ps(
-                _mm256_mul_ps(kd, kd),
-                _mm256_fnmadd_ps(set(2.0), kd, set(3.0)),
-            );
-            let key = _mm256_fmadd_ps(ks, set(0.35), _mm256_mul_ps(kd, set(0.65)));
-            let f = _mm256_max_ps(
-                _mm256_mul_ps(
-                    _mm256_add_ps(dot8(&n, lt.fill_dir), set(0.5)),
-                    set(1.0 / 1.5),
-                ),
-                zero,
-            );
-            let r = _mm256_max_ps(dot8(&n, lt.rim_dir), zero);
-            let e = _mm256_sub_ps(set(1.0), _mm256_max_ps(n[2], zero));
-            let fres = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(e, e), e), set(0.35));
-            let mut h = _mm256_fmadd_ps(set(0.5), n[1], set(0.5));
-            let rim = _mm256_fmadd_ps(r, r, _mm256_mul_ps(fres, set(0.6)));
-            let (f, ground) = match ao {
-                Some(ao) => {
-                    h = _mm256_mul_ps(h, ao);
-                    (
-                        _mm256_mul_ps(f, ao),
-                        [
-                            _mm256_mul_ps(set(lt.ground[0]), ao),
-                            _mm256_mul_ps(set(lt.ground[1]), ao),
-                            _mm256_mul_ps(set(lt.ground[2]), ao),
-                        ],
-                    )
+                );
+                let r = _mm256_max_ps(dot8(&n, lt.rim_dir), zero);
+                let e = _mm256_sub_ps(set(1.0), _mm256_max_ps(n[2], zero));
+                let fres = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(e, e), e), set(0.35));
+                let mut h = _mm256_fmadd_ps(set(0.5), n[1], set(0.5));
+                let rim = _mm256_fmadd_ps(r, r, _mm256_mul_ps(fres, set(0.6)));
+                let (f, ground) = match ao {
+                    Some(ao) => {
+                        h = _mm256_mul_ps(h, ao);
+                        (
+                            _mm256_mul_ps(f, ao),
+                            [
+                                _mm256_mul_ps(set(lt.ground[0]), ao),
+                                _mm256_mul_ps(set(lt.ground[1]), ao),
+                                _mm256_mul_ps(set(lt.ground[2]), ao),
+                            ],
+                        )
+                    }
+                    None => (f, [set(lt.ground[0]), set(lt.ground[1]), set(lt.ground[2])]),
+                };
+                // Specular (ShadeCtx::light).
+                let nh = dot8(&n, l.key_h);
+                let nl = dot8(&n, lt.key_dir);
+                let on = _mm256_and_ps(
+                    _mm256_cmp_ps::<_CMP_GT_OQ>(nh, set(m.spec_cut)),
+                    _mm256_cmp_ps::<_CMP_GT_OQ>(nl, zero),
+                );
+                let spec = if _mm256_movemask_ps(on) != 0 {
+                    let p = match &terms {
+                        Some((_, _, p)) => pow8v(nh, *p),
+                        None => pow8(nh, m.spec_pow),
+                    };
+                    let sp = _mm256_mul_ps(_mm256_mul_ps(p, _mm256_min_ps(nl, set(0.5))), set(2.0));
+                    _mm256_and_ps(sp, on)
+                } else {
+                    zero
+                };
+                for q in 0..3 {
+                    let irr = _mm256_fmadd_ps(set(lt.key_col[q]), key, ground[q]);
+                    let irr = _mm256_fmadd_ps(set(lt.fill_col[q]), f, irr);
+                    let irr = _mm256_fmadd_ps(set(lt.rim_col[q]), rim, irr);
+                    let irr = _mm256_fmadd_ps(set(lt.sky[q] - lt.ground[q]), h, irr);
+                    let (kd, ks) = match &terms {
+                        Some((kd, ks, _)) => (*kd, _mm256_mul_ps(ks[q], set(lt.key_col[q]))),
+                        None => (set(m.kd), set(m.ks[q] * lt.key_col[q])),
+                    };
+                    let o = _mm256_mul_ps(_mm256_mul_ps(c[q], kd), irr);
+                    let o = _mm256_fmadd_ps(ks, spec, o);
+                    _mm256_storeu_ps(out[q].as_mut_ptr(), _mm256_add_ps(o, emissive[q]));
                 }
-                None => (f, [set(lt.ground[0]), set(lt.ground[1]), set(lt.ground[2])]),
-            };
-            // Specular (ShadeCtx::light).
-            let nh = dot8(&n, l.key_h);
-            let nl = dot8(&n, lt.key_dir);
-            let on = _mm256_and_ps(
-                _mm256_cmp_ps::<_CMP_GT_OQ>(nh, set(m.spec_cut)),
-                _mm256_cmp_ps::<_CMP_GT_OQ>(nl, zero),
-            );
-            let spec = if _mm256_movemask_ps(on) != 0 {
-                let p = match &terms {
-                    Some((_, _, p)) => pow8v(nh, *p),
-                    None => pow8(nh, m.spec_pow),
-                };
-                let sp = _mm256_mul_ps(_mm256_mul_ps(p, _mm256_min_ps(nl, set(0.5))), set(2.0));
-                _mm256_and_ps(sp, on)
-            } else {
-                zero
-            };
-            for q in 0..3 {
-                let irr = _mm256_fmadd_ps(set(lt.key_col[q]), key, ground[q]);
-                let irr = _mm256_fmadd_ps(set(lt.fill_col[q]), f, irr);
-                let irr = _mm256_fmadd_ps(set(lt.rim_col[q]), rim, irr);
-                let irr = _mm256_fmadd_ps(set(lt.sky[q] - lt.ground[q]), h, irr);
-                let (kd, ks) = match &terms {
-                    Some((kd, ks, _)) => (*kd, _mm256_mul_ps(ks[q], set(lt.key_col[q]))),
-                    None => (set(m.kd), set(m.ks[q] * lt.key_col[q])),
-                };
-                let o = _mm256_mul_ps(_mm256_mul_ps(c[q], kd), irr);
-                let o = _mm256_fmadd_ps(ks, spec, o);
-                _mm256_storeu_ps(out[q].as_mut_ptr(), _mm256_add_ps(o, emissive[q]));
             }
         }
         // Eight whole consecutive pixels (most groups): interleave in registers and store.

@@ -532,3 +532,181 @@ fn material_values_recolour_and_move_textures_without_stale_tiles() {
         eprintln!("simd {simd}: {green_to_red} px green to red, {changed_px} px changed");
     }
 }
+
+/// MToon materials draw two tones: the key-lit side in the lit colour (exactly, where the
+/// surface faces the camera), the far side in the shade colour, and between them a narrow
+/// terminator (toony 0.9), not the lit model's gradient. The shading shift moves the
+/// terminator; a shade-colour value (an expression's `shadeColor` bind) recolours only the shade;
+/// both kernels draw the same picture.
+#[test]
+fn toon_materials_draw_two_tones_with_a_narrow_terminator() {
+    use facecast_core::expr::MaterialValues;
+    use facecast_core::model::Toon;
+    let (w, h) = (160u32, 160u32);
+    let lit = [0.8f32, 0.6, 0.5];
+    let shade = [0.15f32, 0.1, 0.35];
+    let with = |unlit: bool, base: [f32; 3], toon: Option<Toon>| {
+        let mut a = morph_face_avatar();
+        let m = &mut a.materials[0];
+        m.base_color = [base[0], base[1], base[2], 1.0];
+        m.unlit = unlit;
+        m.toon = toon;
+        Arc::new(a)
+    };
+    let toon = |shift: f32| Toon {
+        shade_color: shade,
+        shading_shift: shift,
+        ..Default::default()
+    };
+    let draw = |av: &Arc<Avatar>, simd: bool, values: Option<&[MaterialValues]>| {
+        let mut r = Renderer::new(av.clone(), cfg(w, h)).unwrap();
+        r.set_simd(simd);
+        if let Some(v) = values {
+            r.set_material_values(v);
+        }
+        let mut f = RgbaFrame::default();
+        r.render_rgba(&[], &HeadPose::default(), &mut f);
+        f
+    };
+    let px =
+        |f: &RgbaFrame, i: usize| -> [i32; 3] { std::array::from_fn(|k| f.data[i * 4 + k] as i32) };
+    let n = (w * h) as usize;
+    // The head's pixels: where an unlit pure red head is drawn at (nearly) full coverage.
+    let mask = draw(&with(true, [1.0, 0.0, 0.0], None), true, None);
+    let region: Vec<usize> = (0..n)
+        .filter(|&i| {
+            let [r, g, b] = px(&mask, i);
+            r > 235 && g < 20 && b < 20
+        })
+        .collect();
+    assert!(region.len() > 2000, "head covers {} px", region.len());
+    let srgb = |c: f32| (c.powf(1.0 / 2.2) * 255.0) as i32;
+    let lit8 = lit.map(srgb);
+    let luma = |p: [i32; 3]| (p[0] * 3 + p[1] * 6 + p[2]) / 10;
+    // lit / shade / in between, over the head
+    let classes = |f: &RgbaFrame| {
+        let (mut l, mut s, mut mid) = (0, 0, 0);
+        for &i in &region {
+            let p = px(f, i);
+            if (0..3).all(|k| (p[k] - lit8[k]).abs() <= 12) {
+                l += 1;
+            } else if p[2] > p[0] && luma(p) < luma(lit8) - 60 {
+                s += 1;
+            } else {
+                mid += 1;
+            }
+        }
+        (l, s, mid)
+    };
+    // Shifted so that a third of the head is in shade (with the key light in front, little is).
+    let av = with(false, lit, Some(toon(-0.5)));
+    let (a, b) = (draw(&av, true, None), draw(&av, false, None));
+    let diff = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| (*x as i32 - *y as i32).abs())
+        .max()
+        .unwrap_or(0);
+    assert!(diff <= 2, "kernels differ by up to {diff} levels");
+    let (l, s, mid) = classes(&a);
+    let total = region.len();
+    assert!(l * 4 > total, "lit {l} of {total}");
+    assert!(s * 10 > total, "shade {s} of {total}");
+    assert!(mid * 8 < total, "{mid} of {total} px between the tones");
+    // The lit model on the same head shades it as a gradient instead.
+    let (_, _, gradient) = classes(&draw(&with(false, lit, None), true, None));
+    assert!(
+        mid * 3 < gradient,
+        "px between: toon {mid}, lit model {gradient}"
+    );
+    // Shading shift moves the terminator.
+    let (l_up, _, _) = classes(&draw(&with(false, lit, Some(toon(-0.2))), true, None));
+    let (l_down, _, _) = classes(&draw(&with(false, lit, Some(toon(-0.8))), true, None));
+    assert!(
+        l_up > l + total / 20 && l_down + total / 20 < l,
+        "lit px with shift -0.8 / -0.5 / -0.2: {l_down} / {l} / {l_up}"
+    );
+    // A shade colour value turns the shade red and leaves the lit side.
+    let mut values: Vec<MaterialValues> = av.materials.iter().map(MaterialValues::of).collect();
+    values[0].shade = [0.6, 0.05, 0.05];
+    for simd in [true, false] {
+        let c = draw(&av, simd, Some(&values));
+        let (mut red, mut shaded, mut lit_kept, mut lit_px) = (0, 0, 0, 0);
+        for &i in &region {
+            let (p, q) = (px(&a, i), px(&c, i));
+            if p[2] > p[0] && luma(p) < luma(lit8) - 60 {
+                shaded += 1;
+                red += (q[0] > q[2] + 40) as usize;
+            } else if (0..3).all(|k| (p[k] - lit8[k]).abs() <= 12) {
+                lit_px += 1;
+                lit_kept += (0..3).all(|k| (p[k] - q[k]).abs() <= 2) as usize;
+            }
+        }
+        assert!(
+            red * 10 > shaded * 9,
+            "simd {simd}: {red} of {shaded} shaded px red"
+        );
+        // (the terminator's edge mixes in some shade)
+        assert!(
+            lit_kept * 10 > lit_px * 9,
+            "simd {simd}: {lit_kept} of {lit_px} lit px kept"
+        );
+    }
+}
+
+/// A toon material's shade texture: read once with the base colour when it is the same texture
+/// (VRoid's usual set-up), else sampled on its own; both give the same picture (a copy of the
+/// texture at another index takes the second path), and the texture shows in the shade.
+#[test]
+fn toon_shade_texture_shared_or_separate_draws_the_same() {
+    use facecast_core::model::{TexRef, Toon};
+    let with = |shade_tex: Option<u32>| {
+        let mut a = textured_avatar();
+        a.textures.push(a.textures[0].clone());
+        a.materials[0].toon = Some(Toon {
+            shade_color: [0.5, 0.8, 1.0],
+            shade_tex: shade_tex.map(|texture| TexRef {
+                texture,
+                texcoord: 0,
+                transform: None,
+            }),
+            // almost everything in shade
+            shading_shift: -1.0,
+            ..Default::default()
+        });
+        Arc::new(a)
+    };
+    let pose = HeadPose::default();
+    for simd in [true, false] {
+        let draw = |av: Arc<Avatar>| {
+            let mut r = Renderer::new(av, cfg(192, 128)).unwrap();
+            r.set_simd(simd);
+            let mut f = RgbaFrame::default();
+            r.render_rgba(&[], &pose, &mut f);
+            f
+        };
+        let (shared, separate, plain) =
+            (draw(with(Some(0))), draw(with(Some(2))), draw(with(None)));
+        let max = shared
+            .data
+            .iter()
+            .zip(&separate.data)
+            .map(|(a, b)| (*a as i32 - *b as i32).abs())
+            .max()
+            .unwrap_or(0);
+        assert!(max <= 1, "simd {simd}: shared and separate differ by {max}");
+        let textured = (0..shared.data.len() / 4)
+            .filter(|&i| {
+                (0..3)
+                    .map(|k| (shared.data[i * 4 + k] as i32 - plain.data[i * 4 + k] as i32).abs())
+                    .sum::<i32>()
+                    > 60
+            })
+            .count();
+        assert!(
+            textured > 1500,
+            "simd {simd}: texture shows at {textured} px"
+        );
+    }
+}
