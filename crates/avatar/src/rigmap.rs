@@ -15,7 +15,7 @@
 //! Face Cap `_L`, VRM `blinkLeft` / `blink_l`, VRoid `_L` and Rocketbox `L...` names.
 
 use facecast_core::model::{
-    Bind, ColorTarget, Expression, FaceRig, Humanoid, Material, MorphChannel, Node,
+    Bind, ColorTarget, ExprDrive, Expression, FaceRig, Humanoid, Material, MorphChannel, Node,
 };
 use facecast_core::Emotion;
 use facecast_core::{ArkitShape, Viseme, ARKIT_NAMES, VISEME_NAMES};
@@ -391,6 +391,32 @@ pub fn build_rig(
             }
         }
     }
+    // Presets whose material binds facecast draws follow the canonical weights of their slots.
+    // A `blink` that has them stands for both eyes (its single and per-eye binds would add up
+    // on one eye texture); `blinkLeft` / `blinkRight` are driven only without it.
+    let drawn = |preset: &str| {
+        expressions
+            .iter()
+            .position(|e| e.preset.as_deref() == Some(preset) && draws_materials(e, materials))
+    };
+    let both_eyes = drawn("blink").is_some();
+    for (preset, slots) in VRM_PRESET_RULES {
+        if both_eyes && matches!(*preset, "blinkLeft" | "blinkRight") {
+            continue;
+        }
+        let Some(i) = drawn(preset) else { continue };
+        let mut d = ExprDrive {
+            expression: i as u32,
+            ..Default::default()
+        };
+        for slot in slots.iter().filter_map(|s| parse_slot(s)) {
+            match slot {
+                Slot::Arkit(a) => d.arkit.push(a.index() as u16),
+                Slot::Viseme(v) => d.visemes.push(v.index() as u16),
+            }
+        }
+        rig.expr_drives.push(d);
+    }
     for (emotion, preset) in VRM_EMOTION_PRESETS {
         rig.emotion_exprs[emotion.index()] = expressions
             .iter()
@@ -404,8 +430,12 @@ pub fn build_rig(
 /// base / emissive colour binds, or shade / rim colour binds of MToon materials (matcap and
 /// outline colours are not drawn).
 fn shows_something(e: &Expression, materials: &[Material]) -> bool {
-    !e.binds.is_empty()
-        || !e.texture_binds.is_empty()
+    !e.binds.is_empty() || draws_materials(e, materials)
+}
+
+/// Whether facecast draws any of expression `e`'s material binds.
+fn draws_materials(e: &Expression, materials: &[Material]) -> bool {
+    !e.texture_binds.is_empty()
         || e.color_binds.iter().any(|b| match b.target {
             ColorTarget::Color | ColorTarget::Emission => true,
             ColorTarget::Shade | ColorTarget::Rim => materials
@@ -557,6 +587,51 @@ mod tests {
         assert_eq!(rig.arkit[ArkitShape::EyeBlinkLeft.index()], vec![(0, 1.0)]);
         assert_eq!(rig.arkit[ArkitShape::EyeBlinkRight.index()], vec![(1, 1.0)]);
         assert_eq!(rig.visemes[Viseme::Aa.index()], vec![(2, 1.0)]);
+    }
+
+    /// Presets whose material binds are drawn follow the canonical weights: `blink` for both
+    /// eyes (the per-eye presets then stay undriven), `aa` by its viseme, which then counts as
+    /// shown; a preset with only a matcap colour bind is not driven.
+    #[test]
+    fn presets_with_drawn_material_binds_are_driven() {
+        use facecast_core::model::{ColorBind, TextureBind};
+        let tex = |name: &str| {
+            let mut e = Expression {
+                name: name.into(),
+                preset: Some(name.into()),
+                ..Default::default()
+            };
+            e.texture_binds.push(TextureBind {
+                material: 0,
+                scale: [1.0; 2],
+                offset: [0.0, 0.5],
+            });
+            e
+        };
+        let mut matcap = tex("lookUp");
+        matcap.texture_binds.clear();
+        matcap.color_binds.push(ColorBind {
+            material: 0,
+            target: ColorTarget::Matcap,
+            value: [1.0; 4],
+        });
+        let exprs = [tex("blinkLeft"), tex("blink"), tex("aa"), matcap];
+        let rig = build_rig(&[], &exprs, &[Material::default()]);
+        let drives: Vec<(u32, usize, usize)> = rig
+            .expr_drives
+            .iter()
+            .map(|d| (d.expression, d.arkit.len(), d.visemes.len()))
+            .collect();
+        assert_eq!(drives, vec![(2, 0, 1), (1, 2, 0)]);
+        assert!(rig.has_viseme(Viseme::Aa.index()));
+        assert!(!rig.has_viseme(Viseme::O.index()));
+        // Without `blink`, each eye's preset follows its own blink.
+        let rig = build_rig(&[], &exprs[..1], &[Material::default()]);
+        assert_eq!(rig.expr_drives.len(), 1);
+        assert_eq!(
+            rig.expr_drives[0].arkit,
+            vec![ArkitShape::EyeBlinkLeft.index() as u16]
+        );
     }
 
     #[test]

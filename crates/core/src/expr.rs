@@ -13,6 +13,9 @@
 //! - Material colour binds move a colour from the material's own value toward the bind's value
 //!   by the weight, and texture-transform binds move the textures' scale and offset the same way
 //!   ([`MaterialValues`]); several binds on one material add their moves.
+//! - Blink, look and mouth presets reach the morphs through the face rig's slots; their
+//!   material binds follow the canonical weights ([`crate::model::FaceRig::expr_drives`],
+//!   applied by [`resolve_face`]).
 //!
 //! Allocation: [`apply_expressions`] resizes its output vectors to the avatar's sizes and
 //! allocates nothing once they have those sizes.
@@ -207,12 +210,16 @@ pub fn apply_expressions(
     materials: &mut Vec<MaterialValues>,
 ) -> bool {
     let sup = Suppression::of(&avatar.expressions, weights);
-    apply_with(avatar, weights, sup, channels, materials)
+    apply_with(avatar, (weights, None), sup, channels, materials)
 }
 
 /// One instant's whole face: the canonical weights `face` through the avatar's rig, held down by
 /// the expressions' overrides ([`Suppression::apply_to_face`]), then the expression weights
-/// `weights` ([`apply_expressions`]). Returns whether any material differs from its rest values.
+/// `weights` ([`apply_expressions`]). The material binds of the presets in
+/// [`crate::model::FaceRig::expr_drives`] (e.g. a `blink` that moves an eye texture) follow
+/// `face`: they get the expression's weight plus the drive's ([`crate::model::ExprDrive::weight`]),
+/// while their morph binds stay with the rig (not applied twice). Returns whether any material
+/// differs from its rest values.
 pub fn resolve_face(
     avatar: &Avatar,
     face: &FaceWeights,
@@ -221,15 +228,17 @@ pub fn resolve_face(
     materials: &mut Vec<MaterialValues>,
 ) -> bool {
     let sup = Suppression::of(&avatar.expressions, weights);
-    let mut face = *face;
-    sup.apply_to_face(&mut face);
-    avatar.rig.resolve(&face, avatar.channels.len(), channels);
-    apply_with(avatar, weights, sup, channels, materials)
+    let mut held = *face;
+    sup.apply_to_face(&mut held);
+    avatar.rig.resolve(&held, avatar.channels.len(), channels);
+    apply_with(avatar, (weights, Some(face)), sup, channels, materials)
 }
 
+/// `weights` per expression; with a face, the rig's preset drives add to the weights of their
+/// expressions' material binds.
 fn apply_with(
     avatar: &Avatar,
-    weights: &[f32],
+    (weights, face): (&[f32], Option<&FaceWeights>),
     sup: Suppression,
     channels: &mut Vec<f32>,
     materials: &mut Vec<MaterialValues>,
@@ -238,9 +247,26 @@ fn apply_with(
     materials.clear();
     materials.extend(avatar.materials.iter().map(MaterialValues::of));
     let mut changed = false;
-    for (e, &w) in avatar.expressions.iter().zip(weights) {
-        let w = output_weight(e, w) * sup.factor(ExprGroup::of(e));
-        if w == 0.0 {
+    for (i, e) in avatar.expressions.iter().enumerate() {
+        let raw = weights.get(i).copied().unwrap_or(0.0);
+        let driven = match face {
+            Some(f) => avatar
+                .rig
+                .expr_drives
+                .iter()
+                .filter(|d| d.expression as usize == i)
+                .map(|d| d.weight(f))
+                .sum(),
+            None => 0.0,
+        };
+        let factor = sup.factor(ExprGroup::of(e));
+        let w = output_weight(e, raw) * factor;
+        let wm = if driven > 0.0 {
+            output_weight(e, raw + driven) * factor
+        } else {
+            w
+        };
+        if w == 0.0 && wm == 0.0 {
             continue;
         }
         for &(c, f) in &e.binds {
@@ -258,13 +284,13 @@ fn apply_with(
             match (b.target, &m.toon) {
                 (ColorTarget::Color, _) => {
                     for k in 0..4 {
-                        out.base_color[k] += (b.value[k] - m.base_color[k]) * w;
+                        out.base_color[k] += (b.value[k] - m.base_color[k]) * wm;
                     }
                     changed = true;
                 }
                 (ColorTarget::Emission, _) => {
                     for k in 0..3 {
-                        out.emissive[k] += (b.value[k] - m.emissive[k]) * w;
+                        out.emissive[k] += (b.value[k] - m.emissive[k]) * wm;
                     }
                     changed = true;
                 }
@@ -275,7 +301,7 @@ fn apply_with(
                         (&mut out.rim, t.rim_color)
                     };
                     for k in 0..3 {
-                        out[k] += (b.value[k] - rest[k]) * w;
+                        out[k] += (b.value[k] - rest[k]) * wm;
                     }
                     changed = true;
                 }
@@ -293,8 +319,8 @@ fn apply_with(
             };
             let (scale, offset) = rest_uv(m);
             for k in 0..2 {
-                out.uv_scale_delta[k] += (b.scale[k] - scale[k]) * w;
-                out.uv_offset_delta[k] += (b.offset[k] - offset[k]) * w;
+                out.uv_scale_delta[k] += (b.scale[k] - scale[k]) * wm;
+                out.uv_offset_delta[k] += (b.offset[k] - offset[k]) * wm;
             }
             changed = true;
         }
@@ -418,5 +444,65 @@ mod tests {
         assert!((m.base_color[2] - 0.3).abs() < 1e-6, "{m:?}");
         assert_eq!(m.uv_scale_delta, [0.125, 0.125]);
         assert_eq!(m.uv_offset_delta, [0.25, 0.0]);
+    }
+
+    /// A binary `blink` preset with a morph bind and a texture bind, driven by the canonical
+    /// eye blinks: the rig moves the morph once (not again through the expression), the texture
+    /// follows the blinks' mean (rounded: binary), and an expression blending blinks out holds
+    /// both down.
+    #[test]
+    fn preset_drives_move_material_binds_from_the_face() {
+        let mut blink = expr("blink", vec![(0, 1.0)]);
+        blink.is_binary = true;
+        blink.texture_binds.push(TextureBind {
+            material: 0,
+            scale: [1.0, 1.0],
+            offset: [0.0, 0.5],
+        });
+        let mut happy = expr("happy", vec![]);
+        happy.override_blink = ExprOverride::Block;
+        let mut a = avatar(vec![blink, happy], 1);
+        a.materials.push(Material::default());
+        use ArkitShape::*;
+        for s in [EyeBlinkLeft, EyeBlinkRight] {
+            a.rig.arkit[s.index()] = vec![(0, 1.0)];
+        }
+        a.rig.expr_drives.push(crate::model::ExprDrive {
+            expression: 0,
+            arkit: vec![EyeBlinkLeft.index() as u16, EyeBlinkRight.index() as u16],
+            visemes: vec![],
+        });
+        let (mut ch, mut mats) = (Vec::new(), Vec::new());
+        let mut face = FaceWeights::default();
+        face.set(EyeBlinkLeft, 0.8);
+        face.set(EyeBlinkRight, 0.6);
+        assert!(resolve_face(&a, &face, &[], &mut ch, &mut mats));
+        assert_eq!(ch, vec![1.0], "rig: 0.8 + 0.6, clamped");
+        assert_eq!(
+            mats[0].uv_offset_delta,
+            [0.0, 0.5],
+            "mean 0.7 > 0.5: binary 1"
+        );
+        face.set(EyeBlinkLeft, 0.2);
+        face.set(EyeBlinkRight, 0.4);
+        assert!(!resolve_face(&a, &face, &[], &mut ch, &mut mats));
+        assert_eq!(mats[0].uv_offset_delta, [0.0, 0.0], "mean 0.3: binary 0");
+        // Morph once: a half blink is 0.2 + 0.4 through the rig, nothing more.
+        assert!((ch[0] - 0.6).abs() < 1e-6, "{ch:?}");
+        a.expressions[0].is_binary = false;
+        assert!(resolve_face(&a, &face, &[], &mut ch, &mut mats));
+        assert!((ch[0] - 0.6).abs() < 1e-6, "{ch:?}");
+        assert!((mats[0].uv_offset_delta[1] - 0.15).abs() < 1e-6, "{mats:?}");
+        a.expressions[0].is_binary = true;
+        face.set(EyeBlinkLeft, 1.0);
+        face.set(EyeBlinkRight, 1.0);
+        assert!(!resolve_face(&a, &face, &[0.0, 1.0], &mut ch, &mut mats));
+        assert_eq!(
+            (ch[0], mats[0].uv_offset_delta),
+            (0.0, [0.0, 0.0]),
+            "happy blocks blinks"
+        );
+        // Without a face (apply_expressions) the drive does nothing.
+        assert!(!apply_expressions(&a, &[], &mut ch, &mut mats));
     }
 }

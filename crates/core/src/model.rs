@@ -446,6 +446,43 @@ pub struct FaceRig {
     /// `angry`, `surprised`). Such emotions are driven through
     /// [`crate::FaceWeights::emotions`] and the expression, not through ARKit recipes.
     pub emotion_exprs: [Option<u32>; crate::face::EMOTION_COUNT],
+    /// VRM blink, look and mouth presets whose material binds (a texture moved to close the
+    /// eyes, a colour change) follow the canonical weights: their morph binds drive the
+    /// `arkit` / `visemes` slots above, their material binds are applied by
+    /// [`crate::expr::resolve_face`] with the weight [`ExprDrive::weight`] gives.
+    pub expr_drives: Vec<ExprDrive>,
+}
+
+/// A VRM preset expression whose material binds follow canonical weights ([`FaceRig::expr_drives`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExprDrive {
+    /// Index into [`Avatar::expressions`].
+    pub expression: u32,
+    /// ARKit shapes (index order) whose mean weight drives it (`blink`: both eye blinks).
+    pub arkit: Vec<u16>,
+    /// Visemes (index order) whose mean weight drives it (`aa`: the `aa` viseme).
+    pub visemes: Vec<u16>,
+}
+
+impl ExprDrive {
+    /// The expression's weight in face `w`: the mean of its shapes' and visemes' weights.
+    pub fn weight(&self, w: &crate::FaceWeights) -> f32 {
+        let n = self.arkit.len() + self.visemes.len();
+        if n == 0 {
+            return 0.0;
+        }
+        let sum: f32 = self
+            .arkit
+            .iter()
+            .filter_map(|&i| w.arkit.get(i as usize))
+            .chain(
+                self.visemes
+                    .iter()
+                    .filter_map(|&i| w.visemes.get(i as usize)),
+            )
+            .sum();
+        sum / n as f32
+    }
 }
 
 impl Default for FaceRig {
@@ -454,14 +491,21 @@ impl Default for FaceRig {
             arkit: vec![Vec::new(); ARKIT_COUNT],
             visemes: vec![Vec::new(); VISEME_COUNT],
             emotion_exprs: [None; crate::face::EMOTION_COUNT],
+            expr_drives: Vec::new(),
         }
     }
 }
 
 impl FaceRig {
-    /// Whether the avatar has a channel for viseme `i`.
+    /// Whether the avatar shows viseme `i` itself: a channel of its own, or a mouth preset
+    /// whose material binds follow the viseme ([`FaceRig::expr_drives`], e.g. a mouth drawn by
+    /// moving a texture).
     pub fn has_viseme(&self, i: usize) -> bool {
         self.visemes.get(i).is_some_and(|b| !b.is_empty())
+            || self
+                .expr_drives
+                .iter()
+                .any(|d| d.visemes.iter().any(|&v| v as usize == i))
     }
 
     /// Whether the avatar has a channel for ARKit shape `i`.

@@ -291,7 +291,8 @@ impl FrameRenderer {
         let renderer = Renderer::new(cfg.avatar.clone(), cfg.render_config())?;
         let jaw_bone =
             renderer.has_jaw_bone() && !cfg.avatar.rig.has_arkit(ArkitShape::JawOpen.index());
-        let has_expr = cfg.avatar.rig.emotion_exprs.iter().any(Option::is_some);
+        let rig = &cfg.avatar.rig;
+        let has_expr = rig.emotion_exprs.iter().any(Option::is_some) || !rig.expr_drives.is_empty();
         Ok(FrameRenderer {
             renderer,
             jaw_bone,
@@ -321,7 +322,8 @@ impl FrameRenderer {
                 .resolve(face, avatar.channels.len(), &mut self.channels);
         } else {
             // Emotions through the avatar's expressions, with VRM's rules: their overrides
-            // hold down blinks, eye looks and visemes, then their morph and material binds.
+            // hold down blinks, eye looks and visemes, then their morph and material binds
+            // (and the material binds of blink / look / mouth presets, from `face`).
             self.expr.fill(0.0);
             for (e, x) in avatar.rig.emotion_exprs.iter().zip(face.emotions) {
                 if let Some(slot) = e.and_then(|i| self.expr.get_mut(i as usize)) {

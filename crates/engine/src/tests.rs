@@ -1360,7 +1360,10 @@ fn emotion_drives_the_avatars_own_expression() {
     let mut cfg = SessionConfig::new(avatar);
     (cfg.width, cfg.height, cfg.head_motion) = (128, 128, 0.0);
     let mut s = Session::new(cfg).expect("session");
-    let mut luma = Vec::new();
+    // The session's faces, drawn with the idle blinks left out (this model's blink moves a
+    // texture too; see `canonical_blinks_drive_a_texture_blink_preset`).
+    let mut r = s.detach_renderer().expect("renderer");
+    let mut out = I420Frame::new(128, 128);
     let mut run_to = |s: &mut Session, until: MediaTime| -> Vec<u8> {
         let mut t = s.now();
         while t < until {
@@ -1368,16 +1371,17 @@ fn emotion_drives_the_avatars_own_expression() {
             s.handle_timeout(t);
             while let Some(o) = s.poll_output() {
                 match o {
-                    Output::Video { frame, .. } => {
-                        luma.clone_from(&frame.y);
-                        s.recycle(frame);
+                    Output::Face { mut face, pose, .. } => {
+                        face.set(ArkitShape::EyeBlinkLeft, 0.0);
+                        face.set(ArkitShape::EyeBlinkRight, 0.0);
+                        r.render(&face, &pose, &mut out);
                     }
                     Output::Audio { pcm, .. } => s.recycle_pcm(pcm),
                     _ => {}
                 }
             }
         }
-        luma.clone()
+        out.y.clone()
     };
     let rest = run_to(&mut s, ms(500));
     s.set_emotion(Emotion::Happy, 1.0);
@@ -1394,4 +1398,58 @@ fn emotion_drives_the_avatars_own_expression() {
     assert!(on > 40, "happy changed {on} pixels");
     assert_eq!(off, 0, "back at neutral, {off} pixels still differ");
     eprintln!("happy expression: {on} of {} pixels changed", rest.len());
+}
+
+/// A VRM `blink` preset that closes the eyes by moving a texture (no morph binds) blinks in
+/// sessions: the canonical eye blinks drive its texture binds. pixiv's conformance model shows
+/// it in its blink meter; its binary `happy` (overrideBlink: blend) holds the blink down.
+#[test]
+fn canonical_blinks_drive_a_texture_blink_preset() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/assets/models/vrm/VRMC_vrm_expressions_isBinary_Overrides.vrm"
+    );
+    let avatar = Arc::new(facecast_avatar::load(std::path::Path::new(path)).expect("load"));
+    assert_eq!(
+        avatar.rig.expr_drives.len(),
+        1,
+        "{:?}",
+        avatar.rig.expr_drives
+    );
+    let mut cfg = SessionConfig::new(avatar);
+    (cfg.width, cfg.height) = (128, 128);
+    let mut r = FrameRenderer::new(&cfg).expect("renderer");
+    let frame = |r: &mut FrameRenderer, blink: f32, happy: f32| {
+        let mut face = FaceWeights::default();
+        face.set(ArkitShape::EyeBlinkLeft, blink);
+        face.set(ArkitShape::EyeBlinkRight, blink);
+        face.emotions[Emotion::Happy.index()] = happy;
+        let mut out = I420Frame::new(128, 128);
+        r.render(&face, &HeadPose::default(), &mut out);
+        out.y
+    };
+    let differ = |a: &[u8], b: &[u8]| {
+        a.iter()
+            .zip(b)
+            .filter(|(x, y)| (**x as i32 - **y as i32).abs() > 20)
+            .count()
+    };
+    let rest = frame(&mut r, 0.0, 0.0);
+    let closed = frame(&mut r, 1.0, 0.0);
+    let half = frame(&mut r, 0.5, 0.0);
+    let (full, part) = (differ(&rest, &closed), differ(&rest, &half));
+    assert!(full > 40, "closing the eyes changed {full} px");
+    assert!(
+        part > 5 && part < full,
+        "half a blink changed {part} px (closed: {full})"
+    );
+    let happy = frame(&mut r, 0.0, 1.0);
+    let happy_blink = frame(&mut r, 1.0, 1.0);
+    assert_eq!(
+        differ(&happy, &happy_blink),
+        0,
+        "happy blends the blink out"
+    );
+    assert_eq!(differ(&rest, &frame(&mut r, 0.0, 0.0)), 0, "back at rest");
+    eprintln!("texture blink: {full} px closed, {part} px half");
 }
