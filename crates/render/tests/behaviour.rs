@@ -627,6 +627,10 @@ fn toon_materials_draw_two_tones_with_a_narrow_terminator() {
         l_up > l + total / 20 && l_down + total / 20 < l,
         "lit px with shift -0.8 / -0.5 / -0.2: {l_down} / {l} / {l_up}"
     );
+    eprintln!(
+        "toon head {total} px: lit {l}, shade {s}, between {mid} (lit model between: {gradient}); \
+         lit px with shift -0.8 / -0.5 / -0.2: {l_down} / {l} / {l_up}"
+    );
     // A shade colour value turns the shade red and leaves the lit side.
     let mut values: Vec<MaterialValues> = av.materials.iter().map(MaterialValues::of).collect();
     values[0].shade = [0.6, 0.05, 0.05];
