@@ -1455,46 +1455,9 @@ pub(crate) mod avx2 {
                         sh[q] = _mm256_mul_ps(sh[q], decode8(px[q]));
                     }
                 }
-                let lt = &l.lights;
-                let r = _mm256_min_ps(
-                    _mm256_max_ps(
-                        _mm256_mul_ps(
-                            _mm256_sub_ps(dot8(&n, lt.key_dir), set(tn.lo)),
-                            set(tn.inv_width),
-                        ),
-                        zero,
-                    ),
-                    set(1.0),
-                );
-                let h = _mm256_fmadd_ps(set(0.5), n[1], set(0.5));
-                let gi = _mm256_mul_ps(
-                    set(TOON_GI * 2.0),
-                    _mm256_fmadd_ps(set(1.0 - tn.gi_eq), h, set(tn.gi_eq * 0.5)),
-                );
-                let rim = match tn.rim {
-                    Some(rc) => {
-                        let x = _mm256_min_ps(
-                            _mm256_max_ps(
-                                _mm256_add_ps(_mm256_sub_ps(set(1.0), n[2]), set(tn.rim_lift)),
-                                zero,
-                            ),
-                            set(1.0),
-                        );
-                        let p = pow8(x, tn.rim_pow);
-                        [
-                            _mm256_mul_ps(set(rc[0]), p),
-                            _mm256_mul_ps(set(rc[1]), p),
-                            _mm256_mul_ps(set(rc[2]), p),
-                        ]
-                    }
-                    None => [zero; 3],
-                };
+                let o = toon8(&l.lights, tn, c, sh, &n);
                 for q in 0..3 {
-                    let d = _mm256_fmadd_ps(_mm256_sub_ps(c[q], sh[q]), r, sh[q]);
-                    let o = _mm256_mul_ps(d, set(1.0 - TOON_GI));
-                    let o = _mm256_fmadd_ps(c[q], gi, o);
-                    let o = _mm256_add_ps(_mm256_add_ps(o, rim[q]), emissive[q]);
-                    _mm256_storeu_ps(out[q].as_mut_ptr(), o);
+                    _mm256_storeu_ps(out[q].as_mut_ptr(), _mm256_add_ps(o[q], emissive[q]));
                 }
             } else {
                 // Metallic-roughness and occlusion textures (ShadeCtx::shade).
@@ -1626,6 +1589,55 @@ pub(crate) mod avx2 {
                 wts[q],
             );
         }
+    }
+
+    /// [`crate::raster::toon_light`], eight-wide: lit colour `lit`, shade colour `shade`, unit
+    /// normals `n`.
+    #[inline(always)]
+    unsafe fn toon8(
+        lt: &crate::raster::Lights,
+        tn: &crate::raster::ToonInfo,
+        lit: [__m256; 3],
+        shade: [__m256; 3],
+        n: &[__m256; 3],
+    ) -> [__m256; 3] {
+        let zero = _mm256_setzero_ps();
+        let r = _mm256_min_ps(
+            _mm256_max_ps(
+                _mm256_mul_ps(
+                    _mm256_sub_ps(dot8(n, lt.key_dir), set(tn.lo)),
+                    set(tn.inv_width),
+                ),
+                zero,
+            ),
+            set(1.0),
+        );
+        let h = _mm256_fmadd_ps(set(0.5), n[1], set(0.5));
+        let gi = _mm256_mul_ps(
+            set(TOON_GI * 2.0),
+            _mm256_fmadd_ps(set(1.0 - tn.gi_eq), h, set(tn.gi_eq * 0.5)),
+        );
+        let (rc, rim) = match tn.rim {
+            Some(rc) => {
+                let x = _mm256_min_ps(
+                    _mm256_max_ps(
+                        _mm256_add_ps(_mm256_sub_ps(set(1.0), n[2]), set(tn.rim_lift)),
+                        zero,
+                    ),
+                    set(1.0),
+                );
+                (rc, pow8(x, tn.rim_pow))
+            }
+            None => ([0.0; 3], zero),
+        };
+        let mut out = [zero; 3];
+        for q in 0..3 {
+            let d = _mm256_fmadd_ps(_mm256_sub_ps(lit[q], shade[q]), r, shade[q]);
+            let o = _mm256_mul_ps(d, set(1.0 - TOON_GI));
+            let o = _mm256_fmadd_ps(lit[q], gi, o);
+            out[q] = _mm256_fmadd_ps(set(rc[q]), rim, o);
+        }
+        out
     }
 
     /// Stores eight RGB colours given as channel vectors `r, g, b` as 24 interleaved floats
