@@ -4,6 +4,7 @@
 use crate::container::{data_uri_mime, read_uri};
 use crate::data::Data;
 use crate::gltf;
+use crate::vrm;
 use facecast_core::model::{AlphaMode, Material, TexRef, TexTransform, Texture, Toon, Wrap};
 use serde_json::Value;
 use std::borrow::Cow;
@@ -101,15 +102,15 @@ pub(crate) fn build_materials(
     notes: &mut Notes,
 ) -> (Vec<Material>, Vec<Texture>) {
     // VRM: each material's MToon (1.0 extension, or the 0.x entry of the same name) or unlit
-    let shaders: Vec<VrmShader> = root
+    let shaders: Vec<vrm::Shader> = root
         .materials
         .iter()
-        .map(|m| vrm_shader(m, v0_materials))
+        .map(|m| vrm::material_shader(m, v0_materials))
         .collect();
     // 1. which (glTF texture, sRGB) pairs are used
     let mut wanted: Vec<(usize, bool)> = Vec::new();
     for (m, shader) in root.materials.iter().zip(&shaders) {
-        if let VrmShader::Toon(_, Some(t)) = shader {
+        if let vrm::Shader::Toon(_, Some(t)) = shader {
             wanted.push((t.index, true));
         }
         if let Some(t) = m
@@ -392,121 +393,18 @@ pub(crate) fn build_materials(
         };
         out.double_sided = m.double_sided;
         match &shaders[mi] {
-            VrmShader::Toon(toon, shade_tex) => {
+            vrm::Shader::Toon(toon, shade_tex) => {
                 out.toon = Some(Toon {
                     shade_tex: shade_tex.as_ref().and_then(|t| tex_ref(t, true, notes)),
                     ..toon.clone()
                 });
             }
-            VrmShader::Unlit => out.unlit = true,
-            VrmShader::None => out.unlit = ext("KHR_materials_unlit").is_some(),
+            vrm::Shader::Unlit => out.unlit = true,
+            vrm::Shader::None => out.unlit = ext("KHR_materials_unlit").is_some(),
         }
         materials.push(out);
     }
     (materials, textures)
-}
-
-/// How a VRM file asks a material to be drawn.
-enum VrmShader {
-    /// Not a VRM material (glTF's own model, or `KHR_materials_unlit`).
-    None,
-    /// VRM 0.x `VRM/Unlit*`.
-    Unlit,
-    /// MToon, with its shade texture (drawn with `KHR_texture_transform` if it has one).
-    Toon(Toon, Option<gltf::TextureInfo>),
-}
-
-/// The shader of material `m`: VRM 1.0's `VRMC_materials_mtoon` (which takes the place of the
-/// `KHR_materials_unlit` fallback MToon files carry), or VRM 0.x's `materialProperties` entry of
-/// the same name.
-fn vrm_shader(m: &gltf::Material, v0_materials: &[(String, Value)]) -> VrmShader {
-    let num = |v: &Value, k: &str, d: f32| -> f32 {
-        v.get(k)
-            .and_then(Value::as_f64)
-            .map(|x| x as f32)
-            .filter(|x| x.is_finite())
-            .unwrap_or(d)
-    };
-    let rgb = |v: &Value, k: &str, d: [f32; 3], srgb: bool| -> [f32; 3] {
-        let Some(a) = v.get(k).and_then(Value::as_array).filter(|a| a.len() >= 3) else {
-            return d;
-        };
-        let mut out = d;
-        for (o, x) in out.iter_mut().zip(a) {
-            if let Some(x) = x.as_f64().map(|x| x as f32).filter(|x| x.is_finite()) {
-                *o = if srgb {
-                    srgb_to_linear(x.clamp(0.0, 1.0))
-                } else {
-                    x.max(0.0)
-                };
-            }
-        }
-        out
-    };
-    if let Some(e) = m
-        .extensions
-        .as_ref()
-        .and_then(|e| e.get("VRMC_materials_mtoon"))
-    {
-        let d = Toon::default();
-        let toon = Toon {
-            shade_color: rgb(e, "shadeColorFactor", d.shade_color, false),
-            shade_tex: None,
-            shading_shift: num(e, "shadingShiftFactor", d.shading_shift).clamp(-1.0, 1.0),
-            shading_toony: num(e, "shadingToonyFactor", d.shading_toony).clamp(0.0, 1.0),
-            gi_equalization: num(e, "giEqualizationFactor", d.gi_equalization).clamp(0.0, 1.0),
-            rim_color: rgb(e, "parametricRimColorFactor", d.rim_color, false),
-            rim_fresnel_power: num(e, "parametricRimFresnelPowerFactor", d.rim_fresnel_power)
-                .clamp(0.0, 100.0),
-            rim_lift: num(e, "parametricRimLiftFactor", d.rim_lift).clamp(-1.0, 1.0),
-        };
-        let tex = e
-            .get("shadeMultiplyTexture")
-            .and_then(|t| serde_json::from_value::<gltf::TextureInfo>(t.clone()).ok());
-        return VrmShader::Toon(toon, tex);
-    }
-    let name = m.name.as_deref().unwrap_or("");
-    let Some((_, p)) = v0_materials
-        .iter()
-        .find(|(n, _)| !name.is_empty() && n == name)
-    else {
-        return VrmShader::None;
-    };
-    let shader = p.get("shader").and_then(Value::as_str).unwrap_or("");
-    if !shader.starts_with("VRM/MToon") {
-        return VrmShader::Unlit;
-    }
-    // VRM 0.x MToon (Unity's colours are sRGB), converted as UniVRM's migration to 1.0 does:
-    // 0.x lights from `_ShadeShift` to `lerp(1, _ShadeShift, _ShadeToony)`; 1.0's toony factor
-    // is that range's margin and its shift the range's centre, negated.
-    let null = Value::Null;
-    let (fp, vp, tp) = (
-        p.get("floatProperties").unwrap_or(&null),
-        p.get("vectorProperties").unwrap_or(&null),
-        p.get("textureProperties").unwrap_or(&null),
-    );
-    let toony0 = num(fp, "_ShadeToony", 0.9).clamp(0.0, 1.0);
-    let shift0 = num(fp, "_ShadeShift", 0.0).clamp(-1.0, 1.0);
-    let (lo, hi) = (shift0, 1.0 + (shift0 - 1.0) * toony0);
-    let toon = Toon {
-        shade_color: rgb(vp, "_ShadeColor", [0.97, 0.81, 0.86], true),
-        shade_tex: None,
-        shading_shift: (-(lo + hi) * 0.5).clamp(-1.0, 1.0),
-        shading_toony: ((2.0 - (hi - lo)) * 0.5).clamp(0.0, 1.0),
-        gi_equalization: (1.0 - num(fp, "_IndirectLightIntensity", 0.1)).clamp(0.0, 1.0),
-        rim_color: rgb(vp, "_RimColor", [0.0; 3], true),
-        rim_fresnel_power: num(fp, "_RimFresnelPower", 1.0).clamp(0.0, 100.0),
-        rim_lift: num(fp, "_RimLift", 0.0).clamp(-1.0, 1.0),
-    };
-    // No shade texture: UniVRM's migration multiplies the shade by the main texture.
-    let tex = ["_ShadeTexture", "_MainTex"]
-        .iter()
-        .find_map(|k| tp.get(*k).and_then(Value::as_u64))
-        .map(|i| gltf::TextureInfo {
-            index: i as usize,
-            ..Default::default()
-        });
-    VrmShader::Toon(toon, tex)
 }
 
 /// A factor in 0..1: `x` clamped, `default` when absent or not finite.

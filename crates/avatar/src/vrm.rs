@@ -3,7 +3,7 @@
 use crate::gltf;
 use crate::material::srgb_to_linear;
 use facecast_core::model::{
-    Bind, ColorBind, ColorTarget, ExprOverride, Expression, Humanoid, TextureBind,
+    Bind, ColorBind, ColorTarget, ExprOverride, Expression, Humanoid, TextureBind, Toon,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -386,4 +386,103 @@ pub(crate) fn read(
         warnings.push(format!("{missing_binds} VRM expression bind(s) refer to morph targets that do not exist; ignored"));
     }
     out
+}
+
+/// How a VRM file asks a material to be drawn.
+pub(crate) enum Shader {
+    /// Not a VRM material (glTF's own model, or `KHR_materials_unlit`).
+    None,
+    /// VRM 0.x `VRM/Unlit*`.
+    Unlit,
+    /// MToon, with its shade texture (drawn with `KHR_texture_transform` if it has one).
+    Toon(Toon, Option<gltf::TextureInfo>),
+}
+
+/// The shader of material `m`: VRM 1.0's `VRMC_materials_mtoon` (which takes the place of the
+/// `KHR_materials_unlit` fallback MToon files carry), or VRM 0.x's `materialProperties` entry of
+/// the same name.
+pub(crate) fn material_shader(m: &gltf::Material, v0_materials: &[(String, Value)]) -> Shader {
+    let num = |v: &Value, k: &str, d: f32| -> f32 {
+        v.get(k)
+            .and_then(Value::as_f64)
+            .map(|x| x as f32)
+            .filter(|x| x.is_finite())
+            .unwrap_or(d)
+    };
+    // A colour of three or more numbers (more are ignored); malformed: the default.
+    let rgb = |v: &Value, k: &str, d: [f32; 3], srgb: bool| -> [f32; 3] {
+        floats::<3>(v.get(k)).map_or(d, |c| {
+            c.map(|x| {
+                if srgb {
+                    srgb_to_linear(x.clamp(0.0, 1.0))
+                } else {
+                    x.max(0.0)
+                }
+            })
+        })
+    };
+    if let Some(e) = m
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("VRMC_materials_mtoon"))
+    {
+        let d = Toon::default();
+        let toon = Toon {
+            shade_color: rgb(e, "shadeColorFactor", d.shade_color, false),
+            shade_tex: None,
+            shading_shift: num(e, "shadingShiftFactor", d.shading_shift).clamp(-1.0, 1.0),
+            shading_toony: num(e, "shadingToonyFactor", d.shading_toony).clamp(0.0, 1.0),
+            gi_equalization: num(e, "giEqualizationFactor", d.gi_equalization).clamp(0.0, 1.0),
+            rim_color: rgb(e, "parametricRimColorFactor", d.rim_color, false),
+            rim_fresnel_power: num(e, "parametricRimFresnelPowerFactor", d.rim_fresnel_power)
+                .clamp(0.0, 100.0),
+            rim_lift: num(e, "parametricRimLiftFactor", d.rim_lift).clamp(-1.0, 1.0),
+        };
+        let tex = e
+            .get("shadeMultiplyTexture")
+            .and_then(|t| serde_json::from_value::<gltf::TextureInfo>(t.clone()).ok());
+        return Shader::Toon(toon, tex);
+    }
+    let name = m.name.as_deref().unwrap_or("");
+    let Some((_, p)) = v0_materials
+        .iter()
+        .find(|(n, _)| !name.is_empty() && n == name)
+    else {
+        return Shader::None;
+    };
+    let shader = p.get("shader").and_then(Value::as_str).unwrap_or("");
+    if !shader.starts_with("VRM/MToon") {
+        return Shader::Unlit;
+    }
+    // VRM 0.x MToon (Unity's colours are sRGB), converted as UniVRM's migration to 1.0 does:
+    // 0.x lights from `_ShadeShift` to `lerp(1, _ShadeShift, _ShadeToony)`; 1.0's toony factor
+    // is that range's margin and its shift the range's centre, negated.
+    let null = Value::Null;
+    let (fp, vp, tp) = (
+        p.get("floatProperties").unwrap_or(&null),
+        p.get("vectorProperties").unwrap_or(&null),
+        p.get("textureProperties").unwrap_or(&null),
+    );
+    let toony0 = num(fp, "_ShadeToony", 0.9).clamp(0.0, 1.0);
+    let shift0 = num(fp, "_ShadeShift", 0.0).clamp(-1.0, 1.0);
+    let (lo, hi) = (shift0, 1.0 + (shift0 - 1.0) * toony0);
+    let toon = Toon {
+        shade_color: rgb(vp, "_ShadeColor", [0.97, 0.81, 0.86], true),
+        shade_tex: None,
+        shading_shift: (-(lo + hi) * 0.5).clamp(-1.0, 1.0),
+        shading_toony: ((2.0 - (hi - lo)) * 0.5).clamp(0.0, 1.0),
+        gi_equalization: (1.0 - num(fp, "_IndirectLightIntensity", 0.1)).clamp(0.0, 1.0),
+        rim_color: rgb(vp, "_RimColor", [0.0; 3], true),
+        rim_fresnel_power: num(fp, "_RimFresnelPower", 1.0).clamp(0.0, 100.0),
+        rim_lift: num(fp, "_RimLift", 0.0).clamp(-1.0, 1.0),
+    };
+    // No shade texture: UniVRM's migration multiplies the shade by the main texture.
+    let tex = ["_ShadeTexture", "_MainTex"]
+        .iter()
+        .find_map(|k| tp.get(*k).and_then(Value::as_u64))
+        .map(|i| gltf::TextureInfo {
+            index: i as usize,
+            ..Default::default()
+        });
+    Shader::Toon(toon, tex)
 }

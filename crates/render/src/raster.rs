@@ -119,11 +119,13 @@ pub(crate) fn toon_light(l: &Lights, t: &ToonInfo, lit: V3, shade: V3, n: V3) ->
     let r = ((dot(n, l.key_dir) - t.lo) * t.inv_width).clamp(0.0, 1.0);
     let h = 0.5 + 0.5 * n[1];
     let g = TOON_GI * 2.0 * (t.gi_eq * 0.5 + (1.0 - t.gi_eq) * h);
-    let rim = match t.rim {
-        Some(_) => fast_exp2(t.rim_pow * fast_log2((1.0 - n[2] + t.rim_lift).clamp(0.0, 1.0))),
-        None => 0.0,
+    let (rc, rim) = match t.rim {
+        Some(rc) => (
+            rc,
+            fast_exp2(t.rim_pow * fast_log2((1.0 - n[2] + t.rim_lift).clamp(0.0, 1.0))),
+        ),
+        None => ([0.0; 3], 0.0),
     };
-    let rc = t.rim.unwrap_or([0.0; 3]);
     std::array::from_fn(|k| {
         (shade[k] + (lit[k] - shade[k]) * r) * (1.0 - TOON_GI) + lit[k] * g + rc[k] * rim
     })
