@@ -110,8 +110,10 @@ pub(crate) fn build_materials(
     // 1. which (glTF texture, sRGB) pairs are used
     let mut wanted: Vec<(usize, bool)> = Vec::new();
     for (m, shader) in root.materials.iter().zip(&shaders) {
-        if let vrm::Shader::Toon(_, Some(t)) = shader {
-            wanted.push((t.index, true));
+        if let vrm::Shader::Toon(toon) = shader {
+            let t = &toon.1;
+            wanted.extend(t.shade.as_ref().map(|t| (t.index, true)));
+            wanted.extend(t.uv_mask.as_ref().map(|t| (t.index, false)));
         }
         if let Some(t) = m
             .pbr_metallic_roughness
@@ -393,9 +395,11 @@ pub(crate) fn build_materials(
         };
         out.double_sided = m.double_sided;
         match &shaders[mi] {
-            vrm::Shader::Toon(toon, shade_tex) => {
+            vrm::Shader::Toon(b) => {
+                let (toon, t) = &**b;
                 out.toon = Some(Toon {
-                    shade_tex: shade_tex.as_ref().and_then(|t| tex_ref(t, true, notes)),
+                    shade_tex: t.shade.as_ref().and_then(|t| tex_ref(t, true, notes)),
+                    uv_mask_tex: t.uv_mask.as_ref().and_then(|t| tex_ref(t, false, notes)),
                     ..toon.clone()
                 });
             }

@@ -394,8 +394,17 @@ pub(crate) enum Shader {
     None,
     /// VRM 0.x `VRM/Unlit*`.
     Unlit,
-    /// MToon, with its shade texture (drawn with `KHR_texture_transform` if it has one).
-    Toon(Toon, Option<gltf::TextureInfo>),
+    /// MToon, with its textures (drawn with `KHR_texture_transform` if they have one).
+    Toon(Box<(Toon, ToonTextures)>),
+}
+
+/// The glTF textures an MToon material names besides the core glTF ones.
+#[derive(Default)]
+pub(crate) struct ToonTextures {
+    /// `shadeMultiplyTexture` (sRGB).
+    pub shade: Option<gltf::TextureInfo>,
+    /// `uvAnimationMaskTexture` (linear).
+    pub uv_mask: Option<gltf::TextureInfo>,
 }
 
 /// The shader of material `m`: VRM 1.0's `VRMC_materials_mtoon` (which takes the place of the
@@ -421,6 +430,8 @@ pub(crate) fn material_shader(m: &gltf::Material, v0_materials: &[(String, Value
             })
         })
     };
+    // UV animation speeds: finite, at most 1000 (UV units or radians) per second.
+    let speed = |v: &Value, k: &str| num(v, k, 0.0).clamp(-1000.0, 1000.0);
     if let Some(e) = m
         .extensions
         .as_ref()
@@ -437,11 +448,24 @@ pub(crate) fn material_shader(m: &gltf::Material, v0_materials: &[(String, Value
             rim_fresnel_power: num(e, "parametricRimFresnelPowerFactor", d.rim_fresnel_power)
                 .clamp(0.0, 100.0),
             rim_lift: num(e, "parametricRimLiftFactor", d.rim_lift).clamp(-1.0, 1.0),
+            uv_scroll: [
+                speed(e, "uvAnimationScrollXSpeedFactor"),
+                speed(e, "uvAnimationScrollYSpeedFactor"),
+            ],
+            uv_rotation: speed(e, "uvAnimationRotationSpeedFactor"),
+            uv_mask_tex: None,
         };
-        let tex = e
-            .get("shadeMultiplyTexture")
-            .and_then(|t| serde_json::from_value::<gltf::TextureInfo>(t.clone()).ok());
-        return Shader::Toon(toon, tex);
+        let tex = |k: &str| {
+            e.get(k)
+                .and_then(|t| serde_json::from_value::<gltf::TextureInfo>(t.clone()).ok())
+        };
+        return Shader::Toon(Box::new((
+            toon,
+            ToonTextures {
+                shade: tex("shadeMultiplyTexture"),
+                uv_mask: tex("uvAnimationMaskTexture"),
+            },
+        )));
     }
     let name = m.name.as_deref().unwrap_or("");
     let Some((_, p)) = v0_materials
@@ -475,14 +499,25 @@ pub(crate) fn material_shader(m: &gltf::Material, v0_materials: &[(String, Value
         rim_color: rgb(vp, "_RimColor", [0.0; 3], true),
         rim_fresnel_power: num(fp, "_RimFresnelPower", 1.0).clamp(0.0, 100.0),
         rim_lift: num(fp, "_RimLift", 0.0).clamp(-1.0, 1.0),
+        // Unity's V grows upwards: 0.x's Y scroll is negated (as UniVRM's migration does).
+        uv_scroll: [speed(fp, "_UvAnimScrollX"), -speed(fp, "_UvAnimScrollY")],
+        uv_rotation: speed(fp, "_UvAnimRotation"),
+        uv_mask_tex: None,
     };
-    // No shade texture: UniVRM's migration multiplies the shade by the main texture.
-    let tex = ["_ShadeTexture", "_MainTex"]
-        .iter()
-        .find_map(|k| tp.get(*k).and_then(Value::as_u64))
-        .map(|i| gltf::TextureInfo {
-            index: i as usize,
-            ..Default::default()
-        });
-    Shader::Toon(toon, tex)
+    let tex = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| tp.get(*k).and_then(Value::as_u64))
+            .map(|i| gltf::TextureInfo {
+                index: i as usize,
+                ..Default::default()
+            })
+    };
+    Shader::Toon(Box::new((
+        toon,
+        ToonTextures {
+            // No shade texture: UniVRM's migration multiplies the shade by the main texture.
+            shade: tex(&["_ShadeTexture", "_MainTex"]),
+            uv_mask: tex(&["_UvAnimMaskTexture"]),
+        },
+    )))
 }

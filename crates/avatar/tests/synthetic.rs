@@ -633,7 +633,9 @@ fn mtoon_materials_are_toon_shaded_in_both_vrm_versions() {
                 "shadeMultiplyTexture": {"index": 1}, "shadingShiftFactor": -0.2,
                 "shadingToonyFactor": 0.8, "giEqualizationFactor": 0.5,
                 "parametricRimColorFactor": [0.1, 0.2, 0.3],
-                "parametricRimFresnelPowerFactor": 3.0, "parametricRimLiftFactor": 0.1}}},
+                "parametricRimFresnelPowerFactor": 3.0, "parametricRimLiftFactor": 0.1,
+                "uvAnimationScrollXSpeedFactor": 0.5, "uvAnimationScrollYSpeedFactor": -0.25,
+                "uvAnimationRotationSpeedFactor": 1e9, "uvAnimationMaskTexture": {"index": 0}}}},
             {"name": "plain", "extensions": {"VRMC_materials_mtoon": {"specVersion": "1.0"}}}
         ],
         "meshes": [{"primitives": prims.clone()}],
@@ -654,6 +656,16 @@ fn mtoon_materials_are_toon_shaded_in_both_vrm_versions() {
     let st = t.shade_tex.expect("shade texture");
     let tex = &a.textures[st.texture as usize];
     assert_eq!(tex.texel(0, 0, 0), [200, 100, 50, 255]);
+    // UV animation: speeds as given (an absurd one clamped), the mask read as linear data (a
+    // texture of its own beside the same image read as sRGB colour).
+    assert_eq!((t.uv_scroll, t.uv_rotation), ([0.5, -0.25], 1000.0));
+    let mask = t.uv_mask_tex.expect("mask texture");
+    let base = m.base_color_tex.expect("base texture");
+    assert_ne!(mask.texture, base.texture, "mask and colour share a decode");
+    assert_eq!(
+        a.textures[mask.texture as usize].texel(0, 0, 0),
+        [200, 100, 50, 255]
+    );
     // The schema's defaults.
     let p = a.materials[1].toon.as_ref().expect("toon");
     assert_eq!(*p, facecast_core::model::Toon::default());
@@ -679,9 +691,10 @@ fn mtoon_materials_are_toon_shaded_in_both_vrm_versions() {
             "materialProperties": [
                 {"name": "Body", "shader": "VRM/MToon",
                  "floatProperties": {"_ShadeToony": 0.9, "_ShadeShift": 0.0, "_IndirectLightIntensity": 0.25,
-                    "_RimFresnelPower": 2.0, "_RimLift": 0.05},
+                    "_RimFresnelPower": 2.0, "_RimLift": 0.05, "_UvAnimScrollX": 0.5,
+                    "_UvAnimScrollY": 0.25, "_UvAnimRotation": 0.1},
                  "vectorProperties": {"_ShadeColor": [0.5, 0.5, 1.0, 1.0], "_RimColor": [1.0, 0.0, 0.0, 1.0]},
-                 "textureProperties": {"_MainTex": 0}},
+                 "textureProperties": {"_MainTex": 0, "_UvAnimMaskTexture": 0}},
                 {"name": "Eyes", "shader": "VRM/UnlitTexture"}
             ]
         }}
@@ -702,6 +715,13 @@ fn mtoon_materials_are_toon_shaded_in_both_vrm_versions() {
         t.shade_tex.is_some(),
         "the main texture is the shade texture"
     );
+    // Unity's V grows upwards: 0.x's Y scroll is negated.
+    assert_eq!((t.uv_scroll, t.uv_rotation), ([0.5, -0.25], 0.1));
+    assert!(t.uv_mask_tex.is_some() && t.uv_animated());
+    assert!(!a.materials[1]
+        .toon
+        .as_ref()
+        .is_some_and(|t| t.uv_animated()));
     assert!(a.materials[1].unlit && a.materials[1].toon.is_none());
 }
 

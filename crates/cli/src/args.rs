@@ -196,6 +196,10 @@ pub struct SnapshotArgs {
     /// (0 draws every triangle).
     #[arg(long, value_name = "PX", default_value_t = facecast_render::DEFAULT_LOD_PX, value_parser = parse_lod)]
     pub lod: f32,
+    /// Seconds into a session the picture shows: moves textures with UV animation (VRM MToon
+    /// `uvAnimation*`); nothing else depends on it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0, value_parser = parse_time)]
+    pub time: f64,
     /// Output PNG.
     #[arg(short, long, value_name = "OUT.png")]
     pub output: PathBuf,
@@ -262,6 +266,13 @@ pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
 }
 
 /// `--lod PX`: a number of pixels from 0 to 4.
+fn parse_time(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0e7).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a time in seconds from 0 to 10000000")),
+    }
+}
+
 fn parse_lod(s: &str) -> Result<f32, String> {
     match s.parse::<f32>() {
         Ok(v) if (0.0..=4.0).contains(&v) => Ok(v),

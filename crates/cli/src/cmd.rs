@@ -6,8 +6,8 @@ use facecast_anim::{AnimConfig, Animator};
 use facecast_core::expr::{resolve_face, MaterialValues};
 use facecast_core::model::Avatar;
 use facecast_core::{
-    ArkitShape, AudioChunk, Emotion, FaceWeights, HeadPose, I420Frame, RgbaFrame, Viseme,
-    VisemeFrame,
+    ArkitShape, AudioChunk, Emotion, FaceWeights, HeadPose, I420Frame, MediaTime, RgbaFrame,
+    Viseme, VisemeFrame,
 };
 use facecast_render::{Background, RenderConfig, Renderer};
 use std::io::Write;
@@ -191,6 +191,7 @@ fn snapshot(a: args::SnapshotArgs) -> Result<()> {
     };
     let mut r = Renderer::new(avatar, cfg)?;
     r.set_material_values(&set.materials);
+    r.set_time(a.time);
     let mut frame = RgbaFrame::new(width, height);
     r.render_rgba(&set.channels, &pose, &mut frame);
     write_png(&a.output, &frame)
@@ -308,7 +309,9 @@ fn render(a: args::RenderArgs) -> Result<()> {
     );
     anim.push_visemes(&frames);
 
-    let mut renderer = Renderer::new(
+    // A session's renderer: VRM expressions (emotions, blink / mouth presets' material binds),
+    // jaw bones and animated textures as in live sessions.
+    let mut renderer = facecast_engine::FrameRenderer::for_avatar(
         avatar.clone(),
         RenderConfig {
             width,
@@ -330,15 +333,11 @@ fn render(a: args::RenderArgs) -> Result<()> {
     let n_frames = (duration * a.fps as f64).round().max(1.0) as u64;
     let bar = progress(n_frames);
     let (mut face, mut pose) = (FaceWeights::default(), HeadPose::default());
-    let mut channels = Vec::with_capacity(avatar.channels.len());
     let mut frame = I420Frame::new(width, height);
     for k in 0..n_frames {
         let t = k as f64 / a.fps as f64;
         anim.sample(t, &mut face, &mut pose);
-        avatar
-            .rig
-            .resolve(&face, avatar.channels.len(), &mut channels);
-        renderer.render_i420(&channels, &pose, &mut frame);
+        renderer.render(MediaTime::from_secs_f64(t), &face, &pose, &mut frame);
         writer.write_video(&frame)?;
         bar.inc(1);
     }

@@ -304,6 +304,46 @@ fn snapshot_applies_vrm_expression_rules_and_texture_binds() {
     assert!(msg.contains("its expressions: blink, happy"), "{msg}");
 }
 
+/// `snapshot --time`: the MToon UV animation sample's textures move with time (pixiv's sample:
+/// quads whose pictures scroll and turn), the same time draws the same picture, and a time that
+/// is not a number of seconds is refused, naming the value.
+#[test]
+fn snapshot_time_moves_mtoon_uv_animation() {
+    let model = shared("assets/models/vrm/VRMC_materials_mtoon_UV_Animation_Test.vrm");
+    let snap = |name: &str, time: &str| {
+        let out = tmp(name);
+        ok(exe()
+            .args(["snapshot", "--size", "256x256", "--time", time, "--avatar"])
+            .arg(&model)
+            .arg("-o")
+            .arg(&out));
+        image::open(&out).unwrap().to_rgba8().into_raw()
+    };
+    let (a, b, c) = (
+        snap("uv_t0.png", "0"),
+        snap("uv_t0b.png", "0.0"),
+        snap("uv_t1.png", "0.3"),
+    );
+    assert!(a == b, "the same time drew different pictures");
+    let moved = a
+        .chunks(4)
+        .zip(c.chunks(4))
+        .filter(|(p, q)| (0..3).any(|k| (p[k] as i32 - q[k] as i32).abs() > 64))
+        .count();
+    assert!(moved > 500, "0.3 s later only {moved} px changed");
+    eprintln!("uv animation: {moved} px changed after 0.3 s");
+    let o = run(exe()
+        .args(["snapshot", "--time=-1", "--avatar"])
+        .arg(&model)
+        .arg("-o")
+        .arg(tmp("uv_bad.png")));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("'-1' is not a time in seconds"),
+        "{err}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // lipsync
 

@@ -173,6 +173,32 @@ pub struct TexTransform {
     pub scale: [f32; 2],
 }
 
+impl TexTransform {
+    /// The transform as `[a, b, c, d, e, f]`: `u' = a·u + c·v + e`, `v' = b·u + d·v + f`
+    /// (offset · rotation · scale). The rotation turns UVs counter-clockwise with V down, as
+    /// the extension's example, the Khronos sample model and the main implementations do (the
+    /// GLSL listing in the extension's README has the sign of the sine flipped; KhronosGroup/glTF
+    /// issue 1563).
+    pub fn matrix(&self) -> [f32; 6] {
+        let (s, c) = self.rotation.sin_cos();
+        let [sx, sy] = self.scale;
+        [
+            c * sx,
+            -s * sx,
+            s * sy,
+            c * sy,
+            self.offset[0],
+            self.offset[1],
+        ]
+    }
+
+    /// Coordinates `uv` transformed (see [`TexTransform::matrix`]).
+    pub fn apply(&self, [u, v]: [f32; 2]) -> [f32; 2] {
+        let m = self.matrix();
+        [m[0] * u + m[2] * v + m[4], m[1] * u + m[3] * v + m[5]]
+    }
+}
+
 /// A material's reference to a texture.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct TexRef {
@@ -246,6 +272,21 @@ pub struct Toon {
     pub rim_fresnel_power: f32,
     /// `parametricRimLiftFactor`.
     pub rim_lift: f32,
+    /// UV animation's scroll speeds (`uvAnimationScrollXSpeedFactor` / `...Y...`): UV units per
+    /// second, in glTF's convention (V grows downwards).
+    pub uv_scroll: [f32; 2],
+    /// UV animation's rotation speed (`uvAnimationRotationSpeedFactor`): radians per second
+    /// around UV (0.5, 0.5), in `KHR_texture_transform`'s direction.
+    pub uv_rotation: f32,
+    /// `uvAnimationMaskTexture` (linear): its blue channel scales the UV animation's speeds.
+    pub uv_mask_tex: Option<TexRef>,
+}
+
+impl Toon {
+    /// Whether the material's textures move with time (MToon UV animation).
+    pub fn uv_animated(&self) -> bool {
+        self.uv_scroll != [0.0; 2] || self.uv_rotation != 0.0
+    }
 }
 
 impl Default for Toon {
@@ -259,6 +300,9 @@ impl Default for Toon {
             rim_color: [0.0; 3],
             rim_fresnel_power: 1.0,
             rim_lift: 0.0,
+            uv_scroll: [0.0; 2],
+            uv_rotation: 0.0,
+            uv_mask_tex: None,
         }
     }
 }

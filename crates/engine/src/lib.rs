@@ -288,33 +288,40 @@ pub struct FrameRenderer {
 
 impl FrameRenderer {
     fn new(cfg: &SessionConfig) -> Result<FrameRenderer, EngineError> {
-        let renderer = Renderer::new(cfg.avatar.clone(), cfg.render_config())?;
+        FrameRenderer::for_avatar(cfg.avatar.clone(), cfg.render_config())
+    }
+
+    /// A renderer of `avatar` outside a session (e.g. a file render): the same face-rig
+    /// resolve, VRM expressions and jaw bone as a session's frames.
+    pub fn for_avatar(
+        avatar: Arc<Avatar>,
+        render: RenderConfig,
+    ) -> Result<FrameRenderer, EngineError> {
+        let renderer = Renderer::new(avatar.clone(), render)?;
         let jaw_bone =
-            renderer.has_jaw_bone() && !cfg.avatar.rig.has_arkit(ArkitShape::JawOpen.index());
-        let rig = &cfg.avatar.rig;
+            renderer.has_jaw_bone() && !avatar.rig.has_arkit(ArkitShape::JawOpen.index());
+        let rig = &avatar.rig;
         let has_expr = rig.emotion_exprs.iter().any(Option::is_some) || !rig.expr_drives.is_empty();
+        let n = |k: usize| if has_expr { k } else { 0 };
         Ok(FrameRenderer {
             renderer,
             jaw_bone,
-            channels: Vec::with_capacity(cfg.avatar.channels.len()),
-            expr: vec![
-                0.0;
-                if has_expr {
-                    cfg.avatar.expressions.len()
-                } else {
-                    0
-                }
-            ],
-            materials: Vec::with_capacity(if has_expr {
-                cfg.avatar.materials.len()
-            } else {
-                0
-            }),
+            channels: Vec::with_capacity(avatar.channels.len()),
+            expr: vec![0.0; n(avatar.expressions.len())],
+            materials: Vec::with_capacity(n(avatar.materials.len())),
         })
     }
 
-    /// Render the face and pose (e.g. of an [`Output::Face`]) into `out` (the session's size).
-    pub fn render(&mut self, face: &FaceWeights, pose: &HeadPose, out: &mut I420Frame) {
+    /// Render the face and pose at `pts` (e.g. of an [`Output::Face`]) into `out` (the
+    /// session's size). `pts` moves the avatar's animated textures (VRM MToon UV animation).
+    pub fn render(
+        &mut self,
+        pts: MediaTime,
+        face: &FaceWeights,
+        pose: &HeadPose,
+        out: &mut I420Frame,
+    ) {
+        self.renderer.set_time(pts.as_secs_f64());
         let avatar = self.renderer.avatar();
         if self.expr.is_empty() {
             avatar
@@ -1168,7 +1175,7 @@ impl Session {
             .pool
             .pop()
             .unwrap_or_else(|| I420Frame::new(self.cfg.width, self.cfg.height));
-        renderer.render(&self.face, &self.pose, &mut frame);
+        renderer.render(pts, &self.face, &self.pose, &mut frame);
         Output::Video { pts, frame }
     }
 

@@ -951,7 +951,7 @@ fn a_detached_renderer_draws_the_frames_the_session_would_have() {
                     Some(Output::Face { pts: p, face, pose }),
                 ) => {
                     assert_eq!(pts, p);
-                    renderer.render(&face, &pose, &mut frame);
+                    renderer.render(p, &face, &pose, &mut frame);
                     assert_eq!(frame, want, "frame at {pts}");
                     assert_eq!(detached.last_face().0, &face);
                     if face.get(ArkitShape::JawOpen) > 0.05 {
@@ -1371,10 +1371,15 @@ fn emotion_drives_the_avatars_own_expression() {
             s.handle_timeout(t);
             while let Some(o) = s.poll_output() {
                 match o {
-                    Output::Face { mut face, pose, .. } => {
+                    Output::Face {
+                        pts,
+                        mut face,
+                        pose,
+                        ..
+                    } => {
                         face.set(ArkitShape::EyeBlinkLeft, 0.0);
                         face.set(ArkitShape::EyeBlinkRight, 0.0);
-                        r.render(&face, &pose, &mut out);
+                        r.render(pts, &face, &pose, &mut out);
                     }
                     Output::Audio { pcm, .. } => s.recycle_pcm(pcm),
                     _ => {}
@@ -1425,7 +1430,7 @@ fn canonical_blinks_drive_a_texture_blink_preset() {
         face.set(ArkitShape::EyeBlinkRight, blink);
         face.emotions[Emotion::Happy.index()] = happy;
         let mut out = I420Frame::new(128, 128);
-        r.render(&face, &HeadPose::default(), &mut out);
+        r.render(MediaTime::ZERO, &face, &HeadPose::default(), &mut out);
         out.y
     };
     let differ = |a: &[u8], b: &[u8]| {
@@ -1452,4 +1457,45 @@ fn canonical_blinks_drive_a_texture_blink_preset() {
     );
     assert_eq!(differ(&rest, &frame(&mut r, 0.0, 0.0)), 0, "back at rest");
     eprintln!("texture blink: {full} px closed, {part} px half");
+}
+
+/// A frame's pts moves the avatar's animated textures (VRM MToon UV animation; pixiv's sample
+/// of scrolling and turning pictures): the same face and pose at another time is another picture,
+/// at the same time the same picture, from a renderer made outside a session as from one inside.
+#[test]
+fn frame_pts_moves_mtoon_uv_animation() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/assets/models/vrm/VRMC_materials_mtoon_UV_Animation_Test.vrm"
+    );
+    let avatar = Arc::new(facecast_avatar::load(std::path::Path::new(path)).expect("load"));
+    let mut cfg = SessionConfig::new(avatar.clone());
+    (cfg.width, cfg.height) = (128, 128);
+    let mut r = FrameRenderer::new(&cfg).expect("renderer");
+    let mut outside =
+        FrameRenderer::for_avatar(avatar, cfg.render_config()).expect("renderer outside");
+    let face = FaceWeights::default();
+    let frame = |r: &mut FrameRenderer, ms: u64| {
+        let mut out = I420Frame::new(128, 128);
+        r.render(
+            MediaTime::from_millis(ms),
+            &face,
+            &HeadPose::default(),
+            &mut out,
+        );
+        out.y
+    };
+    let (a, b, c) = (frame(&mut r, 0), frame(&mut r, 300), frame(&mut r, 0));
+    assert!(a == c, "the same time drew different pictures");
+    let moved = a
+        .iter()
+        .zip(&b)
+        .filter(|(x, y)| (**x as i32 - **y as i32).abs() > 40)
+        .count();
+    assert!(moved > 200, "300 ms later only {moved} px changed");
+    assert!(
+        frame(&mut outside, 300) == b,
+        "a renderer outside a session drew another picture"
+    );
+    eprintln!("uv animation: {moved} of {} px changed in 300 ms", a.len());
 }

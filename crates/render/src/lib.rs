@@ -322,6 +322,8 @@ pub struct Renderer {
     cam: camera::Camera,
     rast: raster::Raster,
     jaw_open: f32,
+    /// Seconds since the session started (MToon UV animation).
+    time: f64,
 }
 
 /// Default level-of-detail error in pixels ([`Renderer::set_lod`]).
@@ -354,6 +356,7 @@ impl Renderer {
             cam,
             rast,
             jaw_open: 0.0,
+            time: 0.0,
         };
         r.build_lod();
         Ok(r)
@@ -505,6 +508,18 @@ impl Renderer {
         }
     }
 
+    /// Set the time the next frame shows, in seconds from the start of the session (not
+    /// finite: 0). It moves the textures of VRM MToon materials with UV animation; nothing else
+    /// depends on it. Starts at 0.
+    pub fn set_time(&mut self, seconds: f64) {
+        self.time = if seconds.is_finite() { seconds } else { 0.0 };
+    }
+
+    /// Whether [`Renderer::set_time`] moves anything on this avatar (MToon UV animation).
+    pub fn has_uv_animation(&self) -> bool {
+        !self.geo.uv_anims.is_empty()
+    }
+
     /// Whether [`Renderer::set_jaw_open`] moves anything on this avatar.
     pub fn has_jaw_bone(&self) -> bool {
         self.avatar
@@ -518,6 +533,12 @@ impl Renderer {
         let pose_changed = self.scene.update(av, pose, self.jaw_open, false);
         let t = stages::now();
         let morph_changed = self.morph.update(av, channels);
+        if self.geo.animate_uvs(self.time) {
+            for a in &self.geo.uv_anims {
+                self.rast.touch_draw(a.draw as usize);
+            }
+            self.geo.valid = false;
+        }
         if pose_changed || morph_changed || !self.geo.valid {
             self.geo
                 .vertex_stage(av, &self.scene, &self.morph, &self.cam);

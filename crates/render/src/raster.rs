@@ -645,6 +645,10 @@ pub struct Raster {
     rgba: Vec<u8>,
     /// Per triangle (indexed like `tris`): hash of its vertices, material and facing.
     thash: Vec<u64>,
+    /// Per material (indexed like `mats`): how many times its values or its draws' texture
+    /// coordinates changed. Part of its triangles' hashes, so a change redraws exactly the
+    /// tiles that show the material.
+    mat_epoch: Vec<u32>,
     /// Per triangle: its vertex indices (shading reads vertices only for attributes the
     /// triangle record holds no plane for).
     tv: Vec<[u32; 3]>,
@@ -718,18 +722,7 @@ fn tex_info(av: &Avatar, r: &Option<TexRef>, uv: ([f32; 2], [f32; 2])) -> Option
         }
         Some(x)
     };
-    let xf = transform.map(|x| {
-        let (s, c) = x.rotation.sin_cos();
-        // KHR_texture_transform: T * R * S, R = [[c, -s], [s, c]] in (column) glTF form.
-        [
-            c * x.scale[0],
-            s * x.scale[0],
-            -s * x.scale[1],
-            c * x.scale[1],
-            x.offset[0],
-            x.offset[1],
-        ]
-    });
+    let xf = transform.map(|x| x.matrix());
     let det = xf.map(|m| (m[0] * m[3] - m[2] * m[1]).abs()).unwrap_or(1.0);
     Some(TexInfo {
         tex: r.texture,
@@ -1203,8 +1196,8 @@ impl ShadeCtx<'_> {
 impl Raster {
     /// Give each draw's material the values in `values` (indexed by avatar material; missing
     /// entries are the material's own). Rebuilds the shading constants of the draws whose values
-    /// changed and forgets every cached tile; returns whether anything changed (the caller then
-    /// sets the triangles up again: texture transforms live in their records).
+    /// changed and gives their triangles new hashes ([`Raster::touch_draw`]); returns whether
+    /// anything changed (the caller then sets the triangles up again).
     pub fn set_material_values(
         &mut self,
         av: &Avatar,
@@ -1228,6 +1221,7 @@ impl Raster {
                 continue;
             }
             self.mat_vals[d] = want;
+            self.touch_draw(d);
             self.mats[self.draw_mat[d] as usize] = mat_info_with(
                 av,
                 m,
@@ -1236,11 +1230,26 @@ impl Raster {
             );
             changed = true;
         }
-        if changed {
-            self.tile_sig.fill(None);
-            self.yuv_sig.fill(None);
-        }
         changed
+    }
+
+    /// Draw `d`'s material changed (values, or its vertices' texture coordinates): its triangles
+    /// get new hashes, so the tiles that show it are drawn again.
+    pub fn touch_draw(&mut self, d: usize) {
+        if let Some(e) = self
+            .draw_mat
+            .get(d)
+            .and_then(|&m| self.mat_epoch.get_mut(m as usize))
+        {
+            *e = e.wrapping_add(1);
+        }
+    }
+
+    /// The material and facing part of a triangle's hash.
+    #[inline(always)]
+    pub(crate) fn facing_key(&self, mat: u32, front: bool) -> u64 {
+        let epoch = self.mat_epoch.get(mat as usize).copied().unwrap_or(0);
+        (epoch as u64) << 33 | (mat as u64) << 1 | front as u64
     }
 
     pub fn new(av: &Avatar, cfg: &RenderConfig, geo: &Geometry) -> Raster {
@@ -1307,6 +1316,7 @@ impl Raster {
             tiles_y,
             mats,
             mat_vals: vec![None; draw_mat.len()],
+            mat_epoch: vec![0; draw_mat.len()],
             draw_mat,
             // Clipping adds a few triangles near the guard band; the Vec grows once if ever needed.
             tris: Vec::with_capacity(tri_total + tri_total / 32 + 64),
@@ -1727,7 +1737,7 @@ impl Raster {
         h.z0 = iw[0];
         h.zmax = iw[0].max(iw[1]).max(iw[2]);
         self.tv.push(vi);
-        let facing = (mat as u64) << 1 | front as u64;
+        let facing = self.facing_key(mat, front);
         self.thash
             .push(mix(mix(mix(pv[0].hash, pv[1].hash), pv[2].hash), facing));
         if blend {

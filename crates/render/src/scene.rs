@@ -508,6 +508,63 @@ pub struct Geometry {
     pub base_len: usize,
     pub valid: bool,
     skin_view: Vec<Vec<Mat4>>,
+    /// Draws whose material's textures move with time (MToon UV animation).
+    pub uv_anims: Vec<UvAnim>,
+    /// The time (seconds) `attrs` show the UV animations at.
+    uv_time: f64,
+}
+
+/// One draw's MToon UV animation (`VRMC_materials_mtoon`): every texture of the material moves,
+/// so it is applied to the draw's vertex coordinates (both sets), before the textures' own
+/// `KHR_texture_transform`s (which the shading applies), as the extension orders them. A mask
+/// texture is read at the vertices (the speeds are interpolated across each triangle).
+pub struct UvAnim {
+    /// Index into [`Geometry::draws`].
+    pub draw: u32,
+    scroll: [f32; 2],
+    rotation: f32,
+    /// Per vertex of the draw: the loaded coordinates (`uv0`, `uv1`).
+    rest: Vec<[[f32; 2]; 2]>,
+    /// Per vertex: the mask's speed factor (empty: 1 everywhere).
+    mask: Vec<f32>,
+}
+
+impl UvAnim {
+    fn new(av: &Avatar, draw: u32, d: &Draw, attrs: &[VAttr]) -> Option<UvAnim> {
+        let p = &av.meshes[d.mesh as usize].primitives[d.prim as usize];
+        let toon = av.materials.get(p.material? as usize)?.toon.as_ref()?;
+        if !toon.uv_animated() {
+            return None;
+        }
+        let vb = d.vbase as usize;
+        let rest: Vec<[[f32; 2]; 2]> = attrs[vb..vb + p.positions.len()]
+            .iter()
+            .map(|a| [a.uv0, a.uv1])
+            .collect();
+        let mask = match toon
+            .uv_mask_tex
+            .as_ref()
+            .and_then(|r| Some((r, av.textures.get(r.texture as usize)?)))
+            .filter(|(_, t)| crate::texture::texture_ok(t))
+        {
+            Some((r, t)) => rest
+                .iter()
+                .map(|uv| {
+                    let uv = uv[(r.texcoord == 1) as usize];
+                    let [u, v] = r.transform.map_or(uv, |x| x.apply(uv));
+                    crate::texture::sample(t, 0, u, v)[2] / 255.0
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        Some(UvAnim {
+            draw,
+            scroll: toon.uv_scroll,
+            rotation: toon.uv_rotation,
+            rest,
+            mask,
+        })
+    }
 }
 
 impl Geometry {
@@ -564,6 +621,11 @@ impl Geometry {
         attrs.reserve(base_len / 8 + 64);
         let mut verts = Vec::with_capacity(base_len + base_len / 8 + 64);
         verts.resize(base_len, VOut::default());
+        let uv_anims = draws
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| UvAnim::new(av, i as u32, d, &attrs))
+            .collect();
         Geometry {
             draws,
             verts,
@@ -575,7 +637,55 @@ impl Geometry {
                 .iter()
                 .map(|s| vec![IDENTITY; s.joints.len()])
                 .collect(),
+            uv_anims,
+            uv_time: 0.0,
         }
+    }
+
+    /// Move the UV-animated draws' texture coordinates to time `t` (seconds; not finite: 0).
+    /// Returns whether anything moved: the triangles must then be set up again.
+    pub fn animate_uvs(&mut self, t: f64) -> bool {
+        let t = if t.is_finite() { t } else { 0.0 };
+        if self.uv_anims.is_empty() || t == self.uv_time {
+            return false;
+        }
+        self.uv_time = t;
+        for a in &self.uv_anims {
+            let vb = self.draws[a.draw as usize].vbase as usize;
+            // Scroll in f64, less a whole number of periods common to the draw (even: also the
+            // period of mirrored repeat), so long sessions keep f32 precision and vertices of
+            // one triangle never wrap apart.
+            let low = a.mask.iter().copied().fold(f32::INFINITY, f32::min);
+            let low = if a.mask.is_empty() { 1.0 } else { low as f64 };
+            let wrap = a.scroll.map(|s| 2.0 * (s as f64 * t * low / 2.0).floor());
+            let mut rot = (0.0f32, 1.0f32);
+            let mut last = f32::NAN;
+            for (i, (at, rest)) in self.attrs[vb..vb + a.rest.len()]
+                .iter_mut()
+                .zip(&a.rest)
+                .enumerate()
+            {
+                let m = a.mask.get(i).copied().unwrap_or(1.0);
+                if m != last {
+                    let ang = (a.rotation as f64 * m as f64 * t).rem_euclid(std::f64::consts::TAU);
+                    let (s, c) = ang.sin_cos();
+                    rot = (s as f32, c as f32);
+                    last = m;
+                }
+                let off: [f32; 2] =
+                    std::array::from_fn(|k| (a.scroll[k] as f64 * m as f64 * t - wrap[k]) as f32);
+                let (s, c) = rot;
+                // Counter-clockwise with V down, as `KHR_texture_transform` (the picture turns
+                // clockwise on the surface).
+                let mv = |[u, v]: [f32; 2]| {
+                    let (x, y) = (u - 0.5, v - 0.5);
+                    [c * x + s * y + 0.5 + off[0], -s * x + c * y + 0.5 + off[1]]
+                };
+                at.uv0 = mv(rest[0]);
+                at.uv1 = mv(rest[1]);
+            }
+        }
+        true
     }
 
     fn source<'a>(

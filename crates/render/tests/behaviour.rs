@@ -714,3 +714,252 @@ fn toon_shade_texture_shared_or_separate_draws_the_same() {
         );
     }
 }
+
+/// A picture made of 4×4 distinctly coloured cells on a quad facing the camera (left, in two
+/// halves of separate vertices; `uv1` is 0.25 on the left half and 0.75 on the right), next to a
+/// static red box (right). The quad's MToon material has `toon`'s UV animation; texture 1, when
+/// used as the mask, is blue (255) on its right column only.
+fn uv_anim_scene(toon: facecast_core::model::Toon) -> Arc<Avatar> {
+    use facecast_core::model::{Mesh, TexRef};
+    let cell = |x: u32, y: u32| [(40 + 60 * x) as u8, (40 + 60 * y) as u8, 220, 255];
+    let half = |x0: f32, u1: f32| {
+        let x1 = x0 + 0.5;
+        let (ua, ub) = (x0 + 0.9, x1 + 0.9);
+        Primitive {
+            positions: vec![[x0, -0.5, 0.], [x1, -0.5, 0.], [x1, 0.5, 0.], [x0, 0.5, 0.]],
+            normals: vec![[0., 0., 1.]; 4],
+            uv0: vec![[ua, 1.], [ub, 1.], [ub, 0.], [ua, 0.]],
+            uv1: vec![[u1, 0.5]; 4],
+            indices: vec![0, 1, 2, 0, 2, 3],
+            material: Some(0),
+            ..Default::default()
+        }
+    };
+    let mut quad = material([1.0; 4]);
+    quad.base_color_tex = Some(TexRef {
+        texture: 0,
+        texcoord: 0,
+        transform: None,
+    });
+    quad.toon = Some(toon);
+    let mut nodes = vec![node("quad", Some(0)), node("box", Some(1))];
+    nodes[1].translation = [0.75, 0.0, 0.0];
+    Arc::new(Avatar {
+        name: "uv-anim".into(),
+        nodes,
+        meshes: vec![
+            Mesh {
+                primitives: vec![half(-0.9, 0.25), half(-0.4, 0.75)],
+                ..Default::default()
+            },
+            Mesh {
+                primitives: vec![box_prim([-0.2; 3], [0.2; 3], Some(1))],
+                ..Default::default()
+            },
+        ],
+        materials: vec![quad, material([0.5, 0.04, 0.04, 1.0])],
+        textures: vec![
+            cells_texture("cells", 64, 4, cell),
+            cells_texture("mask", 2, 2, |x, _| [0, 0, 255 * x as u8, 255]),
+        ],
+        ..Default::default()
+    })
+}
+
+/// Which of the 16 cells (x + 4·y) each cell of the rest picture shows after the change, read
+/// at the centre of each cell of the rest picture (found by colour).
+fn cells_shown(rest: &RgbaFrame, now: &RgbaFrame) -> Vec<Option<u32>> {
+    let colour = |k: u32| [(40 + 60 * (k % 4)) as i32, (40 + 60 * (k / 4)) as i32];
+    let nearest = |p: &[u8]| -> Option<u32> {
+        let (k, d) = (0..16)
+            .map(|k| {
+                let c = colour(k);
+                (k, (p[0] as i32 - c[0]).abs() + (p[1] as i32 - c[1]).abs())
+            })
+            .min_by_key(|&(_, d)| d)?;
+        (d < 24 && (p[2] as i32 - 220).abs() < 30).then_some(k)
+    };
+    let (w, n) = (rest.width as usize, rest.data.len() / 4);
+    let mut sum = [(0usize, 0usize, 0usize); 16];
+    for i in 0..n {
+        if let Some(k) = nearest(&rest.data[i * 4..i * 4 + 3]) {
+            let s = &mut sum[k as usize];
+            *s = (s.0 + i % w, s.1 + i / w, s.2 + 1);
+        }
+    }
+    sum.iter()
+        .map(|&(x, y, c)| {
+            assert!(c > 20, "a cell shows at {c} px in the rest picture");
+            let i = (y / c) * w + x / c;
+            nearest(&now.data[i * 4..i * 4 + 3])
+        })
+        .collect()
+}
+
+/// MToon UV animation (`uvAnimation*`): the picture scrolls and turns with time as the
+/// extension's sample model shows (scroll X: it moves left; rotation: clockwise), a mask stops
+/// it where the mask is 0, it repeats exactly after whole periods, and a renderer that reuses
+/// tiles draws what a fresh one draws at that time, while tiles without the animated material
+/// stay reused.
+#[test]
+fn mtoon_uv_animation_scrolls_and_turns_the_textures_with_time() {
+    use facecast_core::model::{TexRef, Toon};
+    let cam = CameraOverride {
+        eye: [0.0, 0.0, 2.5],
+        target: [0.0, 0.0, 0.0],
+        fov_y_deg: 40.0,
+    };
+    let draw = |av: &Arc<Avatar>, t: f64, simd: bool| {
+        let mut r = Renderer::new(
+            av.clone(),
+            RenderConfig {
+                camera: Some(cam),
+                ..cfg(192, 112)
+            },
+        )
+        .unwrap();
+        r.set_simd(simd);
+        r.set_time(t);
+        let mut f = RgbaFrame::default();
+        r.render_rgba(&[], &HeadPose::default(), &mut f);
+        f
+    };
+    let toon = |scroll: [f32; 2], rotation: f32, mask: bool| Toon {
+        uv_scroll: scroll,
+        uv_rotation: rotation,
+        uv_mask_tex: mask.then_some(TexRef {
+            texture: 1,
+            texcoord: 1,
+            transform: None,
+        }),
+        ..Default::default()
+    };
+    let quarter = std::f32::consts::FRAC_PI_2;
+    for simd in [true, false] {
+        let still = uv_anim_scene(toon([0.0; 2], 0.0, false));
+        let rest = draw(&still, 0.0, simd);
+        assert_eq!(
+            cells_shown(&rest, &draw(&still, 3.0, simd)),
+            (0..16).map(Some).collect::<Vec<_>>(),
+            "without speeds nothing moves"
+        );
+        // Scroll X 0.25/s for 1 s: each place shows the cell to its right.
+        let scroll = uv_anim_scene(toon([0.25, 0.0], 0.0, false));
+        let want: Vec<_> = (0..16u32)
+            .map(|k| Some((k % 4 + 1) % 4 + k / 4 * 4))
+            .collect();
+        assert_eq!(
+            cells_shown(&rest, &draw(&scroll, 1.0, simd)),
+            want,
+            "scroll X"
+        );
+        // Scroll Y 0.25/s: each place shows the cell below it (the picture moves up).
+        let up = uv_anim_scene(toon([0.0, 0.25], 0.0, false));
+        let want: Vec<_> = (0..16u32)
+            .map(|k| Some(k % 4 + (k / 4 + 1) % 4 * 4))
+            .collect();
+        assert_eq!(cells_shown(&rest, &draw(&up, 1.0, simd)), want, "scroll Y");
+        // A quarter turn: the picture turns clockwise, so the top-left cell goes top right and
+        // the place of cell (x, y) shows cell (y, 3 - x).
+        let turn = uv_anim_scene(toon([0.0; 2], quarter, false));
+        let want: Vec<_> = (0..16u32).map(|k| Some(k / 4 + (3 - k % 4) * 4)).collect();
+        assert_eq!(
+            cells_shown(&rest, &draw(&turn, 1.0, simd)),
+            want,
+            "rotation"
+        );
+        // The mask holds the left half still.
+        let masked = uv_anim_scene(toon([0.25, 0.0], 0.0, true));
+        let want: Vec<_> = (0..16u32)
+            .map(|k| {
+                Some(if k % 4 < 2 {
+                    k
+                } else {
+                    (k % 4 + 1) % 4 + k / 4 * 4
+                })
+            })
+            .collect();
+        assert_eq!(cells_shown(&rest, &draw(&masked, 1.0, simd)), want, "mask");
+        // Whole periods later (an hour in), the rest picture again (the rotation speed, π/2 in
+        // f32, is 1e-8 off: 2e-4 rad after the hour).
+        let both = uv_anim_scene(toon([0.25, -0.5], quarter, false));
+        let later = draw(&both, 4000.0, simd);
+        let diff = mean_diff(&later, &rest);
+        assert!(
+            diff < 0.2,
+            "after whole periods the picture differs from the rest picture by {diff:.3} on average"
+        );
+        // A live renderer (tile reuse) equals a fresh one at each time; the box's tiles are
+        // reused.
+        let mut live = Renderer::new(
+            both.clone(),
+            RenderConfig {
+                camera: Some(cam),
+                ..cfg(192, 112)
+            },
+        )
+        .unwrap();
+        live.set_simd(simd);
+        let mut f = RgbaFrame::default();
+        for t in [0.0, 0.0, 0.3, 0.7, 0.7, 1.9] {
+            live.set_time(t);
+            live.render_rgba(&[], &HeadPose::default(), &mut f);
+            assert!(
+                f.data == draw(&both, t, simd).data,
+                "simd {simd}: live at {t} s"
+            );
+        }
+        let (reused, geo) = live.reused_tiles();
+        assert!(
+            reused > 0 && reused < geo,
+            "simd {simd}: {reused} of {geo} tiles reused"
+        );
+        eprintln!("simd {simd}: after a time step {reused} of {geo} tiles with geometry reused");
+    }
+}
+
+/// `KHR_texture_transform` as the extension's example (and Khronos' sample model, three.js,
+/// Babylon.js, Blender) reads it: offset (0, 1), rotation π/2, scale 0.5 shows the lower left
+/// quadrant of the image turned 90° clockwise (the place of cell (x, y) shows cell
+/// (y / 2, 3 - x / 2)), not the mirror image the GLSL listing's sign would give.
+#[test]
+fn texture_transform_rotation_turns_the_picture_clockwise() {
+    use facecast_core::model::{TexTransform, Toon};
+    let cam = CameraOverride {
+        eye: [0.0, 0.0, 2.5],
+        target: [0.0, 0.0, 0.0],
+        fov_y_deg: 40.0,
+    };
+    let draw = |av: Arc<Avatar>| {
+        let mut r = Renderer::new(
+            av,
+            RenderConfig {
+                camera: Some(cam),
+                ..cfg(192, 112)
+            },
+        )
+        .unwrap();
+        let mut f = RgbaFrame::default();
+        r.render_rgba(&[], &HeadPose::default(), &mut f);
+        f
+    };
+    let plain = uv_anim_scene(Toon::default());
+    let mut turned = Arc::try_unwrap(uv_anim_scene(Toon::default())).unwrap();
+    turned.materials[0]
+        .base_color_tex
+        .as_mut()
+        .unwrap()
+        .transform = Some(TexTransform {
+        offset: [0.0, 1.0],
+        rotation: std::f32::consts::FRAC_PI_2,
+        scale: [0.5, 0.5],
+    });
+    let want: Vec<_> = (0..16u32)
+        .map(|k| Some((k / 4) / 2 + (3 - (k % 4) / 2) * 4))
+        .collect();
+    assert_eq!(
+        cells_shown(&draw(plain), &draw(Arc::new(turned))),
+        want,
+        "rotated quadrant"
+    );
+}

@@ -161,7 +161,7 @@ impl VideoJob for LoadJob {
             return;
         };
         let (t0, c0) = (Instant::now(), thread_cpu_ns());
-        self.renderer.render(&face, &pose, &mut self.frame);
+        self.renderer.render(pts, &face, &pose, &mut self.frame);
         self.st.render_ns += t0.elapsed().as_nanos() as u64;
         self.st.cpu_render_ns += thread_cpu_ns() - c0;
         self.st.frames += 1;

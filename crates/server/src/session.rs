@@ -1024,7 +1024,7 @@ impl VideoWorker {
         trace: Option<(Instant, Option<u64>)>,
     ) {
         let t0 = Instant::now();
-        self.renderer.render(face, pose, &mut self.frame);
+        self.renderer.render(pts, face, pose, &mut self.frame);
         self.metrics.render_seconds.observe(t0.elapsed());
         self.metrics.frames_rendered.fetch_add(1, Relaxed);
         self.shared.frames.fetch_add(1, Relaxed);

@@ -510,7 +510,7 @@ impl Raster {
             let fr = q.front[j] != 0;
             self.tv.push(vi);
             let ph = |k: usize| self.proj[vi[k] as usize].hash;
-            let facing = (mi as u64) << 1 | fr as u64;
+            let facing = self.facing_key(mi, fr);
             // Hashed in the index list's order, as `setup_tri` does (before the swap).
             let (h1, h2) = if fr { (ph(2), ph(1)) } else { (ph(1), ph(2)) };
             self.thash.push(mix(mix(mix(ph(0), h1), h2), facing));

@@ -161,11 +161,26 @@ pub fn material(rgba: [f32; 4]) -> Material {
 
 /// Checkerboard texture with a full mip chain (box filtered).
 pub fn checker(n: u32, cells: u32, a: [u8; 4], b: [u8; 4]) -> Texture {
+    cells_texture(
+        "checker",
+        n,
+        cells,
+        |x, y| if (x + y) % 2 == 1 { a } else { b },
+    )
+}
+
+/// An `n`×`n` texture of `cells`×`cells` cells, cell (x, y) coloured `color(x, y)` (x to the
+/// right, y down), with a full mip chain (box filtered), repeating.
+pub fn cells_texture(
+    name: &str,
+    n: u32,
+    cells: u32,
+    color: impl Fn(u32, u32) -> [u8; 4],
+) -> Texture {
     let mut data = Vec::with_capacity((n * n * 4) as usize);
     for y in 0..n {
         for x in 0..n {
-            let odd = ((x * cells / n) + (y * cells / n)) % 2 == 1;
-            data.extend_from_slice(if odd { &a } else { &b });
+            data.extend_from_slice(&color(x * cells / n, y * cells / n));
         }
     }
     let mut levels = vec![(n, n, data)];
@@ -192,7 +207,7 @@ pub fn checker(n: u32, cells: u32, a: [u8; 4], b: [u8; 4]) -> Texture {
     Texture {
         wrap_s: Wrap::Repeat,
         wrap_t: Wrap::Repeat,
-        ..Texture::from_levels("checker", levels)
+        ..Texture::from_levels(name, levels)
     }
 }
 
