@@ -59,7 +59,7 @@ pub struct ExpressionReport {
     pub other_binds: usize,
     /// What each bind moves: `color`, `emissionColor`, `texture`, or an MToon colour
     /// (`shadeColor` and `rimColor` are drawn on MToon materials; `matcapColor` and
-    /// `outlineColor` are not drawn), with the material's name.
+    /// `outlineColor` binds are not applied), with the material's name.
     pub material_binds: Vec<String>,
     /// `overrideBlink`, `overrideLookAt`, `overrideMouth` (`none`, `block`, `blend`).
     pub overrides: [&'static str; 3],

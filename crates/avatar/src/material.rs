@@ -5,7 +5,9 @@ use crate::container::{data_uri_mime, read_uri};
 use crate::data::Data;
 use crate::gltf;
 use crate::vrm;
-use facecast_core::model::{AlphaMode, Material, TexRef, TexTransform, Texture, Toon, Wrap};
+use facecast_core::model::{
+    AlphaMode, Material, Outline, TexRef, TexTransform, Texture, Toon, Wrap,
+};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -114,6 +116,7 @@ pub(crate) fn build_materials(
             let t = &toon.1;
             wanted.extend(t.shade.as_ref().map(|t| (t.index, true)));
             wanted.extend(t.uv_mask.as_ref().map(|t| (t.index, false)));
+            wanted.extend(t.outline_width.as_ref().map(|t| (t.index, false)));
         }
         if let Some(t) = m
             .pbr_metallic_roughness
@@ -400,6 +403,13 @@ pub(crate) fn build_materials(
                 out.toon = Some(Toon {
                     shade_tex: t.shade.as_ref().and_then(|t| tex_ref(t, true, notes)),
                     uv_mask_tex: t.uv_mask.as_ref().and_then(|t| tex_ref(t, false, notes)),
+                    outline: toon.outline.as_ref().map(|o| Outline {
+                        width_tex: t
+                            .outline_width
+                            .as_ref()
+                            .and_then(|t| tex_ref(t, false, notes)),
+                        ..o.clone()
+                    }),
                     ..toon.clone()
                 });
             }

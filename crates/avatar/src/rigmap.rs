@@ -428,7 +428,7 @@ pub fn build_rig(
 
 /// Whether facecast draws anything of expression `e`: morph binds, texture-transform binds,
 /// base / emissive colour binds, or shade / rim colour binds of MToon materials (matcap and
-/// outline colours are not drawn).
+/// outline colour binds are not applied).
 fn shows_something(e: &Expression, materials: &[Material]) -> bool {
     !e.binds.is_empty() || draws_materials(e, materials)
 }

@@ -3,7 +3,8 @@
 use crate::gltf;
 use crate::material::srgb_to_linear;
 use facecast_core::model::{
-    Bind, ColorBind, ColorTarget, ExprOverride, Expression, Humanoid, TextureBind, Toon,
+    Bind, ColorBind, ColorTarget, ExprOverride, Expression, Humanoid, Outline, OutlineMode,
+    TextureBind, Toon,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -388,6 +389,20 @@ pub(crate) fn read(
     out
 }
 
+/// An outline of `mode` and `width` (clamped to 0..0.1: 10 cm, or a tenth of the picture), or
+/// none (no mode, or no width).
+fn outline(mode: Option<OutlineMode>, width: f32, color: [f32; 3], mix: f32) -> Option<Outline> {
+    let width = width.clamp(0.0, 0.1);
+    (width > 0.0).then_some(())?;
+    Some(Outline {
+        mode: mode?,
+        width,
+        width_tex: None,
+        color,
+        lighting_mix: mix.clamp(0.0, 1.0),
+    })
+}
+
 /// How a VRM file asks a material to be drawn.
 pub(crate) enum Shader {
     /// Not a VRM material (glTF's own model, or `KHR_materials_unlit`).
@@ -405,6 +420,8 @@ pub(crate) struct ToonTextures {
     pub shade: Option<gltf::TextureInfo>,
     /// `uvAnimationMaskTexture` (linear).
     pub uv_mask: Option<gltf::TextureInfo>,
+    /// `outlineWidthMultiplyTexture` (linear).
+    pub outline_width: Option<gltf::TextureInfo>,
 }
 
 /// The shader of material `m`: VRM 1.0's `VRMC_materials_mtoon` (which takes the place of the
@@ -454,6 +471,16 @@ pub(crate) fn material_shader(m: &gltf::Material, v0_materials: &[(String, Value
             ],
             uv_rotation: speed(e, "uvAnimationRotationSpeedFactor"),
             uv_mask_tex: None,
+            outline: outline(
+                match e.get("outlineWidthMode").and_then(Value::as_str) {
+                    Some("worldCoordinates") => Some(OutlineMode::World),
+                    Some("screenCoordinates") => Some(OutlineMode::Screen),
+                    _ => None,
+                },
+                num(e, "outlineWidthFactor", 0.0),
+                rgb(e, "outlineColorFactor", [0.0; 3], false),
+                num(e, "outlineLightingMixFactor", 1.0),
+            ),
         };
         let tex = |k: &str| {
             e.get(k)
@@ -464,6 +491,7 @@ pub(crate) fn material_shader(m: &gltf::Material, v0_materials: &[(String, Value
             ToonTextures {
                 shade: tex("shadeMultiplyTexture"),
                 uv_mask: tex("uvAnimationMaskTexture"),
+                outline_width: tex("outlineWidthMultiplyTexture"),
             },
         )));
     }
@@ -503,6 +531,22 @@ pub(crate) fn material_shader(m: &gltf::Material, v0_materials: &[(String, Value
         uv_scroll: [speed(fp, "_UvAnimScrollX"), -speed(fp, "_UvAnimScrollY")],
         uv_rotation: speed(fp, "_UvAnimRotation"),
         uv_mask_tex: None,
+        // 0.x widths are centimetres (of world or of the picture's height); the colour is fixed
+        // unless `_OutlineColorMode` is 1 (mixed with the lighting).
+        outline: outline(
+            match num(fp, "_OutlineWidthMode", 0.0) as i32 {
+                1 => Some(OutlineMode::World),
+                2 => Some(OutlineMode::Screen),
+                _ => None,
+            },
+            num(fp, "_OutlineWidth", 0.0) * 0.01,
+            rgb(vp, "_OutlineColor", [0.0; 3], true),
+            if num(fp, "_OutlineColorMode", 0.0) as i32 == 1 {
+                num(fp, "_OutlineLightingMix", 1.0)
+            } else {
+                0.0
+            },
+        ),
     };
     let tex = |keys: &[&str]| {
         keys.iter()
@@ -518,6 +562,7 @@ pub(crate) fn material_shader(m: &gltf::Material, v0_materials: &[(String, Value
             // No shade texture: UniVRM's migration multiplies the shade by the main texture.
             shade: tex(&["_ShadeTexture", "_MainTex"]),
             uv_mask: tex(&["_UvAnimMaskTexture"]),
+            outline_width: tex(&["_OutlineWidthTexture"]),
         },
     )))
 }

@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use facecast_avatar::{inspect, load_bytes, AvatarError};
-use facecast_core::model::{AlphaMode, ColorTarget, TextureBind, Wrap};
+use facecast_core::model::{AlphaMode, ColorTarget, OutlineMode, TextureBind, Wrap};
 use facecast_core::{ArkitShape, Viseme};
 use serde_json::{json, Value};
 
@@ -635,7 +635,10 @@ fn mtoon_materials_are_toon_shaded_in_both_vrm_versions() {
                 "parametricRimColorFactor": [0.1, 0.2, 0.3],
                 "parametricRimFresnelPowerFactor": 3.0, "parametricRimLiftFactor": 0.1,
                 "uvAnimationScrollXSpeedFactor": 0.5, "uvAnimationScrollYSpeedFactor": -0.25,
-                "uvAnimationRotationSpeedFactor": 1e9, "uvAnimationMaskTexture": {"index": 0}}}},
+                "uvAnimationRotationSpeedFactor": 1e9, "uvAnimationMaskTexture": {"index": 0},
+                "outlineWidthMode": "worldCoordinates", "outlineWidthFactor": 0.002,
+                "outlineColorFactor": [0.1, 0.2, 0.3], "outlineLightingMixFactor": 0.5,
+                "outlineWidthMultiplyTexture": {"index": 0}}}},
             {"name": "plain", "extensions": {"VRMC_materials_mtoon": {"specVersion": "1.0"}}}
         ],
         "meshes": [{"primitives": prims.clone()}],
@@ -666,6 +669,16 @@ fn mtoon_materials_are_toon_shaded_in_both_vrm_versions() {
         a.textures[mask.texture as usize].texel(0, 0, 0),
         [200, 100, 50, 255]
     );
+    let o = t.outline.as_ref().expect("outline");
+    assert_eq!(
+        (o.mode, o.width, o.color, o.lighting_mix),
+        (OutlineMode::World, 0.002, [0.1, 0.2, 0.3], 0.5)
+    );
+    assert_eq!(
+        o.width_tex.map(|t| t.texture),
+        Some(mask.texture),
+        "linear, like the mask"
+    );
     // The schema's defaults.
     let p = a.materials[1].toon.as_ref().expect("toon");
     assert_eq!(*p, facecast_core::model::Toon::default());
@@ -692,8 +705,10 @@ fn mtoon_materials_are_toon_shaded_in_both_vrm_versions() {
                 {"name": "Body", "shader": "VRM/MToon",
                  "floatProperties": {"_ShadeToony": 0.9, "_ShadeShift": 0.0, "_IndirectLightIntensity": 0.25,
                     "_RimFresnelPower": 2.0, "_RimLift": 0.05, "_UvAnimScrollX": 0.5,
-                    "_UvAnimScrollY": 0.25, "_UvAnimRotation": 0.1},
-                 "vectorProperties": {"_ShadeColor": [0.5, 0.5, 1.0, 1.0], "_RimColor": [1.0, 0.0, 0.0, 1.0]},
+                    "_UvAnimScrollY": 0.25, "_UvAnimRotation": 0.1, "_OutlineWidthMode": 2.0,
+                    "_OutlineWidth": 0.5, "_OutlineColorMode": 0.0, "_OutlineLightingMix": 1.0},
+                 "vectorProperties": {"_ShadeColor": [0.5, 0.5, 1.0, 1.0], "_RimColor": [1.0, 0.0, 0.0, 1.0],
+                    "_OutlineColor": [1.0, 0.0, 0.0, 1.0]},
                  "textureProperties": {"_MainTex": 0, "_UvAnimMaskTexture": 0}},
                 {"name": "Eyes", "shader": "VRM/UnlitTexture"}
             ]
@@ -718,6 +733,12 @@ fn mtoon_materials_are_toon_shaded_in_both_vrm_versions() {
     // Unity's V grows upwards: 0.x's Y scroll is negated.
     assert_eq!((t.uv_scroll, t.uv_rotation), ([0.5, -0.25], 0.1));
     assert!(t.uv_mask_tex.is_some() && t.uv_animated());
+    // 0.x outline widths are centimetres; colour mode 0 is the fixed colour (no lighting mix).
+    let o = t.outline.as_ref().expect("outline");
+    assert_eq!(
+        (o.mode, o.width, o.color, o.lighting_mix),
+        (OutlineMode::Screen, 0.005, [1.0, 0.0, 0.0], 0.0)
+    );
     assert!(!a.materials[1]
         .toon
         .as_ref()

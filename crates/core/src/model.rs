@@ -280,6 +280,36 @@ pub struct Toon {
     pub uv_rotation: f32,
     /// `uvAnimationMaskTexture` (linear): its blue channel scales the UV animation's speeds.
     pub uv_mask_tex: Option<TexRef>,
+    /// The outline drawn around the surface (`outlineWidthMode` other than `none`, with a
+    /// width above zero).
+    pub outline: Option<Outline>,
+}
+
+/// An MToon outline: the surface's back faces pushed out along its normals, in one colour.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outline {
+    /// How [`Outline::width`] is measured.
+    pub mode: OutlineMode,
+    /// `outlineWidthFactor`: metres ([`OutlineMode::World`]) or a fraction of the picture's
+    /// height ([`OutlineMode::Screen`]).
+    pub width: f32,
+    /// `outlineWidthMultiplyTexture` (linear): its green channel scales the width (0: no
+    /// outline there).
+    pub width_tex: Option<TexRef>,
+    /// `outlineColorFactor`, linear RGB.
+    pub color: [f32; 3],
+    /// `outlineLightingMixFactor` (0..1): 0 draws the colour as is, 1 multiplies it by the
+    /// surface's shading.
+    pub lighting_mix: f32,
+}
+
+/// How an MToon outline's width is measured (`outlineWidthMode`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OutlineMode {
+    /// `worldCoordinates`: metres, thinner on screen with distance.
+    World,
+    /// `screenCoordinates`: a fraction of the picture's height, whatever the distance.
+    Screen,
 }
 
 impl Toon {
@@ -303,6 +333,7 @@ impl Default for Toon {
             uv_scroll: [0.0; 2],
             uv_rotation: 0.0,
             uv_mask_tex: None,
+            outline: None,
         }
     }
 }
@@ -679,7 +710,8 @@ pub enum ColorTarget {
     Matcap,
     /// MToon parametric rim colour (`rimColor`, `_RimColor`): drawn on MToon materials.
     Rim,
-    /// MToon outline colour (`outlineColor`, `_OutlineColor`): not drawn (no outlines).
+    /// MToon outline colour (`outlineColor`, `_OutlineColor`): not applied (outlines keep their
+    /// material's colour).
     Outline,
 }
 

@@ -67,7 +67,9 @@
 //! normal mapping, metallic-roughness, occlusion and emissive textures (per pixel, scaling their
 //! factors), vertex colours, `KHR_materials_unlit`, VRM MToon toon shading (shade colour and
 //! texture over a ramp from the key light's `n·l`, shading shift and toony factors, GI
-//! equalisation, parametric rim), alpha MASK/BLEND. Lighting is
+//! equalisation, parametric rim; outlines as extra draws of the surface's turned-around triangles
+//! pushed out along the normals; UV animation moving the texture coordinates with
+//! [`Renderer::set_time`]), alpha MASK/BLEND. Lighting is
 //! camera-relative: a warm key, a cool fill, a rim light and a sky/ground hemisphere with wrap
 //! diffuse (soft skin; occlusion darkens the fill and the hemisphere), plus an analytic
 //! Blinn-Phong highlight from the key light whose exponent and colour follow roughness and

@@ -154,9 +154,12 @@ pub(crate) fn simplify(
     if error_px.is_nan() || error_px <= 0.0 {
         return vec![None; geo.draws.len()];
     }
-    geo.draws
+    let mut lists: Vec<Option<Vec<u32>>> = geo
+        .draws
         .iter()
         .map(|d| {
+            // Outlines follow their surfaces' lists (below).
+            d.outline.is_none().then_some(())?;
             let p = av
                 .meshes
                 .get(d.mesh as usize)?
@@ -302,7 +305,13 @@ pub(crate) fn simplify(
             );
             (out.len() * 10 < p.indices.len() * 9 && out.len().is_multiple_of(3)).then_some(out)
         })
-        .collect()
+        .collect();
+    for (i, d) in geo.draws.iter().enumerate() {
+        if let Some(src) = d.outline {
+            lists[i] = lists.get(src as usize).cloned().flatten();
+        }
+    }
+    lists
 }
 
 /// Size of the bounding box of `points` along each axis.

@@ -649,6 +649,8 @@ pub struct Raster {
     /// coordinates changed. Part of its triangles' hashes, so a change redraws exactly the
     /// tiles that show the material.
     mat_epoch: Vec<u32>,
+    /// An outline draw's triangles turned around (reused each frame).
+    turned: Vec<u32>,
     /// Per triangle: its vertex indices (shading reads vertices only for attributes the
     /// triangle record holds no plane for).
     tv: Vec<[u32; 3]>,
@@ -748,6 +750,43 @@ pub(crate) fn pbr_terms(metal: f32, rough: f32, base: [f32; 4]) -> (f32, V3, f32
         norm * (f0 + (base[2] - f0) * metallic * 0.5),
     ];
     (1.0 - 0.7 * metallic, ks, spec_pow)
+}
+
+/// The material an MToon outline of a surface in `m` is drawn in: with little lighting mix
+/// (below 0.5) the outline colour unlit, else the surface's toon shading with its lit and shade
+/// colours multiplied by the outline colour; without emission or rim, one-sided, and with the
+/// surface's alpha (so cut-out hair gets cut-out outlines; its texture then also tints the
+/// colour).
+fn outline_material(m: &facecast_core::model::Material) -> facecast_core::model::Material {
+    let mut o = m.clone();
+    let Some(line) = m.toon.as_ref().and_then(|t| t.outline.as_ref()) else {
+        return o;
+    };
+    let c = line.color;
+    o.double_sided = false;
+    o.emissive = [0.0; 3];
+    o.emissive_tex = None;
+    if line.lighting_mix < 0.5 {
+        o.base_color = [c[0], c[1], c[2], m.base_color[3]];
+        if m.alpha_mode == AlphaMode::Opaque {
+            o.base_color_tex = None;
+        }
+        o.normal_tex = None;
+        o.unlit = true;
+        o.toon = None;
+    } else {
+        for k in 0..3 {
+            o.base_color[k] *= c[k];
+        }
+        if let Some(t) = o.toon.as_mut() {
+            for k in 0..3 {
+                t.shade_color[k] *= c[k];
+            }
+            t.rim_color = [0.0; 3];
+            t.outline = None;
+        }
+    }
+    o
 }
 
 fn mat_info(av: &Avatar, m: &facecast_core::model::Material, has_color: bool) -> MatInfo {
@@ -1206,6 +1245,9 @@ impl Raster {
     ) -> bool {
         let mut changed = false;
         for (d, draw) in geo.draws.iter().enumerate() {
+            if draw.outline.is_some() {
+                continue;
+            }
             let p = &av.meshes[draw.mesh as usize].primitives[draw.prim as usize];
             let Some((mi, m)) = p
                 .material
@@ -1265,7 +1307,10 @@ impl Raster {
                 .and_then(|m| av.materials.get(m as usize))
                 .unwrap_or(&default_mat);
             draw_mat.push(mats.len() as u32);
-            mats.push(mat_info(av, m, !p.colors.is_empty()));
+            mats.push(match d.outline {
+                Some(_) => mat_info(av, &outline_material(m), false),
+                None => mat_info(av, m, !p.colors.is_empty()),
+            });
         }
         let tri_total: usize = geo
             .draws
@@ -1317,6 +1362,7 @@ impl Raster {
             mats,
             mat_vals: vec![None; draw_mat.len()],
             mat_epoch: vec![0; draw_mat.len()],
+            turned: Vec::new(),
             draw_mat,
             // Clipping adds a few triangles near the guard band; the Vec grows once if ever needed.
             tris: Vec::with_capacity(tri_total + tri_total / 32 + 64),
@@ -1400,6 +1446,7 @@ impl Raster {
             + self.blend.memory_bytes()
             + self.rgba.capacity()
             + self.thash.capacity() * 8
+            + self.turned.capacity() * 4
             + self.tv.capacity() * 12
             + self.tile_sig.capacity() * size_of::<Option<u64>>()
             + self.yuv.capacity()
@@ -1418,6 +1465,7 @@ impl Raster {
             self.ready.capacity(),
             self.pending.capacity(),
             self.thash.capacity(),
+            self.turned.capacity(),
             self.tv.capacity(),
             self.tmat.capacity(),
             self.big.capacity(),
@@ -1489,7 +1537,14 @@ impl Raster {
                 let vb = d.vbase;
                 self.deferring = self.defer.get(di).copied().unwrap_or(false);
                 let first = self.hot.len() as u32;
-                let indices = lod.get(di).and_then(|l| l.as_deref()).unwrap_or(&p.indices);
+                let mut indices = lod.get(di).and_then(|l| l.as_deref()).unwrap_or(&p.indices);
+                // An outline shows its surface's back faces: each triangle turned around.
+                let mut turned = std::mem::take(&mut self.turned);
+                if d.outline.is_some() {
+                    turned.clear();
+                    turned.extend(indices.chunks_exact(3).flat_map(|t| [t[0], t[2], t[1]]));
+                    indices = &turned;
+                }
                 if simd8 {
                     // Safety: `simd8` is only set with AVX2 (`setup`); `self.proj` was made
                     // above from `geo.verts`; the primitive's indices (and its level-of-detail
@@ -1512,6 +1567,7 @@ impl Raster {
                         self.setup_one(&mut geo.verts, &mut geo.attrs, vi, mi, near, blend);
                     }
                 }
+                self.turned = turned;
                 self.mrange[mi as usize] = (self.tmat.len() as u32, self.hot.len() as u32);
                 self.tmat.resize(self.hot.len(), mi);
                 if let Some(r) = self.draw_hot.get_mut(di) {

@@ -461,6 +461,9 @@ pub struct Draw {
     pub prim: u32,
     pub skin: Option<u32>,
     pub vbase: u32,
+    /// An MToon outline: the index of the draw it outlines (its vertices pushed out along
+    /// their normals, its triangles turned around, drawn in the outline's material).
+    pub outline: Option<u32>,
 }
 
 /// Transformed vertex: clip-space x, y, w and view-space position and normal. (`repr(C)`: the
@@ -512,6 +515,17 @@ pub struct Geometry {
     pub uv_anims: Vec<UvAnim>,
     /// The time (seconds) `attrs` show the UV animations at.
     uv_time: f64,
+    /// The MToon outline draws.
+    outlines: Vec<OutlineDraw>,
+}
+
+/// An outline draw's vertices: pushed out from its surface's by `width` (per vertex, the
+/// material's width times its width texture's green channel).
+struct OutlineDraw {
+    draw: u32,
+    src: u32,
+    screen: bool,
+    width: Vec<f32>,
 }
 
 /// One draw's MToon UV animation (`VRMC_materials_mtoon`): every texture of the material moves,
@@ -533,7 +547,7 @@ impl UvAnim {
     fn new(av: &Avatar, draw: u32, d: &Draw, attrs: &[VAttr]) -> Option<UvAnim> {
         let p = &av.meshes[d.mesh as usize].primitives[d.prim as usize];
         let toon = av.materials.get(p.material? as usize)?.toon.as_ref()?;
-        if !toon.uv_animated() {
+        if !toon.uv_animated() || d.outline.is_some() {
             return None;
         }
         let vb = d.vbase as usize;
@@ -606,6 +620,7 @@ impl Geometry {
                     prim: pi as u32,
                     skin,
                     vbase: attrs.len() as u32,
+                    outline: None,
                 });
                 for v in 0..p.positions.len() {
                     attrs.push(VAttr {
@@ -615,6 +630,49 @@ impl Geometry {
                     });
                 }
             }
+        }
+        // MToon outlines: one more draw per outlined primitive, after every surface.
+        let mut outlines = Vec::new();
+        for src in 0..draws.len() {
+            let d = &draws[src];
+            let p = &av.meshes[d.mesh as usize].primitives[d.prim as usize];
+            let Some(o) = p
+                .material
+                .and_then(|m| av.materials.get(m as usize))
+                .and_then(|m| m.toon.as_ref()?.outline.as_ref())
+            else {
+                continue;
+            };
+            let (vb, n) = (d.vbase as usize, p.positions.len());
+            let width = match o
+                .width_tex
+                .as_ref()
+                .and_then(|r| Some((r, av.textures.get(r.texture as usize)?)))
+                .filter(|(_, t)| crate::texture::texture_ok(t))
+            {
+                Some((r, t)) => attrs[vb..vb + n]
+                    .iter()
+                    .map(|a| {
+                        let uv = if r.texcoord == 1 { a.uv1 } else { a.uv0 };
+                        let [u, v] = r.transform.map_or(uv, |x| x.apply(uv));
+                        o.width * crate::texture::sample(t, 0, u, v)[1] / 255.0
+                    })
+                    .collect(),
+                None => vec![o.width; n],
+            };
+            let draw = draws.len() as u32;
+            draws.push(Draw {
+                vbase: attrs.len() as u32,
+                outline: Some(src as u32),
+                ..draws[src].clone()
+            });
+            attrs.extend_from_within(vb..vb + n);
+            outlines.push(OutlineDraw {
+                draw,
+                src: src as u32,
+                screen: o.mode == facecast_core::model::OutlineMode::Screen,
+                width,
+            });
         }
         let base_len = attrs.len();
         // Room for clipped vertices without reallocating in steady state.
@@ -639,6 +697,45 @@ impl Geometry {
                 .collect(),
             uv_anims,
             uv_time: 0.0,
+            outlines,
+        }
+    }
+
+    /// The outline draws' vertices: their surfaces' vertices (made before) pushed out along
+    /// their normals, by metres in view space or by a fraction of the picture's height on
+    /// screen. `(px, py)`: the projection's x and y scales.
+    fn outline_stage(&mut self, px: f32, py: f32) {
+        for o in &self.outlines {
+            let (dst, src) = (
+                self.draws[o.draw as usize].vbase as usize,
+                self.draws[o.src as usize].vbase as usize,
+            );
+            let n = o.width.len();
+            let (from, to) = self.verts.split_at_mut(dst);
+            for ((out, v), &w) in to[..n].iter_mut().zip(&from[src..src + n]).zip(&o.width) {
+                *out = *v;
+                if o.screen {
+                    // On screen the normal's x and y point the same way as in view space
+                    // (square pixels); the width is of the height, 2 in clip units per w.
+                    let l = (v.n[0] * v.n[0] + v.n[1] * v.n[1]).sqrt();
+                    if l > 1e-12 {
+                        let k = 2.0 * w * v.cw / l;
+                        out.cx += v.n[0] * k * px / py;
+                        out.cy += v.n[1] * k;
+                    }
+                } else {
+                    let l = (v.n[0] * v.n[0] + v.n[1] * v.n[1] + v.n[2] * v.n[2]).sqrt();
+                    if l > 1e-12 {
+                        let k = w / l;
+                        let vp = [
+                            v.vp[0] + v.n[0] * k,
+                            v.vp[1] + v.n[1] * k,
+                            v.vp[2] + v.n[2] * k,
+                        ];
+                        (out.cx, out.cy, out.cw, out.vp) = (vp[0] * px, vp[1] * py, -vp[2], vp);
+                    }
+                }
+            }
         }
     }
 
@@ -730,7 +827,7 @@ impl Geometry {
             }
         }
         let (px, py) = (cam.proj[0], cam.proj[5]);
-        for d in &self.draws {
+        for d in self.draws.iter().filter(|d| d.outline.is_none()) {
             let (pos, nrm, p) = Self::source(av, morph, d);
             let out = &mut self.verts[d.vbase as usize..d.vbase as usize + pos.len()];
             let has_n = nrm.len() == pos.len();
@@ -750,6 +847,7 @@ impl Geometry {
                 }
             }
         }
+        self.outline_stage(px, py);
         self.valid = true;
     }
 

@@ -963,3 +963,99 @@ fn texture_transform_rotation_turns_the_picture_clockwise() {
         "rotated quadrant"
     );
 }
+
+/// MToon outlines: a band of the outline colour just outside the silhouette, as wide as asked:
+/// a fraction of the picture's height whatever the distance (`screenCoordinates`), or metres,
+/// thinner with distance (`worldCoordinates`); nothing inside the face; both kernels alike.
+#[test]
+fn mtoon_outlines_draw_a_band_of_the_asked_width_around_the_silhouette() {
+    use facecast_core::model::{Outline, OutlineMode, Toon};
+    let (w, h) = (320u32, 256u32);
+    let with = |outline: Option<Outline>| {
+        let mut a = morph_face_avatar();
+        a.materials[0].toon = Some(Toon {
+            outline,
+            ..Default::default()
+        });
+        Arc::new(a)
+    };
+    let red = |mode: OutlineMode, width: f32| {
+        Some(Outline {
+            mode,
+            width,
+            width_tex: None,
+            color: [1.0, 0.0, 0.0],
+            lighting_mix: 0.0,
+        })
+    };
+    // The red runs at the left and right silhouettes of the middle row (through the head's
+    // centre) and at the top of the middle column, and the red pixels in all.
+    let runs = |av: &Arc<Avatar>, dist: f32, simd: bool| {
+        let mut r = Renderer::new(
+            av.clone(),
+            RenderConfig {
+                background: facecast_render::Background::Solid([0, 0, 0]),
+                camera: Some(CameraOverride {
+                    eye: [0.0, 1.6, dist],
+                    target: [0.0, 1.6, 0.0],
+                    fov_y_deg: 30.0,
+                }),
+                ..cfg(w, h)
+            },
+        )
+        .unwrap();
+        r.set_simd(simd);
+        let mut f = RgbaFrame::default();
+        r.render_rgba(&[], &HeadPose::default(), &mut f);
+        let is_red = |x: usize, y: usize| {
+            let p = &f.data[(y * w as usize + x) * 4..][..3];
+            p[0] > 128 && p[1] < 70 && p[2] < 70
+        };
+        let y = h as usize / 2;
+        let run = |xs: &mut dyn Iterator<Item = usize>| {
+            xs.skip_while(|&x| !is_red(x, y))
+                .take_while(|&x| is_red(x, y))
+                .count()
+        };
+        let left = run(&mut (0..w as usize));
+        let right = run(&mut (0..w as usize).rev());
+        let x = w as usize / 2;
+        let top = (0..h as usize)
+            .skip_while(|&y| !is_red(x, y))
+            .take_while(|&y| is_red(x, y))
+            .count();
+        let all = (0..(w * h) as usize)
+            .filter(|&i| is_red(i % w as usize, i / w as usize))
+            .count();
+        assert!(!is_red(w as usize / 2, y), "the outline covers the face");
+        (left, right, top, all)
+    };
+    for simd in [true, false] {
+        let plain = with(None);
+        assert_eq!(runs(&plain, 0.8, simd).3, 0, "red without an outline");
+        // 3 % of 256 px: 7.7 px at both distances, across and down (on a wide picture).
+        let screen = with(red(OutlineMode::Screen, 0.03));
+        let (near, far) = (runs(&screen, 0.8, simd), runs(&screen, 1.6, simd));
+        for (l, r, t, _) in [near, far] {
+            assert!(
+                [l, r, t].iter().all(|v| (7..=9).contains(v)),
+                "simd {simd}: screen outline runs {l}, {r} and {t} px, want ~7.7: {near:?} {far:?}"
+            );
+        }
+        // 8 mm: ~4.8 px at 0.8 m, ~2.4 px at 1.6 m.
+        let world = with(red(OutlineMode::World, 0.008));
+        let (wn, wf) = (runs(&world, 0.8, simd), runs(&world, 1.6, simd));
+        assert!(
+            (4..=6).contains(&wn.0) && (4..=6).contains(&wn.1),
+            "simd {simd}: world outline near {wn:?}"
+        );
+        assert!(
+            (2..=3).contains(&wf.0) && (2..=3).contains(&wf.1),
+            "simd {simd}: world outline far {wf:?}"
+        );
+        assert!(far.3 > 300 && wn.3 > wf.3 * 3, "{far:?} {wn:?} {wf:?}");
+        eprintln!(
+            "simd {simd}: screen 3 % runs {near:?} at 0.8 m, {far:?} at 1.6 m; world 8 mm {wn:?} / {wf:?} (left, right, top, red px)"
+        );
+    }
+}
