@@ -1351,11 +1351,7 @@ fn onset_frames_over_an_hour_leave_the_grid_exact() {
 /// shapes at all), so the happy emotion fills the meter, and going back to neutral empties it.
 #[test]
 fn emotion_drives_the_avatars_own_expression() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/assets/models/vrm/VRMC_vrm_expressions_isBinary_Overrides.vrm"
-    );
-    let avatar = Arc::new(facecast_avatar::load(std::path::Path::new(path)).expect("load"));
+    let avatar = shared_vrm("VRMC_vrm_expressions_isBinary_Overrides.vrm");
     assert!(avatar.rig.emotion_exprs[Emotion::Happy.index()].is_some());
     let mut cfg = SessionConfig::new(avatar);
     (cfg.width, cfg.height, cfg.head_motion) = (128, 128, 0.0);
@@ -1410,11 +1406,7 @@ fn emotion_drives_the_avatars_own_expression() {
 /// it in its blink meter; its binary `happy` (overrideBlink: blend) holds the blink down.
 #[test]
 fn canonical_blinks_drive_a_texture_blink_preset() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/assets/models/vrm/VRMC_vrm_expressions_isBinary_Overrides.vrm"
-    );
-    let avatar = Arc::new(facecast_avatar::load(std::path::Path::new(path)).expect("load"));
+    let avatar = shared_vrm("VRMC_vrm_expressions_isBinary_Overrides.vrm");
     assert_eq!(
         avatar.rig.expr_drives.len(),
         1,
@@ -1464,11 +1456,7 @@ fn canonical_blinks_drive_a_texture_blink_preset() {
 /// at the same time the same picture, from a renderer made outside a session as from one inside.
 #[test]
 fn frame_pts_moves_mtoon_uv_animation() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/assets/models/vrm/VRMC_materials_mtoon_UV_Animation_Test.vrm"
-    );
-    let avatar = Arc::new(facecast_avatar::load(std::path::Path::new(path)).expect("load"));
+    let avatar = shared_vrm("VRMC_materials_mtoon_UV_Animation_Test.vrm");
     let mut cfg = SessionConfig::new(avatar.clone());
     (cfg.width, cfg.height) = (128, 128);
     let mut r = FrameRenderer::new(&cfg).expect("renderer");
@@ -1498,4 +1486,12 @@ fn frame_pts_moves_mtoon_uv_animation() {
         "a renderer outside a session drew another picture"
     );
     eprintln!("uv animation: {moved} of {} px changed in 300 ms", a.len());
+}
+
+/// A VRM sample from `../shared/assets/models/vrm/`.
+fn shared_vrm(name: &str) -> Arc<Avatar> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/assets/models/vrm")
+        .join(name);
+    Arc::new(facecast_avatar::load(&path).expect("load"))
 }

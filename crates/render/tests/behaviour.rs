@@ -19,6 +19,22 @@ fn cfg(w: u32, h: u32) -> RenderConfig {
     }
 }
 
+/// A renderer of `av` at `w`×`h` through camera `cam`.
+fn viewed(av: Arc<Avatar>, cam: CameraOverride, (w, h): (u32, u32)) -> Renderer {
+    let c = RenderConfig {
+        camera: Some(cam),
+        ..cfg(w, h)
+    };
+    Renderer::new(av, c).unwrap()
+}
+
+/// One RGBA frame of `r` at rest.
+fn frame(r: &mut Renderer) -> RgbaFrame {
+    let mut f = RgbaFrame::default();
+    r.render_rgba(&[], &HeadPose::default(), &mut f);
+    f
+}
+
 #[test]
 fn steady_state_rendering_does_not_grow_buffers() {
     for av in [morph_face_avatar(), textured_avatar(), skin_avatar()] {
@@ -185,16 +201,7 @@ fn camera_inside_the_model_clips_instead_of_crashing() {
         target: [0.0, 0.0, -1.0],
         fov_y_deg: 90.0,
     };
-    let mut r = Renderer::new(
-        av,
-        RenderConfig {
-            camera: Some(o),
-            ..cfg(64, 64)
-        },
-    )
-    .unwrap();
-    let mut out = RgbaFrame::default();
-    r.render_rgba(&[], &HeadPose::default(), &mut out);
+    let out = frame(&mut viewed(av, o, (64, 64)));
     // Inside a closed cube with back-face culling we see the background only... but the near
     // clipped faces must not produce garbage: every pixel is opaque.
     assert!(out.data.chunks_exact(4).all(|p| p[3] == 255));
@@ -715,6 +722,13 @@ fn toon_shade_texture_shared_or_separate_draws_the_same() {
     }
 }
 
+/// The camera of [`uv_anim_scene`].
+const UV_CAM: CameraOverride = CameraOverride {
+    eye: [0.0, 0.0, 2.5],
+    target: [0.0, 0.0, 0.0],
+    fov_y_deg: 40.0,
+};
+
 /// A picture made of 4×4 distinctly coloured cells on a quad facing the camera (left, in two
 /// halves of separate vertices; `uv1` is 0.25 on the left half and 0.75 on the right), next to a
 /// static red box (right). The quad's MToon material has `toon`'s UV animation; texture 1, when
@@ -804,25 +818,12 @@ fn cells_shown(rest: &RgbaFrame, now: &RgbaFrame) -> Vec<Option<u32>> {
 #[test]
 fn mtoon_uv_animation_scrolls_and_turns_the_textures_with_time() {
     use facecast_core::model::{TexRef, Toon};
-    let cam = CameraOverride {
-        eye: [0.0, 0.0, 2.5],
-        target: [0.0, 0.0, 0.0],
-        fov_y_deg: 40.0,
-    };
+    let cam = UV_CAM;
     let draw = |av: &Arc<Avatar>, t: f64, simd: bool| {
-        let mut r = Renderer::new(
-            av.clone(),
-            RenderConfig {
-                camera: Some(cam),
-                ..cfg(192, 112)
-            },
-        )
-        .unwrap();
+        let mut r = viewed(av.clone(), cam, (192, 112));
         r.set_simd(simd);
         r.set_time(t);
-        let mut f = RgbaFrame::default();
-        r.render_rgba(&[], &HeadPose::default(), &mut f);
-        f
+        frame(&mut r)
     };
     let toon = |scroll: [f32; 2], rotation: f32, mask: bool| Toon {
         uv_scroll: scroll,
@@ -843,43 +844,43 @@ fn mtoon_uv_animation_scrolls_and_turns_the_textures_with_time() {
             (0..16).map(Some).collect::<Vec<_>>(),
             "without speeds nothing moves"
         );
-        // Scroll X 0.25/s for 1 s: each place shows the cell to its right.
-        let scroll = uv_anim_scene(toon([0.25, 0.0], 0.0, false));
-        let want: Vec<_> = (0..16u32)
-            .map(|k| Some((k % 4 + 1) % 4 + k / 4 * 4))
-            .collect();
-        assert_eq!(
-            cells_shown(&rest, &draw(&scroll, 1.0, simd)),
-            want,
-            "scroll X"
+        // What each place of the rest picture shows after 1 s of the animation `t`.
+        let check = |t: Toon, want: &dyn Fn(u32) -> u32, what: &str| {
+            let want: Vec<_> = (0..16u32).map(|k| Some(want(k))).collect();
+            let now = draw(&uv_anim_scene(t), 1.0, simd);
+            assert_eq!(cells_shown(&rest, &now), want, "{what}");
+        };
+        // Scroll X 0.25/s: each place shows the cell to its right.
+        check(
+            toon([0.25, 0.0], 0.0, false),
+            &|k| (k % 4 + 1) % 4 + k / 4 * 4,
+            "scroll X",
         );
         // Scroll Y 0.25/s: each place shows the cell below it (the picture moves up).
-        let up = uv_anim_scene(toon([0.0, 0.25], 0.0, false));
-        let want: Vec<_> = (0..16u32)
-            .map(|k| Some(k % 4 + (k / 4 + 1) % 4 * 4))
-            .collect();
-        assert_eq!(cells_shown(&rest, &draw(&up, 1.0, simd)), want, "scroll Y");
+        check(
+            toon([0.0, 0.25], 0.0, false),
+            &|k| k % 4 + (k / 4 + 1) % 4 * 4,
+            "scroll Y",
+        );
         // A quarter turn: the picture turns clockwise, so the top-left cell goes top right and
         // the place of cell (x, y) shows cell (y, 3 - x).
-        let turn = uv_anim_scene(toon([0.0; 2], quarter, false));
-        let want: Vec<_> = (0..16u32).map(|k| Some(k / 4 + (3 - k % 4) * 4)).collect();
-        assert_eq!(
-            cells_shown(&rest, &draw(&turn, 1.0, simd)),
-            want,
-            "rotation"
+        check(
+            toon([0.0; 2], quarter, false),
+            &|k| k / 4 + (3 - k % 4) * 4,
+            "rotation",
         );
         // The mask holds the left half still.
-        let masked = uv_anim_scene(toon([0.25, 0.0], 0.0, true));
-        let want: Vec<_> = (0..16u32)
-            .map(|k| {
-                Some(if k % 4 < 2 {
+        check(
+            toon([0.25, 0.0], 0.0, true),
+            &|k| {
+                if k % 4 < 2 {
                     k
                 } else {
                     (k % 4 + 1) % 4 + k / 4 * 4
-                })
-            })
-            .collect();
-        assert_eq!(cells_shown(&rest, &draw(&masked, 1.0, simd)), want, "mask");
+                }
+            },
+            "mask",
+        );
         // Whole periods later (an hour in), the rest picture again (the rotation speed, π/2 in
         // f32, is 1e-8 off: 2e-4 rad after the hour).
         let both = uv_anim_scene(toon([0.25, -0.5], quarter, false));
@@ -891,14 +892,7 @@ fn mtoon_uv_animation_scrolls_and_turns_the_textures_with_time() {
         );
         // A live renderer (tile reuse) equals a fresh one at each time; the box's tiles are
         // reused.
-        let mut live = Renderer::new(
-            both.clone(),
-            RenderConfig {
-                camera: Some(cam),
-                ..cfg(192, 112)
-            },
-        )
-        .unwrap();
+        let mut live = viewed(both.clone(), cam, (192, 112));
         live.set_simd(simd);
         let mut f = RgbaFrame::default();
         for t in [0.0, 0.0, 0.3, 0.7, 0.7, 1.9] {
@@ -925,24 +919,8 @@ fn mtoon_uv_animation_scrolls_and_turns_the_textures_with_time() {
 #[test]
 fn texture_transform_rotation_turns_the_picture_clockwise() {
     use facecast_core::model::{TexTransform, Toon};
-    let cam = CameraOverride {
-        eye: [0.0, 0.0, 2.5],
-        target: [0.0, 0.0, 0.0],
-        fov_y_deg: 40.0,
-    };
-    let draw = |av: Arc<Avatar>| {
-        let mut r = Renderer::new(
-            av,
-            RenderConfig {
-                camera: Some(cam),
-                ..cfg(192, 112)
-            },
-        )
-        .unwrap();
-        let mut f = RgbaFrame::default();
-        r.render_rgba(&[], &HeadPose::default(), &mut f);
-        f
-    };
+    let cam = UV_CAM;
+    let draw = |av: Arc<Avatar>| frame(&mut viewed(av, cam, (192, 112)));
     let plain = uv_anim_scene(Toon::default());
     let mut turned = Arc::try_unwrap(uv_anim_scene(Toon::default())).unwrap();
     turned.materials[0]
