@@ -517,11 +517,6 @@ impl Renderer {
         self.time = if seconds.is_finite() { seconds } else { 0.0 };
     }
 
-    /// Whether [`Renderer::set_time`] moves anything on this avatar (MToon UV animation).
-    pub fn has_uv_animation(&self) -> bool {
-        !self.geo.uv_anims.is_empty()
-    }
-
     /// Whether [`Renderer::set_jaw_open`] moves anything on this avatar.
     pub fn has_jaw_bone(&self) -> bool {
         self.avatar

@@ -158,7 +158,7 @@ pub(crate) fn simplify(
         .draws
         .iter()
         .map(|d| {
-            // Outlines follow their surfaces' lists (below).
+            // Outlines follow their surfaces' lists, turned around (below).
             d.outline.is_none().then_some(())?;
             let p = av
                 .meshes
@@ -308,7 +308,9 @@ pub(crate) fn simplify(
         .collect();
     for (i, d) in geo.draws.iter().enumerate() {
         if let Some(src) = d.outline {
-            lists[i] = lists.get(src as usize).cloned().flatten();
+            lists[i] = lists
+                .get(src as usize)
+                .and_then(|l| Some(crate::scene::turned(l.as_deref()?)));
         }
     }
     lists

@@ -649,8 +649,6 @@ pub struct Raster {
     /// coordinates changed. Part of its triangles' hashes, so a change redraws exactly the
     /// tiles that show the material.
     mat_epoch: Vec<u32>,
-    /// An outline draw's triangles turned around (reused each frame).
-    turned: Vec<u32>,
     /// Per triangle: its vertex indices (shading reads vertices only for attributes the
     /// triangle record holds no plane for).
     tv: Vec<[u32; 3]>,
@@ -1362,7 +1360,6 @@ impl Raster {
             mats,
             mat_vals: vec![None; draw_mat.len()],
             mat_epoch: vec![0; draw_mat.len()],
-            turned: Vec::new(),
             draw_mat,
             // Clipping adds a few triangles near the guard band; the Vec grows once if ever needed.
             tris: Vec::with_capacity(tri_total + tri_total / 32 + 64),
@@ -1446,7 +1443,6 @@ impl Raster {
             + self.blend.memory_bytes()
             + self.rgba.capacity()
             + self.thash.capacity() * 8
-            + self.turned.capacity() * 4
             + self.tv.capacity() * 12
             + self.tile_sig.capacity() * size_of::<Option<u64>>()
             + self.yuv.capacity()
@@ -1465,7 +1461,6 @@ impl Raster {
             self.ready.capacity(),
             self.pending.capacity(),
             self.thash.capacity(),
-            self.turned.capacity(),
             self.tv.capacity(),
             self.tmat.capacity(),
             self.big.capacity(),
@@ -1537,14 +1532,10 @@ impl Raster {
                 let vb = d.vbase;
                 self.deferring = self.defer.get(di).copied().unwrap_or(false);
                 let first = self.hot.len() as u32;
-                let mut indices = lod.get(di).and_then(|l| l.as_deref()).unwrap_or(&p.indices);
-                // An outline shows its surface's back faces: each triangle turned around.
-                let mut turned = std::mem::take(&mut self.turned);
-                if d.outline.is_some() {
-                    turned.clear();
-                    turned.extend(indices.chunks_exact(3).flat_map(|t| [t[0], t[2], t[1]]));
-                    indices = &turned;
-                }
+                let indices = match lod.get(di).and_then(|l| l.as_deref()) {
+                    Some(l) => l,
+                    None => crate::scene::draw_indices(&geo.outlines, di, &p.indices),
+                };
                 if simd8 {
                     // Safety: `simd8` is only set with AVX2 (`setup`); `self.proj` was made
                     // above from `geo.verts`; the primitive's indices (and its level-of-detail
@@ -1567,7 +1558,6 @@ impl Raster {
                         self.setup_one(&mut geo.verts, &mut geo.attrs, vi, mi, near, blend);
                     }
                 }
-                self.turned = turned;
                 self.mrange[mi as usize] = (self.tmat.len() as u32, self.hot.len() as u32);
                 self.tmat.resize(self.hot.len(), mi);
                 if let Some(r) = self.draw_hot.get_mut(di) {

@@ -1,7 +1,7 @@
 //! Pose (node hierarchy, head/eye/jaw rotations, joint matrices), sparse morphing and the
 //! vertex stage (skinning + view/projection).
 
-use facecast_core::model::{Avatar, Mat4, IDENTITY};
+use facecast_core::model::{Avatar, Mat4, TexRef, IDENTITY};
 use facecast_core::HeadPose;
 
 use crate::camera::Camera;
@@ -516,16 +516,60 @@ pub struct Geometry {
     /// The time (seconds) `attrs` show the UV animations at.
     uv_time: f64,
     /// The MToon outline draws.
-    outlines: Vec<OutlineDraw>,
+    pub(crate) outlines: Vec<OutlineDraw>,
 }
 
 /// An outline draw's vertices: pushed out from its surface's by `width` (per vertex, the
 /// material's width times its width texture's green channel).
-struct OutlineDraw {
+pub(crate) struct OutlineDraw {
     draw: u32,
     src: u32,
     screen: bool,
     width: Vec<f32>,
+    /// The primitive's triangles turned around (drawn when there is no level-of-detail list).
+    turned: Vec<u32>,
+}
+
+/// The triangles draw `d` draws without a level-of-detail list: its primitive's, turned around
+/// for an outline (of `outlines`, [`Geometry::outlines`]).
+pub(crate) fn draw_indices<'a>(
+    outlines: &'a [OutlineDraw],
+    d: usize,
+    primitive: &'a [u32],
+) -> &'a [u32] {
+    outlines
+        .iter()
+        .find(|o| o.draw as usize == d)
+        .map_or(primitive, |o| &o.turned)
+}
+
+/// Triangles of `indices` turned around (their back faces become front faces).
+pub(crate) fn turned(indices: &[u32]) -> Vec<u32> {
+    indices
+        .chunks_exact(3)
+        .flat_map(|t| [t[0], t[2], t[1]])
+        .collect()
+}
+
+/// Channel `ch` (0..1, linear) of texture `r` bilinearly read at each vertex of `attrs` (the
+/// reference's coordinate set and transform, largest level), or `None` without a usable
+/// texture. MToon's mask-like textures are read this way, once, not per pixel.
+fn at_vertices(av: &Avatar, r: Option<&TexRef>, attrs: &[VAttr], ch: usize) -> Option<Vec<f32>> {
+    let r = r?;
+    let t = av
+        .textures
+        .get(r.texture as usize)
+        .filter(|t| crate::texture::texture_ok(t))?;
+    Some(
+        attrs
+            .iter()
+            .map(|a| {
+                let uv = if r.texcoord == 1 { a.uv1 } else { a.uv0 };
+                let [u, v] = r.transform.map_or(uv, |x| x.apply(uv));
+                crate::texture::sample(t, 0, u, v)[ch] / 255.0
+            })
+            .collect(),
+    )
 }
 
 /// One draw's MToon UV animation (`VRMC_materials_mtoon`): every texture of the material moves,
@@ -555,22 +599,13 @@ impl UvAnim {
             .iter()
             .map(|a| [a.uv0, a.uv1])
             .collect();
-        let mask = match toon
-            .uv_mask_tex
-            .as_ref()
-            .and_then(|r| Some((r, av.textures.get(r.texture as usize)?)))
-            .filter(|(_, t)| crate::texture::texture_ok(t))
-        {
-            Some((r, t)) => rest
-                .iter()
-                .map(|uv| {
-                    let uv = uv[(r.texcoord == 1) as usize];
-                    let [u, v] = r.transform.map_or(uv, |x| x.apply(uv));
-                    crate::texture::sample(t, 0, u, v)[2] / 255.0
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+        let mask = at_vertices(
+            av,
+            toon.uv_mask_tex.as_ref(),
+            &attrs[vb..vb + rest.len()],
+            2,
+        )
+        .unwrap_or_default();
         Some(UvAnim {
             draw,
             scroll: toon.uv_scroll,
@@ -644,20 +679,8 @@ impl Geometry {
                 continue;
             };
             let (vb, n) = (d.vbase as usize, p.positions.len());
-            let width = match o
-                .width_tex
-                .as_ref()
-                .and_then(|r| Some((r, av.textures.get(r.texture as usize)?)))
-                .filter(|(_, t)| crate::texture::texture_ok(t))
-            {
-                Some((r, t)) => attrs[vb..vb + n]
-                    .iter()
-                    .map(|a| {
-                        let uv = if r.texcoord == 1 { a.uv1 } else { a.uv0 };
-                        let [u, v] = r.transform.map_or(uv, |x| x.apply(uv));
-                        o.width * crate::texture::sample(t, 0, u, v)[1] / 255.0
-                    })
-                    .collect(),
+            let width = match at_vertices(av, o.width_tex.as_ref(), &attrs[vb..vb + n], 1) {
+                Some(f) => f.iter().map(|f| o.width * f).collect(),
                 None => vec![o.width; n],
             };
             let draw = draws.len() as u32;
@@ -672,6 +695,7 @@ impl Geometry {
                 src: src as u32,
                 screen: o.mode == facecast_core::model::OutlineMode::Screen,
                 width,
+                turned: turned(&p.indices),
             });
         }
         let base_len = attrs.len();
@@ -859,6 +883,11 @@ impl Geometry {
     pub fn memory_bytes(&self) -> usize {
         self.verts.capacity() * std::mem::size_of::<VOut>()
             + self.attrs.capacity() * std::mem::size_of::<VAttr>()
+            + self
+                .outlines
+                .iter()
+                .map(|o| (o.width.capacity() + o.turned.capacity()) * 4)
+                .sum::<usize>()
     }
 }
 
