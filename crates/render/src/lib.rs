@@ -339,9 +339,9 @@ impl Renderer {
         scene::validate_avatar(&avatar)?;
         let mut scene = scene::Scene::new(&avatar);
         let mut morph = scene::MorphState::new(&avatar);
-        let geo = scene::Geometry::new(&avatar);
         // Rest pose, default weights: world-space geometry for the framing.
         scene.update(&avatar, &HeadPose::default(), 0.0, true);
+        let geo = scene::Geometry::new(&avatar, &scene);
         morph.update(&avatar, &[]);
         let rest = geo.world_positions(&avatar, &scene, &morph);
         let cam = match &cfg.camera {

@@ -306,12 +306,19 @@ pub(crate) fn simplify(
             (out.len() * 10 < p.indices.len() * 9 && out.len().is_multiple_of(3)).then_some(out)
         })
         .collect();
+    // Lists above are in the primitives' own order; outlines take their surfaces', and draws
+    // drawn turned around (`Draw::turn`) take theirs turned.
+    let own = lists.clone();
     for (i, d) in geo.draws.iter().enumerate() {
-        if let Some(src) = d.outline {
-            lists[i] = lists
-                .get(src as usize)
-                .and_then(|l| Some(crate::scene::turned(l.as_deref()?)));
-        }
+        let from = own.get(d.outline.unwrap_or(i as u32) as usize);
+        lists[i] = from.and_then(|l| {
+            let l = l.as_deref()?;
+            Some(if d.turn {
+                crate::scene::turned(l)
+            } else {
+                l.to_vec()
+            })
+        });
     }
     lists
 }

@@ -100,6 +100,43 @@ pub fn xform_dir(m: &Mat4, p: V3) -> V3 {
     ]
 }
 
+/// Determinant of `m`'s upper-left 3×3 (column-major): negative for a mirroring transform.
+pub fn det3(m: &Mat4) -> f32 {
+    let c = |k: usize| [m[4 * k], m[4 * k + 1], m[4 * k + 2]];
+    dot(c(0), cross(c(1), c(2)))
+}
+
+/// The matrix that carries normals through `m` when `m` is not conformal (a rotation, a
+/// mirror and one scale for all axes keep angles, so `m` itself carries normals): the inverse
+/// transpose of its 3×3, scaled by `|det|^(2/3)` so a conformal matrix would map to itself.
+/// `None` when `m` is conformal (within 1e-4 of its own scale) or singular.
+pub fn normal_matrix(m: &Mat4) -> Option<Mat4> {
+    let c = |k: usize| [m[4 * k], m[4 * k + 1], m[4 * k + 2]];
+    let (a, b, e) = (c(0), c(1), c(2));
+    let (la, lb, le) = (dot(a, a), dot(b, b), dot(e, e));
+    let s = la.max(lb).max(le);
+    let tol = 1e-4 * s;
+    let conformal = (la - lb).abs() <= tol
+        && (la - le).abs() <= tol
+        && dot(a, b).abs() <= tol
+        && dot(a, e).abs() <= tol
+        && dot(b, e).abs() <= tol;
+    let det = det3(m);
+    if conformal || !det.is_finite() || det.abs() <= f32::MIN_POSITIVE {
+        return None;
+    }
+    // Inverse transpose = cofactor matrix / det; its columns are the cross products below.
+    let k = det.abs().powf(2.0 / 3.0) / det;
+    let (x, y, z) = (
+        scale(cross(b, e), k),
+        scale(cross(e, a), k),
+        scale(cross(a, b), k),
+    );
+    Some([
+        x[0], x[1], x[2], 0.0, y[0], y[1], y[2], 0.0, z[0], z[1], z[2], 0.0, 0.0, 0.0, 0.0, 1.0,
+    ])
+}
+
 pub fn quat_mul(a: Quat, b: Quat) -> Quat {
     [
         a[3] * b[0] + a[0] * b[3] + a[1] * b[2] - a[2] * b[1],

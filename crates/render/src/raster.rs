@@ -1534,7 +1534,7 @@ impl Raster {
                 let first = self.hot.len() as u32;
                 let indices = match lod.get(di).and_then(|l| l.as_deref()) {
                     Some(l) => l,
-                    None => crate::scene::draw_indices(&geo.outlines, di, &p.indices),
+                    None => crate::scene::draw_indices(&geo.turned, di, &p.indices),
                 };
                 if simd8 {
                     // Safety: `simd8` is only set with AVX2 (`setup`); `self.proj` was made

@@ -464,6 +464,10 @@ pub struct Draw {
     /// An MToon outline: the index of the draw it outlines (its vertices pushed out along
     /// their normals, its triangles turned around, drawn in the outline's material).
     pub outline: Option<u32>,
+    /// Its triangles are drawn turned around: a surface whose transform mirrors (glTF: a
+    /// negative determinant makes clockwise triangles the front faces), or the outline of a
+    /// surface that does not.
+    pub turn: bool,
 }
 
 /// Transformed vertex: clip-space x, y, w and view-space position and normal. (`repr(C)`: the
@@ -517,6 +521,8 @@ pub struct Geometry {
     uv_time: f64,
     /// The MToon outline draws.
     pub(crate) outlines: Vec<OutlineDraw>,
+    /// Per draw with [`Draw::turn`]: its primitive's triangles turned around (made once).
+    pub(crate) turned: Vec<(u32, Vec<u32>)>,
 }
 
 /// An outline draw's vertices: pushed out from its surface's by `width` (per vertex, the
@@ -526,21 +532,19 @@ pub(crate) struct OutlineDraw {
     src: u32,
     screen: bool,
     width: Vec<f32>,
-    /// The primitive's triangles turned around (drawn when there is no level-of-detail list).
-    turned: Vec<u32>,
 }
 
-/// The triangles draw `d` draws without a level-of-detail list: its primitive's, turned around
-/// for an outline (of `outlines`, [`Geometry::outlines`]).
+/// The triangles draw `d` draws without a level-of-detail list: its primitive's, or, for a
+/// draw with [`Draw::turn`], their turned-around copy in `turned` ([`Geometry::turned`]).
 pub(crate) fn draw_indices<'a>(
-    outlines: &'a [OutlineDraw],
+    turned: &'a [(u32, Vec<u32>)],
     d: usize,
     primitive: &'a [u32],
 ) -> &'a [u32] {
-    outlines
+    turned
         .iter()
-        .find(|o| o.draw as usize == d)
-        .map_or(primitive, |o| &o.turned)
+        .find(|t| t.0 as usize == d)
+        .map_or(primitive, |t| &t.1)
 }
 
 /// Triangles of `indices` turned around (their back faces become front faces).
@@ -616,8 +620,29 @@ impl UvAnim {
     }
 }
 
+/// Whether draw `d`'s transform at rest mirrors: the node's world matrix, or for a skinned
+/// primitive the joint matrix (world × inverse bind) most of its vertices follow most.
+fn mirrored(scene: &Scene, d: &Draw, p: &facecast_core::model::Primitive) -> bool {
+    let Some(s) = d.skin else {
+        return scene
+            .world
+            .get(d.node as usize)
+            .is_some_and(|m| det3(m) < 0.0);
+    };
+    let joints = &scene.joints[s as usize];
+    let mut votes = 0i64;
+    for (j, w) in p.joints.iter().zip(&p.weights) {
+        let k = (0..4).fold(0, |b, k| if w[k] > w[b] { k } else { b });
+        if let Some(m) = joints.get(j[k] as usize) {
+            votes += if det3(m) < 0.0 { 1 } else { -1 };
+        }
+    }
+    votes > 0
+}
+
 impl Geometry {
-    pub fn new(av: &Avatar) -> Geometry {
+    /// The draws of `av`'s visible meshes; `scene` at rest tells which transforms mirror.
+    pub fn new(av: &Avatar, scene: &Scene) -> Geometry {
         let mut draws = Vec::new();
         let mut attrs = Vec::new();
         // Draw nodes reachable from the scene roots (all nodes when roots is empty).
@@ -649,14 +674,17 @@ impl Geometry {
             let skin = node.skin.filter(|&s| (s as usize) < av.skins.len());
             for (pi, p) in av.meshes[m as usize].primitives.iter().enumerate() {
                 let skin = skin.filter(|_| !p.joints.is_empty());
-                draws.push(Draw {
+                let mut d = Draw {
                     node: ni as u32,
                     mesh: m,
                     prim: pi as u32,
                     skin,
                     vbase: attrs.len() as u32,
                     outline: None,
-                });
+                    turn: false,
+                };
+                d.turn = mirrored(scene, &d, p);
+                draws.push(d);
                 for v in 0..p.positions.len() {
                     attrs.push(VAttr {
                         uv0: p.uv0.get(v).copied().unwrap_or([0.0; 2]),
@@ -687,6 +715,7 @@ impl Geometry {
             draws.push(Draw {
                 vbase: attrs.len() as u32,
                 outline: Some(src as u32),
+                turn: !draws[src].turn,
                 ..draws[src].clone()
             });
             attrs.extend_from_within(vb..vb + n);
@@ -695,9 +724,15 @@ impl Geometry {
                 src: src as u32,
                 screen: o.mode == facecast_core::model::OutlineMode::Screen,
                 width,
-                turned: turned(&p.indices),
             });
         }
+        let turned = (draws.iter().enumerate())
+            .filter(|(_, d)| d.turn)
+            .map(|(i, d)| {
+                let p = &av.meshes[d.mesh as usize].primitives[d.prim as usize];
+                (i as u32, turned(&p.indices))
+            })
+            .collect();
         let base_len = attrs.len();
         // Room for clipped vertices without reallocating in steady state.
         attrs.reserve(base_len / 8 + 64);
@@ -722,6 +757,7 @@ impl Geometry {
             uv_anims,
             uv_time: 0.0,
             outlines,
+            turned,
         }
     }
 
@@ -865,8 +901,21 @@ impl Geometry {
                 }
                 None => {
                     let m = mat_mul(&cam.view, &scene.world[d.node as usize]);
-                    for (i, o) in out.iter_mut().enumerate() {
-                        *o = VOut::of(&m, pos[i], has_n.then(|| nrm[i]), px, py);
+                    match normal_matrix(&m) {
+                        None => {
+                            for (i, o) in out.iter_mut().enumerate() {
+                                *o = VOut::of(&m, pos[i], has_n.then(|| nrm[i]), px, py);
+                            }
+                        }
+                        // Scaled unevenly: normals through the inverse transpose.
+                        Some(nm) => {
+                            for (i, o) in out.iter_mut().enumerate() {
+                                *o = VOut::of(&m, pos[i], has_n.then(|| nrm[i]), px, py);
+                                if has_n {
+                                    o.n = xform_dir(&nm, nrm[i]);
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -886,7 +935,12 @@ impl Geometry {
             + self
                 .outlines
                 .iter()
-                .map(|o| (o.width.capacity() + o.turned.capacity()) * 4)
+                .map(|o| o.width.capacity() * 4)
+                .sum::<usize>()
+            + self
+                .turned
+                .iter()
+                .map(|t| t.1.capacity() * 4)
                 .sum::<usize>()
     }
 }

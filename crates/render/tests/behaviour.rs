@@ -1037,3 +1037,86 @@ fn mtoon_outlines_draw_a_band_of_the_asked_width_around_the_silhouette() {
         );
     }
 }
+
+/// RGBA frame of `av` through `UV_CAM` at 128×128.
+fn at_uv_cam(av: Avatar) -> RgbaFrame {
+    frame(&mut viewed(Arc::new(av), UV_CAM, (128, 128)))
+}
+
+#[test]
+fn mirroring_and_stretching_node_transforms_keep_surfaces_outward_and_normals_true() {
+    // glTF: a transform with a negative determinant makes clockwise triangles the front faces.
+    // The box is symmetric about x, so mirroring it in x changes nothing a camera can see;
+    // drawn with the wrong faces, its inside shows (darker, lit from behind).
+    let turn = quat_axis([0., 1., 0.], 30.0);
+    let boxed = |scale: [f32; 3]| {
+        let mut av = cube_avatar();
+        (av.nodes[0].rotation, av.nodes[0].scale) = (turn, scale);
+        at_uv_cam(av)
+    };
+    let plain = boxed([1.0; 3]);
+    let mirrored = boxed([-1.0, 1.0, 1.0]);
+    assert!(
+        mean_diff(&plain, &mirrored) < 0.05,
+        "mirrored box differs by {}",
+        mean_diff(&plain, &mirrored)
+    );
+    // The same through a skin whose joint mirrors.
+    let skinned = |scale: [f32; 3]| {
+        let mut p = box_prim([-0.5; 3], [0.5; 3], Some(0));
+        p.joints = vec![[0, 1, 0, 0]; p.positions.len()];
+        p.weights = vec![[1.0, 0.0, 0.0, 0.0]; p.positions.len()];
+        let mut av = two_joint_avatar("box", p, 1.0, [0., 0., 0., 1.], [0.9, 0.35, 0.08, 1.0]);
+        (av.nodes[1].rotation, av.nodes[1].scale) = (turn, scale);
+        at_uv_cam(av)
+    };
+    let (plain, mirrored) = (skinned([1.0; 3]), skinned([-1.0, 1.0, 1.0]));
+    assert!(
+        mean_diff(&plain, &mirrored) < 0.05,
+        "mirrored skinned box differs by {}",
+        mean_diff(&plain, &mirrored)
+    );
+    // Stretching: a unit sphere squashed by its node to an ellipsoid shades like the ellipsoid
+    // itself (its normals through the inverse transpose, not the squashed ones).
+    let radii = [0.9, 0.35, 0.9];
+    let sphere = |radii: [f32; 3], exact: bool| {
+        let mut p = uv_sphere([0.0; 3], radii, Some(0));
+        if exact {
+            for n in &mut p.normals {
+                let e = [n[0] / radii[0], n[1] / radii[1], n[2] / radii[2]];
+                let l = (e[0] * e[0] + e[1] * e[1] + e[2] * e[2]).sqrt();
+                *n = e.map(|x| x / l);
+            }
+        }
+        let mut av = cube_avatar();
+        av.meshes[0].primitives = vec![p];
+        av.nodes[0].rotation = quat_axis([1., 0., 0.], 20.0);
+        av
+    };
+    // Mirrored through level of detail's lists (the sphere is symmetric about x too).
+    let lod = |scale: [f32; 3]| {
+        let mut av = sphere([1.0; 3], false);
+        av.nodes[0].scale = scale;
+        let mut r = viewed(Arc::new(av), UV_CAM, (128, 128));
+        (frame(&mut r), r.lod_triangles())
+    };
+    let ((plain, n), (mirrored, m)) = (lod([1.0; 3]), lod([-1.0, 1.0, 1.0]));
+    assert!(
+        n < 1536 && m == n,
+        "level of detail drew {n} and {m} of 1536"
+    );
+    assert!(
+        mean_diff(&plain, &mirrored) < 0.05,
+        "mirrored sphere differs by {}",
+        mean_diff(&plain, &mirrored)
+    );
+    let baked = at_uv_cam(sphere(radii, true));
+    let mut squashed = sphere([1.0; 3], false);
+    squashed.nodes[0].scale = radii;
+    let squashed = at_uv_cam(squashed);
+    assert!(
+        mean_diff(&baked, &squashed) < 0.1,
+        "squashed sphere differs from the ellipsoid by {}",
+        mean_diff(&baked, &squashed)
+    );
+}

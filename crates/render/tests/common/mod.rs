@@ -331,12 +331,12 @@ pub fn textured_avatar() -> Avatar {
     }
 }
 
-/// A "face": a sphere-ish head with a morphing mouth (jawOpen) on a neck node.
-pub fn morph_face_avatar() -> Avatar {
-    // UV sphere head.
+/// A UV sphere (24 rings, 32 segments) at `center` with `radii` along x, y and z, outward
+/// triangles; its normals are the unit sphere's (true only when the radii are equal).
+pub fn uv_sphere(center: [f32; 3], radii: [f32; 3], material: Option<u32>) -> Primitive {
     let (rings, segs) = (24u32, 32u32);
-    let mut head = Primitive {
-        material: Some(0),
+    let mut p = Primitive {
+        material,
         ..Default::default()
     };
     for r in 0..=rings {
@@ -344,18 +344,24 @@ pub fn morph_face_avatar() -> Avatar {
         for s in 0..=segs {
             let ph = 2.0 * std::f32::consts::PI * s as f32 / segs as f32;
             let n = [th.sin() * ph.sin(), th.cos(), th.sin() * ph.cos()];
-            head.positions
-                .push([n[0] * 0.09, n[1] * 0.115 + 1.6, n[2] * 0.1]);
-            head.normals.push(n);
+            p.positions
+                .push(std::array::from_fn(|k| n[k] * radii[k] + center[k]));
+            p.normals.push(n);
         }
     }
     for r in 0..rings {
         for s in 0..segs {
             let a = r * (segs + 1) + s;
             let b = a + segs + 1;
-            head.indices.extend([a, b, a + 1, a + 1, b, b + 1]);
+            p.indices.extend([a, b, a + 1, a + 1, b, b + 1]);
         }
     }
+    p
+}
+
+/// A "face": a sphere-ish head with a morphing mouth (jawOpen) on a neck node.
+pub fn morph_face_avatar() -> Avatar {
+    let mut head = uv_sphere([0.0, 1.6, 0.0], [0.09, 0.115, 0.1], Some(0));
     // jawOpen: push lower-front vertices down.
     let mut t = MorphTarget::default();
     for (i, p) in head.positions.iter().enumerate() {
