@@ -192,6 +192,8 @@ pub(crate) struct Node {
     pub scale: Option<[f32; 3]>,
     pub mesh: Option<usize>,
     pub skin: Option<usize>,
+    /// The instance's morph weights (override the mesh's `weights`).
+    pub weights: Option<Vec<f32>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -257,6 +257,7 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
     for mi in 0..root.meshes.len() {
         meshes.push(mesh::build_mesh(&root, &data, mi, &mut stats)?);
     }
+    node_weights(&root, &mut meshes, &mut notes.warnings);
     // nodes, skins
     let (mut nodes, roots) = scene::build_nodes(&root, &mut notes.warnings)?;
     let skins = scene::build_skins(&root, &data)?;
@@ -401,6 +402,55 @@ fn orient_eyes(nodes: &[facecast_core::model::Node], h: &mut Humanoid, warnings:
             "eye nodes '{}' / '{}' are named from the viewer's side; swapped so leftEye is the subject's left",
             nodes[l as usize].name, nodes[r as usize].name
         ));
+    }
+}
+
+/// Nodes' own morph `weights` (glTF: they override the mesh's for that instance) become the
+/// mesh's default weights. The model keeps one set of defaults per mesh, so a mesh instanced by
+/// nodes with different weights keeps the first node's, with a warning.
+fn node_weights(root: &gltf::Root, meshes: &mut [Mesh], warnings: &mut Vec<String>) {
+    let mut from: Vec<Option<usize>> = vec![None; meshes.len()];
+    for (ni, n) in root.nodes.iter().enumerate() {
+        let (Some(mi), Some(w)) = (n.mesh, n.weights.as_ref()) else {
+            continue;
+        };
+        let Some(m) = meshes.get_mut(mi) else {
+            continue;
+        };
+        let mut w: Vec<f32> = w
+            .iter()
+            .map(|w| if w.is_finite() { *w } else { 0.0 })
+            .collect();
+        if w.len() != m.default_weights.len() {
+            warnings.push(format!(
+                "node {ni} gives {} morph weights for mesh {mi} with {} morph targets; \
+                 missing ones are 0, extra ones ignored",
+                w.len(),
+                m.default_weights.len()
+            ));
+        }
+        w.resize(m.default_weights.len(), 0.0);
+        match from[mi] {
+            None => {
+                from[mi] = Some(ni);
+                m.default_weights = w;
+            }
+            Some(first) if m.default_weights != w => warnings.push(format!(
+                "mesh {mi} is drawn by nodes {first} and {ni} with different morph weights; \
+                 both use node {first}'s"
+            )),
+            Some(_) => {}
+        }
+    }
+    for (ni, n) in root.nodes.iter().enumerate() {
+        if let (Some(mi), None) = (n.mesh, &n.weights) {
+            if let Some(Some(first)) = from.get(mi) {
+                warnings.push(format!(
+                    "mesh {mi} is drawn by nodes {first} and {ni} with different morph weights; \
+                     both use node {first}'s"
+                ));
+            }
+        }
     }
 }
 

@@ -318,6 +318,37 @@ fn sparse_morph_targets_with_and_without_base_view() {
 }
 
 #[test]
+fn node_morph_weights_override_the_mesh_defaults() {
+    let mut d = Doc::default();
+    let pos = d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let mesh = |weights: Value| {
+        json!({"primitives": [{"attributes": {"POSITION": pos},
+            "targets": [{"POSITION": pos}, {"POSITION": pos}]}],
+            "weights": weights, "extras": {"targetNames": ["jawOpen", "eyeBlinkLeft"]}})
+    };
+    let bytes = d.finish(json!({
+        "meshes": [mesh(json!([0.25, 0.0])), mesh(json!([0.0, 0.0]))],
+        "nodes": [{"mesh": 0, "weights": [0.5, 1.0]}, {"mesh": 1, "weights": [0.75]},
+            {"mesh": 1, "weights": [0.75, 0.0]}, {"mesh": 0}]
+    }));
+    let a = load_bytes(&bytes, "w.gltf", None).expect("load");
+    // Node 0's weights replace mesh 0's; node 1 gives one of two (the other is 0).
+    assert_eq!(a.meshes[0].default_weights, vec![0.5, 1.0]);
+    assert_eq!(a.meshes[1].default_weights, vec![0.75, 0.0]);
+    let w = a.info.warnings.join("\n");
+    assert!(
+        w.contains("node 1 gives 1 morph weights for mesh 1 with 2"),
+        "{w}"
+    );
+    // Node 2 agrees with node 1; node 3 draws mesh 0 without node 0's weights.
+    assert!(!w.contains("nodes 1 and 2"), "{w}");
+    assert!(
+        w.contains("mesh 0 is drawn by nodes 0 and 3 with different morph weights"),
+        "{w}"
+    );
+}
+
+#[test]
 fn matrix_nodes_are_decomposed() {
     // rotate 90 degrees about Z, scale 2, translate (1, 2, 3)
     let m = [
