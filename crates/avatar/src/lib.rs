@@ -85,7 +85,7 @@ const PARTIAL: &[(&str, &str)] = &[
 const NOTES: &[(&str, &str)] = &[
     (
         "VRMC_materials_mtoon",
-        "MToon drawn with its lit and shade colours, shading shift and toony factors, GI equalisation, parametric rim, emission, outlines (colour unlit below a lighting mix of 0.5, else toon-shaded) and UV animation (its mask texture read at the vertices); matcap and the rim and shading-shift textures are not drawn",
+        "MToon drawn with its lit and shade colours, shading shift (factor and texture) and toony factors, GI equalisation, rim (matcap, parametric rim, rim texture, lighting mix), emission, outlines (colour unlit below a lighting mix of 0.5, else toon-shaded) and UV animation (its mask texture read at the vertices); VRM 0.x's shading grade texture is not drawn",
     ),
     ("VRMC_springBone", "spring bones are not simulated"),
     ("VRMC_node_constraint", "node constraints are not evaluated"),

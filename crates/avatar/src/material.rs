@@ -117,6 +117,9 @@ pub(crate) fn build_materials(
             wanted.extend(t.shade.as_ref().map(|t| (t.index, true)));
             wanted.extend(t.uv_mask.as_ref().map(|t| (t.index, false)));
             wanted.extend(t.outline_width.as_ref().map(|t| (t.index, false)));
+            wanted.extend(t.shading_shift.as_ref().map(|t| (t.index, false)));
+            wanted.extend(t.matcap.as_ref().map(|t| (t.index, true)));
+            wanted.extend(t.rim.as_ref().map(|t| (t.index, true)));
         }
         if let Some(t) = m
             .pbr_metallic_roughness
@@ -403,6 +406,10 @@ pub(crate) fn build_materials(
                 out.toon = Some(Toon {
                     shade_tex: t.shade.as_ref().and_then(|t| tex_ref(t, true, notes)),
                     uv_mask_tex: t.uv_mask.as_ref().and_then(|t| tex_ref(t, false, notes)),
+                    shading_shift_tex: (t.shading_shift.as_ref())
+                        .and_then(|t| tex_ref(t, false, notes)),
+                    matcap_tex: t.matcap.as_ref().and_then(|t| tex_ref(t, true, notes)),
+                    rim_tex: t.rim.as_ref().and_then(|t| tex_ref(t, true, notes)),
                     outline: toon.outline.as_ref().map(|o| Outline {
                         width_tex: t
                             .outline_width

@@ -427,8 +427,8 @@ pub fn build_rig(
 }
 
 /// Whether facecast draws anything of expression `e`: morph binds, texture-transform binds,
-/// base / emissive colour binds, or shade / rim colour binds of MToon materials (matcap and
-/// outline colour binds are not applied).
+/// base / emissive colour binds, shade / rim colour binds of MToon materials, or matcap colour
+/// binds of MToon materials with a matcap texture (outline colour binds are not applied).
 fn shows_something(e: &Expression, materials: &[Material]) -> bool {
     !e.binds.is_empty() || draws_materials(e, materials)
 }
@@ -441,7 +441,11 @@ fn draws_materials(e: &Expression, materials: &[Material]) -> bool {
             ColorTarget::Shade | ColorTarget::Rim => materials
                 .get(b.material as usize)
                 .is_some_and(|m| m.toon.is_some()),
-            ColorTarget::Matcap | ColorTarget::Outline => false,
+            ColorTarget::Matcap => materials
+                .get(b.material as usize)
+                .and_then(|m| m.toon.as_ref())
+                .is_some_and(|t| t.matcap_tex.is_some()),
+            ColorTarget::Outline => false,
         })
 }
 
@@ -591,7 +595,8 @@ mod tests {
 
     /// Presets whose material binds are drawn follow the canonical weights: `blink` for both
     /// eyes (the per-eye presets then stay undriven), `aa` by its viseme, which then counts as
-    /// shown; a preset with only a matcap colour bind is not driven.
+    /// shown; a preset with only a matcap colour bind on a material without a matcap texture
+    /// is not driven.
     #[test]
     fn presets_with_drawn_material_binds_are_driven() {
         use facecast_core::model::{ColorBind, TextureBind};
@@ -625,6 +630,20 @@ mod tests {
         assert_eq!(drives, vec![(2, 0, 1), (1, 2, 0)]);
         assert!(rig.has_viseme(Viseme::Aa.index()));
         assert!(!rig.has_viseme(Viseme::O.index()));
+        // On a material with a matcap texture the matcap colour bind is drawn: `lookUp` shows.
+        let matcapped = Material {
+            toon: Some(facecast_core::model::Toon {
+                matcap_tex: Some(facecast_core::model::TexRef {
+                    texture: 0,
+                    texcoord: 0,
+                    transform: None,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(shows_something(&exprs[3], &[matcapped]));
+        assert!(!shows_something(&exprs[3], &[Material::default()]));
         // Without `blink`, each eye's preset follows its own blink.
         let rig = build_rig(&[], &exprs[..1], &[Material::default()]);
         assert_eq!(rig.expr_drives.len(), 1);

@@ -422,6 +422,12 @@ pub(crate) struct ToonTextures {
     pub uv_mask: Option<gltf::TextureInfo>,
     /// `outlineWidthMultiplyTexture` (linear).
     pub outline_width: Option<gltf::TextureInfo>,
+    /// `shadingShiftTexture` (linear).
+    pub shading_shift: Option<gltf::TextureInfo>,
+    /// `matcapTexture` (sRGB).
+    pub matcap: Option<gltf::TextureInfo>,
+    /// `rimMultiplyTexture` (sRGB).
+    pub rim: Option<gltf::TextureInfo>,
 }
 
 /// The shader of material `m`: VRM 1.0's `VRMC_materials_mtoon` (which takes the place of the
@@ -455,16 +461,30 @@ pub(crate) fn material_shader(m: &gltf::Material, v0_materials: &[(String, Value
         .and_then(|e| e.get("VRMC_materials_mtoon"))
     {
         let d = Toon::default();
+        let tex = |k: &str| {
+            e.get(k)
+                .and_then(|t| serde_json::from_value::<gltf::TextureInfo>(t.clone()).ok())
+        };
+        let shading_shift = tex("shadingShiftTexture");
         let toon = Toon {
             shade_color: rgb(e, "shadeColorFactor", d.shade_color, false),
             shade_tex: None,
             shading_shift: num(e, "shadingShiftFactor", d.shading_shift).clamp(-1.0, 1.0),
+            shading_shift_tex: None,
+            shading_shift_scale: (shading_shift.as_ref())
+                .and_then(|t| t.scale)
+                .filter(|s| s.is_finite())
+                .map_or(d.shading_shift_scale, |s| s.clamp(-2.0, 2.0)),
             shading_toony: num(e, "shadingToonyFactor", d.shading_toony).clamp(0.0, 1.0),
             gi_equalization: num(e, "giEqualizationFactor", d.gi_equalization).clamp(0.0, 1.0),
             rim_color: rgb(e, "parametricRimColorFactor", d.rim_color, false),
             rim_fresnel_power: num(e, "parametricRimFresnelPowerFactor", d.rim_fresnel_power)
                 .clamp(0.0, 100.0),
             rim_lift: num(e, "parametricRimLiftFactor", d.rim_lift).clamp(-1.0, 1.0),
+            matcap_color: rgb(e, "matcapFactor", d.matcap_color, false),
+            matcap_tex: None,
+            rim_tex: None,
+            rim_lighting_mix: num(e, "rimLightingMixFactor", d.rim_lighting_mix).clamp(0.0, 1.0),
             uv_scroll: [
                 speed(e, "uvAnimationScrollXSpeedFactor"),
                 speed(e, "uvAnimationScrollYSpeedFactor"),
@@ -482,16 +502,15 @@ pub(crate) fn material_shader(m: &gltf::Material, v0_materials: &[(String, Value
                 num(e, "outlineLightingMixFactor", 1.0),
             ),
         };
-        let tex = |k: &str| {
-            e.get(k)
-                .and_then(|t| serde_json::from_value::<gltf::TextureInfo>(t.clone()).ok())
-        };
         return Shader::Toon(Box::new((
             toon,
             ToonTextures {
                 shade: tex("shadeMultiplyTexture"),
                 uv_mask: tex("uvAnimationMaskTexture"),
                 outline_width: tex("outlineWidthMultiplyTexture"),
+                shading_shift,
+                matcap: tex("matcapTexture"),
+                rim: tex("rimMultiplyTexture"),
             },
         )));
     }
@@ -522,11 +541,19 @@ pub(crate) fn material_shader(m: &gltf::Material, v0_materials: &[(String, Value
         shade_color: rgb(vp, "_ShadeColor", [0.97, 0.81, 0.86], true),
         shade_tex: None,
         shading_shift: (-(lo + hi) * 0.5).clamp(-1.0, 1.0),
+        // 0.x's shading grade texture darkens by multiplying the light; it has no 1.0 shift.
+        shading_shift_tex: None,
+        shading_shift_scale: 1.0,
         shading_toony: ((2.0 - (hi - lo)) * 0.5).clamp(0.0, 1.0),
         gi_equalization: (1.0 - num(fp, "_IndirectLightIntensity", 0.1)).clamp(0.0, 1.0),
         rim_color: rgb(vp, "_RimColor", [0.0; 3], true),
         rim_fresnel_power: num(fp, "_RimFresnelPower", 1.0).clamp(0.0, 100.0),
         rim_lift: num(fp, "_RimLift", 0.0).clamp(-1.0, 1.0),
+        // `_SphereAdd`, the 0.x matcap, is added as it is.
+        matcap_color: [1.0; 3],
+        matcap_tex: None,
+        rim_tex: None,
+        rim_lighting_mix: num(fp, "_RimLightingMix", 0.0).clamp(0.0, 1.0),
         // Unity's V grows upwards: 0.x's Y scroll is negated (as UniVRM's migration does).
         uv_scroll: [speed(fp, "_UvAnimScrollX"), -speed(fp, "_UvAnimScrollY")],
         uv_rotation: speed(fp, "_UvAnimRotation"),
@@ -563,6 +590,9 @@ pub(crate) fn material_shader(m: &gltf::Material, v0_materials: &[(String, Value
             shade: tex(&["_ShadeTexture", "_MainTex"]),
             uv_mask: tex(&["_UvAnimMaskTexture"]),
             outline_width: tex(&["_OutlineWidthTexture"]),
+            shading_shift: None,
+            matcap: tex(&["_SphereAdd"]),
+            rim: tex(&["_RimTexture"]),
         },
     )))
 }

@@ -669,7 +669,10 @@ fn mtoon_materials_are_toon_shaded_in_both_vrm_versions() {
                 "uvAnimationRotationSpeedFactor": 1e9, "uvAnimationMaskTexture": {"index": 0},
                 "outlineWidthMode": "worldCoordinates", "outlineWidthFactor": 0.002,
                 "outlineColorFactor": [0.1, 0.2, 0.3], "outlineLightingMixFactor": 0.5,
-                "outlineWidthMultiplyTexture": {"index": 0}}}},
+                "outlineWidthMultiplyTexture": {"index": 0},
+                "shadingShiftTexture": {"index": 0, "scale": 0.5},
+                "matcapFactor": [0.5, 1.0, 2.0], "matcapTexture": {"index": 0},
+                "rimMultiplyTexture": {"index": 0}, "rimLightingMixFactor": 0.25}}},
             {"name": "plain", "extensions": {"VRMC_materials_mtoon": {"specVersion": "1.0"}}}
         ],
         "meshes": [{"primitives": prims.clone()}],
@@ -710,12 +713,33 @@ fn mtoon_materials_are_toon_shaded_in_both_vrm_versions() {
         Some(mask.texture),
         "linear, like the mask"
     );
+    // Shading shift texture (linear, like the mask) and its scale; matcap and rim textures read
+    // as sRGB colour (the base texture's decode); rim lighting mix.
+    assert_eq!(
+        (
+            t.shading_shift_tex.map(|t| t.texture),
+            t.shading_shift_scale
+        ),
+        (Some(mask.texture), 0.5)
+    );
+    assert_eq!(
+        (t.matcap_tex.map(|t| t.texture), t.matcap_color),
+        (Some(base.texture), [0.5, 1.0, 2.0])
+    );
+    assert_eq!(
+        (t.rim_tex.map(|t| t.texture), t.rim_lighting_mix),
+        (Some(base.texture), 0.25)
+    );
     // The schema's defaults.
     let p = a.materials[1].toon.as_ref().expect("toon");
     assert_eq!(*p, facecast_core::model::Toon::default());
     assert_eq!(
         (p.shade_color, p.shading_toony, p.rim_fresnel_power),
         ([1.0; 3], 0.9, 1.0)
+    );
+    assert_eq!(
+        (p.matcap_color, p.rim_lighting_mix, p.shading_shift_scale),
+        ([1.0; 3], 1.0, 1.0)
     );
 
     let mut d = Doc::default();
@@ -737,10 +761,12 @@ fn mtoon_materials_are_toon_shaded_in_both_vrm_versions() {
                  "floatProperties": {"_ShadeToony": 0.9, "_ShadeShift": 0.0, "_IndirectLightIntensity": 0.25,
                     "_RimFresnelPower": 2.0, "_RimLift": 0.05, "_UvAnimScrollX": 0.5,
                     "_UvAnimScrollY": 0.25, "_UvAnimRotation": 0.1, "_OutlineWidthMode": 2.0,
-                    "_OutlineWidth": 0.5, "_OutlineColorMode": 0.0, "_OutlineLightingMix": 1.0},
+                    "_OutlineWidth": 0.5, "_OutlineColorMode": 0.0, "_OutlineLightingMix": 1.0,
+                    "_RimLightingMix": 0.5},
                  "vectorProperties": {"_ShadeColor": [0.5, 0.5, 1.0, 1.0], "_RimColor": [1.0, 0.0, 0.0, 1.0],
                     "_OutlineColor": [1.0, 0.0, 0.0, 1.0]},
-                 "textureProperties": {"_MainTex": 0, "_UvAnimMaskTexture": 0}},
+                 "textureProperties": {"_MainTex": 0, "_UvAnimMaskTexture": 0, "_SphereAdd": 0,
+                    "_RimTexture": 0}},
                 {"name": "Eyes", "shader": "VRM/UnlitTexture"}
             ]
         }}
@@ -764,6 +790,9 @@ fn mtoon_materials_are_toon_shaded_in_both_vrm_versions() {
     // Unity's V grows upwards: 0.x's Y scroll is negated.
     assert_eq!((t.uv_scroll, t.uv_rotation), ([0.5, -0.25], 0.1));
     assert!(t.uv_mask_tex.is_some() && t.uv_animated());
+    // `_SphereAdd` is the matcap, added as it is; `_RimTexture` the rim multiply texture.
+    assert!(t.matcap_tex.is_some() && t.rim_tex.is_some());
+    assert_eq!((t.matcap_color, t.rim_lighting_mix), ([1.0; 3], 0.5));
     // 0.x outline widths are centimetres; colour mode 0 is the fixed colour (no lighting mix).
     let o = t.outline.as_ref().expect("outline");
     assert_eq!(

@@ -166,6 +166,8 @@ pub struct MaterialValues {
     pub shade: [f32; 3],
     /// MToon parametric rim colour, linear RGB (zero for other materials).
     pub rim: [f32; 3],
+    /// MToon matcap colour, linear RGB (zero for other materials).
+    pub matcap: [f32; 3],
 }
 
 impl MaterialValues {
@@ -178,6 +180,7 @@ impl MaterialValues {
             uv_offset_delta: [0.0; 2],
             shade: m.toon.as_ref().map_or([0.0; 3], |t| t.shade_color),
             rim: m.toon.as_ref().map_or([0.0; 3], |t| t.rim_color),
+            matcap: m.toon.as_ref().map_or([0.0; 3], |t| t.matcap_color),
         }
     }
 }
@@ -294,19 +297,19 @@ fn apply_with(
                     }
                     changed = true;
                 }
-                (ColorTarget::Shade | ColorTarget::Rim, Some(t)) => {
-                    let (out, rest) = if b.target == ColorTarget::Shade {
-                        (&mut out.shade, t.shade_color)
-                    } else {
-                        (&mut out.rim, t.rim_color)
+                (ColorTarget::Shade | ColorTarget::Rim | ColorTarget::Matcap, Some(t)) => {
+                    let (out, rest) = match b.target {
+                        ColorTarget::Shade => (&mut out.shade, t.shade_color),
+                        ColorTarget::Rim => (&mut out.rim, t.rim_color),
+                        _ => (&mut out.matcap, t.matcap_color),
                     };
                     for k in 0..3 {
                         out[k] += (b.value[k] - rest[k]) * wm;
                     }
                     changed = true;
                 }
-                // Matcap and outline colours (not drawn), or MToon colours of a material
-                // that is not MToon.
+                // Outline colours (not applied), or MToon colours of a material that is not
+                // MToon.
                 _ => {}
             }
         }

@@ -261,6 +261,11 @@ pub struct Toon {
     pub shade_tex: Option<TexRef>,
     /// `shadingShiftFactor` (-1..1; VRM's default 0).
     pub shading_shift: f32,
+    /// `shadingShiftTexture` (linear): its red channel times [`Toon::shading_shift_scale`] is
+    /// added to the shading shift.
+    pub shading_shift_tex: Option<TexRef>,
+    /// `shadingShiftTexture.scale` (default 1).
+    pub shading_shift_scale: f32,
     /// `shadingToonyFactor` (0..1; 1 is a hard edge; VRM's default 0.9).
     pub shading_toony: f32,
     /// `giEqualizationFactor` (0..1): 1 lights every direction alike, 0 follows the sky above
@@ -272,6 +277,16 @@ pub struct Toon {
     pub rim_fresnel_power: f32,
     /// `parametricRimLiftFactor`.
     pub rim_lift: f32,
+    /// `matcapFactor`, linear RGB (default white): multiplies the matcap texture.
+    pub matcap_color: [f32; 3],
+    /// `matcapTexture` (sRGB): read where the view-space normal points (x right, y up) and added
+    /// to the rim. Not moved by UV animation.
+    pub matcap_tex: Option<TexRef>,
+    /// `rimMultiplyTexture` (sRGB): multiplies the rim (matcap and parametric).
+    pub rim_tex: Option<TexRef>,
+    /// `rimLightingMixFactor` (0..1): 0 adds the rim as it is (like emission), 1 multiplies it
+    /// by the light the surface gets.
+    pub rim_lighting_mix: f32,
     /// UV animation's scroll speeds (`uvAnimationScrollXSpeedFactor` / `...Y...`): UV units per
     /// second, in glTF's convention (V grows downwards).
     pub uv_scroll: [f32; 2],
@@ -325,11 +340,17 @@ impl Default for Toon {
             shade_color: [1.0; 3],
             shade_tex: None,
             shading_shift: 0.0,
+            shading_shift_tex: None,
+            shading_shift_scale: 1.0,
             shading_toony: 0.9,
             gi_equalization: 0.9,
             rim_color: [0.0; 3],
             rim_fresnel_power: 1.0,
             rim_lift: 0.0,
+            matcap_color: [1.0; 3],
+            matcap_tex: None,
+            rim_tex: None,
+            rim_lighting_mix: 1.0,
             uv_scroll: [0.0; 2],
             uv_rotation: 0.0,
             uv_mask_tex: None,
@@ -706,7 +727,7 @@ pub enum ColorTarget {
     Emission,
     /// MToon shade colour (`shadeColor`, `_ShadeColor`): drawn on MToon materials.
     Shade,
-    /// MToon matcap colour: not drawn (facecast draws no matcap).
+    /// MToon matcap colour (`matcapColor`; VRM 0.x has none): drawn on MToon materials.
     Matcap,
     /// MToon parametric rim colour (`rimColor`, `_RimColor`): drawn on MToon materials.
     Rim,

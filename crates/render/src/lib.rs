@@ -66,8 +66,9 @@
 //! UV/screen area ratio), `KHR_texture_transform`, wrap modes, sRGB decode, derivative-based
 //! normal mapping, metallic-roughness, occlusion and emissive textures (per pixel, scaling their
 //! factors), vertex colours, `KHR_materials_unlit`, VRM MToon toon shading (shade colour and
-//! texture over a ramp from the key light's `n·l`, shading shift and toony factors, GI
-//! equalisation, parametric rim; outlines as extra draws of the surface's turned-around triangles
+//! texture over a ramp from the key light's `n·l`, shading shift factor and texture, toony
+//! factor, GI equalisation, the rim: matcap read at the view-space normal plus the parametric
+//! rim, times the rim texture and the lighting mix; outlines as extra draws of the surface's turned-around triangles
 //! pushed out along the normals; UV animation moving the texture coordinates with
 //! [`Renderer::set_time`]), alpha MASK/BLEND. Lighting is
 //! camera-relative: a warm key, a cool fill, a rim light and a sky/ground hemisphere with wrap

@@ -103,6 +103,54 @@ pub(crate) struct ToonInfo {
     pub(crate) rim: Option<V3>,
     pub(crate) rim_pow: f32,
     pub(crate) rim_lift: f32,
+    /// Shading shift texture (linear; red channel) and its scale.
+    pub(crate) shift_tex: Option<TexInfo>,
+    pub(crate) shift_scale: f32,
+    /// Matcap texture (sRGB), its colour factor, and the mip level it is read at.
+    pub(crate) matcap: Option<(TexInfo, V3, u32)>,
+    /// Rim multiply texture (sRGB).
+    pub(crate) rim_tex: Option<TexInfo>,
+    /// `rimLightingMixFactor`.
+    pub(crate) rim_mix: f32,
+}
+
+impl ToonInfo {
+    /// Whether the material adds a rim (parametric or matcap).
+    #[inline(always)]
+    pub(crate) fn has_rim(&self) -> bool {
+        self.rim.is_some() || self.matcap.is_some()
+    }
+}
+
+/// What a toon material's own textures give a pixel ([`toon_light`]): the shading shift
+/// texture's term, the matcap's colour (times its factor) and the rim multiply texture's colour.
+pub(crate) struct ToonTexels {
+    pub(crate) shift: f32,
+    pub(crate) matcap: V3,
+    pub(crate) rim_mul: V3,
+}
+
+/// Texture coordinates `uv` through `ti`'s texture transform.
+#[inline(always)]
+pub(crate) fn transformed(ti: &TexInfo, [u, v]: [f32; 2]) -> [f32; 2] {
+    match ti.xf {
+        Some(m) => [m[0] * u + m[2] * v + m[4], m[1] * u + m[3] * v + m[5]],
+        None => [u, v],
+    }
+}
+
+/// Texture coordinates of the matcap for unit view-space normal `n` (x right, y up; the view
+/// direction is +z): MToon's `0.5 + 0.495 · (n·x, n·y)`, with V down as glTF's.
+#[inline(always)]
+pub(crate) fn matcap_uv(n: V3) -> [f32; 2] {
+    [0.5 + 0.495 * n[0], 0.5 - 0.495 * n[1]]
+}
+
+/// The mip level a matcap of texel area `area` is read at in a picture `height` pixels tall:
+/// the normals of a head facing the camera spread over about 0.4 of the picture's height.
+fn matcap_level(area: f32, levels: u32, height: u32) -> u32 {
+    let texels_per_px = area.sqrt() / (0.4 * height.max(1) as f32);
+    (texels_per_px.max(1.0).log2().floor() as u32).min(levels.saturating_sub(1))
 }
 
 /// Share of a toon material's light that comes from the sky and ground instead of the key
@@ -112,22 +160,33 @@ pub(crate) const TOON_GI: f32 = 0.15;
 /// MToon's colour of a surface with lit colour `lit`, shade colour `shade` and unit view-space
 /// normal `n`: the key light's `n·l` through the ramp mixes shade into lit (times `1 -
 /// TOON_GI`), the hemisphere adds `lit · TOON_GI` (evened out by `giEqualizationFactor`), and
-/// the parametric rim `rim · clamp(1 - n·v + lift, 0, 1)^power` is added. No specular, no fill
-/// light: toon shading keeps two tones.
+/// the rim is added: the matcap plus the parametric rim `rim · clamp(1 - n·v + lift, 0,
+/// 1)^power`, times the rim texture, times `1 + (light - 1) · rimLightingMix` where `light` is
+/// what the ramp and the hemisphere give a lit surface. The shading shift texture's term `x.shift`
+/// moves the ramp. No specular, no fill light: toon shading keeps two tones.
 #[inline(always)]
-pub(crate) fn toon_light(l: &Lights, t: &ToonInfo, lit: V3, shade: V3, n: V3) -> V3 {
-    let r = ((dot(n, l.key_dir) - t.lo) * t.inv_width).clamp(0.0, 1.0);
+pub(crate) fn toon_light(
+    l: &Lights,
+    t: &ToonInfo,
+    lit: V3,
+    shade: V3,
+    n: V3,
+    x: &ToonTexels,
+) -> V3 {
+    let r = ((dot(n, l.key_dir) + x.shift - t.lo) * t.inv_width).clamp(0.0, 1.0);
     let h = 0.5 + 0.5 * n[1];
     let g = TOON_GI * 2.0 * (t.gi_eq * 0.5 + (1.0 - t.gi_eq) * h);
-    let (rc, rim) = match t.rim {
+    let (rc, fres) = match t.rim {
         Some(rc) => (
             rc,
             fast_exp2(t.rim_pow * fast_log2((1.0 - n[2] + t.rim_lift).clamp(0.0, 1.0))),
         ),
         None => ([0.0; 3], 0.0),
     };
+    let mix = 1.0 + (r * (1.0 - TOON_GI) + g - 1.0) * t.rim_mix;
     std::array::from_fn(|k| {
-        (shade[k] + (lit[k] - shade[k]) * r) * (1.0 - TOON_GI) + lit[k] * g + rc[k] * rim
+        let rim = (x.matcap[k] + rc[k] * fres) * x.rim_mul[k] * mix;
+        (shade[k] + (lit[k] - shade[k]) * r) * (1.0 - TOON_GI) + lit[k] * g + rim
     })
 }
 
@@ -702,7 +761,7 @@ pub struct Raster {
 
 /// `uv`: scale and offset added to the texture's transform (expressions' texture-transform
 /// binds, [`MaterialValues`]); zero leaves the reference as loaded.
-fn tex_info(av: &Avatar, r: &Option<TexRef>, uv: ([f32; 2], [f32; 2])) -> Option<TexInfo> {
+fn tex_info_at(av: &Avatar, r: &Option<TexRef>, uv: ([f32; 2], [f32; 2])) -> Option<TexInfo> {
     let r = r.as_ref()?;
     let t = av.textures.get(r.texture as usize)?;
     if !texture_ok(t) {
@@ -780,15 +839,23 @@ fn outline_material(m: &facecast_core::model::Material) -> facecast_core::model:
             for k in 0..3 {
                 t.shade_color[k] *= c[k];
             }
+            // Shaded like its surface, without the surface's rim.
             t.rim_color = [0.0; 3];
+            t.matcap_tex = None;
             t.outline = None;
         }
     }
     o
 }
 
-fn mat_info(av: &Avatar, m: &facecast_core::model::Material, has_color: bool) -> MatInfo {
-    mat_info_with(av, m, has_color, &MaterialValues::of(m))
+/// How material `m` is shaded in a picture `height` pixels tall.
+fn mat_info(
+    av: &Avatar,
+    m: &facecast_core::model::Material,
+    has_color: bool,
+    height: u32,
+) -> MatInfo {
+    mat_info_with(av, m, has_color, &MaterialValues::of(m), height)
 }
 
 /// [`mat_info`] with the values expressions change replaced by `v`.
@@ -797,10 +864,11 @@ fn mat_info_with(
     m: &facecast_core::model::Material,
     has_color: bool,
     v: &MaterialValues,
+    height: u32,
 ) -> MatInfo {
     let base = v.base_color;
     let uv = (v.uv_scale_delta, v.uv_offset_delta);
-    let tex_info = |r: &Option<TexRef>| tex_info(av, r, uv);
+    let tex_info = |r: &Option<TexRef>| tex_info_at(av, r, uv);
     let (kd, ks, spec_pow) = pbr_terms(m.metallic, m.roughness, base);
     let mr_tex = tex_info(&m.metallic_roughness_tex);
     let ks_max = ks[0].max(ks[1]).max(ks[2]);
@@ -838,6 +906,16 @@ fn mat_info_with(
             rim: (v.rim != [0.0; 3]).then_some(v.rim),
             rim_pow: t.rim_fresnel_power,
             rim_lift: t.rim_lift,
+            shift_tex: tex_info(&t.shading_shift_tex).filter(|_| t.shading_shift_scale != 0.0),
+            shift_scale: t.shading_shift_scale,
+            matcap: tex_info_at(av, &t.matcap_tex, ([0.0; 2], [0.0; 2]))
+                .filter(|_| v.matcap != [0.0; 3])
+                .map(|ti| {
+                    let level = matcap_level(ti.area, ti.levels, height);
+                    (ti, v.matcap, level)
+                }),
+            rim_tex: tex_info(&t.rim_tex),
+            rim_mix: t.rim_lighting_mix,
         }
     });
     // MToon ignores the metallic-roughness model.
@@ -847,7 +925,11 @@ fn mat_info_with(
         (mr_tex, occ_tex)
     };
     let shade_tex = toon.as_ref().and_then(|t| t.shade_tex.as_ref());
+    let toon_uv_tex = toon
+        .as_ref()
+        .is_some_and(|t| t.shift_tex.is_some() || t.rim_tex.is_some());
     let any_tex = shade_tex.is_some()
+        || toon_uv_tex
         || base_tex.is_some()
         || normal_tex.is_some()
         || mr_tex.is_some()
@@ -911,6 +993,8 @@ impl MatInfo {
             .or(self.mr_tex.as_ref())
             .or(self.occ_tex.as_ref())
             .or(self.toon.as_ref().and_then(|t| t.shade_tex.as_ref()))
+            .or(self.toon.as_ref().and_then(|t| t.shift_tex.as_ref()))
+            .or(self.toon.as_ref().and_then(|t| t.rim_tex.as_ref()))
     }
 
     /// Whether shading reads a texture (and so the level-of-detail factor `A_LOD`).
@@ -918,21 +1002,26 @@ impl MatInfo {
     pub(crate) fn samples_texture(&self) -> bool {
         self.base_tex.is_some()
             || self.emis_tex.is_some()
-            || self.toon.as_ref().is_some_and(|t| t.shade_tex.is_some())
+            || self.toon.as_ref().is_some_and(|t| {
+                t.shade_tex.is_some() || t.shift_tex.is_some() || t.rim_tex.is_some()
+            })
             || (!self.unlit
                 && (self.normal_tex.is_some() || self.mr_tex.is_some() || self.occ_tex.is_some()))
     }
 
     /// Every texture the material reads.
-    pub(crate) fn textures(&self) -> [&Option<TexInfo>; 6] {
-        const NONE: &Option<TexInfo> = &None;
+    pub(crate) fn textures(&self) -> [Option<&TexInfo>; 9] {
+        let toon = self.toon.as_ref();
         [
-            &self.base_tex,
-            &self.normal_tex,
-            &self.mr_tex,
-            &self.occ_tex,
-            &self.emis_tex,
-            self.toon.as_ref().map_or(NONE, |t| &t.shade_tex),
+            self.base_tex.as_ref(),
+            self.normal_tex.as_ref(),
+            self.mr_tex.as_ref(),
+            self.occ_tex.as_ref(),
+            self.emis_tex.as_ref(),
+            toon.and_then(|t| t.shade_tex.as_ref()),
+            toon.and_then(|t| t.shift_tex.as_ref()),
+            toon.and_then(|t| t.matcap.as_ref().map(|m| &m.0)),
+            toon.and_then(|t| t.rim_tex.as_ref()),
         ]
     }
 }
@@ -1060,10 +1149,7 @@ impl ShadeCtx<'_> {
                 a0[1] * b[0] + a1[1] * b[1] + a2[1] * b[2],
             ]
         };
-        match ti.xf {
-            Some(m) => [m[0] * u + m[2] * v + m[4], m[1] * u + m[3] * v + m[5]],
-            None => [u, v],
-        }
+        transformed(ti, [u, v])
     }
 
     /// Vertex colour (RGBA) at barycentrics `l`.
@@ -1168,7 +1254,29 @@ impl ShadeCtx<'_> {
             } else {
                 tn.shade
             };
-            let o = toon_light(&self.luts.lights, tn, [c[0], c[1], c[2]], shade, n);
+            let mut x = ToonTexels {
+                shift: 0.0,
+                matcap: [0.0; 3],
+                rim_mul: [1.0; 3],
+            };
+            if let Some(ti) = &tn.shift_tex {
+                let uv = self.uv((t, id, m), (&l, w), ti);
+                let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
+                x.shift = s[0] * (1.0 / 255.0) * tn.shift_scale;
+            }
+            if tn.has_rim() {
+                if let Some((ti, f, level)) = &tn.matcap {
+                    let uv = transformed(ti, matcap_uv(n));
+                    let s = sample(self.tex(ti), *level as usize, uv[0], uv[1]);
+                    x.matcap = std::array::from_fn(|k| f[k] * decode8(s[k]));
+                }
+                if let Some(ti) = &tn.rim_tex {
+                    let uv = self.uv((t, id, m), (&l, w), ti);
+                    let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
+                    x.rim_mul = [decode8(s[0]), decode8(s[1]), decode8(s[2])];
+                }
+            }
+            let o = toon_light(&self.luts.lights, tn, [c[0], c[1], c[2]], shade, n, &x);
             return [
                 o[0] + emissive[0],
                 o[1] + emissive[1],
@@ -1267,6 +1375,7 @@ impl Raster {
                 m,
                 !p.colors.is_empty(),
                 &want.unwrap_or_else(|| MaterialValues::of(m)),
+                self.h as u32,
             );
             changed = true;
         }
@@ -1306,8 +1415,8 @@ impl Raster {
                 .unwrap_or(&default_mat);
             draw_mat.push(mats.len() as u32);
             mats.push(match d.outline {
-                Some(_) => mat_info(av, &outline_material(m), false),
-                None => mat_info(av, m, !p.colors.is_empty()),
+                Some(_) => mat_info(av, &outline_material(m), false, cfg.height),
+                None => mat_info(av, m, !p.colors.is_empty(), cfg.height),
             });
         }
         let tri_total: usize = geo
@@ -3412,21 +3521,21 @@ mod tests {
                 unlit,
                 ..Default::default()
             };
-        assert!(mat_info(&av, &mat(r(0, 0), r(1, 0), false), false).paired);
+        assert!(mat_info(&av, &mat(r(0, 0), r(1, 0), false), false, 256).paired);
         assert!(
-            !mat_info(&av, &mat(r(0, 0), r(2, 0), false), false).paired,
+            !mat_info(&av, &mat(r(0, 0), r(2, 0), false), false, 256).paired,
             "sizes differ"
         );
         assert!(
-            !mat_info(&av, &mat(r(0, 0), r(1, 1), false), false).paired,
+            !mat_info(&av, &mat(r(0, 0), r(1, 1), false), false, 256).paired,
             "coordinate sets differ"
         );
         assert!(
-            !mat_info(&av, &mat(r(0, 0), r(1, 0), true), false).paired,
+            !mat_info(&av, &mat(r(0, 0), r(1, 0), true), false, 256).paired,
             "unlit"
         );
         assert!(
-            !mat_info(&av, &mat(r(0, 0), None, false), false).paired,
+            !mat_info(&av, &mat(r(0, 0), None, false), false, 256).paired,
             "no normal map"
         );
         // Same sizes, texels elsewhere in the blocks: one footprint's indices would not fit.
@@ -3435,12 +3544,12 @@ mod tests {
         shifted.mips[0].block = 1;
         av.textures.push(shifted);
         assert!(
-            !mat_info(&av, &mat(r(0, 0), r(3, 0), false), false).paired,
+            !mat_info(&av, &mat(r(0, 0), r(3, 0), false), false, 256).paired,
             "block offsets differ"
         );
         av.textures[1].wrap_s = facecast_core::model::Wrap::Clamp;
         assert!(
-            !mat_info(&av, &mat(r(0, 0), r(1, 0), false), false).paired,
+            !mat_info(&av, &mat(r(0, 0), r(1, 0), false), false, 256).paired,
             "wrap modes differ"
         );
     }

@@ -116,7 +116,7 @@ impl Batch {
 
 /// Whether texture `ti` can be sampled by the eight-wide kernel (repeat on power-of-two sizes,
 /// or clamp; mirrored repeat goes through the reference path).
-pub(crate) fn simd_texture(av: &Avatar, ti: &Option<TexInfo>) -> bool {
+pub(crate) fn simd_texture(av: &Avatar, ti: Option<&TexInfo>) -> bool {
     let Some(ti) = ti else { return true };
     let t = &av.textures[ti.tex as usize];
     let ok = |m: Wrap, n: u32| match m {
@@ -1455,7 +1455,51 @@ pub(crate) mod avx2 {
                         sh[q] = _mm256_mul_ps(sh[q], decode8(px[q]));
                     }
                 }
-                let o = toon8(&l.lights, tn, c, sh, &n);
+                // The material's own textures (ShadeCtx::shade).
+                let mut x = Toon8 {
+                    shift: zero,
+                    matcap: [zero; 3],
+                    rim_mul: [set(1.0); 3],
+                };
+                if let Some(ti) = &tn.shift_tex {
+                    let px = texels8(k, m, ti, &g, at);
+                    x.shift =
+                        _mm256_mul_ps(_mm256_mul_ps(px[0], set(1.0 / 255.0)), set(tn.shift_scale));
+                }
+                if tn.has_rim() {
+                    if let Some((ti, f, level)) = &tn.matcap {
+                        let u = _mm256_fmadd_ps(set(0.495), n[0], set(0.5));
+                        let v = _mm256_fnmadd_ps(set(0.495), n[1], set(0.5));
+                        let (u, v) = match ti.xf {
+                            Some(m) => (
+                                _mm256_fmadd_ps(
+                                    set(m[0]),
+                                    u,
+                                    _mm256_fmadd_ps(set(m[2]), v, set(m[4])),
+                                ),
+                                _mm256_fmadd_ps(
+                                    set(m[1]),
+                                    u,
+                                    _mm256_fmadd_ps(set(m[3]), v, set(m[5])),
+                                ),
+                            ),
+                            None => (u, v),
+                        };
+                        let tex = &k.av.textures[ti.tex as usize];
+                        let lt = k.levels.get(ti.tex as usize).and_then(|t| t.as_ref());
+                        let px = sample8_levels([tex], lt, seti(*level as i32), u, v)[0];
+                        for q in 0..3 {
+                            x.matcap[q] = _mm256_mul_ps(set(f[q]), decode8(px[q]));
+                        }
+                    }
+                    if let Some(ti) = &tn.rim_tex {
+                        let px = texels8(k, m, ti, &g, at);
+                        for q in 0..3 {
+                            x.rim_mul[q] = decode8(px[q]);
+                        }
+                    }
+                }
+                let o = toon8(&l.lights, tn, c, sh, &n, &x);
                 for q in 0..3 {
                     _mm256_storeu_ps(out[q].as_mut_ptr(), _mm256_add_ps(o[q], emissive[q]));
                 }
@@ -1600,12 +1644,13 @@ pub(crate) mod avx2 {
         lit: [__m256; 3],
         shade: [__m256; 3],
         n: &[__m256; 3],
+        x: &Toon8,
     ) -> [__m256; 3] {
         let zero = _mm256_setzero_ps();
         let r = _mm256_min_ps(
             _mm256_max_ps(
                 _mm256_mul_ps(
-                    _mm256_sub_ps(dot8(n, lt.key_dir), set(tn.lo)),
+                    _mm256_sub_ps(_mm256_add_ps(dot8(n, lt.key_dir), x.shift), set(tn.lo)),
                     set(tn.inv_width),
                 ),
                 zero,
@@ -1617,7 +1662,7 @@ pub(crate) mod avx2 {
             set(TOON_GI * 2.0),
             _mm256_fmadd_ps(set(1.0 - tn.gi_eq), h, set(tn.gi_eq * 0.5)),
         );
-        let (rc, rim) = match tn.rim {
+        let (rc, fres) = match tn.rim {
             Some(rc) => {
                 let x = _mm256_min_ps(
                     _mm256_max_ps(
@@ -1634,10 +1679,25 @@ pub(crate) mod avx2 {
         for q in 0..3 {
             let d = _mm256_fmadd_ps(_mm256_sub_ps(lit[q], shade[q]), r, shade[q]);
             let o = _mm256_mul_ps(d, set(1.0 - TOON_GI));
-            let o = _mm256_fmadd_ps(lit[q], gi, o);
-            out[q] = _mm256_fmadd_ps(set(rc[q]), rim, o);
+            out[q] = _mm256_fmadd_ps(lit[q], gi, o);
+        }
+        if tn.has_rim() {
+            // 1 + (light - 1) · rimLightingMix, light = r · (1 - TOON_GI) + gi.
+            let light = _mm256_fmadd_ps(r, set(1.0 - TOON_GI), gi);
+            let mix = _mm256_fmadd_ps(_mm256_sub_ps(light, set(1.0)), set(tn.rim_mix), set(1.0));
+            for q in 0..3 {
+                let rim = _mm256_fmadd_ps(set(rc[q]), fres, x.matcap[q]);
+                out[q] = _mm256_fmadd_ps(_mm256_mul_ps(rim, x.rim_mul[q]), mix, out[q]);
+            }
         }
         out
+    }
+
+    /// What a toon material's own textures give eight pixels (`raster::ToonTexels`).
+    struct Toon8 {
+        shift: __m256,
+        matcap: [__m256; 3],
+        rim_mul: [__m256; 3],
     }
 
     /// Stores eight RGB colours given as channel vectors `r, g, b` as 24 interleaved floats

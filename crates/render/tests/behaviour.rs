@@ -1120,3 +1120,171 @@ fn mirroring_and_stretching_node_transforms_keep_surfaces_outward_and_normals_tr
         mean_diff(&baked, &squashed)
     );
 }
+
+/// MToon's matcap, rim multiply texture, rim lighting mix and shading shift texture, on a sphere
+/// facing the camera, with both kernels:
+/// - the matcap is read where the view-space normal points: its top-left quarter (red) shows on
+///   the sphere's upper left, its bottom-right (blue) on the lower right;
+/// - the rim multiply texture masks it (black on the texture's left half, which `u` maps to the
+///   sphere's right half);
+/// - with a lighting mix of 1 the matcap in the shade is dimmed to the light the shade gets;
+/// - the shading shift texture (red 255 on the texture's right half, the sphere's left) lights
+///   that half.
+#[test]
+fn mtoon_matcap_rim_texture_and_shading_shift_texture_draw_where_they_should() {
+    use facecast_core::model::{TexRef, Toon};
+    let (w, h) = (128usize, 128usize);
+    let tex = |texture: u32| {
+        Some(TexRef {
+            texture,
+            texcoord: 0,
+            transform: None,
+        })
+    };
+    // Texture 0: matcap quarters red, green / grey, blue. Texture 1: black left half, white
+    // right half (rim mask and shading shift: red channel).
+    let matcap = cells_texture("matcap", 64, 2, |x, y| match (x, y) {
+        (0, 0) => [255, 0, 0, 255],
+        (1, 0) => [0, 255, 0, 255],
+        (0, 1) => [128, 128, 128, 255],
+        _ => [0, 0, 255, 255],
+    });
+    let half = cells_texture("half", 64, 2, |x, _| {
+        [255 * x as u8, 255 * x as u8, 255 * x as u8, 255]
+    });
+    let scene = |toon: Toon, simd: bool| {
+        let mut p = uv_sphere([0.0; 3], [0.8; 3], Some(0));
+        // u around the sphere from its front (0 at +z, rising towards +x), v from the top.
+        p.uv0 = (0..p.positions.len())
+            .map(|i| [(i % 33) as f32 / 32.0, (i / 33) as f32 / 24.0])
+            .collect();
+        let mut av = cube_avatar();
+        av.nodes[0].rotation = [0.0, 0.0, 0.0, 1.0];
+        av.meshes[0].primitives = vec![p];
+        av.textures = vec![matcap.clone(), half.clone()];
+        av.materials[0].base_color = [0.02, 0.02, 0.02, 1.0];
+        av.materials[0].toon = Some(Toon {
+            shade_color: [0.0; 3],
+            ..toon
+        });
+        let mut r = viewed(Arc::new(av), UV_CAM, (w as u32, h as u32));
+        r.set_simd(simd);
+        frame(&mut r)
+    };
+    // Mean colour of the quarter of the picture (left / right, top / bottom) inside the sphere.
+    let quarter = |f: &RgbaFrame, right: bool, bottom: bool| -> [f64; 3] {
+        let (mut s, mut n) = ([0.0; 3], 0.0);
+        for y in 0..h {
+            for x in 0..w {
+                let (dx, dy) = (x as f64 + 0.5 - 64.0, y as f64 + 0.5 - 64.0);
+                let inside = dx * dx + dy * dy < 30.0 * 30.0 && dx.abs() > 6.0 && dy.abs() > 6.0;
+                if inside && (dx > 0.0) == right && (dy > 0.0) == bottom {
+                    for (k, c) in s.iter_mut().enumerate() {
+                        *c += f.data[(y * w + x) * 4 + k] as f64;
+                    }
+                    n += 1.0;
+                }
+            }
+        }
+        s.map(|c| c / n)
+    };
+    let lit_everywhere = Toon {
+        shading_shift: 1.0,
+        shading_toony: 0.9,
+        ..Default::default()
+    };
+    for simd in [true, false] {
+        let both = |toon: Toon| (scene(toon.clone(), simd), scene(toon, !simd));
+        let (a, b) = both(Toon {
+            matcap_tex: tex(0),
+            rim_lighting_mix: 0.0,
+            ..lit_everywhere.clone()
+        });
+        assert!(
+            mean_diff(&a, &b) < 0.2,
+            "kernels differ by {}",
+            mean_diff(&a, &b)
+        );
+        let (tl, br) = (quarter(&a, false, false), quarter(&a, true, true));
+        let (tr, bl) = (quarter(&a, true, false), quarter(&a, false, true));
+        assert!(
+            tl[0] > 150.0 && tl[1] < 60.0 && tl[2] < 60.0,
+            "top left {tl:?}"
+        );
+        assert!(
+            tr[1] > 150.0 && tr[0] < 60.0 && tr[2] < 60.0,
+            "top right {tr:?}"
+        );
+        assert!(
+            br[2] > 150.0 && br[0] < 60.0 && br[1] < 60.0,
+            "bottom right {br:?}"
+        );
+        assert!(
+            (bl[0] - bl[2]).abs() < 20.0 && bl[0] > 60.0,
+            "bottom left {bl:?}"
+        );
+        // Masked by the rim texture on the sphere's right half (u < 0.5).
+        let (m, _) = both(Toon {
+            matcap_tex: tex(0),
+            rim_tex: tex(1),
+            rim_lighting_mix: 0.0,
+            ..lit_everywhere.clone()
+        });
+        let (mtl, mtr) = (quarter(&m, false, false), quarter(&m, true, false));
+        assert!(
+            mtl[0] > 150.0 && mtr[1] < 50.0,
+            "masked: left {mtl:?}, right {mtr:?}"
+        );
+        // In the shade a lighting mix of 1 dims the matcap to the shade's light (~0.15-0.25).
+        let shaded = |mix: f32| {
+            let f = scene(
+                Toon {
+                    matcap_tex: tex(0),
+                    shading_shift: -1.0,
+                    rim_lighting_mix: mix,
+                    ..lit_everywhere.clone()
+                },
+                simd,
+            );
+            quarter(&f, false, false)[0]
+        };
+        let (full, dimmed) = (shaded(0.0), shaded(1.0));
+        assert!(
+            full > 150.0 && dimmed < full * 0.6,
+            "matcap red in the shade with mix 0 / 1: {full:.0} / {dimmed:.0}"
+        );
+        // The shading shift texture lights the left half of a sphere otherwise in shade.
+        let base = Toon {
+            shading_shift: -1.0,
+            ..Default::default()
+        };
+        let lit =
+            |f: &RgbaFrame, right: bool| quarter(f, right, false)[0] + quarter(f, right, true)[0];
+        let plain = scene(base.clone(), simd);
+        let shifted = scene(
+            Toon {
+                shading_shift_tex: tex(1),
+                shading_shift_scale: 1.5,
+                ..base
+            },
+            simd,
+        );
+        eprintln!(
+            "simd {simd}: matcap quarters {tl:.0?} {tr:.0?} {bl:.0?} {br:.0?}; masked {mtr:.0?}; \
+             shade mix 0/1 {full:.0}/{dimmed:.0}; shift right {:.0} -> {:.0}, left {:.0} -> {:.0}",
+            lit(&plain, true),
+            lit(&shifted, true),
+            lit(&plain, false),
+            lit(&shifted, false)
+        );
+        assert!(
+            lit(&shifted, false) > lit(&plain, false) + 20.0
+                && (lit(&shifted, true) - lit(&plain, true)).abs() < 2.0,
+            "shading shift texture: right {} -> {}, left {} -> {}",
+            lit(&plain, true),
+            lit(&shifted, true),
+            lit(&plain, false),
+            lit(&shifted, false)
+        );
+    }
+}
