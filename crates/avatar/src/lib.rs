@@ -4,7 +4,8 @@
 //!   first bytes, not the extension). `.vrm` files are GLB.
 //! - Geometry: every accessor component type (normalized or not), sparse accessors, indexed and
 //!   non-indexed primitives, triangle strips and fans (points and lines are skipped with a
-//!   warning), smooth normals generated when absent.
+//!   warning), smooth normals generated when absent (and where a normal is zero-length or
+//!   non-finite; normals more than 2 % off unit length are normalised).
 //! - Morph targets: POSITION and NORMAL deltas, dense or sparse, stored sparse (zero deltas
 //!   dropped); names from `mesh.extras.targetNames` (else `target_N`); default weights.
 //! - Skins (renormalised `WEIGHTS_0`), node hierarchy (matrices decomposed to TRS), scene roots.
@@ -330,6 +331,13 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
         warnings.push(format!(
             "generated smooth normals for {} primitive(s) without NORMAL",
             stats.generated_normals
+        ));
+    }
+    if stats.replaced_normals + stats.rescaled_normals > 0 {
+        warnings.push(format!(
+            "normals not of unit length: {} zero-length or non-finite replaced by smooth normals, \
+             {} normalised",
+            stats.replaced_normals, stats.rescaled_normals
         ));
     }
     if stats.renormalized_weights > 0 {

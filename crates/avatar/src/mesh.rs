@@ -13,6 +13,10 @@ pub(crate) struct MeshStats {
     /// Primitives skipped or loaded with a caveat, one line each.
     pub primitive_notes: Vec<String>,
     pub generated_normals: usize,
+    /// Zero-length or non-finite normals replaced by smooth ones.
+    pub replaced_normals: usize,
+    /// Normals more than 2 % off unit length, normalised.
+    pub rescaled_normals: usize,
     pub renormalized_weights: usize,
     pub zero_weights: usize,
 }
@@ -246,6 +250,8 @@ pub(crate) fn build_mesh(
         if p.normals.is_empty() {
             p.normals = smooth_normals(&p.positions, &p.indices);
             stats.generated_normals += 1;
+        } else {
+            repair_normals(&mut p, stats);
         }
         prims.push(p);
     }
@@ -389,6 +395,27 @@ fn triangulate(raw: Vec<u32>, mode: u32) -> Vec<u32> {
             let keep = v.len() / 3 * 3;
             v.truncate(keep);
             v
+        }
+    }
+}
+
+/// glTF normals must be unit vectors. Zero-length or non-finite ones (which would shade black
+/// or pull their neighbours' interpolated normals) get the smooth normal there; ones more than
+/// 2 % off unit length (which would weigh more or less than their neighbours across a triangle)
+/// are normalised. Quantized normals within 2 % are left as they are.
+fn repair_normals(p: &mut Primitive, stats: &mut MeshStats) {
+    let mut smooth: Option<Vec<[f32; 3]>> = None;
+    for i in 0..p.normals.len() {
+        let n = p.normals[i];
+        let l2 = n[0] * n[0] + n[1] * n[1] + n[2] * n[2];
+        if !l2.is_finite() || l2 < 1e-12 {
+            let s = smooth.get_or_insert_with(|| smooth_normals(&p.positions, &p.indices));
+            p.normals[i] = s.get(i).copied().unwrap_or([0.0, 0.0, 1.0]);
+            stats.replaced_normals += 1;
+        } else if (l2.sqrt() - 1.0).abs() > 0.02 {
+            let l = l2.sqrt();
+            p.normals[i] = [n[0] / l, n[1] / l, n[2] / l];
+            stats.rescaled_normals += 1;
         }
     }
 }

@@ -349,6 +349,45 @@ fn node_morph_weights_override_the_mesh_defaults() {
 }
 
 #[test]
+fn normals_not_of_unit_length_are_repaired() {
+    let mut d = Doc::default();
+    // A quad facing +z: zero, NaN, too long and slightly short (quantized) normals.
+    let pos = d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0]);
+    let nrm = d.vec3(&[
+        0.0,
+        0.0,
+        0.0,
+        f32::NAN,
+        0.0,
+        1.0,
+        0.0,
+        0.0,
+        5.0,
+        0.0,
+        0.0,
+        0.99,
+    ]);
+    let r = d.bin.u16s(&[0, 1, 2, 0, 2, 3]);
+    let iv = d.view(r);
+    let idx = d.acc(iv, 5123, 6, "SCALAR", false);
+    let bytes = d.finish(json!({
+        "meshes": [{"primitives": [{"attributes": {"POSITION": pos, "NORMAL": nrm}, "indices": idx}]}],
+        "nodes": [{"mesh": 0}]
+    }));
+    let a = load_bytes(&bytes, "n.gltf", None).expect("load");
+    let n = &a.meshes[0].primitives[0].normals;
+    assert_eq!(n[0], [0.0, 0.0, 1.0], "zero: the smooth normal");
+    assert_eq!(n[1], [0.0, 0.0, 1.0], "NaN: the smooth normal");
+    assert_eq!(n[2], [0.0, 0.0, 1.0], "too long: normalised");
+    assert_eq!(n[3], [0.0, 0.0, 0.99], "within 2 %: kept");
+    let w = a.info.warnings.join("\n");
+    assert!(
+        w.contains("2 zero-length or non-finite replaced by smooth normals, 1 normalised"),
+        "{w}"
+    );
+}
+
+#[test]
 fn matrix_nodes_are_decomposed() {
     // rotate 90 degrees about Z, scale 2, translate (1, 2, 3)
     let m = [
