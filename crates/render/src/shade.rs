@@ -884,12 +884,18 @@ pub(crate) mod avx2 {
             }
             (u, w)
         };
+        transformed8(ti, [u, w])
+    }
+
+    /// Texture coordinates through `ti`'s texture transform (`raster::transformed`).
+    #[inline(always)]
+    unsafe fn transformed8(ti: &TexInfo, [u, v]: [__m256; 2]) -> [__m256; 2] {
         match ti.xf {
             Some(m) => [
-                _mm256_fmadd_ps(set(m[0]), u, _mm256_fmadd_ps(set(m[2]), w, set(m[4]))),
-                _mm256_fmadd_ps(set(m[1]), u, _mm256_fmadd_ps(set(m[3]), w, set(m[5]))),
+                _mm256_fmadd_ps(set(m[0]), u, _mm256_fmadd_ps(set(m[2]), v, set(m[4]))),
+                _mm256_fmadd_ps(set(m[1]), u, _mm256_fmadd_ps(set(m[3]), v, set(m[5]))),
             ],
-            None => [u, w],
+            None => [u, v],
         }
     }
 
@@ -1470,21 +1476,7 @@ pub(crate) mod avx2 {
                     if let Some((ti, f, level)) = &tn.matcap {
                         let u = _mm256_fmadd_ps(set(0.495), n[0], set(0.5));
                         let v = _mm256_fnmadd_ps(set(0.495), n[1], set(0.5));
-                        let (u, v) = match ti.xf {
-                            Some(m) => (
-                                _mm256_fmadd_ps(
-                                    set(m[0]),
-                                    u,
-                                    _mm256_fmadd_ps(set(m[2]), v, set(m[4])),
-                                ),
-                                _mm256_fmadd_ps(
-                                    set(m[1]),
-                                    u,
-                                    _mm256_fmadd_ps(set(m[3]), v, set(m[5])),
-                                ),
-                            ),
-                            None => (u, v),
-                        };
+                        let [u, v] = transformed8(ti, [u, v]);
                         let tex = &k.av.textures[ti.tex as usize];
                         let lt = k.levels.get(ti.tex as usize).and_then(|t| t.as_ref());
                         let px = sample8_levels([tex], lt, seti(*level as i32), u, v)[0];
