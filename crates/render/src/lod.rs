@@ -306,19 +306,17 @@ pub(crate) fn simplify(
             (out.len() * 10 < p.indices.len() * 9 && out.len().is_multiple_of(3)).then_some(out)
         })
         .collect();
-    // Lists above are in the primitives' own order; outlines take their surfaces', and draws
-    // drawn turned around (`Draw::turn`) take theirs turned.
-    let own = lists.clone();
+    // Lists above are in the primitives' own order: outlines take their surfaces' (outline
+    // draws come after every surface), then draws drawn turned around (`Draw::turn`) turn theirs.
     for (i, d) in geo.draws.iter().enumerate() {
-        let from = own.get(d.outline.unwrap_or(i as u32) as usize);
-        lists[i] = from.and_then(|l| {
-            let l = l.as_deref()?;
-            Some(if d.turn {
-                crate::scene::turned(l)
-            } else {
-                l.to_vec()
-            })
-        });
+        if let Some(src) = d.outline {
+            lists[i] = lists.get(src as usize).cloned().flatten();
+        }
+    }
+    for (l, d) in lists.iter_mut().zip(&geo.draws) {
+        if let (Some(l), true) = (l.as_mut(), d.turn) {
+            *l = crate::scene::turned(l);
+        }
     }
     lists
 }

@@ -896,6 +896,15 @@ fn mat_info_with(
             (Some(s), Some(b)) => (s.tex, s.uv1, s.xf) == (b.tex, b.uv1, b.xf),
             _ => false,
         };
+        let rim = (v.rim != [0.0; 3]).then_some(v.rim);
+        let matcap = tex_info_at(av, &t.matcap_tex, ([0.0; 2], [0.0; 2]))
+            .filter(|_| v.matcap != [0.0; 3])
+            .map(|ti| {
+                let level = matcap_level(ti.area, ti.levels, height);
+                (ti, v.matcap, level)
+            });
+        // The rim texture multiplies the rim: kept only when there is one.
+        let rim_tex = tex_info(&t.rim_tex).filter(|_| rim.is_some() || matcap.is_some());
         ToonInfo {
             shade: v.shade,
             shade_tex: if shade_is_base { None } else { shade_tex },
@@ -903,18 +912,13 @@ fn mat_info_with(
             lo: -1.0 + t.shading_toony - t.shading_shift,
             inv_width: 1.0 / (2.0 - 2.0 * t.shading_toony).max(1e-3),
             gi_eq: t.gi_equalization,
-            rim: (v.rim != [0.0; 3]).then_some(v.rim),
+            rim,
             rim_pow: t.rim_fresnel_power,
             rim_lift: t.rim_lift,
             shift_tex: tex_info(&t.shading_shift_tex).filter(|_| t.shading_shift_scale != 0.0),
             shift_scale: t.shading_shift_scale,
-            matcap: tex_info_at(av, &t.matcap_tex, ([0.0; 2], [0.0; 2]))
-                .filter(|_| v.matcap != [0.0; 3])
-                .map(|ti| {
-                    let level = matcap_level(ti.area, ti.levels, height);
-                    (ti, v.matcap, level)
-                }),
-            rim_tex: tex_info(&t.rim_tex),
+            matcap,
+            rim_tex,
             rim_mix: t.rim_lighting_mix,
         }
     });
@@ -1264,17 +1268,15 @@ impl ShadeCtx<'_> {
                 let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
                 x.shift = s[0] * (1.0 / 255.0) * tn.shift_scale;
             }
-            if tn.has_rim() {
-                if let Some((ti, f, level)) = &tn.matcap {
-                    let uv = transformed(ti, matcap_uv(n));
-                    let s = sample(self.tex(ti), *level as usize, uv[0], uv[1]);
-                    x.matcap = std::array::from_fn(|k| f[k] * decode8(s[k]));
-                }
-                if let Some(ti) = &tn.rim_tex {
-                    let uv = self.uv((t, id, m), (&l, w), ti);
-                    let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
-                    x.rim_mul = [decode8(s[0]), decode8(s[1]), decode8(s[2])];
-                }
+            if let Some((ti, f, level)) = &tn.matcap {
+                let uv = transformed(ti, matcap_uv(n));
+                let s = sample(self.tex(ti), *level as usize, uv[0], uv[1]);
+                x.matcap = std::array::from_fn(|k| f[k] * decode8(s[k]));
+            }
+            if let Some(ti) = &tn.rim_tex {
+                let uv = self.uv((t, id, m), (&l, w), ti);
+                let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
+                x.rim_mul = [decode8(s[0]), decode8(s[1]), decode8(s[2])];
             }
             let o = toon_light(&self.luts.lights, tn, [c[0], c[1], c[2]], shade, n, &x);
             return [

@@ -484,16 +484,16 @@ pub struct VOut {
 
 impl VOut {
     /// Vertex at model position `p` (and normal `n`, +Z when absent) through the model-view
-    /// matrix `m`, with the projection's x/y scales `px`, `py`.
+    /// matrix `m` (the normal through `nm`), with the projection's x/y scales `px`, `py`.
     #[inline(always)]
-    fn of(m: &Mat4, p: V3, n: Option<V3>, px: f32, py: f32) -> VOut {
+    fn of(m: &Mat4, nm: &Mat4, p: V3, n: Option<V3>, px: f32, py: f32) -> VOut {
         let vp = xform_point(m, p);
         VOut {
             cx: vp[0] * px,
             cy: vp[1] * py,
             cw: -vp[2],
             vp,
-            n: n.map_or([0.0, 0.0, 1.0], |n| xform_dir(m, n)),
+            n: n.map_or([0.0, 0.0, 1.0], |n| xform_dir(nm, n)),
         }
     }
 }
@@ -521,8 +521,9 @@ pub struct Geometry {
     uv_time: f64,
     /// The MToon outline draws.
     pub(crate) outlines: Vec<OutlineDraw>,
-    /// Per draw with [`Draw::turn`]: its primitive's triangles turned around (made once).
-    pub(crate) turned: Vec<(u32, Vec<u32>)>,
+    /// Per draw, for a draw with [`Draw::turn`]: its primitive's triangles turned around (made
+    /// once).
+    pub(crate) turned: Vec<Option<Vec<u32>>>,
 }
 
 /// An outline draw's vertices: pushed out from its surface's by `width` (per vertex, the
@@ -537,14 +538,14 @@ pub(crate) struct OutlineDraw {
 /// The triangles draw `d` draws without a level-of-detail list: its primitive's, or, for a
 /// draw with [`Draw::turn`], their turned-around copy in `turned` ([`Geometry::turned`]).
 pub(crate) fn draw_indices<'a>(
-    turned: &'a [(u32, Vec<u32>)],
+    turned: &'a [Option<Vec<u32>>],
     d: usize,
     primitive: &'a [u32],
 ) -> &'a [u32] {
     turned
-        .iter()
-        .find(|t| t.0 as usize == d)
-        .map_or(primitive, |t| &t.1)
+        .get(d)
+        .and_then(Option::as_deref)
+        .unwrap_or(primitive)
 }
 
 /// Triangles of `indices` turned around (their back faces become front faces).
@@ -726,11 +727,11 @@ impl Geometry {
                 width,
             });
         }
-        let turned = (draws.iter().enumerate())
-            .filter(|(_, d)| d.turn)
-            .map(|(i, d)| {
+        let turned = draws
+            .iter()
+            .map(|d| {
                 let p = &av.meshes[d.mesh as usize].primitives[d.prim as usize];
-                (i as u32, turned(&p.indices))
+                d.turn.then(|| turned(&p.indices))
             })
             .collect();
         let base_len = attrs.len();
@@ -896,26 +897,15 @@ impl Geometry {
                     let joints = &self.skin_view[s as usize];
                     for (i, o) in out.iter_mut().enumerate() {
                         let m = blend_joints(joints, p.joints[i], p.weights[i]);
-                        *o = VOut::of(&m, pos[i], has_n.then(|| nrm[i]), px, py);
+                        *o = VOut::of(&m, &m, pos[i], has_n.then(|| nrm[i]), px, py);
                     }
                 }
                 None => {
                     let m = mat_mul(&cam.view, &scene.world[d.node as usize]);
-                    match normal_matrix(&m) {
-                        None => {
-                            for (i, o) in out.iter_mut().enumerate() {
-                                *o = VOut::of(&m, pos[i], has_n.then(|| nrm[i]), px, py);
-                            }
-                        }
-                        // Scaled unevenly: normals through the inverse transpose.
-                        Some(nm) => {
-                            for (i, o) in out.iter_mut().enumerate() {
-                                *o = VOut::of(&m, pos[i], has_n.then(|| nrm[i]), px, py);
-                                if has_n {
-                                    o.n = xform_dir(&nm, nrm[i]);
-                                }
-                            }
-                        }
+                    // Scaled unevenly: normals through the inverse transpose.
+                    let nm = normal_matrix(&m).unwrap_or(m);
+                    for (i, o) in out.iter_mut().enumerate() {
+                        *o = VOut::of(&m, &nm, pos[i], has_n.then(|| nrm[i]), px, py);
                     }
                 }
             }
@@ -940,7 +930,8 @@ impl Geometry {
             + self
                 .turned
                 .iter()
-                .map(|t| t.1.capacity() * 4)
+                .flatten()
+                .map(|t| t.capacity() * 4)
                 .sum::<usize>()
     }
 }

@@ -1472,23 +1472,21 @@ pub(crate) mod avx2 {
                     x.shift =
                         _mm256_mul_ps(_mm256_mul_ps(px[0], set(1.0 / 255.0)), set(tn.shift_scale));
                 }
-                if tn.has_rim() {
-                    if let Some((ti, f, level)) = &tn.matcap {
-                        let u = _mm256_fmadd_ps(set(0.495), n[0], set(0.5));
-                        let v = _mm256_fnmadd_ps(set(0.495), n[1], set(0.5));
-                        let [u, v] = transformed8(ti, [u, v]);
-                        let tex = &k.av.textures[ti.tex as usize];
-                        let lt = k.levels.get(ti.tex as usize).and_then(|t| t.as_ref());
-                        let px = sample8_levels([tex], lt, seti(*level as i32), u, v)[0];
-                        for q in 0..3 {
-                            x.matcap[q] = _mm256_mul_ps(set(f[q]), decode8(px[q]));
-                        }
+                if let Some((ti, f, level)) = &tn.matcap {
+                    let u = _mm256_fmadd_ps(set(0.495), n[0], set(0.5));
+                    let v = _mm256_fnmadd_ps(set(0.495), n[1], set(0.5));
+                    let [u, v] = transformed8(ti, [u, v]);
+                    let tex = &k.av.textures[ti.tex as usize];
+                    let lt = k.levels.get(ti.tex as usize).and_then(|t| t.as_ref());
+                    let px = sample8_levels([tex], lt, seti(*level as i32), u, v)[0];
+                    for q in 0..3 {
+                        x.matcap[q] = _mm256_mul_ps(set(f[q]), decode8(px[q]));
                     }
-                    if let Some(ti) = &tn.rim_tex {
-                        let px = texels8(k, m, ti, &g, at);
-                        for q in 0..3 {
-                            x.rim_mul[q] = decode8(px[q]);
-                        }
+                }
+                if let Some(ti) = &tn.rim_tex {
+                    let px = texels8(k, m, ti, &g, at);
+                    for q in 0..3 {
+                        x.rim_mul[q] = decode8(px[q]);
                     }
                 }
                 let o = toon8(&l.lights, tn, c, sh, &n, &x);

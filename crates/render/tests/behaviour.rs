@@ -92,6 +92,16 @@ fn i420_render_matches_rgba_render_plus_convert() {
     }
 }
 
+/// The largest difference of any channel of any pixel.
+fn max_diff(a: &RgbaFrame, b: &RgbaFrame) -> u8 {
+    a.data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| x.abs_diff(*y))
+        .max()
+        .unwrap_or(0)
+}
+
 fn mean_diff(a: &RgbaFrame, b: &RgbaFrame) -> f64 {
     a.data
         .iter()
@@ -608,13 +618,7 @@ fn toon_materials_draw_two_tones_with_a_narrow_terminator() {
     // Shifted so that a third of the head is in shade (with the key light in front, little is).
     let av = with(false, lit, Some(toon(-0.5)));
     let (a, b) = (draw(&av, true, None), draw(&av, false, None));
-    let diff = a
-        .data
-        .iter()
-        .zip(&b.data)
-        .map(|(x, y)| (*x as i32 - *y as i32).abs())
-        .max()
-        .unwrap_or(0);
+    let diff = max_diff(&a, &b);
     assert!(diff <= 2, "kernels differ by up to {diff} levels");
     let (l, s, mid) = classes(&a);
     let total = region.len();
@@ -699,13 +703,7 @@ fn toon_shade_texture_shared_or_separate_draws_the_same() {
         };
         let (shared, separate, plain) =
             (draw(with(Some(0))), draw(with(Some(2))), draw(with(None)));
-        let max = shared
-            .data
-            .iter()
-            .zip(&separate.data)
-            .map(|(a, b)| (*a as i32 - *b as i32).abs())
-            .max()
-            .unwrap_or(0);
+        let max = max_diff(&shared, &separate);
         assert!(max <= 1, "simd {simd}: shared and separate differ by {max}");
         let textured = (0..shared.data.len() / 4)
             .filter(|&i| {
