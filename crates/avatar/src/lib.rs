@@ -86,7 +86,7 @@ const PARTIAL: &[(&str, &str)] = &[
 const NOTES: &[(&str, &str)] = &[
     (
         "VRMC_materials_mtoon",
-        "MToon drawn with its lit and shade colours, shading shift (factor and texture) and toony factors, GI equalisation, rim (matcap, parametric rim, rim texture, lighting mix), emission, outlines (colour unlit below a lighting mix of 0.5, else toon-shaded) and UV animation (its mask texture read at the vertices); VRM 0.x's shading grade texture is not drawn",
+        "MToon drawn with its lit and shade colours, shading shift (factor and texture) and toony factors, GI equalisation, rim (matcap, parametric rim, rim texture, lighting mix), emission, outlines (colour unlit below a lighting mix of 0.5, else toon-shaded) and UV animation (its mask texture read at the vertices), VRM 0.x's shading grade texture; expressions move the shade, rim, matcap and outline colours",
     ),
     ("VRMC_springBone", "spring bones are not simulated"),
     ("VRMC_node_constraint", "node constraints are not evaluated"),

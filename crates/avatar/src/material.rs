@@ -408,6 +408,8 @@ pub(crate) fn build_materials(
                     uv_mask_tex: t.uv_mask.as_ref().and_then(|t| tex_ref(t, false, notes)),
                     shading_shift_tex: (t.shading_shift.as_ref())
                         .and_then(|t| tex_ref(t, false, notes)),
+                    shading_grade_tex: (t.shading_grade.as_ref())
+                        .and_then(|t| tex_ref(t, false, notes)),
                     matcap_tex: t.matcap.as_ref().and_then(|t| tex_ref(t, true, notes)),
                     rim_tex: t.rim.as_ref().and_then(|t| tex_ref(t, true, notes)),
                     outline: toon.outline.as_ref().map(|o| Outline {

@@ -427,8 +427,9 @@ pub fn build_rig(
 }
 
 /// Whether facecast draws anything of expression `e`: morph binds, texture-transform binds,
-/// base / emissive colour binds, shade / rim colour binds of MToon materials, or matcap colour
-/// binds of MToon materials with a matcap texture (outline colour binds are not applied).
+/// base / emissive colour binds, shade / rim colour binds of MToon materials, matcap colour
+/// binds of MToon materials with a matcap texture, or outline colour binds of MToon materials
+/// with an outline.
 fn shows_something(e: &Expression, materials: &[Material]) -> bool {
     !e.binds.is_empty() || draws_materials(e, materials)
 }
@@ -445,7 +446,10 @@ fn draws_materials(e: &Expression, materials: &[Material]) -> bool {
                 .get(b.material as usize)
                 .and_then(|m| m.toon.as_ref())
                 .is_some_and(|t| t.matcap_tex.is_some()),
-            ColorTarget::Outline => false,
+            ColorTarget::Outline => materials
+                .get(b.material as usize)
+                .and_then(|m| m.toon.as_ref())
+                .is_some_and(|t| t.outline.is_some()),
         })
 }
 
@@ -642,8 +646,26 @@ mod tests {
             }),
             ..Default::default()
         };
-        assert!(shows_something(&exprs[3], &[matcapped]));
+        assert!(shows_something(&exprs[3], std::slice::from_ref(&matcapped)));
         assert!(!shows_something(&exprs[3], &[Material::default()]));
+        // An outline colour bind shows only on a material with an outline.
+        let mut outline = exprs[3].clone();
+        outline.color_binds[0].target = ColorTarget::Outline;
+        assert!(!shows_something(&outline, &[matcapped]));
+        let outlined = Material {
+            toon: Some(facecast_core::model::Toon {
+                outline: Some(facecast_core::model::Outline {
+                    mode: facecast_core::model::OutlineMode::World,
+                    width: 0.01,
+                    width_tex: None,
+                    color: [0.0; 3],
+                    lighting_mix: 1.0,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(shows_something(&outline, &[outlined]));
         // Without `blink`, each eye's preset follows its own blink.
         let rig = build_rig(&[], &exprs[..1], &[Material::default()]);
         assert_eq!(rig.expr_drives.len(), 1);

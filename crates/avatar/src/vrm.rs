@@ -424,6 +424,8 @@ pub(crate) struct ToonTextures {
     pub outline_width: Option<gltf::TextureInfo>,
     /// `shadingShiftTexture` (linear).
     pub shading_shift: Option<gltf::TextureInfo>,
+    /// VRM 0.x `_ShadingGradeTexture` (linear).
+    pub shading_grade: Option<gltf::TextureInfo>,
     /// `matcapTexture` (sRGB).
     pub matcap: Option<gltf::TextureInfo>,
     /// `rimMultiplyTexture` (sRGB).
@@ -475,6 +477,8 @@ pub(crate) fn material_shader(m: &gltf::Material, v0_materials: &[(String, Value
                 .and_then(|t| t.scale)
                 .filter(|s| s.is_finite())
                 .map_or(d.shading_shift_scale, |s| s.clamp(-2.0, 2.0)),
+            shading_grade_tex: None,
+            shading_grade_rate: d.shading_grade_rate,
             shading_toony: num(e, "shadingToonyFactor", d.shading_toony).clamp(0.0, 1.0),
             gi_equalization: num(e, "giEqualizationFactor", d.gi_equalization).clamp(0.0, 1.0),
             rim_color: rgb(e, "parametricRimColorFactor", d.rim_color, false),
@@ -509,6 +513,7 @@ pub(crate) fn material_shader(m: &gltf::Material, v0_materials: &[(String, Value
                 uv_mask: tex("uvAnimationMaskTexture"),
                 outline_width: tex("outlineWidthMultiplyTexture"),
                 shading_shift,
+                shading_grade: None,
                 matcap: tex("matcapTexture"),
                 rim: tex("rimMultiplyTexture"),
             },
@@ -541,9 +546,12 @@ pub(crate) fn material_shader(m: &gltf::Material, v0_materials: &[(String, Value
         shade_color: rgb(vp, "_ShadeColor", [0.97, 0.81, 0.86], true),
         shade_tex: None,
         shading_shift: (-(lo + hi) * 0.5).clamp(-1.0, 1.0),
-        // 0.x's shading grade texture darkens by multiplying the light; it has no 1.0 shift.
+        // 0.x's shading grade texture multiplies the light; it has no 1.0 shift (the texture
+        // is kept as `shading_grade_tex`).
         shading_shift_tex: None,
         shading_shift_scale: 1.0,
+        shading_grade_tex: None,
+        shading_grade_rate: num(fp, "_ShadingGradeRate", 1.0).clamp(0.0, 1.0),
         shading_toony: ((2.0 - (hi - lo)) * 0.5).clamp(0.0, 1.0),
         gi_equalization: (1.0 - num(fp, "_IndirectLightIntensity", 0.1)).clamp(0.0, 1.0),
         rim_color: rgb(vp, "_RimColor", [0.0; 3], true),
@@ -591,6 +599,7 @@ pub(crate) fn material_shader(m: &gltf::Material, v0_materials: &[(String, Value
             uv_mask: tex(&["_UvAnimMaskTexture"]),
             outline_width: tex(&["_OutlineWidthTexture"]),
             shading_shift: None,
+            shading_grade: tex(&["_ShadingGradeTexture"]),
             matcap: tex(&["_SphereAdd"]),
             rim: tex(&["_RimTexture"]),
         },

@@ -801,11 +801,11 @@ fn mtoon_materials_are_toon_shaded_in_both_vrm_versions() {
                     "_RimFresnelPower": 2.0, "_RimLift": 0.05, "_UvAnimScrollX": 0.5,
                     "_UvAnimScrollY": 0.25, "_UvAnimRotation": 0.1, "_OutlineWidthMode": 2.0,
                     "_OutlineWidth": 0.5, "_OutlineColorMode": 0.0, "_OutlineLightingMix": 1.0,
-                    "_RimLightingMix": 0.5},
+                    "_RimLightingMix": 0.5, "_ShadingGradeRate": 0.75},
                  "vectorProperties": {"_ShadeColor": [0.5, 0.5, 1.0, 1.0], "_RimColor": [1.0, 0.0, 0.0, 1.0],
                     "_OutlineColor": [1.0, 0.0, 0.0, 1.0]},
                  "textureProperties": {"_MainTex": 0, "_UvAnimMaskTexture": 0, "_SphereAdd": 0,
-                    "_RimTexture": 0}},
+                    "_RimTexture": 0, "_ShadingGradeTexture": 0}},
                 {"name": "Eyes", "shader": "VRM/UnlitTexture"}
             ]
         }}
@@ -832,6 +832,19 @@ fn mtoon_materials_are_toon_shaded_in_both_vrm_versions() {
     // `_SphereAdd` is the matcap, added as it is; `_RimTexture` the rim multiply texture.
     assert!(t.matcap_tex.is_some() && t.rim_tex.is_some());
     assert_eq!((t.matcap_color, t.rim_lighting_mix), ([1.0; 3], 0.5));
+    // `_ShadingGradeTexture` is data (decoded linear, like the UV animation mask) with its rate.
+    assert_eq!(
+        (
+            t.shading_grade_tex.map(|t| t.texture),
+            t.shading_grade_rate,
+            t.shading_shift_tex
+        ),
+        (t.uv_mask_tex.map(|t| t.texture), 0.75, None)
+    );
+    assert_ne!(
+        t.shading_grade_tex.map(|t| t.texture),
+        t.shade_tex.map(|t| t.texture)
+    );
     // 0.x outline widths are centimetres; colour mode 0 is the fixed colour (no lighting mix).
     let o = t.outline.as_ref().expect("outline");
     assert_eq!(

@@ -168,6 +168,8 @@ pub struct MaterialValues {
     pub rim: [f32; 3],
     /// MToon matcap colour, linear RGB (zero for other materials).
     pub matcap: [f32; 3],
+    /// MToon outline colour, linear RGB (zero for materials without an outline).
+    pub outline: [f32; 3],
 }
 
 impl MaterialValues {
@@ -181,6 +183,8 @@ impl MaterialValues {
             shade: m.toon.as_ref().map_or([0.0; 3], |t| t.shade_color),
             rim: m.toon.as_ref().map_or([0.0; 3], |t| t.rim_color),
             matcap: m.toon.as_ref().map_or([0.0; 3], |t| t.matcap_color),
+            outline: (m.toon.as_ref().and_then(|t| t.outline.as_ref()))
+                .map_or([0.0; 3], |o| o.color),
         }
     }
 }
@@ -308,8 +312,15 @@ fn apply_with(
                     }
                     changed = true;
                 }
-                // Outline colours (not applied), or MToon colours of a material that is not
-                // MToon.
+                (ColorTarget::Outline, Some(t)) => {
+                    if let Some(o) = &t.outline {
+                        for k in 0..3 {
+                            out.outline[k] += (b.value[k] - o.color[k]) * wm;
+                        }
+                        changed = true;
+                    }
+                }
+                // MToon colours of a material that is not MToon.
                 _ => {}
             }
         }
@@ -447,6 +458,43 @@ mod tests {
         assert!((m.base_color[2] - 0.3).abs() < 1e-6, "{m:?}");
         assert_eq!(m.uv_scale_delta, [0.125, 0.125]);
         assert_eq!(m.uv_offset_delta, [0.25, 0.0]);
+    }
+
+    /// An `outlineColor` bind moves the outline colour of an MToon material with an outline, and
+    /// nothing on a material without one.
+    #[test]
+    fn outline_colour_binds_move_outlined_materials_only() {
+        use crate::model::{Outline, OutlineMode, Toon};
+        let mut e = expr("angry", vec![]);
+        for material in [0, 1] {
+            e.color_binds.push(ColorBind {
+                material,
+                target: ColorTarget::Outline,
+                value: [1.0, 0.0, 0.0, 1.0],
+            });
+        }
+        let mut a = avatar(vec![e], 0);
+        let line = Outline {
+            mode: OutlineMode::World,
+            width: 0.01,
+            width_tex: None,
+            color: [0.0, 0.0, 0.5],
+            lighting_mix: 1.0,
+        };
+        for outline in [Some(line), None] {
+            a.materials.push(Material {
+                toon: Some(Toon {
+                    outline,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
+        let (mut ch, mut mats) = (Vec::new(), Vec::new());
+        assert!(apply_expressions(&a, &[0.5], &mut ch, &mut mats));
+        assert_eq!(mats[0].outline, [0.5, 0.0, 0.25]);
+        assert_eq!(mats[1], MaterialValues::of(&a.materials[1]));
+        assert_eq!(mats[1].outline, [0.0; 3]);
     }
 
     /// A binary `blink` preset with a morph bind and a texture bind, driven by the canonical

@@ -266,6 +266,13 @@ pub struct Toon {
     pub shading_shift_tex: Option<TexRef>,
     /// `shadingShiftTexture.scale` (default 1).
     pub shading_shift_scale: f32,
+    /// VRM 0.x `_ShadingGradeTexture` (linear; 1.0 has no equivalent): with `g = 1 -
+    /// shading_grade_rate · (1 - red)`, the key light's `n·l` becomes `g · (n·l + 1) - 1`
+    /// before the ramp, so where red is low the surface turns to shade sooner. Ignored when
+    /// [`Toon::shading_shift_tex`] is set.
+    pub shading_grade_tex: Option<TexRef>,
+    /// VRM 0.x `_ShadingGradeRate` (0..1, default 1).
+    pub shading_grade_rate: f32,
     /// `shadingToonyFactor` (0..1; 1 is a hard edge; VRM's default 0.9).
     pub shading_toony: f32,
     /// `giEqualizationFactor` (0..1): 1 lights every direction alike, 0 follows the sky above
@@ -342,6 +349,8 @@ impl Default for Toon {
             shading_shift: 0.0,
             shading_shift_tex: None,
             shading_shift_scale: 1.0,
+            shading_grade_tex: None,
+            shading_grade_rate: 1.0,
             shading_toony: 0.9,
             gi_equalization: 0.9,
             rim_color: [0.0; 3],
@@ -731,8 +740,8 @@ pub enum ColorTarget {
     Matcap,
     /// MToon parametric rim colour (`rimColor`, `_RimColor`): drawn on MToon materials.
     Rim,
-    /// MToon outline colour (`outlineColor`, `_OutlineColor`): not applied (outlines keep their
-    /// material's colour).
+    /// MToon outline colour (`outlineColor`, `_OutlineColor`): drawn on MToon materials with an
+    /// outline.
     Outline,
 }
 

@@ -103,9 +103,11 @@ pub(crate) struct ToonInfo {
     pub(crate) rim: Option<V3>,
     pub(crate) rim_pow: f32,
     pub(crate) rim_lift: f32,
-    /// Shading shift texture (linear; red channel) and its scale.
+    /// The texture that moves the ramp (linear; red channel `t`): MToon 1.0's shading shift
+    /// texture or VRM 0.x's shading grade texture. With `shift_map = [a0, a1, b0, b1]` the key
+    /// light's `n·l` becomes `(a0 + a1·t) · n·l + b0 + b1·t` ([`ToonTexels`]).
     pub(crate) shift_tex: Option<TexInfo>,
-    pub(crate) shift_scale: f32,
+    pub(crate) shift_map: [f32; 4],
     /// Matcap texture (sRGB), its colour factor, and the mip level it is read at.
     pub(crate) matcap: Option<(TexInfo, V3, u32)>,
     /// Rim multiply texture (sRGB).
@@ -122,9 +124,11 @@ impl ToonInfo {
     }
 }
 
-/// What a toon material's own textures give a pixel ([`toon_light`]): the shading shift
-/// texture's term, the matcap's colour (times its factor) and the rim multiply texture's colour.
+/// What a toon material's own textures give a pixel ([`toon_light`]): the gain and shift the
+/// ramp texture puts on `n·l` (1 and 0 without one), the matcap's colour (times its factor) and
+/// the rim multiply texture's colour.
 pub(crate) struct ToonTexels {
+    pub(crate) gain: f32,
     pub(crate) shift: f32,
     pub(crate) matcap: V3,
     pub(crate) rim_mul: V3,
@@ -162,8 +166,9 @@ pub(crate) const TOON_GI: f32 = 0.15;
 /// TOON_GI`), the hemisphere adds `lit · TOON_GI` (evened out by `giEqualizationFactor`), and
 /// the rim is added: the matcap plus the parametric rim `rim · clamp(1 - n·v + lift, 0,
 /// 1)^power`, times the rim texture, times `1 + (light - 1) · rimLightingMix` where `light` is
-/// what the ramp and the hemisphere give a lit surface. The shading shift texture's term `x.shift`
-/// moves the ramp. No specular, no fill light: toon shading keeps two tones.
+/// what the ramp and the hemisphere give a lit surface. The ramp texture's gain and shift
+/// (`x.gain`, `x.shift`) move `n·l` first. No specular, no fill light: toon shading keeps two
+/// tones.
 #[inline(always)]
 pub(crate) fn toon_light(
     l: &Lights,
@@ -173,7 +178,7 @@ pub(crate) fn toon_light(
     n: V3,
     x: &ToonTexels,
 ) -> V3 {
-    let r = ((dot(n, l.key_dir) + x.shift - t.lo) * t.inv_width).clamp(0.0, 1.0);
+    let r = ((x.gain * dot(n, l.key_dir) + x.shift - t.lo) * t.inv_width).clamp(0.0, 1.0);
     let h = 0.5 + 0.5 * n[1];
     let g = TOON_GI * 2.0 * (t.gi_eq * 0.5 + (1.0 - t.gi_eq) * h);
     let (rc, fres) = match t.rim {
@@ -662,6 +667,9 @@ pub struct Raster {
     /// Per draw: the values expressions gave its material, `None` at rest
     /// ([`Raster::set_material_values`]).
     mat_vals: Vec<Option<MaterialValues>>,
+    /// Per outline draw: the material it is drawn in ([`outline_material`]; its colours come
+    /// from [`outline_values`]).
+    outline_mats: Vec<Option<facecast_core::model::Material>>,
     /// Shading records: set-up writes those of front faces and of the triangles rasterisation
     /// reads; a back face gets its record only once it holds a sample (see [`fill`]). `ready`
     /// tells which records are this frame's. Longer than `hot` when an earlier frame had more
@@ -813,36 +821,50 @@ pub(crate) fn pbr_terms(metal: f32, rough: f32, base: [f32; 4]) -> (f32, V3, f32
 /// (below 0.5) the outline colour unlit, else the surface's toon shading with its lit and shade
 /// colours multiplied by the outline colour; without emission or rim, one-sided, and with the
 /// surface's alpha (so cut-out hair gets cut-out outlines; its texture then also tints the
-/// colour).
+/// colour). Its colours are [`outline_values`]'s.
 fn outline_material(m: &facecast_core::model::Material) -> facecast_core::model::Material {
     let mut o = m.clone();
     let Some(line) = m.toon.as_ref().and_then(|t| t.outline.as_ref()) else {
         return o;
     };
-    let c = line.color;
     o.double_sided = false;
-    o.emissive = [0.0; 3];
     o.emissive_tex = None;
     if line.lighting_mix < 0.5 {
-        o.base_color = [c[0], c[1], c[2], m.base_color[3]];
         if m.alpha_mode == AlphaMode::Opaque {
             o.base_color_tex = None;
         }
         o.normal_tex = None;
         o.unlit = true;
         o.toon = None;
+    } else if let Some(t) = o.toon.as_mut() {
+        // Shaded like its surface, without the surface's rim.
+        t.matcap_tex = None;
+        t.outline = None;
+    }
+    o
+}
+
+/// The colours of the outline of a surface in `m` whose values are `v` (expressions move the
+/// outline colour `v.outline` as well as the surface's): unlit, the outline colour with the
+/// surface's alpha; toon-shaded, the surface's lit and shade colours times the outline colour,
+/// without rim or emission.
+fn outline_values(m: &facecast_core::model::Material, v: &MaterialValues) -> MaterialValues {
+    let Some(line) = m.toon.as_ref().and_then(|t| t.outline.as_ref()) else {
+        return *v;
+    };
+    let c = v.outline;
+    let mut o = MaterialValues {
+        emissive: [0.0; 3],
+        rim: [0.0; 3],
+        matcap: [0.0; 3],
+        ..*v
+    };
+    if line.lighting_mix < 0.5 {
+        o.base_color = [c[0], c[1], c[2], v.base_color[3]];
     } else {
         for k in 0..3 {
             o.base_color[k] *= c[k];
-        }
-        if let Some(t) = o.toon.as_mut() {
-            for k in 0..3 {
-                t.shade_color[k] *= c[k];
-            }
-            // Shaded like its surface, without the surface's rim.
-            t.rim_color = [0.0; 3];
-            t.matcap_tex = None;
-            t.outline = None;
+            o.shade[k] *= c[k];
         }
     }
     o
@@ -903,6 +925,19 @@ fn mat_info_with(
                 let level = matcap_level(ti.area, ti.levels, height);
                 (ti, v.matcap, level)
             });
+        // 1.0's shading shift texture adds `scale · t`; 0.x's shading grade texture makes
+        // `g = 1 - rate · (1 - t)` and `n·l` becomes `g · (n·l + 1) - 1`.
+        let (shift_tex, shift_map) = match (
+            tex_info(&t.shading_shift_tex).filter(|_| t.shading_shift_scale != 0.0),
+            tex_info(&t.shading_grade_tex).filter(|_| t.shading_grade_rate != 0.0),
+        ) {
+            (Some(s), _) => (Some(s), [1.0, 0.0, 0.0, t.shading_shift_scale]),
+            (None, Some(g)) => {
+                let rate = t.shading_grade_rate;
+                (Some(g), [1.0 - rate, rate, -rate, rate])
+            }
+            (None, None) => (None, [1.0, 0.0, 0.0, 0.0]),
+        };
         // The rim texture multiplies the rim: kept only when there is one.
         let rim_tex = tex_info(&t.rim_tex).filter(|_| rim.is_some() || matcap.is_some());
         ToonInfo {
@@ -915,8 +950,8 @@ fn mat_info_with(
             rim,
             rim_pow: t.rim_fresnel_power,
             rim_lift: t.rim_lift,
-            shift_tex: tex_info(&t.shading_shift_tex).filter(|_| t.shading_shift_scale != 0.0),
-            shift_scale: t.shading_shift_scale,
+            shift_tex,
+            shift_map,
             matcap,
             rim_tex,
             rim_mix: t.rim_lighting_mix,
@@ -1259,6 +1294,7 @@ impl ShadeCtx<'_> {
                 tn.shade
             };
             let mut x = ToonTexels {
+                gain: 1.0,
                 shift: 0.0,
                 matcap: [0.0; 3],
                 rim_mul: [1.0; 3],
@@ -1266,7 +1302,8 @@ impl ShadeCtx<'_> {
             if let Some(ti) = &tn.shift_tex {
                 let uv = self.uv((t, id, m), (&l, w), ti);
                 let s = sample(self.tex(ti), Self::level(t, ti, w), uv[0], uv[1]);
-                x.shift = s[0] * (1.0 / 255.0) * tn.shift_scale;
+                let ([a0, a1, b0, b1], t) = (tn.shift_map, s[0] * (1.0 / 255.0));
+                (x.gain, x.shift) = (a0 + a1 * t, b0 + b1 * t);
             }
             if let Some((ti, f, level)) = &tn.matcap {
                 let uv = transformed(ti, matcap_uv(n));
@@ -1353,9 +1390,6 @@ impl Raster {
     ) -> bool {
         let mut changed = false;
         for (d, draw) in geo.draws.iter().enumerate() {
-            if draw.outline.is_some() {
-                continue;
-            }
             let p = &av.meshes[draw.mesh as usize].primitives[draw.prim as usize];
             let Some((mi, m)) = p
                 .material
@@ -1372,13 +1406,11 @@ impl Raster {
             }
             self.mat_vals[d] = want;
             self.touch_draw(d);
-            self.mats[self.draw_mat[d] as usize] = mat_info_with(
-                av,
-                m,
-                !p.colors.is_empty(),
-                &want.unwrap_or_else(|| MaterialValues::of(m)),
-                self.h as u32,
-            );
+            let v = want.unwrap_or_else(|| MaterialValues::of(m));
+            self.mats[self.draw_mat[d] as usize] = match &self.outline_mats[d] {
+                Some(o) => mat_info_with(av, o, false, &outline_values(m, &v), self.h as u32),
+                None => mat_info_with(av, m, !p.colors.is_empty(), &v, self.h as u32),
+            };
             changed = true;
         }
         changed
@@ -1409,6 +1441,7 @@ impl Raster {
         let default_mat = facecast_core::model::Material::default();
         let mut mats = Vec::new();
         let mut draw_mat = Vec::new();
+        let mut outline_mats = Vec::new();
         for d in &geo.draws {
             let p = &av.meshes[d.mesh as usize].primitives[d.prim as usize];
             let m = p
@@ -1416,10 +1449,15 @@ impl Raster {
                 .and_then(|m| av.materials.get(m as usize))
                 .unwrap_or(&default_mat);
             draw_mat.push(mats.len() as u32);
-            mats.push(match d.outline {
-                Some(_) => mat_info(av, &outline_material(m), false, cfg.height),
+            let outline = d.outline.map(|_| outline_material(m));
+            mats.push(match &outline {
+                Some(o) => {
+                    let v = outline_values(m, &MaterialValues::of(m));
+                    mat_info_with(av, o, false, &v, cfg.height)
+                }
                 None => mat_info(av, m, !p.colors.is_empty(), cfg.height),
             });
+            outline_mats.push(outline);
         }
         let tri_total: usize = geo
             .draws
@@ -1470,6 +1508,7 @@ impl Raster {
             tiles_y,
             mats,
             mat_vals: vec![None; draw_mat.len()],
+            outline_mats,
             mat_epoch: vec![0; draw_mat.len()],
             draw_mat,
             // Clipping adds a few triangles near the guard band; the Vec grows once if ever needed.

@@ -1463,14 +1463,17 @@ pub(crate) mod avx2 {
                 }
                 // The material's own textures (ShadeCtx::shade).
                 let mut x = Toon8 {
+                    gain: set(1.0),
                     shift: zero,
                     matcap: [zero; 3],
                     rim_mul: [set(1.0); 3],
                 };
                 if let Some(ti) = &tn.shift_tex {
                     let px = texels8(k, m, ti, &g, at);
-                    x.shift =
-                        _mm256_mul_ps(_mm256_mul_ps(px[0], set(1.0 / 255.0)), set(tn.shift_scale));
+                    let [a0, a1, b0, b1] = tn.shift_map;
+                    let t = _mm256_mul_ps(px[0], set(1.0 / 255.0));
+                    x.gain = _mm256_fmadd_ps(set(a1), t, set(a0));
+                    x.shift = _mm256_fmadd_ps(set(b1), t, set(b0));
                 }
                 if let Some((ti, f, level)) = &tn.matcap {
                     let u = _mm256_fmadd_ps(set(0.495), n[0], set(0.5));
@@ -1640,7 +1643,10 @@ pub(crate) mod avx2 {
         let r = _mm256_min_ps(
             _mm256_max_ps(
                 _mm256_mul_ps(
-                    _mm256_sub_ps(_mm256_add_ps(dot8(n, lt.key_dir), x.shift), set(tn.lo)),
+                    _mm256_sub_ps(
+                        _mm256_fmadd_ps(x.gain, dot8(n, lt.key_dir), x.shift),
+                        set(tn.lo),
+                    ),
                     set(tn.inv_width),
                 ),
                 zero,
@@ -1685,6 +1691,7 @@ pub(crate) mod avx2 {
 
     /// What a toon material's own textures give eight pixels (`raster::ToonTexels`).
     struct Toon8 {
+        gain: __m256,
         shift: __m256,
         matcap: [__m256; 3],
         rim_mul: [__m256; 3],

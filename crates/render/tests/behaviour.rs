@@ -945,6 +945,7 @@ fn texture_transform_rotation_turns_the_picture_clockwise() {
 /// thinner with distance (`worldCoordinates`); nothing inside the face; both kernels alike.
 #[test]
 fn mtoon_outlines_draw_a_band_of_the_asked_width_around_the_silhouette() {
+    use facecast_core::expr::MaterialValues;
     use facecast_core::model::{Outline, OutlineMode, Toon};
     let (w, h) = (320u32, 256u32);
     let with = |outline: Option<Outline>| {
@@ -964,9 +965,7 @@ fn mtoon_outlines_draw_a_band_of_the_asked_width_around_the_silhouette() {
             lighting_mix: 0.0,
         })
     };
-    // The red runs at the left and right silhouettes of the middle row (through the head's
-    // centre) and at the top of the middle column, and the red pixels in all.
-    let runs = |av: &Arc<Avatar>, dist: f32, simd: bool| {
+    let renderer = |av: &Arc<Avatar>, dist: f32, simd: bool| {
         let mut r = Renderer::new(
             av.clone(),
             RenderConfig {
@@ -981,6 +980,12 @@ fn mtoon_outlines_draw_a_band_of_the_asked_width_around_the_silhouette() {
         )
         .unwrap();
         r.set_simd(simd);
+        r
+    };
+    // The red runs at the left and right silhouettes of the middle row (through the head's
+    // centre) and at the top of the middle column, and the red pixels in all.
+    let runs = |av: &Arc<Avatar>, dist: f32, simd: bool| {
+        let mut r = renderer(av, dist, simd);
         let mut f = RgbaFrame::default();
         r.render_rgba(&[], &HeadPose::default(), &mut f);
         let is_red = |x: usize, y: usize| {
@@ -1030,6 +1035,51 @@ fn mtoon_outlines_draw_a_band_of_the_asked_width_around_the_silhouette() {
             "simd {simd}: world outline far {wf:?}"
         );
         assert!(far.3 > 300 && wn.3 > wf.3 * 3, "{far:?} {wn:?} {wf:?}");
+        // An expression's `outlineColor` bind turns the band blue from the next frame on (as a
+        // fresh renderer draws it), on an unlit outline and on one shaded like its surface (a
+        // white surface: the band is the outline colour, lit); back at rest it is red again.
+        let blue = |f: &RgbaFrame| {
+            let (mut blue, mut red) = (0, 0);
+            for p in f.data.chunks_exact(4) {
+                blue += (p[2] > 128 && p[0] < 70 && p[1] < 70) as usize;
+                red += (p[0] > 128 && p[1] < 70 && p[2] < 70) as usize;
+            }
+            (blue, red)
+        };
+        for mix in [0.0, 1.0] {
+            let av = with(Some(Outline {
+                lighting_mix: mix,
+                ..red(OutlineMode::Screen, 0.03).unwrap()
+            }));
+            let rest: Vec<MaterialValues> = av.materials.iter().map(MaterialValues::of).collect();
+            let mut moved = rest.clone();
+            moved[0].outline = [0.0, 0.0, 1.0];
+            let pose = HeadPose::default();
+            let (mut a, mut b, mut c, mut d) = Default::default();
+            let mut live = renderer(&av, 0.8, simd);
+            live.render_rgba(&[], &pose, &mut a);
+            live.set_material_values(&moved);
+            live.render_rgba(&[], &pose, &mut b);
+            let mut fresh = renderer(&av, 0.8, simd);
+            fresh.set_material_values(&moved);
+            fresh.render_rgba(&[], &pose, &mut c);
+            live.set_material_values(&rest);
+            live.render_rgba(&[], &pose, &mut d);
+            let (before, after) = (blue(&a), blue(&b));
+            eprintln!("simd {simd}: outline colour bind, lighting mix {mix}: (blue, red) px {before:?} -> {after:?}");
+            assert!(
+                before.0 == 0 && before.1 > 1000 && after.1 == 0 && after.0 * 10 > before.1 * 9,
+                "simd {simd}, mix {mix}: (blue, red) px {before:?} -> {after:?}"
+            );
+            assert!(
+                b.data == c.data,
+                "simd {simd}, mix {mix}: live differs from fresh"
+            );
+            assert!(
+                d.data == a.data,
+                "simd {simd}, mix {mix}: not red again at rest"
+            );
+        }
         eprintln!(
             "simd {simd}: screen 3 % runs {near:?} at 0.8 m, {far:?} at 1.6 m; world 8 mm {wn:?} / {wf:?} (left, right, top, red px)"
         );
@@ -1283,6 +1333,48 @@ fn mtoon_matcap_rim_texture_and_shading_shift_texture_draw_where_they_should() {
             lit(&shifted, true),
             lit(&plain, false),
             lit(&shifted, false)
+        );
+        // VRM 0.x's shading grade texture (black on the sphere's right half) turns that half to
+        // shade at rate 1, part way at rate 0.5 (on a soft ramp), and leaves the left half
+        // (white) as it was.
+        let lit_base = Toon {
+            shading_shift: 0.5,
+            shading_toony: 0.5,
+            ..Default::default()
+        };
+        let graded = |rate: f32| {
+            scene(
+                Toon {
+                    shading_grade_tex: tex(1),
+                    shading_grade_rate: rate,
+                    ..lit_base.clone()
+                },
+                simd,
+            )
+        };
+        let (ungraded, full, half) = (scene(lit_base.clone(), simd), graded(1.0), graded(0.5));
+        eprintln!(
+            "simd {simd}: grade rate 0/0.5/1: right {:.0}/{:.0}/{:.0}, left {:.0}/{:.0}/{:.0}",
+            lit(&ungraded, true),
+            lit(&half, true),
+            lit(&full, true),
+            lit(&ungraded, false),
+            lit(&half, false),
+            lit(&full, false)
+        );
+        assert!(
+            lit(&full, true) < lit(&ungraded, true) * 0.5
+                && lit(&half, true) < lit(&ungraded, true) - 5.0
+                && lit(&half, true) > lit(&full, true) + 20.0
+                && (lit(&full, false) - lit(&ungraded, false)).abs() < 2.0
+                && (lit(&half, false) - lit(&ungraded, false)).abs() < 2.0,
+            "shading grade: right {} -> {} / {}, left {} -> {} / {}",
+            lit(&ungraded, true),
+            lit(&half, true),
+            lit(&full, true),
+            lit(&ungraded, false),
+            lit(&half, false),
+            lit(&full, false)
         );
     }
 }
