@@ -8,7 +8,8 @@
 //!   non-finite; normals more than 2 % off unit length are normalised).
 //! - Morph targets: POSITION and NORMAL deltas, dense or sparse, stored sparse (zero deltas
 //!   dropped); names from `mesh.extras.targetNames` (else `target_N`); default weights.
-//! - Skins (renormalised `WEIGHTS_0`), node hierarchy (matrices decomposed to TRS), scene roots.
+//! - Skins (`JOINTS_n` / `WEIGHTS_n`: the four largest influences of all sets, renormalised),
+//!   node hierarchy (matrices decomposed to TRS), scene roots.
 //! - Materials: base colour, normal map, emissive factor and texture, metallic/roughness factors
 //!   and texture, occlusion texture and strength, alpha modes,
 //!   double-sided, `KHR_texture_transform`, `KHR_materials_unlit`, VRM MToon
@@ -344,6 +345,13 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
         warnings.push(format!(
             "renormalized {} skin weight(s) that did not sum to 1",
             stats.renormalized_weights
+        ));
+    }
+    if stats.dropped_influences > 0 {
+        warnings.push(format!(
+            "{} vertices have more than 4 joint influences (JOINTS_1 / WEIGHTS_1 ...): the 4 \
+             largest are kept and renormalised",
+            stats.dropped_influences
         ));
     }
     if stats.zero_weights > 0 {

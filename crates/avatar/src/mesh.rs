@@ -19,7 +19,17 @@ pub(crate) struct MeshStats {
     pub rescaled_normals: usize,
     pub renormalized_weights: usize,
     pub zero_weights: usize,
+    /// Vertices with more than four non-zero joint influences (`JOINTS_1` / `WEIGHTS_1` ...),
+    /// of which the four largest were kept.
+    pub dropped_influences: usize,
 }
+
+/// Most `JOINTS_n` / `WEIGHTS_n` sets read (glTF allows any number; four per set).
+const MAX_JOINT_SETS: usize = 8;
+
+/// One `JOINTS_n` / `WEIGHTS_n` set: joint indices and weights (not negative, finite), four per
+/// vertex.
+type JointSet = (Vec<[u16; 4]>, Vec<[f32; 4]>);
 
 fn to_vec3(v: Vec<f32>) -> Vec<[f32; 3]> {
     v.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect()
@@ -64,22 +74,31 @@ impl Source<'_, '_> {
         }
     }
 
-    /// `JOINTS_0` (accessor `acc`) as integers, four per vertex.
-    fn joints(&self, acc: usize, n: usize, what: &str) -> Res<Vec<u32>> {
+    /// Joint set `name` (`JOINTS_n`, accessor `acc`) as indices, four per vertex.
+    fn joints(&self, name: &str, acc: usize, n: usize, what: &str) -> Res<Vec<[u16; 4]>> {
         let jv = match self.draco {
-            Some(d) if d.has("JOINTS_0") => {
-                let (v, _) = self.floats("JOINTS_0", acc, Some(n), what)?;
+            Some(d) if d.has(name) => {
+                let (v, _) = self.floats(name, acc, Some(n), what)?;
                 v.into_iter().map(|x| x as u32).collect()
             }
             _ => self.data.read_u32(acc, what)?.0,
         };
         if jv.len() / 4 != n {
             return Err(invalid!(
-                "{what}: JOINTS_0 accessor {acc} has {} elements but POSITION has {n}",
+                "{what}: {name} accessor {acc} has {} elements but POSITION has {n}",
                 jv.len() / 4
             ));
         }
-        Ok(jv)
+        let mut joints = Vec::with_capacity(n);
+        for c in jv.chunks_exact(4) {
+            let mut o = [0u16; 4];
+            for (k, &v) in c.iter().enumerate() {
+                o[k] = u16::try_from(v)
+                    .map_err(|_| invalid!("{what}: joint index {v} out of range in {name}"))?;
+            }
+            joints.push(o);
+        }
+        Ok(joints)
     }
 }
 
@@ -155,34 +174,52 @@ pub(crate) fn build_mesh(
                 to_vec4(v)
             };
         }
-        if let (Some(&j), Some(_)) = (
-            gp.attributes.get("JOINTS_0"),
-            gp.attributes.get("WEIGHTS_0"),
-        ) {
+        // Joint influences: sets `JOINTS_n` / `WEIGHTS_n` for n = 0, 1, ... while both exist.
+        // Skinning uses four per vertex: those of set 0, each replaced by a larger weight of a
+        // later set, then renormalised.
+        let set = |k: usize| -> Res<Option<JointSet>> {
+            let (jn, wn) = (format!("JOINTS_{k}"), format!("WEIGHTS_{k}"));
+            let (Some(&j), true) = (gp.attributes.get(&jn), gp.attributes.contains_key(&wn)) else {
+                return Ok(None);
+            };
             data.expect_type(j, &["VEC4"], &what)?;
-            let jv = src.joints(j, n, &what)?;
-            let mut joints = Vec::with_capacity(n);
-            for c in jv.chunks_exact(4) {
-                let mut o = [0u16; 4];
-                for (k, &v) in c.iter().enumerate() {
-                    o[k] = u16::try_from(v)
-                        .map_err(|_| invalid!("{what}: joint index {v} out of range"))?;
+            let joints = src.joints(&jn, j, n, &what)?;
+            let mut weights = to_vec4(read(&wn, &["VEC4"])?.unwrap_or_default().0);
+            for x in weights.iter_mut().flatten() {
+                if !x.is_finite() || *x < 0.0 {
+                    *x = 0.0;
                 }
-                joints.push(o);
             }
-            let mut weights = to_vec4(read("WEIGHTS_0", &["VEC4"])?.unwrap_or_default().0);
-            for wt in weights.iter_mut() {
-                for x in wt.iter_mut() {
-                    if !x.is_finite() || *x < 0.0 {
-                        *x = 0.0;
+            Ok(Some((joints, weights)))
+        };
+        if let Some((mut joints, mut weights)) = set(0)? {
+            let mut total: Vec<f32> = weights.iter().map(|w| w.iter().sum()).collect();
+            let mut dropped = vec![false; n];
+            for k in 1..MAX_JOINT_SETS {
+                let Some((js, ws)) = set(k)? else { break };
+                for i in 0..n {
+                    for (&j, &w) in js[i].iter().zip(&ws[i]) {
+                        if w <= 0.0 {
+                            continue;
+                        }
+                        total[i] += w;
+                        let kept = &mut weights[i];
+                        let at = (0..4).fold(0, |a, c| if kept[c] < kept[a] { c } else { a });
+                        dropped[i] |= kept[at].min(w) > 0.0;
+                        if w > kept[at] {
+                            (kept[at], joints[i][at]) = (w, j);
+                        }
                     }
                 }
+            }
+            stats.dropped_influences += dropped.iter().filter(|&&d| d).count();
+            for (wt, total) in weights.iter_mut().zip(total) {
                 let s: f32 = wt.iter().sum();
                 if s <= 1e-8 {
                     stats.zero_weights += 1;
                     *wt = [1.0, 0.0, 0.0, 0.0];
                 } else {
-                    if (s - 1.0).abs() > 0.01 {
+                    if (total - 1.0).abs() > 0.01 {
                         stats.renormalized_weights += 1;
                     }
                     for x in wt.iter_mut() {

@@ -275,6 +275,94 @@ fn quantized_and_normalized_attributes() {
     assert_eq!(a.roots, vec![0, 1]);
 }
 
+/// Eight influences in two sets (`JOINTS_0`/`WEIGHTS_0`, `JOINTS_1`/`WEIGHTS_1`): the four
+/// largest of all are kept (set 0's slots replaced by larger weights of set 1) and renormalised;
+/// a vertex whose second set is empty keeps set 0 as it was; weights summing to 1 over both sets
+/// are not reported as renormalised.
+#[test]
+fn second_joint_set_keeps_the_four_largest_influences() {
+    let mut d = Doc::default();
+    let pos = d.vec3(&[0., 0., 0., 1., 0., 0., 0., 1., 0.]);
+    let u8acc = |d: &mut Doc, v: &[u8], normalized: bool| {
+        let r = d.bin.u8s(v);
+        let view = d.view(r);
+        d.acc(view, 5121, 3, "VEC4", normalized)
+    };
+    let j0 = u8acc(&mut d, &[0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3], false);
+    let j1 = u8acc(&mut d, &[4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7], false);
+    let r = d.bin.f32s(&[
+        0.3, 0.05, 0.2, 0.01, // vertex 0: 0.56 in set 0
+        0.5, 0.5, 0.0, 0.0, // vertex 1: all in set 0
+        0.1, 0.1, 0.1, 0.1, // vertex 2
+    ]);
+    let v = d.view(r);
+    let w0 = d.acc(v, 5126, 3, "VEC4", false);
+    let r = d.bin.f32s(&[
+        0.04, 0.25, 0.1, 0.05, // vertex 0: 0.44 in set 1, 0.25 and 0.1 beat 0.05 and 0.01
+        0.0, 0.0, 0.0, 0.0, // vertex 1
+        0.5, 0.0, 0.0, 0.0, // vertex 2: 0.5 beats one 0.1
+    ]);
+    let v = d.view(r);
+    let w1 = d.acc(v, 5126, 3, "VEC4", false);
+    let bytes = d.finish(json!({
+        "meshes": [{"primitives": [{"attributes": {"POSITION": pos,
+            "JOINTS_0": j0, "WEIGHTS_0": w0, "JOINTS_1": j1, "WEIGHTS_1": w1}}]}],
+        "skins": [{"joints": [1, 2, 3, 4, 5, 6, 7, 8]}],
+        "nodes": [{"mesh": 0, "skin": 0}, {}, {}, {}, {}, {}, {}, {}, {}],
+        "scenes": [{"nodes": [0, 1, 2, 3, 4, 5, 6, 7, 8]}]
+    }));
+    let a = load_bytes(&bytes, "sets.gltf", None).expect("load");
+    let p = &a.meshes[0].primitives[0];
+    let infl = |i: usize| {
+        let mut v: Vec<(u16, f32)> = p.joints[i]
+            .iter()
+            .copied()
+            .zip(p.weights[i])
+            .filter(|&(_, w)| w > 0.0)
+            .collect();
+        v.sort_by_key(|&(j, _)| j);
+        v
+    };
+    let near = |got: Vec<(u16, f32)>, want: &[(u16, f32)]| {
+        got.len() == want.len()
+            && got
+                .iter()
+                .zip(want)
+                .all(|(g, w)| g.0 == w.0 && (g.1 - w.1).abs() < 1e-5)
+    };
+    // Vertex 0 keeps 0.3 (joint 0), 0.2 (2), 0.25 (5), 0.1 (6): sum 0.85.
+    let s = 0.85;
+    assert!(
+        near(
+            infl(0),
+            &[(0, 0.3 / s), (2, 0.2 / s), (5, 0.25 / s), (6, 0.1 / s)]
+        ),
+        "{:?}",
+        infl(0)
+    );
+    assert!(near(infl(1), &[(0, 0.5), (1, 0.5)]), "{:?}", infl(1));
+    assert_eq!(p.joints[1], [0, 1, 2, 3], "set 0 kept as it was");
+    // Vertex 2: 0.5 (joint 4) replaces one of the four 0.1s; sum 0.8.
+    let v2 = infl(2);
+    assert!(
+        v2.len() == 4
+            && v2.iter().any(|&(j, w)| j == 4 && (w - 0.625).abs() < 1e-5)
+            && v2.iter().all(|&(_, w)| w > 0.1),
+        "{v2:?}"
+    );
+    let w = &a.info.warnings;
+    assert!(
+        w.iter()
+            .any(|w| w.contains("2 vertices have more than 4 joint influences")),
+        "{w:?}"
+    );
+    // Vertex 2's weights sum to 0.9 over both sets: the one renormalised.
+    assert!(
+        w.iter().any(|w| w.contains("renormalized 1 skin weight")),
+        "{w:?}"
+    );
+}
+
 #[test]
 fn sparse_morph_targets_with_and_without_base_view() {
     let mut d = Doc::default();
