@@ -294,6 +294,7 @@ pub(crate) struct Image {
 pub(crate) struct Sampler {
     pub wrap_s: u32,
     pub wrap_t: u32,
+    pub mag_filter: Option<u32>,
 }
 
 impl Default for Sampler {
@@ -301,6 +302,7 @@ impl Default for Sampler {
         Sampler {
             wrap_s: 10497,
             wrap_t: 10497,
+            mag_filter: None,
         }
     }
 }

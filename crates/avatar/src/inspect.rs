@@ -42,6 +42,8 @@ pub struct TextureReport {
     pub mips: usize,
     /// Decoded pixel format.
     pub format: String,
+    /// Sampled nearest-neighbour (the sampler's `magFilter` is `NEAREST`), else bilinear.
+    pub nearest: bool,
 }
 
 /// One VRM expression in the report.
@@ -233,6 +235,7 @@ pub fn inspect(a: &Avatar) -> InspectReport {
                 height: t.mips.first().map_or(0, |m| m.height),
                 mips: t.mips.len(),
                 format: "RGBA8".to_string(),
+                nearest: t.nearest,
             })
             .collect(),
         materials: a.materials.len(),
@@ -369,8 +372,13 @@ impl fmt::Display for InspectReport {
         for t in &self.textures {
             writeln!(
                 f,
-                "texture     {} {}x{} {} ({} mips)",
-                t.name, t.width, t.height, t.format, t.mips
+                "texture     {} {}x{} {} ({} mips{})",
+                t.name,
+                t.width,
+                t.height,
+                t.format,
+                t.mips,
+                if t.nearest { ", nearest" } else { "" }
             )?;
         }
         if !self.expressions.is_empty() {

@@ -16,7 +16,8 @@
 //!   (`VRMC_materials_mtoon`, VRM 0.x `materialProperties` converted to 1.0's terms),
 //!   `KHR_materials_pbrSpecularGlossiness` (diffuse colour and texture as base colour, glossiness
 //!   as 1 - roughness); PNG, JPEG, WebP and KTX2/Basis Universal textures decoded to RGBA8 with
-//!   a full sRGB-aware box-filtered mip chain.
+//!   a full sRGB-aware box-filtered mip chain; samplers' wrap modes, and `magFilter: NEAREST`
+//!   (pixel art) sampled nearest-neighbour.
 //! - Extensions: `KHR_mesh_quantization`, `KHR_meshopt_compression` and its predecessor
 //!   `EXT_meshopt_compression` (pure-Rust decoder, see [`meshopt`]), `KHR_draco_mesh_compression` (the pure-Rust `draco-core` decoder, its output
 //!   capped by the same size budget), `EXT_texture_webp`, `KHR_texture_basisu` (ETC1S/BasisLZ

@@ -93,6 +93,7 @@ struct Request<'b> {
     srgb: bool,
     wrap_s: Wrap,
     wrap_t: Wrap,
+    nearest: bool,
 }
 
 /// Build materials and the textures they use.
@@ -153,7 +154,7 @@ pub(crate) fn build_materials(
 
     // 2. resolve image bytes (on this thread: `Data` is not `Sync`)
     let mut requests: Vec<Request<'_>> = Vec::new();
-    let mut req_index: HashMap<(usize, bool, u8, u8), usize> = HashMap::new();
+    let mut req_index: HashMap<(usize, bool, u8, u8, bool), usize> = HashMap::new();
     let mut tex_to_req: HashMap<(usize, bool), usize> = HashMap::new();
     let mut image_bytes: HashMap<usize, Option<Cow<'_, [u8]>>> = HashMap::new();
     let mut texel_budget = MAX_TOTAL_TEXELS;
@@ -180,8 +181,11 @@ pub(crate) fn build_materials(
         let (ws, wt) = sampler
             .map(|s| (wrap(s.wrap_s), wrap(s.wrap_t)))
             .unwrap_or((Wrap::Repeat, Wrap::Repeat));
+        // `NEAREST` (9728); anything else (`LINEAR` or unset) is bilinear.
+        let nearest = sampler.is_some_and(|s| s.mag_filter == Some(9728));
         let img = img as usize;
-        if let Some(&r) = req_index.get(&(img, srgb, ws as u8, wt as u8)) {
+        let key = (img, srgb, ws as u8, wt as u8, nearest);
+        if let Some(&r) = req_index.get(&key) {
             tex_to_req.insert((ti, srgb), r);
             continue;
         }
@@ -252,7 +256,7 @@ pub(crate) fn build_materials(
             .or_else(|| t.name.clone())
             .unwrap_or_else(|| format!("image {img}"));
         let name = format!("{base} [{}]", fmt.name());
-        req_index.insert((img, srgb, ws as u8, wt as u8), requests.len());
+        req_index.insert(key, requests.len());
         tex_to_req.insert((ti, srgb), requests.len());
         requests.push(Request {
             name,
@@ -260,6 +264,7 @@ pub(crate) fn build_materials(
             srgb,
             wrap_s: ws,
             wrap_t: wt,
+            nearest,
         });
     }
 
@@ -493,6 +498,7 @@ fn decode_texture(r: &Request<'_>) -> Result<Texture, String> {
         return Ok(Texture {
             wrap_s: r.wrap_s,
             wrap_t: r.wrap_t,
+            nearest: r.nearest,
             ..Texture::from_levels(r.name.clone(), build_mips(w, h, rgba, r.srgb))
         });
     }
@@ -515,6 +521,7 @@ fn decode_texture(r: &Request<'_>) -> Result<Texture, String> {
     Ok(Texture {
         wrap_s: r.wrap_s,
         wrap_t: r.wrap_t,
+        nearest: r.nearest,
         ..Texture::from_levels(r.name.clone(), build_mips(w, h, rgba.into_raw(), r.srgb))
     })
 }

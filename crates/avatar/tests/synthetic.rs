@@ -523,15 +523,16 @@ fn materials_textures_and_samplers() {
     let bytes = d.finish(json!({
         "extensionsUsed": ["KHR_texture_transform", "KHR_materials_unlit", "KHR_materials_sheen"],
         "images": [{"bufferView": img_view, "mimeType": "image/png", "name": "albedo"}, {"uri": data_uri}],
-        "samplers": [{"wrapS": 33071, "wrapT": 33648}],
-        "textures": [{"source": 0, "sampler": 0}, {"source": 1}],
+        "samplers": [{"wrapS": 33071, "wrapT": 33648}, {"magFilter": 9728, "minFilter": 9984}],
+        "textures": [{"source": 0, "sampler": 0}, {"source": 1}, {"source": 0, "sampler": 1}],
         "materials": [
             {"name": "skin", "pbrMetallicRoughness": {"baseColorFactor": [1.0, 0.5, 0.5, 1.0],
                 "baseColorTexture": {"index": 0, "extensions": {"KHR_texture_transform": {"offset": [0.5, 0.0], "scale": [2.0, 2.0], "texCoord": 1}}},
                 "metallicFactor": 0.0, "roughnessFactor": 0.4},
              "normalTexture": {"index": 1, "scale": 0.5}, "emissiveFactor": [0.1, 0.2, 0.3],
              "alphaMode": "MASK", "alphaCutoff": 0.3, "doubleSided": true},
-            {"name": "hair", "alphaMode": "BLEND", "extensions": {"KHR_materials_unlit": {}}}
+            {"name": "hair", "alphaMode": "BLEND", "extensions": {"KHR_materials_unlit": {}},
+             "pbrMetallicRoughness": {"baseColorTexture": {"index": 2}}}
         ],
         "meshes": [{"primitives": [{"attributes": {"POSITION": pos}, "material": 0}, {"attributes": {"POSITION": pos}, "material": 1}]}]
     }));
@@ -544,6 +545,13 @@ fn materials_textures_and_samplers() {
     assert_eq!((tr.offset, tr.scale), ([0.5, 0.0], [2.0, 2.0]));
     let tex = &a.textures[t.texture as usize];
     assert_eq!((tex.wrap_s, tex.wrap_t), (Wrap::Clamp, Wrap::Mirror));
+    // `magFilter: NEAREST` (pixel art): the same image, decoded apart, sampled nearest.
+    let px = &a.textures[a.materials[1].base_color_tex.expect("texture").texture as usize];
+    assert!(px.nearest && !tex.nearest);
+    assert_eq!(
+        (px.wrap_s, px.texel(0, 0, 0)),
+        (Wrap::Repeat, [200, 100, 50, 255])
+    );
     assert_eq!(tex.texel(0, 0, 0), [200, 100, 50, 255]);
     assert_eq!(tex.mips.len(), 3);
     assert_eq!(tex.name, "albedo [PNG]");

@@ -463,6 +463,9 @@ pub struct Texture {
     pub wrap_s: Wrap,
     /// Wrap in V.
     pub wrap_t: Wrap,
+    /// The sampler's `magFilter` is `NEAREST` (pixel art): each sample reads the one texel it
+    /// falls in (of the mip level chosen), not a bilinear mix of four.
+    pub nearest: bool,
 }
 
 impl Texture {

@@ -988,7 +988,7 @@ fn mat_info_with(
                     .all(|(x, y)| (x.width, x.height, x.block) == (y.width, y.height, y.block));
             !unlit
                 && (a.uv1, a.xf) == (b.uv1, b.xf)
-                && (ta.wrap_s, ta.wrap_t) == (tb.wrap_s, tb.wrap_t)
+                && (ta.wrap_s, ta.wrap_t, ta.nearest) == (tb.wrap_s, tb.wrap_t, tb.nearest)
                 && same_levels
         }
         _ => false,

@@ -536,7 +536,7 @@ pub(crate) mod avx2 {
     unsafe fn footprint8(tex: &Texture, level: usize, u: __m256, v: __m256) -> Footprint {
         let lv = tex.mips.get_unchecked(level);
         let (w, h) = (lv.width as i32, lv.height as i32);
-        let (xi, yi, fx, fy) = texel_coords(u, v, set(w as f32), set(h as f32));
+        let (xi, yi, fx, fy) = texel_coords(u, v, set(w as f32), set(h as f32), tex.nearest);
         let x = wrap_pair(xi, seti(w - 1), tex.wrap_s);
         let y = wrap_pair(yi, seti(h - 1), tex.wrap_t);
         let brow = seti((lv.blocks_wide() * 16) as i32);
@@ -562,7 +562,8 @@ pub(crate) mod avx2 {
     ) -> Footprint {
         let w = pick16(&t.w, level);
         let h = pick16(&t.h, level);
-        let (xi, yi, fx, fy) = texel_coords(u, v, _mm256_cvtepi32_ps(w), _mm256_cvtepi32_ps(h));
+        let (w_f, h_f) = (_mm256_cvtepi32_ps(w), _mm256_cvtepi32_ps(h));
+        let (xi, yi, fx, fy) = texel_coords(u, v, w_f, h_f, tex.nearest);
         let one = seti(1);
         let x = wrap_pair(xi, _mm256_sub_epi32(w, one), tex.wrap_s);
         let y = wrap_pair(yi, _mm256_sub_epi32(h, one), tex.wrap_t);
@@ -644,7 +645,15 @@ pub(crate) mod avx2 {
         v: __m256,
         w: __m256,
         h: __m256,
+        nearest: bool,
     ) -> (__m256i, __m256i, __m256, __m256) {
+        if nearest {
+            // The texel the point falls in, alone (`crate::texture::sample`).
+            let x = _mm256_floor_ps(_mm256_mul_ps(finite_clamped(u), w));
+            let y = _mm256_floor_ps(_mm256_mul_ps(finite_clamped(v), h));
+            let zero = _mm256_setzero_ps();
+            return (_mm256_cvtps_epi32(x), _mm256_cvtps_epi32(y), zero, zero);
+        }
         let x = _mm256_sub_ps(_mm256_mul_ps(finite_clamped(u), w), set(0.5));
         let y = _mm256_sub_ps(_mm256_mul_ps(finite_clamped(v), h), set(0.5));
         let (xf, yf) = (_mm256_floor_ps(x), _mm256_floor_ps(y));

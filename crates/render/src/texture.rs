@@ -79,7 +79,22 @@ pub fn floor_i(x: f32) -> i32 {
     i - (x < i as f32) as i32
 }
 
-/// Bilinear sample of mip `level` at (u, v): raw channel values in 0..255 (filtered in the
+/// Where a sample at (u, v) of a `w`×`h` level reads: the texel column and row of its top-left
+/// texel and the fractions towards the next ones; with `nearest` the texel the point falls in,
+/// with zero fractions.
+#[inline(always)]
+fn texel_point(u: f32, v: f32, w: i32, h: i32, nearest: bool) -> (i32, i32, f32, f32) {
+    if nearest {
+        return (floor_i(u * w as f32), floor_i(v * h as f32), 0.0, 0.0);
+    }
+    let x = u * w as f32 - 0.5;
+    let y = v * h as f32 - 0.5;
+    let (xi, yi) = (floor_i(x), floor_i(y));
+    (xi, yi, x - xi as f32, y - yi as f32)
+}
+
+/// Bilinear sample of mip `level` at (u, v) (one texel for [`Texture::nearest`] textures): raw
+/// channel values in 0..255 (filtered in the
 /// texture's own encoding; colour textures are decoded after filtering by the caller). Footprints
 /// inside the texture skip the wrap arithmetic and load each texel as one `u32`.
 #[inline(always)]
@@ -98,10 +113,7 @@ pub fn sample(tex: &Texture, level: usize, u: f32, v: f32) -> [f32; 4] {
     } else {
         0.0
     };
-    let x = u * w as f32 - 0.5;
-    let y = v * h as f32 - 0.5;
-    let (xi, yi) = (floor_i(x), floor_i(y));
-    let (fx, fy) = (x - xi as f32, y - yi as f32);
+    let (xi, yi, fx, fy) = texel_point(u, v, w, h, tex.nearest);
     let (x0, x1, y0, y1) = if xi >= 0 && yi >= 0 && xi + 1 < w && yi + 1 < h {
         (xi as usize, xi as usize + 1, yi as usize, yi as usize + 1)
     } else {
@@ -158,10 +170,7 @@ pub fn sample_ref(tex: &Texture, level: usize, u: f32, v: f32) -> [f32; 4] {
     } else {
         0.0
     };
-    let x = u * w as f32 - 0.5;
-    let y = v * h as f32 - 0.5;
-    let (xi, yi) = (floor_i(x), floor_i(y));
-    let (fx, fy) = (x - xi as f32, y - yi as f32);
+    let (xi, yi, fx, fy) = texel_point(u, v, w, h, tex.nearest);
     let pw = w & (w - 1) == 0;
     let ph = h & (h - 1) == 0;
     let x0 = wrap(xi, w, tex.wrap_s, pw) as usize;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use common::*;
 use facecast_core::convert::rgba_to_i420;
-use facecast_core::model::{Avatar, Primitive};
+use facecast_core::model::{Avatar, Primitive, Texture};
 use facecast_core::{HeadPose, I420Frame, RgbaFrame};
 use facecast_render::{CameraOverride, RenderConfig, RenderError, Renderer};
 
@@ -1375,6 +1375,56 @@ fn mtoon_matcap_rim_texture_and_shading_shift_texture_draw_where_they_should() {
             lit(&ungraded, false),
             lit(&half, false),
             lit(&full, false)
+        );
+    }
+}
+
+/// A sampler with `magFilter: NEAREST` (pixel art) draws each magnified texel as a hard-edged
+/// square: a 4×4 black and white checker on a cube filling a third of the picture shows almost
+/// no grey between its cells, where bilinear filtering shows grey ramps; both kernels alike.
+#[test]
+fn nearest_magnification_keeps_texels_square() {
+    let checker = cells_texture("checker", 4, 4, |x, y| {
+        let c = if (x + y) % 2 == 0 { 255 } else { 0 };
+        [c, c, c, 255]
+    });
+    let draw = |nearest: bool, simd: bool| {
+        let mut av = cube_avatar();
+        av.textures = vec![Texture {
+            nearest,
+            ..checker.clone()
+        }];
+        let m = &mut av.materials[0];
+        (m.base_color, m.unlit) = ([1.0; 4], true);
+        m.base_color_tex = Some(facecast_core::model::TexRef {
+            texture: 0,
+            texcoord: 0,
+            transform: None,
+        });
+        let mut r = viewed(Arc::new(av), UV_CAM, (128, 128));
+        r.set_simd(simd);
+        frame(&mut r)
+    };
+    // Grey pixels: neither near black nor near white, and grey (not the background).
+    let greys = |f: &RgbaFrame| {
+        f.data
+            .chunks_exact(4)
+            .filter(|p| (40..=215).contains(&p[0]) && p[0] == p[1] && p[1] == p[2])
+            .count()
+    };
+    for simd in [true, false] {
+        let (nearest, linear) = (draw(true, simd), draw(false, simd));
+        let (gn, gl) = (greys(&nearest), greys(&linear));
+        eprintln!("simd {simd}: grey pixels nearest {gn}, bilinear {gl}");
+        assert!(
+            gl > 1000 && gn * 10 < gl,
+            "simd {simd}: grey pixels nearest {gn}, bilinear {gl}"
+        );
+        let other = draw(true, !simd);
+        assert!(
+            mean_diff(&nearest, &other) < 0.2,
+            "kernels differ by {}",
+            mean_diff(&nearest, &other)
         );
     }
 }
