@@ -301,24 +301,19 @@ fn apply_with(
                     }
                     changed = true;
                 }
-                (ColorTarget::Shade | ColorTarget::Rim | ColorTarget::Matcap, Some(t)) => {
-                    let (out, rest) = match b.target {
-                        ColorTarget::Shade => (&mut out.shade, t.shade_color),
-                        ColorTarget::Rim => (&mut out.rim, t.rim_color),
-                        _ => (&mut out.matcap, t.matcap_color),
+                (_, Some(t)) => {
+                    let (out, rest) = match (b.target, &t.outline) {
+                        (ColorTarget::Shade, _) => (&mut out.shade, t.shade_color),
+                        (ColorTarget::Rim, _) => (&mut out.rim, t.rim_color),
+                        (ColorTarget::Matcap, _) => (&mut out.matcap, t.matcap_color),
+                        (_, Some(o)) => (&mut out.outline, o.color),
+                        // An outline colour of a material without an outline.
+                        (_, None) => continue,
                     };
                     for k in 0..3 {
                         out[k] += (b.value[k] - rest[k]) * wm;
                     }
                     changed = true;
-                }
-                (ColorTarget::Outline, Some(t)) => {
-                    if let Some(o) = &t.outline {
-                        for k in 0..3 {
-                            out.outline[k] += (b.value[k] - o.color[k]) * wm;
-                        }
-                        changed = true;
-                    }
                 }
                 // MToon colours of a material that is not MToon.
                 _ => {}
