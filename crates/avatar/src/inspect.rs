@@ -60,8 +60,8 @@ pub struct ExpressionReport {
     /// Material colour and texture-transform binds.
     pub other_binds: usize,
     /// What each bind moves: `color`, `emissionColor`, `texture`, or an MToon colour
-    /// (`shadeColor`, `rimColor`, `matcapColor` and `outlineColor` are drawn on MToon materials
-    /// that have a rim, matcap or outline), with the material's name.
+    /// (`shadeColor` and `rimColor` are drawn on MToon materials, `matcapColor` on those with a
+    /// matcap texture, `outlineColor` on those with an outline), with the material's name.
     pub material_binds: Vec<String>,
     /// `overrideBlink`, `overrideLookAt`, `overrideMouth` (`none`, `block`, `blend`).
     pub overrides: [&'static str; 3],

@@ -193,27 +193,28 @@ pub(crate) fn build_mesh(
             Ok(Some((joints, weights)))
         };
         if let Some((mut joints, mut weights)) = set(0)? {
-            let mut total: Vec<f32> = weights.iter().map(|w| w.iter().sum()).collect();
-            let mut dropped = vec![false; n];
+            let mut extra = Vec::new();
             for k in 1..MAX_JOINT_SETS {
-                let Some((js, ws)) = set(k)? else { break };
-                for i in 0..n {
+                let Some(s) = set(k)? else { break };
+                extra.push(s);
+            }
+            for (i, (wt, jt)) in weights.iter_mut().zip(&mut joints).enumerate() {
+                let mut total: f32 = wt.iter().sum();
+                let mut dropped = false;
+                for (js, ws) in &extra {
                     for (&j, &w) in js[i].iter().zip(&ws[i]) {
                         if w <= 0.0 {
                             continue;
                         }
-                        total[i] += w;
-                        let kept = &mut weights[i];
-                        let at = (0..4).fold(0, |a, c| if kept[c] < kept[a] { c } else { a });
-                        dropped[i] |= kept[at].min(w) > 0.0;
-                        if w > kept[at] {
-                            (kept[at], joints[i][at]) = (w, j);
+                        total += w;
+                        let at = (0..4).fold(0, |a, c| if wt[c] < wt[a] { c } else { a });
+                        dropped |= wt[at].min(w) > 0.0;
+                        if w > wt[at] {
+                            (wt[at], jt[at]) = (w, j);
                         }
                     }
                 }
-            }
-            stats.dropped_influences += dropped.iter().filter(|&&d| d).count();
-            for (wt, total) in weights.iter_mut().zip(total) {
+                stats.dropped_influences += dropped as usize;
                 let s: f32 = wt.iter().sum();
                 if s <= 1e-8 {
                     stats.zero_weights += 1;
