@@ -47,6 +47,7 @@ pub mod meshopt;
 mod pose;
 pub mod rigmap;
 mod scene;
+mod spring;
 mod vrm;
 
 pub use container::write_glb;
@@ -74,6 +75,7 @@ const SUPPORTED: &[&str] = &[
     "KHR_texture_basisu",
     "VRM",
     "VRMC_vrm",
+    "VRMC_springBone",
 ];
 
 /// Extensions accepted even when required, but only partly supported (reason given).
@@ -90,7 +92,6 @@ const NOTES: &[(&str, &str)] = &[
         "VRMC_materials_mtoon",
         "MToon drawn with its lit and shade colours, shading shift (factor and texture) and toony factors, GI equalisation, rim (matcap, parametric rim, rim texture, lighting mix), emission, outlines (colour unlit below a lighting mix of 0.5, else toon-shaded) and UV animation (its mask texture read at the vertices), VRM 0.x's shading grade texture; expressions move the shade, rim, matcap and outline colours",
     ),
-    ("VRMC_springBone", "spring bones are not simulated"),
     ("VRMC_node_constraint", "node constraints are not evaluated"),
     ("KHR_animation_pointer", "animations are not played"),
 ];
@@ -301,6 +302,7 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
 
     // VRM
     let vrm = vrm::read(&root, &channel_of, &mut notes.warnings);
+    let springs = spring::read(&root, &nodes, &mut notes.warnings);
     if vrm.version.as_deref() == Some("0.x") {
         // VRM 0.x models face -Z; glTF (and facecast) expect +Z toward the viewer.
         for &r in &roots {
@@ -390,6 +392,7 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
         rig,
         humanoid,
         expressions: vrm.expressions,
+        springs,
         info: ModelInfo {
             source: source.to_string(),
             extensions_used: root.extensions_used.clone(),

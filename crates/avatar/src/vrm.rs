@@ -86,7 +86,7 @@ fn num(v: Option<&Value>) -> f32 {
         .unwrap_or(0.0) as f32
 }
 
-fn arr(v: Option<&Value>) -> impl Iterator<Item = &Value> {
+pub(crate) fn arr(v: Option<&Value>) -> impl Iterator<Item = &Value> {
     v.and_then(Value::as_array).into_iter().flatten()
 }
 

@@ -2,7 +2,9 @@
 
 use base64::Engine;
 use facecast_avatar::{inspect, load_bytes, AvatarError};
-use facecast_core::model::{AlphaMode, ColorTarget, OutlineMode, TextureBind, Wrap};
+use facecast_core::model::{
+    AlphaMode, ColliderShape, ColorTarget, OutlineMode, SpringTail, TextureBind, Wrap,
+};
 use facecast_core::{ArkitShape, Viseme};
 use serde_json::{json, Value};
 
@@ -772,6 +774,186 @@ fn vrm0_blend_shapes_humanoid_and_orientation() {
     assert_eq!(a.nodes[0].translation, [-1.0, 0.0, -2.0]);
     assert_eq!(a.nodes[0].rotation, [0.0, 1.0, 0.0, 0.0]);
     assert!(a.info.warnings.iter().any(|w| w.contains("bind")));
+}
+
+/// VRM 1.0 spring bones: joints are pairs (the last joint is only a tail, its settings unused),
+/// per-joint settings with the schema's defaults, sphere and capsule colliders through groups,
+/// `center`; references to nothing, tails not below their joint and joints simulated twice are
+/// dropped with one warning, never an error.
+#[test]
+fn vrm1_spring_bones_are_read_as_joint_pairs() {
+    let mut d = Doc::default();
+    let pos = d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    // 0 root, 1 head, 2-4 a hair chain, 5 a side node (not below 3), 6 mesh
+    let bytes = d.finish(json!({
+        "extensionsUsed": ["VRMC_vrm", "VRMC_springBone"],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": pos}}]}],
+        "nodes": [
+            {"name": "root", "children": [1, 6]},
+            {"name": "head", "children": [2, 5], "translation": [0.0, 1.5, 0.0]},
+            {"name": "hair0", "children": [3], "translation": [0.1, 0.0, 0.0]},
+            {"name": "hair1", "children": [4], "translation": [0.1, 0.0, 0.0]},
+            {"name": "hair2", "translation": [0.1, 0.0, 0.0]},
+            {"name": "side", "translation": [-0.1, 0.0, 0.0]},
+            {"name": "mesh", "mesh": 0}
+        ],
+        "scenes": [{"nodes": [0]}],
+        "extensions": {
+            "VRMC_vrm": {"specVersion": "1.0", "humanoid": {"humanBones": {"head": {"node": 1}}}},
+            "VRMC_springBone": {
+                "specVersion": "1.0",
+                "colliders": [
+                    {"node": 1, "shape": {"sphere": {"offset": [0.0, 0.1, 0.0], "radius": 0.08}}},
+                    {"node": 1, "shape": {"capsule": {"offset": [0.0, 0.0, 0.0], "radius": 0.05, "tail": [0.0, -0.2, 0.0]}}},
+                    {"node": 1, "shape": {}},
+                    {"node": 99, "shape": {"sphere": {"radius": 1.0}}}
+                ],
+                "colliderGroups": [{"name": "head", "colliders": [0, 1, 2]}],
+                "springs": [
+                    {"name": "hair", "center": 1, "colliderGroups": [0, 7], "joints": [
+                        {"node": 2, "hitRadius": 0.02, "stiffness": 0.5, "gravityPower": 0.3,
+                         "gravityDir": [0.0, -2.0, 0.0], "dragForce": 0.25},
+                        {"node": 3},
+                        {"node": 4, "stiffness": 9.0}
+                    ]},
+                    {"name": "again", "joints": [{"node": 3}, {"node": 4}]},
+                    {"name": "sideways", "joints": [{"node": 2}, {"node": 5}]}
+                ]
+            }
+        }
+    }));
+    let a = load_bytes(&bytes, "springs.vrm", None).expect("load");
+    let sb = &a.springs;
+    // "again" repeats joint 3 and "sideways" names a tail (5) not below its joint (2): both
+    // are left with no joints and dropped.
+    assert_eq!(sb.chains.len(), 1, "{sb:?}");
+    let hair = &sb.chains[0];
+    assert_eq!((hair.name.as_str(), hair.center), ("hair", Some(1)));
+    assert_eq!(hair.groups, vec![0]);
+    let j: Vec<(u32, SpringTail)> = hair
+        .joints
+        .iter()
+        .map(|j| (j.node, j.tail.clone()))
+        .collect();
+    assert_eq!(j, vec![(2, SpringTail::Node(3)), (3, SpringTail::Node(4))]);
+    let (j0, j1) = (&hair.joints[0], &hair.joints[1]);
+    assert_eq!(
+        (
+            j0.hit_radius,
+            j0.stiffness,
+            j0.gravity_power,
+            j0.gravity_dir,
+            j0.drag
+        ),
+        (0.02, 0.5, 0.3, [0.0, -1.0, 0.0], 0.25)
+    );
+    // The second joint's settings are its own defaults; the last joint's `stiffness` is unused.
+    assert_eq!(
+        (j1.hit_radius, j1.stiffness, j1.gravity_power, j1.drag),
+        (0.0, 1.0, 0.0, 0.5)
+    );
+    assert_eq!(sb.colliders.len(), 2);
+    assert_eq!(
+        sb.colliders[1].shape,
+        ColliderShape::Capsule {
+            offset: [0.0; 3],
+            radius: 0.05,
+            tail: [0.0, -0.2, 0.0]
+        }
+    );
+    assert_eq!(sb.groups, vec![vec![0, 1]]);
+    let w = a
+        .info
+        .warnings
+        .iter()
+        .find(|w| w.starts_with("spring bones:"))
+        .unwrap_or_else(|| panic!("{:?}", a.info.warnings));
+    for part in [
+        "1 name a node that does not exist",
+        "name a collider or collider group that does not exist",
+        "1 joint(s) are not below the previous joint",
+        "1 joint(s) already simulated",
+        "1 collider(s) have no sphere or capsule shape",
+    ] {
+        assert!(w.contains(part), "{part}: {w}");
+    }
+    assert!(
+        !a.info
+            .unsupported
+            .iter()
+            .any(|u| u.contains("VRMC_springBone")),
+        "{:?}",
+        a.info.unsupported
+    );
+}
+
+/// VRM 0.x `secondaryAnimation`: every node below each root bone swings toward its first
+/// child, and nodes without children toward a point 7 cm along their own bone; collider
+/// offsets are mirrored in z (UniVRM 0.x writes them in Unity's axes); `stiffiness` (sic).
+#[test]
+fn vrm0_secondary_animation_becomes_spring_chains() {
+    let mut d = Doc::default();
+    let pos = d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let bytes = d.finish(json!({
+        "extensionsUsed": ["VRM"],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": pos}}]}],
+        "nodes": [
+            {"name": "root", "children": [1, 5]},
+            {"name": "J_Bip_C_Head", "children": [2], "translation": [0.0, 1.5, 0.0]},
+            {"name": "hair", "children": [3, 4], "translation": [0.0, 0.0, -0.1]},
+            {"name": "hair_a", "translation": [0.0, -0.2, 0.0]},
+            {"name": "hair_b", "translation": [0.0, 0.0, 0.0]},
+            {"name": "mesh", "mesh": 0}
+        ],
+        "scenes": [{"nodes": [0]}],
+        "extensions": {"VRM": {
+            "humanoid": {"humanBones": [{"bone": "head", "node": 1}]},
+            "secondaryAnimation": {
+                "boneGroups": [{"comment": "Hair", "stiffiness": 0.8, "gravityPower": 0.1,
+                    "gravityDir": {"x": 0, "y": -1, "z": 0}, "dragForce": 0.3, "center": -1,
+                    "hitRadius": 0.03, "bones": [2, 42], "colliderGroups": [0]}],
+                "colliderGroups": [{"node": 1, "colliders": [{"offset": {"x": 0.01, "y": 0.05, "z": 0.02}, "radius": 0.09}]}]
+            }
+        }}
+    }));
+    let a = load_bytes(&bytes, "v0springs.vrm", None).expect("load");
+    let sb = &a.springs;
+    assert_eq!(sb.chains.len(), 1, "{sb:?}");
+    let c = &sb.chains[0];
+    assert_eq!(
+        (c.name.as_str(), c.center, c.groups.clone()),
+        ("Hair", None, vec![0])
+    );
+    let j: Vec<(u32, SpringTail)> = c.joints.iter().map(|j| (j.node, j.tail.clone())).collect();
+    // hair -> its first child; hair_a (no children) -> 7 cm along its bone; hair_b has a zero
+    // bone and cannot point anywhere: not simulated.
+    assert_eq!(
+        j,
+        vec![
+            (2, SpringTail::Node(3)),
+            (3, SpringTail::Local([0.0, -0.07, 0.0]))
+        ]
+    );
+    let j0 = &c.joints[0];
+    assert_eq!(
+        (j0.stiffness, j0.gravity_power, j0.drag, j0.hit_radius),
+        (0.8, 0.1, 0.3, 0.03)
+    );
+    assert_eq!(
+        sb.colliders[0].shape,
+        ColliderShape::Sphere {
+            offset: [0.01, 0.05, -0.02],
+            radius: 0.09
+        }
+    );
+    assert!(
+        a.info
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("spring bones: 1 name a node that does not exist")),
+        "{:?}",
+        a.info.warnings
+    );
 }
 
 /// MToon materials are read as toon shading (not as the `KHR_materials_unlit` fallback they

@@ -48,6 +48,8 @@ pub struct Avatar {
     pub humanoid: Humanoid,
     /// VRM expressions (0.x blend-shape groups or 1.0 expressions).
     pub expressions: Vec<Expression>,
+    /// VRM spring bones (hair, ears, clothes that sway), simulated by the renderer.
+    pub springs: SpringBones,
     /// What the file declared, what was unsupported, warnings.
     pub info: ModelInfo,
 }
@@ -137,6 +139,99 @@ pub struct MorphTarget {
     pub positions: Vec<[f32; 3]>,
     /// Normal deltas, one per index, or empty.
     pub normals: Vec<[f32; 3]>,
+}
+
+/// VRM spring bones (`VRMC_springBone`, or VRM 0.x `secondaryAnimation`): chains of joints
+/// whose tails swing with inertia, return to their rest direction, fall with gravity and are
+/// pushed out of colliders. Indices are checked by the loader (nodes, groups, colliders exist;
+/// each joint's tail is a descendant of its node; no node is simulated twice).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SpringBones {
+    /// Chains, each simulated from its first joint to its last.
+    pub chains: Vec<SpringChain>,
+    /// Colliders.
+    pub colliders: Vec<SpringCollider>,
+    /// Collider groups: indices into `colliders`.
+    pub groups: Vec<Vec<u32>>,
+}
+
+impl SpringBones {
+    /// Simulated joints over all chains.
+    pub fn joint_count(&self) -> usize {
+        self.chains.iter().map(|c| c.joints.len()).sum()
+    }
+}
+
+/// One chain of spring joints.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SpringChain {
+    /// Name (VRM 1.0 `name`, VRM 0.x `comment`; may be empty).
+    pub name: String,
+    /// Joints from the root of the chain to its tip; each one's node rotates.
+    pub joints: Vec<SpringJoint>,
+    /// Collider groups (indices into [`SpringBones::groups`]) its tails collide with.
+    pub groups: Vec<u32>,
+    /// Node whose space the motion is evaluated in (world when `None`).
+    pub center: Option<u32>,
+}
+
+/// A node that swings, with the point (its tail) that carries the inertia.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpringJoint {
+    /// The node rotated.
+    pub node: u32,
+    /// Where the tail is at rest.
+    pub tail: SpringTail,
+    /// Radius of the tail's sphere against colliders, in metres.
+    pub hit_radius: f32,
+    /// Pull back toward the rest direction, per second.
+    pub stiffness: f32,
+    /// Gravity's pull, per second.
+    pub gravity_power: f32,
+    /// Gravity's direction, world space, unit length.
+    pub gravity_dir: [f32; 3],
+    /// Share of the last step's motion lost (0 keeps it all, 1 stops at once).
+    pub drag: f32,
+}
+
+/// A spring joint's tail.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SpringTail {
+    /// A descendant node's origin (VRM 1.0: the next joint of the chain).
+    Node(u32),
+    /// A point in the joint node's local space (VRM 0.x joints without children: 7 cm along
+    /// the bone).
+    Local([f32; 3]),
+}
+
+/// A collider spring tails are pushed out of, attached to a node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpringCollider {
+    /// Node it moves with.
+    pub node: u32,
+    /// Shape, in the node's local space.
+    pub shape: ColliderShape,
+}
+
+/// Collider shapes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ColliderShape {
+    /// A sphere around `offset`.
+    Sphere {
+        /// Centre.
+        offset: [f32; 3],
+        /// Radius, metres.
+        radius: f32,
+    },
+    /// A capsule from `offset` to `tail`.
+    Capsule {
+        /// One end's centre.
+        offset: [f32; 3],
+        /// Radius, metres.
+        radius: f32,
+        /// The other end's centre.
+        tail: [f32; 3],
+    },
 }
 
 /// A skin.

@@ -91,6 +91,7 @@ mod math;
 mod raster;
 mod scene;
 mod shade;
+mod spring;
 mod stages;
 mod texture;
 
@@ -341,7 +342,7 @@ impl Renderer {
         let mut scene = scene::Scene::new(&avatar);
         let mut morph = scene::MorphState::new(&avatar);
         // Rest pose, default weights: world-space geometry for the framing.
-        scene.update(&avatar, &HeadPose::default(), 0.0, true);
+        scene.update(&avatar, &HeadPose::default(), 0.0, true, None);
         let geo = scene::Geometry::new(&avatar, &scene);
         morph.update(&avatar, &[]);
         let rest = geo.world_positions(&avatar, &scene, &morph);
@@ -427,12 +428,12 @@ impl Renderer {
                         head,
                         ..HeadPose::default()
                     };
-                    self.scene.update(av, &pose, jaw, true);
+                    self.scene.update(av, &pose, jaw, true, None);
                     self.geo
                         .vertex_stage(av, &self.scene, &self.morph, &self.cam);
                     probes.push(self.geo.verts.iter().map(|v| v.vp).collect::<Vec<_>>());
                 }
-                self.scene.update(av, &HeadPose::default(), 0.0, true);
+                self.scene.update(av, &HeadPose::default(), 0.0, true, None);
                 self.geo
                     .vertex_stage(av, &self.scene, &self.morph, &self.cam);
                 self.rast.lod = lod::make(&self.avatar, &self.geo, &probes, &self.cam, h, px);
@@ -512,8 +513,10 @@ impl Renderer {
     }
 
     /// Set the time the next frame shows, in seconds from the start of the session (not
-    /// finite: 0). It moves the textures of VRM MToon materials with UV animation; nothing else
-    /// depends on it. Starts at 0.
+    /// finite: 0). It moves the textures of VRM MToon materials with UV animation and runs the
+    /// avatar's spring bones (hair, ears, clothes) in fixed steps up to it: the first frame, and
+    /// any frame whose time is earlier than the last one's, shows them at rest in that frame's
+    /// pose. Starts at 0, so renderers that never set it (snapshots) show the rest pose.
     pub fn set_time(&mut self, seconds: f64) {
         self.time = if seconds.is_finite() { seconds } else { 0.0 };
     }
@@ -528,7 +531,9 @@ impl Renderer {
 
     fn prepare(&mut self, channels: &[f32], pose: &HeadPose) {
         let av = &*self.avatar;
-        let pose_changed = self.scene.update(av, pose, self.jaw_open, false);
+        let pose_changed = self
+            .scene
+            .update(av, pose, self.jaw_open, false, Some(self.time));
         let t = stages::now();
         let morph_changed = self.morph.update(av, channels);
         if self.geo.animate_uvs(self.time) {

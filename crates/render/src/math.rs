@@ -137,6 +137,61 @@ pub fn normal_matrix(m: &Mat4) -> Option<Mat4> {
     ])
 }
 
+/// Inverse of an affine matrix (upper 3×3 any invertible linear map, last row 0 0 0 1); `None`
+/// when singular or not finite.
+pub fn affine_inverse(m: &Mat4) -> Option<Mat4> {
+    let c = |k: usize| [m[4 * k], m[4 * k + 1], m[4 * k + 2]];
+    let (a, b, e) = (c(0), c(1), c(2));
+    let det = det3(m);
+    if !det.is_finite() || det.abs() <= 1e-30 {
+        return None;
+    }
+    // Rows of the inverse 3×3 are the cross products of the columns, over the determinant.
+    let inv = 1.0 / det;
+    let (r0, r1, r2) = (
+        scale(cross(b, e), inv),
+        scale(cross(e, a), inv),
+        scale(cross(a, b), inv),
+    );
+    let t = [m[12], m[13], m[14]];
+    let out = [
+        r0[0],
+        r1[0],
+        r2[0],
+        0.0,
+        r0[1],
+        r1[1],
+        r2[1],
+        0.0,
+        r0[2],
+        r1[2],
+        r2[2],
+        0.0,
+        -dot(r0, t),
+        -dot(r1, t),
+        -dot(r2, t),
+        1.0,
+    ];
+    out.iter().all(|v| v.is_finite()).then_some(out)
+}
+
+/// The shortest rotation carrying unit vector `a` onto unit vector `b` (a half turn about an
+/// axis perpendicular to `a` when they are opposite).
+pub fn quat_from_to(a: V3, b: V3) -> Quat {
+    let d = dot(a, b);
+    if d < -1.0 + 1e-6 {
+        let axis = if a[0].abs() < 0.9 {
+            cross(a, [1.0, 0.0, 0.0])
+        } else {
+            cross(a, [0.0, 1.0, 0.0])
+        };
+        let n = normalize(axis);
+        return [n[0], n[1], n[2], 0.0];
+    }
+    let c = cross(a, b);
+    quat_normalize([c[0], c[1], c[2], 1.0 + d])
+}
+
 pub fn quat_mul(a: Quat, b: Quat) -> Quat {
     [
         a[3] * b[0] + a[0] * b[3] + a[1] * b[2] - a[2] * b[1],

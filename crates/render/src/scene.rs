@@ -83,6 +83,8 @@ pub struct Scene {
     last: Option<(HeadPose, f32)>,
     /// Node the head rotation is applied to (see [`head_pivot`]).
     head: Option<usize>,
+    /// Spring bones, when the avatar has any.
+    springs: Option<crate::spring::SpringSim>,
 }
 
 fn is_descendant(av: &Avatar, mut n: usize, anc: usize) -> bool {
@@ -173,12 +175,19 @@ impl Scene {
                 .collect(),
             last: None,
             head: head_pivot(av),
+            springs: None,
         };
         s.compute_world(av);
         for i in 0..n {
             s.rest_world_rot[i] = quat_from_mat(&s.world[i]);
         }
+        s.springs = crate::spring::SpringSim::new(av, &s.world);
         s
+    }
+
+    /// Whether the avatar has spring bones this scene simulates.
+    pub fn has_springs(&self) -> bool {
+        self.springs.is_some()
     }
 
     fn parent_of(&self, av: &Avatar, i: usize) -> Option<usize> {
@@ -209,8 +218,17 @@ impl Scene {
         self.extra[i] = quat_mul(quat_mul(quat_conj(r), d), r);
     }
 
-    /// Apply the pose; returns whether anything changed.
-    pub fn update(&mut self, av: &Avatar, pose: &HeadPose, jaw: f32, force: bool) -> bool {
+    /// Apply the pose and, with `time` (seconds on the session clock), run the spring bones up
+    /// to it (without, they keep their state: used for the level of detail's probe poses);
+    /// returns whether anything changed.
+    pub fn update(
+        &mut self,
+        av: &Avatar,
+        pose: &HeadPose,
+        jaw: f32,
+        force: bool,
+        time: Option<f64>,
+    ) -> bool {
         let fin = |v: f32| {
             if v.is_finite() {
                 v.clamp(-1.5, 1.5)
@@ -222,9 +240,14 @@ impl Scene {
             head: [fin(pose.head[0]), fin(pose.head[1]), fin(pose.head[2])],
             eyes: [fin(pose.eyes[0]), fin(pose.eyes[1])],
         };
-        if !force && self.last == Some((pose, jaw)) {
+        let springs_due = match (&self.springs, time) {
+            (Some(s), Some(t)) => s.due(t),
+            _ => false,
+        };
+        if !force && !springs_due && self.last == Some((pose, jaw)) {
             return false;
         }
+        let pose_changed = force || self.last != Some((pose, jaw));
         self.last = Some((pose, jaw));
         let head = self.head;
         let neck = node_ok(av, av.humanoid.neck).filter(|&n| Some(n) != head);
@@ -246,6 +269,14 @@ impl Scene {
             self.set_world_rot(j, quat_ypr(0.0, jaw * 0.32, 0.0));
         }
         self.compute_world(av);
+        if let (Some(sim), Some(t)) = (&mut self.springs, time) {
+            if sim.advance(av, t, &mut self.world, &mut self.extra) {
+                // Nodes below the joints (bone tips, attached meshes) follow.
+                self.compute_world(av);
+            } else if !pose_changed {
+                return false;
+            }
+        }
         for (si, skin) in av.skins.iter().enumerate() {
             for (k, &jn) in skin.joints.iter().enumerate() {
                 let w = self.world.get(jn as usize).copied().unwrap_or(IDENTITY);
