@@ -521,6 +521,12 @@ impl Renderer {
         self.time = if seconds.is_finite() { seconds } else { 0.0 };
     }
 
+    /// Whether the avatar has VRM spring bones this renderer simulates (see
+    /// [`Renderer::set_time`]).
+    pub fn has_spring_bones(&self) -> bool {
+        self.scene.has_springs()
+    }
+
     /// Whether [`Renderer::set_jaw_open`] moves anything on this avatar.
     pub fn has_jaw_bone(&self) -> bool {
         self.avatar
