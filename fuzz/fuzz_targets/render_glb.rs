@@ -37,7 +37,13 @@ fuzz_target!(|data: &[u8]| {
     let half = vec![0.5f32; n];
     let mut pose = HeadPose::default();
     r.render_rgba(&full, &pose, &mut rgba);
+    // Later frames on the session clock run spring bones (a gap longer than the renderer
+    // simulates, then one step), then time goes back (a reset).
     pose.head = [0.3, -0.2, 0.1];
+    r.set_time(0.5);
     r.render_i420(&half, &pose, &mut yuv);
+    r.set_time(0.52);
+    r.render_rgba(&[], &pose, &mut rgba);
+    r.set_time(0.1);
     r.render_rgba(&[], &pose, &mut rgba);
 });

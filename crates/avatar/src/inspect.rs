@@ -67,6 +67,19 @@ pub struct ExpressionReport {
     pub overrides: [&'static str; 3],
 }
 
+/// VRM spring bones the renderer simulates.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct SpringReport {
+    /// Chains.
+    pub chains: usize,
+    /// Joints that swing, over all chains.
+    pub joints: usize,
+    /// Colliders.
+    pub colliders: usize,
+    /// Chain names (VRM 1.0 `name`, VRM 0.x `comment`), distinct and non-empty.
+    pub names: Vec<String>,
+}
+
 /// Humanoid nodes by name.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct HumanoidReport {
@@ -132,6 +145,8 @@ pub struct InspectReport {
     pub unsupported: Vec<String>,
     /// Humanoid nodes.
     pub humanoid: HumanoidReport,
+    /// Spring bones (zero chains when the avatar has none).
+    pub spring_bones: SpringReport,
     /// Nodes.
     pub nodes: usize,
     /// Animations in the file (not played).
@@ -286,6 +301,17 @@ pub fn inspect(a: &Avatar) -> InspectReport {
         extensions_required: a.info.extensions_required.clone(),
         unsupported: a.info.unsupported.clone(),
         humanoid: humanoid(a, &a.humanoid),
+        spring_bones: SpringReport {
+            chains: a.springs.chains.len(),
+            joints: a.springs.joint_count(),
+            colliders: a.springs.colliders.len(),
+            names: a.springs.chains.iter().fold(Vec::new(), |mut v, c| {
+                if !c.name.is_empty() && !v.contains(&c.name) {
+                    v.push(c.name.clone());
+                }
+                v
+            }),
+        },
         nodes: a.nodes.len(),
         animations: a.info.animations,
         warnings: a.info.warnings.clone(),
@@ -436,6 +462,22 @@ impl fmt::Display for InspectReport {
             o(&h.right_eye),
             o(&h.jaw)
         )?;
+        let s = &self.spring_bones;
+        if s.chains > 0 {
+            writeln!(
+                f,
+                "springs     {} chain(s), {} joint(s), {} collider(s){}: swing on the session clock \
+                 (snapshots show the rest pose)",
+                s.chains,
+                s.joints,
+                s.colliders,
+                if s.names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", s.names.join(", "))
+                }
+            )?;
+        }
         writeln!(f, "extensions  used: {}", list(&self.extensions_used))?;
         writeln!(
             f,

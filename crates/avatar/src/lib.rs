@@ -30,6 +30,10 @@
 //!   other files are found by name. The face rig (ARKit 52 + Oculus visemes, and the emotions an
 //!   avatar's own `happy` / `sad` / `angry` / `surprised` expressions show) is mapped by the data
 //!   tables in [`rigmap`]; expressions are applied by [`facecast_core::expr`].
+//! - VRM spring bones (`VRMC_springBone`, VRM 0.x `secondaryAnimation`) as
+//!   [`facecast_core::model::SpringBones`]: joint pairs, colliders and groups, `center`, with
+//!   every index checked (nodes exist, tails are below their joints, no node twice); the
+//!   renderer simulates them.
 //!
 //! Loading never panics and never hangs on malformed input: every offset and count is checked
 //! and allocations are bounded by the input size.

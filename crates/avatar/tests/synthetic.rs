@@ -885,6 +885,22 @@ fn vrm1_spring_bones_are_read_as_joint_pairs() {
         "{:?}",
         a.info.unsupported
     );
+    let r = inspect(&a);
+    assert_eq!(
+        (
+            r.spring_bones.chains,
+            r.spring_bones.joints,
+            r.spring_bones.colliders
+        ),
+        (1, 2, 2)
+    );
+    let text = r.to_string();
+    assert!(
+        text.contains("springs     1 chain(s), 2 joint(s), 2 collider(s) [hair]"),
+        "{text}"
+    );
+    let json = serde_json::to_value(&r).expect("json");
+    assert_eq!(json["spring_bones"]["joints"], 2);
 }
 
 /// VRM 0.x `secondaryAnimation`: every node below each root bone swings toward its first

@@ -313,7 +313,7 @@ impl FrameRenderer {
     }
 
     /// Render the face and pose at `pts` (e.g. of an [`Output::Face`]) into `out` (the
-    /// session's size). `pts` moves the avatar's animated textures (VRM MToon UV animation).
+    /// session's size). `pts` moves the avatar's animated textures (VRM MToon UV animation) and its spring bones.
     pub fn render(
         &mut self,
         pts: MediaTime,

@@ -5,8 +5,10 @@
 //!
 //! 1. **Pose**: node hierarchy world transforms with the head pose applied as extra rotations on
 //!    the humanoid neck (40 %) and head (60 %), eye rotations on the eye nodes and an optional jaw
-//!    rotation ([`Renderer::set_jaw_open`]); joint matrices = world × inverse bind. Skipped when
-//!    nothing changed since the previous frame.
+//!    rotation ([`Renderer::set_jaw_open`]); then VRM spring bones (`spring.rs`) run in fixed
+//!    60 Hz steps up to the frame's time ([`Renderer::set_time`]); joint matrices = world ×
+//!    inverse bind. Skipped when nothing changed since the previous frame (springs at rest and
+//!    the pose unchanged).
 //! 2. **Morph**: sparse targets; only targets with non-zero weight and only the vertices they
 //!    touch are updated (positions and normals). Skipped per mesh when its weights are unchanged.
 //! 3. **Vertex**: linear-blend skinning or the node transform, then view and projection; each
