@@ -197,7 +197,8 @@ pub struct SnapshotArgs {
     #[arg(long, value_name = "PX", default_value_t = facecast_render::DEFAULT_LOD_PX, value_parser = parse_lod)]
     pub lod: f32,
     /// Seconds into a session the picture shows: moves textures with UV animation (VRM MToon
-    /// `uvAnimation*`); nothing else depends on it.
+    /// `uvAnimation*`) and lets VRM spring bones (hair, clothes) swing and settle that long with
+    /// the head held at --head (0: at rest).
     #[arg(long, value_name = "SECONDS", default_value_t = 0.0, value_parser = parse_time)]
     pub time: f64,
     /// Output PNG.

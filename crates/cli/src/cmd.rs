@@ -191,7 +191,7 @@ fn snapshot(a: args::SnapshotArgs) -> Result<()> {
     };
     let mut r = Renderer::new(avatar, cfg)?;
     r.set_material_values(&set.materials);
-    r.set_time(a.time);
+    r.run_springs(a.time, &pose);
     let mut frame = RgbaFrame::new(width, height);
     r.render_rgba(&set.channels, &pose, &mut frame);
     write_png(&a.output, &frame)

@@ -523,6 +523,27 @@ impl Renderer {
         self.time = if seconds.is_finite() { seconds } else { 0.0 };
     }
 
+    /// Run the spring bones from the current time (see [`Renderer::set_time`]) to `seconds`
+    /// with the head held at `pose`, without drawing, and set the time to `seconds`: the next
+    /// frame shows the avatar `seconds` into a session whose head held still (hair and clothes
+    /// settled under gravity). At most the last 60 s are simulated; on avatars without spring
+    /// bones this only sets the time. Costs one pose update per 0.2 s simulated.
+    pub fn run_springs(&mut self, seconds: f64, pose: &HeadPose) {
+        let target = if seconds.is_finite() { seconds } else { 0.0 };
+        if self.scene.has_springs() {
+            let av = &*self.avatar;
+            let mut t = self.time.max(target - 60.0);
+            self.scene.update(av, pose, self.jaw_open, false, Some(t));
+            while t < target {
+                t = (t + 0.2).min(target);
+                self.scene.update(av, pose, self.jaw_open, false, Some(t));
+            }
+            // The next frame poses the vertices from the scene as it now is.
+            self.geo.valid = false;
+        }
+        self.time = target;
+    }
+
     /// Whether the avatar has VRM spring bones this renderer simulates (see
     /// [`Renderer::set_time`]).
     pub fn has_spring_bones(&self) -> bool {

@@ -31,6 +31,8 @@ struct Joint {
     /// Nodes between the nearest simulated ancestor (exclusive) and this joint (exclusive),
     /// top-down: their world matrices are refreshed before this joint reads its parent's.
     path: std::ops::Range<u32>,
+    /// The node's local matrix at rest.
+    rest_local: Mat4,
     /// Rest tail in the joint node's local space, and its direction (unit).
     tail_local: V3,
     axis: V3,
@@ -163,11 +165,13 @@ impl SpringSim {
                 }
                 is_joint[node] = true;
                 let g = normalize(j.gravity_dir);
+                let nd = &av.nodes[node];
                 joints.push(Joint {
                     node: j.node,
                     parent: parent_of(av, node),
                     chain: ci as u32,
                     path: 0..0,
+                    rest_local: mat_from_trs(nd.translation, quat_normalize(nd.rotation), nd.scale),
                     tail_local,
                     axis: scale(tail_local, 1.0 / len_local),
                     length: 0.0,
@@ -293,11 +297,9 @@ impl SpringSim {
         for &k in &self.paths[j.path.start as usize..j.path.end as usize] {
             refresh(av, world, extra, k as usize);
         }
-        let nd = &av.nodes[j.node as usize];
-        let l = mat_from_trs(nd.translation, quat_normalize(nd.rotation), nd.scale);
         match j.parent {
-            Some(p) => mat_mul(&world[p as usize], &l),
-            None => l,
+            Some(p) => mat_mul(&world[p as usize], &j.rest_local),
+            None => j.rest_local,
         }
     }
 
@@ -354,8 +356,13 @@ impl SpringSim {
                 };
                 let q = add(c.a, scale(ab, t));
                 let d = sub(next, q);
-                let dist = length(d);
-                let pen = c.radius + j.hit_radius - dist;
+                let reach = c.radius + j.hit_radius;
+                let d2 = dot(d, d);
+                if d2 >= reach * reach {
+                    continue;
+                }
+                let dist = d2.sqrt();
+                let pen = reach - dist;
                 if pen > 0.0 && dist > 1e-9 {
                     next = add(next, scale(d, pen / dist));
                     next = add(head, scale(normalize(sub(next, head)), j.length));
