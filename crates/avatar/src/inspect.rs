@@ -147,6 +147,8 @@ pub struct InspectReport {
     pub humanoid: HumanoidReport,
     /// Spring bones (zero chains when the avatar has none).
     pub spring_bones: SpringReport,
+    /// How a VRM avatar's eyes follow the gaze (its `lookAt` range maps), when it says.
+    pub gaze: Option<String>,
     /// Nodes.
     pub nodes: usize,
     /// Animations in the file (not played).
@@ -301,6 +303,23 @@ pub fn inspect(a: &Avatar) -> InspectReport {
         extensions_required: a.info.extensions_required.clone(),
         unsupported: a.info.unsupported.clone(),
         humanoid: humanoid(a, &a.humanoid),
+        gaze: a.look_at.as_ref().map(|l| {
+            let m = |r: &facecast_core::model::RangeMap| {
+                format!("{:.3} at {:.0} deg", r.output_scale, r.input_max_deg)
+            };
+            format!(
+                "{}: outward {}, inward {}, down {}, up {}",
+                if l.bones {
+                    "eye bones turn (degrees)"
+                } else {
+                    "look expressions weighted"
+                },
+                m(&l.horizontal_outer),
+                m(&l.horizontal_inner),
+                m(&l.vertical_down),
+                m(&l.vertical_up)
+            )
+        }),
         spring_bones: SpringReport {
             chains: a.springs.chains.len(),
             joints: a.springs.joint_count(),
@@ -462,6 +481,9 @@ impl fmt::Display for InspectReport {
             o(&h.right_eye),
             o(&h.jaw)
         )?;
+        if let Some(g) = &self.gaze {
+            writeln!(f, "gaze        {g}")?;
+        }
         let s = &self.spring_bones;
         if s.chains > 0 {
             writeln!(

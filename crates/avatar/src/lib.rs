@@ -397,6 +397,7 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
         humanoid,
         expressions: vrm.expressions,
         springs,
+        look_at: vrm.look_at,
         info: ModelInfo {
             source: source.to_string(),
             extensions_used: root.extensions_used.clone(),

@@ -3,8 +3,8 @@
 use crate::gltf;
 use crate::material::srgb_to_linear;
 use facecast_core::model::{
-    Bind, ColorBind, ColorTarget, ExprOverride, Expression, Humanoid, Outline, OutlineMode,
-    TextureBind, Toon,
+    Bind, ColorBind, ColorTarget, ExprOverride, Expression, Humanoid, LookAt, Outline, OutlineMode,
+    RangeMap, TextureBind, Toon,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -17,6 +17,37 @@ pub(crate) struct VrmData {
     pub humanoid: Humanoid,
     /// VRM 0.x `materialProperties` entries of MToon / unlit shaders, by material name.
     pub v0_materials: Vec<(String, Value)>,
+    /// Eye-gaze settings.
+    pub look_at: Option<LookAt>,
+}
+
+/// A range map from `v`'s `input` / `output` keys (VRM 1.0 `inputMaxValue` / `outputScale`,
+/// VRM 0.x `xRange` / `yRange`), with `output` defaulting to `default_out`.
+fn range_map(v: Option<&Value>, input: &str, output: &str, default_out: f32) -> RangeMap {
+    let get = |k: &str| {
+        v.and_then(|v| v.get(k))
+            .and_then(Value::as_f64)
+            .filter(|x| x.is_finite())
+            .map(|x| x as f32)
+    };
+    RangeMap {
+        input_max_deg: get(input).filter(|&x| x > 1e-3).unwrap_or(90.0).min(180.0),
+        output_scale: get(output).unwrap_or(default_out).clamp(0.0, 90.0),
+    }
+}
+
+/// Eye-gaze settings: bone rotations default to 10 degrees at 90 degrees of gaze, expression
+/// weights to 1.
+fn look_at(bones: bool, maps: [Option<&Value>; 4], input: &str, output: &str) -> LookAt {
+    let d = if bones { 10.0 } else { 1.0 };
+    let [hi, ho, vd, vu] = maps.map(|m| range_map(m, input, output, d));
+    LookAt {
+        bones,
+        horizontal_inner: hi,
+        horizontal_outer: ho,
+        vertical_down: vd,
+        vertical_up: vu,
+    }
 }
 
 /// VRM 0.x preset names -> VRM 1.0 preset names (facecast stores the 1.0 spelling).
@@ -260,6 +291,21 @@ pub(crate) fn read(
                 }
             }
         }
+        if let Some(la) = v1.get("lookAt") {
+            let bones = la.get("type").and_then(Value::as_str) != Some("expression");
+            let m = |k: &str| la.get(k);
+            out.look_at = Some(look_at(
+                bones,
+                [
+                    m("rangeMapHorizontalInner"),
+                    m("rangeMapHorizontalOuter"),
+                    m("rangeMapVerticalDown"),
+                    m("rangeMapVerticalUp"),
+                ],
+                "inputMaxValue",
+                "outputScale",
+            ));
+        }
         let exprs = v1.get("expressions");
         for (group, is_preset) in [("preset", true), ("custom", false)] {
             let Some(map) = exprs.and_then(|e| e.get(group)).and_then(Value::as_object) else {
@@ -318,6 +364,21 @@ pub(crate) fn read(
             ) {
                 set_bone(&mut out.humanoid, bone, n);
             }
+        }
+        if let Some(fp) = v0.get("firstPerson") {
+            let bones = fp.get("lookAtTypeName").and_then(Value::as_str) != Some("BlendShape");
+            let m = |k: &str| fp.get(k);
+            out.look_at = Some(look_at(
+                bones,
+                [
+                    m("lookAtHorizontalInner"),
+                    m("lookAtHorizontalOuter"),
+                    m("lookAtVerticalDown"),
+                    m("lookAtVerticalUp"),
+                ],
+                "xRange",
+                "yRange",
+            ));
         }
         let groups = v0
             .get("blendShapeMaster")

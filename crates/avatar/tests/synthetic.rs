@@ -799,7 +799,8 @@ fn vrm1_spring_bones_are_read_as_joint_pairs() {
         ],
         "scenes": [{"nodes": [0]}],
         "extensions": {
-            "VRMC_vrm": {"specVersion": "1.0", "humanoid": {"humanBones": {"head": {"node": 1}}}},
+            "VRMC_vrm": {"specVersion": "1.0", "humanoid": {"humanBones": {"head": {"node": 1}}},
+                "lookAt": {"type": "bone", "rangeMapHorizontalOuter": {"inputMaxValue": 60, "outputScale": 12}}},
             "VRMC_springBone": {
                 "specVersion": "1.0",
                 "colliders": [
@@ -901,6 +902,27 @@ fn vrm1_spring_bones_are_read_as_joint_pairs() {
     );
     let json = serde_json::to_value(&r).expect("json");
     assert_eq!(json["spring_bones"]["joints"], 2);
+    assert!(
+        text.contains("gaze        eye bones turn (degrees): outward 12.000 at 60 deg, inward 10.000 at 90 deg"),
+        "{text}"
+    );
+    // lookAt: the range map given, the others at VRM's bone defaults (10 degrees at 90).
+    let la = a.look_at.as_ref().expect("lookAt");
+    assert!(la.bones);
+    assert_eq!(
+        (
+            la.horizontal_outer.input_max_deg,
+            la.horizontal_outer.output_scale
+        ),
+        (60.0, 12.0)
+    );
+    assert_eq!(
+        (
+            la.horizontal_inner.input_max_deg,
+            la.horizontal_inner.output_scale
+        ),
+        (90.0, 10.0)
+    );
 }
 
 /// VRM 0.x `secondaryAnimation`: every node below each root bone swings toward its first
@@ -924,6 +946,8 @@ fn vrm0_secondary_animation_becomes_spring_chains() {
         "scenes": [{"nodes": [0]}],
         "extensions": {"VRM": {
             "humanoid": {"humanBones": [{"bone": "head", "node": 1}]},
+            "firstPerson": {"lookAtTypeName": "BlendShape",
+                "lookAtVerticalUp": {"curve": [0, 0, 0, 1, 1, 1, 1, 0], "xRange": 0, "yRange": 0.5}},
             "secondaryAnimation": {
                 "boneGroups": [{"comment": "Hair", "stiffiness": 0.8, "gravityPower": 0.1,
                     "gravityDir": {"x": 0, "y": -1, "z": 0}, "dragForce": 0.3, "center": -1,
@@ -970,6 +994,14 @@ fn vrm0_secondary_animation_becomes_spring_chains() {
         "{:?}",
         a.info.warnings
     );
+    // firstPerson: blend-shape gaze; a zero xRange falls back to 90 degrees.
+    let la = a.look_at.as_ref().expect("lookAt");
+    assert!(!la.bones);
+    assert_eq!(
+        (la.vertical_up.input_max_deg, la.vertical_up.output_scale),
+        (90.0, 0.5)
+    );
+    assert_eq!(la.horizontal_inner.output_scale, 1.0);
 }
 
 /// MToon materials are read as toon shading (not as the `KHR_materials_unlit` fallback they

@@ -50,6 +50,8 @@ pub struct Avatar {
     pub expressions: Vec<Expression>,
     /// VRM spring bones (hair, ears, clothes that sway), simulated by the renderer.
     pub springs: SpringBones,
+    /// VRM eye-gaze settings (`VRMC_vrm.lookAt`, VRM 0.x `firstPerson`), when the file has them.
+    pub look_at: Option<LookAt>,
     /// What the file declared, what was unsupported, warnings.
     pub info: ModelInfo,
 }
@@ -139,6 +141,94 @@ pub struct MorphTarget {
     pub positions: Vec<[f32; 3]>,
     /// Normal deltas, one per index, or empty.
     pub normals: Vec<[f32; 3]>,
+}
+
+/// How a VRM avatar's eyes follow a gaze (VRM 1.0 `lookAt`, VRM 0.x `firstPerson.lookAt*`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LookAt {
+    /// Whether the eye bones turn (`bone`) or the look expressions are weighted
+    /// (`expression`, VRM 0.x `BlendShape`).
+    pub bones: bool,
+    /// Gaze toward the nose (left eye looking right, right eye looking left).
+    pub horizontal_inner: RangeMap,
+    /// Gaze away from the nose.
+    pub horizontal_outer: RangeMap,
+    /// Gaze down.
+    pub vertical_down: RangeMap,
+    /// Gaze up.
+    pub vertical_up: RangeMap,
+}
+
+/// A gaze angle's range: `min(|angle|, input_max_deg) / input_max_deg * output_scale`
+/// (degrees of eye-bone rotation, or an expression weight).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct RangeMap {
+    /// Gaze angle, degrees, at which the output stops growing (> 0).
+    pub input_max_deg: f32,
+    /// Output at that angle.
+    pub output_scale: f32,
+}
+
+impl RangeMap {
+    fn map(&self, deg: f32) -> f32 {
+        deg.abs().min(self.input_max_deg) / self.input_max_deg * self.output_scale
+    }
+}
+
+#[cfg(test)]
+mod look_at_tests {
+    use super::*;
+
+    #[test]
+    fn range_maps_split_by_eye_and_direction_and_saturate() {
+        let m = |i: f32, o: f32| RangeMap {
+            input_max_deg: i,
+            output_scale: o,
+        };
+        let l = LookAt {
+            bones: true,
+            horizontal_inner: m(45.0, 15.0),
+            horizontal_outer: m(90.0, 10.0),
+            vertical_down: m(30.0, 6.0),
+            vertical_up: m(60.0, 3.0),
+        };
+        let deg = |(y, p): (f32, f32)| (y.to_degrees(), p.to_degrees());
+        let close = |a: (f32, f32), b: (f32, f32)| {
+            assert!(
+                (a.0 - b.0).abs() < 1e-3 && (a.1 - b.1).abs() < 1e-3,
+                "{a:?} vs {b:?}"
+            )
+        };
+        let r = |d: f32| d.to_radians();
+        // Looking left (+yaw): the left eye turns outward, the right eye inward; down (+pitch).
+        close(deg(l.bone_angles(r(18.0), r(15.0), true)), (2.0, 3.0));
+        close(deg(l.bone_angles(r(18.0), r(15.0), false)), (6.0, 3.0));
+        // Looking right and up; past the input maxima the output stops at the scale.
+        close(deg(l.bone_angles(r(-120.0), r(-90.0), true)), (-15.0, -3.0));
+        close(deg(l.bone_angles(r(-9.0), r(-20.0), false)), (-1.0, -1.0));
+    }
+}
+
+impl LookAt {
+    /// Eye-bone yaw and pitch (radians; positive yaw toward the subject's left, positive pitch
+    /// down) for a gaze of `yaw` and `pitch` (radians), for the left or the right eye.
+    pub fn bone_angles(&self, yaw: f32, pitch: f32, left_eye: bool) -> (f32, f32) {
+        let (yd, pd) = (yaw.to_degrees(), pitch.to_degrees());
+        let h = if (yd > 0.0) == left_eye {
+            &self.horizontal_outer
+        } else {
+            &self.horizontal_inner
+        };
+        let v = if pd > 0.0 {
+            &self.vertical_down
+        } else {
+            &self.vertical_up
+        };
+        (
+            h.map(yd).copysign(yd).to_radians(),
+            v.map(pd).copysign(pd).to_radians(),
+        )
+    }
 }
 
 /// VRM spring bones (`VRMC_springBone`, or VRM 0.x `secondaryAnimation`): chains of joints

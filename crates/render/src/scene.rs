@@ -260,9 +260,16 @@ impl Scene {
             (Some(x), None) | (None, Some(x)) => self.set_world_rot(x, quat_ypr(y, p, r)),
             (None, None) => {}
         }
-        for eye in [av.humanoid.left_eye, av.humanoid.right_eye] {
+        for (eye, left) in [(av.humanoid.left_eye, true), (av.humanoid.right_eye, false)] {
             if let Some(e) = node_ok(av, eye) {
-                self.set_world_rot(e, quat_ypr(pose.eyes[0], pose.eyes[1], 0.0));
+                // VRM avatars turn their eye bones as their range maps say, or not at all
+                // when their look expressions move the eyes.
+                let (y, p) = match &av.look_at {
+                    Some(l) if l.bones => l.bone_angles(pose.eyes[0], pose.eyes[1], left),
+                    Some(_) => (0.0, 0.0),
+                    None => (pose.eyes[0], pose.eyes[1]),
+                };
+                self.set_world_rot(e, quat_ypr(y, p, 0.0));
             }
         }
         if let Some(j) = node_ok(av, av.humanoid.jaw) {
