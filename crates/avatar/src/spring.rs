@@ -86,6 +86,18 @@ struct Settings {
 }
 
 impl Settings {
+    /// A VRM 1.0 joint's settings, or a VRM 0.x bone group's (whose stiffness is spelled
+    /// `stiffiness` and whose drag defaults to 0.4, as UniVRM's).
+    fn read(v: &Value, stiffness: &str, default_drag: f32) -> Settings {
+        Settings {
+            hit_radius: param(v.get("hitRadius"), 0.0),
+            stiffness: param(v.get(stiffness), 1.0),
+            gravity_power: param(v.get("gravityPower"), 0.0),
+            gravity_dir: unit_or_down(vec3(v.get("gravityDir"))),
+            drag: param(v.get("dragForce"), default_drag),
+        }
+    }
+
     fn joint(&self, node: u32, tail: SpringTail) -> SpringJoint {
         SpringJoint {
             node,
@@ -261,13 +273,7 @@ fn read_v1(sb: &Value, nodes: &[Node], out: &mut SpringBones, p: &mut Problems) 
                     p.not_below += 1;
                     break;
                 }
-                let set = Settings {
-                    hit_radius: param(hj.get("hitRadius"), 0.0),
-                    stiffness: param(hj.get("stiffness"), 1.0),
-                    gravity_power: param(hj.get("gravityPower"), 0.0),
-                    gravity_dir: unit_or_down(vec3(hj.get("gravityDir"))),
-                    drag: param(hj.get("dragForce"), 0.5),
-                };
+                let set = Settings::read(hj, "stiffness", 0.5);
                 chain.joints.push(set.joint(head, SpringTail::Node(node)));
             }
             prev = Some((node, j));
@@ -308,13 +314,7 @@ fn read_v0(sa: &Value, nodes: &[Node], out: &mut SpringBones, p: &mut Problems) 
     }
     let mut total = 0usize;
     for bg in arr(sa.get("boneGroups")) {
-        let set = Settings {
-            hit_radius: param(bg.get("hitRadius"), 0.0),
-            stiffness: param(bg.get("stiffiness"), 1.0),
-            gravity_power: param(bg.get("gravityPower"), 0.0),
-            gravity_dir: unit_or_down(vec3(bg.get("gravityDir"))),
-            drag: param(bg.get("dragForce"), 0.4),
-        };
+        let set = Settings::read(bg, "stiffiness", 0.4);
         // `center: -1` is "none".
         let center = node_of(bg.get("center"), nodes);
         let col_groups = groups(bg.get("colliderGroups"), out.groups.len(), p);

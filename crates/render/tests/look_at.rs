@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::*;
 use facecast_core::model::{Avatar, LookAt, Mesh, RangeMap};
 use facecast_core::{HeadPose, RgbaFrame};
-use facecast_render::{Background, CameraOverride, RenderConfig, Renderer};
+use facecast_render::Renderer;
 
 const SIZE: u32 = 256;
 
@@ -51,17 +51,7 @@ fn eyes(look_at: Option<LookAt>) -> Avatar {
 
 /// Mean column of the dark pupil pixels.
 fn pupils_x(av: Avatar, yaw: f32) -> f32 {
-    let cfg = RenderConfig {
-        width: SIZE,
-        height: SIZE,
-        background: Background::Solid([90, 120, 160]),
-        camera: Some(CameraOverride {
-            eye: [0.0, 1.5, 0.5],
-            target: [0.0, 1.5, 0.0],
-            fov_y_deg: 20.0,
-        }),
-        lod_px: 0.0,
-    };
+    let cfg = fixed_view(SIZE, [0.0, 1.5, 0.5], [0.0, 1.5, 0.0], 20.0, [90, 120, 160]);
     let mut r = Renderer::new(Arc::new(av), cfg).unwrap();
     let mut f = RgbaFrame::default();
     let pose = HeadPose {

@@ -13,7 +13,7 @@ use facecast_core::model::{
     SpringTail, IDENTITY,
 };
 use facecast_core::{HeadPose, RgbaFrame};
-use facecast_render::{Background, CameraOverride, RenderConfig, Renderer};
+use facecast_render::Renderer;
 
 const SIZE: u32 = 256;
 
@@ -117,17 +117,7 @@ fn spring_avatar(gravity: f32, stiffness: f32, collider: bool) -> Avatar {
 }
 
 fn renderer(av: Avatar) -> Renderer {
-    let cfg = RenderConfig {
-        width: SIZE,
-        height: SIZE,
-        background: Background::Solid([20, 20, 60]),
-        camera: Some(CameraOverride {
-            eye: [0.1, 1.45, 1.3],
-            target: [0.1, 1.45, 0.0],
-            fov_y_deg: 24.0,
-        }),
-        lod_px: 0.0,
-    };
+    let cfg = fixed_view(SIZE, [0.1, 1.45, 1.3], [0.1, 1.45, 0.0], 24.0, [20, 20, 60]);
     Renderer::new(Arc::new(av), cfg).unwrap()
 }
 
@@ -186,6 +176,12 @@ fn run(r: &mut Renderer, fps: f64, until: f64, pose: &HeadPose) -> RgbaFrame {
         f = at(r, k as f64 / fps, pose);
     }
     f
+}
+
+/// The strip under gravity (stiffness 0.3), with the head still, at `fps` until `until` s.
+fn falling(fps: f64, until: f64, collider: bool) -> RgbaFrame {
+    let mut r = renderer(spring_avatar(1.0, 0.3, collider));
+    run(&mut r, fps, until, &HeadPose::default())
 }
 
 #[test]
@@ -276,24 +272,9 @@ fn run_from(r: &mut Renderer, from: f64, until: f64, pose: &HeadPose) -> RgbaFra
 #[test]
 fn spring_bones_give_the_same_picture_at_any_frame_rate() {
     let rest = HeadPose::default();
-    let a = run(
-        &mut renderer(spring_avatar(1.0, 0.3, false)),
-        25.0,
-        1.0,
-        &rest,
-    );
-    let b = run(
-        &mut renderer(spring_avatar(1.0, 0.3, false)),
-        50.0,
-        1.0,
-        &rest,
-    );
-    let c = run(
-        &mut renderer(spring_avatar(1.0, 0.3, false)),
-        10.0,
-        1.0,
-        &rest,
-    );
+    let a = falling(25.0, 1.0, false);
+    let b = falling(50.0, 1.0, false);
+    let c = falling(10.0, 1.0, false);
     assert!(a.data == b.data && a.data == c.data);
     // ... and it is a different picture from the rest pose.
     let first = at(&mut renderer(spring_avatar(1.0, 0.3, false)), 0.0, &rest);
@@ -302,19 +283,8 @@ fn spring_bones_give_the_same_picture_at_any_frame_rate() {
 
 #[test]
 fn spring_collider_holds_the_strip_up() {
-    let rest = HeadPose::default();
-    let free = run(
-        &mut renderer(spring_avatar(1.0, 0.3, false)),
-        25.0,
-        2.0,
-        &rest,
-    );
-    let held = run(
-        &mut renderer(spring_avatar(1.0, 0.3, true)),
-        25.0,
-        2.0,
-        &rest,
-    );
+    let free = falling(25.0, 2.0, false);
+    let held = falling(25.0, 2.0, true);
     dump("held", &held);
     let ((_, yf, lf), (_, yh, lh)) = (strip(&free), strip(&held));
     println!("collider: mean row {yf:.1} free, {yh:.1} held; lowest {lf} / {lh}");

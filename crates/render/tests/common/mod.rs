@@ -96,6 +96,28 @@ pub fn check_golden(name: &str, img: &RgbaFrame) {
     }
 }
 
+/// A square `size` picture through a fixed camera (looking from `eye` at `target`), on a solid
+/// background, every triangle drawn.
+pub fn fixed_view(
+    size: u32,
+    eye: [f32; 3],
+    target: [f32; 3],
+    fov_y_deg: f32,
+    background: [u8; 3],
+) -> facecast_render::RenderConfig {
+    facecast_render::RenderConfig {
+        width: size,
+        height: size,
+        background: facecast_render::Background::Solid(background),
+        camera: Some(facecast_render::CameraOverride {
+            eye,
+            target,
+            fov_y_deg,
+        }),
+        lod_px: 0.0,
+    }
+}
+
 pub fn node(name: &str, mesh: Option<u32>) -> Node {
     Node {
         name: name.into(),
