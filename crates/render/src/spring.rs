@@ -111,21 +111,20 @@ impl SpringSim {
     /// `None` when the avatar has none.
     pub fn new(av: &Avatar, world: &[Mat4]) -> Option<SpringSim> {
         let sb = &av.springs;
+        if sb.chains.is_empty() {
+            return None;
+        }
         let n = av.nodes.len();
         let mut is_joint = vec![false; n];
-        let mut depth = vec![0u32; n];
-        for (i, d) in depth.iter_mut().enumerate() {
-            let mut k = i;
-            for _ in 0..n.min(4096) {
-                match parent_of(av, k) {
-                    Some(p) => {
-                        *d += 1;
-                        k = p as usize;
-                    }
-                    None => break,
-                }
+        // Depth of a joint's node (bounded walk: parent links may hold cycles).
+        let depth = |i: usize| {
+            let (mut d, mut k) = (0u32, i);
+            while let Some(p) = parent_of(av, k).filter(|_| d < 4096) {
+                d += 1;
+                k = p as usize;
             }
-        }
+            d
+        };
         let mut chains = Vec::with_capacity(sb.chains.len());
         let mut chain_colliders = Vec::new();
         let mut joints = Vec::new();
@@ -188,7 +187,7 @@ impl SpringSim {
             return None;
         }
         // Ancestors first (a stable sort keeps each chain's order among equal depths).
-        joints.sort_by_key(|j| depth[j.node as usize]);
+        joints.sort_by_cached_key(|j| depth(j.node as usize));
         let mut paths = Vec::new();
         for j in &mut joints {
             let start = paths.len();
