@@ -132,6 +132,26 @@ fn head_pivot(av: &Avatar) -> Option<usize> {
 
 const ID_Q: Quat = [0.0, 0.0, 0.0, 1.0];
 
+/// Node `i`'s parent, when the link is valid (in range, not itself).
+pub(crate) fn parent_of(av: &Avatar, i: usize) -> Option<usize> {
+    av.nodes[i]
+        .parent
+        .map(|p| p as usize)
+        .filter(|&p| p < av.nodes.len() && p != i)
+}
+
+/// Node `i`'s world matrix from its parent's (assumed current) and its local transform with
+/// the extra rotation `extra[i]` after its own.
+pub(crate) fn refresh_world(av: &Avatar, world: &mut [Mat4], extra: &[Quat], i: usize) {
+    let nd = &av.nodes[i];
+    let q = quat_mul(quat_normalize(nd.rotation), extra[i]);
+    let local = mat_from_trs(nd.translation, q, nd.scale);
+    world[i] = match parent_of(av, i) {
+        Some(p) => mat_mul(&world[p], &local),
+        None => local,
+    };
+}
+
 fn node_ok(av: &Avatar, n: Option<u32>) -> Option<usize> {
     n.map(|i| i as usize).filter(|&i| i < av.nodes.len())
 }
@@ -190,26 +210,10 @@ impl Scene {
         self.springs.is_some()
     }
 
-    fn parent_of(&self, av: &Avatar, i: usize) -> Option<usize> {
-        av.nodes[i]
-            .parent
-            .map(|p| p as usize)
-            .filter(|&p| p < av.nodes.len() && p != i)
-    }
-
     fn compute_world(&mut self, av: &Avatar) {
-        let mut done = std::mem::take(&mut self.order);
-        for &i in &done {
-            let i = i as usize;
-            let nd = &av.nodes[i];
-            let q = quat_mul(quat_normalize(nd.rotation), self.extra[i]);
-            let local = mat_from_trs(nd.translation, q, nd.scale);
-            self.world[i] = match self.parent_of(av, i) {
-                Some(p) => mat_mul(&self.world[p], &local),
-                None => local,
-            };
+        for &i in &self.order {
+            refresh_world(av, &mut self.world, &self.extra, i as usize);
         }
-        std::mem::swap(&mut self.order, &mut done);
     }
 
     /// World-axis rotation `d` applied at node `i`, expressed as an extra local rotation.

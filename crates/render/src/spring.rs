@@ -16,6 +16,7 @@
 use facecast_core::model::{Avatar, ColliderShape, Mat4, SpringTail, IDENTITY};
 
 use crate::math::*;
+use crate::scene::{parent_of, refresh_world};
 
 /// Length of one simulation step, seconds.
 pub const STEP: f64 = 1.0 / 60.0;
@@ -26,7 +27,7 @@ const STILL: f32 = 1e-6;
 
 struct Joint {
     node: u32,
-    parent: Option<u32>,
+    parent: Option<usize>,
     chain: u32,
     /// Nodes between the nearest simulated ancestor (exclusive) and this joint (exclusive),
     /// top-down: their world matrices are refreshed before this joint reads its parent's.
@@ -78,29 +79,6 @@ pub struct SpringSim {
     started: bool,
 }
 
-fn parent_of(av: &Avatar, i: usize) -> Option<u32> {
-    av.nodes[i]
-        .parent
-        .filter(|&p| (p as usize) < av.nodes.len() && p as usize != i)
-}
-
-fn local(av: &Avatar, extra: &[Quat], i: usize) -> Mat4 {
-    let nd = &av.nodes[i];
-    mat_from_trs(
-        nd.translation,
-        quat_mul(quat_normalize(nd.rotation), extra[i]),
-        nd.scale,
-    )
-}
-
-fn refresh(av: &Avatar, world: &mut [Mat4], extra: &[Quat], i: usize) {
-    let l = local(av, extra, i);
-    world[i] = match parent_of(av, i) {
-        Some(p) => mat_mul(&world[p as usize], &l),
-        None => l,
-    };
-}
-
 #[inline]
 fn origin(m: &Mat4) -> V3 {
     [m[12], m[13], m[14]]
@@ -121,7 +99,7 @@ impl SpringSim {
             let (mut d, mut k) = (0u32, i);
             while let Some(p) = parent_of(av, k).filter(|_| d < 4096) {
                 d += 1;
-                k = p as usize;
+                k = p;
             }
             d
         };
@@ -194,9 +172,9 @@ impl SpringSim {
             let mut k = j.parent;
             for _ in 0..n.min(4096) {
                 match k {
-                    Some(p) if !is_joint[p as usize] => {
-                        paths.push(p);
-                        k = parent_of(av, p as usize);
+                    Some(p) if !is_joint[p] => {
+                        paths.push(p as u32);
+                        k = parent_of(av, p);
                     }
                     _ => break,
                 }
@@ -290,14 +268,14 @@ impl SpringSim {
         }
     }
 
-    /// The joint's parent world matrix, after refreshing the nodes between it and the nearest
-    /// simulated ancestor; and the joint's world matrix at its rest rotation.
+    /// The joint's world matrix at its rest rotation in its parent's current pose, after
+    /// refreshing the nodes between it and the nearest simulated ancestor.
     fn rest_frame(&self, av: &Avatar, j: &Joint, world: &mut [Mat4], extra: &[Quat]) -> Mat4 {
         for &k in &self.paths[j.path.start as usize..j.path.end as usize] {
-            refresh(av, world, extra, k as usize);
+            refresh_world(av, world, extra, k as usize);
         }
         match j.parent {
-            Some(p) => mat_mul(&world[p as usize], &j.rest_local),
+            Some(p) => mat_mul(&world[p], &j.rest_local),
             None => j.rest_local,
         }
     }
@@ -379,11 +357,7 @@ impl SpringSim {
             j.prev = j.cur;
             j.cur = next_c;
             extra[node] = q;
-            let l = local(av, extra, node);
-            world[node] = match j.parent {
-                Some(p) => mat_mul(&world[p as usize], &l),
-                None => l,
-            };
+            refresh_world(av, world, extra, node);
         }
         moved
     }
