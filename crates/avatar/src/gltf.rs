@@ -194,6 +194,8 @@ pub(crate) struct Node {
     pub skin: Option<usize>,
     /// The instance's morph weights (override the mesh's `weights`).
     pub weights: Option<Vec<f32>>,
+    /// Extensions (read: `VRMC_node_constraint`).
+    pub extensions: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

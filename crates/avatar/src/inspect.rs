@@ -67,6 +67,19 @@ pub struct ExpressionReport {
     pub overrides: [&'static str; 3],
 }
 
+/// VRM node constraints the renderer evaluates.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct ConstraintReport {
+    /// Roll constraints (twist bones).
+    pub roll: usize,
+    /// Aim constraints.
+    pub aim: usize,
+    /// Rotation constraints.
+    pub rotation: usize,
+    /// Names of the constrained nodes, in evaluation order (`node N` when unnamed).
+    pub nodes: Vec<String>,
+}
+
 /// VRM spring bones the renderer simulates.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct SpringReport {
@@ -147,6 +160,8 @@ pub struct InspectReport {
     pub humanoid: HumanoidReport,
     /// Spring bones (zero chains when the avatar has none).
     pub spring_bones: SpringReport,
+    /// Node constraints (all counts zero when the avatar has none).
+    pub node_constraints: ConstraintReport,
     /// How a VRM avatar's eyes follow the gaze (its `lookAt` range maps), when it says.
     pub gaze: Option<String>,
     /// Nodes.
@@ -331,10 +346,30 @@ pub fn inspect(a: &Avatar) -> InspectReport {
                 v
             }),
         },
+        node_constraints: ConstraintReport {
+            roll: count(a, "roll"),
+            aim: count(a, "aim"),
+            rotation: count(a, "rotation"),
+            nodes: a
+                .constraints
+                .iter()
+                .map(|c| match a.nodes.get(c.node as usize) {
+                    Some(n) if !n.name.is_empty() => n.name.clone(),
+                    _ => format!("node {}", c.node),
+                })
+                .collect(),
+        },
         nodes: a.nodes.len(),
         animations: a.info.animations,
         warnings: a.info.warnings.clone(),
     }
+}
+
+fn count(a: &Avatar, kind: &str) -> usize {
+    a.constraints
+        .iter()
+        .filter(|c| c.kind.as_str() == kind)
+        .count()
 }
 
 fn list(v: &[String]) -> String {
@@ -497,6 +532,24 @@ impl fmt::Display for InspectReport {
                     String::new()
                 } else {
                     format!(" [{}]", s.names.join(", "))
+                }
+            )?;
+        }
+        let c = &self.node_constraints;
+        if !c.nodes.is_empty() {
+            const SHOWN: usize = 6;
+            let more = c.nodes.len().saturating_sub(SHOWN);
+            writeln!(
+                f,
+                "constraints {} roll, {} aim, {} rotation [{}{}]: follow the head, eye and jaw pose",
+                c.roll,
+                c.aim,
+                c.rotation,
+                c.nodes[..c.nodes.len().min(SHOWN)].join(", "),
+                if more > 0 {
+                    format!(", and {more} more")
+                } else {
+                    String::new()
                 }
             )?;
         }

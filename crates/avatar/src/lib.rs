@@ -34,10 +34,14 @@
 //!   [`facecast_core::model::SpringBones`]: joint pairs, colliders and groups, `center`, with
 //!   every index checked (nodes exist, tails are below their joints, no node twice); the
 //!   renderer simulates them.
+//! - VRM node constraints (`VRMC_node_constraint`: roll, aim, rotation) as
+//!   [`facecast_core::model::NodeConstraint`]s in evaluation order (sources exist, no cycles);
+//!   the renderer evaluates them after the head, eye and jaw pose, before the spring bones.
 //!
 //! Loading never panics and never hangs on malformed input: every offset and count is checked
 //! and allocations are bounded by the input size.
 
+mod constraint;
 mod container;
 mod data;
 mod draco;
@@ -57,7 +61,8 @@ mod vrm;
 pub use container::write_glb;
 pub use error::AvatarError;
 pub use inspect::{
-    inspect, ExpressionReport, HumanoidReport, InspectReport, MeshReport, SkinReport, TextureReport,
+    inspect, ConstraintReport, ExpressionReport, HumanoidReport, InspectReport, MeshReport,
+    SkinReport, TextureReport,
 };
 
 use error::{invalid, Problem, Res};
@@ -80,6 +85,7 @@ const SUPPORTED: &[&str] = &[
     "VRM",
     "VRMC_vrm",
     "VRMC_springBone",
+    "VRMC_node_constraint",
 ];
 
 /// Extensions accepted even when required, but only partly supported (reason given).
@@ -96,7 +102,6 @@ const NOTES: &[(&str, &str)] = &[
         "VRMC_materials_mtoon",
         "MToon drawn with its lit and shade colours, shading shift (factor and texture) and toony factors, GI equalisation, rim (matcap, parametric rim, rim texture, lighting mix), emission, outlines (colour unlit below a lighting mix of 0.5, else toon-shaded) and UV animation (its mask texture read at the vertices), VRM 0.x's shading grade texture; expressions move the shade, rim, matcap and outline colours",
     ),
-    ("VRMC_node_constraint", "node constraints are not evaluated"),
     ("KHR_animation_pointer", "animations are not played"),
 ];
 
@@ -307,6 +312,7 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
     // VRM
     let vrm = vrm::read(&root, &channel_of, &mut notes.warnings);
     let springs = spring::read(&root, &nodes, &mut notes.warnings);
+    let constraints = constraint::read(&root, &nodes, &mut notes.warnings);
     if vrm.version.as_deref() == Some("0.x") {
         // VRM 0.x models face -Z; glTF (and facecast) expect +Z toward the viewer.
         for &r in &roots {
@@ -398,6 +404,7 @@ fn load_impl(bytes: &[u8], name: &str, source: &str, base_dir: Option<&Path>) ->
         expressions: vrm.expressions,
         springs,
         look_at: vrm.look_at,
+        constraints,
         info: ModelInfo {
             source: source.to_string(),
             extensions_used: root.extensions_used.clone(),

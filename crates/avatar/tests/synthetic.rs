@@ -3,7 +3,8 @@
 use base64::Engine;
 use facecast_avatar::{inspect, load_bytes, AvatarError};
 use facecast_core::model::{
-    AlphaMode, ColliderShape, ColorTarget, OutlineMode, SpringTail, TextureBind, Wrap,
+    AlphaMode, ColliderShape, ColorTarget, ConstraintKind, OutlineMode, SpringTail, TextureBind,
+    Wrap,
 };
 use facecast_core::{ArkitShape, Viseme};
 use serde_json::{json, Value};
@@ -774,6 +775,95 @@ fn vrm0_blend_shapes_humanoid_and_orientation() {
     assert_eq!(a.nodes[0].translation, [-1.0, 0.0, -2.0]);
     assert_eq!(a.nodes[0].rotation, [0.0, 1.0, 0.0, 0.0]);
     assert!(a.info.warnings.iter().any(|w| w.contains("bind")));
+}
+
+/// VRM node constraints: roll, aim and rotation read with their settings, sorted so that each
+/// comes after the one it reads, and the broken ones (missing source, self source, no or two
+/// kinds, an unknown axis, a cycle and what waits on it) left out with one warning.
+#[test]
+fn vrm1_node_constraints_are_read_in_dependency_order() {
+    let mut d = Doc::default();
+    let pos = d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let c =
+        |body: Value| json!({"VRMC_node_constraint": {"specVersion": "1.0", "constraint": body}});
+    let bytes = d.finish(json!({
+        "extensionsUsed": ["VRMC_vrm", "VRMC_node_constraint"],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": pos}}]}],
+        "nodes": [
+            {"name": "root", "children": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]},
+            {"name": "head", "translation": [0.0, 1.5, 0.0]},
+            {"name": "copy", "extensions": c(json!({"rotation": {"source": 3}}))},
+            {"name": "twist", "extensions": c(json!({"roll": {"source": 1, "rollAxis": "Y", "weight": 0.5}}))},
+            {"name": "sleeve", "extensions": c(json!({"aim": {"source": 1, "aimAxis": "NegativeZ", "weight": 7.0}}))},
+            {"name": "selfie", "extensions": c(json!({"rotation": {"source": 5}}))},
+            {"name": "far", "extensions": c(json!({"roll": {"source": 99, "rollAxis": "X"}}))},
+            {"name": "axisless", "extensions": c(json!({"roll": {"source": 1, "rollAxis": "W"}}))},
+            {"name": "both", "extensions": c(json!({"roll": {"source": 1, "rollAxis": "X"}, "aim": {"source": 1, "aimAxis": "PositiveX"}}))},
+            {"name": "cycA", "extensions": c(json!({"rotation": {"source": 10}}))},
+            {"name": "cycB", "extensions": c(json!({"rotation": {"source": 9}}))},
+            {"name": "waiter", "extensions": c(json!({"rotation": {"source": 9}}))},
+            {"name": "mesh", "mesh": 0}
+        ],
+        "scenes": [{"nodes": [0]}],
+        "extensions": {
+            "VRMC_vrm": {"specVersion": "1.0", "humanoid": {"humanBones": {"head": {"node": 1}}}}
+        }
+    }));
+    let a = load_bytes(&bytes, "constraints.vrm", None).expect("load");
+    let got: Vec<(u32, u32, f32, ConstraintKind)> = a
+        .constraints
+        .iter()
+        .map(|c| (c.node, c.source, c.weight, c.kind))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (3, 1, 0.5, ConstraintKind::Roll { axis: 1 }),
+            (2, 3, 1.0, ConstraintKind::Rotation),
+            (
+                4,
+                1,
+                1.0,
+                ConstraintKind::Aim {
+                    axis: [0.0, 0.0, -1.0]
+                }
+            ),
+        ]
+    );
+    let w = a
+        .info
+        .warnings
+        .iter()
+        .find(|w| w.starts_with("node constraints:"))
+        .unwrap_or_else(|| panic!("{:?}", a.info.warnings));
+    for part in [
+        "1 name a source node that does not exist",
+        "1 name their own node as the source",
+        "2 have no single roll, aim or rotation constraint",
+        "3 form or wait on a circular dependency",
+    ] {
+        assert!(w.contains(part), "{part}: {w}");
+    }
+    assert!(
+        !a.info
+            .unsupported
+            .iter()
+            .any(|u| u.contains("VRMC_node_constraint")),
+        "{:?}",
+        a.info.unsupported
+    );
+    let r = inspect(&a);
+    let text = r.to_string();
+    assert!(
+        text.contains("constraints 1 roll, 1 aim, 1 rotation [twist, copy, sleeve]"),
+        "{text}"
+    );
+    let json = serde_json::to_value(&r).expect("json");
+    assert_eq!(json["node_constraints"]["aim"], 1);
+    assert_eq!(
+        json["node_constraints"]["nodes"],
+        json!(["twist", "copy", "sleeve"])
+    );
 }
 
 /// VRM 1.0 spring bones: joints are pairs (the last joint is only a tail, its settings unused),

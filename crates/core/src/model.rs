@@ -52,6 +52,9 @@ pub struct Avatar {
     pub springs: SpringBones,
     /// VRM eye-gaze settings (`VRMC_vrm.lookAt`, VRM 0.x `firstPerson`), when the file has them.
     pub look_at: Option<LookAt>,
+    /// VRM node constraints (`VRMC_node_constraint`), in evaluation order: every constraint
+    /// comes after those it depends on.
+    pub constraints: Vec<NodeConstraint>,
     /// What the file declared, what was unsupported, warnings.
     pub info: ModelInfo,
 }
@@ -322,6 +325,51 @@ pub enum ColliderShape {
         /// The other end's centre.
         tail: [f32; 3],
     },
+}
+
+/// A VRM node constraint (`VRMC_node_constraint`): node `node`'s rotation follows node
+/// `source`, blended from its rest rotation by `weight`. The loader checks that both nodes exist,
+/// that they differ and that no constraint depends on itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeConstraint {
+    /// The node rotated (the destination).
+    pub node: u32,
+    /// The node it follows.
+    pub source: u32,
+    /// How much of the constrained rotation is applied, 0 to 1.
+    pub weight: f32,
+    /// What is transferred.
+    pub kind: ConstraintKind,
+}
+
+/// What a node constraint transfers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ConstraintKind {
+    /// The source's rotation from its rest about one axis of the destination's rest frame
+    /// (0 = X, 1 = Y, 2 = Z): twist bones.
+    Roll {
+        /// Axis index.
+        axis: u8,
+    },
+    /// The destination turns so that this axis of its own (a unit vector of its rest frame)
+    /// points at the source's origin: sleeves, collars.
+    Aim {
+        /// Axis, unit length.
+        axis: [f32; 3],
+    },
+    /// The source's rotation from its rest, local to local (Blender's Copy Rotation).
+    Rotation,
+}
+
+impl ConstraintKind {
+    /// Name as in the file: `roll`, `aim` or `rotation`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ConstraintKind::Roll { .. } => "roll",
+            ConstraintKind::Aim { .. } => "aim",
+            ConstraintKind::Rotation => "rotation",
+        }
+    }
 }
 
 /// A skin.

@@ -5,7 +5,8 @@
 //!
 //! 1. **Pose**: node hierarchy world transforms with the head pose applied as extra rotations on
 //!    the humanoid neck (40 %) and head (60 %), eye rotations on the eye nodes and an optional jaw
-//!    rotation ([`Renderer::set_jaw_open`]); then VRM spring bones (`spring.rs`) run in fixed
+//!    rotation ([`Renderer::set_jaw_open`]); then VRM node constraints (`constraint.rs`: roll,
+//!    aim, rotation, in dependency order) and VRM spring bones (`spring.rs`) run in fixed
 //!    60 Hz steps up to the frame's time ([`Renderer::set_time`]); joint matrices = world ×
 //!    inverse bind. Skipped when nothing changed since the previous frame (springs at rest and
 //!    the pose unchanged).
@@ -88,6 +89,7 @@
 #![allow(clippy::needless_range_loop)]
 
 mod camera;
+mod constraint;
 mod lod;
 mod math;
 mod raster;

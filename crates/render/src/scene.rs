@@ -85,6 +85,8 @@ pub struct Scene {
     head: Option<usize>,
     /// Spring bones, when the avatar has any.
     springs: Option<crate::spring::SpringSim>,
+    /// Scratch for node constraints' paths from the root (capacity: every node).
+    path: Vec<u32>,
 }
 
 fn is_descendant(av: &Avatar, mut n: usize, anc: usize) -> bool {
@@ -196,6 +198,7 @@ impl Scene {
             last: None,
             head: head_pivot(av),
             springs: None,
+            path: Vec::with_capacity(if av.constraints.is_empty() { 0 } else { n }),
         };
         s.compute_world(av);
         for i in 0..n {
@@ -279,6 +282,8 @@ impl Scene {
         if let Some(j) = node_ok(av, av.humanoid.jaw) {
             self.set_world_rot(j, quat_ypr(0.0, jaw * 0.32, 0.0));
         }
+        // Node constraints follow the pose (before the spring bones, as VRM runs them).
+        crate::constraint::apply(av, &mut self.world, &mut self.extra, &mut self.path);
         self.compute_world(av);
         if let (Some(sim), Some(t)) = (&mut self.springs, time) {
             if sim.advance(av, t, &mut self.world, &mut self.extra) {
