@@ -210,9 +210,87 @@ mod look_at_tests {
         close(deg(l.bone_angles(r(-120.0), r(-90.0), true)), (-15.0, -3.0));
         close(deg(l.bone_angles(r(-9.0), r(-20.0), false)), (-1.0, -1.0));
     }
+
+    #[test]
+    fn look_expressions_are_weighted_by_the_outer_and_vertical_maps() {
+        let m = |i: f32, o: f32| RangeMap {
+            input_max_deg: i,
+            output_scale: o,
+        };
+        let l = LookAt {
+            bones: false,
+            horizontal_inner: m(10.0, 0.1),
+            horizontal_outer: m(60.0, 0.8),
+            vertical_down: m(30.0, 0.6),
+            vertical_up: m(40.0, 1.0),
+        };
+        let r = |d: f32| d.to_radians();
+        let close = |a: [f32; 4], b: [f32; 4]| {
+            assert!(
+                a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-4),
+                "{a:?} vs {b:?}"
+            )
+        };
+        // Left by 15 deg (outer map: 15/60 * 0.8), down by 15 (15/30 * 0.6).
+        close(l.expression_weights(r(15.0), r(15.0)), [0.2, 0.0, 0.3, 0.0]);
+        // Right and up, past the maxima.
+        close(
+            l.expression_weights(r(-90.0), r(-50.0)),
+            [0.0, 0.8, 0.0, 1.0],
+        );
+        let mut face = crate::FaceWeights::default();
+        face.set(crate::ArkitShape::EyeLookInLeft, 0.7);
+        let f = l.weigh_face([r(30.0), r(-20.0)], &face);
+        use crate::ArkitShape as A;
+        let got = [
+            A::EyeLookOutLeft,
+            A::EyeLookInRight,
+            A::EyeLookInLeft,
+            A::EyeLookUpLeft,
+        ]
+        .map(|s| f.get(s));
+        close(got, [0.4, 0.4, 0.0, 0.5]);
+    }
 }
 
 impl LookAt {
+    /// Look expression weights `[lookLeft, lookRight, lookDown, lookUp]` for a gaze of `yaw`
+    /// and `pitch` (radians; positive yaw toward the subject's left, positive pitch down), as
+    /// VRM weighs them for `expression` avatars: both horizontal ones by the outer range map.
+    pub fn expression_weights(&self, yaw: f32, pitch: f32) -> [f32; 4] {
+        let (yd, pd) = (yaw.to_degrees(), pitch.to_degrees());
+        let h = self.horizontal_outer.map(yd);
+        let (down, up) = if pd > 0.0 {
+            (self.vertical_down.map(pd), 0.0)
+        } else {
+            (0.0, self.vertical_up.map(pd))
+        };
+        let (left, right) = if yd > 0.0 { (h, 0.0) } else { (0.0, h) };
+        [left, right, down, up].map(|w| if w.is_finite() { w } else { 0.0 })
+    }
+
+    /// `face` with its eye-look weights replaced by [`LookAt::expression_weights`] for the
+    /// gaze `eyes` (`[yaw, pitch]`, radians): what reaches an `expression` avatar's look
+    /// expressions through the face rig (`lookLeft` = eyeLookOutLeft + eyeLookInRight, ...).
+    pub fn weigh_face(&self, eyes: [f32; 2], face: &crate::FaceWeights) -> crate::FaceWeights {
+        use crate::ArkitShape as A;
+        let [left, right, down, up] = self.expression_weights(eyes[0], eyes[1]);
+        let mut f = *face;
+        for (s, w) in [
+            (A::EyeLookOutLeft, left),
+            (A::EyeLookInRight, left),
+            (A::EyeLookInLeft, right),
+            (A::EyeLookOutRight, right),
+            (A::EyeLookDownLeft, down),
+            (A::EyeLookDownRight, down),
+            (A::EyeLookUpLeft, up),
+            (A::EyeLookUpRight, up),
+        ] {
+            f.set(s, w);
+        }
+        f
+    }
+
     /// Eye-bone yaw and pitch (radians; positive yaw toward the subject's left, positive pitch
     /// down) for a gaze of `yaw` and `pitch` (radians), for the left or the right eye.
     pub fn bone_angles(&self, yaw: f32, pitch: f32, left_eye: bool) -> (f32, f32) {

@@ -323,6 +323,15 @@ impl FrameRenderer {
     ) {
         self.renderer.set_time(pts.as_secs_f64());
         let avatar = self.renderer.avatar();
+        // VRM avatars whose look expressions move the eyes weigh them by their range maps.
+        let gazed;
+        let face = match &avatar.look_at {
+            Some(l) if !l.bones => {
+                gazed = l.weigh_face(pose.eyes, face);
+                &gazed
+            }
+            _ => face,
+        };
         if self.expr.is_empty() {
             avatar
                 .rig

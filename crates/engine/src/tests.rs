@@ -1495,3 +1495,78 @@ fn shared_vrm(name: &str) -> Arc<Avatar> {
         .join(name);
     Arc::new(facecast_avatar::load(&path).expect("load"))
 }
+
+/// A one-triangle VRM whose `lookLeft` expression turns its unlit white material red, with a
+/// `lookAt` of type `type_` (outer range map: 90 degrees to a weight of 1).
+fn look_expression_vrm(type_: &str) -> Arc<Avatar> {
+    let bin: Vec<u8> = [-3.0f32, -3.0, 0.0, 3.0, -3.0, 0.0, 0.0, 4.0, 0.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let json = format!(
+        r#"{{"asset": {{"version": "2.0"}},
+        "extensionsUsed": ["VRMC_vrm", "KHR_materials_unlit"],
+        "buffers": [{{"byteLength": 36}}],
+        "bufferViews": [{{"buffer": 0, "byteLength": 36}}],
+        "accessors": [{{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3",
+            "min": [-3, -3, 0], "max": [3, 4, 0]}}],
+        "materials": [{{"pbrMetallicRoughness": {{"baseColorFactor": [1, 1, 1, 1]}},
+            "doubleSided": true, "extensions": {{"KHR_materials_unlit": {{}}}}}}],
+        "meshes": [{{"primitives": [{{"attributes": {{"POSITION": 0}}, "material": 0}}]}}],
+        "nodes": [{{"name": "head", "mesh": 0}}],
+        "scenes": [{{"nodes": [0]}}],
+        "extensions": {{"VRMC_vrm": {{"specVersion": "1.0",
+            "humanoid": {{"humanBones": {{"head": {{"node": 0}}}}}},
+            "lookAt": {{"type": "{type_}",
+                "rangeMapHorizontalOuter": {{"inputMaxValue": 90, "outputScale": 1}}}},
+            "expressions": {{"preset": {{"lookLeft": {{"materialColorBinds": [
+                {{"material": 0, "type": "color", "targetValue": [1, 0, 0, 1]}}]}}}}}}}}}}}}"#
+    );
+    let glb = facecast_avatar::write_glb(json.as_bytes(), &bin);
+    Arc::new(facecast_avatar::load_bytes(&glb, "look.vrm", None).expect("load"))
+}
+
+/// An avatar whose look expressions move its eyes (`lookAt` type `expression`) gets them
+/// weighted by its range maps from the gaze angle, not by facecast's own eye-look scale: a
+/// 0.3 rad gaze over a 90-degree map is a `lookLeft` of 0.19, drawn as a `bone`-type avatar
+/// (whose face weights pass unchanged) draws an eye look of 0.19, and not as one of 0.5.
+#[test]
+fn look_expressions_follow_the_avatar_range_maps() {
+    let frame = |avatar: Arc<Avatar>, look: f32, yaw: f32| {
+        let mut cfg = SessionConfig::new(avatar);
+        (cfg.width, cfg.height) = (64, 64);
+        let mut r = FrameRenderer::new(&cfg).expect("renderer");
+        let mut face = FaceWeights::default();
+        face.set(ArkitShape::EyeLookOutLeft, look);
+        face.set(ArkitShape::EyeLookInRight, look);
+        let pose = HeadPose {
+            eyes: [yaw, 0.0],
+            ..Default::default()
+        };
+        let mut out = I420Frame::new(64, 64);
+        r.render(MediaTime::ZERO, &face, &pose, &mut out);
+        out.y
+    };
+    let mapped = frame(look_expression_vrm("expression"), 0.5, 0.3);
+    let weight = 0.3f32.to_degrees() / 90.0;
+    let same = frame(look_expression_vrm("bone"), weight, 0.3);
+    let unmapped = frame(look_expression_vrm("bone"), 0.5, 0.3);
+    let rest = frame(look_expression_vrm("bone"), 0.0, 0.3);
+    let centre = |y: &[u8]| y[32 * 64 + 32] as i32;
+    let (m, s, u, r) = (
+        centre(&mapped),
+        centre(&same),
+        centre(&unmapped),
+        centre(&rest),
+    );
+    eprintln!("centre luma: rest {r}, lookLeft {weight:.3} {s}, 0.5 {u}; expression avatar {m}");
+    assert!(
+        (m - s).abs() <= 1,
+        "mapped {m} vs a weight of {weight}: {s}"
+    );
+    assert!((m - u).abs() > 10, "mapped {m} vs a weight of 0.5: {u}");
+    assert!(
+        r - s > 4,
+        "the look expression barely moved the colour: {r} -> {s}"
+    );
+}
