@@ -31,7 +31,8 @@
 //!   avatar's own `happy` / `sad` / `angry` / `surprised` expressions show) is mapped by the data
 //!   tables in [`rigmap`]; expressions are applied by [`facecast_core::expr`].
 //! - VRM spring bones (`VRMC_springBone`, VRM 0.x `secondaryAnimation`) as
-//!   [`facecast_core::model::SpringBones`]: joint pairs, colliders and groups, `center`, with
+//!   [`facecast_core::model::SpringBones`]: joint pairs, colliders (with
+//!   `VRMC_springBone_extended_collider` inside and plane shapes) and groups, `center`, with
 //!   every index checked (nodes exist, tails are below their joints, no node twice); the
 //!   renderer simulates them.
 //! - VRM node constraints (`VRMC_node_constraint`: roll, aim, rotation) as
@@ -85,6 +86,7 @@ const SUPPORTED: &[&str] = &[
     "VRM",
     "VRMC_vrm",
     "VRMC_springBone",
+    "VRMC_springBone_extended_collider",
     "VRMC_node_constraint",
 ];
 

@@ -111,6 +111,53 @@ impl Settings {
     }
 }
 
+/// The extension holding inside and plane colliders.
+pub(crate) const EXTENDED_COLLIDER: &str = "VRMC_springBone_extended_collider";
+
+/// A `VRMC_springBone` collider shape: a sphere or a capsule.
+fn shape_of(shape: &Value) -> Option<ColliderShape> {
+    if let Some(s) = shape.get("sphere") {
+        return Some(ColliderShape::Sphere {
+            offset: vec3(s.get("offset")).unwrap_or([0.0; 3]),
+            radius: param(s.get("radius"), 0.0),
+        });
+    }
+    shape.get("capsule").map(|s| ColliderShape::Capsule {
+        offset: vec3(s.get("offset")).unwrap_or([0.0; 3]),
+        radius: param(s.get("radius"), 0.0),
+        tail: vec3(s.get("tail")).unwrap_or([0.0; 3]),
+    })
+}
+
+/// A `VRMC_springBone_extended_collider` shape: a sphere or capsule (`inside` or not) or a
+/// plane (its normal must not be zero).
+fn extended_shape(shape: &Value) -> Option<ColliderShape> {
+    let inside = |s: &Value| s.get("inside").and_then(Value::as_bool) == Some(true);
+    if let Some(p) = shape.get("plane") {
+        let n = vec3(p.get("normal")).unwrap_or([0.0, 0.0, 1.0]);
+        let l = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+        return (l > 1e-6 && l.is_finite()).then(|| ColliderShape::Plane {
+            offset: vec3(p.get("offset")).unwrap_or([0.0; 3]),
+            normal: n.map(|x| x / l),
+        });
+    }
+    match shape_of(shape)? {
+        ColliderShape::Sphere { offset, radius } if shape.get("sphere").is_some_and(inside) => {
+            Some(ColliderShape::InsideSphere { offset, radius })
+        }
+        ColliderShape::Capsule {
+            offset,
+            radius,
+            tail,
+        } if shape.get("capsule").is_some_and(inside) => Some(ColliderShape::InsideCapsule {
+            offset,
+            radius,
+            tail,
+        }),
+        s => Some(s),
+    }
+}
+
 /// Read the spring bones of a VRM file (`nodes`: the avatar's nodes, indexed as the file's).
 pub(crate) fn read(root: &gltf::Root, nodes: &[Node], warnings: &mut Vec<String>) -> SpringBones {
     let mut out = SpringBones::default();
@@ -158,7 +205,10 @@ pub(crate) fn read(root: &gltf::Root, nodes: &[Node], warnings: &mut Vec<String>
             p.duplicates,
             "joint(s) already simulated by an earlier chain",
         ),
-        n(p.bad_shapes, "collider(s) have no sphere or capsule shape"),
+        n(
+            p.bad_shapes,
+            "collider(s) have no sphere, capsule or plane shape",
+        ),
         n(
             p.over_limit,
             "joint(s), collider(s) or group(s) over the reader's limits",
@@ -202,20 +252,14 @@ fn read_v1(sb: &Value, nodes: &[Node], out: &mut SpringBones, p: &mut Problems) 
             col_index.push(None);
             continue;
         };
-        let shape = c.get("shape");
-        let sphere = shape.and_then(|s| s.get("sphere"));
-        let capsule = shape.and_then(|s| s.get("capsule"));
-        let shape = if let Some(s) = sphere {
-            Some(ColliderShape::Sphere {
-                offset: vec3(s.get("offset")).unwrap_or([0.0; 3]),
-                radius: param(s.get("radius"), 0.0),
-            })
-        } else {
-            capsule.map(|s| ColliderShape::Capsule {
-                offset: vec3(s.get("offset")).unwrap_or([0.0; 3]),
-                radius: param(s.get("radius"), 0.0),
-                tail: vec3(s.get("tail")).unwrap_or([0.0; 3]),
-            })
+        // An extended shape (inside sphere or capsule, plane) replaces the fallback shape.
+        let extended = c
+            .get("extensions")
+            .and_then(|e| e.get(EXTENDED_COLLIDER))
+            .and_then(|e| e.get("shape"));
+        let shape = match extended {
+            Some(s) => extended_shape(s),
+            None => c.get("shape").and_then(shape_of),
         };
         match shape {
             Some(shape) => {

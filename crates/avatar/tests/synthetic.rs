@@ -866,6 +866,93 @@ fn vrm1_node_constraints_are_read_in_dependency_order() {
     );
 }
 
+/// `VRMC_springBone_extended_collider` shapes replace their colliders' fallback shapes: inside
+/// spheres and capsules, planes (normal made unit, +Z by default), an extended sphere without
+/// `inside` as a plain sphere; a plane with a zero normal is left out.
+#[test]
+fn vrm1_extended_colliders_replace_their_fallbacks() {
+    let mut d = Doc::default();
+    let pos = d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let fallback = json!({"sphere": {"offset": [0.0, -10000.0, 0.0], "radius": 0.0}});
+    let ext = |shape: Value| json!({"VRMC_springBone_extended_collider": {"specVersion": "1.0", "shape": shape}});
+    let bytes = d.finish(json!({
+        "extensionsUsed": ["VRMC_vrm", "VRMC_springBone", "VRMC_springBone_extended_collider"],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": pos}}]}],
+        "nodes": [
+            {"name": "head", "children": [1], "translation": [0.0, 1.5, 0.0]},
+            {"name": "hair0", "children": [2], "translation": [0.1, 0.0, 0.0]},
+            {"name": "hair1", "translation": [0.1, 0.0, 0.0]},
+            {"name": "mesh", "mesh": 0}
+        ],
+        "scenes": [{"nodes": [0, 3]}],
+        "extensions": {
+            "VRMC_vrm": {"specVersion": "1.0", "humanoid": {"humanBones": {"head": {"node": 0}}}},
+            "VRMC_springBone": {
+                "specVersion": "1.0",
+                "colliders": [
+                    {"node": 0, "shape": fallback, "extensions": ext(json!({"sphere": {"offset": [0.1, 0.0, 0.0], "radius": 0.2, "inside": true}}))},
+                    {"node": 0, "shape": fallback, "extensions": ext(json!({"capsule": {"radius": 0.3, "tail": [0.0, -0.2, 0.0], "inside": true}}))},
+                    {"node": 0, "shape": fallback, "extensions": ext(json!({"plane": {"offset": [0.0, -0.1, 0.0], "normal": [0.0, 2.0, 0.0]}}))},
+                    {"node": 0, "shape": fallback, "extensions": ext(json!({"plane": {}}))},
+                    {"node": 0, "shape": fallback, "extensions": ext(json!({"sphere": {"radius": 0.05}}))},
+                    {"node": 0, "shape": fallback, "extensions": ext(json!({"plane": {"normal": [0.0, 0.0, 0.0]}}))}
+                ],
+                "colliderGroups": [{"colliders": [0, 1, 2, 3, 4, 5]}],
+                "springs": [{"joints": [{"node": 1}, {"node": 2}], "colliderGroups": [0]}]
+            }
+        }
+    }));
+    let a = load_bytes(&bytes, "extended.vrm", None).expect("load");
+    let shapes: Vec<ColliderShape> = a
+        .springs
+        .colliders
+        .iter()
+        .map(|c| c.shape.clone())
+        .collect();
+    assert_eq!(
+        shapes,
+        vec![
+            ColliderShape::InsideSphere {
+                offset: [0.1, 0.0, 0.0],
+                radius: 0.2
+            },
+            ColliderShape::InsideCapsule {
+                offset: [0.0; 3],
+                radius: 0.3,
+                tail: [0.0, -0.2, 0.0]
+            },
+            ColliderShape::Plane {
+                offset: [0.0, -0.1, 0.0],
+                normal: [0.0, 1.0, 0.0]
+            },
+            ColliderShape::Plane {
+                offset: [0.0; 3],
+                normal: [0.0, 0.0, 1.0]
+            },
+            ColliderShape::Sphere {
+                offset: [0.0; 3],
+                radius: 0.05
+            },
+        ]
+    );
+    assert!(
+        a.info
+            .warnings
+            .iter()
+            .any(|w| w.contains("1 collider(s) have no sphere, capsule or plane shape")),
+        "{:?}",
+        a.info.warnings
+    );
+    assert!(
+        !a.info
+            .unsupported
+            .iter()
+            .any(|u| u.contains("extended_collider")),
+        "{:?}",
+        a.info.unsupported
+    );
+}
+
 /// VRM 1.0 spring bones: joints are pairs (the last joint is only a tail, its settings unused),
 /// per-joint settings with the schema's defaults, sphere and capsule colliders through groups,
 /// `center`; references to nothing, tails not below their joint and joints simulated twice are
@@ -964,7 +1051,7 @@ fn vrm1_spring_bones_are_read_as_joint_pairs() {
         "name a collider or collider group that does not exist",
         "1 joint(s) are not below the previous joint",
         "1 joint(s) already simulated",
-        "1 collider(s) have no sphere or capsule shape",
+        "1 collider(s) have no sphere, capsule or plane shape",
     ] {
         assert!(w.contains(part), "{part}: {w}");
     }

@@ -403,6 +403,30 @@ pub enum ColliderShape {
         /// The other end's centre.
         tail: [f32; 3],
     },
+    /// A sphere tails are kept inside (`VRMC_springBone_extended_collider`).
+    InsideSphere {
+        /// Centre.
+        offset: [f32; 3],
+        /// Radius, metres.
+        radius: f32,
+    },
+    /// A capsule tails are kept inside (`VRMC_springBone_extended_collider`).
+    InsideCapsule {
+        /// One end's centre.
+        offset: [f32; 3],
+        /// Radius, metres.
+        radius: f32,
+        /// The other end's centre.
+        tail: [f32; 3],
+    },
+    /// An infinite plane tails are kept on the `normal` side of
+    /// (`VRMC_springBone_extended_collider`).
+    Plane {
+        /// A point of the plane.
+        offset: [f32; 3],
+        /// The side tails stay on, unit length.
+        normal: [f32; 3],
+    },
 }
 
 /// A VRM node constraint (`VRMC_node_constraint`): node `node`'s rotation follows node

@@ -61,9 +61,21 @@ struct Chain {
 #[derive(Copy, Clone)]
 struct WorldCollider {
     a: V3,
-    /// Equal to `a` for spheres.
+    /// Equal to `a` for spheres; a plane's unit normal.
     b: V3,
     radius: f32,
+    kind: Keep,
+}
+
+/// Which side of a collider tails are kept on.
+#[derive(Copy, Clone, PartialEq)]
+enum Keep {
+    /// Outside a sphere or capsule.
+    Out,
+    /// Inside a sphere or capsule.
+    In,
+    /// On the normal's side of a plane.
+    Above,
 }
 
 /// Spring-bone state of one renderer.
@@ -195,7 +207,8 @@ impl SpringSim {
                 WorldCollider {
                     a: [0.0; 3],
                     b: [0.0; 3],
-                    radius: 0.0
+                    radius: 0.0,
+                    kind: Keep::Out,
                 };
                 sb.colliders.len()
             ],
@@ -250,20 +263,36 @@ impl SpringSim {
         }
         for (w, col) in self.colliders.iter_mut().zip(&av.springs.colliders) {
             let m = world.get(col.node as usize).copied().unwrap_or(IDENTITY);
-            *w = match col.shape {
-                ColliderShape::Sphere { offset, radius } => {
-                    let a = xform_point(&m, offset);
-                    WorldCollider { a, b: a, radius }
-                }
+            let (offset, b, radius, kind) = match col.shape {
+                ColliderShape::Sphere { offset, radius } => (offset, None, radius, Keep::Out),
                 ColliderShape::Capsule {
                     offset,
                     radius,
                     tail,
-                } => WorldCollider {
-                    a: xform_point(&m, offset),
-                    b: xform_point(&m, tail),
+                } => (offset, Some(tail), radius, Keep::Out),
+                ColliderShape::InsideSphere { offset, radius } => (offset, None, radius, Keep::In),
+                ColliderShape::InsideCapsule {
+                    offset,
                     radius,
-                },
+                    tail,
+                } => (offset, Some(tail), radius, Keep::In),
+                ColliderShape::Plane { offset, normal } => {
+                    let nm = normal_matrix(&m).unwrap_or(m);
+                    *w = WorldCollider {
+                        a: xform_point(&m, offset),
+                        b: normalize(xform_dir(&nm, normal)),
+                        radius: 0.0,
+                        kind: Keep::Above,
+                    };
+                    continue;
+                }
+            };
+            let a = xform_point(&m, offset);
+            *w = WorldCollider {
+                a,
+                b: b.map_or(a, |t| xform_point(&m, t)),
+                radius,
+                kind,
             };
         }
     }
@@ -323,6 +352,15 @@ impl SpringSim {
             for &k in &self.chain_colliders[ch.colliders.start as usize..ch.colliders.end as usize]
             {
                 let c = self.colliders[k as usize];
+                if c.kind == Keep::Above {
+                    // Below the plane (less the tail's radius): back onto it along the normal.
+                    let below = j.hit_radius - dot(sub(next, c.a), c.b);
+                    if below > 0.0 {
+                        next = add(next, scale(c.b, below));
+                        next = add(head, scale(normalize(sub(next, head)), j.length));
+                    }
+                    continue;
+                }
                 // Closest point of the collider's axis (a point for spheres).
                 let ab = sub(c.b, c.a);
                 let l2 = dot(ab, ab);
@@ -333,6 +371,17 @@ impl SpringSim {
                 };
                 let q = add(c.a, scale(ab, t));
                 let d = sub(next, q);
+                if c.kind == Keep::In {
+                    // Farther from the axis than the radius (less the tail's): back inside.
+                    let room = (c.radius - j.hit_radius).max(0.0);
+                    let d2 = dot(d, d);
+                    if d2 > room * room {
+                        let dist = d2.sqrt();
+                        next = add(q, scale(d, room / dist));
+                        next = add(head, scale(normalize(sub(next, head)), j.length));
+                    }
+                    continue;
+                }
                 let reach = c.radius + j.hit_radius;
                 let d2 = dot(d, d);
                 if d2 >= reach * reach {

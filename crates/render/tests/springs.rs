@@ -293,3 +293,64 @@ fn spring_collider_holds_the_strip_up() {
         "the ball stops the strip's fall"
     );
 }
+
+/// The strip under gravity at 25 fps for 2 s with the head's collider replaced by `shape`.
+fn falling_with(shape: ColliderShape) -> RgbaFrame {
+    let mut av = spring_avatar(1.0, 0.3, true);
+    av.springs.colliders[0].shape = shape;
+    run(&mut renderer(av), 25.0, 2.0, &HeadPose::default())
+}
+
+/// `VRMC_springBone_extended_collider`: a floor (plane) 3 cm below the strip holds it up; a
+/// ball it must stay inside (centred on its root joint, 10 cm) folds it; a roomy inside ball
+/// and a floor far below change nothing.
+#[test]
+fn extended_colliders_keep_the_strip_above_a_plane_and_inside_a_ball() {
+    let free = falling(25.0, 2.0, false);
+    let floor = falling_with(ColliderShape::Plane {
+        offset: [0.0, -0.03, 0.0],
+        normal: [0.0, 1.0, 0.0],
+    });
+    let ball = falling_with(ColliderShape::InsideSphere {
+        offset: [0.1, 0.0, 0.0],
+        radius: 0.1,
+    });
+    let capsule = falling_with(ColliderShape::InsideCapsule {
+        offset: [0.1, 0.0, 0.0],
+        radius: 0.1,
+        tail: [0.3, 0.0, 0.0],
+    });
+    dump("floor", &floor);
+    dump("inside", &ball);
+    let ((_, yf, lf), (_, yp, lp), (_, yb, lb), (_, yc, lc)) =
+        (strip(&free), strip(&floor), strip(&ball), strip(&capsule));
+    println!(
+        "extended colliders: lowest row free {lf}, plane {lp}, inside ball {lb}, inside capsule {lc}; \
+         mean {yf:.1} / {yp:.1} / {yb:.1} / {yc:.1}"
+    );
+    // The floor is at y = 1.47, row ~119 through this camera; the strip is 3 cm thick.
+    assert!(
+        lp < 132 && lf > 170,
+        "the plane holds the strip: lowest {lp} (free {lf})"
+    );
+    assert!(
+        lb + 10 < lf,
+        "inside the ball the strip folds: lowest {lb} (free {lf})"
+    );
+    // The capsule reaches 20 cm further along the rest strip: more room than the ball, less
+    // than none.
+    assert!(
+        lb + 4 < lc && lc + 10 < lf,
+        "capsule {lc}, ball {lb}, free {lf}"
+    );
+    let roomy = falling_with(ColliderShape::InsideSphere {
+        offset: [0.1, 0.0, 0.0],
+        radius: 1.0,
+    });
+    let deep = falling_with(ColliderShape::Plane {
+        offset: [0.0, -1.0, 0.0],
+        normal: [0.0, 1.0, 0.0],
+    });
+    assert_eq!(roomy.data, free.data, "a roomy inside ball changes nothing");
+    assert_eq!(deep.data, free.data, "a floor far below changes nothing");
+}
