@@ -9,8 +9,8 @@
 use std::sync::Arc;
 
 use facecast_core::model::{
-    Avatar, ColliderShape, Mesh, Node, Primitive, SpringBones, SpringChain, SpringCollider,
-    SpringJoint, SpringTail,
+    Avatar, ColliderShape, ConstraintKind, Mesh, Node, NodeConstraint, Primitive, SpringBones,
+    SpringChain, SpringCollider, SpringJoint, SpringTail,
 };
 use facecast_core::HeadPose;
 use facecast_render::{RenderConfig, Renderer};
@@ -103,6 +103,33 @@ fn hair(chains: usize, per_chain: usize, colliders: usize) -> Avatar {
     }
 }
 
+/// The hair avatar with one two-joint spring chain left (so that `run_springs` poses the
+/// scene) and every other hair node constrained to the head: roll about Y, every `aim_every`-th
+/// one an aim of its -Y at the head instead (0: none).
+fn constrained(chains: usize, per_chain: usize, aim_every: usize) -> Avatar {
+    let mut av = hair(chains, per_chain, 0);
+    av.springs.chains.truncate(1);
+    av.springs.chains[0].joints.truncate(2);
+    let simulated: Vec<u32> = av.springs.chains[0].joints.iter().map(|j| j.node).collect();
+    av.constraints = (1..av.nodes.len() as u32)
+        .filter(|n| !simulated.contains(n))
+        .enumerate()
+        .map(|(k, node)| NodeConstraint {
+            node,
+            source: 0,
+            weight: 0.8,
+            kind: if aim_every > 0 && k % aim_every == 0 {
+                ConstraintKind::Aim {
+                    axis: [0.0, -1.0, 0.0],
+                }
+            } else {
+                ConstraintKind::Roll { axis: 1 }
+            },
+        })
+        .collect();
+    av
+}
+
 fn main() {
     let frames: u32 = std::env::args()
         .nth(1)
@@ -135,5 +162,33 @@ fn main() {
             "  {:>4} joints ({chains} chains of {per_chain}), {colliders:>2} colliders: {best:7.1} µs",
             chains * per_chain
         );
+    }
+    println!("node constraints on the same hair (one 2-joint spring chain left); µs per frame");
+    for (label, build) in [
+        ("no constraints", None),
+        ("roll only", Some(0)),
+        ("one in four an aim", Some(4)),
+    ] {
+        let mut best = f64::INFINITY;
+        let mut count = 0;
+        for _ in 0..3 {
+            let mut av = constrained(16, 8, build.unwrap_or(0));
+            if build.is_none() {
+                av.constraints.clear();
+            }
+            count = av.constraints.len();
+            let mut r = Renderer::new(Arc::new(av), RenderConfig::default()).expect("renderer");
+            let t0 = cpu_time::ThreadTime::now();
+            for f in 0..frames {
+                let x = f as f32;
+                let pose = HeadPose {
+                    head: [0.3 * (x * 0.05).sin(), 0.1 * (x * 0.07).sin(), 0.0],
+                    ..HeadPose::default()
+                };
+                r.run_springs(f as f64 * 0.04, &pose);
+            }
+            best = best.min(t0.elapsed().as_secs_f64() / frames as f64 * 1e6);
+        }
+        println!("  {count:>4} constraints ({label}): {best:7.1} µs");
     }
 }
