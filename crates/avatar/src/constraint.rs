@@ -7,6 +7,12 @@ use crate::gltf;
 use facecast_core::model::{ConstraintKind, Node, NodeConstraint};
 use serde_json::Value;
 
+/// At most this many constraints are read (an avatar has a few dozen twist bones at most).
+const MAX_CONSTRAINTS: usize = 1024;
+/// Aim constraints whose source or parent is deeper than this in the hierarchy are left out
+/// (their paths from the root are refreshed every frame; a real skeleton is < 100 deep).
+const MAX_DEPTH: usize = 256;
+
 /// What went wrong while reading, counted for one warning.
 #[derive(Default)]
 struct Problems {
@@ -14,6 +20,8 @@ struct Problems {
     self_source: usize,
     malformed: usize,
     circular: usize,
+    too_deep: usize,
+    over_limit: usize,
 }
 
 /// The constraint of one node's `VRMC_node_constraint` extension, or why there is none.
@@ -117,6 +125,21 @@ pub(crate) fn read(
             parse(i as u32, ext, nodes.len(), &mut p)
         })
         .collect();
+    if cons.len() > MAX_CONSTRAINTS {
+        p.over_limit = cons.len() - MAX_CONSTRAINTS;
+        cons.truncate(MAX_CONSTRAINTS);
+    }
+    let before = cons.len();
+    cons.retain(|c| match c.kind {
+        ConstraintKind::Aim { .. } => {
+            let above = nodes[c.node as usize].parent.unwrap_or(c.node);
+            [c.source, above]
+                .iter()
+                .all(|&n| (n as usize) >= nodes.len() || lineage(nodes, n).nth(MAX_DEPTH).is_none())
+        }
+        _ => true,
+    });
+    p.too_deep = before - cons.len();
     // Which constraint moves each node (one per node: the extension sits on the node).
     let mut by_node = vec![usize::MAX; nodes.len()];
     for (k, c) in cons.iter().enumerate() {
@@ -177,6 +200,11 @@ pub(crate) fn read(
             "have no single roll, aim or rotation constraint with a known axis and a numeric weight",
         ),
         n(p.circular, "form or wait on a circular dependency"),
+        n(
+            p.too_deep,
+            "aim at or hang from a node more than 256 levels deep",
+        ),
+        n(p.over_limit, "are over the reader's limit of 1024"),
     ]
     .into_iter()
     .flatten()

@@ -953,6 +953,43 @@ fn vrm1_extended_colliders_replace_their_fallbacks() {
     );
 }
 
+/// Aim constraints read world positions along their node's path from the root every frame:
+/// one at a node 300 levels deep is left out with a warning, one 200 deep is kept.
+#[test]
+fn deep_aim_constraints_are_left_out() {
+    let mut d = Doc::default();
+    let pos = d.vec3(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let mut nodes: Vec<Value> = (0..300)
+        .map(|i| json!({"name": format!("n{i}"), "children": if i < 299 { vec![i + 1] } else { vec![] }}))
+        .collect();
+    let aim = |source: usize| {
+        json!({"VRMC_node_constraint": {"specVersion": "1.0",
+        "constraint": {"aim": {"source": source, "aimAxis": "PositiveY"}}}})
+    };
+    nodes.push(json!({"name": "deep", "extensions": aim(299)}));
+    nodes.push(json!({"name": "shallow", "extensions": aim(199)}));
+    nodes.push(json!({"name": "mesh", "mesh": 0}));
+    let bytes = d.finish(json!({
+        "extensionsUsed": ["VRMC_node_constraint"],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": pos}}]}],
+        "nodes": nodes,
+        "scenes": [{"nodes": [0, 300, 301, 302]}]
+    }));
+    let a = load_bytes(&bytes, "deep.gltf", None).expect("load");
+    assert_eq!(
+        a.constraints.iter().map(|c| c.node).collect::<Vec<_>>(),
+        vec![301]
+    );
+    assert!(
+        a.info
+            .warnings
+            .iter()
+            .any(|w| w.contains("1 aim at or hang from a node more than 256 levels deep")),
+        "{:?}",
+        a.info.warnings
+    );
+}
+
 /// VRM 1.0 spring bones: joints are pairs (the last joint is only a tail, its settings unused),
 /// per-joint settings with the schema's defaults, sphere and capsule colliders through groups,
 /// `center`; references to nothing, tails not below their joint and joints simulated twice are

@@ -130,6 +130,26 @@ fn constrained(chains: usize, per_chain: usize, aim_every: usize) -> Avatar {
     av
 }
 
+/// µs per frame of `frames` frames of `build()`'s avatar with the head turning, fastest of
+/// three runs.
+fn time_frames(build: impl Fn() -> Avatar, frames: u32) -> f64 {
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let mut r = Renderer::new(Arc::new(build()), RenderConfig::default()).expect("renderer");
+        let t0 = cpu_time::ThreadTime::now();
+        for f in 0..frames {
+            let x = f as f32;
+            let pose = HeadPose {
+                head: [0.3 * (x * 0.05).sin(), 0.1 * (x * 0.07).sin(), 0.0],
+                ..HeadPose::default()
+            };
+            r.run_springs(f as f64 * 0.04, &pose);
+        }
+        best = best.min(t0.elapsed().as_secs_f64() / frames as f64 * 1e6);
+    }
+    best
+}
+
 fn main() {
     let frames: u32 = std::env::args()
         .nth(1)
@@ -143,52 +163,27 @@ fn main() {
         (32, 8, 16),
         (64, 16, 24),
     ] {
-        let mut best = f64::INFINITY;
-        for _ in 0..3 {
-            let av = Arc::new(hair(chains, per_chain, colliders));
-            let mut r = Renderer::new(av, RenderConfig::default()).expect("renderer");
-            let t0 = cpu_time::ThreadTime::now();
-            for f in 0..frames {
-                let x = f as f32;
-                let pose = HeadPose {
-                    head: [0.3 * (x * 0.05).sin(), 0.1 * (x * 0.07).sin(), 0.0],
-                    ..HeadPose::default()
-                };
-                r.run_springs(f as f64 * 0.04, &pose);
-            }
-            best = best.min(t0.elapsed().as_secs_f64() / frames as f64 * 1e6);
-        }
+        let best = time_frames(|| hair(chains, per_chain, colliders), frames);
         println!(
             "  {:>4} joints ({chains} chains of {per_chain}), {colliders:>2} colliders: {best:7.1} µs",
             chains * per_chain
         );
     }
     println!("node constraints on the same hair (one 2-joint spring chain left); µs per frame");
-    for (label, build) in [
+    for (label, aims) in [
         ("no constraints", None),
         ("roll only", Some(0)),
         ("one in four an aim", Some(4)),
     ] {
-        let mut best = f64::INFINITY;
-        let mut count = 0;
-        for _ in 0..3 {
-            let mut av = constrained(16, 8, build.unwrap_or(0));
-            if build.is_none() {
+        let build = || {
+            let mut av = constrained(16, 8, aims.unwrap_or(0));
+            if aims.is_none() {
                 av.constraints.clear();
             }
-            count = av.constraints.len();
-            let mut r = Renderer::new(Arc::new(av), RenderConfig::default()).expect("renderer");
-            let t0 = cpu_time::ThreadTime::now();
-            for f in 0..frames {
-                let x = f as f32;
-                let pose = HeadPose {
-                    head: [0.3 * (x * 0.05).sin(), 0.1 * (x * 0.07).sin(), 0.0],
-                    ..HeadPose::default()
-                };
-                r.run_springs(f as f64 * 0.04, &pose);
-            }
-            best = best.min(t0.elapsed().as_secs_f64() / frames as f64 * 1e6);
-        }
+            av
+        };
+        let count = build().constraints.len();
+        let best = time_frames(build, frames);
         println!("  {count:>4} constraints ({label}): {best:7.1} µs");
     }
 }
