@@ -191,29 +191,23 @@ pub(crate) fn read(
     p.circular = cons.len() - order.len();
     let mut slots: Vec<Option<NodeConstraint>> = cons.drain(..).map(Some).collect();
     let out: Vec<NodeConstraint> = order.iter().filter_map(|&k| slots[k].take()).collect();
-    let n = |k: usize, what: &str| -> Option<String> { (k > 0).then(|| format!("{k} {what}")) };
-    let issues: Vec<String> = [
-        n(p.bad_nodes, "name a source node that does not exist"),
-        n(p.self_source, "name their own node as the source"),
-        n(
-            p.malformed,
-            "have no single roll, aim or rotation constraint with a known axis and a numeric weight",
-        ),
-        n(p.circular, "form or wait on a circular dependency"),
-        n(
-            p.too_deep,
-            "aim at or hang from a node more than 256 levels deep",
-        ),
-        n(p.over_limit, "are over the reader's limit of 1024"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !issues.is_empty() {
-        warnings.push(format!(
-            "node constraints: {}; those were left out",
-            issues.join(", ")
-        ));
-    }
+    crate::error::left_out(
+        warnings,
+        "node constraints",
+        &[
+            (p.bad_nodes, "name a source node that does not exist"),
+            (p.self_source, "name their own node as the source"),
+            (
+                p.malformed,
+                "have no single roll, aim or rotation constraint with a known axis and a numeric weight",
+            ),
+            (p.circular, "form or wait on a circular dependency"),
+            (
+                p.too_deep,
+                "aim at or hang from a node more than 256 levels deep",
+            ),
+            (p.over_limit, "are over the reader's limit of 1024"),
+        ],
+    );
     out
 }

@@ -101,3 +101,20 @@ impl Problem {
         }
     }
 }
+
+/// One warning for what a reader left out: `"WHAT: 2 name a node that does not exist, 1 ...;
+/// those were left out"`, listing the non-zero counts with their reasons; nothing when all are
+/// zero.
+pub(crate) fn left_out(warnings: &mut Vec<String>, what: &str, counts: &[(usize, &str)]) {
+    let issues: Vec<String> = counts
+        .iter()
+        .filter(|(k, _)| *k > 0)
+        .map(|(k, why)| format!("{k} {why}"))
+        .collect();
+    if !issues.is_empty() {
+        warnings.push(format!(
+            "{what}: {}; those were left out",
+            issues.join(", ")
+        ));
+    }
+}

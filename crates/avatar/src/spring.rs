@@ -190,39 +190,33 @@ pub(crate) fn read(root: &gltf::Root, nodes: &[Node], warnings: &mut Vec<String>
         total += c.joints.len();
     }
     out.chains.retain(|c| !c.joints.is_empty());
-    let n = |k: usize, what: &str| -> Option<String> { (k > 0).then(|| format!("{k} {what}")) };
-    let issues: Vec<String> = [
-        n(p.bad_nodes, "name a node that does not exist"),
-        n(
-            p.bad_refs,
-            "name a collider or collider group that does not exist",
-        ),
-        n(
-            p.not_below,
-            "joint(s) are not below the previous joint of their chain",
-        ),
-        n(
-            p.duplicates,
-            "joint(s) already simulated by an earlier chain",
-        ),
-        n(
-            p.bad_shapes,
-            "collider(s) have no sphere, capsule or plane shape",
-        ),
-        n(
-            p.over_limit,
-            "joint(s), collider(s) or group(s) over the reader's limits",
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !issues.is_empty() {
-        warnings.push(format!(
-            "spring bones: {}; those were left out",
-            issues.join(", ")
-        ));
-    }
+    crate::error::left_out(
+        warnings,
+        "spring bones",
+        &[
+            (p.bad_nodes, "name a node that does not exist"),
+            (
+                p.bad_refs,
+                "name a collider or collider group that does not exist",
+            ),
+            (
+                p.not_below,
+                "joint(s) are not below the previous joint of their chain",
+            ),
+            (
+                p.duplicates,
+                "joint(s) already simulated by an earlier chain",
+            ),
+            (
+                p.bad_shapes,
+                "collider(s) have no sphere, capsule or plane shape",
+            ),
+            (
+                p.over_limit,
+                "joint(s), collider(s) or group(s) over the reader's limits",
+            ),
+        ],
+    );
     out
 }
 
