@@ -307,7 +307,11 @@ mod tests {
     fn partial_scales_the_angle() {
         let q = quat_axis_angle([0.0, 0.0, 1.0], 1.0);
         let h = partial(q, 0.25);
-        assert!(angle_between(h, [0.0, 0.0, 0.0, 1.0]) - 0.25 < 1e-5);
+        let turned = angle_between(h, [0.0, 0.0, 0.0, 1.0]);
+        assert!(
+            (turned - 0.25).abs() < 1e-5,
+            "quarter weight turned {turned} rad"
+        );
         // Shortest way: -q is the same rotation.
         let h2 = partial(q.map(|c| -c), 0.25);
         assert!(angle_between(h, h2) < 1e-5);
